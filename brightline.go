@@ -1,0 +1,35 @@
+// Package brightline holds the domain vocabulary shared by every part of the
+// Brightline gateway: who is calling ([Principal]), which API dialect they
+// speak ([Dialect]), and the errors the gateway reports ([Error]).
+//
+// Brightline is a gateway for the OpenAI and Anthropic model APIs that
+// enforces safeguards in one place, whichever provider serves a request.
+// This package imports no adapter; storage, wire formats and providers live
+// under internal/ and depend on it, never the other way round.
+package brightline
+
+import "slices"
+
+// Dialect names a model API wire format.
+type Dialect string
+
+// The dialects the gateway speaks, to clients and to providers.
+const (
+	DialectOpenAI    Dialect = "openai"    // OpenAI Chat Completions
+	DialectAnthropic Dialect = "anthropic" // Anthropic Messages
+)
+
+// Principal is an authenticated caller. Every request is decided and recorded
+// against one.
+type Principal struct {
+	ID      string   // stable identifier, e.g. "key_01J…"
+	Name    string   // human-readable label given when the key was created
+	Org     string   // organisation the caller belongs to
+	Purpose string   // declared purpose of use, e.g. "logistics"
+	Roles   []string // e.g. "admin", "approver", "auditor"
+}
+
+// HasRole reports whether p holds role.
+func (p Principal) HasRole(role string) bool {
+	return slices.Contains(p.Roles, role)
+}
