@@ -1,0 +1,414 @@
+// Package fakeupstream is a stand-in for the Anthropic and OpenAI APIs, for
+// tests and benchmarks. It speaks their real wire formats — JSON bodies, SSE
+// event framing and error bodies — written from the public API references,
+// independently of Brightline's own encoders, so that a bug in those
+// encoders cannot hide itself.
+//
+// The fake echoes the last user message, or calls a tool when told to, and
+// has hooks to fail, stall, or break a stream half-way.
+package fakeupstream
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Failure describes how the fake answers one request instead of normally.
+type Failure struct {
+	Status     int           // non-zero: answer with this status and the vendor's error body
+	ErrorType  string        // error type in the body; default from Status
+	RetryAfter string        // Retry-After header value, if any
+	Delay      time.Duration // wait this long (or until the client leaves) before answering
+	// BreakAfter > 0: stream normally for this many SSE frames, then drop the
+	// connection without ending the stream.
+	BreakAfter int
+	// ErrorEvent: after BreakAfter frames (or at once), send the vendor's
+	// in-stream error event instead of dropping the connection.
+	ErrorEvent bool
+}
+
+// ToolCall makes the fake answer with a call to a tool.
+type ToolCall struct {
+	Name      string
+	Arguments string // a JSON object
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// Server is a fake Anthropic and OpenAI API. Mount it with httptest; it
+// serves POST /v1/messages (Anthropic) and POST /v1/chat/completions and
+// POST /chat/completions (OpenAI, with or without the /v1 base path).
+type Server struct {
+	// Model overrides the model name in answers; empty echoes the request's.
+	Model string
+	// Tool, if set and the request offers tools and its last message is
+	// not a tool result, makes the fake call it.
+	Tool *ToolCall
+	// Fail, if set, is asked about each request (n counts from 1) and may
+	// return a failure to act out.
+	Fail func(n int) *Failure
+	// EventDelay paces stream frames.
+	EventDelay time.Duration
+	// Record keeps every request in Requests.
+	Record bool
+
+	n         atomic.Int64
+	cancelled atomic.Int64
+	mu        sync.Mutex
+	requests  []Request
+}
+
+// Requests returns the requests received so far (only with Record).
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Count returns how many requests the fake has received.
+func (s *Server) Count() int { return int(s.n.Load()) }
+
+// Cancelled returns how many requests ended because the client went away
+// while the fake was still answering.
+func (s *Server) Cancelled() int { return int(s.cancelled.Load()) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var anthropic bool
+	switch r.URL.Path {
+	case "/v1/messages":
+		anthropic = true
+	case "/v1/chat/completions", "/chat/completions":
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	n := int(s.n.Add(1))
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	if s.Record {
+		s.mu.Lock()
+		s.requests = append(s.requests, Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+		s.mu.Unlock()
+	}
+	var f Failure
+	if s.Fail != nil {
+		if ff := s.Fail(n); ff != nil {
+			f = *ff
+		}
+	}
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			s.cancelled.Add(1)
+			return
+		}
+	}
+	if f.Status != 0 {
+		writeError(w, anthropic, f)
+		return
+	}
+	var req wireRequest
+	if err := json.Unmarshal(body, &req); err != nil || req.Model == "" {
+		writeError(w, anthropic, Failure{Status: 400, ErrorType: "invalid_request_error"})
+		return
+	}
+	a := s.answer(&req, anthropic)
+	if !req.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		if anthropic {
+			w.Write(a.anthropicJSON())
+		} else {
+			w.Write(a.openaiJSON(req.StreamOptions.IncludeUsage))
+		}
+		return
+	}
+	var frames []string
+	if anthropic {
+		frames = a.anthropicSSE()
+	} else {
+		frames = a.openaiSSE(req.StreamOptions.IncludeUsage)
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	for i, fr := range frames {
+		if (f.BreakAfter > 0 || f.ErrorEvent) && i == f.BreakAfter {
+			if f.ErrorEvent {
+				if anthropic {
+					io.WriteString(w, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n")
+				} else {
+					io.WriteString(w, "data: {\"error\":{\"message\":\"The server had an error while processing your request.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n")
+				}
+				rc.Flush()
+				return
+			}
+			rc.Flush()
+			// Drop the connection mid-stream.
+			if conn, _, err := rc.Hijack(); err == nil {
+				conn.Close()
+			} else {
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+		if s.EventDelay > 0 && i > 0 {
+			select {
+			case <-time.After(s.EventDelay):
+			case <-r.Context().Done():
+				s.cancelled.Add(1)
+				return
+			}
+		}
+		if _, err := io.WriteString(w, fr); err != nil {
+			s.cancelled.Add(1)
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			s.cancelled.Add(1)
+			return
+		}
+	}
+}
+
+// wireRequest is the part of either request format the fake looks at.
+type wireRequest struct {
+	Model         string `json:"model"`
+	Stream        bool   `json:"stream"`
+	StreamOptions struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	Tools    []json.RawMessage `json:"tools"`
+	Messages []struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	} `json:"messages"`
+}
+
+// answer is what the fake will say, independent of format.
+type answer struct {
+	id, model string
+	text      string
+	tool      *ToolCall
+	inTokens  int
+	outTokens int
+}
+
+func (s *Server) answer(req *wireRequest, anthropic bool) *answer {
+	a := &answer{model: req.Model}
+	if s.Model != "" {
+		a.model = s.Model
+	}
+	if anthropic {
+		a.id = fmt.Sprintf("msg_fake%08d", s.n.Load())
+	} else {
+		a.id = fmt.Sprintf("chatcmpl-fake%08d", s.n.Load())
+	}
+	var last string
+	lastIsToolResult := false
+	for _, m := range req.Messages {
+		a.inTokens += len(strings.Fields(string(m.Content)))
+		if m.Role == "tool" {
+			lastIsToolResult = true
+			last = contentText(m.Content)
+			continue
+		}
+		lastIsToolResult = m.Role == "user" && strings.Contains(string(m.Content), `"tool_result"`)
+		if m.Role == "user" {
+			last = contentText(m.Content)
+		}
+	}
+	if s.Tool != nil && len(req.Tools) > 0 && !lastIsToolResult {
+		a.tool = s.Tool
+		a.outTokens = 12
+		return a
+	}
+	if lastIsToolResult {
+		a.text = "Thanks, the tool said: " + last
+	} else {
+		a.text = "echo: " + last
+	}
+	a.outTokens = len(strings.Fields(a.text))
+	return a
+}
+
+// contentText flattens string or block content to its text.
+func contentText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var blocks []struct {
+		Type    string          `json:"type"`
+		Text    string          `json:"text"`
+		Content json.RawMessage `json:"content"`
+	}
+	json.Unmarshal(raw, &blocks)
+	var parts []string
+	for _, b := range blocks {
+		switch {
+		case b.Type == "text":
+			parts = append(parts, b.Text)
+		case b.Type == "tool_result":
+			parts = append(parts, contentText(b.Content))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func q(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// pieces splits s into chunks of about n bytes, as providers do.
+func pieces(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if s != "" || len(out) == 0 {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (a *answer) anthropicJSON() []byte {
+	var content, stop string
+	if a.tool != nil {
+		content = fmt.Sprintf(`{"type":"tool_use","id":"toolu_01fake","name":%s,"input":%s}`, q(a.tool.Name), a.tool.Arguments)
+		stop = "tool_use"
+	} else {
+		content = fmt.Sprintf(`{"type":"text","text":%s}`, q(a.text))
+		stop = "end_turn"
+	}
+	return fmt.Appendf(nil, `{"id":%s,"type":"message","role":"assistant","model":%s,"content":[%s],"stop_reason":%q,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":%d}}`,
+		q(a.id), q(a.model), content, stop, a.inTokens, a.outTokens)
+}
+
+func (a *answer) anthropicSSE() []string {
+	ev := func(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
+	f := []string{
+		ev("message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":%s,"type":"message","role":"assistant","content":[],"model":%s,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`, q(a.id), q(a.model), a.inTokens)),
+	}
+	stop := "end_turn"
+	if a.tool != nil {
+		stop = "tool_use"
+		f = append(f, ev("content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_01fake","name":%s,"input":{}}}`, q(a.tool.Name))))
+		f = append(f, ev("ping", `{"type": "ping"}`))
+		for _, p := range pieces(a.tool.Arguments, 8) {
+			f = append(f, ev("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":%s}}`, q(p))))
+		}
+	} else {
+		f = append(f, ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`))
+		f = append(f, ev("ping", `{"type": "ping"}`))
+		for _, p := range pieces(a.text, 6) {
+			f = append(f, ev("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}}`, q(p))))
+		}
+	}
+	f = append(f,
+		ev("content_block_stop", `{"type":"content_block_stop","index":0}`),
+		ev("message_delta", fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":%q,"stop_sequence":null},"usage":{"output_tokens":%d}}`, stop, a.outTokens)),
+		ev("message_stop", `{"type":"message_stop"}`),
+	)
+	return f
+}
+
+const created = 1735689600 // fixed, so answers are reproducible
+
+func (a *answer) openaiJSON(bool) []byte {
+	var msg, finish string
+	if a.tool != nil {
+		msg = fmt.Sprintf(`{"role":"assistant","content":null,"tool_calls":[{"id":"call_fake01","type":"function","function":{"name":%s,"arguments":%s}}],"refusal":null,"annotations":[]}`, q(a.tool.Name), q(a.tool.Arguments))
+		finish = "tool_calls"
+	} else {
+		msg = fmt.Sprintf(`{"role":"assistant","content":%s,"refusal":null,"annotations":[]}`, q(a.text))
+		finish = "stop"
+	}
+	return fmt.Appendf(nil, `{"id":%s,"object":"chat.completion","created":%d,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":%q}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_fake"}`,
+		q(a.id), created, q(a.model), msg, finish, a.inTokens, a.outTokens, a.inTokens+a.outTokens)
+}
+
+func (a *answer) openaiSSE(includeUsage bool) []string {
+	usage := ""
+	if includeUsage {
+		usage = `,"usage":null`
+	}
+	chunk := func(delta, finish string) string {
+		return fmt.Sprintf("data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%s,\"service_tier\":\"default\",\"system_fingerprint\":\"fp_fake\",\"choices\":[{\"index\":0,\"delta\":%s,\"logprobs\":null,\"finish_reason\":%s}]%s}\n\n",
+			q(a.id), created, q(a.model), delta, finish, usage)
+	}
+	f := []string{chunk(`{"role":"assistant","content":"","refusal":null}`, "null")}
+	finish := `"stop"`
+	if a.tool != nil {
+		finish = `"tool_calls"`
+		f = append(f, chunk(fmt.Sprintf(`{"tool_calls":[{"index":0,"id":"call_fake01","type":"function","function":{"name":%s,"arguments":""}}]}`, q(a.tool.Name)), "null"))
+		for _, p := range pieces(a.tool.Arguments, 8) {
+			f = append(f, chunk(fmt.Sprintf(`{"tool_calls":[{"index":0,"function":{"arguments":%s}}]}`, q(p)), "null"))
+		}
+	} else {
+		for _, p := range pieces(a.text, 6) {
+			f = append(f, chunk(fmt.Sprintf(`{"content":%s}`, q(p)), "null"))
+		}
+	}
+	f = append(f, chunk(`{}`, finish))
+	if includeUsage {
+		f = append(f, fmt.Sprintf("data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"created\":%d,\"model\":%s,\"service_tier\":\"default\",\"system_fingerprint\":\"fp_fake\",\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}}\n\n",
+			q(a.id), created, q(a.model), a.inTokens, a.outTokens, a.inTokens+a.outTokens))
+	}
+	return append(f, "data: [DONE]\n\n")
+}
+
+// writeError answers with the vendor's error body for f.Status.
+func writeError(w http.ResponseWriter, anthropic bool, f Failure) {
+	typ := f.ErrorType
+	msg := http.StatusText(f.Status)
+	if anthropic {
+		if typ == "" {
+			typ = map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+				404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}[f.Status]
+			if typ == "" {
+				typ = "api_error"
+			}
+		}
+		if f.Status == 529 {
+			msg = "Overloaded"
+		}
+	} else if typ == "" {
+		typ = map[int]string{400: "invalid_request_error", 401: "invalid_request_error", 404: "invalid_request_error", 429: "requests"}[f.Status]
+		if typ == "" {
+			typ = "server_error"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if anthropic {
+		w.Header().Set("request-id", "req_fake")
+	} else {
+		w.Header().Set("x-request-id", "req_fake")
+	}
+	w.WriteHeader(f.Status)
+	if anthropic {
+		fmt.Fprintf(w, `{"type":"error","error":{"type":%q,"message":%s},"request_id":"req_fake"}`, typ, q(msg))
+	} else {
+		fmt.Fprintf(w, `{"error":{"message":%s,"type":%q,"param":null,"code":null}}`, q(msg), typ)
+	}
+}
