@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/store"
+)
+
+var _ store.Keys = (*DB)(nil)
+
+// lookupSQL is the per-request authentication query, prepared in Open. The
+// UNIQUE index on hash makes it a single index probe.
+const lookupSQL = `SELECT id, name, org, purpose, roles FROM keys WHERE hash = ? AND revoked_at IS NULL`
+
+// CreateKey implements [store.Keys].
+func (db *DB) CreateKey(ctx context.Context, k store.Key, hash [32]byte) error {
+	if err := k.Validate(hash); err != nil {
+		return fmt.Errorf("couldn't create key: %w", err)
+	}
+	roles, err := encodeRoles(k.Principal.Roles)
+	if err != nil {
+		return fmt.Errorf("couldn't create key %q: %w", k.ID, err)
+	}
+	p := k.Principal
+	_, err = db.write.ExecContext(ctx, `INSERT INTO keys
+		(id, hash, prefix, name, org, purpose, roles, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, hash[:], k.Prefix, p.Name, p.Org, p.Purpose, roles, micros(db.now()))
+	if isUniqueViolation(err) {
+		return fmt.Errorf("couldn't create key %q: id or hash %w", k.ID, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't create key %q: %w", k.ID, err)
+	}
+	return nil
+}
+
+// PrincipalByKeyHash implements [store.Keys].
+func (db *DB) PrincipalByKeyHash(ctx context.Context, hash [32]byte) (brightline.Principal, error) {
+	var p brightline.Principal
+	var roles string
+	err := db.lookup.QueryRowContext(ctx, hash[:]).Scan(&p.ID, &p.Name, &p.Org, &p.Purpose, &roles)
+	if errors.Is(err, sql.ErrNoRows) {
+		return brightline.Principal{}, fmt.Errorf("couldn't find an active key with that hash: %w", brightline.ErrNotFound)
+	}
+	if err != nil {
+		return brightline.Principal{}, fmt.Errorf("couldn't look up key: %w", err)
+	}
+	if p.Roles, err = decodeRoles(roles); err != nil {
+		return brightline.Principal{}, fmt.Errorf("couldn't look up key %q: %w", p.ID, err)
+	}
+	return p, nil
+}
+
+// ListKeys implements [store.Keys].
+func (db *DB) ListKeys(ctx context.Context) ([]store.Key, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, prefix, name, org, purpose, roles,
+		created_at, revoked_at, last_used_at FROM keys ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list keys: %w", err)
+	}
+	defer rows.Close()
+	keys := []store.Key{}
+	for rows.Next() {
+		var (
+			k                store.Key
+			roles            string
+			created          int64
+			revoked, lastUse sql.NullInt64
+		)
+		if err := rows.Scan(&k.ID, &k.Prefix, &k.Principal.Name, &k.Principal.Org, &k.Principal.Purpose,
+			&roles, &created, &revoked, &lastUse); err != nil {
+			return nil, fmt.Errorf("couldn't list keys: %w", err)
+		}
+		k.Principal.ID = k.ID
+		if k.Principal.Roles, err = decodeRoles(roles); err != nil {
+			return nil, fmt.Errorf("couldn't list keys: key %q: %w", k.ID, err)
+		}
+		k.CreatedAt = fromMicros(created)
+		k.RevokedAt = nullTime(revoked)
+		k.LastUsedAt = nullTime(lastUse)
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("couldn't list keys: %w", err)
+	}
+	return keys, nil
+}
+
+// RevokeKey implements [store.Keys].
+func (db *DB) RevokeKey(ctx context.Context, id string) error {
+	// SQLite counts every row the WHERE clause matched as changed, so an
+	// already revoked key still reports one row.
+	res, err := db.write.ExecContext(ctx, `UPDATE keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`,
+		micros(db.now()), id)
+	if err != nil {
+		return fmt.Errorf("couldn't revoke key %q: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("couldn't revoke key %q: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("couldn't revoke key %q: %w", id, brightline.ErrNotFound)
+	}
+	return nil
+}
+
+// CountActiveKeys implements [store.Keys].
+func (db *DB) CountActiveKeys(ctx context.Context) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM keys WHERE revoked_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("couldn't count active keys: %w", err)
+	}
+	return n, nil
+}
+
+// TouchKeys implements [store.Keys]. The ids travel as one JSON array, so
+// the statement is the same whatever their number and never meets SQLite's
+// limit on bound parameters.
+func (db *DB) TouchKeys(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return fmt.Errorf("couldn't record key use: %w", err)
+	}
+	if _, err := db.write.ExecContext(ctx, `UPDATE keys SET last_used_at = ?
+		WHERE revoked_at IS NULL AND id IN (SELECT value FROM json_each(?))`,
+		micros(db.now()), string(list)); err != nil {
+		return fmt.Errorf("couldn't record use of %d keys: %w", len(ids), err)
+	}
+	return nil
+}
+
+// encodeRoles stores roles as a JSON array of strings, which keeps their
+// order, duplicates and any character exactly. Nil is stored as [].
+func encodeRoles(roles []string) (string, error) {
+	if roles == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal(roles)
+	if err != nil {
+		return "", fmt.Errorf("couldn't encode roles: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeRoles reverses encodeRoles, returning nil for no roles.
+func decodeRoles(s string) ([]string, error) {
+	if s == "[]" {
+		return nil, nil
+	}
+	var roles []string
+	if err := json.Unmarshal([]byte(s), &roles); err != nil {
+		return nil, fmt.Errorf("couldn't decode roles %q: %w", s, err)
+	}
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	return roles, nil
+}

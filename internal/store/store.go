@@ -1,0 +1,136 @@
+// Package store declares the storage interfaces the gateway consumes and the
+// small types they exchange. Implementations live in subpackages named after
+// their technology (sqlite/, later postgres/), and every implementation must
+// pass the conformance suite in storetest/.
+//
+// # API keys and principals
+//
+// Each API key authenticates exactly one [brightline.Principal], and the
+// principal's ID is the key's ID ("key_" followed by a ULID, see [NewKeyID]).
+// There is no principal without a key and no key shared by principals, so
+// revoking a key retires its principal. Rotating a caller's key therefore
+// means creating a new principal with the same Name, Org, Purpose and Roles;
+// decisions recorded against the old ID stay attributable to it.
+//
+// Keys are stored only as SHA-256 hashes ([HashKey]); the plaintext is shown
+// once, when [NewKey] mints it. The first [PrefixLen] characters are kept
+// for display so that an operator can tell keys apart.
+//
+// # Time
+//
+// Stores stamp every time field with their own clock, never with a time the
+// caller supplies, and keep times with microsecond precision in UTC so that
+// SQLite and PostgreSQL agree.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/brightline/brightline"
+)
+
+// ErrExists is returned when a record cannot be created because one with
+// the same identity already exists.
+var ErrExists = errors.New("already exists")
+
+// Key is an API key as the store keeps it: everything but the secret.
+type Key struct {
+	// ID identifies the key and is also Principal.ID.
+	ID string
+	// Prefix is the first PrefixLen characters of the plaintext, for display.
+	Prefix string
+	// Principal is the caller the key authenticates.
+	Principal brightline.Principal
+	// CreatedAt is when the store created the key.
+	CreatedAt time.Time
+	// RevokedAt is when the key was first revoked, or nil if it is active.
+	RevokedAt *time.Time
+	// LastUsedAt is when the key was last recorded as used (see
+	// [Keys.TouchKeys]), or nil if never. It lags real use by the flush
+	// interval of whoever batches the uses.
+	LastUsedAt *time.Time
+}
+
+// Active reports whether k has not been revoked.
+func (k Key) Active() bool { return k.RevokedAt == nil }
+
+// Keys stores API keys and the principals they authenticate.
+//
+// Every method may return an error wrapping the context's error when ctx is
+// done, and other errors for storage failures; those are never ErrNotFound
+// or ErrExists, so a failed lookup cannot be mistaken for an unknown key.
+type Keys interface {
+	// CreateKey stores k under hash, the SHA-256 of the plaintext key.
+	//
+	// The store sets CreatedAt from its own clock and ignores k.CreatedAt,
+	// k.RevokedAt and k.LastUsedAt. k.Principal.ID must be empty (it is set
+	// to k.ID) or equal to k.ID. An empty ID, an all-zero hash, or text that
+	// is not valid UTF-8 or contains NUL is an error that wraps neither
+	// ErrExists nor ErrNotFound (see [Key.Validate]).
+	//
+	// It returns an error wrapping ErrExists if a key with the same ID or
+	// the same hash was ever created, revoked or not; hashes are never
+	// reused. Retrying after an ambiguous failure (a timeout during commit)
+	// may report ErrExists for the key the first attempt created; callers
+	// that retry should treat that as success only after checking ListKeys.
+	CreateKey(ctx context.Context, k Key, hash [32]byte) error
+
+	// PrincipalByKeyHash returns the principal of the active key whose
+	// plaintext hashes to hash. It returns an error wrapping
+	// brightline.ErrNotFound if no key has that hash or the key has been
+	// revoked; callers cannot tell which, on purpose. It is the hot path of
+	// every request: it reads, never writes, and is safe to retry.
+	PrincipalByKeyHash(ctx context.Context, hash [32]byte) (brightline.Principal, error)
+
+	// ListKeys returns every key, revoked ones included, in the order they
+	// were created (insertion order, which does not depend on the clock).
+	// An empty store gives an empty slice and no error. Safe to retry.
+	ListKeys(ctx context.Context) ([]Key, error)
+
+	// RevokeKey marks the key id revoked at the store's current time.
+	// Revoking a revoked key succeeds and keeps the first RevokedAt, so it
+	// is safe to retry. It returns an error wrapping brightline.ErrNotFound
+	// if no key has that id.
+	RevokeKey(ctx context.Context, id string) error
+
+	// CountActiveKeys returns the number of keys not revoked. Safe to retry.
+	CountActiveKeys(ctx context.Context) (int, error)
+
+	// TouchKeys sets LastUsedAt to the store's current time for each of the
+	// active keys in ids, in one write. Unknown and revoked ids are ignored
+	// and an empty ids is a no-op. It is meant to be called periodically
+	// with a batch of uses (see [UsageBatcher]), never once per request.
+	// Safe to retry.
+	TouchKeys(ctx context.Context, ids []string) error
+}
+
+// Validate reports what is wrong with creating k under hash, or nil.
+// Implementations of [Keys.CreateKey] call it so that they all reject the
+// same inputs.
+func (k Key) Validate(hash [32]byte) error {
+	if k.ID == "" {
+		return errors.New("key id is empty")
+	}
+	if k.Principal.ID != "" && k.Principal.ID != k.ID {
+		return fmt.Errorf("principal id %q differs from key id %q", k.Principal.ID, k.ID)
+	}
+	if hash == [32]byte{} {
+		return fmt.Errorf("key %q has an all-zero hash", k.ID)
+	}
+	// PostgreSQL text holds neither invalid UTF-8 nor NUL, and JSON would
+	// silently replace invalid bytes; reject both so every store round-trips
+	// what it accepts.
+	p := k.Principal
+	fields := append([]string{k.ID, k.Prefix, p.Name, p.Org, p.Purpose}, p.Roles...)
+	for _, f := range fields {
+		if !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
+			return fmt.Errorf("key %q has a field that is not valid UTF-8 text: %q", k.ID, f)
+		}
+	}
+	return nil
+}
