@@ -1,0 +1,102 @@
+// Package anthropic translates the Anthropic Messages API wire format
+// (POST /v1/messages) to and from the canonical model in internal/llm.
+//
+// It serves both sides of the gateway: [DecodeRequest], [EncodeResponse],
+// [EncodeModels], [ErrorBody] and [StreamWriter] speak to clients;
+// [EncodeRequest], [DecodeResponse], [DecodeError] and [StreamReader] speak
+// to providers. Every function works on bytes only: no HTTP, no globals.
+//
+// # What is kept and what is lost
+//
+// Decoded values keep the original bytes (Raw), so a same-dialect gateway
+// forwards fields this package does not model (cache_control, citations,
+// top_k, thinking configuration, ...). When translating, only the canonical
+// fields survive. In particular:
+//
+//   - A "system" given as an array of text blocks is joined with "\n\n".
+//   - redacted_thinking blocks are dropped when decoding requests and
+//     responses (the canonical model cannot hold their opaque data); in a
+//     stream they become [llm.EventOther] frames, like signature_delta.
+//   - Request content blocks other than text, image, tool_use, tool_result,
+//     thinking and redacted_thinking, and server tools (tools with a "type"
+//     other than "custom"), are rejected: the gateway inspects all content
+//     and fails closed on what it cannot model. Unknown blocks in responses
+//     are dropped instead, because the answer has already been paid for.
+//   - Stop reasons are carried verbatim, so "refusal", "pause_turn" and
+//     newer values reach Anthropic clients unchanged.
+package anthropic
+
+import (
+	"crypto/rand"
+	"strings"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// DefaultMaxTokens is the max_tokens sent upstream when a request does not
+// set one (OpenAI clients may omit it; Anthropic requires it).
+const DefaultMaxTokens = 4096
+
+// wireBlock is the union of every content block shape this package reads:
+// text, image, tool_use, tool_result, thinking and redacted_thinking.
+type wireBlock struct {
+	Type      string      `json:"type"`
+	Text      string      `json:"text"`
+	Source    *wireSource `json:"source"`
+	ID        string      `json:"id"`
+	Name      string      `json:"name"`
+	Input     rawValue    `json:"input"`
+	ToolUseID string      `json:"tool_use_id"`
+	Content   wireContent `json:"content"`
+	IsError   bool        `json:"is_error"`
+	Thinking  string      `json:"thinking"`
+	Signature string      `json:"signature"`
+}
+
+// wireSource is an image source: base64 data or a URL.
+type wireSource struct {
+	Type      string `json:"type"`
+	MediaType string `json:"media_type"`
+	Data      string `json:"data"`
+	URL       string `json:"url"`
+}
+
+// wireUsage is the usage object of messages, message_start and
+// message_delta.
+type wireUsage struct {
+	InputTokens              int `json:"input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+}
+
+func (u *wireUsage) canonical() *llm.Usage {
+	if u == nil {
+		return nil
+	}
+	return &llm.Usage{
+		InputTokens:         u.InputTokens,
+		OutputTokens:        u.OutputTokens,
+		CacheReadTokens:     u.CacheReadInputTokens,
+		CacheCreationTokens: u.CacheCreationInputTokens,
+	}
+}
+
+// messageID returns the Anthropic message id for a canonical id. Ids from
+// other dialects get a "msg_" prefix so Anthropic clients see the shape they
+// expect; an empty id gets a random one.
+func messageID(id string, from brightline.Dialect) string {
+	switch {
+	case id == "":
+		return "msg_" + rand.Text()
+	case from == brightline.DialectAnthropic, strings.HasPrefix(id, "msg_"):
+		return id
+	default:
+		return "msg_" + id
+	}
+}
+
+// stopReason maps a wire stop_reason to the canonical one. The canonical
+// names are Anthropic's, so unknown values are kept as they are.
+func stopReason(s string) llm.StopReason { return llm.StopReason(s) }

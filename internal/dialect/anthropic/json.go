@@ -1,0 +1,215 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// rawValue is a JSON value kept as bytes (tool input, input schema). Unlike
+// json.RawMessage it records whether the field was present and treats null
+// as absent.
+type rawValue []byte
+
+func (r *rawValue) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*r = nil
+		return nil
+	}
+	*r = append((*r)[:0], data...)
+	return nil
+}
+
+// isObject reports whether raw holds a JSON object. raw comes from a
+// successful decode, so only the first byte needs checking.
+func (r rawValue) isObject() bool {
+	return len(r) > 0 && r[0] == '{'
+}
+
+// wireContent is message or tool_result content: a string or an array of
+// blocks. Decoding errors are kept in err instead of being returned, so that
+// the caller can report them with the index of the message they belong to.
+type wireContent struct {
+	set      bool // present and not null
+	isString bool
+	text     string
+	blocks   []wireBlock
+	err      error
+}
+
+var errNotContent = errors.New("must be a string or an array of content blocks")
+
+func (c *wireContent) UnmarshalJSON(data []byte) error {
+	*c = wireContent{}
+	switch firstByte(data) {
+	case 'n':
+		return nil
+	case '"':
+		c.set, c.isString = true, true
+		c.err = json.Unmarshal(data, &c.text)
+	case '[':
+		c.set = true
+		c.err = json.Unmarshal(data, &c.blocks)
+	default:
+		c.set = true
+		c.err = errNotContent
+	}
+	return nil
+}
+
+func firstByte(data []byte) byte {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if len(data) == 0 {
+		return 0
+	}
+	return data[0]
+}
+
+// describeJSONError turns an encoding/json error into a message for clients.
+func describeJSONError(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("invalid JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "value"
+		}
+		return fmt.Sprintf("%s: expected %s, got %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	default:
+		return err.Error()
+	}
+}
+
+// jsonKind names the JSON type that decodes into a Go kind.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	default:
+		return "another type"
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// with encoding/json; control characters and U+2028/U+2029 are escaped, so
+// the result never contains a raw newline and is safe in an SSE data line.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendKey appends ,"key": (or "key": right after an opening brace).
+func appendKey(b []byte, key string) []byte {
+	if n := len(b); n > 0 && b[n-1] != '{' && b[n-1] != '[' {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, key...)
+	return append(b, '"', ':')
+}
+
+func appendStringField(b []byte, key, value string) []byte {
+	return appendString(appendKey(b, key), value)
+}
+
+func appendIntField(b []byte, key string, v int) []byte {
+	return strconv.AppendInt(appendKey(b, key), int64(v), 10)
+}
+
+// appendFloat appends f the way encoding/json does.
+func appendFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, fmt.Errorf("unsupported number %v", f)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(b, f, format, -1, 64), nil
+}
+
+// appendObject appends raw, which must be a JSON object, or def if raw is
+// empty.
+func appendObject(b []byte, raw []byte, def string) ([]byte, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return append(b, def...), nil
+	}
+	if raw[0] != '{' || !json.Valid(raw) {
+		return b, errors.New("is not a JSON object")
+	}
+	return append(b, raw...), nil
+}
+
+// appendUsage appends an Anthropic usage object with every count.
+func appendUsage(b []byte, u llm.Usage) []byte {
+	b = append(b, '{')
+	b = appendIntField(b, "input_tokens", u.InputTokens)
+	b = appendIntField(b, "cache_creation_input_tokens", u.CacheCreationTokens)
+	b = appendIntField(b, "cache_read_input_tokens", u.CacheReadTokens)
+	b = appendIntField(b, "output_tokens", u.OutputTokens)
+	return append(b, '}')
+}

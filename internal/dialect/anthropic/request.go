@@ -1,0 +1,310 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// wireRequest is the part of a Messages request body the gateway models.
+type wireRequest struct {
+	Model         string          `json:"model"`
+	MaxTokens     *int            `json:"max_tokens"`
+	System        wireContent     `json:"system"`
+	Messages      []wireMessage   `json:"messages"`
+	Tools         []wireTool      `json:"tools"`
+	ToolChoice    *wireToolChoice `json:"tool_choice"`
+	StopSequences []string        `json:"stop_sequences"`
+	Temperature   *float64        `json:"temperature"`
+	TopP          *float64        `json:"top_p"`
+	Metadata      *wireMetadata   `json:"metadata"`
+	Stream        bool            `json:"stream"`
+}
+
+type wireMessage struct {
+	Role    string      `json:"role"`
+	Content wireContent `json:"content"`
+}
+
+type wireTool struct {
+	Type        string   `json:"type"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	InputSchema rawValue `json:"input_schema"`
+}
+
+type wireToolChoice struct {
+	Type                   string `json:"type"`
+	Name                   string `json:"name"`
+	DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
+}
+
+type wireMetadata struct {
+	UserID string `json:"user_id"`
+}
+
+// invalid returns a client-visible invalid_request error.
+func invalid(format string, args ...any) *brightline.Error {
+	return brightline.Errorf(brightline.CodeInvalidRequest, format, args...)
+}
+
+// DecodeRequest decodes a Messages request body from a client. It sets Raw
+// to body and Dialect to Anthropic. Errors are *brightline.Error with
+// CodeInvalidRequest and a message naming the field at fault, such as
+// `messages: at index 2: unknown role "robot"`. Fields the gateway does not
+// model are ignored here and survive in Raw.
+func DecodeRequest(body []byte) (*llm.Request, error) {
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && typ.Field == "" {
+			return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: "request body must be a JSON object", Err: err}
+		}
+		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: describeJSONError(err), Err: err}
+	}
+	switch {
+	case w.Model == "":
+		return nil, invalid("model: field is required")
+	case w.MaxTokens == nil:
+		return nil, invalid("max_tokens: field is required")
+	case *w.MaxTokens < 1:
+		return nil, invalid("max_tokens: must be at least 1, got %d", *w.MaxTokens)
+	case w.Messages == nil:
+		return nil, invalid("messages: field is required")
+	case len(w.Messages) == 0:
+		return nil, invalid("messages: must not be empty")
+	}
+	req := &llm.Request{
+		Model:       w.Model,
+		MaxTokens:   *w.MaxTokens,
+		Temperature: w.Temperature,
+		TopP:        w.TopP,
+		Stream:      w.Stream,
+		Raw:         body,
+		Dialect:     brightline.DialectAnthropic,
+	}
+	if len(w.StopSequences) > 0 {
+		req.Stop = w.StopSequences
+	}
+	if w.Metadata != nil {
+		req.User = w.Metadata.UserID
+	}
+	if w.System.set {
+		system, err := decodeSystem(&w.System)
+		if err != nil {
+			return nil, invalid("system: %v", err)
+		}
+		req.System = system
+	}
+	req.Messages = make([]llm.Message, len(w.Messages))
+	for i := range w.Messages {
+		m := &w.Messages[i]
+		switch m.Role {
+		case "user", "assistant":
+		case "":
+			return nil, invalid("messages: at index %d: role: field is required", i)
+		default:
+			return nil, invalid("messages: at index %d: unknown role %q", i, m.Role)
+		}
+		if !m.Content.set {
+			return nil, invalid("messages: at index %d: content: field is required", i)
+		}
+		content, err := decodeContent(&m.Content, false)
+		if err != nil {
+			return nil, invalid("messages: at index %d: content: %v", i, err)
+		}
+		req.Messages[i] = llm.Message{Role: llm.Role(m.Role), Content: content}
+	}
+	if len(w.Tools) > 0 {
+		req.Tools = make([]llm.Tool, len(w.Tools))
+		for i := range w.Tools {
+			t := &w.Tools[i]
+			if t.Type != "" && t.Type != "custom" {
+				return nil, invalid("tools: at index %d: unsupported tool type %q", i, t.Type)
+			}
+			if t.Name == "" {
+				return nil, invalid("tools: at index %d: name: field is required", i)
+			}
+			schema, err := objectOr(t.InputSchema, `{"type":"object"}`)
+			if err != nil {
+				return nil, invalid("tools: at index %d: input_schema: %v", i, err)
+			}
+			req.Tools[i] = llm.Tool{Name: t.Name, Description: t.Description, InputSchema: schema}
+		}
+	}
+	if tc := w.ToolChoice; tc != nil {
+		choice := &llm.ToolChoice{Name: tc.Name, DisableParallel: tc.DisableParallelToolUse}
+		switch tc.Type {
+		case "auto":
+			choice.Mode = llm.ToolChoiceAuto
+		case "any":
+			choice.Mode = llm.ToolChoiceAny
+		case "none":
+			choice.Mode = llm.ToolChoiceNone
+		case "tool":
+			choice.Mode = llm.ToolChoiceTool
+			if tc.Name == "" {
+				return nil, invalid(`tool_choice: name is required when type is "tool"`)
+			}
+		case "":
+			return nil, invalid("tool_choice: type: field is required")
+		default:
+			return nil, invalid("tool_choice: unknown type %q, want auto, any, tool or none", tc.Type)
+		}
+		if choice.Mode != llm.ToolChoiceTool {
+			choice.Name = ""
+		}
+		if choice.Mode == llm.ToolChoiceNone {
+			// The wire format has no disable_parallel_tool_use for "none".
+			choice.DisableParallel = false
+		}
+		req.ToolChoice = choice
+	}
+	return req, nil
+}
+
+// decodeSystem returns the system prompt, given as a string or an array of
+// text blocks (joined with "\n\n").
+func decodeSystem(c *wireContent) (string, error) {
+	if c.err != nil {
+		if errors.Is(c.err, errNotContent) {
+			return "", errors.New("must be a string or an array of text blocks")
+		}
+		return "", errors.New(describeJSONError(c.err))
+	}
+	if c.isString {
+		return c.text, nil
+	}
+	var sb strings.Builder
+	for i := range c.blocks {
+		if t := c.blocks[i].Type; t != "text" {
+			return "", fmt.Errorf("at index %d: unsupported block type %q, want text", i, t)
+		}
+		if i > 0 {
+			sb.WriteString("\n\n")
+		}
+		sb.WriteString(c.blocks[i].Text)
+	}
+	return sb.String(), nil
+}
+
+// EncodeRequest encodes req as a Messages request body for Anthropic. A
+// MaxTokens of 0 becomes [DefaultMaxTokens]. "stream":true is set when
+// req.Stream is.
+func EncodeRequest(req *llm.Request) ([]byte, error) {
+	if req == nil {
+		return nil, errors.New("couldn't encode request: request is nil")
+	}
+	maxTokens := req.MaxTokens
+	switch {
+	case maxTokens == 0:
+		maxTokens = DefaultMaxTokens
+	case maxTokens < 0:
+		return nil, fmt.Errorf("couldn't encode request: max_tokens is negative (%d)", maxTokens)
+	}
+	size := 256 + len(req.Model) + len(req.System)
+	for i := range req.Messages {
+		size += 32 + contentSize(req.Messages[i].Content)
+	}
+	for i := range req.Tools {
+		size += 64 + len(req.Tools[i].Name) + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	b = appendStringField(b, "model", req.Model)
+	b = appendIntField(b, "max_tokens", maxTokens)
+	if req.System != "" {
+		b = appendStringField(b, "system", req.System)
+	}
+	b = append(appendKey(b, "messages"), '[')
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		if m.Role != llm.RoleUser && m.Role != llm.RoleAssistant {
+			return nil, fmt.Errorf("couldn't encode request: messages: at index %d: unknown role %q", i, m.Role)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = appendStringField(b, "role", string(m.Role))
+		var err error
+		if b, err = appendBlocks(appendKey(b, "content"), m.Content, false); err != nil {
+			return nil, fmt.Errorf("couldn't encode request: messages: at index %d: content: %w", i, err)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if len(req.Tools) > 0 {
+		b = append(appendKey(b, "tools"), '[')
+		for i := range req.Tools {
+			t := &req.Tools[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = appendStringField(b, "name", t.Name)
+			if t.Description != "" {
+				b = appendStringField(b, "description", t.Description)
+			}
+			var err error
+			if b, err = appendObject(appendKey(b, "input_schema"), t.InputSchema, `{"type":"object"}`); err != nil {
+				return nil, fmt.Errorf("couldn't encode request: tools: at index %d: input_schema %w", i, err)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if tc := req.ToolChoice; tc != nil {
+		b = append(appendKey(b, "tool_choice"), '{')
+		switch tc.Mode {
+		case llm.ToolChoiceAuto, llm.ToolChoiceAny, llm.ToolChoiceNone:
+			b = appendStringField(b, "type", string(tc.Mode))
+		case llm.ToolChoiceTool:
+			if tc.Name == "" {
+				return nil, errors.New(`couldn't encode request: tool_choice: mode "tool" without a name`)
+			}
+			b = appendStringField(b, "type", "tool")
+			b = appendStringField(b, "name", tc.Name)
+		default:
+			return nil, fmt.Errorf("couldn't encode request: tool_choice: unknown mode %q", tc.Mode)
+		}
+		if tc.DisableParallel && tc.Mode != llm.ToolChoiceNone {
+			b = append(appendKey(b, "disable_parallel_tool_use"), "true"...)
+		}
+		b = append(b, '}')
+	}
+	if len(req.Stop) > 0 {
+		b = append(appendKey(b, "stop_sequences"), '[')
+		for i, s := range req.Stop {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	var err error
+	if req.Temperature != nil {
+		if b, err = appendFloat(appendKey(b, "temperature"), *req.Temperature); err != nil {
+			return nil, fmt.Errorf("couldn't encode request: temperature: %w", err)
+		}
+	}
+	if req.TopP != nil {
+		if b, err = appendFloat(appendKey(b, "top_p"), *req.TopP); err != nil {
+			return nil, fmt.Errorf("couldn't encode request: top_p: %w", err)
+		}
+	}
+	if req.User != "" {
+		b = append(appendKey(b, "metadata"), '{')
+		b = appendStringField(b, "user_id", req.User)
+		b = append(b, '}')
+	}
+	if req.Stream {
+		b = append(appendKey(b, "stream"), "true"...)
+	}
+	return append(b, '}'), nil
+}
