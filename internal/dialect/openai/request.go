@@ -1,0 +1,920 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// wireRequest is the part of a chat completion request body the gateway
+// models. Unknown fields are ignored here and survive in Request.Raw.
+type wireRequest struct {
+	Model               string          `json:"model"`
+	Messages            []wireMessage   `json:"messages"`
+	Tools               []wireTool      `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
+	MaxTokens           *int            `json:"max_tokens"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	Temperature         *float64        `json:"temperature"`
+	TopP                *float64        `json:"top_p"`
+	Stop                wireStop        `json:"stop"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	User      string          `json:"user"`
+	N         *int            `json:"n"`
+	Functions json.RawMessage `json:"functions"`
+}
+
+type wireMessage struct {
+	Role       string         `json:"role"`
+	Content    wireContent    `json:"content"`
+	Refusal    string         `json:"refusal"`
+	ToolCalls  []wireToolCall `json:"tool_calls"`
+	ToolCallID string         `json:"tool_call_id"`
+}
+
+type wireTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+type wirePart struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Refusal  string `json:"refusal"`
+	ImageURL *struct {
+		URL string `json:"url"`
+	} `json:"image_url"`
+}
+
+// wireContent is message content: a string, an array of parts, or null.
+type wireContent struct {
+	Set   bool // present and not null
+	Parts []wirePart
+	Text  string // when Set and Parts is nil
+}
+
+func (c *wireContent) UnmarshalJSON(data []byte) error {
+	*c = wireContent{}
+	switch data[0] {
+	case 'n':
+		return nil
+	case '"':
+		c.Set = true
+		return json.Unmarshal(data, &c.Text)
+	case '[':
+		c.Set = true
+		c.Parts = []wirePart{}
+		return decodeList(data, &c.Parts, "content")
+	}
+	return &decodeError{"content: must be a string or an array of content parts, got " + jsonKind(data[0])}
+}
+
+// wireStop is the stop parameter: a string, an array of strings, or null.
+type wireStop []string
+
+func (s *wireStop) UnmarshalJSON(data []byte) error {
+	switch data[0] {
+	case 'n':
+		*s = nil
+		return nil
+	case '"':
+		var one string
+		if err := json.Unmarshal(data, &one); err != nil {
+			return err
+		}
+		*s = wireStop{one}
+		return nil
+	case '[':
+		var many []string
+		if json.Unmarshal(data, &many) == nil {
+			*s = many
+			return nil
+		}
+	}
+	return &decodeError{"stop: must be a string or an array of strings"}
+}
+
+// decodeError is a decoding failure whose message is already fit for the
+// client.
+type decodeError struct{ msg string }
+
+func (e *decodeError) Error() string { return e.msg }
+
+// decodeList decodes the JSON array data into out. If that fails it decodes
+// element by element to say which one is wrong; errors only pay for that.
+func decodeList[T any](data []byte, out *[]T, field string) error {
+	err := json.Unmarshal(data, out)
+	if err == nil {
+		return nil
+	}
+	var elems []json.RawMessage
+	if json.Unmarshal(data, &elems) == nil {
+		for i, e := range elems {
+			var v T
+			if err := json.Unmarshal(e, &v); err != nil {
+				return &decodeError{fmt.Sprintf("%s: at index %d: %s", field, i, describe(err))}
+			}
+		}
+	}
+	return &decodeError{field + ": " + describe(err)}
+}
+
+// describe turns an encoding/json error into a message for the client.
+func describe(err error) string {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
+	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		got := te.Value
+		if got == "bool" {
+			got = "boolean"
+		}
+		if te.Field == "" {
+			return fmt.Sprintf("must be %s, got %s", typeName(te.Type), got)
+		}
+		return fmt.Sprintf("%s: must be %s, got %s", te.Field, typeName(te.Type), got)
+	}
+	if de, ok := errors.AsType[*decodeError](err); ok {
+		return de.msg
+	}
+	return err.Error()
+}
+
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// jsonKind names the kind of JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// locateRequestError finds where a request body that failed to decode went
+// wrong and describes it. The fast path decodes whole arrays at once and
+// loses the element index; this one decodes the arrays element by element.
+func locateRequestError(body []byte, err error) string {
+	if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return describe(err)
+	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok &&
+		!strings.HasPrefix(te.Field, "messages") && !strings.HasPrefix(te.Field, "tools") {
+		return describe(err) // the field path is exact
+	}
+	var lists struct {
+		Messages []json.RawMessage `json:"messages"`
+		Tools    []json.RawMessage `json:"tools"`
+	}
+	if err := json.Unmarshal(body, &lists); err != nil {
+		return describe(err)
+	}
+	for i, raw := range lists.Messages {
+		var m wireMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Sprintf("messages: at index %d: %s", i, locateToolCallError(raw, err))
+		}
+	}
+	for i, raw := range lists.Tools {
+		var t wireTool
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return fmt.Sprintf("tools: at index %d: %s", i, describe(err))
+		}
+	}
+	return describe(err)
+}
+
+// locateToolCallError describes err, the failure to decode message raw,
+// naming the tool call at fault if there is one.
+func locateToolCallError(raw []byte, err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); !ok || !strings.HasPrefix(te.Field, "tool_calls") {
+		return describe(err)
+	}
+	var m struct {
+		ToolCalls []json.RawMessage `json:"tool_calls"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return describe(err)
+	}
+	for j, raw := range m.ToolCalls {
+		var tc wireToolCall
+		if err := json.Unmarshal(raw, &tc); err != nil {
+			return fmt.Sprintf("tool_calls: at index %d: %s", j, describe(err))
+		}
+	}
+	return describe(err)
+}
+
+func invalid(format string, args ...any) *brightline.Error {
+	return brightline.Errorf(brightline.CodeInvalidRequest, format, args...)
+}
+
+// DecodeRequest decodes a chat completion request from a client. The
+// request keeps body as Raw. Errors are *brightline.Error with
+// CodeInvalidRequest and a message that names the field at fault.
+func DecodeRequest(body []byte) (*llm.Request, error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, invalid("request body is empty")
+	}
+	if trimmed[0] != '{' {
+		if !json.Valid(trimmed) {
+			var v any
+			return nil, invalid("%s", describe(json.Unmarshal(body, &v)))
+		}
+		return nil, invalid("request body must be a JSON object, got %s", jsonKind(trimmed[0]))
+	}
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, invalid("%s", locateRequestError(body, err))
+	}
+	if w.Model == "" {
+		return nil, invalid("model: required")
+	}
+	if w.Messages == nil {
+		return nil, invalid("messages: required")
+	}
+	if len(w.Messages) == 0 {
+		return nil, invalid("messages: must not be empty")
+	}
+	if w.N != nil && *w.N != 1 {
+		return nil, invalid("n: only n=1 is supported, got %d", *w.N)
+	}
+	if isSet(w.Functions) {
+		return nil, invalid("functions: deprecated and not supported; use tools")
+	}
+	req := &llm.Request{
+		Model:       w.Model,
+		Temperature: w.Temperature,
+		TopP:        w.TopP,
+		Stream:      w.Stream,
+		User:        w.User,
+		Raw:         body,
+		Dialect:     dialect,
+	}
+	req.IncludeUsage = w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage
+	switch {
+	case w.MaxCompletionTokens != nil:
+		if *w.MaxCompletionTokens < 0 {
+			return nil, invalid("max_completion_tokens: must not be negative")
+		}
+		req.MaxTokens = *w.MaxCompletionTokens
+	case w.MaxTokens != nil:
+		if *w.MaxTokens < 0 {
+			return nil, invalid("max_tokens: must not be negative")
+		}
+		req.MaxTokens = *w.MaxTokens
+	}
+	for _, s := range w.Stop {
+		if s != "" {
+			req.Stop = append(req.Stop, s)
+		}
+	}
+	if err := decodeMessages(req, w.Messages); err != nil {
+		return nil, err
+	}
+	if len(w.Tools) > 0 {
+		req.Tools = make([]llm.Tool, len(w.Tools))
+		for i := range w.Tools {
+			t, err := decodeTool(&w.Tools[i])
+			if err != nil {
+				return nil, invalid("tools: at index %d: %s", i, err)
+			}
+			req.Tools[i] = t
+		}
+	}
+	tc, err := decodeToolChoice(w.ToolChoice)
+	if err != nil {
+		return nil, invalid("tool_choice: %s", err)
+	}
+	if w.ParallelToolCalls != nil && !*w.ParallelToolCalls {
+		if tc == nil {
+			tc = &llm.ToolChoice{Mode: llm.ToolChoiceAuto}
+		}
+		tc.DisableParallel = true
+	}
+	req.ToolChoice = tc
+	return req, nil
+}
+
+// isSet reports whether a raw field was present and not null.
+func isSet(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
+}
+
+func decodeMessages(req *llm.Request, msgs []wireMessage) error {
+	var system strings.Builder
+	// Canonical messages are usually one per wire message.
+	req.Messages = make([]llm.Message, 0, len(msgs))
+	prevTool := false // the last canonical message holds tool messages
+	for i := range msgs {
+		m := &msgs[i]
+		isTool := false
+		switch m.Role {
+		case "system", "developer":
+			if !m.Content.Set {
+				return invalid("messages: at index %d: content: required", i)
+			}
+			blocks, err := textBlocks(&m.Content, false)
+			if err != nil {
+				return invalid("messages: at index %d: %s", i, err)
+			}
+			for _, b := range blocks {
+				if system.Len() > 0 {
+					system.WriteString("\n\n")
+				}
+				system.WriteString(b.Text)
+			}
+		case "user":
+			if !m.Content.Set {
+				return invalid("messages: at index %d: content: required", i)
+			}
+			blocks, err := userBlocks(&m.Content)
+			if err != nil {
+				return invalid("messages: at index %d: %s", i, err)
+			}
+			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: blocks})
+		case "assistant":
+			blocks, err := assistantBlocks(m)
+			if err != nil {
+				return invalid("messages: at index %d: %s", i, err)
+			}
+			req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, Content: blocks})
+		case "tool":
+			isTool = true
+			if m.ToolCallID == "" {
+				return invalid("messages: at index %d: tool_call_id: required", i)
+			}
+			if !m.Content.Set {
+				return invalid("messages: at index %d: content: required", i)
+			}
+			blocks, err := textBlocks(&m.Content, false)
+			if err != nil {
+				return invalid("messages: at index %d: %s", i, err)
+			}
+			b := llm.Block{Type: llm.BlockToolResult, ToolResult: &llm.ToolResult{CallID: m.ToolCallID, Content: blocks}}
+			if prevTool {
+				last := &req.Messages[len(req.Messages)-1]
+				last.Content = append(last.Content, b)
+			} else {
+				req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: []llm.Block{b}})
+			}
+		case "":
+			return invalid("messages: at index %d: role: required", i)
+		default:
+			return invalid("messages: at index %d: unknown role %q", i, m.Role)
+		}
+		// A system message between tool messages does not end the run.
+		if isTool || m.Role != "system" && m.Role != "developer" {
+			prevTool = isTool
+		}
+	}
+	req.System = system.String()
+	return nil
+}
+
+// textBlocks returns the text of content that may hold only text parts (and
+// refusal parts, if refusals is set). Empty text yields no block.
+func textBlocks(c *wireContent, refusals bool) ([]llm.Block, error) {
+	if c.Parts == nil {
+		if c.Text == "" {
+			return nil, nil
+		}
+		return []llm.Block{{Type: llm.BlockText, Text: c.Text}}, nil
+	}
+	var blocks []llm.Block
+	for j := range c.Parts {
+		p := &c.Parts[j]
+		var text string
+		switch {
+		case p.Type == "text":
+			text = p.Text
+		case p.Type == "refusal" && refusals:
+			text = p.Refusal
+		case p.Type == "":
+			return nil, fmt.Errorf("content: at index %d: type: required", j)
+		default:
+			return nil, fmt.Errorf("content: at index %d: unsupported part type %q", j, p.Type)
+		}
+		if text != "" {
+			blocks = append(blocks, llm.Block{Type: llm.BlockText, Text: text})
+		}
+	}
+	return blocks, nil
+}
+
+func userBlocks(c *wireContent) ([]llm.Block, error) {
+	if c.Parts == nil {
+		return textBlocks(c, false)
+	}
+	blocks := make([]llm.Block, 0, len(c.Parts))
+	for j := range c.Parts {
+		p := &c.Parts[j]
+		switch p.Type {
+		case "text":
+			if p.Text != "" {
+				blocks = append(blocks, llm.Block{Type: llm.BlockText, Text: p.Text})
+			}
+		case "image_url":
+			if p.ImageURL == nil {
+				return nil, fmt.Errorf("content: at index %d: image_url: required", j)
+			}
+			img, err := parseImageURL(p.ImageURL.URL)
+			if err != nil {
+				return nil, fmt.Errorf("content: at index %d: image_url.url: %s", j, err)
+			}
+			blocks = append(blocks, llm.Block{Type: llm.BlockImage, Image: img})
+		case "":
+			return nil, fmt.Errorf("content: at index %d: type: required", j)
+		default:
+			return nil, fmt.Errorf("content: at index %d: unsupported part type %q", j, p.Type)
+		}
+	}
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	return blocks, nil
+}
+
+// parseImageURL accepts base64 data: URLs and http(s) URLs.
+func parseImageURL(u string) (*llm.Image, error) {
+	if rest, ok := cutPrefixFold(u, "data:"); ok {
+		meta, data, ok := strings.Cut(rest, ",")
+		if !ok {
+			return nil, errors.New("malformed data URL")
+		}
+		media, ok := strings.CutSuffix(meta, ";base64")
+		if !ok {
+			return nil, errors.New("data URL must be base64-encoded")
+		}
+		if media == "" {
+			return nil, errors.New("data URL has no media type")
+		}
+		return &llm.Image{MediaType: media, Data: data}, nil
+	}
+	if _, ok := cutPrefixFold(u, "https://"); ok {
+		return &llm.Image{URL: u}, nil
+	}
+	if _, ok := cutPrefixFold(u, "http://"); ok {
+		return &llm.Image{URL: u}, nil
+	}
+	if u == "" {
+		return nil, errors.New("required")
+	}
+	return nil, errors.New("must be an http(s) or base64 data URL")
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+func assistantBlocks(m *wireMessage) ([]llm.Block, error) {
+	blocks, err := textBlocks(&m.Content, true)
+	if err != nil {
+		return nil, err
+	}
+	if m.Refusal != "" {
+		blocks = append(blocks, llm.Block{Type: llm.BlockText, Text: m.Refusal})
+	}
+	for j := range m.ToolCalls {
+		tc := &m.ToolCalls[j]
+		call, err := decodeToolCall(tc)
+		if err != nil {
+			return nil, fmt.Errorf("tool_calls: at index %d: %s", j, err)
+		}
+		blocks = append(blocks, llm.Block{Type: llm.BlockToolUse, ToolCall: call})
+	}
+	return blocks, nil
+}
+
+func decodeToolCall(tc *wireToolCall) (*llm.ToolCall, error) {
+	if tc.Type != "" && tc.Type != "function" {
+		return nil, fmt.Errorf("unsupported type %q", tc.Type)
+	}
+	if tc.ID == "" {
+		return nil, errors.New("id: required")
+	}
+	if tc.Function.Name == "" {
+		return nil, errors.New("function.name: required")
+	}
+	args, err := parseArguments(tc.Function.Arguments)
+	if err != nil {
+		return nil, fmt.Errorf("function.arguments: %s", err)
+	}
+	return &llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args}, nil
+}
+
+// parseArguments checks that a tool call's arguments string holds a JSON
+// object and returns it; empty arguments are {}.
+func parseArguments(s string) (json.RawMessage, error) {
+	if strings.TrimLeft(s, " \t\r\n") == "" {
+		return json.RawMessage("{}"), nil
+	}
+	args := json.RawMessage(s)
+	if !json.Valid(args) {
+		return nil, errors.New("not valid JSON")
+	}
+	if bytes.TrimLeft(args, " \t\r\n")[0] != '{' {
+		return nil, errors.New("must be a JSON object")
+	}
+	return args, nil
+}
+
+// defaultSchema is the input schema of a tool that declares no parameters.
+const defaultSchema = `{"type":"object"}`
+
+func decodeTool(t *wireTool) (llm.Tool, error) {
+	if t.Type != "" && t.Type != "function" {
+		return llm.Tool{}, fmt.Errorf("unsupported type %q", t.Type)
+	}
+	f := &t.Function
+	if f.Name == "" {
+		return llm.Tool{}, errors.New("function.name: required")
+	}
+	schema := json.RawMessage(defaultSchema)
+	if isSet(f.Parameters) {
+		if f.Parameters[0] != '{' {
+			return llm.Tool{}, errors.New("function.parameters: must be a JSON object")
+		}
+		schema = f.Parameters
+	}
+	return llm.Tool{Name: f.Name, Description: f.Description, InputSchema: schema}, nil
+}
+
+func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
+	if !isSet(raw) {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, errors.New("must be a string or an object")
+		}
+		switch s {
+		case "auto":
+			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
+		case "none":
+			return &llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
+		case "required":
+			return &llm.ToolChoice{Mode: llm.ToolChoiceAny}, nil
+		}
+		return nil, fmt.Errorf("unknown value %q", s)
+	case '{':
+		var o struct {
+			Type     string `json:"type"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		}
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return nil, errors.New(describe(err))
+		}
+		if o.Type != "function" {
+			return nil, fmt.Errorf("unsupported type %q", o.Type)
+		}
+		if o.Function.Name == "" {
+			return nil, errors.New("function.name: required")
+		}
+		return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Function.Name}, nil
+	}
+	return nil, fmt.Errorf("must be a string or an object, got %s", jsonKind(raw[0]))
+}
+
+// EncodeRequest encodes req as a chat completion request body for an
+// OpenAI provider. A streaming request always asks for the usage chunk.
+// Thinking blocks are dropped; tool results become "tool" messages ahead of
+// the rest of their user message, and images in tool results move into that
+// user message, since tool messages carry only text. A tool result's
+// IsError has no OpenAI equivalent and is dropped.
+func EncodeRequest(req *llm.Request) ([]byte, error) {
+	b := make([]byte, 0, requestSizeHint(req))
+	b = append(b, `{"model":`...)
+	b = appendString(b, req.Model)
+	b = append(b, `,"messages":[`...)
+	if req.System != "" {
+		b = append(b, `{"role":"system","content":`...)
+		b = appendString(b, req.System)
+		b = append(b, '}')
+	}
+	var err error
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		switch m.Role {
+		case llm.RoleUser:
+			b, err = appendUserMessage(b, m)
+		case llm.RoleAssistant:
+			b, err = appendAssistantMessage(b, m)
+		default:
+			err = fmt.Errorf("unknown role %q", m.Role)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("couldn't encode message %d: %w", i, err)
+		}
+	}
+	b = append(b, ']')
+	if len(req.Tools) > 0 {
+		b = append(b, `,"tools":[`...)
+		for i := range req.Tools {
+			t := &req.Tools[i]
+			b = comma(b)
+			b = append(b, `{"type":"function","function":{"name":`...)
+			b = appendString(b, t.Name)
+			if t.Description != "" {
+				b = append(b, `,"description":`...)
+				b = appendString(b, t.Description)
+			}
+			b = append(b, `,"parameters":`...)
+			switch {
+			case len(t.InputSchema) == 0:
+				b = append(b, defaultSchema...)
+			case json.Valid(t.InputSchema):
+				b = append(b, t.InputSchema...)
+			default:
+				return nil, fmt.Errorf("couldn't encode tool %q: input schema is not valid JSON", t.Name)
+			}
+			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
+	if tc := req.ToolChoice; tc != nil {
+		switch tc.Mode {
+		case llm.ToolChoiceAuto:
+			b = append(b, `,"tool_choice":"auto"`...)
+		case llm.ToolChoiceNone:
+			b = append(b, `,"tool_choice":"none"`...)
+		case llm.ToolChoiceAny:
+			b = append(b, `,"tool_choice":"required"`...)
+		case llm.ToolChoiceTool:
+			b = append(b, `,"tool_choice":{"type":"function","function":{"name":`...)
+			b = appendString(b, tc.Name)
+			b = append(b, "}}"...)
+		case "":
+		default:
+			return nil, fmt.Errorf("couldn't encode tool choice: unknown mode %q", tc.Mode)
+		}
+		if tc.DisableParallel {
+			b = append(b, `,"parallel_tool_calls":false`...)
+		}
+	}
+	if req.MaxTokens > 0 {
+		b = append(b, `,"max_completion_tokens":`...)
+		b = appendInt(b, req.MaxTokens)
+	}
+	if b, err = appendFloatField(b, "temperature", req.Temperature); err != nil {
+		return nil, err
+	}
+	if b, err = appendFloatField(b, "top_p", req.TopP); err != nil {
+		return nil, err
+	}
+	if len(req.Stop) > 0 {
+		b = append(b, `,"stop":[`...)
+		for _, s := range req.Stop {
+			b = comma(b)
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	if req.Stream {
+		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
+	}
+	if req.User != "" {
+		b = append(b, `,"user":`...)
+		b = appendString(b, req.User)
+	}
+	return append(b, '}'), nil
+}
+
+// requestSizeHint estimates the encoded size of req, to allocate once.
+func requestSizeHint(req *llm.Request) int {
+	n := 256 + len(req.System)
+	for i := range req.Messages {
+		for _, blk := range req.Messages[i].Content {
+			n += 64 + len(blk.Text)
+			if blk.ToolCall != nil {
+				n += len(blk.ToolCall.Arguments) * 5 / 4
+			}
+			if blk.Image != nil {
+				n += len(blk.Image.Data) + len(blk.Image.URL)
+			}
+			if blk.ToolResult != nil {
+				for _, c := range blk.ToolResult.Content {
+					n += 32 + len(c.Text)
+				}
+			}
+		}
+	}
+	for i := range req.Tools {
+		n += 64 + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
+	}
+	return n
+}
+
+// comma appends the separator before an array element unless it is the
+// first.
+func comma(b []byte) []byte {
+	if b[len(b)-1] != '[' {
+		b = append(b, ',')
+	}
+	return b
+}
+
+func appendFloatField(b []byte, name string, f *float64) ([]byte, error) {
+	if f == nil {
+		return b, nil
+	}
+	if math.IsNaN(*f) || math.IsInf(*f, 0) {
+		return nil, fmt.Errorf("couldn't encode %s: %v is not a JSON number", name, *f)
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendFloat(b, *f, 'g', -1, 64), nil
+}
+
+func appendUserMessage(b []byte, m *llm.Message) ([]byte, error) {
+	var rest []llm.Block // non-tool-result content, for a user message
+	results := 0
+	for i := range m.Content {
+		blk := &m.Content[i]
+		switch blk.Type {
+		case llm.BlockToolResult:
+			if blk.ToolResult == nil {
+				return nil, errors.New("tool_result block without a result")
+			}
+			results++
+			var err error
+			b = comma(b)
+			b = append(b, `{"role":"tool","tool_call_id":`...)
+			b = appendString(b, blk.ToolResult.CallID)
+			b = append(b, `,"content":`...)
+			var texts []llm.Block
+			for _, c := range blk.ToolResult.Content {
+				switch c.Type {
+				case llm.BlockText:
+					texts = append(texts, c)
+				case llm.BlockImage:
+					rest = append(rest, c)
+				default:
+					return nil, fmt.Errorf("unsupported %s block in a tool result", c.Type)
+				}
+			}
+			if b, err = appendContent(b, texts, false); err != nil {
+				return nil, err
+			}
+			b = append(b, '}')
+		case llm.BlockText, llm.BlockImage:
+			rest = append(rest, *blk)
+		default:
+			return nil, fmt.Errorf("unsupported %s block in a user message", blk.Type)
+		}
+	}
+	if len(rest) == 0 && results > 0 {
+		return b, nil
+	}
+	b = comma(b)
+	b = append(b, `{"role":"user","content":`...)
+	b, err := appendContent(b, rest, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+func appendAssistantMessage(b []byte, m *llm.Message) ([]byte, error) {
+	var texts []llm.Block
+	calls := 0
+	for i := range m.Content {
+		switch m.Content[i].Type {
+		case llm.BlockText:
+			texts = append(texts, m.Content[i])
+		case llm.BlockToolUse:
+			if m.Content[i].ToolCall == nil {
+				return nil, errors.New("tool_use block without a call")
+			}
+			calls++
+		case llm.BlockThinking: // OpenAI has no place for it
+		default:
+			return nil, fmt.Errorf("unsupported %s block in an assistant message", m.Content[i].Type)
+		}
+	}
+	b = comma(b)
+	b = append(b, `{"role":"assistant","content":`...)
+	b, err := appendContent(b, texts, calls > 0)
+	if err != nil {
+		return nil, err
+	}
+	if calls > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for i := range m.Content {
+			if m.Content[i].Type == llm.BlockToolUse {
+				b = comma(b)
+				b = appendToolCall(b, m.Content[i].ToolCall)
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+func appendToolCall(b []byte, c *llm.ToolCall) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, c.ID)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = appendString(b, c.Name)
+	b = append(b, `,"arguments":`...)
+	if len(c.Arguments) == 0 {
+		b = append(b, `"{}"`...)
+	} else {
+		b = appendString(b, string(c.Arguments))
+	}
+	return append(b, "}}"...)
+}
+
+// appendContent appends message content made of text and image blocks: a
+// plain string when it is a single text (or nothing), else an array of
+// parts. With nullIfEmpty, no blocks give null.
+func appendContent(b []byte, blocks []llm.Block, nullIfEmpty bool) ([]byte, error) {
+	switch {
+	case len(blocks) == 0 && nullIfEmpty:
+		return append(b, "null"...), nil
+	case len(blocks) == 0:
+		return append(b, `""`...), nil
+	case len(blocks) == 1 && blocks[0].Type == llm.BlockText:
+		return appendString(b, blocks[0].Text), nil
+	}
+	b = append(b, '[')
+	for i := range blocks {
+		blk := &blocks[i]
+		b = comma(b)
+		switch blk.Type {
+		case llm.BlockText:
+			b = append(b, `{"type":"text","text":`...)
+			b = appendString(b, blk.Text)
+			b = append(b, '}')
+		case llm.BlockImage:
+			if blk.Image == nil {
+				return nil, errors.New("image block without an image")
+			}
+			b = append(b, `{"type":"image_url","image_url":{"url":`...)
+			if blk.Image.URL != "" {
+				b = appendString(b, blk.Image.URL)
+			} else {
+				b = append(b, `"data:`...)
+				b = appendEscaped(b, blk.Image.MediaType)
+				b = append(b, ";base64,"...)
+				b = appendEscaped(b, blk.Image.Data)
+				b = append(b, '"')
+			}
+			b = append(b, "}}"...)
+		}
+	}
+	return append(b, ']'), nil
+}

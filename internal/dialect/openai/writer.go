@@ -1,0 +1,272 @@
+package openai
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+var errEnded = errors.New("couldn't write stream: it has already ended")
+
+// StreamWriter writes a streamed chat completion to a client as server-sent
+// events. Each frame goes out in one Write call.
+//
+// Events decoded from an OpenAI stream are forwarded as their raw frames;
+// others are encoded. Either way the writer keeps track of the stream (its
+// id, the open block, the tool-call count, usage) so that both kinds can
+// be mixed in one stream.
+type StreamWriter struct {
+	w            io.Writer
+	model        string // req.Model; the start event's if that is empty
+	includeUsage bool
+	id           string
+	created      int64
+	buf          []byte // the frame being encoded; reused
+
+	started   bool
+	usageSent bool // a usage chunk went out
+	ended     bool // [DONE] or an error went out
+	open      blockKind
+	index     int // index of the open block
+	tool      int // OpenAI index of the open tool call
+	tools     int // tool calls started so far
+	usage     llm.Usage
+}
+
+// NewStreamWriter returns a writer of a stream answering req: chunks name
+// req.Model (or, if it is empty, the model of the start event), and a usage
+// chunk is written before [DONE] if req.IncludeUsage.
+func NewStreamWriter(w io.Writer, req *llm.Request) *StreamWriter {
+	s := &StreamWriter{w: w, created: time.Now().Unix(), buf: make([]byte, 0, 512)}
+	if req != nil {
+		s.model, s.includeUsage = req.Model, req.IncludeUsage
+	}
+	return s
+}
+
+// WriteEvent writes ev. An OpenAI event with Raw is written verbatim, and
+// one marked Continued is not written, except that a raw usage chunk is
+// dropped when the client did not ask for usage. Other events are encoded:
+// the start as the role chunk, text and tool-call deltas as delta chunks
+// (text of thinking blocks is dropped), the stop as the finish_reason
+// chunk, and the end as the usage chunk (if asked for) and data: [DONE].
+// Events with no OpenAI form are dropped.
+func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
+	if s.ended {
+		return errEnded
+	}
+	if ev.Dialect == dialect && (ev.Raw != nil || ev.Continued) {
+		return s.passthrough(ev)
+	}
+	switch ev.Type {
+	case llm.EventStart:
+		s.observe(ev)
+		return s.writeStart()
+	case llm.EventBlockStart:
+		if err := s.ensureStarted(); err != nil {
+			return err
+		}
+		s.observe(ev)
+		if s.open != toolBlock {
+			return nil
+		}
+		b := s.chunk()
+		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
+		b = appendInt(b, s.tool)
+		var id, name string
+		if ev.Block.ToolCall != nil {
+			id, name = ev.Block.ToolCall.ID, ev.Block.ToolCall.Name
+		}
+		b = append(b, `,"id":`...)
+		b = appendString(b, id)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = appendString(b, name)
+		b = append(b, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...)
+		return s.send(b)
+	case llm.EventTextDelta:
+		if ev.Text == "" || s.open == thinkingBlock && ev.Index == s.index {
+			return nil
+		}
+		if err := s.ensureStarted(); err != nil {
+			return err
+		}
+		b := s.chunk()
+		b = append(b, `{"index":0,"delta":{"content":`...)
+		b = appendString(b, ev.Text)
+		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
+		return s.send(b)
+	case llm.EventToolDelta:
+		if ev.PartialJSON == "" || s.tools == 0 {
+			return nil // nothing to attach it to
+		}
+		b := s.chunk()
+		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
+		b = appendInt(b, s.tool)
+		b = append(b, `,"function":{"arguments":`...)
+		b = appendString(b, ev.PartialJSON)
+		b = append(b, `}}]},"logprobs":null,"finish_reason":null}`...)
+		return s.send(b)
+	case llm.EventBlockStop, llm.EventUsage:
+		s.observe(ev)
+		return nil
+	case llm.EventStop:
+		if err := s.ensureStarted(); err != nil {
+			return err
+		}
+		s.observe(ev)
+		b := s.chunk()
+		b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
+		b = append(b, finishReason(ev.StopReason)...)
+		b = append(b, `"}`...)
+		return s.send(b)
+	case llm.EventEnd:
+		if err := s.ensureStarted(); err != nil {
+			return err
+		}
+		if err := s.writeUsage(); err != nil {
+			return err
+		}
+		s.observe(ev)
+		return s.flush(append(s.buf[:0], "data: [DONE]\n\n"...))
+	}
+	return nil // EventOther and unknown types have no OpenAI form
+}
+
+// passthrough handles an event decoded from an OpenAI stream.
+func (s *StreamWriter) passthrough(ev llm.StreamEvent) error {
+	switch {
+	case ev.Raw == nil: // Continued: its frame went out with an earlier event
+	case ev.Type == llm.EventUsage && !s.includeUsage:
+		// The gateway asks providers for usage whether or not the client
+		// did; a client that didn't may not expect a chunk without choices.
+	case ev.Type == llm.EventEnd:
+		if err := s.writeUsage(); err != nil {
+			return err
+		}
+		fallthrough
+	default:
+		if err := s.write(ev.Raw); err != nil {
+			return err
+		}
+		if ev.Type == llm.EventUsage {
+			s.usageSent = true
+		}
+	}
+	s.observe(ev)
+	return nil
+}
+
+// observe updates the writer's state from ev, whether it was forwarded or
+// encoded.
+func (s *StreamWriter) observe(ev llm.StreamEvent) {
+	switch ev.Type {
+	case llm.EventStart:
+		s.started = true
+		if ev.ID != "" {
+			s.id = completionID(ev.ID)
+		}
+		if s.model == "" {
+			s.model = ev.Model
+		}
+	case llm.EventBlockStart:
+		s.index = ev.Index
+		s.open = textBlock
+		if ev.Block != nil {
+			switch ev.Block.Type {
+			case llm.BlockToolUse:
+				s.open, s.tool = toolBlock, s.tools
+				s.tools++
+			case llm.BlockThinking:
+				s.open = thinkingBlock
+			}
+		}
+	case llm.EventBlockStop:
+		s.open = noBlock
+	case llm.EventEnd:
+		s.ended = true
+	}
+	if ev.Usage != nil {
+		s.usage.Add(*ev.Usage)
+	}
+}
+
+func (s *StreamWriter) ensureStarted() error {
+	if s.started {
+		return nil
+	}
+	s.started = true
+	return s.writeStart()
+}
+
+// writeStart writes the first chunk, which gives the role.
+func (s *StreamWriter) writeStart() error {
+	b := s.chunk()
+	b = append(b, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
+	return s.send(b)
+}
+
+// writeUsage writes the usage chunk if the client asked for one and none
+// has gone out.
+func (s *StreamWriter) writeUsage() error {
+	if !s.includeUsage || s.usageSent {
+		return nil
+	}
+	s.usageSent = true
+	b := s.chunk()
+	b = append(b, `],"usage":`...)
+	b = appendUsage(b, s.usage)
+	return s.flush(append(b, "}\n\n"...))
+}
+
+// chunk starts a chunk frame, up to the opening of its choices array.
+func (s *StreamWriter) chunk() []byte {
+	if s.id == "" {
+		s.id = completionID("")
+	}
+	b := append(s.buf[:0], `data: {"id":`...)
+	b = appendString(b, s.id)
+	b = append(b, `,"object":"chat.completion.chunk","created":`...)
+	b = strconv.AppendInt(b, s.created, 10)
+	b = append(b, `,"model":`...)
+	b = appendString(b, s.model)
+	return append(b, `,"choices":[`...)
+}
+
+// send ends a chunk begun with chunk after its one choice, and writes it.
+func (s *StreamWriter) send(b []byte) error {
+	b = append(b, ']')
+	if s.includeUsage {
+		b = append(b, `,"usage":null`...)
+	}
+	return s.flush(append(b, "}\n\n"...))
+}
+
+// flush writes a frame built in s.buf, keeping the buffer if it grew.
+func (s *StreamWriter) flush(b []byte) error {
+	s.buf = b[:0]
+	return s.write(b)
+}
+
+func (s *StreamWriter) write(frame []byte) error {
+	if _, err := s.w.Write(frame); err != nil {
+		return fmt.Errorf("couldn't write stream: %w", err)
+	}
+	return nil
+}
+
+// WriteError writes e as the stream's final event: a data frame holding the
+// same error object as [ErrorBody]. Nothing may be written after it.
+func (s *StreamWriter) WriteError(e *brightline.Error) error {
+	if s.ended {
+		return errEnded
+	}
+	s.ended = true
+	b := append(s.buf[:0], "data: "...)
+	b = appendError(b, e)
+	return s.flush(append(b, "\n\n"...))
+}
