@@ -1,0 +1,345 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// Target is one provider and model that can serve a route.
+type Target struct {
+	Provider Provider
+	// Model is the provider's name for the model; "" passes the requested
+	// model through.
+	Model string
+}
+
+// Route maps a requested model to the targets that serve it, in order of
+// preference.
+type Route struct {
+	// Model is the name clients ask for. It may be a glob in path.Match
+	// syntax, e.g. "claude-*" (note that * does not match "/"). Exact names
+	// win over globs, then the first listed glob wins.
+	Model   string
+	Targets []Target
+}
+
+// Observer receives events for metrics. Its methods are called from request
+// goroutines, concurrently, and must not block. target names a target as
+// "provider/model".
+type Observer interface {
+	// Attempt reports every upstream attempt, its duration and its error
+	// (nil on success). For streams the attempt ends with the first event.
+	Attempt(target string, dur time.Duration, err error)
+	// Retry reports that the router waits before retrying target.
+	Retry(target string, wait time.Duration)
+	// Failover reports that the router gave up on one target and moves to
+	// the next.
+	Failover(from, to string)
+	// BreakerOpen reports that target's circuit breaker opened.
+	BreakerOpen(target string)
+}
+
+// Served says which target served (or, on error, last tried) a request.
+type Served struct {
+	Target   string             // "provider/model"
+	Provider string             // the provider's configured name
+	Model    string             // the model name sent to the provider
+	Dialect  brightline.Dialect // the provider's wire format
+	Attempts int                // upstream attempts made, over all targets
+}
+
+// Router sends each request to the targets of its model's route, with
+// retries, failover and per-target circuit breakers. Set its fields before
+// first use; the zero value of every field but Routes is usable. A Router is
+// safe for concurrent use.
+type Router struct {
+	Routes   []Route
+	Retry    RetryPolicy
+	Breaker  BreakerPolicy
+	Observer Observer // nil: no events
+
+	Now   func() time.Time                                 // nil: time.Now
+	Sleep func(ctx context.Context, d time.Duration) error // nil: a timer that stops early, with ctx's error, when ctx is done
+	Rand  func() float64                                   // nil: math/rand/v2.Float64; draws the backoff jitter
+
+	breakers breakers
+}
+
+// ErrBreakerOpen is the underlying error when every target of a model was
+// skipped because its circuit breaker is open.
+var ErrBreakerOpen = errors.New("circuit breaker open")
+
+// Models lists the routes with exact (non-glob) names, sorted by name. A
+// model's OwnedBy is the name of its first target's provider.
+func (r *Router) Models() []llm.Model {
+	var models []llm.Model
+	for _, rt := range r.Routes {
+		if isGlob(rt.Model) || slices.ContainsFunc(models, func(m llm.Model) bool { return m.ID == rt.Model }) {
+			continue
+		}
+		m := llm.Model{ID: rt.Model}
+		if len(rt.Targets) > 0 && rt.Targets[0].Provider != nil {
+			m.OwnedBy = rt.Targets[0].Provider.Name()
+		}
+		models = append(models, m)
+	}
+	slices.SortFunc(models, func(a, b llm.Model) int { return strings.Compare(a.ID, b.ID) })
+	return models
+}
+
+// Complete sends a non-streamed request to the targets of req.Model until
+// one answers. hdr holds client headers providers may forward on
+// passthrough; it may be nil. req is not modified.
+//
+// Errors are *brightline.Error whose Err wraps the underlying failure,
+// except when ctx is cancelled, which returns an error wrapping ctx.Err().
+// Served describes the target that answered, or the last one tried.
+func (r *Router) Complete(ctx context.Context, req *llm.Request, hdr http.Header) (*llm.Response, Served, error) {
+	resp, served, _, err := route(r, ctx, req, hdr, func(ctx context.Context, p Provider, call *Call) (*llm.Response, error) {
+		return p.Complete(ctx, call)
+	})
+	return resp, served, err
+}
+
+// Stream sends a streamed request like [Router.Complete]. It reads the
+// first event itself, so that a target that fails before sending anything
+// can be retried or failed over; the returned stream replays that event and
+// continues. Failures after it are returned by the stream's Next.
+func (r *Router) Stream(ctx context.Context, req *llm.Request, hdr http.Header) (llm.Stream, Served, error) {
+	s, served, br, err := route(r, ctx, req, hdr, func(ctx context.Context, p Provider, call *Call) (*routedStream, error) {
+		st, err := p.Stream(ctx, call)
+		if err != nil {
+			return nil, err
+		}
+		first, err := st.Next()
+		if err != nil {
+			st.Close()
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		return &routedStream{Stream: st, first: &first, hasFirst: true, ctx: ctx}, nil
+	})
+	if err != nil {
+		return nil, served, err
+	}
+	s.router, s.breaker, s.target = r, br, served.Target
+	return s, served, nil
+}
+
+// route runs the attempt loop shared by Complete and Stream.
+func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Header,
+	try func(context.Context, Provider, *Call) (T, error)) (T, Served, *breaker, error) {
+	var zero T
+	rt := r.route(req.Model)
+	if rt == nil {
+		return zero, Served{}, nil, &brightline.Error{
+			Code:    brightline.CodeNotFound,
+			Message: "model " + quote(req.Model) + " is not served by this gateway (GET /v1/models lists the models)",
+		}
+	}
+	if len(rt.Targets) == 0 {
+		return zero, Served{}, nil, brightline.Errorf(brightline.CodeInternal, "model %q has no targets configured", req.Model)
+	}
+	retry := r.Retry.withDefaults()
+	bpol := r.Breaker.withDefaults()
+	obs := r.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+
+	var (
+		served  Served
+		lastErr error         // the last attempt's error
+		skipped bool          // some target was skipped by its breaker
+		minWait time.Duration // the shortest remaining cooldown of skipped targets
+	)
+	for i, tg := range rt.Targets {
+		model := cmp(tg.Model, req.Model)
+		key := tg.Provider.Name() + "/" + model
+		if i > 0 {
+			obs.Failover(served.Target, key)
+		}
+		served = Served{Target: key, Provider: tg.Provider.Name(), Model: model, Dialect: tg.Provider.Dialect(), Attempts: served.Attempts}
+		br := r.breakers.get(key)
+		c := *req
+		c.Model = model
+		call := &Call{Request: &c, Header: hdr}
+
+		for attempt := 1; attempt <= retry.MaxAttempts; attempt++ {
+			ok, trial, wait := br.allow(r.now(), bpol)
+			if !ok {
+				if attempt == 1 {
+					skipped = true
+					if minWait == 0 || wait < minWait {
+						minWait = wait
+					}
+				}
+				break
+			}
+			start := r.now()
+			v, err := try(ctx, tg.Provider, call)
+			served.Attempts++
+			obs.Attempt(key, r.now().Sub(start), err)
+			if err == nil {
+				br.success()
+				return v, served, br, nil
+			}
+
+			oc := classify(ctx, err)
+			switch oc {
+			case outcomeRetry, outcomeFailOver:
+				lastErr = err
+				if br.failure(r.now(), trial, bpol) {
+					obs.BreakerOpen(key)
+				}
+			default:
+				br.release(trial)
+			}
+			if oc == outcomeCanceled {
+				return zero, served, nil, canceled(ctx, req.Model)
+			}
+			if oc == outcomeReject {
+				return zero, served, nil, rejected(tg.Provider.Name(), err)
+			}
+			if oc == outcomeFailOver || attempt == retry.MaxAttempts {
+				break
+			}
+			wait = retryAfterOf(err)
+			if wait > retry.MaxRetryAfter {
+				break
+			}
+			if wait <= 0 {
+				wait = retry.backoff(attempt, r.rand())
+			}
+			obs.Retry(key, wait)
+			if err := r.sleep(ctx, wait); err != nil || ctx.Err() != nil {
+				return zero, served, nil, canceled(ctx, req.Model)
+			}
+		}
+	}
+	return zero, served, nil, exhausted(req.Model, len(rt.Targets), lastErr, skipped, minWait)
+}
+
+// route returns the route for model, or nil.
+func (r *Router) route(model string) *Route {
+	var glob *Route
+	for i := range r.Routes {
+		rt := &r.Routes[i]
+		if !isGlob(rt.Model) {
+			if rt.Model == model {
+				return rt
+			}
+			continue
+		}
+		if glob == nil {
+			if ok, _ := path.Match(rt.Model, model); ok {
+				glob = rt
+			}
+		}
+	}
+	return glob
+}
+
+func isGlob(name string) bool { return strings.ContainsAny(name, `*?[\`) }
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (r *Router) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Router) rand() float64 {
+	if r.Rand != nil {
+		return r.Rand()
+	}
+	return rand.Float64()
+}
+
+func (r *Router) sleep(ctx context.Context, d time.Duration) error {
+	if r.Sleep != nil {
+		return r.Sleep(ctx, d)
+	}
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Attempt(string, time.Duration, error) {}
+func (nopObserver) Retry(string, time.Duration)          {}
+func (nopObserver) Failover(string, string)              {}
+func (nopObserver) BreakerOpen(string)                   {}
+
+// routedStream is the stream Router.Stream returns: it replays the first
+// event, which the router read to decide the attempt, and reports failures
+// after it to the target's breaker.
+type routedStream struct {
+	llm.Stream
+	ctx      context.Context
+	first    *llm.StreamEvent
+	hasFirst bool
+
+	router  *Router
+	breaker *breaker
+	target  string
+
+	failed bool        // Next returned an error; owned by the reading goroutine
+	closed atomic.Bool // Close was called, possibly from another goroutine
+}
+
+func (s *routedStream) Next() (llm.StreamEvent, error) {
+	if s.hasFirst {
+		s.hasFirst = false
+		ev := *s.first
+		s.first = nil
+		return ev, nil
+	}
+	ev, err := s.Stream.Next()
+	if err != nil && err != io.EOF && !s.failed {
+		s.failed = true
+		// A stream that breaks mid-way is the provider's failure, unless
+		// the client went away or closed it.
+		if !s.closed.Load() && classify(s.ctx, err) != outcomeCanceled && classify(s.ctx, err) != outcomeReject {
+			bpol := s.router.Breaker.withDefaults()
+			if s.breaker.failure(s.router.now(), false, bpol) && s.router.Observer != nil {
+				s.router.Observer.BreakerOpen(s.target)
+			}
+		}
+	}
+	return ev, err
+}
+
+func (s *routedStream) Close() error {
+	s.closed.Store(true)
+	return s.Stream.Close()
+}
