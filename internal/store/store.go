@@ -64,6 +64,11 @@ func (k Key) Active() bool { return k.RevokedAt == nil }
 // Every method may return an error wrapping the context's error when ctx is
 // done, and other errors for storage failures; those are never ErrNotFound
 // or ErrExists, so a failed lookup cannot be mistaken for an unknown key.
+//
+// Changes are visible to every later call once the changing call returns:
+// a revoked key stops authenticating immediately, with no cache to expire.
+// Principals come back with ID set to the key ID and Roles in the order
+// given, duplicates kept; no roles may come back as nil or as empty.
 type Keys interface {
 	// CreateKey stores k under hash, the SHA-256 of the plaintext key.
 	//

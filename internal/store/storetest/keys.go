@@ -120,7 +120,7 @@ func testCreateThenLookup(t *testing.T, s store.Keys, _ *clock) {
 		{"principal id equal to key id", "key_02", brightline.Principal{ID: "key_02", Name: "ops", Org: "acme", Purpose: "ops"}},
 		{"nil roles", "key_03", brightline.Principal{Name: "a"}},
 		{"empty roles", "key_04", brightline.Principal{Name: "b", Roles: []string{}}},
-		{"roles keep order and duplicates", "key_05", brightline.Principal{Name: "c", Roles: []string{"b", "admin", "b", "approver"}}},
+		{"roles keep order and duplicates", "key_05", brightline.Principal{Name: "c", Roles: []string{"b", "b", "admin", "b", "approver"}}},
 		{"roles with awkward text", "key_06", brightline.Principal{Name: "d", Roles: []string{
 			"", " spaced ", `quo"te`, "comma,", "[x]", "{}", "null", `back\slash`, "new\nline", "<&>",
 			"ünïcødé", "日本語", "emoji 🙂", "'; DROP TABLE keys; --",
