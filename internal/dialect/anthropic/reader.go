@@ -205,6 +205,11 @@ func (s *StreamReader) decodeFrame() error {
 		s.emit(raw, llm.StreamEvent{Type: llm.EventOther})
 		return nil
 	}
+	if !parsed && name == "content_block_delta" {
+		if typ, index, d, ok := parseDelta(s.data); ok {
+			w.Type, w.Index, w.Delta, parsed = typ, index, &d, true
+		}
+	}
 	if !parsed {
 		if err := json.Unmarshal(s.data, &w); err != nil {
 			return fmt.Errorf("couldn't decode Anthropic %s event: %s", name, describeJSONError(err))

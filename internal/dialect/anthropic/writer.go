@@ -134,9 +134,12 @@ func (s *StreamWriter) passthrough(ev llm.StreamEvent) error {
 			s.usage.Add(*ev.Usage)
 		}
 	case llm.EventEnd:
-		// message_stop: a stop held from an encoded event must go first.
-		s.closeOpen()
-		s.appendMessageDelta()
+		// A stop held from an encoded EventStop must go out before the
+		// raw message_stop. Otherwise the upstream bytes go out as they are.
+		if s.stopped && !s.stopWritten {
+			s.closeOpen()
+			s.appendMessageDelta()
+		}
 		s.done = true
 	}
 	if ev.Raw == nil {
