@@ -218,6 +218,8 @@ func (h *HTTP) Complete(ctx context.Context, call *Call) (*llm.Response, error) 
 // Stream sends a streamed request and returns once the provider has
 // answered with 2xx headers, which must arrive within the provider's
 // Timeout. After that each wait for data is bounded by StreamIdleTimeout.
+// On passthrough the client's body is sent as it is, so it must ask for a
+// stream itself (the gateway streams exactly when the client asked to).
 func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 	body, err := h.body(call.Request, true)
 	if err != nil {

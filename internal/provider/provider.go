@@ -14,9 +14,10 @@
 //
 // # The simulated provider
 //
-// The simulated provider answers without any network access and always
-// labels its output: every answer it writes starts with "[simulated]". It
-// looks at the last user message and answers deterministically:
+// The simulated provider answers without any network access and labels its
+// output: every text it writes starts with "[simulated]", its message IDs
+// start with "msg_sim_" and its tool call IDs with "toolu_sim_". It looks at
+// the last user message and answers deterministically:
 //
 //   - If that message holds tool results, it answers with one line per result,
 //     "[simulated] received tool result for <call id>: <result text>", and
