@@ -29,6 +29,10 @@ const (
 // non-empty content, a tool_use block at the first delta of a tool call
 // (the one with its id), and the open block closes when another opens or at
 // the finish_reason.
+//
+// Lines may end in "\n" or "\r\n" (a lone "\r" is not taken as a line end).
+// A frame may be missing its final blank line at the end of the stream, but
+// a stream cut inside a line, or before data: [DONE], is cut off.
 type StreamReader struct {
 	br   *bufio.Reader
 	buf  []byte // the frame being read
@@ -195,6 +199,10 @@ func (s *StreamReader) translate(hasData bool) error {
 		we, ok := parseError(s.data)
 		if !ok {
 			we = &llm.WireError{Message: trimBody(c.Error)}
+			var msg string
+			if json.Unmarshal(c.Error, &msg) == nil {
+				we.Message = msg // {"error":"…"}, seen from some servers
+			}
 		}
 		return we
 	}
@@ -204,8 +212,8 @@ func (s *StreamReader) translate(hasData bool) error {
 	}
 	for i := range c.Choices {
 		ch := &c.Choices[i]
-		if ch.Index != 0 {
-			continue // the gateway serves one choice
+		if ch.Index != 0 || s.stopped {
+			continue // the gateway serves one choice, up to its finish
 		}
 		if ch.Delta.Content != "" {
 			s.text(ch.Delta.Content)
@@ -219,7 +227,7 @@ func (s *StreamReader) translate(hasData bool) error {
 				return err
 			}
 		}
-		if ch.FinishReason != "" && !s.stopped {
+		if ch.FinishReason != "" {
 			s.closeBlock()
 			reason := stopReason(ch.FinishReason)
 			if s.refusal && reason == llm.StopEndTurn {
@@ -231,9 +239,9 @@ func (s *StreamReader) translate(hasData bool) error {
 	}
 	if c.Usage != nil {
 		u := c.Usage.canonical()
-		switch last := &s.queue[len(s.queue)-1]; {
-		case last.Type == llm.EventStop:
-			last.Usage = &u
+		switch n := len(s.queue); {
+		case n > 0 && s.queue[n-1].Type == llm.EventStop:
+			s.queue[n-1].Usage = &u
 		case s.stopped:
 			s.emit(llm.StreamEvent{Type: llm.EventUsage, Usage: &u})
 		default:

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/llm"
@@ -256,6 +257,10 @@ func invalid(format string, args ...any) *brightline.Error {
 // DecodeRequest decodes a chat completion request from a client. The
 // request keeps body as Raw. Errors are *brightline.Error with
 // CodeInvalidRequest and a message that names the field at fault.
+//
+// Because the gateway may forward body itself, DecodeRequest refuses what
+// the provider could read differently: invalid UTF-8, and keys it models
+// that are misspelt in case or repeated (see checkKeys).
 func DecodeRequest(body []byte) (*llm.Request, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
@@ -268,9 +273,15 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		}
 		return nil, invalid("request body must be a JSON object, got %s", jsonKind(trimmed[0]))
 	}
+	if !utf8.Valid(body) {
+		return nil, invalid("request body is not valid UTF-8")
+	}
 	var w wireRequest
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, invalid("%s", locateRequestError(body, err))
+	}
+	if err := checkKeys(body, requestKeys); err != nil {
+		return nil, invalid("%s", err)
 	}
 	if w.Model == "" {
 		return nil, invalid("model: required")
@@ -316,6 +327,9 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 	}
 	if err := decodeMessages(req, w.Messages); err != nil {
 		return nil, err
+	}
+	if len(req.Messages) == 0 && req.System == "" {
+		return nil, invalid("messages: all are empty system messages")
 	}
 	if len(w.Tools) > 0 {
 		req.Tools = make([]llm.Tool, len(w.Tools))

@@ -171,6 +171,12 @@ func TestDecodeRequestVariants(t *testing.T) {
 				ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceNone, DisableParallel: true}, Stop: []string{"a"}},
 		},
 		{
+			name: "keys the decoder ignores are not checked",
+			body: `{"model":"m","messages":[{"role":"user","content":"x","Name":"a","name":"b"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"Name":{"type":"string"},"name":{"type":"string"}}}}}],"metadata":{"model":1,"model":2}}`,
+			want: llm.Request{Model: "m", Messages: []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{text("x")}}},
+				Tools: []llm.Tool{{Name: "f", InputSchema: json.RawMessage(`{"type":"object","properties":{"Name":{"type":"string"},"name":{"type":"string"}}}`)}}},
+		},
+		{
 			name: "parameters null get the default schema, data URL scheme in any case",
 			body: `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"DATA:image/jpeg;base64,/9j/"}}]}],"tools":[{"type":"function","function":{"name":"f","parameters":null}}]}`,
 			want: llm.Request{Model: "m",
@@ -212,6 +218,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"missing messages", `{"model":"m"}`, "messages: required"},
 		{"null messages", `{"model":"m","messages":null}`, "messages: required"},
 		{"empty messages", `{"model":"m","messages":[]}`, "messages: must not be empty"},
+		{"only empty system messages", `{"model":"m","messages":[{"role":"system","content":""},{"role":"developer","content":[]}]}`, "messages: all are empty system messages"},
 		{"messages not an array", `{"model":"m","messages":{}}`, "messages: must be an array, got object"},
 		{"message not an object", `{"model":"m","messages":[` + user + `,"hi"]}`, "messages: at index 1: must be an object, got string"},
 		{"unknown role", `{"model":"m","messages":[` + user + `,` + user + `,{"role":"robot","content":"beep"}]}`, `messages: at index 2: unknown role "robot"`},
@@ -252,6 +259,14 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"tool without name", `{"model":"m","messages":[` + user + `],"tools":[{"type":"function","function":{"name":"a"}},{"type":"function","function":{}}]}`, "tools: at index 1: function.name: required"},
 		{"tool name not a string", `{"model":"m","messages":[` + user + `],"tools":[{"type":"function","function":{"name":7}}]}`, "tools: at index 0: function.name: must be a string, got number"},
 		{"tool parameters not an object", `{"model":"m","messages":[` + user + `],"tools":[{"type":"function","function":{"name":"f","parameters":[]}}]}`, "tools: at index 0: function.parameters: must be a JSON object"},
+		{"invalid UTF-8", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}", "request body is not valid UTF-8"},
+		{"key case", `{"model":"m","messages":[` + user + `],"Messages":[` + user + `]}`, `got field "Messages", want "messages": field names are case-sensitive`},
+		{"key folded with long s", `{"model":"m","messages":[` + user + `],"meſſages":[` + user + `]}`, `got field "meſſages", want "messages": field names are case-sensitive`},
+		{"nested key case", `{"model":"m","messages":[` + user + `,{"role":"user","content":[{"type":"text","Text":"x"}]}]}`, `messages: at index 1: content: at index 0: got field "Text", want "text": field names are case-sensitive`},
+		{"escaped key case", `{"model":"m","messages":[{"role":"user","content":"a","\u0043ontent":"b"}]}`, `messages: at index 0: got field "Content", want "content": field names are case-sensitive`},
+		{"duplicate key", `{"model":"m","messages":[` + user + `],"messages":[` + user + `]}`, `duplicate field "messages"`},
+		{"escaped duplicate key", `{"model":"m","messages":[{"role":"user","content":"a","cont\u0065nt":"b"}]}`, `messages: at index 0: duplicate field "content"`},
+		{"duplicate tool argument key", `{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}","name":"g"}}]}]}`, `messages: at index 0: tool_calls: at index 0: function: duplicate field "name"`},
 		{"deprecated functions", `{"model":"m","messages":[` + user + `],"functions":[{"name":"f"}]}`, "functions: deprecated and not supported; use tools"},
 	}
 	for _, tt := range tests {

@@ -22,7 +22,7 @@ var errEnded = errors.New("couldn't write stream: it has already ended")
 // be mixed in one stream.
 type StreamWriter struct {
 	w            io.Writer
-	model        string // req.Model; the start event's if that is empty
+	model        string // see NewStreamWriter
 	includeUsage bool
 	id           string
 	created      int64
@@ -38,9 +38,10 @@ type StreamWriter struct {
 	usage     llm.Usage
 }
 
-// NewStreamWriter returns a writer of a stream answering req: chunks name
-// req.Model (or, if it is empty, the model of the start event), and a usage
-// chunk is written before [DONE] if req.IncludeUsage.
+// NewStreamWriter returns a writer of a stream answering req: encoded
+// chunks name req.Model (or, if it is empty, the model of the start event;
+// or, if the start was forwarded raw, the model its frame named), and a
+// usage chunk is written before [DONE] if req.IncludeUsage.
 func NewStreamWriter(w io.Writer, req *llm.Request) *StreamWriter {
 	s := &StreamWriter{w: w, created: time.Now().Unix(), buf: make([]byte, 0, 512)}
 	if req != nil {
@@ -170,7 +171,9 @@ func (s *StreamWriter) observe(ev llm.StreamEvent) {
 		if ev.ID != "" {
 			s.id = completionID(ev.ID)
 		}
-		if s.model == "" {
+		// Encoded chunks name req.Model, unless a forwarded frame has
+		// already shown the client another name.
+		if s.model == "" || ev.Raw != nil && ev.Dialect == dialect && ev.Model != "" {
 			s.model = ev.Model
 		}
 	case llm.EventBlockStart:
