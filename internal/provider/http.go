@@ -401,11 +401,29 @@ type httpStream struct {
 	idle   *idleReader
 	reader eventReader
 
+	drained   bool // owned by the goroutine calling Next
 	closeOnce sync.Once
+}
+
+// drainTimeout bounds the wait for the end of a response body after its
+// last event.
+const drainTimeout = 100 * time.Millisecond
+
+// drain reads what is left of the body after the stream's last event,
+// usually only the end of the chunked encoding, so that an HTTP/1.1
+// connection goes back to the pool instead of being closed.
+func (s *httpStream) drain() {
+	t := time.AfterFunc(drainTimeout, func() { s.cancel(errStreamClosed) })
+	io.CopyN(io.Discard, s.body, 64<<10)
+	t.Stop()
 }
 
 func (s *httpStream) Next() (llm.StreamEvent, error) {
 	ev, err := s.reader.Next()
+	if err == io.EOF && !s.drained {
+		s.drained = true
+		s.drain()
+	}
 	if err == nil || err == io.EOF {
 		return ev, err
 	}

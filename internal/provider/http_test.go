@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -534,5 +537,41 @@ func TestHTTPBadJSON(t *testing.T) {
 	_, err := h.Complete(context.Background(), &Call{Request: userRequest("m", "hi")})
 	if _, ok := errors.AsType[*badResponseError](err); !ok {
 		t.Fatalf("got %v, want a *badResponseError", err)
+	}
+}
+
+func TestHTTPStreamReusesConnections(t *testing.T) {
+	for _, tt := range []struct{ kind, fixture string }{
+		{KindAnthropic, "anthropic_stream.sse"},
+		{KindOpenAI, "openai_stream.sse"},
+	} {
+		t.Run(tt.kind, func(t *testing.T) {
+			u := &upstream{replies: []reply{{SSE: true, Body: fixture(t, tt.fixture), Linger: 20 * time.Millisecond}}, ended: make(chan struct{}, 64)}
+			u.Server = httptest.NewUnstartedServer(u)
+			var conns atomic.Int32
+			u.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+				if st == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			u.Start()
+			defer u.Close()
+			h := newHTTP(t, HTTPConfig{Name: "p", Kind: tt.kind, APIKey: "k", BaseURL: u.URL})
+			const streams = 5
+			for range streams {
+				s, err := h.Stream(context.Background(), &Call{Request: userRequest("m", "hi")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := collect(s); err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				time.Sleep(10 * time.Millisecond) // let the transport pool the connection
+			}
+			if n := conns.Load(); n > 2 {
+				t.Errorf("got %d connections for %d sequential streams, want them reused", n, streams)
+			}
+		})
 	}
 }

@@ -329,7 +329,7 @@ func (s *routedStream) Next() (llm.StreamEvent, error) {
 		s.failed = true
 		// A stream that breaks mid-way is the provider's failure, unless
 		// the client went away or closed it.
-		if !s.closed.Load() && classify(s.ctx, err) != outcomeCanceled && classify(s.ctx, err) != outcomeReject {
+		if oc := classify(s.ctx, err); !s.closed.Load() && (oc == outcomeRetry || oc == outcomeFailOver) {
 			bpol := s.router.Breaker.withDefaults()
 			if s.breaker.failure(s.router.now(), false, bpol) && s.router.Observer != nil {
 				s.router.Observer.BreakerOpen(s.target)

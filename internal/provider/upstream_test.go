@@ -40,6 +40,9 @@ type reply struct {
 	StallAfter int
 	// BreakAfter > 0 (SSE): send this many frames, then drop the connection.
 	BreakAfter int
+	// Linger (SSE): wait this long after the last frame before ending the
+	// response, as a server may.
+	Linger time.Duration
 }
 
 type received struct {
@@ -95,6 +98,7 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, frame)
 		w.(http.Flusher).Flush()
 	}
+	time.Sleep(rep.Linger)
 }
 
 func (u *upstream) waitForClient(r *http.Request) {
