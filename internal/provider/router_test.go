@@ -789,3 +789,60 @@ func (f *flakyProvider) Stream(ctx context.Context, call *Call) (llm.Stream, err
 	}
 	return NewSimulated(f.name).Stream(ctx, call)
 }
+
+// brokenStream sends a start event, then fails with err.
+type brokenStream struct {
+	sent bool
+	err  error
+}
+
+func (s *brokenStream) Next() (llm.StreamEvent, error) {
+	if !s.sent {
+		s.sent = true
+		return llm.StreamEvent{Type: llm.EventStart, ID: "msg_1"}, nil
+	}
+	return llm.StreamEvent{}, s.err
+}
+func (s *brokenStream) Close() error { return nil }
+
+func TestRouterStreamBreakMidwayCountsForBreaker(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		close    bool // the client closes the stream before reading on
+		wantOpen bool
+	}{
+		{"stream error event", &llm.WireError{Type: "overloaded_error", Message: "Overloaded"}, false, true},
+		{"connection cut", io.ErrUnexpectedEOF, false, true},
+		{"client closed", errStreamClosed, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &fakeProvider{name: "a", stream: func(ctx context.Context, call *Call) (llm.Stream, error) {
+				return &brokenStream{err: tt.err}, nil
+			}}
+			rec := &recorder{}
+			r := &Router{
+				Routes:   []Route{{Model: "m", Targets: []Target{{Provider: a}}}},
+				Breaker:  BreakerPolicy{FailureThreshold: 1},
+				Observer: rec,
+			}
+			s, _, err := r.Stream(context.Background(), userRequest("m", "hi"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev, err := s.Next(); err != nil || ev.Type != llm.EventStart {
+				t.Fatalf("got %v, %v, want the replayed start event", ev.Type, err)
+			}
+			if tt.close {
+				s.Close()
+			}
+			if _, err := s.Next(); err == nil || err == io.EOF {
+				t.Fatalf("got %v, want the stream's error", err)
+			}
+			if got := rec.count("open a/m") == 1; got != tt.wantOpen {
+				t.Errorf("got breaker opened %v (events %q), want %v", got, rec.events, tt.wantOpen)
+			}
+		})
+	}
+}

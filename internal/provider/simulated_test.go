@@ -338,3 +338,35 @@ func BenchmarkSimulated(b *testing.B) {
 		}
 	})
 }
+
+func FuzzSimulated(f *testing.F) {
+	for _, s := range []string{"hi", "/tool x", `/tool fire_weapon {"target":"T-72"}`, "/tool", "/tool\tx\t{}", "a\n/tool y [1]", "/tool z {\"a\":"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		req := userRequest("m", msg)
+		resp := simulate(req)
+		if len(resp.Content) != 1 {
+			t.Fatalf("got %d blocks, want 1", len(resp.Content))
+		}
+		b := resp.Content[0]
+		switch b.Type {
+		case llm.BlockText:
+			if !strings.HasPrefix(b.Text, "[simulated]") {
+				t.Errorf("got unlabelled text %q", b.Text)
+			}
+		case llm.BlockToolUse:
+			var obj map[string]any
+			if err := json.Unmarshal(b.ToolCall.Arguments, &obj); err != nil || b.ToolCall.Name == "" {
+				t.Errorf("got tool call %q with arguments %s, want a name and a JSON object", b.ToolCall.Name, b.ToolCall.Arguments)
+			}
+		default:
+			t.Errorf("got block type %s", b.Type)
+		}
+		s, _ := NewSimulated("s").Stream(context.Background(), &Call{Request: req})
+		got, _, err := assemble(s)
+		if err != nil || !reflect.DeepEqual(got, resp) {
+			t.Errorf("got streamed %+v (%v), want %+v", got, err, resp)
+		}
+	})
+}
