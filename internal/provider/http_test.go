@@ -279,6 +279,12 @@ func TestHTTPErrors(t *testing.T) {
 				Message: "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s."},
 		},
 		{
+			name:  "openai invalid request",
+			kind:  KindOpenAI,
+			reply: reply{Status: 400, Body: fixture(t, "openai_invalid.json")},
+			want:  llm.WireError{Status: 400, Type: "invalid_request_error", Message: "Invalid value for 'temperature': must be at most 2."},
+		},
+		{
 			name:  "openai-compatible HTML error page",
 			kind:  KindOpenAICompatible,
 			reply: reply{Status: 502, Body: "<html><body>502 Bad Gateway</body></html>\n", Header: map[string]string{"Retry-After": date}},
