@@ -163,8 +163,17 @@ func (s *StreamReader) readFrame() (raw []byte, hasData bool, err error) {
 
 // wireChunk is one chat.completion.chunk, or an error.
 type wireChunk struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
+	wireChunkHead
+	wireChunkBody
+}
+
+// wireChunkHead is what only the first chunk is read for.
+type wireChunkHead struct {
+	ID    string `json:"id"`
+	Model string `json:"model"`
+}
+
+type wireChunkBody struct {
 	Choices []struct {
 		Index int `json:"index"`
 		Delta struct {
@@ -191,8 +200,13 @@ func (s *StreamReader) translate(hasData bool) error {
 		s.emit(llm.StreamEvent{Type: llm.EventEnd})
 		return nil
 	}
+	// Every chunk repeats the id and model; decode them only once.
 	var c wireChunk
-	if err := json.Unmarshal(s.data, &c); err != nil {
+	into := any(&c.wireChunkBody)
+	if !s.started {
+		into = &c
+	}
+	if err := json.Unmarshal(s.data, into); err != nil {
 		return fmt.Errorf("couldn't decode stream chunk: %w", err)
 	}
 	if isSet(c.Error) {

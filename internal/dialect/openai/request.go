@@ -17,6 +17,8 @@ import (
 
 // wireRequest is the part of a chat completion request body the gateway
 // models. Unknown fields are ignored here and survive in Request.Raw.
+// requestKeys (strict.go) must list every field these types decode;
+// TestRequestKeysCoverWireTypes checks.
 type wireRequest struct {
 	Model               string          `json:"model"`
 	Messages            []wireMessage   `json:"messages"`
@@ -77,6 +79,12 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 		return nil
 	case '"':
 		c.Set = true
+		if bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
+			// Nothing to unescape or replace (the decoder has checked
+			// the JSON), so skip a second json.Unmarshal.
+			c.Text = string(data[1 : len(data)-1])
+			return nil
+		}
 		return json.Unmarshal(data, &c.Text)
 	case '[':
 		c.Set = true

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/brightline/brightline/internal/llm"
@@ -128,7 +129,7 @@ func EncodeModels(models []llm.Model) []byte {
 		b = append(b, `{"id":`...)
 		b = appendString(b, m.ID)
 		b = append(b, `,"object":"model","created":`...)
-		b = appendInt(b, int(m.Created))
+		b = strconv.AppendInt(b, m.Created, 10)
 		b = append(b, `,"owned_by":`...)
 		b = appendString(b, m.OwnedBy)
 		b = append(b, '}')

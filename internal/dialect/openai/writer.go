@@ -66,7 +66,11 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 	}
 	switch ev.Type {
 	case llm.EventStart:
+		started := s.started
 		s.observe(ev)
+		if started {
+			return nil // the role chunk went out already
+		}
 		return s.writeStart()
 	case llm.EventBlockStart:
 		if err := s.ensureStarted(); err != nil {

@@ -360,3 +360,15 @@ func TestStreamWriterWriteFailure(t *testing.T) {
 		t.Errorf("got %v, want %v", err, boom)
 	}
 }
+
+func TestStreamWriterSecondStart(t *testing.T) {
+	// A start encoded after a forwarded one adds no second role chunk.
+	evs, _ := readAll(t, bytes.NewReader(readFixture(t, "streams/length.sse")))
+	var rec frameRecorder
+	sw := NewStreamWriter(&rec, &llm.Request{Model: "m"})
+	writeAll(t, sw, evs[:1])
+	writeAll(t, sw, []llm.StreamEvent{{Type: llm.EventStart, ID: "msg_x", Model: "claude"}})
+	if len(rec.writes) != 1 {
+		t.Errorf("got %d frames, want 1:\n%s", len(rec.writes), rec.bytes())
+	}
+}
