@@ -1,0 +1,61 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/store"
+)
+
+// KeyStore looks principals up by the hash of their API key.
+type KeyStore interface {
+	// PrincipalByKeyHash returns brightline.ErrNotFound for unknown and
+	// revoked keys alike.
+	PrincipalByKeyHash(ctx context.Context, hash [32]byte) (brightline.Principal, error)
+}
+
+// StoreAuthenticator authenticates API keys against a key store, which
+// holds only their hashes.
+func StoreAuthenticator(s KeyStore) Authenticator { return storeAuth{s} }
+
+type storeAuth struct{ s KeyStore }
+
+func (a storeAuth) Authenticate(ctx context.Context, key string) (brightline.Principal, error) {
+	return a.s.PrincipalByKeyHash(ctx, store.HashKey(key))
+}
+
+// apiKey returns the key from Authorization: Bearer or x-api-key.
+func apiKey(r *http.Request) string {
+	if k := r.Header.Get("x-api-key"); k != "" {
+		return k
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// authenticate resolves the request's API key. Failures are client errors
+// (401) except when the store cannot be consulted, which refuses the
+// request without saying more (fail closed).
+func (g *Gateway) authenticate(r *http.Request) (brightline.Principal, error) {
+	key := apiKey(r)
+	if key == "" {
+		return brightline.Principal{}, &brightline.Error{Code: brightline.CodeUnauthenticated, Err: errNoKey,
+			Message: "missing API key: send it as \"Authorization: Bearer <key>\" or \"x-api-key: <key>\" (create one with: brightline keys create -name NAME)"}
+	}
+	p, err := g.auth.Authenticate(r.Context(), key)
+	switch {
+	case errors.Is(err, brightline.ErrNotFound):
+		return p, &brightline.Error{Code: brightline.CodeUnauthenticated, Err: err, Message: "invalid API key"}
+	case err != nil:
+		return p, &brightline.Error{Code: brightline.CodeUnavailable, Err: fmt.Errorf("couldn't check API key: %w", err),
+			Message: "the gateway could not check the API key; try again", RetryAfter: time.Second}
+	}
+	return p, nil
+}

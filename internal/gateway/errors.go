@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/provider"
+)
+
+// statusOf maps an error code to its HTTP status.
+func statusOf(code brightline.ErrorCode) int {
+	switch code {
+	case brightline.CodeInvalidRequest:
+		return http.StatusBadRequest
+	case brightline.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case brightline.CodePermissionDenied:
+		return http.StatusForbidden
+	case brightline.CodeNotFound:
+		return http.StatusNotFound
+	case brightline.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case brightline.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case brightline.CodeUpstream:
+		return http.StatusBadGateway
+	case brightline.CodeUnavailable, brightline.CodeOverloaded:
+		return http.StatusServiceUnavailable
+	case brightline.CodeTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// classify turns any error from the pipeline into the *brightline.Error the
+// client sees. Errors that are not already classified become a generic
+// internal error, so that no internal detail reaches the client.
+func classify(err error) *brightline.Error {
+	if e, ok := errors.AsType[*brightline.Error](err); ok {
+		return e
+	}
+	if mb, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &brightline.Error{Code: brightline.CodeTooLarge, Err: err,
+			Message: fmt.Sprintf("request body is larger than the gateway's limit of %d bytes", mb.Limit)}
+	}
+	if _, ok := errors.AsType[*provider.TimeoutError](err); ok {
+		return &brightline.Error{Code: brightline.CodeTimeout, Err: err,
+			Message: "the provider did not answer in time"}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &brightline.Error{Code: brightline.CodeTimeout, Err: err,
+			Message: "the provider did not answer in time"}
+	}
+	if we, ok := errors.AsType[*llm.WireError](err); ok {
+		// An error reported by the provider in the middle of a stream.
+		code := brightline.CodeUpstream
+		switch {
+		case we.Type == "overloaded_error" || we.Status == 529:
+			code = brightline.CodeOverloaded
+		case we.Type == "rate_limit_error" || we.Status == http.StatusTooManyRequests:
+			code = brightline.CodeRateLimited
+		}
+		msg := "the provider reported an error"
+		if we.Message != "" {
+			msg += ": " + we.Message
+		}
+		return &brightline.Error{Code: code, Message: msg, Err: err}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &brightline.Error{Code: brightline.CodeUpstream, Err: err,
+			Message: "the provider's stream ended before the answer was complete"}
+	}
+	return &brightline.Error{Code: brightline.CodeInternal, Message: "internal error", Err: err}
+}
+
+// writeError is the one place a failure becomes an HTTP response: it
+// classifies err, writes the status and the error body in the client's
+// dialect, and returns the status.
+func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, c *codec, err error) int {
+	e := classify(err)
+	status := statusOf(e.Code)
+	if e.Code == brightline.CodeInternal {
+		g.log.Error("internal error", "path", r.URL.Path, "err", err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000) // round up
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+	if status == http.StatusUnauthorized && c.dialect == brightline.DialectOpenAI {
+		h.Set("WWW-Authenticate", `Bearer realm="brightline"`)
+	}
+	w.WriteHeader(status)
+	w.Write(c.errorBody(e))
+	return status
+}

@@ -1,0 +1,360 @@
+// Package gateway serves the client-facing model APIs and runs every request
+// through the Brightline pipeline: decode the client's dialect,
+// authenticate, route to a provider (with retries and failover), and encode
+// the answer back in the client's dialect, streamed or not.
+//
+// The gateway is the one place where errors become HTTP statuses and
+// dialect error bodies; see [Gateway.writeError].
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/anthropic"
+	"github.com/brightline/brightline/internal/dialect/openai"
+	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/provider"
+)
+
+// Authenticator resolves API keys to principals.
+type Authenticator interface {
+	// Authenticate returns the principal for an API key, or an error
+	// wrapping brightline.ErrNotFound if the key is unknown or revoked.
+	// Other errors mean the key could not be checked; the request is then
+	// refused (fail closed). It may be retried.
+	Authenticate(ctx context.Context, key string) (brightline.Principal, error)
+}
+
+// Router sends canonical requests to providers. *provider.Router is the
+// implementation.
+type Router interface {
+	Complete(ctx context.Context, req *llm.Request, hdr http.Header) (*llm.Response, provider.Served, error)
+	Stream(ctx context.Context, req *llm.Request, hdr http.Header) (llm.Stream, provider.Served, error)
+	Models() []llm.Model
+}
+
+var _ Router = (*provider.Router)(nil)
+
+// Config holds the gateway's options. The zero value of each field is
+// usable.
+type Config struct {
+	// MaxRequestBytes caps request bodies. 0 means 32 MiB.
+	MaxRequestBytes int64
+	// Logger receives one line per request and the detail of every error.
+	// nil discards.
+	Logger *slog.Logger
+	// Metrics records Prometheus metrics. nil records nothing.
+	Metrics *Metrics
+}
+
+// Gateway is the HTTP front of Brightline. Create it with New.
+type Gateway struct {
+	cfg    Config
+	auth   Authenticator
+	router Router
+	log    *slog.Logger
+	mux    *http.ServeMux
+
+	// hardStop is cancelled when draining ends: in-flight streams then end
+	// with an error event instead of being cut off.
+	hardStop context.Context
+	stopNow  context.CancelFunc
+}
+
+// New returns a gateway that authenticates with auth and routes with router.
+func New(cfg Config, auth Authenticator, router Router) *Gateway {
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 32 << 20
+	}
+	g := &Gateway{cfg: cfg, auth: auth, router: router, log: cfg.Logger}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.hardStop, g.stopNow = context.WithCancel(context.Background())
+	g.mux = http.NewServeMux()
+	g.mux.HandleFunc("POST /v1/chat/completions", g.serveModelAPI(openaiCodec))
+	g.mux.HandleFunc("POST /v1/messages", g.serveModelAPI(anthropicCodec))
+	g.mux.HandleFunc("GET /v1/models", g.serveModels)
+	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	if cfg.Metrics != nil {
+		g.mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
+	g.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		g.writeError(w, r, codecFor(r), brightline.Errorf(brightline.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return g
+}
+
+// ServeHTTP serves the model APIs, /healthz and /metrics.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mux.ServeHTTP(w, r)
+}
+
+// Abort ends every in-flight stream with an error event in its client's
+// dialect. Call it when graceful draining has run out of time, before
+// closing the server.
+func (g *Gateway) Abort() { g.stopNow() }
+
+// codec is one client-facing dialect.
+type codec struct {
+	dialect        brightline.Dialect
+	decodeRequest  func([]byte) (*llm.Request, error)
+	encodeResponse func(*llm.Response) ([]byte, error)
+	encodeModels   func([]llm.Model) []byte
+	errorBody      func(*brightline.Error) []byte
+	streamWriter   func(io.Writer, *llm.Request) streamWriter
+}
+
+type streamWriter interface {
+	WriteEvent(llm.StreamEvent) error
+	WriteError(*brightline.Error) error
+}
+
+var openaiCodec = &codec{
+	dialect:        brightline.DialectOpenAI,
+	decodeRequest:  openai.DecodeRequest,
+	encodeResponse: openai.EncodeResponse,
+	encodeModels:   openai.EncodeModels,
+	errorBody:      openai.ErrorBody,
+	streamWriter:   func(w io.Writer, r *llm.Request) streamWriter { return openai.NewStreamWriter(w, r) },
+}
+
+var anthropicCodec = &codec{
+	dialect:        brightline.DialectAnthropic,
+	decodeRequest:  anthropic.DecodeRequest,
+	encodeResponse: anthropic.EncodeResponse,
+	encodeModels:   anthropic.EncodeModels,
+	errorBody:      anthropic.ErrorBody,
+	streamWriter:   func(w io.Writer, r *llm.Request) streamWriter { return anthropic.NewStreamWriter(w, r) },
+}
+
+// codecFor guesses the dialect of a request to a path that does not name
+// one: Anthropic clients always send anthropic-version.
+func codecFor(r *http.Request) *codec {
+	if r.Header.Get("anthropic-version") != "" {
+		return anthropicCodec
+	}
+	return openaiCodec
+}
+
+// forwardedHeaders are client headers a same-dialect provider receives.
+var forwardedHeaders = []string{"anthropic-version", "anthropic-beta"}
+
+func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
+	c := codecFor(r)
+	if _, err := g.authenticate(r); err != nil {
+		g.writeError(w, r, c, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(c.encodeModels(g.router.Models()))
+}
+
+// exchange is the state of one model API request, for logging and metrics.
+type exchange struct {
+	id        string
+	start     time.Time
+	codec     *codec
+	principal brightline.Principal
+	model     string
+	stream    bool
+	served    provider.Served
+	usage     llm.Usage
+	status    int
+	err       error
+}
+
+func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		x := &exchange{id: newRequestID(), start: time.Now(), codec: c, status: http.StatusOK}
+		w.Header().Set("x-request-id", x.id)
+		if c.dialect == brightline.DialectAnthropic {
+			w.Header().Set("request-id", x.id)
+		}
+		defer g.finish(x)
+
+		fail := func(err error) {
+			x.err = err
+			x.status = g.writeError(w, r, c, err)
+		}
+
+		p, err := g.authenticate(r)
+		if err != nil {
+			fail(err)
+			return
+		}
+		x.principal = p
+
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes))
+		if err != nil {
+			fail(err)
+			return
+		}
+		req, err := c.decodeRequest(body)
+		if err != nil {
+			fail(err)
+			return
+		}
+		x.model, x.stream = req.Model, req.Stream
+
+		hdr := make(http.Header)
+		for _, k := range forwardedHeaders {
+			if v := r.Header.Values(k); len(v) > 0 {
+				hdr[http.CanonicalHeaderKey(k)] = v
+			}
+		}
+
+		// Upstream work stops when the client goes away or when draining
+		// runs out of time.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(g.hardStop, cancel)
+		defer stop()
+
+		if req.Stream {
+			g.stream(ctx, w, r, x, req, hdr)
+			return
+		}
+		resp, served, err := g.router.Complete(ctx, req, hdr)
+		x.served = served
+		if err != nil {
+			fail(g.interrupted(err))
+			return
+		}
+		x.usage = resp.Usage
+		out := resp.Raw
+		if resp.Dialect != c.dialect || out == nil {
+			if out, err = c.encodeResponse(resp); err != nil {
+				fail(err)
+				return
+			}
+		}
+		setServedHeaders(w, served)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(out)
+	}
+}
+
+// interrupted replaces an error caused by Abort with a clear one.
+func (g *Gateway) interrupted(err error) error {
+	if g.hardStop.Err() != nil {
+		return &brightline.Error{Code: brightline.CodeUnavailable, Message: "the gateway is shutting down; retry the request", RetryAfter: time.Second, Err: err}
+	}
+	return err
+}
+
+func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header) {
+	s, served, err := g.router.Stream(ctx, req, hdr)
+	x.served = served
+	if err != nil {
+		x.err = g.interrupted(err)
+		x.status = g.writeError(w, r, x.codec, x.err)
+		return
+	}
+	defer s.Close()
+
+	setServedHeaders(w, served)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	sw := x.codec.streamWriter(&flushWriter{w: w, rc: http.NewResponseController(w)}, req)
+
+	for {
+		ev, err := s.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			if r.Context().Err() != nil {
+				// The client left; there is no one to tell.
+				x.err, x.status = err, statusClientClosed
+				return
+			}
+			x.err = g.interrupted(err)
+			e := classify(x.err)
+			x.status = statusOf(e.Code)
+			g.log.Warn("stream failed after first byte", "request_id", x.id, "target", served.Target, "err", err)
+			if werr := sw.WriteError(e); werr != nil {
+				g.log.Debug("couldn't write stream error event", "request_id", x.id, "err", werr)
+			}
+			return
+		}
+		if ev.Usage != nil {
+			x.usage.Add(*ev.Usage)
+		}
+		if err := sw.WriteEvent(ev); err != nil {
+			// Writing to the client failed: it has gone away.
+			x.err, x.status = err, statusClientClosed
+			return
+		}
+	}
+}
+
+func setServedHeaders(w http.ResponseWriter, s provider.Served) {
+	w.Header().Set("x-brightline-provider", s.Provider)
+	w.Header().Set("x-brightline-model", s.Model)
+}
+
+// flushWriter sends each Write to the client at once; the stream writers
+// write one complete SSE frame per call.
+type flushWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f *flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil {
+		return n, err
+	}
+	return n, f.rc.Flush()
+}
+
+// statusClientClosed is nginx's convention for a client that went away; it
+// is only ever logged, never sent.
+const statusClientClosed = 499
+
+func (g *Gateway) finish(x *exchange) {
+	dur := time.Since(x.start)
+	if m := g.cfg.Metrics; m != nil {
+		m.observeRequest(x, dur)
+	}
+	attrs := []any{
+		"request_id", x.id, "dialect", x.codec.dialect, "principal", x.principal.ID,
+		"model", x.model, "stream", x.stream, "status", x.status, "duration_ms", float64(dur.Microseconds()) / 1000,
+	}
+	if x.served.Target != "" {
+		attrs = append(attrs, "target", x.served.Target, "attempts", x.served.Attempts,
+			"input_tokens", x.usage.InputTokens, "output_tokens", x.usage.OutputTokens)
+	}
+	switch {
+	case x.err == nil:
+		g.log.Info("request", attrs...)
+	case x.status >= 500:
+		g.log.Error("request", append(attrs, "err", x.err)...)
+	default:
+		g.log.Info("request", append(attrs, "err", x.err)...)
+	}
+}
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// errNoKey is reported when a request carries no API key at all.
+var errNoKey = errors.New("no API key")
