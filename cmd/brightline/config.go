@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of a Brightline gateway, read from one
+// YAML file. examples/brightline.yaml documents every field. Any scalar
+// value may use ${VAR} (the variable must be set) or ${VAR:-default}; write
+// $$ for a literal dollar sign. Substitution happens after YAML parsing, so
+// a secret containing YAML syntax cannot change the file's structure.
+type Config struct {
+	// Listen is the TCP address to serve on. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// DataDir holds the SQLite database and, later, log tiles and keys.
+	// Default ./brightline-data. Relative paths are relative to the
+	// working directory.
+	DataDir string `yaml:"data_dir"`
+
+	Log struct {
+		// Level is debug, info, warn or error. Default info.
+		Level string `yaml:"level"`
+	} `yaml:"log"`
+
+	Limits struct {
+		// MaxRequestBytes caps client request bodies; larger bodies get 413.
+		// Default 32 MiB (the Anthropic API's own limit).
+		MaxRequestBytes int64 `yaml:"max_request_bytes"`
+		// ReadHeaderTimeout bounds how long a client may take to send
+		// headers. There is deliberately no write timeout: streams are long.
+		// Default 10s.
+		ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+		// ShutdownTimeout is how long in-flight requests and streams may
+		// drain on SIGINT/SIGTERM before they are ended with an error
+		// event. Default 30s.
+		ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	} `yaml:"limits"`
+
+	// Providers are the upstream APIs. Names must be unique.
+	Providers []ProviderConfig `yaml:"providers"`
+	// Routes map the model names clients ask for to ordered targets.
+	Routes []RouteConfig `yaml:"routes"`
+
+	Retry struct {
+		// MaxAttempts per target, including the first. Default 2.
+		MaxAttempts int `yaml:"max_attempts"`
+		// InitialBackoff and MaxBackoff bound exponential backoff with
+		// full jitter. Defaults 100ms and 2s.
+		InitialBackoff time.Duration `yaml:"initial_backoff"`
+		MaxBackoff     time.Duration `yaml:"max_backoff"`
+		// MaxRetryAfter is the longest upstream Retry-After the gateway
+		// waits out; longer ones move on to the next target. Default 20s.
+		MaxRetryAfter time.Duration `yaml:"max_retry_after"`
+	} `yaml:"retry"`
+
+	Breaker struct {
+		// FailureThreshold consecutive failures open a target's breaker.
+		// Default 5.
+		FailureThreshold int `yaml:"failure_threshold"`
+		// Cooldown is how long an open breaker skips its target before
+		// letting one trial request through. Default 30s.
+		Cooldown time.Duration `yaml:"cooldown"`
+	} `yaml:"breaker"`
+}
+
+// ProviderConfig is one upstream API.
+type ProviderConfig struct {
+	// Name is how routes refer to this provider.
+	Name string `yaml:"name"`
+	// Type is anthropic, openai, openai-compatible or simulated.
+	Type string `yaml:"type"`
+	// BaseURL defaults to the vendor's public API; required for
+	// openai-compatible (e.g. http://localhost:11434/v1 for Ollama).
+	BaseURL string `yaml:"base_url"`
+	// APIKey authenticates the gateway to the provider. Use ${VAR}.
+	APIKey string `yaml:"api_key"`
+	// Headers are extra static headers sent upstream.
+	Headers map[string]string `yaml:"headers"`
+	// Timeout bounds the wait for response headers (and, for
+	// non-streamed requests, the whole answer). Default 10m.
+	Timeout time.Duration `yaml:"timeout"`
+	// StreamIdleTimeout bounds the gap between stream events. Default 5m.
+	StreamIdleTimeout time.Duration `yaml:"stream_idle_timeout"`
+}
+
+// RouteConfig maps a model name, or a glob such as "claude-*", to targets
+// tried in order.
+type RouteConfig struct {
+	Model   string         `yaml:"model"`
+	Targets []TargetConfig `yaml:"targets"`
+}
+
+// TargetConfig is one provider and the model name to ask it for. An empty
+// Model passes the client's model name through.
+type TargetConfig struct {
+	Provider string `yaml:"provider"`
+	Model    string `yaml:"model"`
+}
+
+const (
+	defaultListen          = "127.0.0.1:8080"
+	defaultDataDir         = "./brightline-data"
+	defaultMaxRequestBytes = 32 << 20
+)
+
+// loadConfig reads the config file at path, or builds the embedded default
+// from the environment when path is empty.
+func loadConfig(path string, getenv func(string) string) (*Config, error) {
+	var cfg Config
+	if path == "" {
+		cfg = defaultConfig(getenv)
+	} else {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't read config: %w", err)
+		}
+		if err := parseConfig(data, getenv, &cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// defaultConfig is the configuration used without a file: a real provider
+// for each vendor whose API key is in the environment, else the simulated
+// provider.
+func defaultConfig(getenv func(string) string) Config {
+	var cfg Config
+	if k := getenv("ANTHROPIC_API_KEY"); k != "" {
+		cfg.Providers = append(cfg.Providers, ProviderConfig{Name: "anthropic", Type: "anthropic", APIKey: k})
+		cfg.Routes = append(cfg.Routes, RouteConfig{Model: "claude-*", Targets: []TargetConfig{{Provider: "anthropic"}}})
+	}
+	if k := getenv("OPENAI_API_KEY"); k != "" {
+		cfg.Providers = append(cfg.Providers, ProviderConfig{Name: "openai", Type: "openai", APIKey: k})
+		for _, m := range []string{"gpt-*", "chatgpt-*", "o1*", "o3*", "o4*"} {
+			cfg.Routes = append(cfg.Routes, RouteConfig{Model: m, Targets: []TargetConfig{{Provider: "openai"}}})
+		}
+	}
+	if len(cfg.Providers) == 0 {
+		cfg.Providers = []ProviderConfig{{Name: "simulated", Type: "simulated"}}
+		cfg.Routes = []RouteConfig{{Model: "simulated", Targets: []TargetConfig{{Provider: "simulated"}}}}
+	}
+	return cfg
+}
+
+func parseConfig(data []byte, getenv func(string) string, cfg *Config) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return err
+	}
+	if len(doc.Content) == 0 {
+		return errors.New("config is empty")
+	}
+	if err := expandEnv(&doc, getenv); err != nil {
+		return err
+	}
+	// Re-encode the expanded tree and decode it strictly, so that unknown
+	// keys are errors with line numbers rather than silently ignored.
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(&doc); err != nil {
+		return fmt.Errorf("couldn't re-encode config: %w", err)
+	}
+	dec := yaml.NewDecoder(&buf)
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return err
+	}
+	return nil
+}
+
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandEnv substitutes ${VAR} and ${VAR:-default} in every scalar of the
+// tree. Unset variables without a default are collected into one error.
+func expandEnv(n *yaml.Node, getenv func(string) string) error {
+	var missing []string
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "$") {
+			n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+				if m == "$$" {
+					return "$"
+				}
+				sub := envRef.FindStringSubmatch(m)
+				if v := getenv(sub[1]); v != "" {
+					return v
+				}
+				if sub[2] != "" {
+					return sub[3]
+				}
+				missing = append(missing, fmt.Sprintf("%s (line %d)", sub[1], n.Line))
+				return ""
+			})
+			// Let the substituted value resolve to its own type
+			// (max_attempts: ${N} is an int) while staying one scalar:
+			// the encoder quotes it as needed, so it can't add structure.
+			if n.Style == 0 {
+				n.Tag = ""
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	if len(missing) > 0 {
+		return fmt.Errorf("environment variables not set: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (c *Config) fillDefaults() {
+	if c.Listen == "" {
+		c.Listen = defaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = defaultDataDir
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Limits.MaxRequestBytes == 0 {
+		c.Limits.MaxRequestBytes = defaultMaxRequestBytes
+	}
+	if c.Limits.ReadHeaderTimeout == 0 {
+		c.Limits.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.Limits.ShutdownTimeout == 0 {
+		c.Limits.ShutdownTimeout = 30 * time.Second
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Limits.MaxRequestBytes < 0 {
+		errs = append(errs, errors.New("limits.max_request_bytes must be positive"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	if len(c.Providers) == 0 {
+		errs = append(errs, errors.New("providers: at least one provider is required"))
+	}
+	names := map[string]bool{}
+	for i, p := range c.Providers {
+		where := fmt.Sprintf("providers[%d]", i)
+		if p.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name is required", where))
+		} else if names[p.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate provider name %q", where, p.Name))
+		}
+		names[p.Name] = true
+		switch p.Type {
+		case "anthropic", "openai":
+			if p.APIKey == "" {
+				errs = append(errs, fmt.Errorf("%s (%s): api_key is empty; set it, e.g. api_key: ${%s_API_KEY}", where, p.Name, strings.ToUpper(p.Type)))
+			}
+		case "openai-compatible":
+			if p.BaseURL == "" {
+				errs = append(errs, fmt.Errorf("%s (%s): base_url is required for openai-compatible providers", where, p.Name))
+			}
+		case "simulated":
+		case "":
+			errs = append(errs, fmt.Errorf("%s (%s): type is required (anthropic, openai, openai-compatible or simulated)", where, p.Name))
+		default:
+			errs = append(errs, fmt.Errorf("%s (%s): unknown type %q (want anthropic, openai, openai-compatible or simulated)", where, p.Name, p.Type))
+		}
+	}
+	if len(c.Routes) == 0 {
+		errs = append(errs, errors.New("routes: at least one route is required"))
+	}
+	models := map[string]bool{}
+	for i, r := range c.Routes {
+		where := fmt.Sprintf("routes[%d]", i)
+		if r.Model == "" {
+			errs = append(errs, fmt.Errorf("%s: model is required", where))
+		} else if _, err := filepath.Match(r.Model, ""); err != nil {
+			errs = append(errs, fmt.Errorf("%s: bad model pattern %q: %v", where, r.Model, err))
+		} else if models[r.Model] {
+			errs = append(errs, fmt.Errorf("%s: duplicate route for model %q", where, r.Model))
+		}
+		models[r.Model] = true
+		if len(r.Targets) == 0 {
+			errs = append(errs, fmt.Errorf("%s (%s): at least one target is required", where, r.Model))
+		}
+		for j, t := range r.Targets {
+			if !names[t.Provider] {
+				errs = append(errs, fmt.Errorf("%s.targets[%d]: unknown provider %q", where, j, t.Provider))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// quoteList renders names for error messages.
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "brightline.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfigEnv(t *testing.T) {
+	p := writeConfig(t, `
+listen: ${LISTEN:-127.0.0.1:9999}
+providers:
+  - name: a
+    type: anthropic
+    api_key: ${SECRET}
+    headers: {x-note: "cost $$5"}
+routes:
+  - model: m
+    targets: [{provider: a}]
+retry:
+  max_attempts: ${ATTEMPTS}
+  max_backoff: ${BACKOFF}
+`)
+	secret := "sk-ant-a: b #c\n- [x]"
+	cfg, err := loadConfig(p, envMap(map[string]string{"SECRET": secret, "ATTEMPTS": "4", "BACKOFF": "3s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Providers[0].APIKey; got != secret {
+		t.Errorf("api_key: got %q, want %q", got, secret)
+	}
+	if cfg.Listen != "127.0.0.1:9999" {
+		t.Errorf("listen: got %q, want the default from ${LISTEN:-...}", cfg.Listen)
+	}
+	if cfg.Retry.MaxAttempts != 4 || cfg.Retry.MaxBackoff != 3*time.Second {
+		t.Errorf("retry: got %d, %v; want 4, 3s", cfg.Retry.MaxAttempts, cfg.Retry.MaxBackoff)
+	}
+	if got := cfg.Providers[0].Headers["x-note"]; got != "cost $5" {
+		t.Errorf("$$ escape: got %q, want %q", got, "cost $5")
+	}
+	if cfg.DataDir != defaultDataDir || cfg.Limits.MaxRequestBytes != defaultMaxRequestBytes {
+		t.Errorf("defaults not filled: %+v", cfg)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string
+	}{
+		{"missing env", "providers: [{name: a, type: openai, api_key: '${NOPE}'}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{"NOPE (line 1)"}},
+		{"unknown key", "listen: x\nlisten_addr: y\n", []string{"line 2", "listen_addr"}},
+		{"bad yaml", "providers: [\n", []string{"yaml"}},
+		{"empty", "", []string{"config is empty"}},
+		{"bad type", "providers: [{name: a, type: bedrock}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{`unknown type "bedrock"`}},
+		{"no key", "providers: [{name: a, type: anthropic}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{"api_key is empty"}},
+		{"compat needs url", "providers: [{name: a, type: openai-compatible}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{"base_url is required"}},
+		{"unknown provider", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: b}]}]\n", []string{`routes[0].targets[0]: unknown provider "b"`}},
+		{"duplicate", "providers: [{name: a, type: simulated}, {name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}, {model: m, targets: [{provider: a}]}]\n", []string{`duplicate provider name "a"`, `duplicate route for model "m"`}},
+		{"duration as int", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nbreaker: {cooldown: 30}\n", []string{"line 3"}},
+		{"bad level", "log: {level: loud}\nproviders: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{`log.level: "loud"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(writeConfig(t, tt.text), envMap(nil))
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got error %q, want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDefaultConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		providers []string
+	}{
+		{"no keys", nil, []string{"simulated"}},
+		{"anthropic", map[string]string{"ANTHROPIC_API_KEY": "k"}, []string{"anthropic"}},
+		{"both", map[string]string{"ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}, []string{"anthropic", "openai"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig("", envMap(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range cfg.Providers {
+				got = append(got, p.Name)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.providers, ",") {
+				t.Errorf("got providers %v, want %v", got, tt.providers)
+			}
+			if cfg.Listen != defaultListen || cfg.DataDir != defaultDataDir {
+				t.Errorf("got listen %q data %q, want the embedded defaults", cfg.Listen, cfg.DataDir)
+			}
+		})
+	}
+}

@@ -1,0 +1,115 @@
+// Command brightline is the Brightline gateway: one binary that serves the
+// OpenAI and Anthropic model APIs, enforces safeguards, and manages its own
+// keys.
+//
+// Usage:
+//
+//	brightline serve [-config FILE]
+//	brightline keys create -name NAME [-org ORG] [-purpose PURPOSE] [-role ROLE]... [-config FILE]
+//	brightline keys list [-json] [-config FILE]
+//	brightline keys revoke [-config FILE] KEY_ID
+//	brightline version
+//
+// Without -config, the embedded defaults apply: data in ./brightline-data,
+// listening on 127.0.0.1:8080, and a real provider for each of
+// ANTHROPIC_API_KEY and OPENAI_API_KEY that is set, else the simulated one.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// env is what a subcommand may touch of the outside world. Tests replace
+// every field.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// errUsage reports a command-line mistake; the message has been printed.
+var errUsage = errors.New("usage error")
+
+const usage = `Brightline: an AI gateway that enforces safeguards whichever provider serves.
+
+Usage:
+  brightline serve [-config FILE]          run the gateway
+  brightline keys create -name NAME [-org ORG] [-purpose PURPOSE] [-role ROLE]...
+  brightline keys list [-json]
+  brightline keys revoke KEY_ID
+  brightline version
+
+Every command takes -config FILE; without it the embedded defaults apply
+(data in ./brightline-data, listen on 127.0.0.1:8080).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	err := run(ctx, os.Args[1:], e)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "brightline: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to a subcommand. It never exits the process.
+func run(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], e)
+	case "keys":
+		return runKeys(ctx, args[1:], e)
+	case "version":
+		fmt.Fprintln(e.stdout, "brightline", version())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(e.stderr, "brightline: unknown command %q\n\n%s", args[0], usage)
+		return errUsage
+	}
+}
+
+// newFlagSet returns a flag set for a subcommand whose errors go to e.stderr.
+func newFlagSet(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet("brightline "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parseFlags parses args, turning flag errors into errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

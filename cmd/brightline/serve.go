@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/provider"
+)
+
+func runServe(ctx context.Context, args []string, e *env) error {
+	fs := newFlagSet("serve", e)
+	configPath := fs.String("config", "", "config `file` (default: embedded defaults)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(e.stderr, "usage: brightline serve [-config FILE]")
+		return errUsage
+	}
+	cfg, err := loadConfig(*configPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Log.Level)) // validated by loadConfig
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+
+	db, err := openDataStore(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	metrics := gateway.NewMetrics()
+	router, err := buildRouter(cfg, metrics)
+	if err != nil {
+		return err
+	}
+	for _, p := range cfg.Providers {
+		if p.Type == "simulated" {
+			log.Warn("serving from the SIMULATED provider: answers are canned echoes, not a real model; set ANTHROPIC_API_KEY or OPENAI_API_KEY, or use -config", "provider", p.Name)
+		}
+	}
+	n, err := db.CountActiveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		log.Warn("no API keys yet, so every request will get 401; create one with: brightline keys create -name NAME", "data_dir", cfg.DataDir)
+	}
+
+	gw := gateway.New(gateway.Config{
+		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
+		Logger:          log,
+		Metrics:         metrics,
+	}, gateway.StoreAuthenticator(db), router)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: streams may legitimately run for minutes.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	models := make([]string, 0)
+	for _, r := range cfg.Routes {
+		models = append(models, r.Model)
+	}
+	log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down: draining in-flight requests", "timeout", cfg.Limits.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Time is up: end the remaining streams with an error event in
+			// their dialect, give them a moment to be written, then close.
+			log.Warn("drain deadline passed; ending remaining streams")
+			gw.Abort()
+			actx, acancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer acancel()
+			if err := srv.Shutdown(actx); err != nil {
+				srv.Close()
+			}
+			return nil
+		}
+		return err
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// buildRouter turns the providers and routes of cfg into a router.
+func buildRouter(cfg *Config, obs provider.Observer) (*provider.Router, error) {
+	providers := make(map[string]provider.Provider, len(cfg.Providers))
+	for _, pc := range cfg.Providers {
+		var p provider.Provider
+		if pc.Type == "simulated" {
+			p = provider.NewSimulated(pc.Name)
+		} else {
+			h, err := provider.NewHTTP(provider.HTTPConfig{
+				Name:              pc.Name,
+				Kind:              pc.Type,
+				BaseURL:           pc.BaseURL,
+				APIKey:            pc.APIKey,
+				Headers:           pc.Headers,
+				Timeout:           pc.Timeout,
+				StreamIdleTimeout: pc.StreamIdleTimeout,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+			}
+			p = h
+		}
+		providers[pc.Name] = p
+	}
+	r := &provider.Router{
+		Retry: provider.RetryPolicy{
+			MaxAttempts:    cfg.Retry.MaxAttempts,
+			InitialBackoff: cfg.Retry.InitialBackoff,
+			MaxBackoff:     cfg.Retry.MaxBackoff,
+			MaxRetryAfter:  cfg.Retry.MaxRetryAfter,
+		},
+		Breaker: provider.BreakerPolicy{
+			FailureThreshold: cfg.Breaker.FailureThreshold,
+			Cooldown:         cfg.Breaker.Cooldown,
+		},
+		Observer: obs,
+	}
+	for _, rc := range cfg.Routes {
+		route := provider.Route{Model: rc.Model}
+		for _, t := range rc.Targets {
+			route.Targets = append(route.Targets, provider.Target{Provider: providers[t.Provider], Model: t.Model})
+		}
+		r.Routes = append(r.Routes, route)
+	}
+	return r, nil
+}
