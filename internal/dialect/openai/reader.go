@@ -40,6 +40,7 @@ type StreamReader struct {
 
 	queue []llm.StreamEvent // events decoded but not yet returned
 	head  int
+	frame int   // size of the frame the queued events came from
 	err   error // returned once the queue is empty; sticky
 
 	started bool
@@ -80,6 +81,25 @@ func (s *StreamReader) Next() (llm.StreamEvent, error) {
 	return ev, nil
 }
 
+// Buffered returns the number of bytes read from the underlying reader
+// but not yet returned as events: the bytes buffered beyond the last frame
+// read, plus the size of that frame while events decoded from it are still
+// queued. When it is 0, the next Next either blocks on the reader or
+// returns the stream's final error; when it is not, Next has at least part
+// of its input at hand (a buffered frame may still be incomplete). Once the
+// stream has ended or failed, bytes left over in the buffer no longer count,
+// as Next will not read them.
+func (s *StreamReader) Buffered() int {
+	n := 0
+	if s.head < len(s.queue) {
+		n = s.frame
+	}
+	if s.err == nil {
+		n += s.br.Buffered()
+	}
+	return n
+}
+
 // advance reads one frame and queues its events. It returns io.EOF, with
 // the queued EventEnd, at the end of the stream.
 func (s *StreamReader) advance() error {
@@ -94,6 +114,7 @@ func (s *StreamReader) advance() error {
 		return err
 	}
 	s.queue[0].Raw = raw
+	s.frame = len(raw)
 	for i := 1; i < len(s.queue); i++ {
 		s.queue[i].Continued = true
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -486,5 +487,135 @@ func TestStreamReaderFrameTooLarge(t *testing.T) {
 	_, err := readAll(t, strings.NewReader(input))
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("got error %v, want a frame size error", err)
+	}
+}
+
+// scriptedReader returns one chunk per Read, then io.EOF, and counts the
+// Read calls.
+type scriptedReader struct {
+	chunks []string
+	reads  int
+}
+
+func (r *scriptedReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	r.reads++
+	n := copy(p, r.chunks[0])
+	if n < len(r.chunks[0]) {
+		r.chunks[0] = r.chunks[0][n:]
+	} else {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+func TestStreamReaderBuffered(t *testing.T) {
+	start := "data: " + chunkJSON(`{"role":"assistant","content":""}`, "", "") + "\n\n"
+	text := "data: " + chunkJSON(`{"content":"Hi"}`, "", "") + "\n\n"
+	stop := "data: " + chunkJSON(`{}`, "stop", "") + "\n\n"
+	done := "data: [DONE]\n\n"
+	errFrame := `data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}` + "\n\n"
+	step := func(ev string, buffered, reads int) string {
+		return fmt.Sprintf("%s buffered=%d reads=%d", ev, buffered, reads)
+	}
+	tests := []struct {
+		name   string
+		chunks []string
+		want   []string // after each Next: the event (or error), Buffered and the Read count
+	}{
+		{
+			name:   "two frames in one read",
+			chunks: []string{start + text, stop + done},
+			want: []string{
+				step("start chatcmpl-x m", len(text), 1),
+				step("block_start 0 text", len(text), 1), // the text delta is still queued
+				step(`text_delta 0 "Hi"`, 0, 1),
+				step("block_stop 0", len(stop)+len(done), 2),
+				step("stop end_turn", len(done), 2),
+				step("end", 0, 2),
+				step("EOF", 0, 2),
+			},
+		},
+		{
+			name:   "frame split across reads",
+			chunks: []string{start + text[:10], text[10:] + done},
+			want: []string{
+				step("start chatcmpl-x m", 10, 1),
+				step("block_start 0 text", len(text)+len(done), 2),
+				step(`text_delta 0 "Hi"`, len(done), 2),
+				step("block_stop 0", len(done), 2),
+				step("end", 0, 2),
+				step("EOF", 0, 2),
+			},
+		},
+		{
+			name:   "bytes after the end do not count",
+			chunks: []string{done + text},
+			want: []string{
+				step("end", 0, 1),
+				step("EOF", 0, 1),
+			},
+		},
+		{
+			name:   "error frame",
+			chunks: []string{start + errFrame + text},
+			want: []string{
+				step("start chatcmpl-x m", len(errFrame)+len(text), 1),
+				step("error", 0, 1),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &scriptedReader{chunks: slices.Clone(tt.chunks)}
+			sr := NewStreamReader(r)
+			if n := sr.Buffered(); n != 0 {
+				t.Errorf("got Buffered %d before the first Next, want 0", n)
+			}
+			var got []string
+			for range len(tt.want) + 1 {
+				ev, err := sr.Next()
+				s := evString(ev)
+				if err == io.EOF {
+					s = "EOF"
+				} else if err != nil {
+					s = "error"
+				}
+				got = append(got, step(s, sr.Buffered(), r.reads))
+				if err != nil {
+					break
+				}
+			}
+			if !equalLines(got, tt.want) {
+				t.Errorf("got (left), want (right):\n%s", diffLines(got, tt.want))
+			}
+		})
+	}
+}
+
+// TestStreamReaderBufferedMeansNoRead checks the promise the gateway relies
+// on: while Buffered reports bytes of complete frames, Next does not read.
+// Each fixture arrives in one Read.
+func TestStreamReaderBufferedMeansNoRead(t *testing.T) {
+	for _, tt := range streamTests {
+		t.Run(tt.file, func(t *testing.T) {
+			r := &scriptedReader{chunks: []string{string(readFixture(t, tt.file))}}
+			sr := NewStreamReader(r)
+			for i := 0; ; i++ {
+				before, reads := sr.Buffered(), r.reads
+				_, err := sr.Next()
+				if before > 0 && r.reads != reads {
+					t.Fatalf("Next %d read from the reader with %d bytes buffered, want no read", i, before)
+				}
+				if i > 0 && before == 0 && err == nil {
+					t.Fatalf("Next %d returned an event with Buffered 0 before it, want Buffered > 0", i)
+				}
+				if err != nil {
+					break
+				}
+			}
+		})
 	}
 }
