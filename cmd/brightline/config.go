@@ -31,6 +31,14 @@ type Config struct {
 		Level string `yaml:"level"`
 	} `yaml:"log"`
 
+	Auth struct {
+		// CacheTTL is how long a verified API key is remembered in memory,
+		// so the store is not read on every request. Revoking a key takes
+		// effect within this time. Failed lookups are never cached.
+		// Default 2s; a negative value turns the cache off.
+		CacheTTL time.Duration `yaml:"cache_ttl"`
+	} `yaml:"auth"`
+
 	Limits struct {
 		// MaxRequestBytes caps client request bodies; larger bodies get 413.
 		// Default 32 MiB (the Anthropic API's own limit).
@@ -235,6 +243,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
+	}
+	if c.Auth.CacheTTL == 0 {
+		c.Auth.CacheTTL = 2 * time.Second
 	}
 	if c.Limits.MaxRequestBytes == 0 {
 		c.Limits.MaxRequestBytes = defaultMaxRequestBytes

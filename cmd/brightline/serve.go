@@ -57,11 +57,15 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		log.Warn("no API keys yet, so every request will get 401; create one with: brightline keys create -name NAME", "data_dir", cfg.DataDir)
 	}
 
+	auth := gateway.StoreAuthenticator(db)
+	if cfg.Auth.CacheTTL > 0 {
+		auth = gateway.CacheAuthenticator(auth, cfg.Auth.CacheTTL, 100_000)
+	}
 	gw := gateway.New(gateway.Config{
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
 		Logger:          log,
 		Metrics:         metrics,
-	}, gateway.StoreAuthenticator(db), router)
+	}, auth, router)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -57,5 +59,59 @@ func (g *Gateway) authenticate(r *http.Request) (brightline.Principal, error) {
 		return p, &brightline.Error{Code: brightline.CodeUnavailable, Err: fmt.Errorf("couldn't check API key: %w", err),
 			Message: "the gateway could not check the API key; try again", RetryAfter: time.Second}
 	}
+	return p, nil
+}
+
+// CacheAuthenticator remembers successful authentications for ttl, so the
+// store is not consulted on every request. Revoking a key therefore takes
+// effect within ttl. Failures are never cached: an unknown key costs a store
+// lookup every time, and a store outage is not remembered past itself.
+// At most max keys are remembered; when full, expired entries are dropped
+// and, if none are, the cache is cleared.
+func CacheAuthenticator(a Authenticator, ttl time.Duration, max int) Authenticator {
+	return &cacheAuth{next: a, ttl: ttl, max: max, now: time.Now, entries: make(map[[32]byte]cacheEntry)}
+}
+
+type cacheAuth struct {
+	next Authenticator
+	ttl  time.Duration
+	max  int
+	now  func() time.Time
+
+	mu      sync.Mutex
+	entries map[[32]byte]cacheEntry // by SHA-256 of the key; never holds plaintext keys
+}
+
+type cacheEntry struct {
+	p       brightline.Principal
+	expires time.Time
+}
+
+func (c *cacheAuth) Authenticate(ctx context.Context, key string) (brightline.Principal, error) {
+	h := sha256.Sum256([]byte(key))
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[h]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.p, nil
+	}
+	p, err := c.next.Authenticate(ctx, key)
+	if err != nil {
+		return p, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for k, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= c.max {
+			clear(c.entries)
+		}
+	}
+	c.entries[h] = cacheEntry{p: p, expires: now.Add(c.ttl)}
 	return p, nil
 }

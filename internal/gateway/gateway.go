@@ -186,6 +186,11 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 
 		fail := func(err error) {
 			x.err = err
+			if r.Context().Err() != nil {
+				// The client went away; there is no one to answer.
+				x.status = statusClientClosed
+				return
+			}
 			x.status = g.writeError(w, r, c, err)
 		}
 
@@ -259,7 +264,10 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	x.served = served
 	if err != nil {
 		x.err = g.interrupted(err)
-		x.status = g.writeError(w, r, x.codec, x.err)
+		x.status = statusClientClosed
+		if r.Context().Err() == nil {
+			x.status = g.writeError(w, r, x.codec, x.err)
+		}
 		return
 	}
 	defer s.Close()
