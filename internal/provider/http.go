@@ -219,7 +219,8 @@ func (h *HTTP) Complete(ctx context.Context, call *Call) (*llm.Response, error) 
 // answered with 2xx headers, which must arrive within the provider's
 // Timeout. After that each wait for data is bounded by StreamIdleTimeout.
 // On passthrough the client's body is sent as it is, so it must ask for a
-// stream itself (the gateway streams exactly when the client asked to).
+// stream itself (the gateway streams exactly when the client asked to);
+// only an OpenAI body is changed beyond its model, to ask for usage.
 func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 	body, err := h.body(call.Request, true)
 	if err != nil {
@@ -260,12 +261,20 @@ func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 // body returns the request body for req: the client's own bytes with the
 // model replaced when req came in this provider's dialect, else req
 // encoded by the dialect package. For streams the encoded request always
-// asks for a stream.
+// asks for a stream, and an OpenAI request always asks for usage
+// (stream_options.include_usage), the client's own bytes included.
 func (h *HTTP) body(req *llm.Request, stream bool) ([]byte, error) {
 	if req.Raw != nil && req.Dialect == h.codec.dialect {
 		b, err := llm.SetTopLevelString(req.Raw, "model", req.Model)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't set the model of the request for provider %s: %w", h.name, err)
+		}
+		if stream && req.Stream && !req.IncludeUsage && h.codec.dialect == brightline.DialectOpenAI {
+			// The gateway needs the usage chunk to account for the
+			// request; the stream writer drops it again for the client.
+			if b, err = askForUsage(b); err != nil {
+				return nil, fmt.Errorf("couldn't ask provider %s for usage: %w", h.name, err)
+			}
 		}
 		return b, nil
 	}

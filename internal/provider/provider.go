@@ -10,7 +10,11 @@
 // carries the client's bytes (Request.Raw), an [HTTP] provider forwards those
 // bytes with only the top-level "model" replaced, so fields the gateway does
 // not model still reach the provider. Otherwise it encodes the canonical
-// request with the provider's dialect package.
+// request with the provider's dialect package. One more change is made to
+// a streamed OpenAI request: it always asks for usage
+// (stream_options.include_usage is set, the object's other members kept),
+// because the gateway needs the token counts; the OpenAI stream writer
+// drops the usage chunk again for a client that did not ask for it.
 //
 // # The simulated provider
 //
