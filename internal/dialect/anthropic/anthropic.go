@@ -40,7 +40,18 @@ const DefaultMaxTokens = 4096
 
 // wireBlock is the union of every content block shape this package reads:
 // text, image, tool_use, tool_result, thinking and redacted_thinking.
+// requestKeys (strict.go) must list every field it decodes.
 type wireBlock struct {
+	wireLeaf
+	Content wireToolResultContent `json:"content"`
+}
+
+// wireLeaf is a content block without its content field: the blocks inside
+// a tool_result. Only text and image blocks are allowed there, so content is
+// not decoded at all, which bounds the decoding depth: with a recursive type,
+// every level of a deeply nested body would be decoded again by the level
+// above it, taking time quadratic in the depth.
+type wireLeaf struct {
 	Type      string      `json:"type"`
 	Text      string      `json:"text"`
 	Source    *wireSource `json:"source"`
@@ -48,7 +59,6 @@ type wireBlock struct {
 	Name      string      `json:"name"`
 	Input     rawValue    `json:"input"`
 	ToolUseID string      `json:"tool_use_id"`
-	Content   wireContent `json:"content"`
 	IsError   bool        `json:"is_error"`
 	Thinking  string      `json:"thinking"`
 	Signature string      `json:"signature"`

@@ -71,7 +71,7 @@ func decodeBlock(b *wireBlock, nested bool) (blk llm.Block, keep bool, err error
 		}
 		var content []llm.Block
 		if b.Content.set {
-			content, err = decodeContent(&b.Content, true)
+			content, err = decodeContent(&b.Content.wireContent, true)
 			if err != nil {
 				return blk, false, fmt.Errorf("tool_result: content: %w", err)
 			}

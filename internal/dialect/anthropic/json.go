@@ -32,7 +32,7 @@ func (r rawValue) isObject() bool {
 	return len(r) > 0 && r[0] == '{'
 }
 
-// wireContent is message or tool_result content: a string or an array of
+// wireContent is message or system content: a string or an array of
 // blocks. Decoding errors are kept in err instead of being returned, so that
 // the caller can report them with the index of the message they belong to.
 type wireContent struct {
@@ -45,7 +45,10 @@ type wireContent struct {
 
 var errNotContent = errors.New("must be a string or an array of content blocks")
 
-func (c *wireContent) UnmarshalJSON(data []byte) error {
+func (c *wireContent) UnmarshalJSON(data []byte) error { return c.unmarshal(data, false) }
+
+// unmarshal decodes data. If leaf is set, blocks are decoded as [wireLeaf].
+func (c *wireContent) unmarshal(data []byte, leaf bool) error {
 	*c = wireContent{}
 	switch firstByte(data) {
 	case 'n':
@@ -55,13 +58,28 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 		c.err = json.Unmarshal(data, &c.text)
 	case '[':
 		c.set = true
-		c.err = json.Unmarshal(data, &c.blocks)
+		if !leaf {
+			c.err = json.Unmarshal(data, &c.blocks)
+			return nil
+		}
+		var leaves []wireLeaf
+		c.err = json.Unmarshal(data, &leaves)
+		c.blocks = make([]wireBlock, len(leaves))
+		for i := range leaves {
+			c.blocks[i].wireLeaf = leaves[i]
+		}
 	default:
 		c.set = true
 		c.err = errNotContent
 	}
 	return nil
 }
+
+// wireToolResultContent is the content of a tool_result block. Its blocks
+// are decoded as [wireLeaf], so their own content is skipped.
+type wireToolResultContent struct{ wireContent }
+
+func (c *wireToolResultContent) UnmarshalJSON(data []byte) error { return c.unmarshal(data, true) }
 
 func firstByte(data []byte) byte {
 	data = bytes.TrimLeft(data, " \t\r\n")

@@ -391,3 +391,29 @@ func normalizeRaw(req *llm.Request) {
 		}
 	}
 }
+
+// TestDecodeRequestDeepNesting checks that the blocks inside a tool_result
+// are decoded without their own content. If they were, each level of
+// nesting would decode the levels below it again: a body of 100 KB could
+// cost seconds. The work done shows in the allocations, which must not grow
+// with the depth (beyond the logarithmic growth of the JSON scanner's stack).
+func TestDecodeRequestDeepNesting(t *testing.T) {
+	const want = `messages: at index 0: content: at index 0: tool_result: content: at index 0: unsupported block type "tool_result" in tool_result content, want text or image`
+	nested := func(depth int) []byte {
+		return []byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":` +
+			strings.Repeat(`[{"type":"tool_result","tool_use_id":"t","content":`, depth) + `"x"` +
+			strings.Repeat(`}]`, depth) + `}]}`)
+	}
+	allocs := make(map[int]float64)
+	for _, depth := range []int{3, 3000} {
+		body := nested(depth)
+		_, err := DecodeRequest(body)
+		if err == nil || err.(*brightline.Error).Message != want {
+			t.Fatalf("depth %d: got error %v, want %q", depth, err, want)
+		}
+		allocs[depth] = testing.AllocsPerRun(3, func() { DecodeRequest(body) })
+	}
+	if limit := 4 * allocs[3]; allocs[3000] > limit {
+		t.Errorf("got %v allocations at depth 3000, want at most %v (%v at depth 3)", allocs[3000], limit, allocs[3])
+	}
+}
