@@ -42,26 +42,39 @@ const DefaultMaxTokens = 4096
 // text, image, tool_use, tool_result, thinking and redacted_thinking.
 // requestKeys (strict.go) must list every field it decodes.
 type wireBlock struct {
-	wireLeaf
-	Content wireToolResultContent `json:"content"`
+	Type      string                `json:"type"`
+	Text      string                `json:"text"`
+	Source    *wireSource           `json:"source"`
+	ID        string                `json:"id"`
+	Name      string                `json:"name"`
+	Input     rawValue              `json:"input"`
+	ToolUseID string                `json:"tool_use_id"`
+	Content   wireToolResultContent `json:"content"`
+	IsError   bool                  `json:"is_error"`
+	Thinking  string                `json:"thinking"`
+	Signature string                `json:"signature"`
 }
 
-// wireLeaf is a content block without its content field: the blocks inside
-// a tool_result. Only text and image blocks are allowed there, so content is
-// not decoded at all, which bounds the decoding depth: with a recursive type,
-// every level of a deeply nested body would be decoded again by the level
-// above it, taking time quadratic in the depth.
+// wireLeaf is a block inside a tool_result. Only text and image blocks are
+// allowed there, so its content is not decoded at all, which bounds the
+// decoding depth: with a recursive type, every level of a deeply nested
+// body would be decoded again by the level above it, taking time quadratic
+// in the depth. A *wireLeaf converts to a *wireBlock, so the two must have
+// the same fields, which the compiler checks; only the tags differ. (Sharing
+// the fields through an embedded struct would cost allocations in
+// encoding/json.)
 type wireLeaf struct {
-	Type      string      `json:"type"`
-	Text      string      `json:"text"`
-	Source    *wireSource `json:"source"`
-	ID        string      `json:"id"`
-	Name      string      `json:"name"`
-	Input     rawValue    `json:"input"`
-	ToolUseID string      `json:"tool_use_id"`
-	IsError   bool        `json:"is_error"`
-	Thinking  string      `json:"thinking"`
-	Signature string      `json:"signature"`
+	Type      string                `json:"type"`
+	Text      string                `json:"text"`
+	Source    *wireSource           `json:"source"`
+	ID        string                `json:"id"`
+	Name      string                `json:"name"`
+	Input     rawValue              `json:"input"`
+	ToolUseID string                `json:"tool_use_id"`
+	Content   wireToolResultContent `json:"-"`
+	IsError   bool                  `json:"is_error"`
+	Thinking  string                `json:"thinking"`
+	Signature string                `json:"signature"`
 }
 
 // wireSource is an image source: base64 data or a URL.

@@ -10,7 +10,7 @@ import (
 // decodeContent converts request content to canonical blocks. Errors are
 // relative to the content field ("at index 2: ..."). Inside a tool_result
 // (nested) only text and image blocks are allowed.
-func decodeContent(c *wireContent, nested bool) ([]llm.Block, error) {
+func decodeContent[B wireBlock | wireLeaf](c *wireContentOf[B], nested bool) ([]llm.Block, error) {
 	if c.err != nil {
 		if errors.Is(c.err, errNotContent) {
 			return nil, c.err
@@ -22,8 +22,7 @@ func decodeContent(c *wireContent, nested bool) ([]llm.Block, error) {
 	}
 	out := make([]llm.Block, 0, len(c.blocks))
 	for i := range c.blocks {
-		b := &c.blocks[i]
-		blk, keep, err := decodeBlock(b, nested)
+		blk, keep, err := decodeBlock(c.block(i), nested)
 		if err != nil {
 			return nil, fmt.Errorf("at index %d: %w", i, err)
 		}
@@ -71,7 +70,7 @@ func decodeBlock(b *wireBlock, nested bool) (blk llm.Block, keep bool, err error
 		}
 		var content []llm.Block
 		if b.Content.set {
-			content, err = decodeContent(&b.Content.wireContent, true)
+			content, err = decodeContent(&b.Content, true)
 			if err != nil {
 				return blk, false, fmt.Errorf("tool_result: content: %w", err)
 			}

@@ -32,42 +32,43 @@ func (r rawValue) isObject() bool {
 	return len(r) > 0 && r[0] == '{'
 }
 
-// wireContent is message or system content: a string or an array of
+// wireContentOf is message or tool_result content: a string or an array of
 // blocks. Decoding errors are kept in err instead of being returned, so that
 // the caller can report them with the index of the message they belong to.
-type wireContent struct {
+type wireContentOf[B wireBlock | wireLeaf] struct {
 	set      bool // present and not null
 	isString bool
 	text     string
-	blocks   []wireBlock
+	blocks   []B
 	err      error
 }
 
+// wireContent is message and system content.
+type wireContent = wireContentOf[wireBlock]
+
+// wireToolResultContent is the content of a tool_result block. Its blocks
+// are decoded as [wireLeaf], so their own content is skipped.
+type wireToolResultContent = wireContentOf[wireLeaf]
+
 var errNotContent = errors.New("must be a string or an array of content blocks")
 
-func (c *wireContent) UnmarshalJSON(data []byte) error { return c.unmarshal(data, false) }
-
-// unmarshal decodes data. If leaf is set, blocks are decoded as [wireLeaf].
-func (c *wireContent) unmarshal(data []byte, leaf bool) error {
-	*c = wireContent{}
+func (c *wireContentOf[B]) UnmarshalJSON(data []byte) error {
+	*c = wireContentOf[B]{}
 	switch firstByte(data) {
 	case 'n':
 		return nil
 	case '"':
 		c.set, c.isString = true, true
+		if data[0] == '"' && bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
+			// Nothing to unescape or replace, and encoding/json has
+			// checked the syntax: skip a second json.Unmarshal.
+			c.text = string(data[1 : len(data)-1])
+			return nil
+		}
 		c.err = json.Unmarshal(data, &c.text)
 	case '[':
 		c.set = true
-		if !leaf {
-			c.err = json.Unmarshal(data, &c.blocks)
-			return nil
-		}
-		var leaves []wireLeaf
-		c.err = json.Unmarshal(data, &leaves)
-		c.blocks = make([]wireBlock, len(leaves))
-		for i := range leaves {
-			c.blocks[i].wireLeaf = leaves[i]
-		}
+		c.err = json.Unmarshal(data, &c.blocks)
 	default:
 		c.set = true
 		c.err = errNotContent
@@ -75,11 +76,16 @@ func (c *wireContent) unmarshal(data []byte, leaf bool) error {
 	return nil
 }
 
-// wireToolResultContent is the content of a tool_result block. Its blocks
-// are decoded as [wireLeaf], so their own content is skipped.
-type wireToolResultContent struct{ wireContent }
-
-func (c *wireToolResultContent) UnmarshalJSON(data []byte) error { return c.unmarshal(data, true) }
+// block returns block i as a wireBlock.
+func (c *wireContentOf[B]) block(i int) *wireBlock {
+	switch b := any(&c.blocks[i]).(type) {
+	case *wireLeaf:
+		return (*wireBlock)(b) // same fields, so a leaf is a block
+	case *wireBlock:
+		return b
+	}
+	panic("unreachable")
+}
 
 func firstByte(data []byte) byte {
 	data = bytes.TrimLeft(data, " \t\r\n")

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/llm"
 )
 
 // wireRequest is the part of a Messages request body the gateway models.
+// requestKeys (strict.go) must list every field these types decode;
+// TestRequestKeysCoverWireTypes checks.
 type wireRequest struct {
 	Model         string          `json:"model"`
 	MaxTokens     *int            `json:"max_tokens"`
@@ -57,7 +60,15 @@ func invalid(format string, args ...any) *brightline.Error {
 // CodeInvalidRequest and a message naming the field at fault, such as
 // `messages: at index 2: unknown role "robot"`. Fields the gateway does not
 // model are ignored here and survive in Raw.
+//
+// Because the gateway may forward body itself, DecodeRequest refuses what
+// Anthropic could read differently from encoding/json: invalid UTF-8, and
+// keys of fields it reads that differ from the field name in case or appear
+// twice (see checkKeys).
 func DecodeRequest(body []byte) (*llm.Request, error) {
+	if !utf8.Valid(body) {
+		return nil, invalid("request body is not valid UTF-8: invalid byte at offset %d", invalidUTF8(body))
+	}
 	var w wireRequest
 	if err := json.Unmarshal(body, &w); err != nil {
 		var typ *json.UnmarshalTypeError
@@ -65,6 +76,9 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 			return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: "request body must be a JSON object", Err: err}
 		}
 		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: describeJSONError(err), Err: err}
+	}
+	if err := checkKeys(body, requestKeys); err != nil {
+		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: err.Error(), Err: err}
 	}
 	switch {
 	case w.Model == "":
@@ -165,6 +179,19 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		req.ToolChoice = choice
 	}
 	return req, nil
+}
+
+// invalidUTF8 returns the offset of the first byte of b that is not part of
+// a valid UTF-8 sequence.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
 }
 
 // decodeSystem returns the system prompt, given as a string or an array of
