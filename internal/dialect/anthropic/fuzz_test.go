@@ -78,12 +78,24 @@ func FuzzStreamReader(f *testing.F) {
 		// Every event but the first of a frame consumes input, and a frame
 		// yields at most two events, so this bound is never reached by a
 		// reader that terminates.
-		for range 2*len(body) + 2 {
+		for i := range 2*len(body) + 2 {
+			buffered := r.Buffered()
+			if buffered < 0 || buffered > len(body) {
+				t.Fatalf("got Buffered() = %d, want 0 to %d", buffered, len(body))
+			}
 			var ev llm.StreamEvent
 			if ev, err = r.Next(); err != nil {
 				break
 			}
+			// A body this short arrives in the first Read, so Buffered
+			// must count everything Next can still return.
+			if i > 0 && buffered == 0 && len(body) <= 16<<10 {
+				t.Fatalf("Next returned %v with Buffered() = 0 before it", ev.Type)
+			}
 			evs = append(evs, ev)
+		}
+		if got := r.Buffered(); got != 0 {
+			t.Fatalf("got Buffered() = %d after %v, want 0", got, err)
 		}
 		if err == nil {
 			t.Fatalf("reader did not terminate after %d events", len(evs))

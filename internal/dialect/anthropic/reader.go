@@ -47,9 +47,10 @@ type StreamReader struct {
 	event []byte // the event field
 	data  []byte // the data field, lines joined with "\n"
 
-	hasData bool
-	queue   []llm.StreamEvent // events decoded but not yet returned
-	next    int               // next event of queue to return
+	hasData  bool
+	queue    []llm.StreamEvent // events decoded but not yet returned
+	next     int               // next event of queue to return
+	queueLen int               // bytes of the frame the queue was decoded from
 
 	// skipped holds the indices of open blocks with no canonical form
 	// (redacted_thinking, server tool blocks); their events become
@@ -94,7 +95,29 @@ func (s *StreamReader) Next() (llm.StreamEvent, error) {
 			s.err = err
 			return llm.StreamEvent{}, err
 		}
+		s.queueLen = len(s.frame)
 	}
+}
+
+// Buffered returns the number of bytes read from the underlying reader that
+// Next has not finished returning as events: the input buffered after the
+// last frame decoded, plus that frame itself while events decoded from it
+// (Continued ones) are still to be returned. While Buffered is positive,
+// the next call to Next returns without reading, or reads only what
+// completes a frame already begun. It is 0 once Next has returned EventEnd
+// or an error, since no further event will come.
+//
+// A caller relaying events can use it to flush its output only when the
+// next event is not already at hand.
+func (s *StreamReader) Buffered() int {
+	n := 0
+	if s.next < len(s.queue) {
+		n = s.queueLen
+	}
+	if !s.done && s.err == nil {
+		n += s.br.Buffered()
+	}
+	return n
 }
 
 // readFrame reads lines up to and including the blank line that ends a

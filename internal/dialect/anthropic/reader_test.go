@@ -364,3 +364,105 @@ func TestStreamReaderReadError(t *testing.T) {
 		t.Errorf("got %d events and error %v, want 1 event and %v", len(evs), err, boom)
 	}
 }
+
+// chunkReader returns one chunk per Read and counts the calls.
+type chunkReader struct {
+	chunks []string
+	reads  int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	r.reads++
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+func TestStreamReaderBuffered(t *testing.T) {
+	const (
+		start  = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"m\",\"usage\":{\"input_tokens\":3}}}\n\n"
+		text   = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+		delta  = "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\r\n\r\n"
+		tool   = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{\"a\":1}}}\n\n"
+		ping   = "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+		stop   = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+		errEv  = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
+		halfOf = 20 // bytes of delta in the first chunk of a split frame
+	)
+	type step struct {
+		typ      llm.EventType // 0: Next returns an error
+		buffered int           // Buffered() after this step
+		reads    int           // Read calls so far
+	}
+	tests := []struct {
+		name   string
+		chunks []string
+		steps  []step
+	}{
+		{"two frames in one read", []string{start + text, delta}, []step{
+			{llm.EventStart, len(text), 1},
+			{llm.EventBlockStart, 0, 1}, // the second frame came without a Read
+			{llm.EventTextDelta, 0, 2},
+		}},
+		{"three frames in one read", []string{start + text + delta}, []step{
+			{llm.EventStart, len(text + delta), 1},
+			{llm.EventBlockStart, len(delta), 1},
+			{llm.EventTextDelta, 0, 1},
+		}},
+		{"a frame and a half", []string{start + delta[:halfOf], delta[halfOf:]}, []step{
+			{llm.EventStart, halfOf, 1},
+			{llm.EventTextDelta, 0, 2},
+		}},
+		{"one frame, two events", []string{tool + ping}, []step{
+			{llm.EventBlockStart, len(tool + ping), 1},
+			{llm.EventToolDelta, len(ping), 1}, // Continued: the frame is done now
+			{llm.EventOther, 0, 1},
+		}},
+		{"leading blank lines", []string{"\n\r\n" + start + ping}, []step{
+			{llm.EventStart, len(ping), 1},
+		}},
+		{"bytes after the end", []string{stop + ping}, []step{
+			{llm.EventEnd, 0, 1},
+			{0, 0, 1},
+		}},
+		{"bytes after an error event", []string{errEv + ping}, []step{
+			{0, 0, 1},
+		}},
+		{"one frame per read", []string{start, text}, []step{
+			{llm.EventStart, 0, 1},
+			{llm.EventBlockStart, 0, 2},
+			{0, 0, 3},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &chunkReader{chunks: tt.chunks}
+			r := NewStreamReader(src)
+			if got := r.Buffered(); got != 0 {
+				t.Fatalf("before reading: got Buffered() = %d, want 0", got)
+			}
+			for i, st := range tt.steps {
+				ev, err := r.Next()
+				switch {
+				case st.typ == 0 && err == nil:
+					t.Fatalf("step %d: got event %v, want an error", i, ev.Type)
+				case st.typ != 0 && err != nil:
+					t.Fatalf("step %d: got error %v, want event %v", i, err, st.typ)
+				case ev.Type != st.typ:
+					t.Fatalf("step %d: got event %v, want %v", i, ev.Type, st.typ)
+				}
+				if got := r.Buffered(); got != st.buffered {
+					t.Errorf("step %d (%v): got Buffered() = %d, want %d", i, st.typ, got, st.buffered)
+				}
+				if src.reads != st.reads {
+					t.Errorf("step %d (%v): got %d reads, want %d", i, st.typ, src.reads, st.reads)
+				}
+			}
+		})
+	}
+}
