@@ -278,11 +278,17 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	sw := x.codec.streamWriter(&flushWriter{w: w, rc: http.NewResponseController(w)}, req)
+	rc := http.NewResponseController(w)
+	sw := x.codec.streamWriter(w, req)
+	// Flush when the upstream has nothing more buffered: each event reaches
+	// the client as soon as it exists, but a burst of events that arrived
+	// together leaves in one write instead of one write per event.
+	pending, _ := s.(interface{ Buffered() int })
 
 	for {
 		ev, err := s.Next()
 		if err == io.EOF {
+			rc.Flush()
 			return
 		}
 		if err != nil {
@@ -298,12 +304,17 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 			if werr := sw.WriteError(e); werr != nil {
 				g.log.Debug("couldn't write stream error event", "request_id", x.id, "err", werr)
 			}
+			rc.Flush()
 			return
 		}
 		if ev.Usage != nil {
 			x.usage.Add(*ev.Usage)
 		}
-		if err := sw.WriteEvent(ev); err != nil {
+		err = sw.WriteEvent(ev)
+		if err == nil && (pending == nil || pending.Buffered() == 0) {
+			err = rc.Flush()
+		}
+		if err != nil {
 			// Writing to the client failed: it has gone away.
 			x.err, x.status = err, statusClientClosed
 			return
@@ -314,21 +325,6 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 func setServedHeaders(w http.ResponseWriter, s provider.Served) {
 	w.Header().Set("x-brightline-provider", s.Provider)
 	w.Header().Set("x-brightline-model", s.Model)
-}
-
-// flushWriter sends each Write to the client at once; the stream writers
-// write one complete SSE frame per call.
-type flushWriter struct {
-	w  io.Writer
-	rc *http.ResponseController
-}
-
-func (f *flushWriter) Write(p []byte) (int, error) {
-	n, err := f.w.Write(p)
-	if err != nil {
-		return n, err
-	}
-	return n, f.rc.Flush()
 }
 
 // statusClientClosed is nginx's convention for a client that went away; it

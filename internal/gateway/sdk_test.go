@@ -366,3 +366,57 @@ func jsonEqual(a, b string) bool {
 	ya, _ := json.Marshal(y)
 	return string(xa) == string(ya)
 }
+
+// TestImagesTranslated sends an image from each client dialect to the
+// upstream of the other and checks it arrives in that upstream's format.
+func TestImagesTranslated(t *testing.T) {
+	h := newHarness(t, gateway.Config{})
+	const png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+	oc := h.openaiClient(testKey)
+	_, err := oc.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "via-anthropic",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+			openai.TextContentPart("what is in this picture?"),
+			openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: "data:image/png;base64," + png}),
+		})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := h.anthropic.Requests()
+	var got struct {
+		Messages []struct {
+			Content []struct {
+				Type   string
+				Source struct{ Type, MediaType, Data string } `json:"source"`
+			}
+		}
+	}
+	if err := json.Unmarshal(reqs[len(reqs)-1].Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 1 || len(got.Messages[0].Content) != 2 {
+		t.Fatalf("anthropic upstream got %s", reqs[len(reqs)-1].Body)
+	}
+	img := got.Messages[0].Content[1]
+	if img.Type != "image" || img.Source.Type != "base64" || img.Source.Data != png ||
+		!strings.Contains(string(reqs[len(reqs)-1].Body), `"media_type":"image/png"`) {
+		t.Errorf("image block: got %+v, want a base64 image/png source", img)
+	}
+
+	ac := h.anthropicClient(testKey)
+	_, err = ac.Messages.New(context.Background(), anthropic.MessageNewParams{
+		Model: "via-openai", MaxTokens: 50,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(
+			anthropic.NewTextBlock("and this one?"),
+			anthropic.NewImageBlockBase64("image/png", png),
+		)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oreqs := h.openai.Requests()
+	if body := string(oreqs[len(oreqs)-1].Body); !strings.Contains(body, `"url":"data:image/png;base64,`+png+`"`) {
+		t.Errorf("openai upstream did not get the image as a data URL: %s", body)
+	}
+}
