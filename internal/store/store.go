@@ -139,3 +139,35 @@ func (k Key) Validate(hash [32]byte) error {
 	}
 	return nil
 }
+
+// ErrStale is returned when a write would move a monotonic value backwards,
+// such as activating a policy version that is not newer than the active one.
+var ErrStale = errors.New("not newer than the current value")
+
+// PolicyActivation records that a policy bundle became active.
+type PolicyActivation struct {
+	Version     int64    // the bundle's version; > 0
+	Hash        string   // "sha256:<hex>" of the policy bytes
+	Signers     []string // names of the distinct trusted signers
+	ActivatedAt time.Time
+}
+
+// Policies remembers which signed policy bundle is active, so that an
+// older bundle is refused even after a restart.
+//
+// Errors follow the same rules as [Keys]: storage failures are never
+// brightline.ErrNotFound or ErrStale.
+type Policies interface {
+	// ActivePolicy returns the activation with the highest version, or an
+	// error wrapping brightline.ErrNotFound if none was recorded. Safe to
+	// retry.
+	ActivePolicy(ctx context.Context) (PolicyActivation, error)
+
+	// RecordPolicyActivation stores a as the active policy. The store sets
+	// ActivatedAt from its own clock. It returns an error wrapping ErrStale,
+	// and records nothing, unless a.Version is greater than every version
+	// recorded before; the check and the write are atomic. Retrying after
+	// an ambiguous failure may report ErrStale for the activation the first
+	// attempt recorded.
+	RecordPolicyActivation(ctx context.Context, a PolicyActivation) error
+}

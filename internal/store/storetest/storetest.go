@@ -27,6 +27,7 @@ import (
 // store gains interfaces.
 type Store interface {
 	store.Keys
+	store.Policies
 }
 
 // OpenFunc returns a new, empty store whose clock is now. It must fail t
@@ -39,6 +40,9 @@ type OpenFunc[S any] func(t *testing.T, now func() time.Time) S
 func Run(t *testing.T, open OpenFunc[Store]) {
 	t.Run("Keys", func(t *testing.T) {
 		TestKeys(t, func(t *testing.T, now func() time.Time) store.Keys { return open(t, now) })
+	})
+	t.Run("Policies", func(t *testing.T) {
+		TestPolicies(t, func(t *testing.T, now func() time.Time) store.Policies { return open(t, now) })
 	})
 }
 
