@@ -24,6 +24,9 @@ const (
 	CodeUnavailable      ErrorCode = "unavailable"       // 503: every target is down or shedding load
 	CodeTimeout          ErrorCode = "upstream_timeout"  // 504: the provider did not answer in time
 	CodeOverloaded       ErrorCode = "overloaded"        // 529 from Anthropic; reported to clients as 503
+	CodePolicyDenied     ErrorCode = "policy_denied"     // 403: a safeguard or rule denied the request or answer
+	CodeApprovalRequired ErrorCode = "approval_required" // 403: a rule requires human approval that cannot be held here
+	CodePolicyError      ErrorCode = "policy_error"      // 500: the policy could not be evaluated; nothing was forwarded
 )
 
 // Error is a failure the client is told about. Message is shown to the

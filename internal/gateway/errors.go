@@ -20,7 +20,7 @@ func statusOf(code brightline.ErrorCode) int {
 		return http.StatusBadRequest
 	case brightline.CodeUnauthenticated:
 		return http.StatusUnauthorized
-	case brightline.CodePermissionDenied:
+	case brightline.CodePermissionDenied, brightline.CodePolicyDenied, brightline.CodeApprovalRequired:
 		return http.StatusForbidden
 	case brightline.CodeNotFound:
 		return http.StatusNotFound

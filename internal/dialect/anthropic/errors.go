@@ -25,7 +25,9 @@ func errorType(code brightline.ErrorCode) string {
 		return "request_too_large"
 	case brightline.CodeRateLimited:
 		return "rate_limit_error"
-	case brightline.CodeInternal, brightline.CodeUpstream:
+	case brightline.CodePolicyDenied, brightline.CodeApprovalRequired:
+		return "permission_error"
+	case brightline.CodeInternal, brightline.CodeUpstream, brightline.CodePolicyError:
 		return "api_error"
 	case brightline.CodeUnavailable, brightline.CodeOverloaded:
 		return "overloaded_error"
