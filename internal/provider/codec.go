@@ -22,6 +22,9 @@ type codec struct {
 // eventReader reads canonical events from a provider's SSE stream.
 type eventReader interface {
 	Next() (llm.StreamEvent, error)
+	// Buffered returns the number of bytes read from the stream but not
+	// yet returned as events.
+	Buffered() int
 }
 
 var anthropicCodec = codec{

@@ -444,6 +444,10 @@ func (s *httpStream) Next() (llm.StreamEvent, error) {
 	return llm.StreamEvent{}, err
 }
 
+// Buffered returns the number of bytes the dialect reader has read from
+// the response body but not yet returned as events.
+func (s *httpStream) Buffered() int { return s.reader.Buffered() }
+
 func (s *httpStream) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel(errStreamClosed)

@@ -339,6 +339,21 @@ func (s *routedStream) Next() (llm.StreamEvent, error) {
 	return ev, err
 }
 
+// Buffered reports more than 0 while the replayed first event is pending,
+// and otherwise what the provider's stream reports (0 if it does not
+// implement Buffered). Like Next, it must be called from the goroutine
+// reading the stream.
+func (s *routedStream) Buffered() int {
+	n := 0
+	if b, ok := s.Stream.(bufferer); ok {
+		n = b.Buffered()
+	}
+	if s.hasFirst {
+		n += max(len(s.first.Raw), 1)
+	}
+	return n
+}
+
 func (s *routedStream) Close() error {
 	s.closed.Store(true)
 	return s.Stream.Close()

@@ -288,6 +288,17 @@ func (s *simStream) Next() (llm.StreamEvent, error) {
 	return ev, nil
 }
 
+// Buffered returns the number of events left to return; Next returns
+// them without waiting.
+func (s *simStream) Buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0
+	}
+	return len(s.events)
+}
+
 func (s *simStream) Close() error {
 	s.mu.Lock()
 	s.closed = true
