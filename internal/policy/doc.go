@@ -1,0 +1,89 @@
+// Package policy turns a policy file into decisions. A policy is a YAML
+// file of safeguards, each a named group of rules, and of operational rules
+// that belong to no safeguard. A rule has a stage, a CEL condition and an
+// action:
+//
+//	metadata_headers: [x-mission-id]
+//	safeguards:
+//	  - id: human-control-of-force
+//	    title: Human control of force
+//	    rules:
+//	      - id: force-requires-approval
+//	        stage: tool_call            # request | response | tool_call
+//	        when: tool_call.effect == "force"
+//	        action: require_approval    # allow | annotate | redact | require_approval | deny
+//	        message: Use of force requires approval by an authorised human.
+//	rules:
+//	  - id: mask-grid-refs
+//	    stage: request
+//	    when: request.dialect == "openai"
+//	    action: redact
+//	    redact: ['\b\d{1,2}[A-Z]{3}\d{4,10}\b']
+//	    message: Grid references are masked.
+//
+// [Parse] reads the file strictly, [Compile] type-checks every rule once,
+// and [Policy.Evaluate] decides one stage of one exchange. [Default] is the
+// policy Brightline ships with.
+//
+// # Rules
+//
+// Rule ids are unique across the file and safeguard ids among safeguards.
+// deny and require_approval need a message. redact needs redact patterns
+// (RE2, see [regexp/syntax]) and is allowed only at stage request; every
+// match of a pattern is replaced with [Redacted]. allow_refusal_retry: true
+// on a response-stage rule lets the gateway retry a provider's safety
+// refusal on another provider when the rule matches ([Policy.AllowsRefusalRetry]);
+// without one a refusal is final.
+//
+// # Combining
+//
+// Only the rules of the stage being decided run. Every rule that matches
+// is recorded in the decision. The most restrictive action wins (deny >
+// require_approval > redact > annotate > allow), and among equally
+// restrictive rules the first in policy order: safeguard rules first, in
+// file order, then the other rules in file order. No match means allow.
+//
+// # Attributes
+//
+// Rules see these attributes. A reference to any other name or field is a
+// compile error. Attributes that do not apply at a stage are zero: at stage
+// request, tool_call.name is "" and findings counts are 0 until a detector
+// fills them.
+//
+//	attribute                        type                 meaning
+//	principal.id                     string               API key id of the caller
+//	principal.name                   string               label given to the key
+//	principal.org                    string               organisation of the caller
+//	principal.purpose                string               declared purpose of use
+//	principal.roles                  list(string)         e.g. "admin", "approver"
+//	principal.attributes             map(string, string)  operator-defined labels on the key
+//	request.model                    string               model the client asked for
+//	request.dialect                  string               "openai" or "anthropic"
+//	request.messages                 int                  number of messages
+//	request.text_bytes               int                  bytes of text, system prompt included
+//	request.tools                    list(string)         names of the tools offered
+//	request.metadata                 map(string, string)  headers named in metadata_headers, lower-case keys
+//	findings.identifiers             map(string, int)     identifiers found, by type: SSN, EMAIL, PERSON, ...
+//	findings.subjects                int                  distinct people the text concerns
+//	findings.us_persons              int                  of those, US persons
+//	findings.categories              list(string)         content categories
+//	counters.distinct_subjects_1h    int                  distinct people this principal reached in 1 hour
+//	counters.distinct_subjects_24h   int                  ... in 24 hours
+//	counters.distinct_subjects_30d   int                  ... in 30 days
+//	counters.requests_1h             int                  requests by this principal in 1 hour
+//	tool_call.name                   string               tool the model is calling (stage tool_call)
+//	tool_call.effect                 string               "informational", "consequential", "force", or "" if unknown
+//	tool_call.arguments              map(string, dyn)     the call's JSON arguments; numbers are doubles
+//	response.stop_reason             string               "end_turn", "max_tokens", "tool_use", "refusal", ...
+//	response.text_bytes              int                  bytes of text produced so far
+//	response.finished                bool                 false while a stream is still producing
+//	time                             timestamp            when the decision is made
+//
+// Counters include the people named in the request being decided.
+//
+// Reading a map key that is absent is a run-time error, and a run-time
+// error refuses the request (fail closed). Test for a key first
+// ("x-mission-id" in request.metadata), or use an optional:
+// findings.identifiers[?"SSN"].orValue(0) > 0. Besides the CEL standard
+// library, rules may use optionals and the strings and sets extensions.
+package policy

@@ -1,0 +1,166 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/ext"
+	"cel.dev/cel-go/interpreter"
+
+	"github.com/brightline/brightline"
+)
+
+// Input holds every attribute a rule can see. Attributes that do not exist
+// at a stage (the tool call at stage request, say) are left zero. The JSON
+// names are the CEL names, so an Input can be written by hand in tests and
+// dry runs.
+type Input struct {
+	Principal brightline.Principal `json:"principal"`
+	// PrincipalAttributes is principal.attributes: free-form labels the
+	// operator attached to the caller's key.
+	PrincipalAttributes map[string]string `json:"principal_attributes,omitempty"`
+	Request             RequestAttrs      `json:"request"`
+	Findings            FindingsAttrs     `json:"findings"`
+	Counters            CountersAttrs     `json:"counters"`
+	ToolCall            ToolCallAttrs     `json:"tool_call"`
+	Response            ResponseAttrs     `json:"response"`
+	Time                time.Time         `json:"time"`
+}
+
+// RequestAttrs is the request attribute.
+type RequestAttrs struct {
+	Model     string   `json:"model"`
+	Dialect   string   `json:"dialect"`    // "openai" or "anthropic"
+	Messages  int      `json:"messages"`   // number of messages, system prompt excluded
+	TextBytes int      `json:"text_bytes"` // bytes of text in the system prompt and all messages
+	Tools     []string `json:"tools"`      // names of the tools offered to the model
+	// Metadata holds the request headers named in the policy's
+	// metadata_headers, keyed by lower-case name; see [Policy.Metadata].
+	Metadata map[string]string `json:"metadata"`
+}
+
+// FindingsAttrs is what the detectors found in the text being decided.
+type FindingsAttrs struct {
+	// Identifiers counts identifiers by type (PERSON, SSN, EMAIL, ...).
+	// Types with no finding are absent.
+	Identifiers map[string]int `json:"identifiers"`
+	Subjects    int            `json:"subjects"`   // distinct people the text is about
+	USPersons   int            `json:"us_persons"` // of those, the ones judged to be US persons
+	Categories  []string       `json:"categories"` // content categories, e.g. "targeting"
+}
+
+// CountersAttrs are per-principal sliding windows. The distinct subject
+// counts include the subjects of the request being decided.
+type CountersAttrs struct {
+	DistinctSubjects1h  int `json:"distinct_subjects_1h"`
+	DistinctSubjects24h int `json:"distinct_subjects_24h"`
+	DistinctSubjects30d int `json:"distinct_subjects_30d"`
+	Requests1h          int `json:"requests_1h"`
+}
+
+// ToolCallAttrs describes the tool call being decided at stage tool_call.
+type ToolCallAttrs struct {
+	Name string `json:"name"`
+	// Effect is the tool's effect class: "informational", "consequential",
+	// "force", or "" when it is not known.
+	Effect string `json:"effect"`
+	// Arguments is the call's parsed JSON object. JSON numbers are doubles.
+	Arguments map[string]any `json:"arguments"`
+}
+
+// ResponseAttrs describes the model's answer at stage response.
+type ResponseAttrs struct {
+	StopReason string `json:"stop_reason"` // canonical stop reason, e.g. "end_turn", "refusal"
+	TextBytes  int    `json:"text_bytes"`  // bytes of text produced so far
+	Finished   bool   `json:"finished"`    // false while a stream is still producing
+}
+
+// principalAttrs is the CEL view of the principal: brightline.Principal
+// carries no attributes and no CEL names, so the activation copies it here.
+type principalAttrs struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Org        string            `json:"org"`
+	Purpose    string            `json:"purpose"`
+	Roles      []string          `json:"roles"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// newEnv declares the attributes. Object types make a reference to an
+// unknown field a type-check error; the json tags give the CEL field names.
+func newEnv() (*cel.Env, error) {
+	return cel.NewEnv(
+		ext.NativeTypes(
+			cel.NativeTypeFor[principalAttrs](cel.NativeTypeAlias("brightline.Principal")),
+			cel.NativeTypeFor[RequestAttrs](cel.NativeTypeAlias("brightline.Request")),
+			cel.NativeTypeFor[FindingsAttrs](cel.NativeTypeAlias("brightline.Findings")),
+			cel.NativeTypeFor[CountersAttrs](cel.NativeTypeAlias("brightline.Counters")),
+			cel.NativeTypeFor[ToolCallAttrs](cel.NativeTypeAlias("brightline.ToolCall")),
+			cel.NativeTypeFor[ResponseAttrs](cel.NativeTypeAlias("brightline.Response")),
+			ext.ParseStructTag("json"),
+		),
+		cel.Variable("principal", cel.ObjectType("brightline.Principal")),
+		cel.Variable("request", cel.ObjectType("brightline.Request")),
+		cel.Variable("findings", cel.ObjectType("brightline.Findings")),
+		cel.Variable("counters", cel.ObjectType("brightline.Counters")),
+		cel.Variable("tool_call", cel.ObjectType("brightline.ToolCall")),
+		cel.Variable("response", cel.ObjectType("brightline.Response")),
+		cel.Variable("time", cel.TimestampType),
+		cel.OptionalTypes(),
+		cel.CrossTypeNumericComparisons(true),
+		cel.DefaultUTCTimeZone(true),
+		ext.Strings(),
+		ext.Sets(),
+	)
+}
+
+// env is the one CEL environment every policy compiles against.
+var env = func() *cel.Env {
+	e, err := newEnv()
+	if err != nil {
+		panic(fmt.Sprintf("policy: couldn't build the CEL environment: %v", err))
+	}
+	return e
+}()
+
+// activation resolves the attribute names against an Input without
+// building a map. Values are computed when a rule first refers to them.
+type activation struct {
+	in        *Input
+	principal principalAttrs
+	havePrinc bool
+}
+
+var _ interpreter.Activation = (*activation)(nil)
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "principal":
+		if !a.havePrinc {
+			p := &a.in.Principal
+			a.principal = principalAttrs{
+				ID: p.ID, Name: p.Name, Org: p.Org, Purpose: p.Purpose,
+				Roles: p.Roles, Attributes: a.in.PrincipalAttributes,
+			}
+			a.havePrinc = true
+		}
+		return &a.principal, true
+	case "request":
+		return &a.in.Request, true
+	case "findings":
+		return &a.in.Findings, true
+	case "counters":
+		return &a.in.Counters, true
+	case "tool_call":
+		return &a.in.ToolCall, true
+	case "response":
+		return &a.in.Response, true
+	case "time":
+		return types.Timestamp{Time: a.in.Time}, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }

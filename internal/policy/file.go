@@ -1,0 +1,290 @@
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/brightline/brightline"
+)
+
+// File is a policy file as written, before compilation. Parse fills the
+// Line fields and Source; a File built in code may leave them zero.
+type File struct {
+	// Name is the file name used in error messages.
+	Name string `yaml:"-"`
+	// Source is the text the File was parsed from. The policy hash is
+	// computed over it.
+	Source []byte `yaml:"-"`
+
+	// MetadataHeaders lists the request headers that rules may read as
+	// request.metadata. Compile lower-cases them.
+	MetadataHeaders []string    `yaml:"metadata_headers,omitempty"`
+	Safeguards      []Safeguard `yaml:"safeguards,omitempty"`
+	// Rules belong to no safeguard: operational limits such as prompt size.
+	Rules []Rule `yaml:"rules,omitempty"`
+}
+
+// Safeguard is a named group of rules that together enforce one
+// commitment, such as human control of force.
+type Safeguard struct {
+	ID          string `yaml:"id"`
+	Title       string `yaml:"title,omitempty"`
+	Description string `yaml:"description,omitempty"`
+	Rules       []Rule `yaml:"rules,omitempty"`
+	Line        int    `yaml:"-"` // line of the safeguard's first key
+}
+
+// Rule says what to do when its CEL condition holds at a stage.
+type Rule struct {
+	ID     string            `yaml:"id"`
+	Stage  brightline.Stage  `yaml:"stage"`
+	When   string            `yaml:"when"` // CEL expression of type bool
+	Action brightline.Action `yaml:"action"`
+	// Message is shown to the client on deny and require_approval, where
+	// it is required, and recorded in the decision otherwise.
+	Message string `yaml:"message,omitempty"`
+	// Redact holds RE2 patterns whose matches are replaced when the rule
+	// matches. Only for action redact at stage request.
+	Redact []string `yaml:"redact,omitempty"`
+	// AllowRefusalRetry, on a response-stage rule, permits the gateway to
+	// retry a provider's safety refusal on another provider when the rule
+	// matches. Without such a rule a refusal is final.
+	AllowRefusalRetry bool `yaml:"allow_refusal_retry,omitempty"`
+
+	Line      int  `yaml:"-"` // line of the rule's first key
+	WhenLine  int  `yaml:"-"` // line of the when expression
+	WhenBlock bool `yaml:"-"` // when is a block scalar: its text starts on the next line
+}
+
+// Parse decodes a policy file. Unknown keys, duplicate keys, values of the
+// wrong kind, anchors and aliases are errors; each error reads
+// "filename:line: what is wrong" and all of them are joined. Parse checks
+// the shape of the file only: stages, actions, ids and CEL expressions are
+// checked by [Compile].
+func Parse(filename string, data []byte) (*File, error) {
+	p := &parser{filename: filename}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty policy file", filename)
+		}
+		return nil, fmt.Errorf("%s: %v", filename, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("%s:%d: more than one YAML document", filename, extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %v", filename, err)
+	}
+	f := &File{Name: filename, Source: data}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if p.mapping(root, "policy file") {
+		p.fields(root, "policy file", func(key string, v *yaml.Node) bool {
+			switch key {
+			case "metadata_headers":
+				f.MetadataHeaders = p.strings(v, key)
+			case "safeguards":
+				if p.sequence(v, key) {
+					for _, n := range v.Content {
+						f.Safeguards = append(f.Safeguards, p.safeguard(n))
+					}
+				}
+			case "rules":
+				f.Rules = p.rules(v)
+			default:
+				return false
+			}
+			return true
+		})
+	}
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return f, nil
+}
+
+// parser collects the errors found while walking the YAML tree so that an
+// author sees all of them at once.
+type parser struct {
+	filename string
+	errs     []error
+}
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s:%d: %s", p.filename, n.Line, fmt.Sprintf(format, args...)))
+}
+
+// kind reports whether n is of kind k, recording an error if not. Anchors
+// and aliases are refused everywhere: a policy is read by people who sign
+// it, and should say what it means where it says it.
+func (p *parser) kind(n *yaml.Node, k yaml.Kind, what, want string) bool {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		p.errorf(n, "%s: anchors and aliases are not allowed", what)
+		return false
+	}
+	if n.Kind != k {
+		p.errorf(n, "%s: got %s, want %s", what, kindName(n), want)
+		return false
+	}
+	return true
+}
+
+func (p *parser) mapping(n *yaml.Node, what string) bool {
+	return p.kind(n, yaml.MappingNode, what, "a mapping")
+}
+
+func (p *parser) sequence(n *yaml.Node, what string) bool {
+	if isNull(n) {
+		return false
+	}
+	return p.kind(n, yaml.SequenceNode, what, "a list")
+}
+
+// fields calls fn for each key of the mapping n. fn returns false for a key
+// it does not know.
+func (p *parser) fields(n *yaml.Node, what string, fn func(key string, v *yaml.Node) bool) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !p.kind(k, yaml.ScalarNode, what+" key", "a string") {
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			p.errorf(k, "%s: duplicate key %q (first at line %d)", what, k.Value, line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		if !fn(k.Value, v) {
+			p.errorf(k, "%s: unknown key %q", what, k.Value)
+		}
+	}
+}
+
+// scalar returns the text of a scalar. A null value is the empty string.
+func (p *parser) scalar(n *yaml.Node, what string) string {
+	if isNull(n) {
+		return ""
+	}
+	if !p.kind(n, yaml.ScalarNode, what, "a string") {
+		return ""
+	}
+	return n.Value
+}
+
+func (p *parser) boolean(n *yaml.Node, what string) bool {
+	if !p.kind(n, yaml.ScalarNode, what, "true or false") {
+		return false
+	}
+	b, err := strconv.ParseBool(n.Value)
+	if err != nil || n.Tag != "!!bool" {
+		p.errorf(n, "%s: got %q, want true or false", what, n.Value)
+		return false
+	}
+	return b
+}
+
+func (p *parser) strings(n *yaml.Node, what string) []string {
+	if !p.sequence(n, what) {
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, e := range n.Content {
+		out = append(out, p.scalar(e, what+" item"))
+	}
+	return out
+}
+
+func (p *parser) safeguard(n *yaml.Node) Safeguard {
+	s := Safeguard{Line: n.Line}
+	if !p.mapping(n, "safeguard") {
+		return s
+	}
+	p.fields(n, "safeguard", func(key string, v *yaml.Node) bool {
+		switch key {
+		case "id":
+			s.ID = p.scalar(v, "safeguard id")
+		case "title":
+			s.Title = p.scalar(v, "safeguard title")
+		case "description":
+			s.Description = p.scalar(v, "safeguard description")
+		case "rules":
+			s.Rules = p.rules(v)
+		default:
+			return false
+		}
+		return true
+	})
+	return s
+}
+
+func (p *parser) rules(n *yaml.Node) []Rule {
+	if !p.sequence(n, "rules") {
+		return nil
+	}
+	out := make([]Rule, 0, len(n.Content))
+	for _, e := range n.Content {
+		out = append(out, p.rule(e))
+	}
+	return out
+}
+
+func (p *parser) rule(n *yaml.Node) Rule {
+	r := Rule{Line: n.Line, WhenLine: n.Line}
+	if !p.mapping(n, "rule") {
+		return r
+	}
+	p.fields(n, "rule", func(key string, v *yaml.Node) bool {
+		switch key {
+		case "id":
+			r.ID = p.scalar(v, "rule id")
+		case "stage":
+			r.Stage = brightline.Stage(p.scalar(v, "rule stage"))
+		case "when":
+			r.When = p.scalar(v, "rule when")
+			r.WhenLine = v.Line
+			r.WhenBlock = v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
+		case "action":
+			r.Action = brightline.Action(p.scalar(v, "rule action"))
+		case "message":
+			r.Message = p.scalar(v, "rule message")
+		case "redact":
+			r.Redact = p.strings(v, "rule redact")
+		case "allow_refusal_retry":
+			r.AllowRefusalRetry = p.boolean(v, "rule allow_refusal_retry")
+		default:
+			return false
+		}
+		return true
+	})
+	return r
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if isNull(n) {
+			return "null"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}

@@ -1,0 +1,381 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/brightline/brightline"
+)
+
+// Redacted replaces each match of a redact pattern.
+const Redacted = "[REDACTED]"
+
+// Policy is a compiled policy file. It is immutable and safe for
+// concurrent use.
+type Policy struct {
+	file    *File
+	hash    string
+	version int64
+	headers []string
+	// stages holds each stage's rules in policy order: safeguard rules
+	// first, in file order, then the rules that belong to no safeguard.
+	stages map[brightline.Stage][]*rule
+	byID   map[string]*rule
+	// refusalRetry holds the response-stage rules with allow_refusal_retry.
+	refusalRetry []*rule
+}
+
+// rule is a compiled Rule.
+type rule struct {
+	Rule
+	safeguard string
+	prg       cel.Program
+	redact    []*regexp.Regexp
+}
+
+// EvalError is returned by [Policy.Evaluate] when a rule fails at run time,
+// for example by reading a map key that is absent. The caller must refuse
+// what was being decided: a rule that cannot be evaluated has not been
+// satisfied.
+type EvalError struct {
+	Stage     brightline.Stage
+	Safeguard string // empty for a rule outside any safeguard
+	Rule      string
+	Err       error
+}
+
+func (e *EvalError) Error() string {
+	return fmt.Sprintf("policy: couldn't evaluate rule %q at stage %s: %v", e.Rule, e.Stage, e.Err)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// Load parses and compiles a policy file.
+func Load(filename string, data []byte) (*Policy, error) {
+	f, err := Parse(filename, data)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(f)
+}
+
+var validStages = map[brightline.Stage]bool{
+	brightline.StageRequest:  true,
+	brightline.StageResponse: true,
+	brightline.StageToolCall: true,
+}
+
+// Compile checks a File and compiles its rules. Every problem is reported,
+// joined, each as "file:line: rule "id": what is wrong", with the CEL
+// checker's own message for a bad expression. A reference to an attribute
+// or field that does not exist is such an error, as is an expression that
+// is not of type bool.
+func Compile(f *File) (*Policy, error) {
+	c := &compiler{f: f}
+	src := f.Source
+	if src == nil {
+		var err error
+		if src, err = yaml.Marshal(f); err != nil {
+			return nil, fmt.Errorf("policy: couldn't encode policy %s for hashing: %w", f.Name, err)
+		}
+	}
+	sum := sha256.Sum256(src)
+	p := &Policy{
+		file:   f,
+		hash:   "sha256:" + hex.EncodeToString(sum[:]),
+		stages: map[brightline.Stage][]*rule{},
+		byID:   map[string]*rule{},
+	}
+	seenHeaders := map[string]bool{}
+	for _, h := range f.MetadataHeaders {
+		name := strings.ToLower(strings.TrimSpace(h))
+		switch {
+		case name == "" || strings.ContainsAny(name, " \t:"):
+			c.errorf(0, "", "invalid metadata header name %q", h)
+		case !seenHeaders[name]:
+			seenHeaders[name] = true
+			p.headers = append(p.headers, name)
+		}
+	}
+	seenSafeguards := map[string]int{}
+	for _, s := range f.Safeguards {
+		switch {
+		case s.ID == "":
+			c.errorf(s.Line, "", "safeguard has no id")
+		case seenSafeguards[s.ID] != 0:
+			c.errorf(s.Line, "", "duplicate safeguard id %q (first at line %d)", s.ID, seenSafeguards[s.ID])
+		default:
+			seenSafeguards[s.ID] = max(s.Line, 1)
+		}
+		for _, r := range s.Rules {
+			c.rule(p, s.ID, r)
+		}
+	}
+	for _, r := range f.Rules {
+		c.rule(p, "", r)
+	}
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	return p, nil
+}
+
+type compiler struct {
+	f    *File
+	errs []error
+	// seen maps rule ids to the line of their first definition.
+	seen map[string]int
+}
+
+func (c *compiler) errorf(line int, ruleID, format string, args ...any) {
+	var b strings.Builder
+	b.WriteString(c.f.Name)
+	if line > 0 {
+		fmt.Fprintf(&b, ":%d", line)
+	}
+	b.WriteString(": ")
+	if ruleID != "" {
+		fmt.Fprintf(&b, "rule %q: ", ruleID)
+	}
+	fmt.Fprintf(&b, format, args...)
+	c.errs = append(c.errs, errors.New(b.String()))
+}
+
+func (c *compiler) rule(p *Policy, safeguard string, r Rule) {
+	if c.seen == nil {
+		c.seen = map[string]int{}
+	}
+	n := len(c.errs)
+	switch {
+	case r.ID == "":
+		c.errorf(r.Line, "", "rule has no id")
+	case c.seen[r.ID] != 0:
+		c.errorf(r.Line, r.ID, "duplicate rule id (first at line %d)", c.seen[r.ID])
+	default:
+		c.seen[r.ID] = max(r.Line, 1)
+	}
+	if !validStages[r.Stage] {
+		c.errorf(r.Line, r.ID, "stage %q: want request, response or tool_call", r.Stage)
+	}
+	if !r.Action.Valid() {
+		c.errorf(r.Line, r.ID, "action %q: want allow, annotate, redact, require_approval or deny", r.Action)
+	}
+	if r.Message == "" && (r.Action == brightline.ActionDeny || r.Action == brightline.ActionRequireApproval) {
+		c.errorf(r.Line, r.ID, "action %s needs a message", r.Action)
+	}
+	cr := &rule{Rule: r, safeguard: safeguard}
+	switch {
+	case r.Action == brightline.ActionRedact && len(r.Redact) == 0:
+		c.errorf(r.Line, r.ID, "action redact needs redact patterns")
+	case len(r.Redact) > 0 && (r.Action != brightline.ActionRedact || r.Stage != brightline.StageRequest):
+		c.errorf(r.Line, r.ID, "redact patterns are allowed only with action redact at stage request")
+	}
+	for _, pat := range r.Redact {
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			c.errorf(r.Line, r.ID, "bad redact pattern: %v", err)
+			continue
+		}
+		if re.MatchString("") {
+			c.errorf(r.Line, r.ID, "redact pattern %q matches the empty string", pat)
+			continue
+		}
+		cr.redact = append(cr.redact, re)
+	}
+	if r.AllowRefusalRetry && r.Stage != brightline.StageResponse {
+		c.errorf(r.Line, r.ID, "allow_refusal_retry is allowed only at stage response")
+	}
+	if strings.TrimSpace(r.When) == "" {
+		c.errorf(r.WhenLine, r.ID, "rule has no when expression")
+	} else {
+		ast, iss := env.Compile(r.When)
+		switch {
+		case iss.Err() != nil:
+			for _, e := range iss.Errors() {
+				// CEL counts lines and columns within the expression;
+				// a block scalar's text starts on the line after "|".
+				line := r.WhenLine + max(e.Location.Line(), 1) - 1
+				if r.WhenBlock {
+					line++
+				}
+				c.errorf(line, r.ID, "when, column %d: %s", e.Location.Column()+1, e.Message)
+			}
+		case !ast.OutputType().IsExactType(cel.BoolType):
+			c.errorf(r.WhenLine, r.ID, "when has type %s, want bool", ast.OutputType())
+		default:
+			prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+			if err != nil {
+				c.errorf(r.WhenLine, r.ID, "%v", err)
+			}
+			cr.prg = prg
+		}
+	}
+	if len(c.errs) > n {
+		return
+	}
+	p.stages[r.Stage] = append(p.stages[r.Stage], cr)
+	p.byID[r.ID] = cr
+	if r.AllowRefusalRetry {
+		p.refusalRetry = append(p.refusalRetry, cr)
+	}
+}
+
+// File returns the file the policy was compiled from. It must not be
+// modified.
+func (p *Policy) File() *File { return p.file }
+
+// Hash returns "sha256:" and the hex SHA-256 of the policy's source bytes.
+func (p *Policy) Hash() string { return p.hash }
+
+// Version returns the bundle version set by [Policy.WithVersion]; 0 for a
+// policy that did not come from a bundle.
+func (p *Policy) Version() int64 { return p.version }
+
+// WithVersion returns a copy of p whose decisions carry version v.
+func (p *Policy) WithVersion(v int64) *Policy {
+	q := *p
+	q.version = v
+	return &q
+}
+
+// HasRules reports whether any rule is evaluated at stage, so that callers
+// can skip building the input for stages no rule uses.
+func (p *Policy) HasRules(stage brightline.Stage) bool {
+	return len(p.stages[stage]) > 0
+}
+
+// MetadataHeaders returns the lower-cased names of the request headers that
+// rules may read as request.metadata.
+func (p *Policy) MetadataHeaders() []string { return p.headers }
+
+// Metadata picks the allowed headers out of h for request.metadata. It
+// returns nil when the policy allows none or none is present. Repeated
+// headers are joined with ", ".
+func (p *Policy) Metadata(h http.Header) map[string]string {
+	var m map[string]string
+	for _, name := range p.headers {
+		vs := h.Values(name)
+		if len(vs) == 0 {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]string, len(p.headers))
+		}
+		m[name] = strings.Join(vs, ", ")
+	}
+	return m
+}
+
+// Evaluate decides in at stage. Only the rules of that stage run, in
+// policy order. Every rule that matches is recorded in Decision.Matches;
+// the most restrictive action wins (see [brightline.Action.Rank]), and of
+// equally restrictive rules the first in policy order. If nothing matches,
+// the action is allow.
+//
+// A rule that fails at run time stops the evaluation with an *EvalError;
+// the caller must then refuse, not allow.
+func (p *Policy) Evaluate(stage brightline.Stage, in *Input) (brightline.Decision, error) {
+	d := brightline.Decision{
+		Stage:         stage,
+		Action:        brightline.ActionAllow,
+		PolicyVersion: p.version,
+		PolicyHash:    p.hash,
+	}
+	if !validStages[stage] {
+		return brightline.Decision{}, fmt.Errorf("policy: couldn't evaluate: unknown stage %q", stage)
+	}
+	rules := p.stages[stage]
+	if len(rules) == 0 {
+		return d, nil
+	}
+	act := &activation{in: in}
+	winner := -1
+	for _, r := range rules {
+		ok, err := r.eval(act)
+		if err != nil {
+			return brightline.Decision{}, &EvalError{Stage: stage, Safeguard: r.safeguard, Rule: r.ID, Err: err}
+		}
+		if !ok {
+			continue
+		}
+		if winner < 0 || r.Action.Rank() > d.Matches[winner].Action.Rank() {
+			winner = len(d.Matches)
+		}
+		d.Matches = append(d.Matches, brightline.Match{
+			Safeguard: r.safeguard,
+			Rule:      r.ID,
+			Action:    r.Action,
+			Message:   r.Message,
+		})
+	}
+	if winner >= 0 {
+		w := d.Matches[winner]
+		d.Action, d.Safeguard, d.Rule, d.Message = w.Action, w.Safeguard, w.Rule, w.Message
+	}
+	return d, nil
+}
+
+func (r *rule) eval(act *activation) (bool, error) {
+	out, _, err := r.prg.Eval(act)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		// The checker proved the type bool; this is a bug, so fail closed.
+		return false, fmt.Errorf("rule returned %s, want bool", out.Type().TypeName())
+	}
+	return bool(b), nil
+}
+
+// Redact applies the patterns of every redact rule in d.Matches to text,
+// replacing each match with [Redacted]. d must come from p's Evaluate: a
+// decision from another policy is an error, since its rules may differ.
+func (p *Policy) Redact(d brightline.Decision, text string) (string, error) {
+	if d.PolicyHash != p.hash {
+		return "", fmt.Errorf("policy: couldn't redact: decision is from policy %s, not %s", d.PolicyHash, p.hash)
+	}
+	for _, m := range d.Matches {
+		if m.Action != brightline.ActionRedact {
+			continue
+		}
+		r := p.byID[m.Rule]
+		if r == nil {
+			return "", fmt.Errorf("policy: couldn't redact: decision names unknown rule %q", m.Rule)
+		}
+		for _, re := range r.redact {
+			text = re.ReplaceAllLiteralString(text, Redacted)
+		}
+	}
+	return text, nil
+}
+
+// AllowsRefusalRetry reports whether a response-stage rule with
+// allow_refusal_retry matches in, permitting the gateway to retry a
+// provider's safety refusal on another provider. Errors are as for
+// [Policy.Evaluate]; on error the refusal stands.
+func (p *Policy) AllowsRefusalRetry(in *Input) (bool, error) {
+	if len(p.refusalRetry) == 0 {
+		return false, nil
+	}
+	act := &activation{in: in}
+	for _, r := range p.refusalRetry {
+		ok, err := r.eval(act)
+		if err != nil {
+			return false, &EvalError{Stage: brightline.StageResponse, Safeguard: r.safeguard, Rule: r.ID, Err: err}
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
