@@ -71,6 +71,13 @@ type StreamEvent struct {
 	Raw       []byte
 	Dialect   brightline.Dialect
 	Continued bool
+	// FrameEvents, on the event that carries Raw, is how many events were
+	// decoded from that frame, this one included. A caller that may drop
+	// or change some events of a frame reads all FrameEvents of them first
+	// (they are already decoded, so reading them never blocks) and, if it
+	// changes any, clears Raw and Continued on all of them so they are
+	// encoded instead.
+	FrameEvents int
 }
 
 // Stream is a response being streamed from a provider.

@@ -96,6 +96,9 @@ func (s *StreamReader) Next() (llm.StreamEvent, error) {
 			return llm.StreamEvent{}, err
 		}
 		s.queueLen = len(s.frame)
+		if len(s.queue) > 0 {
+			s.queue[0].FrameEvents = len(s.queue)
+		}
 	}
 }
 

@@ -31,7 +31,7 @@ func collect(r *StreamReader) ([]llm.StreamEvent, error) {
 func stripped(evs []llm.StreamEvent) []llm.StreamEvent {
 	out := make([]llm.StreamEvent, len(evs))
 	for i, ev := range evs {
-		ev.Raw, ev.Dialect = nil, ""
+		ev.Raw, ev.Dialect, ev.FrameEvents = nil, "", 0
 		out[i] = ev
 	}
 	return out
@@ -156,6 +156,7 @@ func TestStreamReader(t *testing.T) {
 					if err != io.EOF {
 						t.Fatalf("got error %v, want io.EOF", err)
 					}
+					checkFrames(t, evs)
 					if got := stripped(evs); !reflect.DeepEqual(got, fx.want) {
 						t.Errorf("got events %s\nwant %s", dump(got), dump(fx.want))
 					}
@@ -464,5 +465,26 @@ func TestStreamReaderBuffered(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkFrames checks that each event carrying Raw counts, in FrameEvents,
+// itself and exactly the Continued events that follow it.
+func checkFrames(t *testing.T, evs []llm.StreamEvent) {
+	t.Helper()
+	for i := 0; i < len(evs); {
+		ev := evs[i]
+		if ev.Raw == nil || ev.FrameEvents < 1 {
+			t.Fatalf("event %d (%v): Raw %q, FrameEvents %d; want a frame's first event", i, ev.Type, ev.Raw, ev.FrameEvents)
+		}
+		for j := i + 1; j < i+ev.FrameEvents; j++ {
+			if j >= len(evs) || !evs[j].Continued || evs[j].Raw != nil {
+				t.Fatalf("event %d: want it Continued, part of the frame of event %d", j, i)
+			}
+		}
+		i += ev.FrameEvents
+		if i < len(evs) && evs[i].Continued {
+			t.Fatalf("event %d is Continued beyond the %d events of its frame", i, ev.FrameEvents)
+		}
 	}
 }

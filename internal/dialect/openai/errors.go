@@ -36,6 +36,10 @@ func errorTypeCode(c brightline.ErrorCode) (typ, code string) {
 		return "server_error", "overloaded"
 	case brightline.CodeTimeout:
 		return "server_error", "upstream_timeout"
+	case brightline.CodePolicyDenied, brightline.CodeApprovalRequired:
+		return "permission_error", string(c)
+	case brightline.CodePolicyError:
+		return "server_error", string(c)
 	default:
 		return "invalid_request_error", string(c)
 	}

@@ -114,6 +114,7 @@ func (s *StreamReader) advance() error {
 		return err
 	}
 	s.queue[0].Raw = raw
+	s.queue[0].FrameEvents = len(s.queue)
 	s.frame = len(raw)
 	for i := 1; i < len(s.queue); i++ {
 		s.queue[i].Continued = true

@@ -261,6 +261,22 @@ func checkFrames(t *testing.T, evs []llm.StreamEvent) {
 	if len(evs) > 0 && evs[0].Continued {
 		t.Errorf("first event is Continued")
 	}
+	// FrameEvents counts the frame's first event and its Continued ones.
+	for i := 0; i < len(evs); {
+		n := evs[i].FrameEvents
+		if n < 1 {
+			t.Fatalf("event %d (%s): FrameEvents %d, want >= 1", i, evString(evs[i]), n)
+		}
+		for j := i + 1; j < i+n; j++ {
+			if j >= len(evs) || !evs[j].Continued {
+				t.Fatalf("event %d: want it Continued, in the %d-event frame of event %d", j, n, i)
+			}
+		}
+		i += n
+		if i < len(evs) && evs[i].Continued {
+			t.Fatalf("event %d is Continued beyond its frame", i)
+		}
+	}
 }
 
 // TestStreamReaderTruncated cuts a stream at every byte: each cut must be
