@@ -29,7 +29,9 @@ func TestErrorBody(t *testing.T) {
 		{brightline.CodeUnavailable, "server_error", "unavailable"},
 		{brightline.CodeOverloaded, "server_error", "overloaded"},
 		{brightline.CodeTimeout, "server_error", "upstream_timeout"},
-		{"policy_denied", "invalid_request_error", "policy_denied"},
+		{brightline.CodePolicyDenied, "permission_error", "policy_denied"},
+		{brightline.CodeApprovalRequired, "permission_error", "approval_required"},
+		{brightline.CodePolicyError, "server_error", "policy_error"},
 		{"quota_exceeded", "invalid_request_error", "quota_exceeded"},
 	}
 	for _, tt := range tests {
