@@ -78,7 +78,9 @@ func TestDiff(t *testing.T) {
 		},
 		{
 			name: "safeguard when changed",
-			edit: func(f *File) { f.Safeguards[1].Rules[0].When = "findings.subjects > 0 && counters.distinct_subjects_24h > 900" },
+			edit: func(f *File) {
+				f.Safeguards[1].Rules[0].When = "findings.subjects > 0 && counters.distinct_subjects_24h > 900"
+			},
 			want: []Change{
 				{Safeguard: "no-mass-domestic-surveillance", Rule: "mass-profiling", Kind: RuleChanged,
 					Detail:  `when "findings.subjects > 0 && counters.distinct_subjects_24h > 1000" → "findings.subjects > 0 && counters.distinct_subjects_24h > 900"`,
