@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/dialect/openai"
 	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
 )
 
@@ -53,6 +55,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics records Prometheus metrics. nil records nothing.
 	Metrics *Metrics
+	// Policy gives the policy that decides every request, answer and tool
+	// call. nil means the embedded default policy.
+	Policy PolicySource
+	// Tools declares the effect class of tools, for tool_call.effect. nil
+	// declares none.
+	Tools *ToolEffects
+	// Now is the clock rules see as time. nil means time.Now.
+	Now func() time.Time
 }
 
 // Gateway is the HTTP front of Brightline. Create it with New.
@@ -78,15 +88,19 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
+	if g.cfg.Policy == nil {
+		g.cfg.Policy = StaticPolicy{Policy: policy.Default(), Source: "embedded default"}
+	}
+	if g.cfg.Now == nil {
+		g.cfg.Now = time.Now
+	}
 	g.hardStop, g.stopNow = context.WithCancel(context.Background())
 	g.mux = http.NewServeMux()
 	g.mux.HandleFunc("POST /v1/chat/completions", g.serveModelAPI(openaiCodec))
 	g.mux.HandleFunc("POST /v1/messages", g.serveModelAPI(anthropicCodec))
 	g.mux.HandleFunc("GET /v1/models", g.serveModels)
-	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ok"}`+"\n")
-	})
+	g.mux.HandleFunc("GET /healthz", g.serveHealth)
+	g.mux.HandleFunc("GET /brightline/v1/policy", g.servePolicyStatus)
 	if cfg.Metrics != nil {
 		g.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
@@ -171,9 +185,13 @@ type exchange struct {
 	stream    bool
 	served    provider.Served
 	usage     llm.Usage
+	decisions []brightline.Decision
 	status    int
 	err       error
 }
+
+// record keeps a policy decision for the request's log line and metrics.
+func (x *exchange) record(d brightline.Decision) { x.decisions = append(x.decisions, d) }
 
 func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -213,6 +231,27 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		}
 		x.model, x.stream = req.Model, req.Stream
 
+		// Decide before anything is forwarded. The same policy decides
+		// every stage of this exchange, even if a reload happens meanwhile.
+		pol := g.cfg.Policy.Current()
+		in := RequestInput(pol, p, req, r.Header, g.cfg.Now())
+		d, err := pol.Evaluate(brightline.StageRequest, in)
+		if err != nil {
+			fail(policyError(brightline.StageRequest, err))
+			return
+		}
+		x.record(d)
+		if err := decisionError(d, "Request"); err != nil {
+			fail(err)
+			return
+		}
+		if d.Action == brightline.ActionRedact {
+			if err := redactRequest(pol, d, req); err != nil {
+				fail(policyError(brightline.StageRequest, err))
+				return
+			}
+		}
+
 		hdr := make(http.Header)
 		for _, k := range forwardedHeaders {
 			if v := r.Header.Values(k); len(v) > 0 {
@@ -228,7 +267,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		defer stop()
 
 		if req.Stream {
-			g.stream(ctx, w, r, x, req, hdr)
+			g.stream(ctx, w, r, x, req, hdr, pol, in)
 			return
 		}
 		resp, served, err := g.router.Complete(ctx, req, hdr)
@@ -238,6 +277,10 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		x.usage = resp.Usage
+		if err := g.decideResponse(pol, x, in, resp); err != nil {
+			fail(err)
+			return
+		}
 		out := resp.Raw
 		if resp.Dialect != c.dialect || out == nil {
 			if out, err = c.encodeResponse(resp); err != nil {
@@ -259,7 +302,7 @@ func (g *Gateway) interrupted(err error) error {
 	return err
 }
 
-func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header) {
+func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header, pol *policy.Policy, in *policy.Input) {
 	s, served, err := g.router.Stream(ctx, req, hdr)
 	x.served = served
 	if err != nil {
@@ -271,6 +314,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 	defer s.Close()
+	s = g.withPolicy(s, pol, x, in)
 
 	setServedHeaders(w, served)
 	h := w.Header()
@@ -344,6 +388,9 @@ func (g *Gateway) finish(x *exchange) {
 		attrs = append(attrs, "target", x.served.Target, "attempts", x.served.Attempts,
 			"input_tokens", x.usage.InputTokens, "output_tokens", x.usage.OutputTokens)
 	}
+	if len(x.decisions) > 0 {
+		attrs = append(attrs, "decisions", decisionLog(x.decisions))
+	}
 	switch {
 	case x.err == nil:
 		g.log.Info("request", attrs...)
@@ -352,6 +399,44 @@ func (g *Gateway) finish(x *exchange) {
 	default:
 		g.log.Info("request", append(attrs, "err", x.err)...)
 	}
+}
+
+// decisionLog summarises decisions for the request's log line: one
+// "stage:action" or "stage:action:rule" per decision.
+func decisionLog(ds []brightline.Decision) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = string(d.Stage) + ":" + string(d.Action)
+		if d.Rule != "" {
+			out[i] += ":" + d.Rule
+		}
+	}
+	return out
+}
+
+func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
+	st := g.cfg.Policy.Status()
+	w.Header().Set("Content-Type", "application/json")
+	body := map[string]any{"status": "ok", "policy": map[string]any{"version": st.Version, "hash": st.Hash, "unsigned": st.Unsigned}}
+	if st.Unsigned {
+		body["warning"] = "UNSIGNED POLICY: development mode; safeguards can be changed without the required signatures"
+	}
+	json.NewEncoder(w).Encode(body)
+}
+
+// servePolicyStatus serves the policy in force and the last refused
+// activation to principals with the admin or auditor role.
+func (g *Gateway) servePolicyStatus(w http.ResponseWriter, r *http.Request) {
+	p, err := g.authenticate(r)
+	if err == nil && !p.HasRole("admin") && !p.HasRole("auditor") {
+		err = brightline.Errorf(brightline.CodePermissionDenied, "the policy status needs the admin or auditor role")
+	}
+	if err != nil {
+		g.writeError(w, r, openaiCodec, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(g.cfg.Policy.Status())
 }
 
 func newRequestID() string {

@@ -25,6 +25,8 @@ type Metrics struct {
 	retries         *prometheus.CounterVec
 	failovers       *prometheus.CounterVec
 	breakerOpens    *prometheus.CounterVec
+	decisions       *prometheus.CounterVec
+	activations     *prometheus.CounterVec // registered by WatchPolicy
 }
 
 var _ provider.Observer = (*Metrics)(nil)
@@ -72,7 +74,15 @@ func NewMetrics() *Metrics {
 		Name: "brightline_upstream_breaker_opens_total",
 		Help: "Times a target's circuit breaker opened.",
 	}, []string{"target"})
-	for _, c := range []prometheus.Collector{m.requests, m.requestDuration, m.tokens, m.attempts,
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "brightline_policy_decisions_total",
+		Help: "Policy decisions by stage, action, safeguard and winning rule (empty when no rule matched).",
+	}, []string{"stage", "action", "safeguard", "rule"})
+	m.activations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "brightline_policy_activations_total",
+		Help: "Attempts to activate a policy bundle, by result (activated, refused) and reason.",
+	}, []string{"result", "reason"})
+	for _, c := range []prometheus.Collector{m.decisions, m.requests, m.requestDuration, m.tokens, m.attempts,
 		m.attemptDuration, m.retries, m.failovers, m.breakerOpens} {
 		f(c)
 	}
@@ -89,6 +99,9 @@ func (m *Metrics) observeRequest(x *exchange, dur time.Duration) {
 	dialect := string(x.codec.dialect)
 	m.requests.WithLabelValues(dialect, stream, strconv.Itoa(x.status)).Inc()
 	m.requestDuration.WithLabelValues(dialect, stream).Observe(dur.Seconds())
+	for _, d := range x.decisions {
+		m.decisions.WithLabelValues(string(d.Stage), string(d.Action), d.Safeguard, d.Rule).Inc()
+	}
 	if x.served.Target != "" {
 		if x.usage.InputTokens > 0 {
 			m.tokens.WithLabelValues(x.served.Target, "input").Add(float64(x.usage.InputTokens))
@@ -117,3 +130,29 @@ func (m *Metrics) Failover(from, to string) { m.failovers.WithLabelValues(from, 
 
 // BreakerOpen implements provider.Observer.
 func (m *Metrics) BreakerOpen(target string) { m.breakerOpens.WithLabelValues(target).Inc() }
+
+// WatchPolicy exports the version of the policy in force and whether it is
+// unsigned (development mode) as gauges read from src at scrape time.
+func (m *Metrics) WatchPolicy(src PolicySource) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "brightline_policy_version",
+		Help: "Version of the policy bundle in force (0: the embedded default or an unsigned file).",
+	}, func() float64 { return float64(src.Status().Version) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "brightline_policy_unsigned",
+		Help: "1 when the policy in force was loaded without signatures (development mode).",
+	}, func() float64 {
+		if src.Status().Unsigned {
+			return 1
+		}
+		return 0
+	}))
+	m.reg.MustRegister(m.activations)
+}
+
+// PolicyActivation counts an attempt to activate a policy bundle: result
+// is "activated" or "refused"; reason a short class such as "threshold",
+// "hash", "rollback", "not_yet_active", "compile", "malformed" or "io".
+func (m *Metrics) PolicyActivation(result, reason string) {
+	m.activations.WithLabelValues(result, reason).Inc()
+}

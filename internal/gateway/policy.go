@@ -1,0 +1,237 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/policy"
+)
+
+// PolicySource gives the policy in force. Implementations that reload swap
+// the policy atomically: a request is decided, from first stage to last,
+// by the policy Current returned when it arrived.
+type PolicySource interface {
+	Current() *policy.Policy
+	Status() PolicyStatus
+}
+
+// PolicyStatus describes the policy in force and the last activation that
+// was refused, for /healthz, /metrics and the admin API.
+type PolicyStatus struct {
+	Source      string         `json:"source"` // "embedded default" or the policy file's path
+	Version     int64          `json:"version"`
+	Hash        string         `json:"hash"`
+	Signers     []string       `json:"signers"`
+	Unsigned    bool           `json:"unsigned"` // development mode: loaded without signatures
+	ActivatedAt time.Time      `json:"activated_at"`
+	LastRefusal *PolicyRefusal `json:"last_refusal,omitempty"`
+}
+
+// PolicyRefusal is an activation the gateway refused; the previous policy
+// stayed in force.
+type PolicyRefusal struct {
+	At      time.Time `json:"at"`
+	Version int64     `json:"version,omitempty"`
+	Reason  string    `json:"reason"`
+}
+
+// StaticPolicy is a PolicySource that never changes.
+type StaticPolicy struct {
+	Policy *policy.Policy
+	Source string
+}
+
+// Current implements PolicySource.
+func (s StaticPolicy) Current() *policy.Policy { return s.Policy }
+
+// Status implements PolicySource.
+func (s StaticPolicy) Status() PolicyStatus {
+	return PolicyStatus{Source: s.Source, Version: s.Policy.Version(), Hash: s.Policy.Hash(), Signers: []string{}}
+}
+
+// RequestInput builds the attributes rules see at stage request. It is
+// exported for dry runs (brightline check, replay), which must decide
+// exactly as the gateway does.
+func RequestInput(p *policy.Policy, principal brightline.Principal, req *llm.Request, hdr http.Header, now time.Time) *policy.Input {
+	in := &policy.Input{
+		Principal: principal,
+		Request: policy.RequestAttrs{
+			Model:     req.Model,
+			Dialect:   string(req.Dialect),
+			Messages:  len(req.Messages),
+			TextBytes: textBytes(req),
+			Metadata:  p.Metadata(hdr),
+		},
+		Time: now,
+	}
+	for _, t := range req.Tools {
+		in.Request.Tools = append(in.Request.Tools, t.Name)
+	}
+	return in
+}
+
+// textBytes counts the text of the system prompt and all messages,
+// tool results included.
+func textBytes(req *llm.Request) int {
+	n := len(req.System)
+	for _, m := range req.Messages {
+		n += blocksText(m.Content)
+	}
+	return n
+}
+
+func blocksText(bs []llm.Block) int {
+	n := 0
+	for _, b := range bs {
+		switch b.Type {
+		case llm.BlockText, llm.BlockThinking:
+			n += len(b.Text)
+		case llm.BlockToolResult:
+			n += blocksText(b.ToolResult.Content)
+		}
+	}
+	return n
+}
+
+// redactRequest applies the decision's redact rules to every piece of text
+// in req and drops req.Raw, so the provider is sent the rewritten request,
+// never the client's bytes.
+func redactRequest(p *policy.Policy, d brightline.Decision, req *llm.Request) error {
+	var err error
+	if req.System, err = p.Redact(d, req.System); err != nil {
+		return err
+	}
+	var walk func(bs []llm.Block) error
+	walk = func(bs []llm.Block) error {
+		for i := range bs {
+			b := &bs[i]
+			switch b.Type {
+			case llm.BlockText:
+				if b.Text, err = p.Redact(d, b.Text); err != nil {
+					return err
+				}
+			case llm.BlockToolResult:
+				if err := walk(b.ToolResult.Content); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for i := range req.Messages {
+		if err := walk(req.Messages[i].Content); err != nil {
+			return err
+		}
+	}
+	req.Raw = nil
+	return nil
+}
+
+// decisionError is the client's error for a request or answer that policy
+// stopped, or nil if d lets it through.
+func decisionError(d brightline.Decision, what string) error {
+	switch d.Action {
+	case brightline.ActionDeny:
+		return &brightline.Error{Code: brightline.CodePolicyDenied, Message: refusalMessage(d, what, "denied")}
+	case brightline.ActionRequireApproval:
+		return &brightline.Error{Code: brightline.CodeApprovalRequired, Message: refusalMessage(d, what, "held for human approval") +
+			" (this gateway cannot hold for approval yet, so it was refused)"}
+	}
+	return nil
+}
+
+func refusalMessage(d brightline.Decision, what, verb string) string {
+	by := "rule " + d.Rule
+	if d.Safeguard != "" {
+		by = fmt.Sprintf("safeguard %s (rule %s)", d.Safeguard, d.Rule)
+	}
+	msg := fmt.Sprintf("%s %s by %s", what, verb, by)
+	if d.Message != "" {
+		msg += ": " + d.Message
+	}
+	return msg
+}
+
+// policyError is the fail-closed answer when a policy cannot be evaluated.
+func policyError(stage brightline.Stage, err error) error {
+	what := map[brightline.Stage]string{
+		brightline.StageRequest:  "the request could not be checked against the policy, so it was not forwarded",
+		brightline.StageResponse: "the answer could not be checked against the policy, so it was withheld",
+		brightline.StageToolCall: "a tool call could not be checked against the policy, so the answer was withheld",
+	}[stage]
+	return &brightline.Error{Code: brightline.CodePolicyError, Message: what, Err: err}
+}
+
+// toolCallInput sets the tool_call attributes of in for call.
+func (g *Gateway) toolCallInput(in *policy.Input, call *llm.ToolCall) error {
+	in.ToolCall = policy.ToolCallAttrs{Name: call.Name, Effect: g.cfg.Tools.Effect(call.Name)}
+	args := call.Arguments
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	// Arguments the model produced may be malformed; a call whose
+	// arguments cannot be read cannot be decided, so it is not released.
+	if err := json.Unmarshal(args, &in.ToolCall.Arguments); err != nil {
+		return fmt.Errorf("couldn't parse the arguments of tool call %s: %w", call.Name, err)
+	}
+	return nil
+}
+
+// heldNotice is the text that replaces a tool call policy did not release.
+func heldNotice(d brightline.Decision, name string) string {
+	verb := "blocked"
+	if d.Action == brightline.ActionRequireApproval {
+		verb = "held for human approval, which this gateway cannot grant yet, so it was not released"
+	}
+	return "[brightline] " + refusalMessage(d, "Tool call "+name, verb) + "."
+}
+
+// decideResponse runs the tool_call and response stages on a complete
+// answer. Tool calls policy does not release are replaced by a text notice
+// at the same place; if none remain, a tool_use stop becomes end_turn. A
+// denied answer, or one that cannot be evaluated, is an error.
+func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input, resp *llm.Response) error {
+	if p.HasRules(brightline.StageToolCall) {
+		kept := 0
+		for i := range resp.Content {
+			b := &resp.Content[i]
+			if b.Type != llm.BlockToolUse {
+				continue
+			}
+			if err := g.toolCallInput(in, b.ToolCall); err != nil {
+				return policyError(brightline.StageToolCall, err)
+			}
+			d, err := p.Evaluate(brightline.StageToolCall, in)
+			if err != nil {
+				return policyError(brightline.StageToolCall, err)
+			}
+			x.record(d)
+			if d.Action.Rank() >= brightline.ActionRequireApproval.Rank() {
+				*b = llm.Block{Type: llm.BlockText, Text: heldNotice(d, b.ToolCall.Name)}
+				resp.Raw = nil
+				continue
+			}
+			kept++
+		}
+		if resp.Raw == nil && kept == 0 && resp.StopReason == llm.StopToolUse {
+			resp.StopReason = llm.StopEndTurn
+		}
+	}
+	if p.HasRules(brightline.StageResponse) {
+		in.ToolCall = policy.ToolCallAttrs{}
+		in.Response = policy.ResponseAttrs{StopReason: string(resp.StopReason), TextBytes: blocksText(resp.Content), Finished: true}
+		d, err := p.Evaluate(brightline.StageResponse, in)
+		if err != nil {
+			return policyError(brightline.StageResponse, err)
+		}
+		x.record(d)
+		if err := decisionError(d, "The answer was"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

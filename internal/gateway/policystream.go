@@ -1,0 +1,203 @@
+package gateway
+
+import (
+	"io"
+	"strings"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/policy"
+)
+
+// policyStream applies the tool_call and response stages to a stream.
+// Text flows through as it arrives. A tool-call block is held until it is
+// complete, then decided: released as it was, or replaced by a text block
+// with a notice. Response rules run at the end of each text block (with
+// finished false) and at the stop (finished true); a denial ends the stream
+// with an error.
+//
+// Events are read a wire frame at a time (see llm.StreamEvent.FrameEvents)
+// so that a frame whose events are held or changed is never forwarded as
+// raw bytes: all its events are encoded instead.
+type policyStream struct {
+	src  llm.Stream
+	g    *Gateway
+	p    *policy.Policy
+	x    *exchange
+	in   *policy.Input
+	tool bool // decide tool calls
+	resp bool // decide the response
+
+	out  []llm.StreamEvent // ready to return, in order
+	held []llm.StreamEvent // the open tool-call block, until it is decided
+	call *llm.ToolCall     // the open tool-call block's call; nil if none
+	args strings.Builder
+
+	text     int // bytes of text so far
+	withheld int // tool calls not released
+	released int // tool calls released
+	err      error
+}
+
+func (g *Gateway) withPolicy(s llm.Stream, p *policy.Policy, x *exchange, in *policy.Input) llm.Stream {
+	tool, resp := p.HasRules(brightline.StageToolCall), p.HasRules(brightline.StageResponse)
+	if !tool && !resp {
+		return s
+	}
+	return &policyStream{src: s, g: g, p: p, x: x, in: in, tool: tool, resp: resp}
+}
+
+func (s *policyStream) Next() (llm.StreamEvent, error) {
+	for len(s.out) == 0 {
+		if s.err != nil {
+			return llm.StreamEvent{}, s.err
+		}
+		frame, err := s.readFrame()
+		if err != nil {
+			// io.EOF included. Held events are dropped: a tool call that
+			// was never completed and decided is never released.
+			s.err = err
+			return llm.StreamEvent{}, err
+		}
+		s.process(frame)
+	}
+	ev := s.out[0]
+	s.out[0] = llm.StreamEvent{}
+	s.out = s.out[1:]
+	return ev, nil
+}
+
+// readFrame returns the next event and the rest of its frame's events.
+func (s *policyStream) readFrame() ([]llm.StreamEvent, error) {
+	ev, err := s.src.Next()
+	if err != nil {
+		return nil, err
+	}
+	frame := []llm.StreamEvent{ev}
+	for i := 1; i < ev.FrameEvents; i++ {
+		e, err := s.src.Next()
+		if err != nil {
+			return nil, err
+		}
+		frame = append(frame, e)
+	}
+	return frame, nil
+}
+
+// process decides a frame and queues what may be sent.
+func (s *policyStream) process(frame []llm.StreamEvent) {
+	var ready []llm.StreamEvent
+	changed := false
+	for _, ev := range frame {
+		switch {
+		case s.tool && ev.Type == llm.EventBlockStart && ev.Block != nil && ev.Block.Type == llm.BlockToolUse:
+			call := *ev.Block.ToolCall
+			s.call = &call
+			s.args.Reset()
+			s.held = append(s.held[:0], ev)
+			changed = true
+		case s.call != nil && ev.Type == llm.EventToolDelta && ev.Index == s.held[0].Index:
+			s.args.WriteString(ev.PartialJSON)
+			s.held = append(s.held, ev)
+			changed = true
+		case s.call != nil && ev.Type == llm.EventBlockStop && ev.Index == s.held[0].Index:
+			s.held = append(s.held, ev)
+			changed = true
+			out, err := s.decideCall()
+			if err != nil {
+				s.err = err
+				return
+			}
+			ready = append(ready, out...)
+		case ev.Type == llm.EventTextDelta:
+			s.text += len(ev.Text)
+			ready = append(ready, ev)
+		case s.resp && ev.Type == llm.EventBlockStop:
+			ready = append(ready, ev)
+			if err := s.decideResponse("", false); err != nil {
+				s.err = err
+				return
+			}
+		case ev.Type == llm.EventStop:
+			if s.withheld > 0 && s.released == 0 && ev.StopReason == llm.StopToolUse {
+				ev.StopReason = llm.StopEndTurn
+				changed = true
+			}
+			if s.resp {
+				if err := s.decideResponse(ev.StopReason, true); err != nil {
+					s.err = err
+					return
+				}
+			}
+			ready = append(ready, ev)
+		default:
+			ready = append(ready, ev)
+		}
+	}
+	if changed {
+		for i := range ready {
+			ready[i].Raw, ready[i].Continued, ready[i].FrameEvents = nil, false, 0
+		}
+	}
+	s.out = append(s.out, ready...)
+}
+
+// decideCall decides the completed tool call and returns what replaces the
+// held events: themselves, or a notice block at the same index.
+func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
+	call := s.call
+	s.call = nil
+	call.Arguments = []byte(s.args.String())
+	if err := s.g.toolCallInput(s.in, call); err != nil {
+		return nil, policyError(brightline.StageToolCall, err)
+	}
+	d, err := s.p.Evaluate(brightline.StageToolCall, s.in)
+	if err != nil {
+		return nil, policyError(brightline.StageToolCall, err)
+	}
+	s.x.record(d)
+	held := s.held
+	s.held = nil
+	if d.Action.Rank() < brightline.ActionRequireApproval.Rank() {
+		s.released++
+		for i := range held {
+			held[i].Raw, held[i].Continued, held[i].FrameEvents = nil, false, 0
+		}
+		return held, nil
+	}
+	s.withheld++
+	idx := held[0].Index
+	notice := heldNotice(d, call.Name)
+	s.text += len(notice)
+	return []llm.StreamEvent{
+		{Type: llm.EventBlockStart, Index: idx, Block: &llm.Block{Type: llm.BlockText}},
+		{Type: llm.EventTextDelta, Index: idx, Text: notice},
+		{Type: llm.EventBlockStop, Index: idx},
+	}, nil
+}
+
+func (s *policyStream) decideResponse(stop llm.StopReason, finished bool) error {
+	s.in.ToolCall = policy.ToolCallAttrs{}
+	s.in.Response = policy.ResponseAttrs{StopReason: string(stop), TextBytes: s.text, Finished: finished}
+	d, err := s.p.Evaluate(brightline.StageResponse, s.in)
+	if err != nil {
+		return policyError(brightline.StageResponse, err)
+	}
+	if finished || d.Action != brightline.ActionAllow {
+		s.x.record(d)
+	}
+	return decisionError(d, "The answer was")
+}
+
+// Buffered reports whether more events are ready without blocking.
+func (s *policyStream) Buffered() int {
+	n := len(s.out)
+	if b, ok := s.src.(interface{ Buffered() int }); ok {
+		n += b.Buffered()
+	}
+	return n
+}
+
+func (s *policyStream) Close() error { return s.src.Close() }
+
+var _ io.Closer = (*policyStream)(nil)
