@@ -195,6 +195,7 @@ func heldNotice(d brightline.Decision, name string) string {
 // at the same place; if none remain, a tool_use stop becomes end_turn. A
 // denied answer, or one that cannot be evaluated, is an error.
 func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input, resp *llm.Response) error {
+	modelText := blocksText(resp.Content) // before notices are added: rules judge the model's output
 	if p.HasRules(brightline.StageToolCall) {
 		kept := 0
 		for i := range resp.Content {
@@ -223,7 +224,7 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 	}
 	if p.HasRules(brightline.StageResponse) {
 		in.ToolCall = policy.ToolCallAttrs{}
-		in.Response = policy.ResponseAttrs{StopReason: string(resp.StopReason), TextBytes: blocksText(resp.Content), Finished: true}
+		in.Response = policy.ResponseAttrs{StopReason: string(resp.StopReason), TextBytes: modelText, Finished: true}
 		d, err := p.Evaluate(brightline.StageResponse, in)
 		if err != nil {
 			return policyError(brightline.StageResponse, err)

@@ -33,7 +33,7 @@ type policyStream struct {
 	call *llm.ToolCall     // the open tool-call block's call; nil if none
 	args strings.Builder
 
-	text     int // bytes of text so far
+	text     int // bytes of text the model produced so far (notices excluded)
 	withheld int // tool calls not released
 	released int // tool calls released
 	err      error
@@ -168,7 +168,6 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	s.withheld++
 	idx := held[0].Index
 	notice := heldNotice(d, call.Name)
-	s.text += len(notice)
 	return []llm.StreamEvent{
 		{Type: llm.EventBlockStart, Index: idx, Block: &llm.Block{Type: llm.BlockText}},
 		{Type: llm.EventTextDelta, Index: idx, Text: notice},

@@ -420,3 +420,19 @@ func TestImagesTranslated(t *testing.T) {
 		t.Errorf("openai upstream did not get the image as a data URL: %s", body)
 	}
 }
+
+func ooptionBase(h *harness, hdr ...string) []ooption.RequestOption {
+	o := []ooption.RequestOption{ooption.WithBaseURL(h.srv.URL + "/v1"), ooption.WithAPIKey(testKey), ooption.WithMaxRetries(0)}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		o = append(o, ooption.WithHeader(hdr[i], hdr[i+1]))
+	}
+	return o
+}
+
+func aoptionBase(h *harness, hdr ...string) []aoption.RequestOption {
+	o := []aoption.RequestOption{aoption.WithBaseURL(h.srv.URL), aoption.WithAPIKey(testKey), aoption.WithMaxRetries(0)}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		o = append(o, aoption.WithHeader(hdr[i], hdr[i+1]))
+	}
+	return o
+}

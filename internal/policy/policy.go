@@ -257,20 +257,18 @@ func (p *Policy) HasRules(stage brightline.Stage) bool {
 // rules may read as request.metadata.
 func (p *Policy) MetadataHeaders() []string { return p.headers }
 
-// Metadata picks the allowed headers out of h for request.metadata. It
-// returns nil when the policy allows none or none is present. Repeated
-// headers are joined with ", ".
+// Metadata picks the allowed headers out of h for request.metadata. Every
+// allowed header is present, as "" when the request did not send it, so
+// that a rule such as request.metadata["x-mission"] == "training" is false
+// rather than an error for requests without the header. It returns nil
+// when the policy allows none. Repeated headers are joined with ", ".
 func (p *Policy) Metadata(h http.Header) map[string]string {
-	var m map[string]string
+	if len(p.headers) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(p.headers))
 	for _, name := range p.headers {
-		vs := h.Values(name)
-		if len(vs) == 0 {
-			continue
-		}
-		if m == nil {
-			m = make(map[string]string, len(p.headers))
-		}
-		m[name] = strings.Join(vs, ", ")
+		m[name] = strings.Join(h.Values(name), ", ")
 	}
 	return m
 }
