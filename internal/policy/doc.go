@@ -81,9 +81,11 @@
 //
 // Counters include the people named in the request being decided.
 //
-// Reading a map key that is absent is a run-time error, and a run-time
-// error refuses the request (fail closed). Test for a key first
-// ("x-mission-id" in request.metadata), or use an optional:
+// request.metadata holds every header named in metadata_headers, as ""
+// when the request did not send it (see [Policy.Metadata]). Reading any
+// other absent map key is a run-time error, and a run-time error refuses
+// the request (fail closed). Test for a key first ("SSN" in
+// findings.identifiers), or use an optional:
 // findings.identifiers[?"SSN"].orValue(0) > 0. Besides the CEL standard
 // library, rules may use optionals and the strings and sets extensions.
 package policy

@@ -37,7 +37,8 @@ type RequestAttrs struct {
 	TextBytes int      `json:"text_bytes"` // bytes of text in the system prompt and all messages
 	Tools     []string `json:"tools"`      // names of the tools offered to the model
 	// Metadata holds the request headers named in the policy's
-	// metadata_headers, keyed by lower-case name; see [Policy.Metadata].
+	// metadata_headers, keyed by lower-case name, "" for those not sent;
+	// build it with [Policy.Metadata].
 	Metadata map[string]string `json:"metadata"`
 }
 
