@@ -138,6 +138,9 @@ type compiler struct {
 
 func (c *compiler) errorf(line int, ruleID, format string, args ...any) {
 	var b strings.Builder
+	if c.f.Name == "" {
+		b.WriteString("policy")
+	}
 	b.WriteString(c.f.Name)
 	if line > 0 {
 		fmt.Fprintf(&b, ":%d", line)
