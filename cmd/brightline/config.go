@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/brightline/brightline/internal/bundle"
+	"github.com/brightline/brightline/internal/gateway"
 )
 
 // Config is the whole configuration of a Brightline gateway, read from one
@@ -78,7 +81,62 @@ type Config struct {
 		// letting one trial request through. Default 30s.
 		Cooldown time.Duration `yaml:"cooldown"`
 	} `yaml:"breaker"`
+
+	// --- policy and tools (issue 3) ---
+
+	// Policy names the policy that decides every request, answer and tool
+	// call. Without it the embedded default policy applies.
+	Policy PolicyConfig `yaml:"policy"`
+	// Tools declare the effect class of the tools models may call, which
+	// rules see as tool_call.effect. A tool nobody declares has effect "".
+	Tools []ToolConfig `yaml:"tools"`
 }
+
+// PolicyConfig names a signed policy bundle and whose signatures it needs.
+type PolicyConfig struct {
+	// File is the policy file; its signed manifest is File+".note" (see
+	// brightline policy sign). Empty: the embedded default policy. Relative
+	// paths are relative to the working directory.
+	File string `yaml:"file"`
+	// Trust lists the verifier keys of the parties that sign bundles, as
+	// printed by brightline policy keygen, and how many distinct parties
+	// must sign.
+	Trust struct {
+		Keys      []string `yaml:"keys"`
+		Threshold int      `yaml:"threshold"`
+	} `yaml:"trust"`
+	// Unsigned loads File without signatures, as version 0. Development
+	// only: the gateway says so loudly at start, in /healthz and /metrics.
+	Unsigned bool `yaml:"unsigned"`
+	// PollInterval is how often File and its note are checked for changes;
+	// a change is loaded once the files have stayed the same for one more
+	// interval. SIGHUP reloads at once. Default 2s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+// trust returns the bundle trust of pc.
+func (pc *PolicyConfig) trust() bundle.Trust {
+	return bundle.Trust{Keys: pc.Trust.Keys, Threshold: pc.Trust.Threshold}
+}
+
+// ToolConfig declares the effect class of the tools whose names match Name,
+// an exact name or a glob such as "weapons_*": informational,
+// consequential or force.
+type ToolConfig struct {
+	Name   string `yaml:"name"`
+	Effect string `yaml:"effect"`
+}
+
+// toolEffects returns the resolver for the declared tools.
+func (c *Config) toolEffects() (*gateway.ToolEffects, error) {
+	decls := make([]gateway.ToolDecl, len(c.Tools))
+	for i, t := range c.Tools {
+		decls[i] = gateway.ToolDecl{Name: t.Name, Effect: t.Effect}
+	}
+	return gateway.NewToolEffects(decls)
+}
+
+// --- end policy and tools ---
 
 // ProviderConfig is one upstream API.
 type ProviderConfig struct {
@@ -256,6 +314,9 @@ func (c *Config) fillDefaults() {
 	if c.Limits.ShutdownTimeout == 0 {
 		c.Limits.ShutdownTimeout = 30 * time.Second
 	}
+	if c.Policy.PollInterval == 0 {
+		c.Policy.PollInterval = 2 * time.Second
+	}
 }
 
 func (c *Config) validate() error {
@@ -319,5 +380,32 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validatePolicy()...)
 	return errors.Join(errs...)
+}
+
+// validatePolicy checks the policy and tools sections (issue 3).
+func (c *Config) validatePolicy() []error {
+	var errs []error
+	pc := &c.Policy
+	hasTrust := len(pc.Trust.Keys) > 0 || pc.Trust.Threshold != 0
+	switch {
+	case pc.File == "" && (hasTrust || pc.Unsigned):
+		errs = append(errs, errors.New("policy: trust and unsigned need a policy file; set policy.file"))
+	case pc.File != "" && pc.Unsigned && hasTrust:
+		errs = append(errs, errors.New("policy: unsigned and trust are both set; pick one: trust to require signatures, or unsigned: true for development"))
+	case pc.File != "" && !pc.Unsigned && !hasTrust:
+		errs = append(errs, errors.New("policy: file needs trust.keys and trust.threshold, the parties whose signatures it needs (see brightline policy keygen), or unsigned: true to load it without signatures in development"))
+	case hasTrust:
+		if err := pc.trust().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("policy.trust: %w", err))
+		}
+	}
+	if pc.PollInterval < 0 {
+		errs = append(errs, errors.New("policy.poll_interval must be positive"))
+	}
+	if _, err := c.toolEffects(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -57,6 +60,25 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		log.Warn("no API keys yet, so every request will get 401; create one with: brightline keys create -name NAME", "data_dir", cfg.DataDir)
 	}
 
+	// --- policy and tools (issue 3) ---
+	// A policy file that fails its checks stops the gateway here; later
+	// reloads that fail keep the policy in force.
+	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, log, metrics)
+	if err != nil {
+		return err
+	}
+	metrics.WatchPolicy(policySrc)
+	tools, err := cfg.toolEffects()
+	if err != nil {
+		return err
+	}
+	// SIGHUP reloads the policy; it must never stop the server, so it has
+	// its own channel rather than joining the shutdown signals.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	// --- end policy and tools ---
+
 	auth := gateway.StoreAuthenticator(db)
 	if cfg.Auth.CacheTTL > 0 {
 		auth = gateway.CacheAuthenticator(auth, cfg.Auth.CacheTTL, 100_000)
@@ -65,6 +87,8 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
 		Logger:          log,
 		Metrics:         metrics,
+		Policy:          policySrc,
+		Tools:           tools,
 	}, auth, router)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -85,6 +109,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { watchPolicy(gctx, hup); return nil })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
