@@ -58,6 +58,10 @@ type Server struct {
 	// Fail, if set, is asked about each request (n counts from 1) and may
 	// return a failure to act out.
 	Fail func(n int) *Failure
+	// Refuse makes the fake decline like a model's safety system: stop
+	// reason "refusal" (Anthropic) or finish reason "content_filter"
+	// (OpenAI), with a short text.
+	Refuse bool
 	// EventDelay paces stream frames.
 	EventDelay time.Duration
 	// Record keeps every request in Requests.
@@ -204,6 +208,7 @@ type wireRequest struct {
 type answer struct {
 	id, model string
 	text      string
+	refuse    bool
 	tool      *ToolCall
 	inTokens  int
 	outTokens int
@@ -232,6 +237,12 @@ func (s *Server) answer(req *wireRequest, anthropic bool) *answer {
 		if m.Role == "user" {
 			last = contentText(m.Content)
 		}
+	}
+	if s.Refuse {
+		a.refuse = true
+		a.text = "I can't help with that."
+		a.outTokens = 5
+		return a
 	}
 	if s.Tool != nil && len(req.Tools) > 0 && !lastIsToolResult {
 		a.tool = s.Tool
@@ -297,6 +308,9 @@ func (a *answer) anthropicJSON() []byte {
 	} else {
 		content = fmt.Sprintf(`{"type":"text","text":%s}`, q(a.text))
 		stop = "end_turn"
+		if a.refuse {
+			stop = "refusal"
+		}
 	}
 	return fmt.Appendf(nil, `{"id":%s,"type":"message","role":"assistant","model":%s,"content":[%s],"stop_reason":%q,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":%d}}`,
 		q(a.id), q(a.model), content, stop, a.inTokens, a.outTokens)
@@ -308,6 +322,9 @@ func (a *answer) anthropicSSE() []string {
 		ev("message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":%s,"type":"message","role":"assistant","content":[],"model":%s,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`, q(a.id), q(a.model), a.inTokens)),
 	}
 	stop := "end_turn"
+	if a.refuse {
+		stop = "refusal"
+	}
 	if a.tool != nil {
 		stop = "tool_use"
 		f = append(f, ev("content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_01fake","name":%s,"input":{}}}`, q(a.tool.Name))))
@@ -340,6 +357,9 @@ func (a *answer) openaiJSON(bool) []byte {
 	} else {
 		msg = fmt.Sprintf(`{"role":"assistant","content":%s,"refusal":null,"annotations":[]}`, q(a.text))
 		finish = "stop"
+		if a.refuse {
+			finish = "content_filter"
+		}
 	}
 	return fmt.Appendf(nil, `{"id":%s,"object":"chat.completion","created":%d,"model":%s,"choices":[{"index":0,"message":%s,"logprobs":null,"finish_reason":%q}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_fake"}`,
 		q(a.id), created, q(a.model), msg, finish, a.inTokens, a.outTokens, a.inTokens+a.outTokens)
@@ -356,6 +376,9 @@ func (a *answer) openaiSSE(includeUsage bool) []string {
 	}
 	f := []string{chunk(`{"role":"assistant","content":"","refusal":null}`, "null")}
 	finish := `"stop"`
+	if a.refuse {
+		finish = `"content_filter"`
+	}
 	if a.tool != nil {
 		finish = `"tool_calls"`
 		f = append(f, chunk(fmt.Sprintf(`{"tool_calls":[{"index":0,"id":"call_fake01","type":"function","function":{"name":%s,"arguments":""}}]}`, q(a.tool.Name)), "null"))

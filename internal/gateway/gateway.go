@@ -39,6 +39,7 @@ type Authenticator interface {
 // implementation.
 type Router interface {
 	Complete(ctx context.Context, req *llm.Request, hdr http.Header) (*llm.Response, provider.Served, error)
+	CompleteAfter(ctx context.Context, req *llm.Request, hdr http.Header, after string) (*llm.Response, provider.Served, error)
 	Stream(ctx context.Context, req *llm.Request, hdr http.Header) (llm.Stream, provider.Served, error)
 	Models() []llm.Model
 }
@@ -274,6 +275,12 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		x.served = served
 		if err != nil {
 			fail(g.interrupted(err))
+			return
+		}
+		resp, served, err = g.retryRefusal(ctx, pol, x, in, req, hdr, resp, served)
+		x.served = served
+		if err != nil {
+			fail(err)
 			return
 		}
 		x.usage = resp.Usage

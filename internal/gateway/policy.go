@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/provider"
 )
 
 // PolicySource gives the policy in force. Implementations that reload swap
@@ -235,4 +237,31 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 		}
 	}
 	return nil
+}
+
+// retryRefusal retries a provider's safety refusal on the route's next
+// targets, but only while a policy rule with allow_refusal_retry matches:
+// a refusal is otherwise the answer, never routed around. Streams are not
+// retried, since the refusal is known only after text has been sent.
+func (g *Gateway) retryRefusal(ctx context.Context, p *policy.Policy, x *exchange, in *policy.Input, req *llm.Request, hdr http.Header,
+	resp *llm.Response, served provider.Served) (*llm.Response, provider.Served, error) {
+	for resp.StopReason == llm.StopRefusal {
+		in.Response = policy.ResponseAttrs{StopReason: string(resp.StopReason), TextBytes: blocksText(resp.Content), Finished: true}
+		ok, err := p.AllowsRefusalRetry(in)
+		if err != nil {
+			return nil, served, policyError(brightline.StageResponse, err)
+		}
+		if !ok {
+			break
+		}
+		next, s, err := g.router.CompleteAfter(ctx, req, hdr, served.Target)
+		if err != nil {
+			// No other target could answer: the refusal stands.
+			g.log.Info("refusal retry failed; the refusal stands", "request_id", x.id, "after", served.Target, "err", err)
+			break
+		}
+		g.log.Info("refusal retried on the next target, as policy allows", "request_id", x.id, "refused_by", served.Target, "answered_by", s.Target)
+		resp, served = next, s
+	}
+	return resp, served, nil
 }

@@ -249,3 +249,29 @@ func TestPolicyResponseDenied(t *testing.T) {
 		t.Errorf("anthropic stream: got %d events then %v, want text then an error naming the rule", n, as.Err())
 	}
 }
+
+// TestRefusalNotRoutedAround: a provider's safety refusal is the answer;
+// it is retried on the next target only when a rule says so.
+func TestRefusalNotRoutedAround(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		src := "rules: []\n"
+		if allow {
+			src = "rules:\n  - id: second-opinion\n    stage: response\n    when: request.model == \"failover\"\n    action: annotate\n    allow_refusal_retry: true\n    message: Refusals on this route may be retried.\n"
+		}
+		p, err := policy.Load("p.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := newHarness(t, gateway.Config{Policy: gateway.StaticPolicy{Policy: p}})
+		h.anthropic.Refuse = true
+		msg, finish, _ := openaiChat(t, h.openaiClient(testKey), false, openai.ChatCompletionNewParams{
+			Model: "failover", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("plan it")},
+		})
+		switch {
+		case !allow && (finish != "content_filter" || h.openai.Count() != 0):
+			t.Errorf("without a rule: got %q (%s) and %d calls to the second target, want the refusal and none", msg.Content, finish, h.openai.Count())
+		case allow && (finish != "stop" || msg.Content != "echo: plan it"):
+			t.Errorf("with allow_refusal_retry: got %q (%s), want the second target's answer", msg.Content, finish)
+		}
+	}
+}

@@ -106,7 +106,17 @@ func (r *Router) Models() []llm.Model {
 // except when ctx is cancelled, which returns an error wrapping ctx.Err().
 // Served describes the target that answered, or the last one tried.
 func (r *Router) Complete(ctx context.Context, req *llm.Request, hdr http.Header) (*llm.Response, Served, error) {
-	resp, served, _, err := route(r, ctx, req, hdr, func(ctx context.Context, p Provider, call *Call) (*llm.Response, error) {
+	return r.CompleteAfter(ctx, req, hdr, "")
+}
+
+// CompleteAfter is Complete, trying only the targets listed after the
+// target named after (a Served.Target) in req.Model's route; after == ""
+// tries them all. The gateway uses it to retry a provider's safety refusal
+// on the next provider, which it does only when a policy rule explicitly
+// allows it. If no target follows, it returns a *brightline.Error with
+// CodeUnavailable.
+func (r *Router) CompleteAfter(ctx context.Context, req *llm.Request, hdr http.Header, after string) (*llm.Response, Served, error) {
+	resp, served, _, err := route(r, ctx, req, hdr, after, func(ctx context.Context, p Provider, call *Call) (*llm.Response, error) {
 		return p.Complete(ctx, call)
 	})
 	return resp, served, err
@@ -117,7 +127,7 @@ func (r *Router) Complete(ctx context.Context, req *llm.Request, hdr http.Header
 // can be retried or failed over; the returned stream replays that event and
 // continues. Failures after it are returned by the stream's Next.
 func (r *Router) Stream(ctx context.Context, req *llm.Request, hdr http.Header) (llm.Stream, Served, error) {
-	s, served, br, err := route(r, ctx, req, hdr, func(ctx context.Context, p Provider, call *Call) (*routedStream, error) {
+	s, served, br, err := route(r, ctx, req, hdr, "", func(ctx context.Context, p Provider, call *Call) (*routedStream, error) {
 		st, err := p.Stream(ctx, call)
 		if err != nil {
 			return nil, err
@@ -140,7 +150,7 @@ func (r *Router) Stream(ctx context.Context, req *llm.Request, hdr http.Header) 
 }
 
 // route runs the attempt loop shared by Complete and Stream.
-func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Header,
+func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Header, after string,
 	try func(context.Context, Provider, *Call) (T, error)) (T, Served, *breaker, error) {
 	var zero T
 	rt := r.route(req.Model)
@@ -160,13 +170,25 @@ func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Hea
 		obs = nopObserver{}
 	}
 
+	targets := rt.Targets
+	if after != "" {
+		for i, tg := range targets {
+			if tg.Provider.Name()+"/"+cmp(tg.Model, req.Model) == after {
+				targets = targets[i+1:]
+				break
+			}
+		}
+		if len(targets) == len(rt.Targets) || len(targets) == 0 {
+			return zero, Served{}, nil, brightline.Errorf(brightline.CodeUnavailable, "no target for model %q follows %s", req.Model, after)
+		}
+	}
 	var (
 		served  Served
 		lastErr error         // the last attempt's error
 		skipped bool          // some target was skipped by its breaker
 		minWait time.Duration // the shortest remaining cooldown of skipped targets
 	)
-	for i, tg := range rt.Targets {
+	for i, tg := range targets {
 		model := cmp(tg.Model, req.Model)
 		key := tg.Provider.Name() + "/" + model
 		if i > 0 {
@@ -230,7 +252,7 @@ func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Hea
 			}
 		}
 	}
-	return zero, served, nil, exhausted(req.Model, len(rt.Targets), lastErr, skipped, minWait)
+	return zero, served, nil, exhausted(req.Model, len(targets), lastErr, skipped, minWait)
 }
 
 // route returns the route for model, or nil.
