@@ -33,7 +33,8 @@
 // match of a pattern is replaced with [Redacted]. allow_refusal_retry: true
 // on a response-stage rule lets the gateway retry a provider's safety
 // refusal on another provider when the rule matches ([Policy.AllowsRefusalRetry]);
-// without one a refusal is final.
+// without one a refusal is final. Only non-streamed answers are retried: a
+// stream's refusal is known only after its text has reached the client.
 //
 // # Combining
 //
