@@ -8,6 +8,9 @@
 //	brightline keys create -name NAME [-org ORG] [-purpose PURPOSE] [-role ROLE]... [-config FILE]
 //	brightline keys list [-json] [-config FILE]
 //	brightline keys revoke [-config FILE] KEY_ID
+//	brightline policy keygen|sign|verify|show|diff [flags]
+//	brightline check [-config FILE] [flags] REQUEST.json
+//	brightline replay [-config FILE] TRAFFIC.jsonl
 //	brightline version
 //
 // Without -config, the embedded defaults apply: data in ./brightline-data,
@@ -45,6 +48,19 @@ Usage:
   brightline keys create -name NAME [-org ORG] [-purpose PURPOSE] [-role ROLE]...
   brightline keys list [-json]
   brightline keys revoke KEY_ID
+  brightline policy keygen -name NAME [-out FILE]
+                                           make a key pair for a party that signs policies
+  brightline policy sign -key FILE [-version N] [-activate TIME] POLICY.yaml
+                                           sign a policy bundle (POLICY.yaml.note)
+  brightline policy verify [-no-rollback-check] POLICY.yaml
+                                           check a bundle against policy.trust
+  brightline policy show [-default]        print the policy serve would put in force
+  brightline policy diff [OLD.yaml] NEW.yaml
+                                           rule by rule changes; exit status 3 if any
+                                           change may weaken the policy (WEAKENS lines)
+  brightline check [-principal-key KEY | -principal NAME -role ROLE...] [-dialect openai|anthropic] REQUEST.json
+                                           dry run: the policy decision for one request
+  brightline replay TRAFFIC.jsonl          dry run over recorded traffic, one decision per line
   brightline version
 
 Every command takes -config FILE; without it the embedded defaults apply
@@ -60,6 +76,9 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
+	case errors.Is(err, errWeakens): // policy diff: let CI gate on it
+		fmt.Fprintf(os.Stderr, "brightline: %v\n", err)
+		os.Exit(3)
 	default:
 		fmt.Fprintf(os.Stderr, "brightline: %v\n", err)
 		os.Exit(1)
@@ -77,6 +96,12 @@ func run(ctx context.Context, args []string, e *env) error {
 		return runServe(ctx, args[1:], e)
 	case "keys":
 		return runKeys(ctx, args[1:], e)
+	case "policy":
+		return runPolicy(ctx, args[1:], e)
+	case "check":
+		return runCheck(ctx, args[1:], e)
+	case "replay":
+		return runReplay(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "brightline", version())
 		return nil

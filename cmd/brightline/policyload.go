@@ -440,6 +440,9 @@ func (s *policySource) refuse(err error, pol, note []byte) {
 	if m, ok := claimedManifest(note); ok {
 		ev.Version = m.Version
 	}
+	if e, ok := errors.AsType[*bundle.ThresholdError](err); ok {
+		ev.Signers = e.Have
+	}
 	s.emit(ev)
 	if cur := s.state.Load(); cur != nil {
 		next := *cur
