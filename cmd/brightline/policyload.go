@@ -109,6 +109,9 @@ func checkPolicy(pc *PolicyConfig, pol, note []byte, active store.PolicyActivati
 		// less so that the active bundle itself can be loaded again, and
 		// tell the two cases apart by hash below.
 		v, err := bundle.Verify(pol, note, pc.trust(), max(active.Version-1, 0), now)
+		if e, ok := errors.AsType[*bundle.RollbackError](err); ok {
+			err = &bundle.RollbackError{Version: e.Version, Active: active.Version}
+		}
 		if err != nil {
 			return nil, &loadError{verifyClass(err), fmt.Errorf("%s: %w", pc.File, err)}
 		}
