@@ -1,0 +1,516 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/bundle"
+	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/store"
+	"github.com/brightline/brightline/internal/store/sqlite"
+)
+
+// party is a signer for test bundles.
+type party struct{ skey, vkey string }
+
+func newParty(t *testing.T, name string) party {
+	t.Helper()
+	skey, vkey, err := bundle.GenerateKey(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return party{skey, vkey}
+}
+
+// policyText returns a policy that denies requests for model.
+func policyText(model string) string {
+	return fmt.Sprintf(`rules:
+  - id: deny-%[1]s
+    stage: request
+    when: request.model == %[1]q
+    action: deny
+    message: %[1]s is not allowed.
+`, model)
+}
+
+// writeBundle writes policy text to path and a note for it signed by
+// signers, atomically, as an operator installing a bundle would.
+func writeBundle(t *testing.T, path, text string, version int64, activate time.Time, signers ...party) {
+	t.Helper()
+	m := bundle.NewManifest([]byte(text), version, activate)
+	note := []byte(m.Text())
+	for _, p := range signers {
+		var err error
+		if note, err = bundle.Sign(note, p.skey); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := replaceFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := replaceFile(path+bundle.NoteSuffix, note, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func signedConfig(path string, threshold int, parties ...party) PolicyConfig {
+	pc := PolicyConfig{File: path, PollInterval: 10 * time.Millisecond}
+	for _, p := range parties {
+		pc.Trust.Keys = append(pc.Trust.Keys, p.vkey)
+	}
+	pc.Trust.Threshold = threshold
+	return pc
+}
+
+var past = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestCheckPolicy(t *testing.T) {
+	op, ve := newParty(t, "operator"), newParty(t, "vendor")
+	v1 := policyText("one")
+	tests := []struct {
+		name      string
+		text      string // the policy signed and written (default v1)
+		tamper    string // if set, overwrites the policy file after signing
+		version   int64
+		activate  time.Time
+		signers   []party
+		active    store.PolicyActivation
+		wantClass string // "" for accepted
+		wantErr   string
+		wantNewer bool
+	}{
+		{name: "first bundle", version: 1, signers: []party{op, ve}, wantNewer: true},
+		{name: "newer than active", version: 3, signers: []party{op, ve},
+			active: store.PolicyActivation{Version: 2, Hash: "sha256:x"}, wantNewer: true},
+		{name: "the active bundle again", version: 2, signers: []party{op, ve},
+			active: store.PolicyActivation{Version: 2, Hash: policyHash([]byte(v1))}},
+		{name: "active version, other policy", version: 2, signers: []party{op, ve},
+			active:    store.PolicyActivation{Version: 2, Hash: "sha256:other"},
+			wantClass: "rollback", wantErr: "version 2 is the active version but its policy differs"},
+		{name: "older than active", version: 1, signers: []party{op, ve},
+			active:    store.PolicyActivation{Version: 2, Hash: policyHash([]byte(v1))},
+			wantClass: "rollback", wantErr: "version 1 is not newer than the active version 2"},
+		{name: "one of two", version: 1, signers: []party{op},
+			wantClass: "threshold", wantErr: "1 of the 2 required trusted signatures (operator)"},
+		{name: "duplicate signer counts once", version: 1, signers: []party{ve, ve},
+			wantClass: "threshold", wantErr: "1 of the 2 required trusted signatures (vendor)"},
+		{name: "tampered", tamper: v1 + "# edited\n", version: 1, signers: []party{op, ve},
+			wantClass: "hash", wantErr: "doesn't match the signed manifest"},
+		{name: "not yet active", version: 1, activate: time.Now().Add(time.Hour), signers: []party{op, ve},
+			wantClass: "not_yet_active", wantErr: "not active until"},
+		{name: "does not compile", text: "rules: [{id: x, stage: request, when: 'nope', action: allow}]\n",
+			version: 1, signers: []party{op, ve}, wantClass: "compile", wantErr: "undeclared reference to 'nope'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "policy.yaml")
+			text := cmpOr(tt.text, v1)
+			activate := tt.activate
+			if activate.IsZero() {
+				activate = past
+			}
+			writeBundle(t, path, text, tt.version, activate, tt.signers...)
+			if tt.tamper != "" {
+				if err := os.WriteFile(path, []byte(tt.tamper), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pc := signedConfig(path, 2, op, ve)
+			pol, note, err := readPolicyFiles(&pc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lp, err := checkPolicy(&pc, pol, note, tt.active, time.Now())
+			if tt.wantClass != "" {
+				if err == nil {
+					t.Fatalf("got no error, want class %s", tt.wantClass)
+				}
+				if got := reasonClass(err); got != tt.wantClass {
+					t.Errorf("got class %q (%v), want %q", got, err, tt.wantClass)
+				}
+				if !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("got error %q, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := lp.policy.Version(); got != tt.version {
+				t.Errorf("got version %d, want %d", got, tt.version)
+			}
+			if lp.newer != tt.wantNewer {
+				t.Errorf("got newer %v, want %v", lp.newer, tt.wantNewer)
+			}
+			if got, want := strings.Join(lp.signers, ","), "operator,vendor"; got != want {
+				t.Errorf("got signers %s, want %s", got, want)
+			}
+			if got, want := lp.policy.Hash(), policyHash([]byte(text)); got != want {
+				t.Errorf("got hash %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// syncBuffer is a log sink safe for the watcher goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// sourceHarness is a policySource over a real SQLite store.
+type sourceHarness struct {
+	t       *testing.T
+	db      *sqlite.DB
+	log     *syncBuffer
+	metrics *gateway.Metrics
+	events  chan policyEvent
+	watched bool // metrics.WatchPolicy was called, with the first source
+}
+
+func newSourceHarness(t *testing.T) *sourceHarness {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "brightline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &sourceHarness{t: t, db: db, log: &syncBuffer{}, metrics: gateway.NewMetrics(), events: make(chan policyEvent, 100)}
+}
+
+func (h *sourceHarness) start(pc PolicyConfig) (*policySource, error) {
+	s := &policySource{cfg: pc, store: h.db, log: slog.New(slog.NewJSONHandler(h.log, nil)), metrics: h.metrics,
+		onEvent: func(ev policyEvent) { h.events <- ev }}
+	if err := s.start(h.t.Context()); err != nil {
+		return nil, err
+	}
+	if !h.watched {
+		h.metrics.WatchPolicy(s)
+		h.watched = true
+	}
+	return s, nil
+}
+
+func (h *sourceHarness) scrape() string {
+	rec := httptest.NewRecorder()
+	h.metrics.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+func (h *sourceHarness) event() policyEvent {
+	h.t.Helper()
+	select {
+	case ev := <-h.events:
+		return ev
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("no policy activation event within 10s")
+		return policyEvent{}
+	}
+}
+
+func (h *sourceHarness) noEvent() {
+	h.t.Helper()
+	select {
+	case ev := <-h.events:
+		h.t.Fatalf("got event %+v, want none", ev)
+	default:
+	}
+}
+
+func (h *sourceHarness) activations() []store.PolicyActivation {
+	// The store keeps only the highest; the activation count is in the
+	// metrics. Return the active one for the version check.
+	a, err := h.db.ActivePolicy(h.t.Context())
+	if errors.Is(err, brightline.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return []store.PolicyActivation{a}
+}
+
+// TestPolicySourceStart checks what serve does with the bundle it starts
+// with, and that restarting with the active bundle works.
+func TestPolicySourceStart(t *testing.T) {
+	op, ve := newParty(t, "operator"), newParty(t, "vendor")
+	h := newSourceHarness(t)
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	pc := signedConfig(path, 2, op, ve)
+
+	writeBundle(t, path, policyText("one"), 1, past, op)
+	if _, err := h.start(pc); reasonClass(err) != "threshold" || !strings.Contains(err.Error(), "1 of the 2") {
+		t.Fatalf("start with 1 of 2 signatures: got %v, want a threshold refusal", err)
+	}
+	if ev := h.event(); ev.Result != "refused" || ev.Class != "threshold" || ev.Version != 1 || len(ev.Signers) != 1 {
+		t.Errorf("got event %+v, want a threshold refusal of version 1 signed by operator", ev)
+	}
+	if a := h.activations(); a != nil {
+		t.Errorf("got activations %v after a refusal, want none", a)
+	}
+
+	writeBundle(t, path, policyText("one"), 1, past, op, ve)
+	s, err := h.start(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.Status()
+	if st.Version != 1 || st.Source != path || strings.Join(st.Signers, ",") != "operator,vendor" || st.Unsigned || st.LastRefusal != nil {
+		t.Errorf("got status %+v, want version 1 from %s signed by operator,vendor", st, path)
+	}
+	if s.Current().Version() != 1 || s.Current().Hash() != st.Hash {
+		t.Errorf("got current policy version %d hash %s, want 1 and %s", s.Current().Version(), s.Current().Hash(), st.Hash)
+	}
+	if ev := h.event(); ev.Result != "activated" || ev.Version != 1 || ev.Hash != st.Hash {
+		t.Errorf("got event %+v, want activation of version 1", ev)
+	}
+	a := h.activations()
+	if len(a) != 1 || a[0].Version != 1 || a[0].Hash != st.Hash {
+		t.Fatalf("got stored activations %+v, want version 1 with hash %s", a, st.Hash)
+	}
+
+	// A restart with the same bundle: accepted, not recorded again (the
+	// store would refuse it as stale), activated_at from the store.
+	s2, err := h.start(pc)
+	if err != nil {
+		t.Fatalf("restart with the active bundle: %v", err)
+	}
+	if got := s2.Status().ActivatedAt; !got.Equal(a[0].ActivatedAt) {
+		t.Errorf("got activated_at %v, want the stored %v", got, a[0].ActivatedAt)
+	}
+	h.event()
+
+	// The same version with another policy is refused at start.
+	writeBundle(t, path, policyText("two"), 1, past, op, ve)
+	if _, err := h.start(pc); reasonClass(err) != "rollback" {
+		t.Errorf("start with a changed version 1: got %v, want a rollback refusal", err)
+	}
+}
+
+// TestPolicySourceReload walks a running source through a reload on
+// SIGHUP, a refused reload, and a reload on a file change.
+func TestPolicySourceReload(t *testing.T) {
+	op, ve := newParty(t, "operator"), newParty(t, "vendor")
+	h := newSourceHarness(t)
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	pc := signedConfig(path, 2, op, ve)
+	pc.PollInterval = time.Hour // this test reloads by SIGHUP only
+
+	writeBundle(t, path, policyText("one"), 1, past, op, ve)
+	s, err := h.start(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.event()
+	ctx, cancel := context.WithCancel(t.Context())
+	hup := make(chan os.Signal)
+	done := make(chan struct{})
+	go func() { s.watch(ctx, hup); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// Version 2 on SIGHUP.
+	writeBundle(t, path, policyText("two"), 2, past, op, ve)
+	v1 := s.Current()
+	hup <- syscall.SIGHUP
+	if ev := h.event(); ev.Result != "activated" || ev.Version != 2 {
+		t.Fatalf("got event %+v, want activation of version 2", ev)
+	}
+	if got := s.Current().Version(); got != 2 {
+		t.Fatalf("got version %d in force, want 2", got)
+	}
+	if v1.Version() != 1 {
+		t.Errorf("the policy a request already holds changed to version %d; want it left at 1", v1.Version())
+	}
+	if a := h.activations(); a[0].Version != 2 {
+		t.Errorf("got stored version %d, want 2", a[0].Version)
+	}
+
+	// Version 3 with one signature is refused; version 2 stays.
+	writeBundle(t, path, policyText("three"), 3, past, op)
+	hup <- syscall.SIGHUP
+	if ev := h.event(); ev.Result != "refused" || ev.Class != "threshold" || ev.Version != 3 {
+		t.Fatalf("got event %+v, want a threshold refusal of version 3", ev)
+	}
+	st := s.Status()
+	if st.Version != 2 || s.Current().Version() != 2 {
+		t.Errorf("got version %d in force, want 2 kept", st.Version)
+	}
+	if r := st.LastRefusal; r == nil || r.Version != 3 || !strings.Contains(r.Reason, "1 of the 2 required trusted signatures (operator)") {
+		t.Errorf("got last refusal %+v, want version 3 with the threshold reason", r)
+	}
+	metrics := h.scrape()
+	for _, want := range []string{
+		`brightline_policy_activations_total{reason="threshold",result="refused"} 1`,
+		`brightline_policy_activations_total{reason="",result="activated"} 2`,
+		`brightline_policy_version 2`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
+	}
+	if log := h.log.String(); !strings.Contains(log, `"level":"ERROR","msg":"policy activation","result":"refused","version":3`) {
+		t.Errorf("log lacks the refusal at ERROR:\n%s", log)
+	}
+
+	// SIGHUP with the bundle in force changes nothing and reports nothing.
+	writeBundle(t, path, policyText("two"), 2, past, op, ve)
+	hup <- syscall.SIGHUP
+	hup <- syscall.SIGHUP // the second send waits until the first reload is done
+	h.noEvent()
+	if got := s.Status(); got.Version != 2 || got.LastRefusal == nil {
+		t.Errorf("got status %+v, want version 2 with the earlier refusal kept", got)
+	}
+}
+
+// TestPolicySourcePoll checks reloading on a file change: a change loads
+// once it is stable, a refused change is reported once, and a bundle not
+// yet active loads when its time comes.
+func TestPolicySourcePoll(t *testing.T) {
+	op := newParty(t, "operator")
+	h := newSourceHarness(t)
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	pc := signedConfig(path, 1, op)
+
+	writeBundle(t, path, policyText("one"), 1, past, op)
+	s, err := h.start(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.event()
+	now := time.Now()
+	var mu sync.Mutex
+	s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { s.watch(ctx, nil); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	writeBundle(t, path, policyText("two"), 2, past, op)
+	if ev := h.event(); ev.Result != "activated" || ev.Version != 2 {
+		t.Fatalf("got event %+v, want activation of version 2", ev)
+	}
+
+	// A broken policy is refused once, not on every poll.
+	if err := os.WriteFile(path, []byte("rules: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ev := h.event(); ev.Result != "refused" || ev.Class != "hash" {
+		t.Fatalf("got event %+v, want a hash refusal", ev)
+	}
+	time.Sleep(20 * pc.PollInterval)
+	h.noEvent()
+	if got := s.Current().Version(); got != 2 {
+		t.Errorf("got version %d in force, want 2", got)
+	}
+
+	// A bundle that activates later is refused, then loaded when the
+	// clock passes its activation time.
+	later := now.Add(time.Hour).Truncate(time.Second)
+	writeBundle(t, path, policyText("three"), 3, later, op)
+	if ev := h.event(); ev.Result != "refused" || ev.Class != "not_yet_active" {
+		t.Fatalf("got event %+v, want a not_yet_active refusal", ev)
+	}
+	mu.Lock()
+	now = later.Add(time.Second)
+	mu.Unlock()
+	if ev := h.event(); ev.Result != "activated" || ev.Version != 3 {
+		t.Fatalf("got event %+v, want activation of version 3", ev)
+	}
+	if got := s.Current().Version(); got != 3 {
+		t.Errorf("got version %d in force, want 3", got)
+	}
+}
+
+func TestPolicySourceUnsigned(t *testing.T) {
+	h := newSourceHarness(t)
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(path, []byte(policyText("one")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pc := PolicyConfig{File: path, Unsigned: true, PollInterval: 10 * time.Millisecond}
+	s, err := h.start(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.Status()
+	if !st.Unsigned || st.Version != 0 || len(st.Signers) != 0 {
+		t.Errorf("got status %+v, want unsigned version 0 with no signers", st)
+	}
+	if !strings.Contains(h.log.String(), `"level":"WARN","msg":"UNSIGNED POLICY`) {
+		t.Errorf("log lacks the unsigned warning:\n%s", h.log.String())
+	}
+	if !strings.Contains(h.scrape(), "brightline_policy_unsigned 1") {
+		t.Error("metrics lack brightline_policy_unsigned 1")
+	}
+	if a := h.activations(); a != nil {
+		t.Errorf("got stored activations %v for an unsigned policy, want none", a)
+	}
+	h.event()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { s.watch(ctx, nil); close(done) }()
+	defer func() { cancel(); <-done }()
+	if err := replaceFile(path, []byte(policyText("two")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ev := h.event(); ev.Result != "activated" || ev.Hash != policyHash([]byte(policyText("two"))) {
+		t.Fatalf("got event %+v, want activation of the edited file", ev)
+	}
+}
+
+// TestServePolicyDefault checks that without a policy file serve uses the
+// embedded default, and that SIGHUP is absorbed rather than fatal.
+func TestServePolicyDefault(t *testing.T) {
+	var buf syncBuffer
+	cfg := &Config{}
+	src, watch, err := servePolicy(t.Context(), cfg, nil, slog.New(slog.NewJSONHandler(&buf, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := src.Status(); st.Source != "embedded default" || st.Version != 0 {
+		t.Errorf("got status %+v, want the embedded default", st)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	hup := make(chan os.Signal)
+	done := make(chan struct{})
+	go func() { watch(ctx, hup); close(done) }()
+	hup <- syscall.SIGHUP
+	cancel()
+	<-done
+	if !strings.Contains(buf.String(), "nothing to reload") {
+		t.Errorf("log lacks the SIGHUP notice:\n%s", buf.String())
+	}
+}
