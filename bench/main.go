@@ -58,6 +58,8 @@ func run() error {
 		maxDuration = flag.Duration("max-duration", 10*time.Second, "length of each throughput run")
 		concurrency = flag.Int("concurrency", 64, "workers for the throughput runs")
 		upstream    = flag.String("upstream", "", "internal: serve the fake upstream on this address")
+		modes       = flag.String("modes", "plain,stream", "which of plain and stream requests to run")
+		skipMax     = flag.Bool("skip-max", false, "skip the throughput runs")
 	)
 	flag.Parse()
 	if *upstream != "" {
@@ -149,7 +151,18 @@ routes:
 	fmt.Printf("# Brightline overhead benchmark\n\n%d requests/s for %v per run; upstream, gateway and load generator on this machine (%d CPUs).\n\n", *rate, *duration, numCPU())
 	fmt.Println("| run | requests | errors | p50 | p99 | max | added p50 | added p99 |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
-	for _, stream := range []bool{false, true} {
+	var streamModes []bool
+	for _, m := range strings.Split(*modes, ",") {
+		switch m {
+		case "plain":
+			streamModes = append(streamModes, false)
+		case "stream":
+			streamModes = append(streamModes, true)
+		default:
+			return fmt.Errorf("-modes: unknown mode %q", m)
+		}
+	}
+	for _, stream := range streamModes {
 		var base *result
 		for _, tg := range targets {
 			body := tg.body
@@ -182,10 +195,13 @@ routes:
 		}
 	}
 
+	if *skipMax {
+		return nil
+	}
 	fmt.Printf("\nMaximum throughput, %d closed-loop workers for %v:\n\n", *concurrency, *maxDuration)
 	fmt.Println("| run | requests/s | errors | p50 | p99 |")
 	fmt.Println("|---|---|---|---|---|")
-	for _, stream := range []bool{false, true} {
+	for _, stream := range streamModes {
 		for _, tg := range targets {
 			body := tg.body
 			if stream {
