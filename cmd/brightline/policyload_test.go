@@ -5,16 +5,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/bundle"
@@ -513,4 +518,71 @@ func TestServePolicyDefault(t *testing.T) {
 	if !strings.Contains(buf.String(), "nothing to reload") {
 		t.Errorf("log lacks the SIGHUP notice:\n%s", buf.String())
 	}
+}
+
+// TestPolicyReloadScripts runs testdata/reload/*.txtar: scripts that change
+// the policy under a running gateway and need waitmatch to wait for the
+// reload, a command TestScripts doesn't have.
+func TestPolicyReloadScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/reload",
+		Setup: func(env *testscript.Env) error {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			env.Setenv("BRIGHTLINE_LISTEN", ln.Addr().String())
+			ln.Close()
+			env.Setenv("ANTHROPIC_API_KEY", "")
+			env.Setenv("OPENAI_API_KEY", "")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfor":   cmdWaitFor,
+			"http":      cmdHTTP,
+			"waitmatch": cmdWaitMatch,
+		},
+	})
+}
+
+// waitmatch [-key FILE] URL REGEXP: poll GET URL until its body matches
+// REGEXP, for up to 20s; stdout gets the matching body.
+func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! waitmatch")
+	}
+	var key string
+	if len(args) > 2 && args[0] == "-key" {
+		key = strings.TrimSpace(ts.ReadFile(args[1]))
+		args = args[2:]
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitmatch [-key FILE] URL REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	var last string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		req, err := http.NewRequest(http.MethodGet, args[0], nil)
+		ts.Check(err)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		if last = string(b); re.Match(b) {
+			ts.Stdout().Write(b)
+			return
+		}
+	}
+	ts.Fatalf("GET %s didn't match %s within 20s; last answer:\n%s", args[0], args[1], last)
 }
