@@ -27,6 +27,8 @@ Only body is required; dialect defaults to openai and time to now.
 Lines are decided in order at stage request with the policy serve would
 load, keeping per-principal counters: counters.requests_1h counts the
 principal's requests in the hour up to and including the line's own.
+Record lines in time order: requests more than an hour older than a line
+are forgotten, so a later line with an earlier time doesn't see them.
 Prints one {"line": N, "decision": {...}} per line, or {"line": N, "error": "..."}
 for a line that can't be decided; the exit status is then 1.
 `
