@@ -254,9 +254,9 @@ func (h *sourceHarness) noEvent() {
 	}
 }
 
+// activations returns the store's active activation, or nil if none was
+// recorded.
 func (h *sourceHarness) activations() []store.PolicyActivation {
-	// The store keeps only the highest; the activation count is in the
-	// metrics. Return the active one for the version check.
 	a, err := h.db.ActivePolicy(h.t.Context())
 	if errors.Is(err, brightline.ErrNotFound) {
 		return nil
@@ -585,4 +585,68 @@ func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("GET %s didn't match %s within 20s; last answer:\n%s", args[0], args[1], last)
+}
+
+// TestServeSIGHUP sends a real SIGHUP to a gateway running in this process:
+// the policy reloads and the server keeps serving.
+func TestServeSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	policyPath := filepath.Join(dir, "policy.yaml")
+	write(t, policyPath, policyText("one"))
+	configPath := filepath.Join(dir, "gw.yaml")
+	write(t, configPath, fmt.Sprintf(`listen: %s
+data_dir: %s
+providers: [{name: s, type: simulated}]
+routes: [{model: s, targets: [{provider: s}]}]
+policy: {file: %s, unsigned: true, poll_interval: 1h}
+`, addr, filepath.Join(dir, "data"), policyPath))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-config", configPath},
+			&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }})
+	}()
+	health := func() string {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	waitFor := func(what string, ok func(string) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if ok(health()) {
+				return
+			}
+		}
+		cancel()
+		t.Fatalf("%s: not seen within 20s; log:\n%s", what, stderr.String())
+	}
+	oldHash, newHash := policyHash([]byte(policyText("one"))), policyHash([]byte(policyText("two")))
+	waitFor("start", func(h string) bool { return strings.Contains(h, oldHash) })
+
+	write(t, policyPath, policyText("two"))
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("reload", func(h string) bool { return strings.Contains(h, newHash) })
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve returned %v, want nil after a SIGHUP and shutdown", err)
+	}
+	if log := stderr.String(); !strings.Contains(log, `"msg":"SIGHUP: reloading the policy"`) {
+		t.Errorf("log lacks the SIGHUP reload:\n%s", log)
+	}
 }
