@@ -22,11 +22,11 @@ const (
 // Principal is an authenticated caller. Every request is decided and recorded
 // against one.
 type Principal struct {
-	ID      string   // stable identifier, e.g. "key_01J…"
-	Name    string   // human-readable label given when the key was created
-	Org     string   // organisation the caller belongs to
-	Purpose string   // declared purpose of use, e.g. "logistics"
-	Roles   []string // e.g. "admin", "approver", "auditor"
+	ID      string   `json:"id"`      // stable identifier, e.g. "key_01J…"
+	Name    string   `json:"name"`    // human-readable label given when the key was created
+	Org     string   `json:"org"`     // organisation the caller belongs to
+	Purpose string   `json:"purpose"` // declared purpose of use, e.g. "logistics"
+	Roles   []string `json:"roles"`   // e.g. "admin", "approver", "auditor"
 }
 
 // HasRole reports whether p holds role.
