@@ -246,6 +246,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			fail(err)
 			return
 		}
+		setAnnotations(w, d)
 		if d.Action == brightline.ActionRedact {
 			if err := redactRequest(pol, d, req); err != nil {
 				fail(policyError(brightline.StageRequest, err))

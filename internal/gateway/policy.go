@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -264,4 +265,18 @@ func (g *Gateway) retryRefusal(ctx context.Context, p *policy.Policy, x *exchang
 		resp, served = next, s
 	}
 	return resp, served, nil
+}
+
+// setAnnotations tells the client which annotate rules flagged its request,
+// in x-brightline-annotations (comma-separated rule ids).
+func setAnnotations(w http.ResponseWriter, d brightline.Decision) {
+	var ids []string
+	for _, m := range d.Matches {
+		if m.Action == brightline.ActionAnnotate {
+			ids = append(ids, m.Rule)
+		}
+	}
+	if len(ids) > 0 {
+		w.Header().Set("x-brightline-annotations", strings.Join(ids, ", "))
+	}
 }

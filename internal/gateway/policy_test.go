@@ -37,6 +37,11 @@ rules:
     when: request.model == "via-openai" && request.metadata["x-mission"] == "blocked"
     action: deny
     message: This mission may not use this model.
+  - id: flag-long-prompts
+    stage: request
+    when: request.text_bytes > 20
+    action: annotate
+    message: Long prompt.
   - id: mask-grids
     stage: request
     when: request.text_bytes > 0
@@ -123,9 +128,12 @@ func TestPolicyRedacts(t *testing.T) {
 		if c.model == "anthropic" {
 			hdr, up = anthropicHdr(testKey), h.anthropic
 		}
-		status, _, body := h.post(t, c.path, c.body, hdr)
+		status, rh, body := h.post(t, c.path, c.body, hdr)
 		if status != 200 {
 			t.Fatalf("%s: %d %s", c.path, status, body)
+		}
+		if got := rh.Get("x-brightline-annotations"); got != "flag-long-prompts" {
+			t.Errorf("%s: x-brightline-annotations: got %q, want flag-long-prompts", c.path, got)
 		}
 		if !strings.Contains(body, "move to [REDACTED] now") {
 			t.Errorf("%s: the echo shows the model did not get the redacted text: %s", c.path, body)
@@ -273,5 +281,25 @@ func TestRefusalNotRoutedAround(t *testing.T) {
 		case allow && (finish != "stop" || msg.Content != "echo: plan it"):
 			t.Errorf("with allow_refusal_retry: got %q (%s), want the second target's answer", msg.Content, finish)
 		}
+	}
+}
+
+// TestPolicyRedactsStreamsSDK: the redacted request reaches the model, as
+// both SDKs see in the streamed echo.
+func TestPolicyRedactsStreamsSDK(t *testing.T) {
+	h := policyHarness(t)
+	const prompt = "advance to 38SMB44881234 at dawn"
+	const want = "echo: advance to [REDACTED] at dawn"
+	msg, _, _ := openaiChat(t, h.openaiClient(testKey), true, openai.ChatCompletionNewParams{
+		Model: "via-anthropic", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+	})
+	if msg.Content != want {
+		t.Errorf("openai stream: got %q, want %q", msg.Content, want)
+	}
+	m := anthropicChat(t, h.anthropicClient(testKey), true, anthropic.MessageNewParams{
+		Model: "via-openai", MaxTokens: 100, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(prompt))},
+	})
+	if got := anthropicText(m); got != want {
+		t.Errorf("anthropic stream: got %q, want %q", got, want)
 	}
 }
