@@ -16,6 +16,7 @@ import (
 
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/provider"
+	"github.com/brightline/brightline/internal/store"
 )
 
 func runServe(ctx context.Context, args []string, e *env) error {
@@ -83,12 +84,14 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if cfg.Auth.CacheTTL > 0 {
 		auth = gateway.CacheAuthenticator(auth, cfg.Auth.CacheTTL, 100_000)
 	}
+	var used store.UsageBatcher // last-used times, written in batches
 	gw := gateway.New(gateway.Config{
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
 		Logger:          log,
 		Metrics:         metrics,
 		Policy:          policySrc,
 		Tools:           tools,
+		KeyUsed:         used.Mark,
 	}, auth, router)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -136,7 +139,25 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		}
 		return err
 	})
+	g.Go(func() error {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-gctx.Done():
+				return nil
+			}
+			if err := used.Flush(gctx, db); err != nil {
+				log.Warn("couldn't record when keys were last used; will retry", "err", err)
+			}
+		}
+	})
 	err = g.Wait()
+	// Requests drained above may have marked keys since the last tick.
+	if ferr := used.Flush(context.Background(), db); ferr != nil {
+		log.Warn("couldn't record when keys were last used", "err", ferr)
+	}
 	log.Info("stopped")
 	return err
 }

@@ -64,6 +64,9 @@ type Config struct {
 	Tools *ToolEffects
 	// Now is the clock rules see as time. nil means time.Now.
 	Now func() time.Time
+	// KeyUsed, if set, is told the principal id of every authenticated
+	// model API request. It must not block (store.UsageBatcher.Mark).
+	KeyUsed func(principalID string)
 }
 
 // Gateway is the HTTP front of Brightline. Create it with New.
@@ -219,6 +222,9 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		x.principal = p
+		if g.cfg.KeyUsed != nil {
+			g.cfg.KeyUsed(p.ID)
+		}
 
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes))
 		if err != nil {
