@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -49,9 +50,9 @@ func appendError(b []byte, e *brightline.Error) []byte {
 		code, msg = e.Code, e.Message
 	}
 	b = append(b, `{"type":"error","error":{"type":`...)
-	b = appendString(b, errorType(code))
+	b = wire.AppendString(b, errorType(code))
 	b = append(b, `,"message":`...)
-	b = appendString(b, msg)
+	b = wire.AppendString(b, msg)
 	return append(b, '}', '}')
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -154,13 +155,7 @@ func (s *StreamReader) readFrame() error {
 		if content[0] == ':' {
 			continue // comment
 		}
-		name, value := content, []byte(nil)
-		if i := bytes.IndexByte(content, ':'); i >= 0 {
-			name, value = content[:i], content[i+1:]
-			if len(value) > 0 && value[0] == ' ' {
-				value = value[1:]
-			}
-		}
+		name, value := wire.SplitField(content)
 		switch string(name) {
 		case "event":
 			s.event = append(s.event[:0], value...)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -64,7 +65,7 @@ func invalid(format string, args ...any) *brightline.Error {
 // Because the gateway may forward body itself, DecodeRequest refuses what
 // Anthropic could read differently from encoding/json: invalid UTF-8, and
 // keys of fields it reads that differ from the field name in case or appear
-// twice (see checkKeys).
+// twice (see requestKeys).
 func DecodeRequest(body []byte) (*llm.Request, error) {
 	if !utf8.Valid(body) {
 		return nil, invalid("request body is not valid UTF-8: invalid byte at offset %d", invalidUTF8(body))
@@ -77,7 +78,7 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		}
 		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: describeJSONError(err), Err: err}
 	}
-	if err := checkKeys(body, requestKeys); err != nil {
+	if err := wire.CheckKeys(body, requestKeys); err != nil {
 		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: err.Error(), Err: err}
 	}
 	switch {
@@ -310,7 +311,7 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, s)
+			b = wire.AppendString(b, s)
 		}
 		b = append(b, ']')
 	}

@@ -8,26 +8,8 @@ import (
 	"testing"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 )
-
-// kid returns the schema of field name of s, or nil.
-func (s *keySchema) kid(name string) *keySchema {
-	if s == nil {
-		return nil
-	}
-	if i := slices.Index(s.names, name); i >= 0 {
-		return s.kids[i]
-	}
-	return nil
-}
-
-// el returns the schema of the elements of s, or nil.
-func (s *keySchema) el() *keySchema {
-	if s == nil {
-		return nil
-	}
-	return s.elem
-}
 
 // TestDecodeRequestKeyVariants checks that a key which encoding/json would
 // match to a field but Anthropic would not (a case or Unicode-folding
@@ -153,43 +135,42 @@ func TestDecodeRequestInvalidUTF8(t *testing.T) {
 // keys each wire type decodes, so that a field added to a wire type cannot
 // silently reopen the case-folding gap.
 func TestRequestKeysCoverWireTypes(t *testing.T) {
-	message := requestKeys.kid("messages").el()
-	block := message.kid("content").el()
+	message := requestKeys.Field("messages").Elem()
+	block := message.Field("content").Elem()
 	tests := []struct {
 		name   string
 		typ    reflect.Type
-		schema *keySchema
+		schema *wire.Keys
 	}{
 		{"request", reflect.TypeFor[wireRequest](), requestKeys},
 		{"message", reflect.TypeFor[wireMessage](), message},
 		{"block", reflect.TypeFor[wireBlock](), block},
-		{"system block", reflect.TypeFor[wireBlock](), requestKeys.kid("system").el()},
-		{"tool_result block", reflect.TypeFor[wireLeaf](), block.kid("content").el()},
-		{"source", reflect.TypeFor[wireSource](), block.kid("source")},
-		{"tool_result source", reflect.TypeFor[wireSource](), block.kid("content").el().kid("source")},
-		{"tool", reflect.TypeFor[wireTool](), requestKeys.kid("tools").el()},
-		{"tool_choice", reflect.TypeFor[wireToolChoice](), requestKeys.kid("tool_choice")},
-		{"metadata", reflect.TypeFor[wireMetadata](), requestKeys.kid("metadata")},
+		{"system block", reflect.TypeFor[wireBlock](), requestKeys.Field("system").Elem()},
+		{"tool_result block", reflect.TypeFor[wireLeaf](), block.Field("content").Elem()},
+		{"source", reflect.TypeFor[wireSource](), block.Field("source")},
+		{"tool_result source", reflect.TypeFor[wireSource](), block.Field("content").Elem().Field("source")},
+		{"tool", reflect.TypeFor[wireTool](), requestKeys.Field("tools").Elem()},
+		{"tool_choice", reflect.TypeFor[wireToolChoice](), requestKeys.Field("tool_choice")},
+		{"metadata", reflect.TypeFor[wireMetadata](), requestKeys.Field("metadata")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.schema == nil || tt.schema.names == nil {
+			if tt.schema.Names() == nil {
 				t.Fatalf("got no object schema, want one listing the fields of %s", tt.typ)
 			}
 			fields := jsonFields(tt.typ)
 			for name, ft := range fields {
-				i := slices.Index(tt.schema.names, name)
-				if i < 0 {
+				if !slices.Contains(tt.schema.Names(), name) {
 					t.Errorf("field %q is decoded but not in the key schema", name)
 					continue
 				}
 				// A field holding objects needs a schema of its own; the
 				// table above checks which.
-				if holdsObjects(ft) && tt.schema.kids[i] == nil {
+				if holdsObjects(ft) && tt.schema.Field(name) == nil {
 					t.Errorf("field %q holds objects, but its key schema is nil", name)
 				}
 			}
-			for _, name := range tt.schema.names {
+			for _, name := range tt.schema.Names() {
 				if _, ok := fields[name]; !ok {
 					t.Errorf("key schema lists %q, which %s does not decode", name, tt.typ)
 				}
@@ -224,26 +205,4 @@ func holdsObjects(typ reflect.Type) bool {
 		typ = typ.Elem()
 	}
 	return typ.Kind() == reflect.Struct
-}
-
-// TestSkipString checks the quote search against runs of backslashes.
-func TestSkipString(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int
-	}{
-		{`"" x`, 2},
-		{`"abc" x`, 5},
-		{`"a\"b" x`, 6},
-		{`"a\\" x`, 5},
-		{`"a\\\"" x`, 7},
-		{`"\\\\" x`, 6},
-		{`"\"" x`, 4},
-		{`"\u0022" x`, 8},
-	}
-	for _, tt := range tests {
-		if got := skipString([]byte(tt.in), 0); got != tt.want {
-			t.Errorf("skipString(%s) = %d, want %d", tt.in, got, tt.want)
-		}
-	}
 }

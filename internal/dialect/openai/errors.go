@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -55,11 +56,11 @@ func appendError(b []byte, e *brightline.Error) []byte {
 	}
 	typ, c := errorTypeCode(code)
 	b = append(b, `{"error":{"message":`...)
-	b = appendString(b, msg)
+	b = wire.AppendString(b, msg)
 	b = append(b, `,"type":`...)
-	b = appendString(b, typ)
+	b = wire.AppendString(b, typ)
 	b = append(b, `,"param":null,"code":`...)
-	b = appendString(b, c)
+	b = wire.AppendString(b, c)
 	return append(b, "}}"...)
 }
 

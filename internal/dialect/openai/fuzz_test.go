@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -38,7 +39,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":"x"}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if json.Valid(body) {
-			checkKeys(body, requestKeys) // must not panic on any valid JSON
+			wire.CheckKeys(body, requestKeys) // must not panic on any valid JSON
 		}
 		req, err := DecodeRequest(body)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -165,13 +166,7 @@ func (s *StreamReader) readFrame() (raw []byte, hasData bool, err error) {
 		if line[0] == ':' {
 			continue // a comment
 		}
-		name, value := line, []byte(nil)
-		if i := bytes.IndexByte(line, ':'); i >= 0 {
-			name, value = line[:i], line[i+1:]
-			if len(value) > 0 && value[0] == ' ' {
-				value = value[1:]
-			}
-		}
+		name, value := wire.SplitField(line)
 		if string(name) != "data" {
 			continue // event, id, retry: OpenAI doesn't use them
 		}

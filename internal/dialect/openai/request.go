@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -268,7 +269,7 @@ func invalid(format string, args ...any) *brightline.Error {
 //
 // Because the gateway may forward body itself, DecodeRequest refuses what
 // the provider could read differently: invalid UTF-8, and keys it models
-// that are misspelt in case or repeated (see checkKeys).
+// that are misspelt in case or repeated (see requestKeys).
 func DecodeRequest(body []byte) (*llm.Request, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
@@ -288,7 +289,7 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, invalid("%s", locateRequestError(body, err))
 	}
-	if err := checkKeys(body, requestKeys); err != nil {
+	if err := wire.CheckKeys(body, requestKeys); err != nil {
 		return nil, invalid("%s", err)
 	}
 	if w.Model == "" {
@@ -659,11 +660,11 @@ func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
 func EncodeRequest(req *llm.Request) ([]byte, error) {
 	b := make([]byte, 0, requestSizeHint(req))
 	b = append(b, `{"model":`...)
-	b = appendString(b, req.Model)
+	b = wire.AppendString(b, req.Model)
 	b = append(b, `,"messages":[`...)
 	if req.System != "" {
 		b = append(b, `{"role":"system","content":`...)
-		b = appendString(b, req.System)
+		b = wire.AppendString(b, req.System)
 		b = append(b, '}')
 	}
 	var err error
@@ -688,10 +689,10 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 			t := &req.Tools[i]
 			b = comma(b)
 			b = append(b, `{"type":"function","function":{"name":`...)
-			b = appendString(b, t.Name)
+			b = wire.AppendString(b, t.Name)
 			if t.Description != "" {
 				b = append(b, `,"description":`...)
-				b = appendString(b, t.Description)
+				b = wire.AppendString(b, t.Description)
 			}
 			b = append(b, `,"parameters":`...)
 			switch {
@@ -716,7 +717,7 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 			b = append(b, `,"tool_choice":"required"`...)
 		case llm.ToolChoiceTool:
 			b = append(b, `,"tool_choice":{"type":"function","function":{"name":`...)
-			b = appendString(b, tc.Name)
+			b = wire.AppendString(b, tc.Name)
 			b = append(b, "}}"...)
 		case "":
 		default:
@@ -740,7 +741,7 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 		b = append(b, `,"stop":[`...)
 		for _, s := range req.Stop {
 			b = comma(b)
-			b = appendString(b, s)
+			b = wire.AppendString(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -749,7 +750,7 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 	}
 	if req.User != "" {
 		b = append(b, `,"user":`...)
-		b = appendString(b, req.User)
+		b = wire.AppendString(b, req.User)
 	}
 	return append(b, '}'), nil
 }
@@ -815,7 +816,7 @@ func appendUserMessage(b []byte, m *llm.Message) ([]byte, error) {
 			var err error
 			b = comma(b)
 			b = append(b, `{"role":"tool","tool_call_id":`...)
-			b = appendString(b, blk.ToolResult.CallID)
+			b = wire.AppendString(b, blk.ToolResult.CallID)
 			b = append(b, `,"content":`...)
 			var texts []llm.Block
 			for _, c := range blk.ToolResult.Content {
@@ -888,14 +889,14 @@ func appendAssistantMessage(b []byte, m *llm.Message) ([]byte, error) {
 
 func appendToolCall(b []byte, c *llm.ToolCall) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, c.ID)
+	b = wire.AppendString(b, c.ID)
 	b = append(b, `,"type":"function","function":{"name":`...)
-	b = appendString(b, c.Name)
+	b = wire.AppendString(b, c.Name)
 	b = append(b, `,"arguments":`...)
 	if len(c.Arguments) == 0 {
 		b = append(b, `"{}"`...)
 	} else {
-		b = appendString(b, string(c.Arguments))
+		b = wire.AppendString(b, string(c.Arguments))
 	}
 	return append(b, "}}"...)
 }
@@ -910,7 +911,7 @@ func appendContent(b []byte, blocks []llm.Block, nullIfEmpty bool) ([]byte, erro
 	case len(blocks) == 0:
 		return append(b, `""`...), nil
 	case len(blocks) == 1 && blocks[0].Type == llm.BlockText:
-		return appendString(b, blocks[0].Text), nil
+		return wire.AppendString(b, blocks[0].Text), nil
 	}
 	b = append(b, '[')
 	for i := range blocks {
@@ -919,7 +920,7 @@ func appendContent(b []byte, blocks []llm.Block, nullIfEmpty bool) ([]byte, erro
 		switch blk.Type {
 		case llm.BlockText:
 			b = append(b, `{"type":"text","text":`...)
-			b = appendString(b, blk.Text)
+			b = wire.AppendString(b, blk.Text)
 			b = append(b, '}')
 		case llm.BlockImage:
 			if blk.Image == nil {
@@ -927,12 +928,12 @@ func appendContent(b []byte, blocks []llm.Block, nullIfEmpty bool) ([]byte, erro
 			}
 			b = append(b, `{"type":"image_url","image_url":{"url":`...)
 			if blk.Image.URL != "" {
-				b = appendString(b, blk.Image.URL)
+				b = wire.AppendString(b, blk.Image.URL)
 			} else {
 				b = append(b, `"data:`...)
-				b = appendEscaped(b, blk.Image.MediaType)
+				b = wire.AppendEscaped(b, blk.Image.MediaType)
 				b = append(b, ";base64,"...)
-				b = appendEscaped(b, blk.Image.Data)
+				b = wire.AppendEscaped(b, blk.Image.Data)
 				b = append(b, '"')
 			}
 			b = append(b, "}}"...)

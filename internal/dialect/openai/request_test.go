@@ -432,21 +432,3 @@ func TestEncodeRequestErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestAppendString(t *testing.T) {
-	tests := []string{"", "plain", "\"\\/\b\f\n\r\t", "\x00\x01\x1f\x7f", "é€😀", "\u2028\u2029", "<>&", "\xff\xfe", "a\xc3"}
-	for _, s := range tests {
-		got := appendString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Errorf("appendString(%q) = %s, not valid JSON: %v", s, got, err)
-			continue
-		}
-		var want string
-		std, _ := json.Marshal(s)
-		json.Unmarshal(std, &want)
-		if back != want {
-			t.Errorf("appendString(%q) decodes to %q, want %q", s, back, want)
-		}
-	}
-}

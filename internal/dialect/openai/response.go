@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -77,11 +78,11 @@ func EncodeResponse(resp *llm.Response) ([]byte, error) {
 	}
 	b := make([]byte, 0, size)
 	b = append(b, `{"id":`...)
-	b = appendString(b, completionID(resp.ID))
+	b = wire.AppendString(b, completionID(resp.ID))
 	b = append(b, `,"object":"chat.completion","created":`...)
 	b = appendInt(b, int(time.Now().Unix()))
 	b = append(b, `,"model":`...)
-	b = appendString(b, resp.Model)
+	b = wire.AppendString(b, resp.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	texts := 0
 	for i := range resp.Content {
@@ -89,7 +90,7 @@ func EncodeResponse(resp *llm.Response) ([]byte, error) {
 			if texts == 0 {
 				b = append(b, '"')
 			}
-			b = appendEscaped(b, resp.Content[i].Text)
+			b = wire.AppendEscaped(b, resp.Content[i].Text)
 			texts++
 		}
 	}
@@ -127,11 +128,11 @@ func EncodeModels(models []llm.Model) []byte {
 		m := &models[i]
 		b = comma(b)
 		b = append(b, `{"id":`...)
-		b = appendString(b, m.ID)
+		b = wire.AppendString(b, m.ID)
 		b = append(b, `,"object":"model","created":`...)
 		b = strconv.AppendInt(b, m.Created, 10)
 		b = append(b, `,"owned_by":`...)
-		b = appendString(b, m.OwnedBy)
+		b = wire.AppendString(b, m.OwnedBy)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

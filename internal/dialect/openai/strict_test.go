@@ -5,24 +5,24 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/brightline/brightline/internal/dialect/wire"
 )
 
-func (s *keySchema) kid(name string) *keySchema { return s.kids[s.fields[name]] }
-
-// TestRequestKeysCoverWireTypes checks that checkKeys looks at every key
+// TestRequestKeysCoverWireTypes checks that requestKeys lists every key
 // the request decoder reads, so that a field added to a wire type cannot
 // silently reopen the case-folding gap.
 func TestRequestKeysCoverWireTypes(t *testing.T) {
-	message := requestKeys.kid("messages").elem
+	message := requestKeys.Field("messages").Elem()
 	tests := []struct {
 		typ    reflect.Type
-		schema *keySchema
+		schema *wire.Keys
 	}{
 		{reflect.TypeFor[wireRequest](), requestKeys},
 		{reflect.TypeFor[wireMessage](), message},
-		{reflect.TypeFor[wirePart](), message.kid("content").elem},
-		{reflect.TypeFor[wireToolCall](), message.kid("tool_calls").elem},
-		{reflect.TypeFor[wireTool](), requestKeys.kid("tools").elem},
+		{reflect.TypeFor[wirePart](), message.Field("content").Elem()},
+		{reflect.TypeFor[wireToolCall](), message.Field("tool_calls").Elem()},
+		{reflect.TypeFor[wireTool](), requestKeys.Field("tools").Elem()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ.Name(), func(t *testing.T) {
@@ -31,9 +31,9 @@ func TestRequestKeysCoverWireTypes(t *testing.T) {
 	}
 }
 
-func checkCovers(t *testing.T, path string, typ reflect.Type, s *keySchema) {
+func checkCovers(t *testing.T, path string, typ reflect.Type, s *wire.Keys) {
 	t.Helper()
-	if s == nil || s.fields == nil {
+	if s.Names() == nil {
 		t.Errorf("%s: got no object schema, want one listing %s's fields", path, typ)
 		return
 	}
@@ -42,7 +42,7 @@ func checkCovers(t *testing.T, path string, typ reflect.Type, s *keySchema) {
 		if name == "" || name == "-" {
 			continue
 		}
-		if !slices.Contains(s.names, name) {
+		if !slices.Contains(s.Names(), name) {
 			t.Errorf("%s: field %q is decoded but not in the key schema", path, name)
 			continue
 		}
@@ -51,7 +51,7 @@ func checkCovers(t *testing.T, path string, typ reflect.Type, s *keySchema) {
 			ft = ft.Elem()
 		}
 		if ft.Kind() == reflect.Struct && ft.Name() == "" { // an inline object
-			checkCovers(t, path+"."+name, ft, s.kid(name))
+			checkCovers(t, path+"."+name, ft, s.Field(name))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -88,9 +89,9 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 			id, name = ev.Block.ToolCall.ID, ev.Block.ToolCall.Name
 		}
 		b = append(b, `,"id":`...)
-		b = appendString(b, id)
+		b = wire.AppendString(b, id)
 		b = append(b, `,"type":"function","function":{"name":`...)
-		b = appendString(b, name)
+		b = wire.AppendString(b, name)
 		b = append(b, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...)
 		return s.send(b)
 	case llm.EventTextDelta:
@@ -102,7 +103,7 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		}
 		b := s.chunk()
 		b = append(b, `{"index":0,"delta":{"content":`...)
-		b = appendString(b, ev.Text)
+		b = wire.AppendString(b, ev.Text)
 		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
 		return s.send(b)
 	case llm.EventToolDelta:
@@ -113,7 +114,7 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
 		b = appendInt(b, s.tool)
 		b = append(b, `,"function":{"arguments":`...)
-		b = appendString(b, ev.PartialJSON)
+		b = wire.AppendString(b, ev.PartialJSON)
 		b = append(b, `}}]},"logprobs":null,"finish_reason":null}`...)
 		return s.send(b)
 	case llm.EventBlockStop, llm.EventUsage:
@@ -236,11 +237,11 @@ func (s *StreamWriter) chunk() []byte {
 		s.id = completionID("")
 	}
 	b := append(s.buf[:0], `data: {"id":`...)
-	b = appendString(b, s.id)
+	b = wire.AppendString(b, s.id)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, s.created, 10)
 	b = append(b, `,"model":`...)
-	b = appendString(b, s.model)
+	b = wire.AppendString(b, s.model)
 	return append(b, `,"choices":[`...)
 }
 

@@ -1,0 +1,20 @@
+package wire
+
+import "bytes"
+
+// SplitField splits line, a line of a server-sent event stream without its
+// line ending, into a field name and value: the value is what follows the
+// first colon, less one leading space. A line without a colon is a name with
+// an empty value. Comment lines (those starting with a colon) are the
+// caller's to skip.
+func SplitField(line []byte) (name, value []byte) {
+	i := bytes.IndexByte(line, ':')
+	if i < 0 {
+		return line, nil
+	}
+	name, value = line[:i], line[i+1:]
+	if len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
+	}
+	return name, value
+}

@@ -1,0 +1,7 @@
+// Package wire holds the JSON and SSE primitives both wire formats share.
+//
+// [CheckKeys] refuses request keys that encoding/json would read but a
+// provider would not read the same way; [AppendString] and [AppendEscaped]
+// write JSON strings for hand-built output; [SplitField] splits a line of a
+// server-sent event stream.
+package wire
