@@ -1,0 +1,213 @@
+package detect
+
+// US street addresses and licence plates: the two recognizers that read
+// words rather than digit groups.
+
+var streetSuffixes = set(
+	"Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Drive", "Dr",
+	"Lane", "Ln", "Way", "Court", "Ct", "Place", "Pl", "Terrace", "Ter", "Parkway",
+	"Pkwy", "Circle", "Cir", "Highway", "Hwy", "Trail", "Trl", "Square", "Sq",
+	"Alley", "Loop", "Pike", "Plaza", "Row",
+)
+
+var directions = set("N", "S", "E", "W", "NE", "NW", "SE", "SW", "North", "South", "East", "West")
+
+var unitWords = set("Apt", "Apartment", "Suite", "Ste", "Unit", "Fl", "Floor", "Rm", "Room", "Bldg")
+
+var states = set(
+	"AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+	"KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ",
+	"NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
+	"VA", "WA", "WV", "WI", "WY", "DC", "PR", "GU", "VI",
+)
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// word returns the end of a capitalised word ("Main") or an ordinal
+// ("5th") starting at j, or -1.
+func word(text string, j int) int {
+	n := len(text)
+	if j >= n {
+		return -1
+	}
+	if isUpper(text[j]) {
+		k := j + 1
+		for k < n && isAlpha(text[k]) {
+			k++
+		}
+		return k
+	}
+	k := digitsRun(text, j)
+	if k == j || k+2 > n {
+		return -1
+	}
+	switch text[k : k+2] {
+	case "st", "nd", "rd", "th":
+		return k + 2
+	}
+	return -1
+}
+
+// address recognises "number [direction] Name... Suffix", then an optional
+// unit (", Apt 4B", " Suite 200", " #12") and an optional ", City, ST" with
+// an optional ZIP or ZIP+4.
+func address(text string, i int) (Finding, bool) {
+	n := len(text)
+	j := digitsRun(text, i)
+	if j-i > 6 || text[i] == '0' || j >= n || text[j] != ' ' {
+		return Finding{}, false
+	}
+	j++
+	end := -1
+	names := 0
+	for k := 0; k < 6; k++ {
+		we := word(text, j)
+		if we < 0 {
+			return Finding{}, false
+		}
+		w := text[j:we]
+		if names > 0 && streetSuffixes[w] {
+			end = we
+			break
+		}
+		if !(k == 0 && directions[w]) {
+			names++
+		}
+		j = we
+		if j >= n || text[j] != ' ' {
+			return Finding{}, false
+		}
+		j++
+	}
+	if end < 0 {
+		return Finding{}, false
+	}
+	end = unit(text, end)
+	end = cityStateZIP(text, end)
+	if !boundaryAt(text, end) {
+		return Finding{}, false
+	}
+	s, ev := score(text, i, end, 0.75, "street", addressWords, negativeWords)
+	return Finding{Type: TypeStreetAddress, Start: i, End: end, Score: s, Evidence: ev}, true
+}
+
+// unit extends end over ", Apt 4B", " Suite 200" or " #12" if one follows.
+func unit(text string, end int) int {
+	j := end
+	if j < len(text) && text[j] == ',' {
+		j++
+	}
+	if j >= len(text) || text[j] != ' ' {
+		return end
+	}
+	j++
+	if j < len(text) && text[j] == '#' {
+		j++
+	} else {
+		we := word(text, j)
+		if we < 0 || !unitWords[text[j:we]] {
+			return end
+		}
+		j = we
+		if j < len(text) && text[j] == '.' {
+			j++
+		}
+		if j >= len(text) || text[j] != ' ' {
+			return end
+		}
+		j++
+	}
+	k := j
+	for k < len(text) && k-j < 6 && (isUpper(text[k]) || isDigit(text[k]) || text[k] == '-') {
+		k++
+	}
+	if k == j || !boundaryAt(text, k) || text[k-1] == '-' {
+		return end
+	}
+	return k
+}
+
+// cityStateZIP extends end over ", City Name, ST" and an optional
+// " 12345" or " 12345-6789" if they follow.
+func cityStateZIP(text string, end int) int {
+	n := len(text)
+	j := end
+	if j+2 > n || text[j:j+2] != ", " {
+		return end
+	}
+	j += 2
+	for k := 0; ; k++ {
+		we := word(text, j)
+		if we < 0 || k == 3 || !isUpper(text[j]) {
+			return end
+		}
+		j = we
+		if j+2 <= n && text[j:j+2] == ", " {
+			j += 2
+			break
+		}
+		if j >= n || text[j] != ' ' {
+			return end
+		}
+		j++
+	}
+	if j+2 > n || !states[text[j:j+2]] || (j+2 < n && isAlnum(text[j+2])) {
+		return end
+	}
+	end = j + 2
+	if end+6 <= n && text[end] == ' ' && digitsRun(text, end+1) == end+6 {
+		end += 6
+		if end+5 <= n && text[end] == '-' && digitsRun(text, end+1) == end+5 {
+			end += 5
+		}
+	}
+	return end
+}
+
+// plate recognises US licence plates: 5–8 capital letters and digits with
+// at least one of each, optionally split by one space or hyphen
+// ("7ABC123", "ABC-1234"). Plates look like many other codes, so they count
+// only with a context word such as "plate" or "tag".
+func plate(text string, i int) (Finding, bool) {
+	run := func(j int) int {
+		for j < len(text) && (isUpper(text[j]) || isDigit(text[j])) {
+			j++
+		}
+		return j
+	}
+	e := run(i)
+	if e-i > 8 || (e < len(text) && isLower(text[e])) {
+		return Finding{}, false
+	}
+	end := -1
+	if e+1 < len(text) && (text[e] == ' ' || text[e] == '-') {
+		e2 := run(e + 1)
+		if e2 > e+1 && e2-i-1 >= 5 && e2-i-1 <= 8 && boundaryAt(text, e2) && plateShape(text[i:e2]) {
+			end = e2
+		}
+	}
+	if end < 0 {
+		if e-i < 5 || !boundaryAt(text, e) || !plateShape(text[i:e]) {
+			return Finding{}, false
+		}
+		end = e
+	}
+	s, ev := score(text, i, end, 0.3, "plate-shape", plateWords, negativeWords)
+	return Finding{Type: TypeLicensePlate, Start: i, End: end, Score: s, Evidence: ev}, true
+}
+
+// plateShape reports whether s has at least one letter and one digit.
+func plateShape(s string) bool {
+	var letters, digits bool
+	for k := 0; k < len(s); k++ {
+		letters = letters || isUpper(s[k])
+		digits = digits || isDigit(s[k])
+	}
+	return letters && digits
+}

@@ -1,0 +1,262 @@
+// Package detect finds identifiers of people in free text: phone numbers,
+// e-mail addresses, US social security numbers, payment cards, IP addresses,
+// geographic coordinates, device identifiers (MAC, IMEI, advertising IDs),
+// US licence plates and US street addresses.
+//
+// [Find] makes a single pass over the bytes. A cheap trigger (a digit, '+',
+// '(' or '-' at the start of a token, a hex or capitalised run, a local part
+// followed by '@') selects a small candidate window, which a hand-written
+// scanner for that format then checks with the format's validator: Luhn and
+// IIN ranges for cards, Luhn for IMEIs, area/group/serial rules for SSNs,
+// libphonenumber for phones, net/netip for IP addresses. The words around a
+// candidate then raise or lower its score: "SSN", "cell" or "card" raise it,
+// defence-logistics words such as "NSN", "part", "contract", "hull",
+// "version" or "CAGE" lower it. Findings scoring below [Threshold] are
+// dropped.
+//
+// # Not yet recognised
+//
+// PERSON is not recognised yet: it needs the census name gazetteer that
+// comes in a later change. Licence plates, IMEIs and advertising IDs are only
+// reported when a context word ("plate", "IMEI", "IDFA") is within a few
+// words, so a CSV column whose header names the type is not enough on its own.
+package detect
+
+import (
+	"strings"
+)
+
+// Canonical identifier type names, as listed in DESIGN.md.
+const (
+	TypePhone         = "PHONE"
+	TypeEmail         = "EMAIL"
+	TypeSSN           = "SSN"
+	TypeCreditCard    = "CREDIT_CARD"
+	TypeIPAddress     = "IP_ADDRESS"
+	TypeGeoCoordinate = "GEO_COORDINATE"
+	TypeDeviceID      = "DEVICE_ID"
+	TypeLicensePlate  = "LICENSE_PLATE"
+	TypeStreetAddress = "STREET_ADDRESS"
+)
+
+// Threshold is the lowest score a candidate needs to be reported by [Find].
+// A validated format with no context usually scores 0.6–0.9; a format that
+// is only plausible with a context word (bare 9-digit SSN, plate, IMEI,
+// advertising ID) scores below Threshold without one, and a lowering
+// context word takes any candidate below it.
+const Threshold = 0.5
+
+// Finding is one identifier found in a text.
+type Finding struct {
+	// Type is one of the canonical type names, such as "PHONE".
+	Type string
+	// Start and End are byte offsets into the text: text[Start:End] is the
+	// identifier.
+	Start, End int
+	// Score is the confidence in [0, 1]; it is at least [Threshold].
+	Score float64
+	// Evidence says which validator and context words produced the score,
+	// for example "luhn,iin=visa,ctx+card".
+	Evidence string
+}
+
+// Find returns the identifiers in text, sorted by Start. Findings never
+// overlap.
+func Find(text string) []Finding {
+	var out []Finding
+	n := len(text)
+	for i := 0; i < n; {
+		c := text[i]
+		if !isTrigger(c) || (i > 0 && isJoiner(text[i-1])) {
+			i++
+			continue
+		}
+		// A candidate below Threshold does not consume its bytes: "MAC 00"
+		// is a poor plate but the start of a MAC address.
+		if f, ok := match(text, i); ok && f.Score >= Threshold {
+			out = append(out, f)
+			i = f.End
+			continue
+		}
+		// Nothing starts inside a word: skip to its end.
+		i++
+		for i < n && isAlnum(text[i]) {
+			i++
+		}
+	}
+	return out
+}
+
+// match tries the recognizers whose trigger fits text[i] and returns the
+// first candidate that passes its validator, scored.
+func match(text string, i int) (Finding, bool) {
+	c := text[i]
+	switch {
+	case c == '+' || c == '(':
+		return phone(text, i)
+	case c == '-':
+		return geo(text, i)
+	}
+	// An alphanumeric token start.
+	if f, ok := email(text, i); ok {
+		return f, true
+	}
+	if isHex(c) {
+		if f, ok := hexID(text, i); ok {
+			return f, true
+		}
+		if f, ok := ipv6(text, i); ok {
+			return f, true
+		}
+	}
+	if isDigit(c) {
+		for _, r := range numericRecognizers {
+			if f, ok := r(text, i); ok {
+				return f, true
+			}
+		}
+	}
+	if isUpper(c) || isDigit(c) {
+		return plate(text, i)
+	}
+	return Finding{}, false
+}
+
+// numericRecognizers are tried in order on a token starting with a digit;
+// more specific shapes come first.
+var numericRecognizers = []func(string, int) (Finding, bool){
+	ssn, ipv4, geo, card, imei, phone, address,
+}
+
+// score combines a base score with the context words pos (raising) and neg
+// (lowering) found around [start, end), and returns the score and its
+// evidence.
+func score(text string, start, end int, base float64, evidence string, pos, neg []string) (float64, string) {
+	w := window(text, start, end)
+	s := base
+	var ev strings.Builder
+	ev.WriteString(evidence)
+	// A lowering word wins over a raising one: "IP of the version 1.2.3.4
+	// build" is a version. Lowering words count only before the candidate,
+	// where labels are written; the text after often starts the next field.
+	switch {
+	case neg != nil && hasWord(w.before, neg):
+		s -= 0.45
+		ev.WriteString(",ctx-")
+	case w.has(pos):
+		s += 0.3
+		ev.WriteString(",ctx+")
+	}
+	s = min(max(s, 0), 0.99)
+	return s, ev.String()
+}
+
+// negativeWords are context words from defence logistics and software text
+// that lower every score.
+var negativeWords = []string{
+	"nsn", "niin", "fsc", "stock", "part", "parts", "p/n", "pn", "invoice", "inv",
+	"contract", "hull", "version", "ver", "release", "build", "firmware", "rev",
+	"revision", "serial no", "s/n", "asset", "cage", "dodaac", "uic", "lot", "batch",
+	"requisition", "document", "doc", "mgrs", "grid", "sha", "md5", "hash",
+	"checksum", "paragraph", "para", "section", "sec", "chapter", "clause", "table", "figure", "fig", "step", "price", "qty", "quantity", "unit price", "po",
+}
+
+// ctxWindow is the text around a candidate in which context words count.
+type ctxWindow struct{ before, after string }
+
+// Context reaches this many bytes before and after a candidate.
+const (
+	ctxBefore = 40
+	ctxAfter  = 16
+)
+
+func window(text string, start, end int) ctxWindow {
+	return ctxWindow{
+		before: text[max(0, start-ctxBefore):start],
+		after:  text[end:min(len(text), end+ctxAfter)],
+	}
+}
+
+// has reports whether any of words (lower case) occurs as a whole word in
+// the window, ignoring ASCII case.
+func (w ctxWindow) has(words []string) bool {
+	return hasWord(w.before, words) || hasWord(w.after, words)
+}
+
+func hasWord(s string, words []string) bool {
+	for i := 0; i < len(s); i++ {
+		if i > 0 && isAlnum(s[i-1]) {
+			continue
+		}
+		c := lower(s[i])
+		for _, w := range words {
+			if w[0] != c || len(s)-i < len(w) {
+				continue
+			}
+			if !equalFold(s[i:i+len(w)], w) {
+				continue
+			}
+			if j := i + len(w); j < len(s) && isAlnum(s[j]) {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// equalFold compares s with the lower-case ASCII word w.
+func equalFold(s, w string) bool {
+	for k := 0; k < len(w); k++ {
+		if lower(s[k]) != w[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// boundaryAt reports whether a candidate may end at j: the next byte does
+// not continue a token (a letter, digit, or a '-', '.', '_' or '@' followed
+// by a letter or digit).
+func boundaryAt(text string, j int) bool {
+	if j >= len(text) {
+		return true
+	}
+	c := text[j]
+	if isAlnum(c) {
+		return false
+	}
+	if c == '-' || c == '.' || c == '_' || c == '@' || c == '/' {
+		return j+1 >= len(text) || !isAlnum(text[j+1])
+	}
+	return true
+}
+
+func isTrigger(c byte) bool { return isAlnum(c) || c == '+' || c == '(' || c == '-' }
+
+// isJoiner reports whether c glues the next byte to the token before it, so
+// that the next byte does not start a token: "W912QR-21", "v1.2", "a@b".
+func isJoiner(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '/' || c == '@' || c == '+' || c == '\\'
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isAlpha(c byte) bool { return isUpper(c) || isLower(c) }
+func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
+func isHex(c byte) bool   { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
+func lower(c byte) byte {
+	if isUpper(c) {
+		return c | 0x20
+	}
+	return c
+}
+
+// digitsRun returns the end of the run of ASCII digits starting at i.
+func digitsRun(text string, i int) int {
+	for i < len(text) && isDigit(text[i]) {
+		i++
+	}
+	return i
+}

@@ -1,0 +1,397 @@
+package detect
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Each recognizer looks at a candidate starting at text[i], which Find has
+// already checked to be a token start. It returns ok=false if the bytes do
+// not have the format or fail its validator; otherwise it returns a scored
+// finding, which Find drops if the score is below Threshold.
+
+// Context words that raise the score of each type.
+var (
+	phoneWords   = []string{"phone", "tel", "telephone", "cell", "mobile", "call", "fax", "contact", "ph", "mob", "sms", "text", "whatsapp"}
+	emailWords   = []string{"email", "e-mail", "mail", "contact"}
+	ssnWords     = []string{"ssn", "ssn#", "social security", "social security number", "soc sec", "ss#", "ss no", "taxpayer", "tin"}
+	cardWords    = []string{"card", "credit", "debit", "visa", "mastercard", "amex", "cc", "payment", "pan", "cardholder", "ccn"}
+	ipWords      = []string{"ip", "ip address", "host", "server", "client", "addr", "from", "src", "dst", "login", "logged"}
+	geoWords     = []string{"lat", "lon", "lng", "latitude", "longitude", "coordinates", "coords", "gps", "location", "geo", "position", "at"}
+	macWords     = []string{"mac", "mac address", "wifi", "wi-fi", "bssid", "ethernet", "hwaddr", "device"}
+	imeiWords    = []string{"imei", "imei1", "imei2"}
+	adIDWords    = []string{"idfa", "gaid", "aaid", "adid", "ad id", "ifa", "maid", "advertising", "advertising id", "advertiser id"}
+	plateWords   = []string{"plate", "plates", "plate#", "tag", "tags", "license", "licence", "registration", "reg", "lp", "lpr", "alpr"}
+	addressWords = []string{"address", "addr", "lives", "live", "lived", "resides", "residence", "home", "located", "ship to", "mailing", "street", "at"}
+)
+
+// digitGroups are runs of digits separated by single separator bytes, as in
+// "4111 1111 1111 1111" or "123-45-6789".
+type digitGroups struct {
+	d    [24]byte
+	nd   int
+	lens [8]int
+	seps [8]byte // seps[k] follows group k
+	ng   int
+	end  int
+}
+
+// sameSeps reports whether every separator is the same byte.
+func (g *digitGroups) sameSeps() bool {
+	for k := 1; k < g.ng-1; k++ {
+		if g.seps[k] != g.seps[0] {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *digitGroups) is(lens ...int) bool {
+	if g.ng != len(lens) {
+		return false
+	}
+	for k, l := range lens {
+		if g.lens[k] != l {
+			return false
+		}
+	}
+	return true
+}
+
+// scanGroups reads digit groups from i, separated by one byte from seps. It
+// fails if there are too many digits or groups to be any identifier here.
+func scanGroups(text string, i int, seps string) (digitGroups, bool) {
+	var g digitGroups
+	for {
+		j := digitsRun(text, i)
+		if j == i || g.nd+(j-i) > len(g.d) || g.ng == len(g.lens) {
+			return g, false
+		}
+		copy(g.d[g.nd:], text[i:j])
+		g.nd += j - i
+		g.lens[g.ng] = j - i
+		g.ng++
+		g.end = j
+		if j+1 < len(text) && strings.IndexByte(seps, text[j]) >= 0 && isDigit(text[j+1]) {
+			g.seps[g.ng-1] = text[j]
+			i = j + 1
+			continue
+		}
+		return g, true
+	}
+}
+
+func email(text string, i int) (Finding, bool) {
+	n := len(text)
+	j := i
+	for j < n && (isAlnum(text[j]) || strings.IndexByte("._%+-", text[j]) >= 0) {
+		j++
+	}
+	if j >= n || text[j] != '@' || text[j-1] == '.' || j-i > 64 {
+		return Finding{}, false
+	}
+	k := j + 1
+	labels, last := 0, k
+	for {
+		s := k
+		for k < n && (isAlnum(text[k]) || text[k] == '-') {
+			k++
+		}
+		if k == s || text[s] == '-' || text[k-1] == '-' {
+			return Finding{}, false
+		}
+		labels++
+		last = s
+		if k+1 < n && text[k] == '.' && isAlnum(text[k+1]) {
+			k++
+			continue
+		}
+		break
+	}
+	if labels < 2 || k-last < 2 || !boundaryAt(text, k) {
+		return Finding{}, false
+	}
+	for _, c := range []byte(text[last:k]) {
+		if !isAlpha(c) {
+			return Finding{}, false
+		}
+	}
+	s, ev := score(text, i, k, 0.9, "email", emailWords, nil)
+	return Finding{Type: TypeEmail, Start: i, End: k, Score: s, Evidence: ev}, true
+}
+
+// hexID recognises MAC addresses (six hex pairs joined by ':' or '-') and
+// UUID-form advertising IDs (IDFA, GAID), which count only with context.
+func hexID(text string, i int) (Finding, bool) {
+	if i+17 <= len(text) && (text[i+2] == ':' || text[i+2] == '-') {
+		sep := text[i+2]
+		ok := true
+		allSame := true
+		for k := 0; k < 17; k++ {
+			c := text[i+k]
+			if k%3 == 2 {
+				ok = ok && c == sep
+			} else {
+				ok = ok && isHex(c)
+				allSame = allSame && lower(c) == lower(text[i])
+			}
+		}
+		if ok && !allSame && boundaryAt(text, i+17) {
+			s, ev := score(text, i, i+17, 0.75, "mac", macWords, negativeWords)
+			return Finding{Type: TypeDeviceID, Start: i, End: i + 17, Score: s, Evidence: ev}, true
+		}
+	}
+	if i+36 <= len(text) && text[i+8] == '-' {
+		for k := 0; k < 36; k++ {
+			c := text[i+k]
+			if k == 8 || k == 13 || k == 18 || k == 23 {
+				if c != '-' {
+					return Finding{}, false
+				}
+			} else if !isHex(c) {
+				return Finding{}, false
+			}
+		}
+		if !boundaryAt(text, i+36) {
+			return Finding{}, false
+		}
+		s, ev := score(text, i, i+36, 0.25, "uuid", adIDWords, negativeWords)
+		return Finding{Type: TypeDeviceID, Start: i, End: i + 36, Score: s, Evidence: ev}, true
+	}
+	return Finding{}, false
+}
+
+func ipv6(text string, i int) (Finding, bool) {
+	n := len(text)
+	j, colons := i, 0
+	for j < n && (isHex(text[j]) || text[j] == ':' || text[j] == '.') && j-i < 45 {
+		if text[j] == ':' {
+			colons++
+		}
+		j++
+	}
+	for j > i && (text[j-1] == '.' || (text[j-1] == ':' && (j-2 < i || text[j-2] != ':'))) {
+		j--
+	}
+	if colons < 2 || !boundaryAt(text, j) {
+		return Finding{}, false
+	}
+	a, err := netip.ParseAddr(text[i:j])
+	if err != nil || !a.Is6() {
+		return Finding{}, false
+	}
+	s, ev := score(text, i, j, 0.75, "netip6", ipWords, negativeWords)
+	return Finding{Type: TypeIPAddress, Start: i, End: j, Score: s, Evidence: ev}, true
+}
+
+func ipv4(text string, i int) (Finding, bool) {
+	g, ok := scanGroups(text, i, ".")
+	if !ok || g.ng != 4 || !boundaryAt(text, g.end) {
+		return Finding{}, false
+	}
+	a, err := netip.ParseAddr(text[i:g.end])
+	if err != nil || !a.Is4() {
+		return Finding{}, false
+	}
+	s, ev := score(text, i, g.end, 0.8, "netip4", ipWords, negativeWords)
+	return Finding{Type: TypeIPAddress, Start: i, End: g.end, Score: s, Evidence: ev}, true
+}
+
+func ssn(text string, i int) (Finding, bool) {
+	g, ok := scanGroups(text, i, "- ")
+	if !ok || !boundaryAt(text, g.end) {
+		return Finding{}, false
+	}
+	var base float64
+	switch {
+	case g.is(3, 2, 4) && g.sameSeps() && g.seps[0] == '-':
+		base = 0.6
+	case g.is(3, 2, 4) && g.sameSeps():
+		base = 0.3
+	case g.is(9):
+		base = 0.2
+	default:
+		return Finding{}, false
+	}
+	if !validSSN(g.d[:g.nd]) {
+		return Finding{}, false
+	}
+	s, ev := score(text, i, g.end, base, "ssn-rules", ssnWords, negativeWords)
+	return Finding{Type: TypeSSN, Start: i, End: g.end, Score: s, Evidence: ev}, true
+}
+
+// decimal reads an optionally signed decimal with 1–3 integer digits and at
+// least 4 fraction digits, as coordinates are written.
+func decimal(text string, i int) (v float64, end int, ok bool) {
+	neg := false
+	if i < len(text) && text[i] == '-' {
+		neg = true
+		i++
+	}
+	j := digitsRun(text, i)
+	if j == i || j-i > 3 || j >= len(text) || text[j] != '.' {
+		return 0, 0, false
+	}
+	k := digitsRun(text, j+1)
+	if k-(j+1) < 4 {
+		return 0, 0, false
+	}
+	for _, c := range []byte(text[i:j]) {
+		v = v*10 + float64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, k, true
+}
+
+func geo(text string, i int) (Finding, bool) {
+	lat, j, ok := decimal(text, i)
+	if !ok || j >= len(text) || text[j] != ',' {
+		return Finding{}, false
+	}
+	base := 0.4
+	j++
+	if j < len(text) && text[j] == ' ' {
+		base = 0.6
+		j++
+	}
+	lon, end, ok := decimal(text, j)
+	// Integer parts are enough for the range check: |lat| < 90, |lon| < 180.
+	if !ok || lat < -89 || lat > 89 || lon < -179 || lon > 179 || !boundaryAt(text, end) {
+		return Finding{}, false
+	}
+	s, ev := score(text, i, end, base, "latlon", geoWords, negativeWords)
+	return Finding{Type: TypeGeoCoordinate, Start: i, End: end, Score: s, Evidence: ev}, true
+}
+
+func card(text string, i int) (Finding, bool) {
+	g, ok := scanGroups(text, i, " -")
+	if !ok || g.nd < 14 || g.nd > 19 || !g.sameSeps() || !boundaryAt(text, g.end) {
+		return Finding{}, false
+	}
+	base := 0.85
+	switch {
+	case g.ng == 1:
+		base = 0.7
+	case g.is(4, 6, 5) || g.is(4, 6, 4):
+	default:
+		for k := 0; k < g.ng-1; k++ {
+			if g.lens[k] != 4 {
+				return Finding{}, false
+			}
+		}
+		if g.lens[g.ng-1] > 4 {
+			return Finding{}, false
+		}
+	}
+	d := g.d[:g.nd]
+	brand := cardBrand(d)
+	if brand == "" || !luhn(d) {
+		return Finding{}, false
+	}
+	if g.nd == 15 && window(text, i, g.end).has(imeiWords) {
+		return Finding{}, false // an IMEI with the Amex IIN; let imei have it
+	}
+	s, ev := score(text, i, g.end, base, "luhn,iin="+brand, cardWords, negativeWords)
+	return Finding{Type: TypeCreditCard, Start: i, End: g.end, Score: s, Evidence: ev}, true
+}
+
+// imei recognises 15-digit IMEIs (contiguous or 2-6-6-1), which pass Luhn
+// and count only with an "IMEI" context word.
+func imei(text string, i int) (Finding, bool) {
+	g, ok := scanGroups(text, i, "- ")
+	if !ok || !(g.is(15) || (g.is(2, 6, 6, 1) && g.sameSeps())) || !boundaryAt(text, g.end) {
+		return Finding{}, false
+	}
+	if !luhn(g.d[:g.nd]) {
+		return Finding{}, false
+	}
+	s, ev := score(text, i, g.end, 0.3, "luhn,imei", imeiWords, negativeWords)
+	return Finding{Type: TypeDeviceID, Start: i, End: g.end, Score: s, Evidence: ev}, true
+}
+
+// phone finds a candidate in the shapes people write phone numbers in, then
+// parses and validates it with libphonenumber (default region US).
+func phone(text string, i int) (Finding, bool) {
+	n := len(text)
+	j := i
+	plus := text[j] == '+'
+	if plus {
+		j++
+	}
+	var lens [8]int
+	ng, nd, paren := 0, 0, -1
+	end := j
+	for {
+		if j < n && text[j] == '(' {
+			k := digitsRun(text, j+1)
+			if paren >= 0 || k >= n || text[k] != ')' || ng == len(lens) {
+				return Finding{}, false
+			}
+			paren = ng
+			lens[ng] = k - (j + 1)
+			ng++
+			nd += k - (j + 1)
+			j = k + 1
+			end = j
+			if j < n && isDigit(text[j]) {
+				continue
+			}
+		} else {
+			k := digitsRun(text, j)
+			if k == j || ng == len(lens) {
+				return Finding{}, false
+			}
+			lens[ng] = k - j
+			ng++
+			nd += k - j
+			j = k
+			end = j
+		}
+		if nd > 15 {
+			return Finding{}, false
+		}
+		if j+1 < n && (text[j] == ' ' || text[j] == '-' || text[j] == '.') && (isDigit(text[j+1]) || text[j+1] == '(') {
+			j++
+			continue
+		}
+		break
+	}
+	if !boundaryAt(text, end) {
+		return Finding{}, false
+	}
+	var base float64
+	us := func(want ...int) bool {
+		if ng != len(want) {
+			return false
+		}
+		for k, l := range want {
+			if lens[k] != l {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case plus:
+		if nd < 8 || (paren >= 0 && paren != 1) {
+			return Finding{}, false
+		}
+		base = 0.7
+	case us(3, 3, 4) && paren <= 0, us(1, 3, 3, 4) && text[i] == '1' && (paren < 0 || paren == 1):
+		base = 0.7
+	case (us(10) || us(11) && text[i] == '1') && paren < 0:
+		base = 0.3
+	default:
+		return Finding{}, false
+	}
+	num, err := phonenumbers.Parse(text[i:end], "US")
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return Finding{}, false
+	}
+	s, ev := score(text, i, end, base, "phonenumbers,region="+phonenumbers.GetRegionCodeForNumber(num), phoneWords, negativeWords)
+	return Finding{Type: TypePhone, Start: i, End: end, Score: s, Evidence: ev}, true
+}
