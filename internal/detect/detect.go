@@ -170,11 +170,45 @@ const (
 	ctxAfter  = 16
 )
 
+// window returns the context of [start, end). It does not reach back past
+// the end of the previous sentence or line: context words belong to the
+// sentence, CSV row or JSON line they are written in.
 func window(text string, start, end int) ctxWindow {
-	return ctxWindow{
-		before: text[max(0, start-ctxBefore):start],
-		after:  text[end:min(len(text), end+ctxAfter)],
+	lo := max(0, start-ctxBefore)
+	for lo > 0 && lo < start && isAlnum(text[lo-1]) && isAlnum(text[lo]) {
+		lo++ // don't start inside a word: "aisha" is not "sha"
 	}
+	before := text[lo:start]
+	if k := strings.LastIndexByte(before, '\n'); k >= 0 {
+		before = before[k+1:]
+	}
+	if k := sentenceEnd(before); k >= 0 {
+		before = before[k:]
+	}
+	after := text[end:min(len(text), end+ctxAfter)]
+	if k := strings.IndexByte(after, '\n'); k >= 0 {
+		after = after[:k]
+	}
+	return ctxWindow{before: before, after: after}
+}
+
+// sentenceEnd returns the offset just after the last ". " in s that ends a
+// sentence rather than an abbreviation ("No. ", "St. "), or -1. A period
+// ends a sentence if a digit or a word of four or more letters precedes it.
+func sentenceEnd(s string) int {
+	for k := len(s) - 2; k > 0; k-- {
+		if s[k] != '.' || s[k+1] != ' ' {
+			continue
+		}
+		j := k
+		for j > 0 && isAlpha(s[j-1]) {
+			j--
+		}
+		if k-j >= 4 || isDigit(s[k-1]) {
+			return k + 2
+		}
+	}
+	return -1
 }
 
 // has reports whether any of words (lower case) occurs as a whole word in

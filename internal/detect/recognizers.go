@@ -89,7 +89,7 @@ func email(text string, i int) (Finding, bool) {
 	for j < n && (isAlnum(text[j]) || strings.IndexByte("._%+-", text[j]) >= 0) {
 		j++
 	}
-	if j >= n || text[j] != '@' || text[j-1] == '.' || j-i > 64 {
+	if j == i || j >= n || text[j] != '@' || text[j-1] == '.' || j-i > 64 {
 		return Finding{}, false
 	}
 	k := j + 1
