@@ -134,22 +134,44 @@ var numericRecognizers = []func(string, int) (Finding, bool){
 func score(text string, start, end int, base float64, evidence string, pos, neg []string) (float64, string) {
 	w := window(text, start, end)
 	s := base
-	var ev strings.Builder
-	ev.WriteString(evidence)
+	suffix := ""
 	// A lowering word wins over a raising one: "IP of the version 1.2.3.4
 	// build" is a version. Lowering words count only before the candidate,
 	// where labels are written; the text after often starts the next field.
 	switch {
 	case neg != nil && hasWord(w.before, neg):
 		s -= 0.45
-		ev.WriteString(",ctx-")
+		suffix = ",ctx-"
 	case w.has(pos):
 		s += 0.3
-		ev.WriteString(",ctx+")
+		suffix = ",ctx+"
 	}
 	s = min(max(s, 0), 0.99)
-	return s, ev.String()
+	if suffix == "" {
+		return s, evidence
+	}
+	if e, ok := evidenceWithContext[evidence+suffix]; ok {
+		return s, e // the concatenation in the key does not allocate
+	}
+	return s, evidence + suffix
 }
+
+// evidenceWithContext interns the evidence strings with a context suffix so
+// that scoring a finding does not allocate. It is read-only after init.
+var evidenceWithContext = func() map[string]string {
+	m := make(map[string]string)
+	for _, e := range []string{
+		"email", "mac", "uuid", "netip6", "netip4", "ssn-rules", "latlon",
+		"luhn,imei", "phonenumbers", "street", "plate-shape",
+		"luhn,iin=visa", "luhn,iin=mastercard", "luhn,iin=amex",
+		"luhn,iin=discover", "luhn,iin=jcb", "luhn,iin=diners",
+	} {
+		for _, suffix := range []string{",ctx+", ",ctx-"} {
+			m[e+suffix] = e + suffix
+		}
+	}
+	return m
+}()
 
 // negativeWords are context words from defence logistics and software text
 // that lower every score.

@@ -388,10 +388,35 @@ func phone(text string, i int) (Finding, bool) {
 	default:
 		return Finding{}, false
 	}
-	num, err := phonenumbers.Parse(text[i:end], "US")
-	if err != nil || !phonenumbers.IsValidNumber(num) {
+	// Score before validating: libphonenumber is the costliest step in Find,
+	// and a candidate that cannot reach Threshold need not be validated.
+	s, ev := score(text, i, end, base, "phonenumbers", phoneWords, negativeWords)
+	if s < Threshold || !validPhone(text[i:end]) {
 		return Finding{}, false
 	}
-	s, ev := score(text, i, end, base, "phonenumbers,region="+phonenumbers.GetRegionCodeForNumber(num), phoneWords, negativeWords)
 	return Finding{Type: TypePhone, Start: i, End: end, Score: s, Evidence: ev}, true
+}
+
+// validPhone parses s with default region US and validates it. It first
+// tries the main region of the number's country code, which is cheap, and
+// falls back to the full check, which tries every region sharing the code
+// (a Canadian number written without +1 is valid but not for "US").
+//
+// It hands libphonenumber only the digits (and a leading '+'): its parser
+// runs several regular expressions over its input, and they are much
+// cheaper on "+442079460958" than on "+44 20 7946 0958".
+func validPhone(s string) bool {
+	var buf [20]byte
+	b := buf[:0]
+	for k := 0; k < len(s); k++ {
+		if isDigit(s[k]) || s[k] == '+' {
+			b = append(b, s[k])
+		}
+	}
+	num, err := phonenumbers.Parse(string(b), "US")
+	if err != nil {
+		return false
+	}
+	region := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode()))
+	return phonenumbers.IsValidNumberForRegion(num, region) || phonenumbers.IsValidNumber(num)
 }

@@ -1,0 +1,40 @@
+package detect
+
+import (
+	"strings"
+	"testing"
+)
+
+// proseFiller is ordinary text with no identifiers, so that the benchmark
+// input is mostly prose as real traffic is.
+const proseFiller = "The committee reviewed the quarterly maintenance schedule and agreed that " +
+	"the remaining inspections would be completed before the end of the month. " +
+	"Several members asked for clearer guidance on how requests are prioritised, " +
+	"and the chair promised a written summary by Friday.\n"
+
+// benchText returns about size bytes of mixed text: generated documents
+// with identifiers, logistics negatives and plain prose, interleaved.
+func benchText(tb testing.TB, size int) string {
+	negatives := strings.Join(readNegatives(tb), "\n") + "\n"
+	docs := corpus(7, 200)
+	var b strings.Builder
+	for k := 0; b.Len() < size; k++ {
+		b.WriteString(docs[k%len(docs)].Text)
+		b.WriteString(negatives)
+		for range 6 {
+			b.WriteString(proseFiller)
+		}
+	}
+	return b.String()
+}
+
+func BenchmarkFind(b *testing.B) {
+	text := benchText(b, 1<<20)
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	var n int
+	for b.Loop() {
+		n = len(Find(text))
+	}
+	b.ReportMetric(float64(n), "findings/op")
+}
