@@ -65,6 +65,9 @@ type Finding struct {
 func Find(text string) []Finding {
 	var out []Finding
 	n := len(text)
+	// nextAt is the offset of the first '@' at or after i (n if none): an
+	// e-mail candidate is only worth scanning when one is close.
+	nextAt := -1
 	for i := 0; i < n; {
 		c := text[i]
 		if !isTrigger(c) || (i > 0 && isJoiner(text[i-1])) {
@@ -73,7 +76,14 @@ func Find(text string) []Finding {
 		}
 		// A candidate below Threshold does not consume its bytes: "MAC 00"
 		// is a poor plate but the start of a MAC address.
-		if f, ok := match(text, i); ok && f.Score >= Threshold {
+		if nextAt < i {
+			if k := strings.IndexByte(text[i:], '@'); k >= 0 {
+				nextAt = i + k
+			} else {
+				nextAt = n
+			}
+		}
+		if f, ok := match(text, i, nextAt); ok && f.Score >= Threshold {
 			out = append(out, f)
 			i = f.End
 			continue
@@ -87,9 +97,12 @@ func Find(text string) []Finding {
 	return out
 }
 
+// maxLocal is the longest local part of an e-mail address (RFC 5321).
+const maxLocal = 64
+
 // match tries the recognizers whose trigger fits text[i] and returns the
 // first candidate that passes its validator, scored.
-func match(text string, i int) (Finding, bool) {
+func match(text string, i, nextAt int) (Finding, bool) {
 	c := text[i]
 	switch {
 	case c == '+' || c == '(':
@@ -98,8 +111,10 @@ func match(text string, i int) (Finding, bool) {
 		return geo(text, i)
 	}
 	// An alphanumeric token start.
-	if f, ok := email(text, i); ok {
-		return f, true
+	if nextAt-i <= maxLocal {
+		if f, ok := email(text, i); ok {
+			return f, true
+		}
 	}
 	if isHex(c) {
 		if f, ok := hexID(text, i); ok {
@@ -131,7 +146,7 @@ var numericRecognizers = []func(string, int) (Finding, bool){
 // score combines a base score with the context words pos (raising) and neg
 // (lowering) found around [start, end), and returns the score and its
 // evidence.
-func score(text string, start, end int, base float64, evidence string, pos, neg []string) (float64, string) {
+func score(text string, start, end int, base float64, evidence string, pos, neg *wordSet) (float64, string) {
 	w := window(text, start, end)
 	s := base
 	suffix := ""
@@ -175,12 +190,25 @@ var evidenceWithContext = func() map[string]string {
 
 // negativeWords are context words from defence logistics and software text
 // that lower every score.
-var negativeWords = []string{
+var negativeWords = words(
 	"nsn", "niin", "fsc", "stock", "part", "parts", "p/n", "pn", "invoice", "inv",
 	"contract", "hull", "version", "ver", "release", "build", "firmware", "rev",
 	"revision", "serial no", "s/n", "asset", "cage", "dodaac", "uic", "lot", "batch",
 	"requisition", "document", "doc", "mgrs", "grid", "sha", "md5", "hash",
 	"checksum", "paragraph", "para", "section", "sec", "chapter", "clause", "table", "figure", "fig", "step", "price", "qty", "quantity", "unit price", "po",
+)
+
+// wordSet holds lower-case context words indexed by their first byte, so
+// that a window is checked against only the words that could start at
+// each position.
+type wordSet [256][]string
+
+func words(ws ...string) *wordSet {
+	var s wordSet
+	for _, w := range ws {
+		s[w[0]] = append(s[w[0]], w)
+	}
+	return &s
 }
 
 // ctxWindow is the text around a candidate in which context words count.
@@ -235,18 +263,17 @@ func sentenceEnd(s string) int {
 
 // has reports whether any of words (lower case) occurs as a whole word in
 // the window, ignoring ASCII case.
-func (w ctxWindow) has(words []string) bool {
+func (w ctxWindow) has(words *wordSet) bool {
 	return hasWord(w.before, words) || hasWord(w.after, words)
 }
 
-func hasWord(s string, words []string) bool {
+func hasWord(s string, words *wordSet) bool {
 	for i := 0; i < len(s); i++ {
 		if i > 0 && isAlnum(s[i-1]) {
 			continue
 		}
-		c := lower(s[i])
-		for _, w := range words {
-			if w[0] != c || len(s)-i < len(w) {
+		for _, w := range words[lower(s[i])] {
+			if len(s)-i < len(w) {
 				continue
 			}
 			if !equalFold(s[i:i+len(w)], w) {

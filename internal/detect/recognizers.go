@@ -14,17 +14,17 @@ import (
 
 // Context words that raise the score of each type.
 var (
-	phoneWords   = []string{"phone", "tel", "telephone", "cell", "mobile", "call", "fax", "contact", "ph", "mob", "sms", "text", "whatsapp"}
-	emailWords   = []string{"email", "e-mail", "mail", "contact"}
-	ssnWords     = []string{"ssn", "ssn#", "social security", "social security number", "soc sec", "ss#", "ss no", "taxpayer", "tin"}
-	cardWords    = []string{"card", "credit", "debit", "visa", "mastercard", "amex", "cc", "payment", "pan", "cardholder", "ccn"}
-	ipWords      = []string{"ip", "ip address", "host", "server", "client", "addr", "from", "src", "dst", "login", "logged"}
-	geoWords     = []string{"lat", "lon", "lng", "latitude", "longitude", "coordinates", "coords", "gps", "location", "geo", "position", "at"}
-	macWords     = []string{"mac", "mac address", "wifi", "wi-fi", "bssid", "ethernet", "hwaddr", "device"}
-	imeiWords    = []string{"imei", "imei1", "imei2"}
-	adIDWords    = []string{"idfa", "gaid", "aaid", "adid", "ad id", "ifa", "maid", "advertising", "advertising id", "advertiser id"}
-	plateWords   = []string{"plate", "plates", "plate#", "tag", "tags", "license", "licence", "registration", "reg", "lp", "lpr", "alpr"}
-	addressWords = []string{"address", "addr", "lives", "live", "lived", "resides", "residence", "home", "located", "ship to", "mailing", "street", "at"}
+	phoneWords   = words("phone", "tel", "telephone", "cell", "mobile", "call", "fax", "contact", "ph", "mob", "sms", "text", "whatsapp")
+	emailWords   = words("email", "e-mail", "mail", "contact")
+	ssnWords     = words("ssn", "ssn#", "social security", "social security number", "soc sec", "ss#", "ss no", "taxpayer", "tin")
+	cardWords    = words("card", "credit", "debit", "visa", "mastercard", "amex", "cc", "payment", "pan", "cardholder", "ccn")
+	ipWords      = words("ip", "ip address", "host", "server", "client", "addr", "from", "src", "dst", "login", "logged")
+	geoWords     = words("lat", "lon", "lng", "latitude", "longitude", "coordinates", "coords", "gps", "location", "geo", "position", "at")
+	macWords     = words("mac", "mac address", "wifi", "wi-fi", "bssid", "ethernet", "hwaddr", "device")
+	imeiWords    = words("imei", "imei1", "imei2")
+	adIDWords    = words("idfa", "gaid", "aaid", "adid", "ad id", "ifa", "maid", "advertising", "advertising id", "advertiser id")
+	plateWords   = words("plate", "plates", "plate#", "tag", "tags", "license", "licence", "registration", "reg", "lp", "lpr", "alpr")
+	addressWords = words("address", "addr", "lives", "live", "lived", "resides", "residence", "home", "located", "ship to", "mailing", "street", "at")
 )
 
 // digitGroups are runs of digits separated by single separator bytes, as in
@@ -89,7 +89,7 @@ func email(text string, i int) (Finding, bool) {
 	for j < n && (isAlnum(text[j]) || strings.IndexByte("._%+-", text[j]) >= 0) {
 		j++
 	}
-	if j == i || j >= n || text[j] != '@' || text[j-1] == '.' || j-i > 64 {
+	if j == i || j >= n || text[j] != '@' || text[j-1] == '.' || j-i > maxLocal {
 		return Finding{}, false
 	}
 	k := j + 1
@@ -412,6 +412,26 @@ func validPhone(s string) bool {
 		if isDigit(s[k]) || s[k] == '+' {
 			b = append(b, s[k])
 		}
+	}
+	// NANP numbers (ten digits, optionally after 1 or +1) are most of what
+	// is found here; build those directly rather than through Parse.
+	d := b
+	if len(d) > 0 && d[0] == '+' {
+		d = d[1:]
+		if len(d) != 11 || d[0] != '1' {
+			d = nil
+		}
+	}
+	if len(d) == 11 && d[0] == '1' {
+		d = d[1:]
+	}
+	if len(d) == 10 {
+		cc, nn := int32(1), uint64(0)
+		for _, c := range d {
+			nn = nn*10 + uint64(c-'0')
+		}
+		num := &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}
+		return phonenumbers.IsValidNumberForRegion(num, "US") || phonenumbers.IsValidNumber(num)
 	}
 	num, err := phonenumbers.Parse(string(b), "US")
 	if err != nil {
