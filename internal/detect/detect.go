@@ -125,22 +125,38 @@ func match(text string, i, nextAt int) (Finding, bool) {
 		}
 	}
 	if isDigit(c) {
-		for _, r := range numericRecognizers {
-			if f, ok := r(text, i); ok {
+		// SSNs, cards and IMEIs share one scan of digit groups.
+		g, gok := scanGroups(text, i, "- ")
+		if gok {
+			if f, ok := ssn(text, i, &g); ok {
 				return f, true
 			}
+		}
+		if f, ok := ipv4(text, i); ok {
+			return f, true
+		}
+		if f, ok := geo(text, i); ok {
+			return f, true
+		}
+		if gok {
+			if f, ok := card(text, i, &g); ok {
+				return f, true
+			}
+			if f, ok := imei(text, i, &g); ok {
+				return f, true
+			}
+		}
+		if f, ok := phone(text, i); ok {
+			return f, true
+		}
+		if f, ok := address(text, i); ok {
+			return f, true
 		}
 	}
 	if isUpper(c) || isDigit(c) {
 		return plate(text, i)
 	}
 	return Finding{}, false
-}
-
-// numericRecognizers are tried in order on a token starting with a digit;
-// more specific shapes come first.
-var numericRecognizers = []func(string, int) (Finding, bool){
-	ssn, ipv4, geo, card, imei, phone, address,
 }
 
 // score combines a base score with the context words pos (raising) and neg

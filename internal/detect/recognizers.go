@@ -62,6 +62,7 @@ func (g *digitGroups) is(lens ...int) bool {
 
 // scanGroups reads digit groups from i, separated by one byte from seps. It
 // fails if there are too many digits or groups to be any identifier here.
+// ssn, card and imei take the groups scanned with seps "- " by match.
 func scanGroups(text string, i int, seps string) (digitGroups, bool) {
 	var g digitGroups
 	for {
@@ -199,9 +200,8 @@ func ipv4(text string, i int) (Finding, bool) {
 	return Finding{Type: TypeIPAddress, Start: i, End: g.end, Score: s, Evidence: ev}, true
 }
 
-func ssn(text string, i int) (Finding, bool) {
-	g, ok := scanGroups(text, i, "- ")
-	if !ok || !boundaryAt(text, g.end) {
+func ssn(text string, i int, g *digitGroups) (Finding, bool) {
+	if !boundaryAt(text, g.end) {
 		return Finding{}, false
 	}
 	var base float64
@@ -267,9 +267,8 @@ func geo(text string, i int) (Finding, bool) {
 	return Finding{Type: TypeGeoCoordinate, Start: i, End: end, Score: s, Evidence: ev}, true
 }
 
-func card(text string, i int) (Finding, bool) {
-	g, ok := scanGroups(text, i, " -")
-	if !ok || g.nd < 14 || g.nd > 19 || !g.sameSeps() || !boundaryAt(text, g.end) {
+func card(text string, i int, g *digitGroups) (Finding, bool) {
+	if g.nd < 14 || g.nd > 19 || !g.sameSeps() || !boundaryAt(text, g.end) {
 		return Finding{}, false
 	}
 	base := 0.85
@@ -301,9 +300,8 @@ func card(text string, i int) (Finding, bool) {
 
 // imei recognises 15-digit IMEIs (contiguous or 2-6-6-1), which pass Luhn
 // and count only with an "IMEI" context word.
-func imei(text string, i int) (Finding, bool) {
-	g, ok := scanGroups(text, i, "- ")
-	if !ok || !(g.is(15) || (g.is(2, 6, 6, 1) && g.sameSeps())) || !boundaryAt(text, g.end) {
+func imei(text string, i int, g *digitGroups) (Finding, bool) {
+	if !(g.is(15) || (g.is(2, 6, 6, 1) && g.sameSeps())) || !boundaryAt(text, g.end) {
 		return Finding{}, false
 	}
 	if !luhn(g.d[:g.nd]) {
