@@ -1,5 +1,7 @@
 package detect
 
+import "strings"
+
 // US street addresses and licence plates: the two recognizers that read
 // words rather than digit groups.
 
@@ -21,10 +23,13 @@ var states = set(
 	"VA", "WA", "WV", "WI", "WY", "DC", "PR", "GU", "VI",
 )
 
+// set returns a set of words in the given and in upper case: addresses
+// are often written in capitals ("123 MAIN ST").
 func set(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
+	m := make(map[string]bool, 2*len(words))
 	for _, w := range words {
 		m[w] = true
+		m[strings.ToUpper(w)] = true
 	}
 	return m
 }
@@ -48,7 +53,7 @@ func word(text string, j int) int {
 		return -1
 	}
 	switch text[k : k+2] {
-	case "st", "nd", "rd", "th":
+	case "st", "nd", "rd", "th", "ST", "ND", "RD", "TH":
 		return k + 2
 	}
 	return -1
@@ -88,8 +93,15 @@ func address(text string, i int) (Finding, bool) {
 	if end < 0 {
 		return Finding{}, false
 	}
-	end = unit(text, end)
-	end = cityStateZIP(text, end)
+	// "St." is part of the address only if a unit or city follows; before
+	// anything else the period may end the sentence.
+	if end < n && text[end] == '.' {
+		if e := cityStateZIP(text, unit(text, end+1)); e > end+1 {
+			end = e
+		}
+	} else {
+		end = cityStateZIP(text, unit(text, end))
+	}
 	if !boundaryAt(text, end) {
 		return Finding{}, false
 	}

@@ -221,13 +221,25 @@ func (g *gen) address() string {
 		s += " " + g.pick(streets)
 	}
 	s += " " + g.pick(suffixes)
+	abbrev := strings.HasSuffix(s, "St") || strings.HasSuffix(s, "Ave") || strings.HasSuffix(s, "Rd")
 	switch g.r.IntN(4) {
 	case 0:
 		s += ", Apt " + fmt.Sprint(1+g.r.IntN(40)) + g.pick([]string{"", "A", "B"})
 	case 1:
 		s += " Suite " + fmt.Sprint(100+g.r.IntN(900))
 	}
-	if g.r.IntN(3) != 0 {
+	if abbrev && g.r.IntN(4) == 0 {
+		// "12 Oak St. Apt 4" or "12 Oak St., Salem, OR": the period is kept
+		// when more of the address follows.
+		if k := strings.Index(s, " Suite"); k >= 0 {
+			s = s[:k] + "." + s[k:]
+		} else if k := strings.Index(s, ", Apt"); k >= 0 {
+			s = s[:k] + "." + s[k:]
+		} else {
+			s += "., " + g.pick(cities) + ", " + g.pick(stateCodes)
+		}
+	}
+	if !strings.Contains(s, "., ") && g.r.IntN(3) != 0 {
 		s += ", " + g.pick(cities) + ", " + g.pick(stateCodes)
 		if g.r.IntN(3) != 0 {
 			s += " " + g.digits(5)
@@ -235,6 +247,9 @@ func (g *gen) address() string {
 				s += "-" + g.digits(4)
 			}
 		}
+	}
+	if g.r.IntN(8) == 0 {
+		s = strings.ToUpper(s)
 	}
 	return s
 }

@@ -112,6 +112,9 @@ func TestRecognizers(t *testing.T) {
 		{"address ordinal", "at 9 W 5th Street Suite 200 today", []found{{TypeStreetAddress, "9 W 5th Street Suite 200"}}},
 		{"address bare", "12 Oak Lane", []found{{TypeStreetAddress, "12 Oak Lane"}}},
 		{"address city no state", "12 Oak Lane, Springfield is nice", []found{{TypeStreetAddress, "12 Oak Lane"}}},
+		{"address capitals", "SHIP TO 123 MAIN ST, SPRINGFIELD, IL 62704", []found{{TypeStreetAddress, "123 MAIN ST, SPRINGFIELD, IL 62704"}}},
+		{"address abbreviation period", "45 Oak St. Apt. 5, Salem, OR 97301.", []found{{TypeStreetAddress, "45 Oak St. Apt. 5, Salem, OR 97301"}}},
+		{"address sentence end", "She moved to 45 Oak St. Then she left.", []found{{TypeStreetAddress, "45 Oak St"}}},
 		{"address no suffix", "The 3 Main Battle Tanks", nil},
 		{"address suffix only", "12 Street", nil},
 	}
