@@ -87,7 +87,7 @@ func scanGroups(text string, i int, seps string) (digitGroups, bool) {
 func email(text string, i int) (Finding, bool) {
 	n := len(text)
 	j := i
-	for j < n && (isAlnum(text[j]) || strings.IndexByte("._%+-", text[j]) >= 0) {
+	for j < n && j-i <= maxLocal && (isAlnum(text[j]) || strings.IndexByte("._%+-", text[j]) >= 0) {
 		j++
 	}
 	if j == i || j >= n || text[j] != '@' || text[j-1] == '.' || j-i > maxLocal {
