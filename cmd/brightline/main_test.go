@@ -40,8 +40,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfor": cmdWaitFor,
-			"http":    cmdHTTP,
+			"waitfor":   cmdWaitFor,
+			"http":      cmdHTTP,
+			"waitmatch": cmdWaitMatch,
 		},
 	})
 }

@@ -520,31 +520,6 @@ func TestServePolicyDefault(t *testing.T) {
 	}
 }
 
-// TestPolicyReloadScripts runs testdata/reload/*.txtar: scripts that change
-// the policy under a running gateway and need waitmatch to wait for the
-// reload, a command TestScripts doesn't have.
-func TestPolicyReloadScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/reload",
-		Setup: func(env *testscript.Env) error {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return err
-			}
-			env.Setenv("BRIGHTLINE_LISTEN", ln.Addr().String())
-			ln.Close()
-			env.Setenv("ANTHROPIC_API_KEY", "")
-			env.Setenv("OPENAI_API_KEY", "")
-			return nil
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfor":   cmdWaitFor,
-			"http":      cmdHTTP,
-			"waitmatch": cmdWaitMatch,
-		},
-	})
-}
-
 // waitmatch [-key FILE] URL REGEXP: poll GET URL until its body matches
 // REGEXP, for up to 20s; stdout gets the matching body.
 func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
