@@ -254,7 +254,57 @@ func (g *gen) address() string {
 	return s
 }
 
-func (g *gen) name() string { return g.pick(firstNames) + " " + g.pick(lastNames) }
+// personFirst and personLast are the names of the corpus's people: mostly
+// census names, a few that are also common words ("Will", "Rose", "Young",
+// "White"), and a few the 1990 census lists lack ("Priya", "Dmitri").
+var (
+	personFirst = []string{"Maria", "James", "Aisha", "Wei", "Carlos", "Emily", "Dmitri", "Fatima", "John", "Priya",
+		"Robert", "Linda", "Michael", "Patricia", "David", "Jennifer", "Will", "Rose", "Grant", "Sharon", "Kevin", "Nancy"}
+	personLast = []string{"Garcia", "Smith", "Okafor", "Chen", "Novak", "Johnson", "Haddad", "Kim", "Rossi", "Brown",
+		"Williams", "Martinez", "Nguyen", "Patel", "Young", "White", "Thompson", "Anderson", "O'Brien", "Kowalski"}
+	personTitles = []string{"Mr.", "Mrs.", "Ms.", "Dr.", "Sgt."}
+)
+
+// name returns a person's name as it would be written in a record: "First
+// Last", sometimes with a middle initial.
+func (g *gen) name() string {
+	f, l := g.pick(personFirst), g.pick(personLast)
+	if g.r.IntN(6) == 0 {
+		return f + " " + string(rune('A'+g.r.IntN(26))) + ". " + l
+	}
+	return f + " " + l
+}
+
+// personInProse writes a person as prose mentions them: a name, a title and
+// a name or surname, or a label; the span excludes the title and label.
+func (g *gen) personInProse(w *writer) {
+	switch g.r.IntN(5) {
+	case 0:
+		w.text("Yesterday we spoke with ")
+		w.id(TypePerson, g.name())
+		w.text(" about the delivery. ")
+	case 1:
+		w.text("The file was opened by " + g.pick(personTitles) + " ")
+		if g.r.IntN(2) == 0 {
+			w.id(TypePerson, g.pick(personLast))
+		} else {
+			w.id(TypePerson, g.name())
+		}
+		w.text(" last week. ")
+	case 2:
+		w.text("Subject: ")
+		w.id(TypePerson, g.name())
+		w.text(". ")
+	case 3:
+		w.text("According to ")
+		w.id(TypePerson, g.name())
+		w.text(", the meeting was moved. ")
+	default:
+		w.text("Contact name: ")
+		w.id(TypePerson, g.name())
+		w.text("\n")
+	}
+}
 
 // filler is prose and logistics text with no identifiers of people, mixed
 // in so that the corpus also measures false positives.
@@ -269,14 +319,37 @@ var filler = []string{
 	"Nothing else was noted. ",
 }
 
+// personNegatives are sentences with capitalised words that are names in
+// the census lists but not people here: common words at the start of a
+// sentence, places, units and ships. Ships named after people are not
+// people, so they are never labelled.
+var personNegatives = []string{
+	"May we proceed with the inspection? ",
+	"Will the convoy leave at 0600? ",
+	"Young soldiers trained at Fort Bragg. ",
+	"The White House issued new guidance. ",
+	"Brown boxes were stacked in Warehouse 4. ",
+	"USS Ronald Reagan (CVN 76) departed Yokosuka. ",
+	"The USS Abraham Lincoln moved to Pier 7. ",
+	"Rose Garden events were cancelled. ",
+	"Grant Park and Lake Charles were closed. ",
+	"The 82nd Airborne Division relieved the 1st Cavalry Division. ",
+	"Fort Worth, San Antonio and Virginia Beach sent liaison officers. ",
+	"White smoke marked Landing Zone Hawk. ",
+	"Mark the pallets before Friday. ",
+	"Long Island and Washington State reported no delays. ",
+	"",
+}
+
 // prose writes a dossier-like paragraph about one person.
 func (g *gen) prose(w *writer) {
-	n := g.name()
-	w.text(n + " can be reached at ")
+	g.personInProse(w)
+	w.id(TypePerson, g.name())
+	w.text(" can be reached at ")
 	w.id(TypePhone, g.phone())
 	w.text(" or by email at ")
 	w.id(TypeEmail, g.email())
-	w.text(". " + g.pick(filler))
+	w.text(". " + g.pick(filler) + g.pick(personNegatives))
 	w.text("Her SSN is ")
 	w.id(TypeSSN, g.ssn())
 	w.text(" and she paid with card ")
@@ -303,7 +376,8 @@ func (g *gen) prose(w *writer) {
 func (g *gen) csv(w *writer, rows int) {
 	w.text("name,phone,email,ssn,card,ip,address,mac\n")
 	for range rows {
-		w.text(g.name() + ",")
+		w.id(TypePerson, g.name())
+		w.text(",")
 		w.id(TypePhone, g.phone())
 		w.text(",")
 		w.id(TypeEmail, g.email())
@@ -325,7 +399,9 @@ func (g *gen) csv(w *writer, rows int) {
 // json writes one record per line.
 func (g *gen) json(w *writer, records int) {
 	for range records {
-		w.text(`{"name": "` + g.name() + `", "phone": "`)
+		w.text(`{"name": "`)
+		w.id(TypePerson, g.name())
+		w.text(`", "phone": "`)
 		w.id(TypePhone, g.phone())
 		w.text(`", "email": "`)
 		w.id(TypeEmail, g.email())
@@ -343,7 +419,7 @@ func (g *gen) json(w *writer, records int) {
 		w.id(TypeStreetAddress, g.address())
 		w.text(`", "last_ip": "`)
 		w.id(TypeIPAddress, g.ip())
-		w.text(`", "notes": "` + strings.TrimSpace(g.pick(filler)) + `"}` + "\n")
+		w.text(`", "notes": "` + strings.TrimSpace(g.pick(filler)) + " " + strings.TrimSpace(g.pick(personNegatives)) + `"}` + "\n")
 	}
 }
 

