@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
@@ -115,29 +116,28 @@ func (c *Counter) Snapshot(principal string) []Bucket {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now = max(now, p.latest)
+	oldest := now/l.coarse - l.n30d
 	var out []Bucket
-	add := func(ring []slot, width, n int64) {
-		cur := now / width
-		for k := n; k >= 0; k-- {
-			s := find(ring, cur-k)
-			if s == nil {
-				continue
-			}
-			b := Bucket{Start: time.Unix(0, s.idx*width).UTC(), Width: time.Duration(width), all: s.all.Clone()}
-			if s.us != nil {
-				b.us = s.us.Clone()
-			}
-			out = append(out, b)
+	add := func(s *slot, width int64) {
+		b := Bucket{Start: time.Unix(0, s.idx*width).UTC(), Width: time.Duration(width), all: s.all.Clone()}
+		if s.us != nil {
+			b.us = s.us.Clone()
+		}
+		out = append(out, b)
+	}
+	// Every fine bucket not yet folded into a coarse one, including those
+	// past the 24h window: their subjects still count towards 30d.
+	for i := range p.fine {
+		if s := &p.fine[i]; s.all != nil && s.idx*l.fine/l.coarse >= oldest {
+			add(s, l.fine)
 		}
 	}
-	add(p.fine, l.fine, l.n24h)
-	if l.coarse == l.fine {
-		// The tiers share a width, so each fine bucket equals the coarse
-		// bucket at the same index; only the older coarse ones are new.
-		add(p.coarse, l.coarse, l.n30d-l.n24h-1)
-		return out
+	for i := range p.coarse {
+		if s := &p.coarse[i]; s.all != nil && s.idx >= oldest {
+			add(s, l.coarse)
+		}
 	}
-	add(p.coarse, l.coarse, l.n30d)
+	slices.SortStableFunc(out, func(a, b Bucket) int { return a.Start.Compare(b.Start) })
 	return out
 }
 
@@ -182,28 +182,27 @@ func (c *Counter) Merge(principal string, buckets ...Bucket) error {
 			p.latest = start
 			t = start
 		}
-		if width == l.fine {
-			mergeInto(l, p.fine, idx, t/width-l.n24h, b)
-		}
-		if width == l.coarse {
-			mergeInto(l, p.coarse, idx, t/width-l.n30d, b)
+		in := &slot{idx: idx, all: b.all, us: b.us}
+		switch {
+		case width == l.fine && idx >= t/width-l.n24h:
+			mergeSlot(l, p.claimFine(l, idx), in)
+		case width == l.fine:
+			p.fold(l, in) // past the 24h window; fold drops it if past 30d too
+		case idx >= t/width-l.n30d:
+			mergeSlot(l, l.claim(p.coarse, idx), in)
 		}
 	}
 	return nil
 }
 
-// mergeInto merges b into ring as bucket idx, unless idx is older than
-// oldest, the oldest bucket still inside a window.
-func mergeInto(l *layout, ring []slot, idx, oldest int64, b *Bucket) {
-	if idx < oldest {
-		return
-	}
-	s := l.claim(ring, idx)
-	_ = s.all.Merge(b.all)
-	if b.us != nil {
-		if s.us == nil {
-			s.us = l.newSketch()
+// mergeSlot merges the sketches of src into dst. The caller has checked the
+// precisions and holds the principal's lock.
+func mergeSlot(l *layout, dst, src *slot) {
+	_ = dst.all.Merge(src.all)
+	if src.us != nil {
+		if dst.us == nil {
+			dst.us = l.newSketch()
 		}
-		_ = s.us.Merge(b.us)
+		_ = dst.us.Merge(src.us)
 	}
 }

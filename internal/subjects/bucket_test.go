@@ -8,23 +8,31 @@ import (
 
 func TestBucketRoundTrip(t *testing.T) {
 	tests := []struct {
-		name     string
-		all, us  int
-		wantKept int // buckets in the snapshot
+		name    string
+		all, us int // spread over 60 hourly requests
 	}{
-		{"sparse, no US persons", 50, 0, 2},
-		{"sparse with US persons", 50, 20, 2},
-		{"dense", 30_000, 30_000, 2},
+		{"sparse, no US persons", 600, 0},
+		{"sparse with US persons", 600, 240},
+		{"dense", 120_000, 60_000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
 			src := &Counter{Now: clk.Now}
-			src.Observe("p", people(0, tt.all-tt.us, false))
-			src.Observe("p", people(tt.all, tt.us, true))
+			const hours = 60
+			for h := range hours {
+				per, perUS := tt.all/hours, tt.us/hours
+				src.Observe("p", people(h*per, per-perUS, false))
+				src.Observe("p", people(h*per+per-perUS, perUS, true))
+				clk.Add(time.Hour)
+			}
 			snap := src.Snapshot("p")
-			if len(snap) != tt.wantKept {
-				t.Fatalf("got %d buckets, want %d", len(snap), tt.wantKept)
+			widths := map[time.Duration]int{}
+			for _, b := range snap {
+				widths[b.Width]++
+			}
+			if widths[time.Hour] != 25 || widths[24*time.Hour] == 0 {
+				t.Fatalf("got buckets by width %v, want 25 hourly and some daily", widths)
 			}
 			dst := &Counter{Now: clk.Now}
 			for _, b := range snap {
@@ -48,8 +56,18 @@ func TestBucketRoundTrip(t *testing.T) {
 					t.Fatalf("Merge: %v", err)
 				}
 			}
-			if got, want := dst.Counts("p"), src.Counts("p"); got != want {
-				t.Errorf("got %+v after the round trip, want %+v", got, want)
+			// Compare now, and later as buckets fold and roll off.
+			for _, later := range []time.Duration{0, 12 * time.Hour, 3 * 24 * time.Hour, 29 * 24 * time.Hour} {
+				clk.Add(later)
+				got, want := dst.Counts("p"), src.Counts("p")
+				if got != want {
+					t.Errorf("%v later: got %+v after the round trip, want %+v", later, got, want)
+				}
+				if later == 0 && !within(want.Subjects30d, tt.all) {
+					t.Errorf("got %d subjects in 30d, want %d ± 2%%", want.Subjects30d, tt.all)
+				}
+				src.Observe("p", people(tt.all, 1, false))
+				dst.Observe("p", people(tt.all, 1, false))
 			}
 		})
 	}

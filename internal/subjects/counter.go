@@ -21,8 +21,11 @@
 //
 // There are two tiers of buckets so that per-principal memory stays bounded:
 // fine buckets (default one hour) serve the 1h and 24h windows, and coarse
-// buckets (default one day) serve the 30d window. Every observation goes
-// into the current bucket of both tiers.
+// buckets (default one day) serve the 30d window. An observation goes into
+// the current fine bucket only. When a fine bucket is evicted from its ring
+// (a day later) it is merged into the coarse bucket its start falls in; until
+// then the 30d window reads it directly. So each subject costs one sketch
+// insertion (two if it is a US person), not one per tier.
 //
 // A window of length W is made of whole buckets: the current one plus the
 // ceil(W/width) before it. It therefore counts every subject seen in the last
@@ -63,6 +66,7 @@
 package subjects
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sync"
@@ -111,7 +115,7 @@ type Counter struct {
 	// windows. Zero means DefaultBucket (one hour).
 	Bucket time.Duration
 	// LongBucket is the width of the coarse buckets that serve the 30d
-	// window. Zero means DefaultLongBucket (one day).
+	// window, a multiple of Bucket. Zero means DefaultLongBucket (one day).
 	LongBucket time.Duration
 	// Precision is the HyperLogLog precision p, from 4 to 18: 2^p registers,
 	// relative standard error 1.04/sqrt(2^p). Zero means DefaultPrecision.
@@ -160,6 +164,10 @@ func (c *Counter) Validate() error {
 	}
 	if c.LongBucket < 0 {
 		errs = append(errs, fmt.Errorf("long bucket width %v is negative", c.LongBucket))
+	}
+	fine, coarse := cmp.Or(c.Bucket, DefaultBucket), cmp.Or(c.LongBucket, DefaultLongBucket)
+	if fine > 0 && coarse > 0 && coarse%fine != 0 {
+		errs = append(errs, fmt.Errorf("long bucket width %v is not a multiple of bucket width %v", coarse, fine))
 	}
 	if c.Precision != 0 && (c.Precision < 4 || c.Precision > 18) {
 		errs = append(errs, fmt.Errorf("precision %d is outside 4 to 18", c.Precision))
@@ -245,6 +253,28 @@ func (l *layout) claim(ring []slot, idx int64) *slot {
 	return s
 }
 
+// claimFine is claim for the fine ring, folding the bucket it evicts into
+// its coarse bucket if that is still inside the 30d window. The caller holds
+// p's lock, and p.latest is current.
+func (p *principal) claimFine(l *layout, idx int64) *slot {
+	s := &p.fine[idx%int64(len(p.fine))]
+	if s.all != nil && s.idx != idx {
+		p.fold(l, s)
+		*s = slot{}
+	}
+	return l.claim(p.fine, idx)
+}
+
+// fold merges fine bucket s into the coarse bucket its start falls in,
+// unless that has left the 30d window. The caller holds p's lock.
+func (p *principal) fold(l *layout, s *slot) {
+	cidx := s.idx * l.fine / l.coarse
+	if cidx < p.latest/l.coarse-l.n30d {
+		return
+	}
+	mergeSlot(l, l.claim(p.coarse, cidx), s)
+}
+
 // Observe records that principal's current request touched subjects.
 // Repeated subjects, within the request or across requests, count once.
 func (c *Counter) Observe(principal string, subjects []Subject) {
@@ -257,21 +287,15 @@ func (c *Counter) Observe(principal string, subjects []Subject) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.latest = max(p.latest, now)
-	fine := l.claim(p.fine, p.latest/l.fine)
-	coarse := l.claim(p.coarse, p.latest/l.coarse)
+	s := p.claimFine(l, p.latest/l.fine)
 	for i := range subjects {
 		h := subjects[i].Key.Hash()
-		fine.all.InsertHash(h)
-		coarse.all.InsertHash(h)
+		s.all.InsertHash(h)
 		if subjects[i].USPerson {
-			if fine.us == nil {
-				fine.us = l.newSketch()
+			if s.us == nil {
+				s.us = l.newSketch()
 			}
-			if coarse.us == nil {
-				coarse.us = l.newSketch()
-			}
-			fine.us.InsertHash(h)
-			coarse.us.InsertHash(h)
+			s.us.InsertHash(h)
 		}
 	}
 }
@@ -309,15 +333,24 @@ func (c *Counter) Counts(principal string) Counts {
 		out.Subjects1h, out.USPersonSubjects1h = out.Subjects24h, out.USPersonSubjects24h
 	}
 
-	var all30, us30 hyperloglog.Sketch
+	// The 30d window is the 24h one, plus fine buckets that have left it
+	// but are not folded yet, plus the coarse buckets.
+	oldest := now/l.coarse - l.n30d
+	for i := range p.fine {
+		s := &p.fine[i]
+		if s.all != nil && s.idx < cur-l.n24h && s.idx*l.fine/l.coarse >= oldest {
+			_ = all.Merge(s.all)
+			_ = us.Merge(s.us)
+		}
+	}
 	cur = now / l.coarse
 	for k := int64(0); k <= l.n30d; k++ {
 		if s := find(p.coarse, cur-k); s != nil {
-			_ = all30.Merge(s.all)
-			_ = us30.Merge(s.us)
+			_ = all.Merge(s.all)
+			_ = us.Merge(s.us)
 		}
 	}
-	out.Subjects30d, out.USPersonSubjects30d = int(all30.Estimate()), int(us30.Estimate())
+	out.Subjects30d, out.USPersonSubjects30d = int(all.Estimate()), int(us.Estimate())
 	return out
 }
 

@@ -298,3 +298,39 @@ func TestCustomBuckets(t *testing.T) {
 		t.Errorf("got %+v, want 30 in 1h and 60 in 24h and 30d", got)
 	}
 }
+
+// TestFolding checks that fine buckets evicted from the 24h ring still count
+// in the 30d window, via the coarse bucket they fold into.
+func TestFolding(t *testing.T) {
+	tests := []struct {
+		name   string
+		c      *Counter
+		hours  int
+		perReq int
+	}{
+		{"defaults", &Counter{}, 10 * 24, 10},
+		{"15-minute buckets, 6-hour long buckets", &Counter{Bucket: 15 * time.Minute, LongBucket: 6 * time.Hour}, 20 * 24, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			tt.c.Now = clk.Now
+			for h := range tt.hours {
+				tt.c.Observe("p", people(h*tt.perReq, tt.perReq, h%2 == 0))
+				clk.Add(time.Hour)
+			}
+			clk.Add(-time.Minute) // still in the hour of the last request
+			got := tt.c.Counts("p")
+			if want := tt.hours * tt.perReq; !within(got.Subjects30d, want) {
+				t.Errorf("got %d subjects in 30d, want %d ± 2%%", got.Subjects30d, want)
+			}
+			if want := tt.hours * tt.perReq / 2; !within(got.USPersonSubjects30d, want) {
+				t.Errorf("got %d US-person subjects in 30d, want %d ± 2%%", got.USPersonSubjects30d, want)
+			}
+			// The 24h window reaches back between 24 hours and one bucket more.
+			if min, max := 24*tt.perReq, 25*tt.perReq; got.Subjects24h < min || got.Subjects24h > max {
+				t.Errorf("got %d subjects in 24h, want %d to %d", got.Subjects24h, min, max)
+			}
+		})
+	}
+}
