@@ -54,6 +54,15 @@
 // buckets for the whole 30 days would be 720 buckets, about 23 MiB at worst.
 // [Counter.Sweep] forgets principals with nothing left in any window.
 //
+// # Cost
+//
+// [Counter.Observe] costs one sketch insertion per subject (two for a US
+// person) under the principal's lock; the benchmark sustains over 1M
+// identifiers/s on one core while every bucket fills with new people, and
+// far more for repeated ones. [Counter.Counts] merges up to 56 buckets and
+// makes six estimates: about 0.1 ms for a typical principal and about 2 ms
+// when every bucket is dense.
+//
 // # Persistence
 //
 // Counter state is in memory. [Counter.Snapshot] returns a principal's live
