@@ -370,6 +370,15 @@ func (g *gen) prose(w *writer) {
 	w.text(". Her car has licence plate ")
 	w.id(TypeLicensePlate, g.plate())
 	w.text(". " + g.pick(filler) + "\n\n")
+	if g.r.IntN(4) == 0 {
+		// A roster table, "Surname, First" a line.
+		w.text("Duty roster:\n")
+		for range 2 + g.r.IntN(3) {
+			w.id(TypePerson, g.pick(personLast)+", "+g.pick(personFirst))
+			w.text("\n")
+		}
+		w.text("\n")
+	}
 }
 
 // csv writes a header and rows; values with commas are quoted.

@@ -144,6 +144,9 @@ func TestRecognizers(t *testing.T) {
 		{"person street", "Martin Luther King Blvd", nil},
 		{"person label one of two words", "name: Maria Zz9", nil},
 		{"person caps comma", "BRACKET, ANGLE", nil},
+		{"person roster common word", "Roster:\nYoung, James\nRossi, Rose\n", []found{{TypePerson, "Young, James"}, {TypePerson, "Rossi, Rose"}}},
+		{"person comma in sentence", "from Austin, Texas and Salem, Virginia to", nil},
+		{"person address Dr", "at 9 5th Dr. Nothing else", []found{{TypeStreetAddress, "9 5th Dr"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,6 +206,32 @@ func TestValidators(t *testing.T) {
 				t.Errorf("cardBrand(%q) got %q, want %q", tt.digits, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestGazetteer(t *testing.T) {
+	tests := []struct {
+		name string
+		want uint8
+	}{
+		{"Maria", nameFirst | nameLast},
+		{"GARCIA", nameLast},
+		{"Smith", nameLast},
+		{"O'Brien", nameLast},
+		{"Will", nameFirst | nameLast | nameWord},
+		{"White", nameLast | nameWord},
+		{"Zzyzx", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := lookupName(tt.name)
+			if got != tt.want {
+				t.Errorf("lookupName(%q) got flags %03b, want %03b", tt.name, got, tt.want)
+			}
+		})
+	}
+	if n := len(gazetteer()); n < 90000 {
+		t.Errorf("gazetteer got %d names, want the full census lists (over 90000)", n)
 	}
 }
 

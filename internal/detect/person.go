@@ -363,9 +363,13 @@ func person(text string, i int, csv *csvHeader) (Finding, bool) {
 		ctx |= ctxVerb
 	}
 	// "Surname, First" in a table: the pair ends a field.
-	if comma && !t1.caps && t1.last() && !t1.common() {
+	// A common word may take part when the pair is a whole field: a line
+	// of a roster or a CSV value, but not "Austin, Texas" in a sentence.
+	if comma && !t1.caps && t1.last() {
 		if u, ok := nextTok(text, t1, true); ok && !u.initial {
-			if u.lookup(text); u.first() && !u.common() && fieldEnd(text, u.end) {
+			u.lookup(text)
+			whole := fieldStart(text, i)
+			if u.first() && fieldEnd(text, u.end) && (!t1.common() && !u.common() || whole && !(t1.common() && u.common())) {
 				end, rule, base = u.end, ruleLastFirst, 0.6
 			}
 		}
@@ -466,8 +470,9 @@ func titleBefore(text string, i int) bool {
 	if w == "" || len(w) > 8 || !isUpper(w[0]) || !inSet(titles, w) {
 		return false
 	}
-	// "12 Oak Dr Smith..." is an address: a title follows no capitalised word.
-	if p, _ := prevWord(text, k, " "); p != "" && isUpper(p[0]) && k > 0 && text[k-1] == ' ' && !sentenceStart(text, k) {
+	// "12 Oak Dr. Smith" and "9 5th Dr. Nothing" are addresses: a title
+	// follows no capitalised word or number.
+	if p, _ := prevWord(text, k, " "); p != "" && (isUpper(p[0]) || isDigit(p[0])) && k > 0 && text[k-1] == ' ' && !sentenceStart(text, k) {
 		return false
 	}
 	return true
@@ -541,6 +546,20 @@ func placeAfterName(text string, end int) bool {
 			return true
 		}
 		end = k
+	}
+	return false
+}
+
+// fieldStart reports whether a table field or line starts at i.
+func fieldStart(text string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	switch text[i-1] {
+	case ',', '\n', '\t', '|', ';':
+		return true
+	case '"':
+		return i == 1 || text[i-2] == ',' || text[i-2] == '\n'
 	}
 	return false
 }
