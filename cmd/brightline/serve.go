@@ -166,23 +166,17 @@ func runServe(ctx context.Context, args []string, e *env) error {
 func buildRouter(cfg *Config, obs provider.Observer) (*provider.Router, error) {
 	providers := make(map[string]provider.Provider, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
-		var p provider.Provider
-		if pc.Type == "simulated" {
-			p = provider.NewSimulated(pc.Name)
-		} else {
-			h, err := provider.NewHTTP(provider.HTTPConfig{
-				Name:              pc.Name,
-				Kind:              pc.Type,
-				BaseURL:           pc.BaseURL,
-				APIKey:            pc.APIKey,
-				Headers:           pc.Headers,
-				Timeout:           pc.Timeout,
-				StreamIdleTimeout: pc.StreamIdleTimeout,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
-			}
-			p = h
+		p, err := provider.New(provider.HTTPConfig{
+			Name:              pc.Name,
+			Kind:              pc.Type,
+			BaseURL:           pc.BaseURL,
+			APIKey:            pc.APIKey,
+			Headers:           pc.Headers,
+			Timeout:           pc.Timeout,
+			StreamIdleTimeout: pc.StreamIdleTimeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
 		providers[pc.Name] = p
 	}
