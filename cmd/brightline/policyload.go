@@ -348,7 +348,7 @@ func (s *policySource) start(ctx context.Context) error {
 	if err := s.loadLocked(ctx); err != nil {
 		return err
 	}
-	s.observed = s.observe(bundleFiles{})
+	s.observed = s.observe()
 	return nil
 }
 
@@ -361,7 +361,7 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 	if err != nil {
 		// Remember which file is missing as a poll would see it, so that
 		// polling doesn't refuse the same missing file over and over.
-		s.attempted = s.observe(bundleFiles{})
+		s.attempted = s.observe()
 		s.refuse(err, pol, note)
 		return err
 	}
@@ -489,7 +489,7 @@ func (s *policySource) reload(ctx context.Context) error {
 func (s *policySource) poll(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.observed = s.observe(s.observed)
+	s.observed = s.observe()
 	switch {
 	case s.observed.sameContent(s.attempted):
 		s.hasPending = false
@@ -506,13 +506,12 @@ func (s *policySource) poll(ctx context.Context) {
 }
 
 // fileState is what a poll knows of one file. Files are compared by
-// content; the size and modification time only save reading a file that
-// has not been touched.
+// content, read in full at every poll: they are small, and a modification
+// time can't be trusted to change (file times are coarse, so a rewrite of
+// the same size soon after the last one could go unnoticed).
 type fileState struct {
-	modTime time.Time
-	size    int64
-	sum     [32]byte
-	err     string // why the file couldn't be read; "" if it was
+	sum [32]byte
+	err string // why the file couldn't be read; "" if it was
 }
 
 // bundleFiles is the state of a policy file and its note.
@@ -523,27 +522,19 @@ func (b bundleFiles) sameContent(o bundleFiles) bool {
 		b.note.sum == o.note.sum && b.note.err == o.note.err
 }
 
-// observe returns the current state of the files, reading only those whose
-// size or modification time differs from prev.
-func (s *policySource) observe(prev bundleFiles) bundleFiles {
-	b := bundleFiles{policy: observeFile(s.cfg.File, prev.policy)}
+// observe returns the current state of the files.
+func (s *policySource) observe() bundleFiles {
+	b := bundleFiles{policy: observeFile(s.cfg.File)}
 	if !s.cfg.Unsigned {
-		b.note = observeFile(s.cfg.File+bundle.NoteSuffix, prev.note)
+		b.note = observeFile(s.cfg.File + bundle.NoteSuffix)
 	}
 	return b
 }
 
-func observeFile(path string, prev fileState) fileState {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileState{err: err.Error()}
-	}
-	if prev.err == "" && !prev.modTime.IsZero() && fi.ModTime().Equal(prev.modTime) && fi.Size() == prev.size {
-		return prev
-	}
+func observeFile(path string) fileState {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fileState{err: err.Error()}
 	}
-	return fileState{modTime: fi.ModTime(), size: fi.Size(), sum: sha256.Sum256(data)}
+	return fileState{sum: sha256.Sum256(data)}
 }
