@@ -183,15 +183,37 @@ func TestFailover(t *testing.T) {
 	if n := h.anthropic.Count(); n != 4 {
 		t.Errorf("first target: got %d attempts, want 4 (2 per request)", n)
 	}
-	metrics := h.get(t, "/metrics")
-	for _, want := range []string{
+	h.waitMetrics(t,
 		`brightline_upstream_failovers_total{from="anthropic-up/claude-fake-1",to="openai-up/gpt-fake-1"} 2`,
 		`brightline_upstream_retries_total{target="anthropic-up/claude-fake-1"} 2`,
 		`brightline_requests_total{code="200",dialect="openai",stream="true"} 1`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("metrics lack %s", want)
+	)
+}
+
+// waitMetrics waits for /metrics to show every line in want. A streamed
+// request is counted when its handler returns, which can be just after the
+// client has read the last event, so the test polls rather than reading once.
+func (h *harness) waitMetrics(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		metrics := h.get(t, "/metrics")
+		var missing []string
+		for _, w := range want {
+			if !strings.Contains(metrics, w) {
+				missing = append(missing, w)
+			}
 		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, m := range missing {
+				t.Errorf("metrics lack %s", m)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
