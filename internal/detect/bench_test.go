@@ -38,3 +38,17 @@ func BenchmarkFind(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "findings/op")
 }
+
+// BenchmarkAnalyze is Find plus subject linking: what the gateway runs on
+// every request.
+func BenchmarkAnalyze(b *testing.B) {
+	text := benchText(b, 1<<20)
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	var n int
+	for b.Loop() {
+		a := Analyze(text)
+		n = len(a.Subjects)
+	}
+	b.ReportMetric(float64(n), "subjects/op")
+}

@@ -1,0 +1,404 @@
+package detect
+
+import (
+	"math/bits"
+	"strings"
+)
+
+// Data categories: what kind of information a finding adds to a profile of
+// its subject. A subject's profile breadth is the number of categories
+// gathered about it.
+const (
+	CategoryIdentity     = "identity"      // PERSON, SSN
+	CategoryContact      = "contact"       // PHONE, EMAIL
+	CategoryLocation     = "location"      // STREET_ADDRESS, GEO_COORDINATE
+	CategoryFinancial    = "financial"     // CREDIT_CARD
+	CategoryDevice       = "device_online" // DEVICE_ID, IP_ADDRESS
+	CategoryVehicle      = "vehicle"       // LICENSE_PLATE
+	CategoryAssociations = "associations"  // named together with a relative or associate
+)
+
+// Categories is a set of data categories.
+type Categories uint8
+
+const (
+	catIdentity Categories = 1 << iota
+	catContact
+	catLocation
+	catFinancial
+	catDevice
+	catVehicle
+	catAssociations
+	numCategories = iota
+)
+
+var categoryNames = [numCategories]string{
+	CategoryIdentity, CategoryContact, CategoryLocation, CategoryFinancial,
+	CategoryDevice, CategoryVehicle, CategoryAssociations,
+}
+
+// CategoryNames lists every category name, in a fixed order.
+func CategoryNames() []string { return append([]string(nil), categoryNames[:]...) }
+
+// Len returns the number of categories in c.
+func (c Categories) Len() int { return bits.OnesCount8(uint8(c)) }
+
+// Names returns the names of the categories in c, in the order of
+// [CategoryNames].
+func (c Categories) Names() []string {
+	out := make([]string, 0, c.Len())
+	for i, n := range categoryNames {
+		if c&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Category returns the data category of an identifier type, or "" for an
+// unknown type.
+func Category(typ string) string {
+	if c := categoryOf(typ); c != 0 {
+		return c.Names()[0]
+	}
+	return ""
+}
+
+func categoryOf(typ string) Categories {
+	switch typ {
+	case TypePerson, TypeSSN:
+		return catIdentity
+	case TypePhone, TypeEmail:
+		return catContact
+	case TypeStreetAddress, TypeGeoCoordinate:
+		return catLocation
+	case TypeCreditCard:
+		return catFinancial
+	case TypeDeviceID, TypeIPAddress:
+		return catDevice
+	case TypeLicensePlate:
+		return catVehicle
+	}
+	return 0
+}
+
+// Subject is one person a text is about: the findings linked to them.
+type Subject struct {
+	// Findings are indices into the findings the subject was linked from,
+	// in text order.
+	Findings []int
+	// KeyType and KeyValue are the subject's strongest identifier: its type
+	// ("PERSON+STREET_ADDRESS" for a name with an address) and normalised
+	// value. Derive the subject key from them with an HMAC; never store
+	// KeyValue.
+	KeyType, KeyValue string
+	// USPerson reports US-person signals: a +1 phone number, an SSN, a US
+	// street address or a ZIP code.
+	USPerson bool
+	// Categories are the data categories of the linked findings.
+	Categories Categories
+}
+
+// Analysis is what [Analyze] found in a text.
+type Analysis struct {
+	Findings []Finding
+	// SubjectOf[i] is the index in Subjects of the subject Findings[i] is
+	// linked to, or -1 if it is linked to none.
+	SubjectOf []int
+	Subjects  []Subject
+}
+
+// Analyze finds the identifiers in text and links them into subjects.
+func Analyze(text string) Analysis {
+	fs := Find(text)
+	subs, of := Link(text, fs)
+	return Analysis{Findings: fs, SubjectOf: of, Subjects: subs}
+}
+
+// USPersonSubjects counts the subjects with US-person signals.
+func (a *Analysis) USPersonSubjects() int {
+	n := 0
+	for _, s := range a.Subjects {
+		if s.USPerson {
+			n++
+		}
+	}
+	return n
+}
+
+// keyRank orders the identifier types a subject key may derive from,
+// strongest first. Types not listed (IP addresses, coordinates, lone street
+// addresses) describe places and network endpoints: they add categories to
+// a subject but never make one on their own.
+var keyRank = []string{TypeSSN, TypePhone, TypeEmail, TypeDeviceID, TypePerson + "+" + TypeStreetAddress, TypePerson, TypeCreditCard, TypeLicensePlate}
+
+// repeatable types may occur more than once in one named subject (a home
+// and a mobile number); a repeat in an unnamed one starts a new subject.
+func repeatable(typ string) bool {
+	switch typ {
+	case TypePerson, TypeSSN:
+		return false
+	}
+	return true
+}
+
+// maxAttachGap is how far (in bytes) identifiers in a sentence without a
+// name may be from the named subject before them and still be linked to it:
+// "Contact John Smith. His cell is 212-555-0100."
+const maxAttachGap = 120
+
+// Link groups findings (as returned by [Find] for text) into subjects. Two
+// findings belong to the same subject when they are in the same unit (a
+// CSV or table row, a JSON object, or a sentence) and no repeat of a
+// non-repeatable type separates them; identifiers after a name attach to
+// it, and a sentence with no name attaches to a named subject just before
+// it. It returns the subjects and, for each finding, its subject index or
+// -1.
+func Link(text string, fs []Finding) ([]Subject, []int) {
+	of := make([]int, len(fs))
+	for i := range of {
+		of[i] = -1
+	}
+	if len(fs) == 0 {
+		return nil, of
+	}
+	units := unitsOf(text, fs)
+	type group struct {
+		idx    []int
+		types  map[string]int
+		person bool
+		unit   int
+		pos    int // index in groups
+	}
+	var groups []*group
+	var cur *group
+	newGroup := func(u int) *group {
+		g := &group{types: map[string]int{}, unit: u, pos: len(groups)}
+		groups = append(groups, g)
+		return g
+	}
+	lastNamed := -1 // index in groups of the latest group with a PERSON
+	for i, f := range fs {
+		u := units.of[i]
+		newUnit := cur == nil || cur.unit != u
+		if newUnit {
+			// A unit without a name just after a named subject attaches to
+			// it: look ahead for a PERSON in this unit first.
+			attach := false
+			if lastNamed >= 0 && f.Type != TypePerson && units.info[u].kind == unitSentence {
+				prev := groups[lastNamed]
+				gap := f.Start - fs[prev.idx[len(prev.idx)-1]].End
+				if gap <= maxAttachGap && !strings.Contains(text[fs[prev.idx[len(prev.idx)-1]].End:f.Start], "\n\n") && !unitHasPerson(fs, units, i) {
+					cur, attach = prev, true
+				}
+			}
+			if !attach {
+				cur = newGroup(u)
+			}
+		} else if f.Type == TypePerson && cur.person ||
+			f.Type != TypePerson && cur.types[f.Type] > 0 && (!cur.person || !repeatable(f.Type)) {
+			cur = newGroup(u)
+		}
+		cur.idx = append(cur.idx, i)
+		cur.types[f.Type]++
+		if f.Type == TypePerson {
+			cur.person = true
+			lastNamed = cur.pos
+		}
+	}
+
+	personsIn := make([]int, len(units.info))
+	for i, f := range fs {
+		if f.Type == TypePerson {
+			personsIn[units.of[i]]++
+		}
+	}
+	var subs []Subject
+	for _, g := range groups {
+		s := Subject{Findings: g.idx}
+		for _, i := range g.idx {
+			s.Categories |= categoryOf(fs[i].Type)
+		}
+		s.KeyType, s.KeyValue = subjectKey(text, fs, g.idx)
+		if s.KeyType == "" {
+			continue
+		}
+		ui := units.info[g.unit]
+		s.USPerson = usPerson(text, fs, g.idx, ui.start, ui.end)
+		if g.person && personsIn[g.unit] > g.types[TypePerson] && hasWord(text[ui.start:ui.end], relationWords) {
+			s.Categories |= catAssociations
+		}
+		for _, i := range g.idx {
+			of[i] = len(subs)
+		}
+		subs = append(subs, s)
+	}
+	return subs, of
+}
+
+// unitHasPerson reports whether a PERSON finding at or after finding i
+// shares its unit.
+func unitHasPerson(fs []Finding, units *unitSet, i int) bool {
+	u := units.of[i]
+	for j := i; j < len(fs) && units.of[j] == u; j++ {
+		if fs[j].Type == TypePerson {
+			return true
+		}
+	}
+	return false
+}
+
+// relationWords mark one person named in relation to another: a named
+// subject gains the associations category when its unit names another
+// person and holds one of these words ("seen with her brother David").
+var relationWords = words("wife", "husband", "spouse", "brother", "sister", "son", "daughter", "father",
+	"mother", "cousin", "uncle", "aunt", "associate", "associates", "friend", "colleague", "employer",
+	"roommate", "partner", "girlfriend", "boyfriend", "relative", "contact", "met", "accompanied")
+
+// subjectKey picks the strongest identifier among idx by [keyRank] and
+// returns its type and normalised value, or "" if none may key a subject.
+func subjectKey(text string, fs []Finding, idx []int) (string, string) {
+	best := map[string]string{}
+	for _, i := range idx {
+		t := fs[i].Type
+		if _, ok := best[t]; !ok {
+			best[t] = Normalize(text, fs[i])
+		}
+	}
+	if name, ok := best[TypePerson]; ok {
+		if addr, ok := best[TypeStreetAddress]; ok {
+			best[TypePerson+"+"+TypeStreetAddress] = name + "|" + addr
+		}
+	}
+	for _, t := range keyRank {
+		if v, ok := best[t]; ok && v != "" {
+			return t, v
+		}
+	}
+	return "", ""
+}
+
+// Normalize returns the canonical form of a finding's value, so that the
+// same identifier written differently gets the same subject key: digits
+// only for SSNs and cards, E.164 for phone numbers, lower case without a
+// "+tag" for e-mail, lower-case hex for device IDs, "first last" in lower
+// case for names, and lower-case words for addresses and plates.
+func Normalize(text string, f Finding) string {
+	s := text[f.Start:f.End]
+	switch f.Type {
+	case TypeSSN, TypeCreditCard:
+		return digitsOnly(s)
+	case TypePhone:
+		return normPhone(s)
+	case TypeEmail:
+		s = strings.ToLower(s)
+		if at := strings.LastIndexByte(s, '@'); at > 0 {
+			if plus := strings.IndexByte(s[:at], '+'); plus > 0 {
+				s = s[:plus] + s[at:]
+			}
+		}
+		return s
+	case TypeDeviceID:
+		var b strings.Builder
+		for k := 0; k < len(s); k++ {
+			if c := lower(s[k]); isAlnum(c) {
+				b.WriteByte(c)
+			}
+		}
+		return b.String()
+	case TypePerson:
+		// "Smith, John Q." → "john smith": drop initials, reorder.
+		if last, first, ok := strings.Cut(s, ","); ok {
+			s = first + " " + last
+		}
+		var toks []string
+		for _, w := range strings.Fields(s) {
+			w = strings.Trim(w, ".")
+			if len(w) > 1 {
+				toks = append(toks, strings.ToLower(w))
+			}
+		}
+		return strings.Join(toks, " ")
+	}
+	var toks []string
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r < 128 && !isAlnum(byte(r)) }) {
+		toks = append(toks, strings.ToLower(w))
+	}
+	return strings.Join(toks, " ")
+}
+
+// normPhone returns a phone number that Find accepted in E.164 form. Find
+// has validated it already (default region US), so the form follows from
+// its digits: a leading '+' carries the country code, ten digits are a US
+// number, and eleven starting with 1 are a US number with its trunk
+// prefix. (libphonenumber's Parse would do the same at ten times the cost.)
+func normPhone(s string) string {
+	d := digitsOnly(s)
+	switch {
+	case strings.HasPrefix(strings.TrimSpace(s), "+"):
+		return "+" + d
+	case len(d) == 10:
+		return "+1" + d
+	case len(d) == 11 && d[0] == '1':
+		return "+" + d
+	}
+	return d
+}
+
+func digitsOnly(s string) string {
+	b := make([]byte, 0, len(s))
+	for k := 0; k < len(s); k++ {
+		if isDigit(s[k]) {
+			b = append(b, s[k])
+		}
+	}
+	return string(b)
+}
+
+// usPerson reports US-person signals among the findings idx or in the
+// unit text around them.
+func usPerson(text string, fs []Finding, idx []int, start, end int) bool {
+	for _, i := range idx {
+		switch f := fs[i]; f.Type {
+		case TypeSSN, TypeStreetAddress:
+			return true
+		case TypePhone:
+			if strings.HasPrefix(normPhone(text[f.Start:f.End]), "+1") {
+				return true
+			}
+		}
+	}
+	return hasZIP(text[start:end])
+}
+
+// hasZIP reports whether s holds a US state code followed by a ZIP code:
+// "IL 62704" or "TX 76102-1234".
+func hasZIP(s string) bool {
+	for k := 0; k+8 <= len(s); k++ {
+		if !isUpper(s[k]) || !isUpper(s[k+1]) || s[k+2] != ' ' || (k > 0 && isAlnum(s[k-1])) {
+			continue
+		}
+		if !usStates[s[k:k+2]] {
+			continue
+		}
+		j := k + 3
+		d := digitsRun(s, j)
+		if d-j != 5 {
+			continue
+		}
+		if d < len(s) && s[d] == '-' {
+			if e := digitsRun(s, d+1); e-(d+1) == 4 {
+				d = e
+			}
+		}
+		if d == len(s) || !isAlnum(s[d]) {
+			return true
+		}
+	}
+	return false
+}
+
+var usStates = set("AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
+	"IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+	"NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
+	"WI", "WY", "PR", "GU", "VI", "AS", "MP")

@@ -1,0 +1,166 @@
+package detect
+
+import "strings"
+
+// unitKind is the kind of text unit findings are linked within.
+type unitKind uint8
+
+const (
+	unitSentence unitKind = iota // prose: up to a sentence end or a line break
+	unitRow                      // a CSV, TSV or pipe-table line
+	unitObject                   // the innermost JSON object
+)
+
+type unitInfo struct {
+	kind       unitKind
+	start, end int // text[start:end] is the unit
+}
+
+// unitSet assigns each finding to a unit.
+type unitSet struct {
+	of   []int // of[i] is the index in info of finding i's unit
+	info []unitInfo
+}
+
+// maxSentence bounds how far a sentence unit extends either side of a
+// finding.
+const maxSentence = 400
+
+// unitsOf finds the unit of every finding: the innermost JSON object that
+// encloses it, else its line if the line is a table row, else its
+// sentence.
+func unitsOf(text string, fs []Finding) *unitSet {
+	u := &unitSet{of: make([]int, len(fs))}
+	index := map[unitInfo]int{}
+	add := func(ui unitInfo) int {
+		if k, ok := index[ui]; ok {
+			return k
+		}
+		index[ui] = len(u.info)
+		u.info = append(u.info, ui)
+		return len(u.info) - 1
+	}
+	objs := enclosingObjects(text, fs)
+	for i, f := range fs {
+		if objs != nil && objs[i].end > 0 {
+			u.of[i] = add(objs[i])
+			continue
+		}
+		ls := strings.LastIndexByte(text[:f.Start], '\n') + 1
+		le := strings.IndexByte(text[f.End:], '\n')
+		if le < 0 {
+			le = len(text)
+		} else {
+			le += f.End
+		}
+		if isRow(text[ls:le]) {
+			u.of[i] = add(unitInfo{unitRow, ls, le})
+			continue
+		}
+		u.of[i] = add(unitInfo{unitSentence, sentenceFrom(text, f.Start, ls), sentenceTo(text, f.End, le)})
+	}
+	return u
+}
+
+// enclosingObjects returns, for each finding, the innermost {...} around
+// it (end 0 if none), or nil if the text has no '{'. Braces inside JSON
+// strings are ignored.
+func enclosingObjects(text string, fs []Finding) []unitInfo {
+	if strings.IndexByte(text, '{') < 0 {
+		return nil
+	}
+	out := make([]unitInfo, len(fs))
+	var stack []int
+	ends := map[int]int{}
+	inStr := false
+	next := 0
+	for k := 0; k < len(text); k++ {
+		for next < len(fs) && fs[next].Start == k {
+			if len(stack) > 0 {
+				out[next] = unitInfo{kind: unitObject, start: stack[len(stack)-1]}
+			}
+			next++
+		}
+		c := text[k]
+		switch {
+		case inStr:
+			if c == '\\' {
+				k++
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"' && len(stack) > 0:
+			inStr = true
+		case c == '{':
+			stack = append(stack, k)
+		case c == '}' && len(stack) > 0:
+			ends[stack[len(stack)-1]] = k + 1
+			stack = stack[:len(stack)-1]
+		}
+	}
+	for i := range out {
+		if out[i].kind != unitObject {
+			continue
+		}
+		if e, ok := ends[out[i].start]; ok {
+			out[i].end = e
+		} else {
+			out[i].end = len(text)
+		}
+	}
+	return out
+}
+
+// isRow reports whether line looks like a table row: two or more commas,
+// tabs or pipes.
+func isRow(line string) bool {
+	return strings.Count(line, ",") >= 2 || strings.Count(line, "\t") >= 2 || strings.Count(line, "|") >= 2
+}
+
+// abbreviations end in a period that does not end a sentence.
+var abbreviations = set("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Sgt", "Lt", "Col", "Gen", "Capt", "Maj",
+	"Cpl", "Pvt", "Adm", "Cmdr", "Ave", "Rd", "Blvd", "No", "Inc", "Co", "Corp", "Prof", "Rev", "Hon", "vs", "etc", "Apt", "Ste")
+
+// sentenceEndAt reports whether text[k] ends a sentence.
+func sentenceEndAt(text string, k int) bool {
+	switch text[k] {
+	case '\n':
+		return true
+	case '!', '?':
+	case '.':
+		j := k
+		for j > 0 && isAlpha(text[j-1]) {
+			j--
+		}
+		if w := text[j:k]; len(w) == 1 && isUpper(w[0]) || abbreviations[w] {
+			return false
+		}
+	default:
+		return false
+	}
+	return k+1 == len(text) || text[k+1] == ' ' || text[k+1] == '\n' || text[k+1] == '\t'
+}
+
+// sentenceFrom returns where the sentence holding text[i] starts, no
+// earlier than floor or maxSentence bytes back.
+func sentenceFrom(text string, i, floor int) int {
+	lo := max(floor, i-maxSentence)
+	for k := i - 1; k >= lo; k-- {
+		if sentenceEndAt(text, k) {
+			return k + 1
+		}
+	}
+	return lo
+}
+
+// sentenceTo returns where the sentence holding text[j-1] ends, no later
+// than ceil or maxSentence bytes on.
+func sentenceTo(text string, j, ceil int) int {
+	hi := min(ceil, j+maxSentence)
+	for k := j; k < hi; k++ {
+		if sentenceEndAt(text, k) {
+			return k + 1
+		}
+	}
+	return hi
+}
