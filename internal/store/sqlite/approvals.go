@@ -1,0 +1,227 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/store"
+)
+
+var _ store.Approvals = (*DB)(nil)
+
+const approvalColumns = `id, request_id, principal, tool, class, arguments, args_digest, policy_version, rule,
+	require_role, require_count, excerpt, status, votes, created_at, expires_at, decided_at, consumed_at`
+
+// voteRow is how a vote is kept in the votes JSON array.
+type voteRow struct {
+	By      brightline.Principal `json:"by"`
+	At      int64                `json:"at"` // Unix microseconds
+	Approve bool                 `json:"approve"`
+	Reason  string               `json:"reason,omitempty"`
+}
+
+// CreateApproval implements [store.Approvals].
+func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Duration) (store.Approval, error) {
+	if err := a.Validate(); err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't create approval: %w", err)
+	}
+	if ttl <= 0 {
+		return store.Approval{}, fmt.Errorf("couldn't create approval %q: ttl %v is not positive", a.ID, ttl)
+	}
+	principal, err := json.Marshal(a.Principal)
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+	}
+	now := db.now().Truncate(time.Microsecond)
+	expires := now.Add(ttl).Truncate(time.Microsecond)
+	_, err = db.write.ExecContext(ctx, `INSERT INTO approvals (id, request_id, principal_id, principal, tool, class,
+		arguments, args_digest, policy_version, rule, require_role, require_count, excerpt, status, votes,
+		created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', '[]', ?, ?)`,
+		a.ID, a.RequestID, a.Principal.ID, string(principal), a.Tool, a.Class, string(a.Arguments), a.ArgsDigest,
+		a.PolicyVersion, a.Rule, a.Require.Role, a.Require.Count, a.Excerpt, micros(now), micros(expires))
+	if isUniqueViolation(err) {
+		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, store.ErrExists)
+	}
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+	}
+	return db.GetApproval(ctx, a.ID)
+}
+
+// GetApproval implements [store.Approvals].
+func (db *DB) GetApproval(ctx context.Context, id string) (store.Approval, error) {
+	return getApproval(ctx, db.read, id)
+}
+
+// queryer is what *sql.DB and *sql.Tx share.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func getApproval(ctx context.Context, q queryer, id string) (store.Approval, error) {
+	a, err := scanApproval(q.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("couldn't find approval %q: %w", id, brightline.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("couldn't read approval %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListApprovals implements [store.Approvals].
+func (db *DB) ListApprovals(ctx context.Context, status store.ApprovalStatus) ([]store.Approval, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+approvalColumns+` FROM approvals
+		WHERE ? = '' OR status = ? ORDER BY seq`, string(status), string(status))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list approvals: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Approval{}
+	for rows.Next() {
+		a, err := scanApproval(rows)
+		if err != nil {
+			return nil, fmt.Errorf("couldn't list approvals: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("couldn't list approvals: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateApproval implements [store.Approvals].
+func (db *DB) UpdateApproval(ctx context.Context, id string, fn func(a *store.Approval, now time.Time) error) (store.Approval, error) {
+	tx, err := db.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE: read, fn and write are atomic
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+	}
+	defer tx.Rollback()
+	a, err := getApproval(ctx, tx, id)
+	if err != nil {
+		return store.Approval{}, err
+	}
+	now := db.now().Truncate(time.Microsecond).UTC()
+	if err := fn(&a, now); err != nil {
+		return store.Approval{}, err
+	}
+	if !a.Status.Valid() {
+		return store.Approval{}, fmt.Errorf("couldn't update approval %q: status %q is not valid", id, a.Status)
+	}
+	votes, err := encodeVotes(a.Votes)
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE approvals SET status = ?, votes = ?, decided_at = ?, consumed_at = ?
+		WHERE id = ?`, string(a.Status), votes, nullMicros(a.DecidedAt), nullMicros(a.ConsumedAt), id); err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+	}
+	stored, err := getApproval(ctx, tx, id)
+	if err != nil {
+		return store.Approval{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+	}
+	return stored, nil
+}
+
+// ConsumeApproval implements [store.Approvals]. The status, expiry and
+// digest checks and the write are one UPDATE statement.
+func (db *DB) ConsumeApproval(ctx context.Context, id, digest string) (store.Approval, error) {
+	now := micros(db.now())
+	res, err := db.write.ExecContext(ctx, `UPDATE approvals SET status = 'consumed', consumed_at = ?
+		WHERE id = ? AND status = 'approved' AND expires_at > ? AND args_digest = ?`, now, id, now, digest)
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
+	}
+	// Read through the writer so the answer reflects this write.
+	a, err := getApproval(ctx, db.write, id)
+	if err != nil {
+		return a, err
+	}
+	if n == 0 {
+		return a, fmt.Errorf("couldn't consume approval %q (status %s, expires %v): %w",
+			id, a.Status, a.ExpiresAt.Format(time.RFC3339Nano), store.ErrPrecondition)
+	}
+	return a, nil
+}
+
+// FindApproved implements [store.Approvals].
+func (db *DB) FindApproved(ctx context.Context, principalID, digest string) (store.Approval, error) {
+	a, err := scanApproval(db.read.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals
+		WHERE principal_id = ? AND args_digest = ? AND status = 'approved' AND expires_at > ?
+		ORDER BY seq DESC LIMIT 1`, principalID, digest, micros(db.now())))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("couldn't find an approved call by %q with digest %s: %w", principalID, digest, brightline.ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("couldn't look up approved calls: %w", err)
+	}
+	return a, nil
+}
+
+// scanner is what *sql.Row and *sql.Rows share.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanApproval(s scanner) (store.Approval, error) {
+	var (
+		a                      store.Approval
+		principal, args, votes string
+		status                 string
+		created, expires       int64
+		decided, consumed      sql.NullInt64
+	)
+	if err := s.Scan(&a.ID, &a.RequestID, &principal, &a.Tool, &a.Class, &args, &a.ArgsDigest, &a.PolicyVersion,
+		&a.Rule, &a.Require.Role, &a.Require.Count, &a.Excerpt, &status, &votes, &created, &expires,
+		&decided, &consumed); err != nil {
+		return store.Approval{}, err
+	}
+	if err := json.Unmarshal([]byte(principal), &a.Principal); err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't decode principal of approval %q: %w", a.ID, err)
+	}
+	var rows []voteRow
+	if err := json.Unmarshal([]byte(votes), &rows); err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't decode votes of approval %q: %w", a.ID, err)
+	}
+	for _, r := range rows {
+		a.Votes = append(a.Votes, store.ApprovalVote{By: r.By, At: fromMicros(r.At), Approve: r.Approve, Reason: r.Reason})
+	}
+	a.Arguments = json.RawMessage(args)
+	a.Status = store.ApprovalStatus(status)
+	a.CreatedAt = fromMicros(created)
+	a.ExpiresAt = fromMicros(expires)
+	a.DecidedAt = nullTime(decided)
+	a.ConsumedAt = nullTime(consumed)
+	return a, nil
+}
+
+func encodeVotes(votes []store.ApprovalVote) (string, error) {
+	rows := make([]voteRow, 0, len(votes))
+	for _, v := range votes {
+		rows = append(rows, voteRow{By: v.By, At: micros(v.At), Approve: v.Approve, Reason: v.Reason})
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return "", fmt.Errorf("couldn't encode votes: %w", err)
+	}
+	return string(b), nil
+}
+
+// nullMicros converts a nullable time to its stored form.
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(*t), Valid: true}
+}
