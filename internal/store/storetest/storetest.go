@@ -28,6 +28,7 @@ import (
 type Store interface {
 	store.Keys
 	store.Policies
+	store.AuditIndex
 	store.Approvals
 }
 
@@ -44,6 +45,9 @@ func Run(t *testing.T, open OpenFunc[Store]) {
 	})
 	t.Run("Policies", func(t *testing.T) {
 		TestPolicies(t, func(t *testing.T, now func() time.Time) store.Policies { return open(t, now) })
+	})
+	t.Run("AuditIndex", func(t *testing.T) {
+		TestAuditIndex(t, func(t *testing.T, now func() time.Time) store.AuditIndex { return open(t, now) })
 	})
 	t.Run("Approvals", func(t *testing.T) {
 		TestApprovals(t, func(t *testing.T, now func() time.Time) store.Approvals { return open(t, now) })

@@ -1,18 +1,16 @@
 -- The audit log's local side (see internal/auditlog). The log itself lives in
--- Tessera's tiles; these tables let the operator find a request's entries
--- and open its content commitment for an auditor. Times are Unix
--- microseconds, UTC.
+-- Tessera's tiles; this table lets the operator find a request's entries and
+-- open an entry's content commitment for an auditor. One row per log entry.
+-- salt and body are NULL when the entry carries no commitment. Times are
+-- Unix microseconds, UTC.
 CREATE TABLE audit_index (
+	log_index  INTEGER PRIMARY KEY CHECK (log_index >= 0),
 	request_id TEXT    NOT NULL,
-	log_index  INTEGER NOT NULL UNIQUE CHECK (log_index >= 0),
+	kind       TEXT    NOT NULL,
 	stage      TEXT    NOT NULL,
-	created_at INTEGER NOT NULL
+	salt       BLOB,
+	body       BLOB,
+	created_at INTEGER NOT NULL,
+	CHECK ((salt IS NULL) = (body IS NULL))
 ) STRICT;
-CREATE INDEX audit_index_request ON audit_index (request_id);
-
-CREATE TABLE audit_commitments (
-	request_id TEXT PRIMARY KEY,
-	salt       BLOB    NOT NULL,
-	body       BLOB    NOT NULL,
-	created_at INTEGER NOT NULL
-) STRICT;
+CREATE INDEX audit_index_request ON audit_index (request_id, log_index);
