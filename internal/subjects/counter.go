@@ -384,3 +384,14 @@ func (c *Counter) Sweep() int {
 	}
 	return n
 }
+
+// Principals returns the principals the Counter holds state for.
+func (c *Counter) Principals() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.principals))
+	for id := range c.principals {
+		out = append(out, id)
+	}
+	return out
+}
