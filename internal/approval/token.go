@@ -1,0 +1,244 @@
+package approval
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gowebpki/jcs"
+
+	"github.com/brightline/brightline/internal/store"
+)
+
+// Digest returns the hex SHA-256 of the RFC 8785 canonical JSON of
+// {"name": name, "arguments": args}. args must be a JSON object. Two calls
+// have the same digest exactly when they name the same tool with the same
+// arguments, whatever the key order, spacing or number spelling.
+func Digest(name string, args json.RawMessage) (string, error) {
+	args = bytes.TrimSpace(args)
+	if len(args) == 0 || args[0] != '{' {
+		return "", fmt.Errorf("couldn't digest call to %q: arguments are not a JSON object", name)
+	}
+	call, err := json.Marshal(struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	}{name, args})
+	if err != nil {
+		return "", fmt.Errorf("couldn't digest call to %q: arguments are not valid JSON: %w", name, err)
+	}
+	canon, err := jcs.Transform(call)
+	if err != nil {
+		return "", fmt.Errorf("couldn't digest call to %q: couldn't canonicalise arguments: %w", name, err)
+	}
+	sum := sha256.Sum256(canon)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// TokenClaims is what an approval token asserts. The token is
+// base64url(JSON of the claims) "." base64url(Ed25519 signature over
+// tokenContext followed by the JSON), both without padding.
+type TokenClaims struct {
+	Version    int       `json:"v"`          // 1
+	ApprovalID string    `json:"id"`         // the approval
+	Tool       string    `json:"tool"`       // the approved tool
+	ArgsDigest string    `json:"digest"`     // see Digest
+	Requester  string    `json:"requester"`  // the requesting principal's id
+	Approvers  []string  `json:"approvers"`  // ids of the principals who approved
+	ExpiresAt  time.Time `json:"expires_at"` // after this the call may not run
+}
+
+// tokenContext separates approval-token signatures from anything else the
+// key might sign.
+const tokenContext = "brightline approval token v1\n"
+
+func signToken(key ed25519.PrivateKey, c TokenClaims) (string, error) {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("couldn't encode token: %w", err)
+	}
+	sig := ed25519.Sign(key, append([]byte(tokenContext), payload...))
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(payload) + "." + enc.EncodeToString(sig), nil
+}
+
+// VerifyToken checks token's signature against pub and returns its claims.
+// It does not check expiry or use: [Service.Consume] does, in the store.
+// Every failure wraps ErrInvalidToken.
+func VerifyToken(pub ed25519.PublicKey, token string) (TokenClaims, error) {
+	var c TokenClaims
+	p, s, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 8192 {
+		return c, fmt.Errorf("%w: not two base64url parts", ErrInvalidToken)
+	}
+	enc := base64.RawURLEncoding
+	payload, err := enc.DecodeString(p)
+	if err != nil {
+		return c, fmt.Errorf("%w: payload: %v", ErrInvalidToken, err)
+	}
+	sig, err := enc.DecodeString(s)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return c, fmt.Errorf("%w: malformed signature", ErrInvalidToken)
+	}
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, append([]byte(tokenContext), payload...), sig) {
+		return c, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return c, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
+	}
+	if c.Version != 1 || c.ApprovalID == "" || c.ArgsDigest == "" {
+		return c, fmt.Errorf("%w: version %d, id %q, digest %q", ErrInvalidToken, c.Version, c.ApprovalID, c.ArgsDigest)
+	}
+	return c, nil
+}
+
+// Claims returns the token claims for approved approval a.
+func claims(a Approval) TokenClaims {
+	c := TokenClaims{Version: 1, ApprovalID: a.ID, Tool: a.Tool, ArgsDigest: a.ArgsDigest,
+		Requester: a.Principal.ID, Approvers: []string{}, ExpiresAt: a.ExpiresAt}
+	for _, v := range a.Votes {
+		if v.Approve {
+			c.Approvers = append(c.Approvers, v.By.ID)
+		}
+	}
+	return c
+}
+
+// Token returns a signed token for approval id. It returns an error
+// wrapping ErrNotApproved unless the approval is approved, ErrConsumed if
+// it was used, and ErrExpired once it is past its expiry.
+func (s *Service) Token(ctx context.Context, id string) (string, error) {
+	a, err := s.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case a.Status == StatusConsumed:
+		return "", fmt.Errorf("couldn't issue token for %q: %w", id, ErrConsumed)
+	case a.Status == StatusExpired || (a.Status == StatusApproved && !s.now().Before(a.ExpiresAt)):
+		return "", fmt.Errorf("couldn't issue token for %q: %w", id, ErrExpired)
+	case a.Status != StatusApproved:
+		return "", fmt.Errorf("couldn't issue token for %q: it is %s: %w", id, a.Status, ErrNotApproved)
+	}
+	return signToken(s.signer, claims(a))
+}
+
+// Consume checks that token approves running tool with args and uses it
+// up: the signature must verify, the digest of tool and args must match
+// the approved one, and the approval must be approved and unexpired; it
+// then becomes consumed, atomically, so that of any number of concurrent
+// calls with one token at most one succeeds. Errors wrap ErrInvalidToken,
+// ErrDigestMismatch, ErrConsumed (a replay), ErrExpired, ErrNotApproved or
+// ErrNotRecorded.
+func (s *Service) Consume(ctx context.Context, token, tool string, args json.RawMessage) (Approval, error) {
+	c, err := VerifyToken(s.pub, token)
+	if err != nil {
+		return Approval{}, err
+	}
+	digest, err := Digest(tool, args)
+	if err != nil {
+		return Approval{}, fmt.Errorf("%w: %w", ErrDigestMismatch, err)
+	}
+	if digest != c.ArgsDigest {
+		return Approval{}, fmt.Errorf("couldn't run %q under approval %q: %w", tool, c.ApprovalID, ErrDigestMismatch)
+	}
+	id := c.ApprovalID
+	mu := s.lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	a, err := s.store.ConsumeApproval(ctx, id, digest)
+	if errors.Is(err, store.ErrPrecondition) {
+		why := ErrNotApproved
+		switch {
+		case a.Status == StatusConsumed:
+			why = ErrConsumed
+		case a.ArgsDigest != digest:
+			why = ErrDigestMismatch
+		case a.Status == StatusExpired || a.Status == StatusApproved:
+			// Approved with the right digest, so the store found it expired.
+			why = ErrExpired
+		}
+		return a, fmt.Errorf("couldn't run %q under approval %q (%s): %w", tool, id, a.Status, why)
+	}
+	if err != nil {
+		return a, err
+	}
+	if err := s.record(ctx, Event{Approval: a, Type: EventConsumed, By: a.Principal.ID}); err != nil {
+		_, uerr := s.store.UpdateApproval(context.WithoutCancel(ctx), id, func(b *Approval, _ time.Time) error {
+			if b.Status != StatusConsumed {
+				return fmt.Errorf("approval %q changed before its consumption could be undone", id)
+			}
+			b.Status, b.ConsumedAt = StatusApproved, nil
+			return nil
+		})
+		return Approval{}, fmt.Errorf("couldn't record use of approval %q: %w: %w", id, ErrNotRecorded, errors.Join(err, uerr))
+	}
+	s.notify()
+	return a, nil
+}
+
+// LoadOrCreateKey reads the Ed25519 token-signing key at path (PKCS #8,
+// PEM), creating it with mode 0600 if the file does not exist. created
+// reports whether it did, so the caller can print the fingerprint (see
+// [Fingerprint]).
+func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, false, fmt.Errorf("couldn't generate approval signing key: %w", err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return nil, false, fmt.Errorf("couldn't encode approval signing key: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			return LoadOrCreateKey(path) // another process created it first
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("couldn't create approval signing key: %w", err)
+		}
+		werr := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+			os.Remove(path)
+			return nil, false, fmt.Errorf("couldn't write approval signing key %s: %w", path, err)
+		}
+		return key, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't read approval signing key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, false, fmt.Errorf("couldn't read approval signing key %s: not a PEM PRIVATE KEY", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't read approval signing key %s: %w", path, err)
+	}
+	key, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, false, fmt.Errorf("couldn't read approval signing key %s: it is %T, want Ed25519", path, k)
+	}
+	return key, false, nil
+}
+
+// Fingerprint returns "sha256:" and the hex SHA-256 of pub, for operators
+// to compare.
+func Fingerprint(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
