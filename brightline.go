@@ -33,3 +33,10 @@ type Principal struct {
 func (p Principal) HasRole(role string) bool {
 	return slices.Contains(p.Roles, role)
 }
+
+// IdentifierTypes are the canonical names of the kinds of person identifier
+// the detectors report, in a fixed order.
+var IdentifierTypes = []string{
+	"PERSON", "PHONE", "EMAIL", "SSN", "CREDIT_CARD", "IP_ADDRESS",
+	"STREET_ADDRESS", "LICENSE_PLATE", "GEO_COORDINATE", "DEVICE_ID",
+}

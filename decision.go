@@ -68,4 +68,7 @@ type Decision struct {
 	// PolicyVersion and PolicyHash identify the policy that decided.
 	PolicyVersion int64  `json:"policy_version"`
 	PolicyHash    string `json:"policy_hash"`
+	// Authorization is the ID of the policy authorisation that changed
+	// this decision (without it, the decision would have differed).
+	Authorization string `json:"authorization,omitempty"`
 }

@@ -21,8 +21,12 @@ func benchInput() *Input {
 			Tools:    []string{"lookup_route", "send_message"},
 			Metadata: map[string]string{"x-mission-id": "m-17"},
 		},
-		Findings: FindingsAttrs{Identifiers: map[string]int{"PERSON": 2, "EMAIL": 1}, Subjects: 2, USPersons: 1},
-		Counters: CountersAttrs{DistinctSubjects1h: 12, DistinctSubjects24h: 140, DistinctSubjects30d: 2100, Requests1h: 40},
+		Findings: FindingsAttrs{
+			Identifiers: []Identifier{{"PERSON", "identity"}, {"PERSON", "identity"}, {"EMAIL", "contact"}},
+			Counts:      map[string]int{"PERSON": 2, "EMAIL": 1},
+			Subjects:    2, USPersonSubjects: 1,
+		},
+		Counters: CountersAttrs{Subjects1h: 12, Subjects24h: 140, USPersonSubjects24h: 100, Subjects30d: 2100, Requests1h: 40, MaxProfileBreadth: 3},
 		ToolCall: ToolCallAttrs{Name: "lookup_route", Effect: "informational", Arguments: map[string]any{"from": "A", "to": "B"}},
 		Time:     time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 	}

@@ -44,21 +44,50 @@ type RequestAttrs struct {
 
 // FindingsAttrs is what the detectors found in the text being decided.
 type FindingsAttrs struct {
-	// Identifiers counts identifiers by type (PERSON, SSN, EMAIL, ...).
-	// Types with no finding are absent.
-	Identifiers map[string]int `json:"identifiers"`
-	Subjects    int            `json:"subjects"`   // distinct people the text is about
-	USPersons   int            `json:"us_persons"` // of those, the ones judged to be US persons
-	Categories  []string       `json:"categories"` // content categories, e.g. "targeting"
+	// Identifiers lists every identifier found, in text order.
+	Identifiers []Identifier `json:"identifiers"`
+	// Counts counts identifiers by type. Every canonical type is present,
+	// zero when none was found, so findings.counts["SSN"] never fails.
+	Counts           map[string]int `json:"counts"`
+	Subjects         int            `json:"subjects"`           // distinct people the text is about
+	USPersonSubjects int            `json:"us_person_subjects"` // of those, the ones with US-person signals
+	// Categories are the data categories present (identity, contact,
+	// location, financial, device_online, vehicle, associations).
+	Categories []string `json:"categories"`
+}
+
+// Identifier is one identifier found: its canonical type (PERSON,
+// SSN, ...) and data category.
+type Identifier struct {
+	Type     string `json:"type"`
+	Category string `json:"category"`
 }
 
 // CountersAttrs are per-principal sliding windows. The distinct subject
-// counts include the subjects of the request being decided.
+// counts and profile figures include the request being decided.
 type CountersAttrs struct {
-	DistinctSubjects1h  int `json:"distinct_subjects_1h"`
-	DistinctSubjects24h int `json:"distinct_subjects_24h"`
-	DistinctSubjects30d int `json:"distinct_subjects_30d"`
-	Requests1h          int `json:"requests_1h"`
+	Subjects1h          int `json:"subjects_1h"`
+	Subjects24h         int `json:"subjects_24h"`
+	Subjects30d         int `json:"subjects_30d"`
+	USPersonSubjects1h  int `json:"us_person_subjects_1h"`
+	USPersonSubjects24h int `json:"us_person_subjects_24h"`
+	USPersonSubjects30d int `json:"us_person_subjects_30d"`
+	// MaxProfileBreadth is the most data categories gathered about one
+	// subject in 30 days; BroadProfiles counts subjects with four or more.
+	MaxProfileBreadth int `json:"max_profile_breadth"`
+	BroadProfiles     int `json:"broad_profiles"`
+	Requests1h        int `json:"requests_1h"`
+}
+
+// AuthorizationAttrs is the authorisation in force for the principal, from
+// the policy's authorizations section; all fields are empty when none is.
+type AuthorizationAttrs struct {
+	ID        string `json:"id"`
+	Reference string `json:"reference"`
+	Scope     string `json:"scope"`
+	// Limits are the raised limits, by name, as the policy's rules read
+	// them: authorization.limits[?"us_person_subjects_24h"].orValue(25).
+	Limits map[string]int `json:"limits"`
 }
 
 // ToolCallAttrs describes the tool call being decided at stage tool_call.
@@ -98,6 +127,8 @@ func newEnv() (*cel.Env, error) {
 			cel.NativeTypeFor[RequestAttrs](cel.NativeTypeAlias("brightline.Request")),
 			cel.NativeTypeFor[FindingsAttrs](cel.NativeTypeAlias("brightline.Findings")),
 			cel.NativeTypeFor[CountersAttrs](cel.NativeTypeAlias("brightline.Counters")),
+			cel.NativeTypeFor[Identifier](cel.NativeTypeAlias("brightline.Identifier")),
+			cel.NativeTypeFor[AuthorizationAttrs](cel.NativeTypeAlias("brightline.Authorization")),
 			cel.NativeTypeFor[ToolCallAttrs](cel.NativeTypeAlias("brightline.ToolCall")),
 			cel.NativeTypeFor[ResponseAttrs](cel.NativeTypeAlias("brightline.Response")),
 			ext.ParseStructTag("json"),
@@ -107,6 +138,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable("findings", cel.ObjectType("brightline.Findings")),
 		cel.Variable("counters", cel.ObjectType("brightline.Counters")),
 		cel.Variable("tool_call", cel.ObjectType("brightline.ToolCall")),
+		cel.Variable("authorization", cel.ObjectType("brightline.Authorization")),
 		cel.Variable("response", cel.ObjectType("brightline.Response")),
 		cel.Variable("time", cel.TimestampType),
 		cel.OptionalTypes(),
@@ -130,6 +162,7 @@ var env = func() *cel.Env {
 // building a map. Values are computed when a rule first refers to them.
 type activation struct {
 	in        *Input
+	auth      *AuthorizationAttrs
 	principal principalAttrs
 	havePrinc bool
 }
@@ -151,6 +184,11 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "request":
 		return &a.in.Request, true
 	case "findings":
+		if a.in.Findings.Counts == nil {
+			f := a.in.Findings
+			f.Counts = zeroCounts
+			return &f, true
+		}
 		return &a.in.Findings, true
 	case "counters":
 		return &a.in.Counters, true
@@ -160,8 +198,26 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return &a.in.Response, true
 	case "time":
 		return types.Timestamp{Time: a.in.Time}, true
+	case "authorization":
+		if a.auth == nil {
+			return &noAuthorization, true
+		}
+		return a.auth, true
 	}
 	return nil, false
 }
+
+// zeroCounts is findings.counts when the caller left it nil: every type,
+// zero. It is never modified.
+var zeroCounts = func() map[string]int {
+	m := map[string]int{}
+	for _, t := range brightline.IdentifierTypes {
+		m[t] = 0
+	}
+	return m
+}()
+
+// noAuthorization is what rules see when no authorisation is in force.
+var noAuthorization = AuthorizationAttrs{Limits: map[string]int{}}
 
 func (a *activation) Parent() interpreter.Activation { return nil }

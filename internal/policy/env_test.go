@@ -23,7 +23,7 @@ func TestAttributeTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	row := regexp.MustCompile(`^//\t([a-z_.0-9]+)\s{2,}([a-z]+(?:\([a-z, ]+\))?)\s{2,}\S`)
+	row := regexp.MustCompile(`^//\t([a-z_.0-9]+)\s{2,}([a-z]+(?:\([a-zA-Z., ]+\))?)\s{2,}\S`)
 	documented := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -45,12 +45,13 @@ func TestAttributeTable(t *testing.T) {
 		}
 	}
 	declared := map[string]reflect.Type{
-		"principal": reflect.TypeFor[principalAttrs](),
-		"request":   reflect.TypeFor[RequestAttrs](),
-		"findings":  reflect.TypeFor[FindingsAttrs](),
-		"counters":  reflect.TypeFor[CountersAttrs](),
-		"tool_call": reflect.TypeFor[ToolCallAttrs](),
-		"response":  reflect.TypeFor[ResponseAttrs](),
+		"principal":     reflect.TypeFor[principalAttrs](),
+		"request":       reflect.TypeFor[RequestAttrs](),
+		"findings":      reflect.TypeFor[FindingsAttrs](),
+		"counters":      reflect.TypeFor[CountersAttrs](),
+		"tool_call":     reflect.TypeFor[ToolCallAttrs](),
+		"response":      reflect.TypeFor[ResponseAttrs](),
+		"authorization": reflect.TypeFor[AuthorizationAttrs](),
 	}
 	for v, typ := range declared {
 		for i := range typ.NumField() {
@@ -74,9 +75,12 @@ func TestZeroInput(t *testing.T) {
 		`principal.roles.size() == 0 && principal.attributes.size() == 0`,
 		`request.model == "" && request.dialect == "" && request.messages == 0 && request.text_bytes == 0`,
 		`request.tools.size() == 0 && request.metadata.size() == 0 && !("x" in request.metadata)`,
-		`findings.identifiers.size() == 0 && findings.identifiers[?"SSN"].orValue(0) == 0`,
-		`findings.subjects == 0 && findings.us_persons == 0 && findings.categories.size() == 0`,
-		`counters.distinct_subjects_1h == 0 && counters.distinct_subjects_24h == 0 && counters.distinct_subjects_30d == 0 && counters.requests_1h == 0`,
+		`findings.identifiers.size() == 0 && findings.counts["SSN"] == 0 && findings.counts["PERSON"] == 0`,
+		`findings.subjects == 0 && findings.us_person_subjects == 0 && findings.categories.size() == 0`,
+		`counters.subjects_1h == 0 && counters.subjects_24h == 0 && counters.subjects_30d == 0 && counters.requests_1h == 0`,
+		`counters.us_person_subjects_1h == 0 && counters.us_person_subjects_24h == 0 && counters.us_person_subjects_30d == 0`,
+		`counters.max_profile_breadth == 0 && counters.broad_profiles == 0`,
+		`authorization.id == "" && authorization.limits.size() == 0 && authorization.limits[?"x"].orValue(7) == 7`,
 		`tool_call.name == "" && tool_call.effect == "" && tool_call.arguments.size() == 0`,
 		`response.stop_reason == "" && response.text_bytes == 0 && !response.finished`,
 		`time == timestamp("0001-01-01T00:00:00Z")`,
@@ -103,7 +107,7 @@ func TestConcurrentEvaluate(t *testing.T) {
 		wg.Go(func() {
 			in := &Input{
 				Findings: FindingsAttrs{Subjects: i},
-				Counters: CountersAttrs{DistinctSubjects24h: 1000 + i},
+				Counters: CountersAttrs{USPersonSubjects24h: 1000 + i},
 				ToolCall: ToolCallAttrs{Effect: "force"},
 			}
 			for range 100 {

@@ -27,6 +27,27 @@ type File struct {
 	Safeguards      []Safeguard `yaml:"safeguards,omitempty"`
 	// Rules belong to no safeguard: operational limits such as prompt size.
 	Rules []Rule `yaml:"rules,omitempty"`
+	// Authorizations raise limits for named principals, for a documented
+	// reason, until they expire. They live in the policy so that raising a
+	// limit takes the same signatures as changing a rule.
+	Authorizations []Authorization `yaml:"authorizations,omitempty"`
+}
+
+// Authorization is a documented authority (a warrant, a legal-authority
+// reference) under which rules may allow more for some principals. Rules
+// read it as the authorization attribute; the gateway records its ID in
+// every decision it changes.
+type Authorization struct {
+	ID        string `yaml:"id"`
+	Reference string `yaml:"reference"` // the legal instrument, e.g. a court order number
+	Scope     string `yaml:"scope,omitempty"`
+	// Principals are the principal IDs or names it applies to.
+	Principals []string `yaml:"principals"`
+	// Expires is when it stops applying (RFC 3339). Required.
+	Expires string `yaml:"expires"`
+	// Limits are the raised limits by name, as the rules read them.
+	Limits map[string]int `yaml:"limits,omitempty"`
+	Line   int            `yaml:"-"`
 }
 
 // Safeguard is a named group of rules that together enforce one
@@ -51,6 +72,14 @@ type Rule struct {
 	// Redact holds RE2 patterns whose matches are replaced when the rule
 	// matches. Only for action redact at stage request.
 	Redact []string `yaml:"redact,omitempty"`
+	// RedactIdentifiers, on a request-stage redact rule, names identifier
+	// types (PERSON, PHONE, ...; "*" for all) that the gateway replaces with
+	// typed placeholders such as [PERSON_1] before forwarding.
+	RedactIdentifiers []string `yaml:"redact_identifiers,omitempty"`
+	// RestoreIdentifiers puts the original identifiers back in place of the
+	// placeholders in the response. The mapping lives only in memory, for
+	// the one request.
+	RestoreIdentifiers bool `yaml:"restore_identifiers,omitempty"`
 	// AllowRefusalRetry, on a response-stage rule, permits the gateway to
 	// retry a provider's safety refusal on another provider when the rule
 	// matches. Without such a rule a refusal is final.
@@ -100,6 +129,12 @@ func Parse(filename string, data []byte) (*File, error) {
 				}
 			case "rules":
 				f.Rules = p.rules(v)
+			case "authorizations":
+				if p.sequence(v, key) {
+					for _, n := range v.Content {
+						f.Authorizations = append(f.Authorizations, p.authorization(n))
+					}
+				}
 			default:
 				return false
 			}
@@ -226,6 +261,45 @@ func (p *parser) safeguard(n *yaml.Node) Safeguard {
 	return s
 }
 
+func (p *parser) authorization(n *yaml.Node) Authorization {
+	a := Authorization{Line: n.Line}
+	if !p.mapping(n, "authorization") {
+		return a
+	}
+	p.fields(n, "authorization", func(key string, v *yaml.Node) bool {
+		switch key {
+		case "id":
+			a.ID = p.scalar(v, "authorization id")
+		case "reference":
+			a.Reference = p.scalar(v, "authorization reference")
+		case "scope":
+			a.Scope = p.scalar(v, "authorization scope")
+		case "principals":
+			a.Principals = p.strings(v, "authorization principals")
+		case "expires":
+			a.Expires = p.scalar(v, "authorization expires")
+		case "limits":
+			if !p.mapping(v, "authorization limits") {
+				return true
+			}
+			a.Limits = map[string]int{}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, val := v.Content[i].Value, v.Content[i+1]
+				n, err := strconv.Atoi(p.scalar(val, "authorization limit "+k))
+				if err != nil || n < 0 {
+					p.errorf(val, "authorization limit %s: %q is not a whole number >= 0", k, val.Value)
+					continue
+				}
+				a.Limits[k] = n
+			}
+		default:
+			return false
+		}
+		return true
+	})
+	return a
+}
+
 func (p *parser) rules(n *yaml.Node) []Rule {
 	if !p.sequence(n, "rules") {
 		return nil
@@ -258,6 +332,10 @@ func (p *parser) rule(n *yaml.Node) Rule {
 			r.Message = p.scalar(v, "rule message")
 		case "redact":
 			r.Redact = p.strings(v, "rule redact")
+		case "redact_identifiers":
+			r.RedactIdentifiers = p.strings(v, "rule redact_identifiers")
+		case "restore_identifiers":
+			r.RestoreIdentifiers = p.boolean(v, "rule restore_identifiers")
 		case "allow_refusal_retry":
 			r.AllowRefusalRetry = p.boolean(v, "rule allow_refusal_retry")
 		default:

@@ -5,9 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -32,6 +35,7 @@ type Policy struct {
 	byID   map[string]*rule
 	// refusalRetry holds the response-stage rules with allow_refusal_retry.
 	refusalRetry []*rule
+	auths        []*authorization
 }
 
 // rule is a compiled Rule.
@@ -123,10 +127,66 @@ func Compile(f *File) (*Policy, error) {
 	for _, r := range f.Rules {
 		c.rule(p, "", r)
 	}
+	c.authorizations(p)
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
 	return p, nil
+}
+
+// authorization is a compiled Authorization.
+type authorization struct {
+	attrs      AuthorizationAttrs
+	principals map[string]bool
+	expires    time.Time
+}
+
+// authorizations checks and compiles the file's authorizations.
+func (c *compiler) authorizations(p *Policy) {
+	seen := map[string]bool{}
+	for _, a := range c.f.Authorizations {
+		switch {
+		case a.ID == "":
+			c.errorf(a.Line, "", "authorization has no id")
+		case seen[a.ID]:
+			c.errorf(a.Line, "", "duplicate authorization id %q", a.ID)
+		}
+		seen[a.ID] = true
+		if strings.TrimSpace(a.Reference) == "" {
+			c.errorf(a.Line, "", "authorization %q has no reference: name the legal instrument it rests on", a.ID)
+		}
+		if len(a.Principals) == 0 {
+			c.errorf(a.Line, "", "authorization %q names no principals", a.ID)
+		}
+		exp, err := time.Parse(time.RFC3339, a.Expires)
+		if err != nil {
+			c.errorf(a.Line, "", "authorization %q: expires %q is not an RFC 3339 time (e.g. 2027-01-31T00:00:00Z)", a.ID, a.Expires)
+		}
+		ca := &authorization{
+			attrs:      AuthorizationAttrs{ID: a.ID, Reference: a.Reference, Scope: a.Scope, Limits: maps.Clone(a.Limits)},
+			principals: map[string]bool{},
+			expires:    exp,
+		}
+		if ca.attrs.Limits == nil {
+			ca.attrs.Limits = map[string]int{}
+		}
+		for _, pr := range a.Principals {
+			ca.principals[pr] = true
+		}
+		p.auths = append(p.auths, ca)
+	}
+}
+
+// authorizationFor returns the authorization in force for the principal
+// at t: the first in file order that names its ID or name and has not
+// expired.
+func (p *Policy) authorizationFor(pr *brightline.Principal, t time.Time) *authorization {
+	for _, a := range p.auths {
+		if (a.principals[pr.ID] || pr.Name != "" && a.principals[pr.Name]) && t.Before(a.expires) {
+			return a
+		}
+	}
+	return nil
 }
 
 type compiler struct {
@@ -177,10 +237,19 @@ func (c *compiler) rule(p *Policy, safeguard string, r Rule) {
 	}
 	cr := &rule{Rule: r, safeguard: safeguard}
 	switch {
-	case r.Action == brightline.ActionRedact && len(r.Redact) == 0:
-		c.errorf(r.Line, r.ID, "action redact needs redact patterns")
+	case r.Action == brightline.ActionRedact && len(r.Redact) == 0 && len(r.RedactIdentifiers) == 0:
+		c.errorf(r.Line, r.ID, "action redact needs redact patterns or redact_identifiers")
+	case len(r.RedactIdentifiers) > 0 && (r.Action != brightline.ActionRedact || r.Stage != brightline.StageRequest):
+		c.errorf(r.Line, r.ID, "redact_identifiers is allowed only with action redact at stage request")
+	case r.RestoreIdentifiers && len(r.RedactIdentifiers) == 0:
+		c.errorf(r.Line, r.ID, "restore_identifiers needs redact_identifiers")
 	case len(r.Redact) > 0 && (r.Action != brightline.ActionRedact || r.Stage != brightline.StageRequest):
 		c.errorf(r.Line, r.ID, "redact patterns are allowed only with action redact at stage request")
+	}
+	for _, t := range r.RedactIdentifiers {
+		if t != "*" && !slices.Contains(brightline.IdentifierTypes, t) {
+			c.errorf(r.Line, r.ID, "redact_identifiers: unknown identifier type %q (want one of %s, or *)", t, strings.Join(brightline.IdentifierTypes, ", "))
+		}
 	}
 	for _, pat := range r.Redact {
 		re, err := regexp.Compile(pat)
@@ -298,12 +367,41 @@ func (p *Policy) Evaluate(stage brightline.Stage, in *Input) (brightline.Decisio
 	if len(rules) == 0 {
 		return d, nil
 	}
+	at := in.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	auth := p.authorizationFor(&in.Principal, at)
 	act := &activation{in: in}
+	if auth != nil {
+		act.auth = &auth.attrs
+	}
+	if err := p.evalRules(stage, rules, act, &d); err != nil {
+		return brightline.Decision{}, err
+	}
+	if auth != nil {
+		// The authorisation affects the decision if, without it, the
+		// decision would differ: record it then, and only then.
+		without := d
+		without.Matches = nil
+		if err := p.evalRules(stage, rules, &activation{in: in}, &without); err != nil {
+			return brightline.Decision{}, err
+		}
+		if !slices.EqualFunc(d.Matches, without.Matches, func(a, b brightline.Match) bool { return a.Rule == b.Rule }) {
+			d.Authorization = auth.attrs.ID
+		}
+	}
+	return d, nil
+}
+
+// evalRules evaluates rules into d: every match is recorded, and the most
+// restrictive wins.
+func (p *Policy) evalRules(stage brightline.Stage, rules []*rule, act *activation, d *brightline.Decision) error {
 	winner := -1
 	for _, r := range rules {
 		ok, err := r.eval(act)
 		if err != nil {
-			return brightline.Decision{}, &EvalError{Stage: stage, Safeguard: r.safeguard, Rule: r.ID, Err: err}
+			return &EvalError{Stage: stage, Safeguard: r.safeguard, Rule: r.ID, Err: err}
 		}
 		if !ok {
 			continue
@@ -322,7 +420,23 @@ func (p *Policy) Evaluate(stage brightline.Stage, in *Input) (brightline.Decisio
 		w := d.Matches[winner]
 		d.Action, d.Safeguard, d.Rule, d.Message = w.Action, w.Safeguard, w.Rule, w.Message
 	}
-	return d, nil
+	return nil
+}
+
+// RedactIdentifiers returns the identifier types that the redact rules
+// among d's matches replace with placeholders ("*" for all), and whether
+// any of them asks for the originals to be restored in the response.
+func (p *Policy) RedactIdentifiers(d brightline.Decision) (types []string, restore bool) {
+	for _, m := range d.Matches {
+		if m.Action != brightline.ActionRedact {
+			continue
+		}
+		if r := p.byID[m.Rule]; r != nil && len(r.RedactIdentifiers) > 0 {
+			types = append(types, r.RedactIdentifiers...)
+			restore = restore || r.RestoreIdentifiers
+		}
+	}
+	return types, restore
 }
 
 func (r *rule) eval(act *activation) (bool, error) {
