@@ -1,0 +1,193 @@
+package auditlog
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gowebpki/jcs"
+)
+
+// Entry kinds.
+const (
+	KindDecision         = "decision"
+	KindPolicyActivation = "policy_activation"
+	KindPolicyRefused    = "policy_refused"
+	KindApproval         = "approval"
+)
+
+// entryVersion is the "v" field of every entry this package writes.
+const entryVersion = 1
+
+// MaxEntrySize is the largest encoded entry the log takes (C2SP tlog-tiles
+// entries are at most 64 KiB − 1).
+const MaxEntrySize = 1<<16 - 1
+
+// Entry is one log entry: a decision or an event, never prompt or response
+// content. [Entry.Marshal] gives its canonical, versioned encoding.
+type Entry struct {
+	Kind          string            // "decision", "policy_activation", "policy_refused", "approval"
+	Time          time.Time         // kept to the microsecond, in UTC; Append fills a zero Time
+	RequestID     string            //
+	PrincipalID   string            //
+	Dialect       string            //
+	Provider      string            //
+	Model         string            //
+	PolicyHash    string            //
+	PolicyVersion int64             //
+	Stage         string            // request, response, tool_call ("" for non-decisions)
+	Action        string            // allow, deny, redact, require_approval, annotate; or the event's verb
+	Matches       []Match           // every matching rule
+	Detections    map[string]int    // identifier type → count (e.g. "PERSON": 3)
+	Subjects      int               // distinct subjects in the request
+	ApprovalIDs   []string          //
+	Commitment    string            // hex SHA-256(salt ‖ canonical request body), "" when none
+	Detail        map[string]string // small, non-content facts for events (e.g. approval status)
+}
+
+// Match is one rule that matched.
+type Match struct {
+	Safeguard string `json:"safeguard,omitempty"`
+	Rule      string `json:"rule"`
+	Action    string `json:"action"`
+}
+
+// wireEntry is the JSON form of version 1. Field names are stable: auditors
+// parse them. Empty fields are left out.
+type wireEntry struct {
+	V             int               `json:"v"`
+	Kind          string            `json:"kind"`
+	Time          string            `json:"time"`
+	RequestID     string            `json:"request_id,omitempty"`
+	PrincipalID   string            `json:"principal_id,omitempty"`
+	Dialect       string            `json:"dialect,omitempty"`
+	Provider      string            `json:"provider,omitempty"`
+	Model         string            `json:"model,omitempty"`
+	PolicyHash    string            `json:"policy_hash,omitempty"`
+	PolicyVersion int64             `json:"policy_version,omitempty"`
+	Stage         string            `json:"stage,omitempty"`
+	Action        string            `json:"action,omitempty"`
+	Matches       []Match           `json:"matches,omitempty"`
+	Detections    map[string]int    `json:"detections,omitempty"`
+	Subjects      int               `json:"subjects,omitempty"`
+	ApprovalIDs   []string          `json:"approval_ids,omitempty"`
+	Commitment    string            `json:"commitment,omitempty"`
+	Detail        map[string]string `json:"detail,omitempty"`
+}
+
+// timeLayout keeps microseconds always, so that equal times are equal text.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// Marshal returns e's canonical encoding: JSON with "v":1, canonicalised
+// per RFC 8785, so that equal entries are equal bytes. It fails if e has no
+// Kind or Time, a malformed Commitment, or encodes to more than
+// [MaxEntrySize] bytes.
+func (e Entry) Marshal() ([]byte, error) {
+	if e.Kind == "" {
+		return nil, errors.New("couldn't encode log entry: kind is empty")
+	}
+	if e.Time.IsZero() {
+		return nil, fmt.Errorf("couldn't encode %s entry: time is zero", e.Kind)
+	}
+	if e.Commitment != "" {
+		if b, err := hex.DecodeString(e.Commitment); err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("couldn't encode %s entry: commitment %q is not a hex SHA-256", e.Kind, e.Commitment)
+		}
+	}
+	w := wireEntry{
+		V: entryVersion, Kind: e.Kind, Time: e.Time.UTC().Truncate(time.Microsecond).Format(timeLayout),
+		RequestID: e.RequestID, PrincipalID: e.PrincipalID, Dialect: e.Dialect, Provider: e.Provider,
+		Model: e.Model, PolicyHash: e.PolicyHash, PolicyVersion: e.PolicyVersion, Stage: e.Stage,
+		Action: e.Action, Matches: e.Matches, Detections: e.Detections, Subjects: e.Subjects,
+		ApprovalIDs: e.ApprovalIDs, Commitment: e.Commitment, Detail: e.Detail,
+	}
+	raw, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't encode %s entry: %w", e.Kind, err)
+	}
+	b, err := jcs.Transform(raw)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't canonicalise %s entry: %w", e.Kind, err)
+	}
+	if len(b) > MaxEntrySize {
+		return nil, fmt.Errorf("couldn't encode %s entry: %d bytes is more than %d", e.Kind, len(b), MaxEntrySize)
+	}
+	return b, nil
+}
+
+// ParseEntry decodes an entry that [Entry.Marshal] encoded. It rejects an
+// unknown version, unknown fields, and any encoding that is not canonical,
+// so that each entry has exactly one valid form.
+func ParseEntry(b []byte) (Entry, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	var w wireEntry
+	if err := d.Decode(&w); err != nil {
+		return Entry{}, fmt.Errorf("couldn't parse log entry: %w", err)
+	}
+	if w.V != entryVersion {
+		return Entry{}, fmt.Errorf("couldn't parse log entry: version %d, want %d", w.V, entryVersion)
+	}
+	t, err := time.Parse(timeLayout, w.Time)
+	if err != nil {
+		return Entry{}, fmt.Errorf("couldn't parse log entry time %q: %w", w.Time, err)
+	}
+	e := Entry{
+		Kind: w.Kind, Time: t, RequestID: w.RequestID, PrincipalID: w.PrincipalID, Dialect: w.Dialect,
+		Provider: w.Provider, Model: w.Model, PolicyHash: w.PolicyHash, PolicyVersion: w.PolicyVersion,
+		Stage: w.Stage, Action: w.Action, Matches: w.Matches, Detections: w.Detections, Subjects: w.Subjects,
+		ApprovalIDs: w.ApprovalIDs, Commitment: w.Commitment, Detail: w.Detail,
+	}
+	again, err := e.Marshal()
+	if err != nil {
+		return Entry{}, fmt.Errorf("couldn't parse log entry: %w", err)
+	}
+	if !bytes.Equal(again, b) {
+		return Entry{}, errors.New("couldn't parse log entry: encoding is not canonical")
+	}
+	return e, nil
+}
+
+// Commitment is a salted commitment to a request body. Hash goes into the
+// log entry; Salt and Body stay in the local index, so that the operator
+// can open the commitment for an auditor one request at a time.
+type Commitment struct {
+	Salt []byte // 32 random bytes
+	Body []byte // the canonical body that was committed to
+	Hash string // hex(SHA-256(Salt ‖ Body))
+}
+
+// SaltSize is the length of a commitment salt.
+const SaltSize = 32
+
+// Commit makes a salted commitment to a request body: the body is
+// canonicalised (RFC 8785 if it is JSON, else the bytes as they are), a
+// fresh 32-byte random salt is drawn, and the commitment is
+// hex(SHA-256(salt ‖ canonical body)).
+func Commit(body []byte) (Commitment, error) {
+	canon := body
+	if json.Valid(body) {
+		if b, err := jcs.Transform(body); err == nil {
+			canon = b
+		}
+	}
+	salt := make([]byte, SaltSize)
+	if _, err := rand.Read(salt); err != nil {
+		return Commitment{}, fmt.Errorf("couldn't draw a commitment salt: %w", err)
+	}
+	canon = bytes.Clone(canon)
+	return Commitment{Salt: salt, Body: canon, Hash: CommitmentHash(salt, canon)}, nil
+}
+
+// CommitmentHash returns hex(SHA-256(salt ‖ body)).
+func CommitmentHash(salt, body []byte) string {
+	h := sha256.New()
+	h.Write(salt)
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}

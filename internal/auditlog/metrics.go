@@ -1,0 +1,80 @@
+package auditlog
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the log's Prometheus series. They work unregistered when
+// Config.Registerer is nil.
+type metrics struct {
+	reg       prometheus.Registerer
+	appends   *prometheus.CounterVec
+	latency   prometheus.Histogram
+	published prometheus.Gauge
+	size      prometheus.GaugeFunc
+	cols      []prometheus.Collector
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		reg: reg,
+		appends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "brightline_audit_appends_total",
+			Help: "Audit log appends, by result (ok or error).",
+		}, []string{"result"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "brightline_audit_append_seconds",
+			Help:    "Time for an audit entry to be durably sequenced and indexed.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
+		}),
+		published: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "brightline_audit_published_size",
+			Help: "Tree size of the latest checkpoint that meets the witness quorum.",
+		}),
+	}
+	return m
+}
+
+// setStatus registers the collectors, including a size gauge read from l.
+func (m *metrics) setStatus(l *Log) {
+	m.size = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "brightline_audit_log_size",
+		Help: "Entries durably sequenced in the audit log.",
+	}, func() float64 {
+		n, err := l.reader.IntegratedSize(context.Background())
+		if err != nil {
+			return 0
+		}
+		return float64(n)
+	})
+	m.cols = []prometheus.Collector{m.appends, m.latency, m.published, m.size}
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.cols {
+		if err := m.reg.Register(c); err != nil {
+			l.log.Warn("couldn't register audit log metric", "err", err)
+		}
+	}
+}
+
+func (m *metrics) observe(d time.Duration, err error) {
+	if err != nil {
+		m.appends.WithLabelValues("error").Inc()
+		return
+	}
+	m.appends.WithLabelValues("ok").Inc()
+	m.latency.Observe(d.Seconds())
+}
+
+func (m *metrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.cols {
+		m.reg.Unregister(c)
+	}
+}
