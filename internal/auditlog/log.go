@@ -606,7 +606,7 @@ func LoadOrCreateKey(path, name string) (s note.Signer, vkey string, created boo
 // VerifierKey returns the verifier key (vkey) of an Ed25519 note signer key
 // ("PRIVATE+KEY+name+hash+key").
 func VerifierKey(skey string) (string, error) {
-	parts := strings.Split(skey, "+")
+	parts := strings.SplitN(skey, "+", 5)
 	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
 		return "", errors.New("malformed note signer key")
 	}
