@@ -1,0 +1,149 @@
+package toolclass
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxSchemaFields bounds the work done on one schema, so that a hostile
+// upstream cannot make classification slow. Fields past the bound are not
+// read; the tool's name and description are always read.
+const maxSchemaFields = 512
+
+// schemaNode is the part of a JSON Schema the classifier reads.
+type schemaNode struct {
+	Title       string                 `json:"title"`
+	Description string                 `json:"description"`
+	Properties  map[string]*schemaNode `json:"properties"`
+	Items       *schemaNode            `json:"items"`
+	Enum        []any                  `json:"enum"`
+	Const       any                    `json:"const"`
+	AnyOf       []*schemaNode          `json:"anyOf"`
+	OneOf       []*schemaNode          `json:"oneOf"`
+	AllOf       []*schemaNode          `json:"allOf"`
+	Defs        map[string]*schemaNode `json:"$defs"`
+	Definitions map[string]*schemaNode `json:"definitions"`
+}
+
+// toolFields splits t into fields; the name is always fields[0]. A schema
+// that does not decode is reported and otherwise ignored.
+func toolFields(t Tool) ([]field, error) {
+	fields := []field{{kind: fieldName, where: placeName, toks: tokens(t.Name)}}
+	fields = appendSentences(fields, fieldDesc, placeDesc, t.Description)
+	if s := bytes.TrimSpace(t.InputSchema); len(s) == 0 || string(s) == "null" {
+		return fields, nil
+	}
+	var root schemaNode
+	if err := json.Unmarshal(t.InputSchema, &root); err != nil {
+		return fields, fmt.Errorf("couldn't decode input schema: %w", err)
+	}
+	w := schemaWalker{fields: fields}
+	w.walk(&root, "", 0)
+	return w.fields, nil
+}
+
+type schemaWalker struct {
+	fields []field
+}
+
+func (w *schemaWalker) walk(n *schemaNode, path string, depth int) {
+	if n == nil || depth > 16 || len(w.fields) > maxSchemaFields {
+		return
+	}
+	if depth > 0 {
+		w.fields = appendSentences(w.fields, fieldSchema, place{"schema", path}, n.Title)
+		w.fields = appendSentences(w.fields, fieldSchema, place{"schema", path}, n.Description)
+	}
+	for _, v := range append(n.Enum, n.Const) {
+		if s, ok := v.(string); ok {
+			w.fields = append(w.fields, field{kind: fieldSchema, where: place{"schema enum", s}, toks: tokens(s)})
+		}
+	}
+	for _, name := range sortedKeys(n.Properties) {
+		if len(w.fields) > maxSchemaFields {
+			return
+		}
+		p := path + "." + name
+		if path == "" {
+			p = name
+		}
+		w.fields = append(w.fields, field{kind: fieldSchema, where: place{"schema property", name}, toks: tokens(name)})
+		w.walk(n.Properties[name], p, depth+1)
+	}
+	w.walk(n.Items, path+"[]", depth+1)
+	for _, sub := range slices.Concat(n.AnyOf, n.OneOf, n.AllOf) {
+		w.walk(sub, path, depth+1)
+	}
+	for _, name := range sortedKeys(n.Defs) {
+		w.walk(n.Defs[name], "$defs."+name, depth+1)
+	}
+	for _, name := range sortedKeys(n.Definitions) {
+		w.walk(n.Definitions[name], "definitions."+name, depth+1)
+	}
+}
+
+// appendSentences appends one field per sentence of text, so that the
+// proximity rule does not join words across a full stop.
+func appendSentences(fields []field, kind int, where place, text string) []field {
+	for s := range strings.SplitSeq(text, ". ") {
+		if toks := tokens(s); len(toks) > 0 {
+			fields = append(fields, field{kind: kind, where: where, toks: toks})
+		}
+	}
+	return fields
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// tokens splits s into lower-case words at anything that is not a letter
+// or digit, at lower-to-upper case changes ("fireInterceptor"), before the
+// last capital of a run of capitals ("HTTPServer" → "http", "server") and
+// between letters and digits ("mk82bomb" → "mk", "82", "bomb").
+func tokens(s string) []string {
+	var toks []string
+	start := -1
+	var prev rune
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			toks = append(toks, strings.ToLower(s[start:end]))
+		}
+		start = -1
+	}
+	for i, r := range s {
+		alnum := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if !alnum {
+			flush(i)
+			prev = 0
+			continue
+		}
+		if start >= 0 {
+			switch {
+			case unicode.IsUpper(r) && unicode.IsLower(prev),
+				unicode.IsDigit(r) != unicode.IsDigit(prev):
+				flush(i)
+			case unicode.IsLower(r) && unicode.IsUpper(prev) && i-start > utf8.RuneLen(prev):
+				// "HTTPServer": the last capital starts the next word.
+				flush(i - utf8.RuneLen(prev))
+				start = i - utf8.RuneLen(prev)
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+		prev = r
+	}
+	flush(len(s))
+	return toks
+}

@@ -1,0 +1,427 @@
+// Package toolclass sorts tool definitions into the three effect classes of
+// the human-control safeguard: [Informational] tools read or compute,
+// [Consequential] tools change the world (send, delete, pay, deploy), and
+// [Force] tools apply force (fire, strike, launch, detonate, release a
+// weapon, designate a target).
+//
+// Operators declare the class of the tools they know in config; [Classify]
+// is for the rest. Its rules are explainable: it splits the tool's name
+// (snake_case, camelCase, kebab-case), its description and its input schema
+// (property names, property descriptions, enum values) into words, looks
+// each word up in a small weighted lexicon, and says in [Result.Reason]
+// which evidence decided.
+//
+// # Force
+//
+// A force verb ("fire", "engage", "launch", "strike", "release") or a
+// weapon or hostile noun ("interceptor", "missile", "munition", "hostile",
+// "target") alone is never enough: "kill_process", "launch_job",
+// "strike_through_text", "shoot_photo", "fire_alarm_status" and
+// "target_audience" are not force. The force score is the largest of:
+//
+//   - a force phrase ("weapons release", "fire mission", "designate
+//     target", "call for fire", "arm payload"), 1.2;
+//   - a force verb acting on a weapon or hostile noun within three words of
+//     it in the same field ("fire_interceptor", "engage the hostile track"):
+//     verb + noun + 0.3;
+//   - the strongest force verb anywhere plus the weapon context anywhere
+//     (summed, capped at 0.7).
+//
+// Evidence in the description counts 0.9 of the same evidence in the name,
+// evidence in the schema 0.85. A score of at least [ForceThreshold] is
+// force. "target" followed by a civilian noun ("target audience", "target
+// directory") is not weapon context. Past tenses in the description
+// ("whether the interceptor was fired") count half, so that status and log
+// tools that report on force are not force themselves; a tool whose name
+// starts with a read verb ("get_", "list_") gets no credit for nouns that
+// are acts of force ("list_airstrikes"). Negation does not cancel force
+// evidence: "does not fire live rounds" is still force. The classifier
+// fails closed.
+//
+// # Simulations
+//
+// A simulation or training tool that commands no hardware is not force,
+// but the word "simulated" must not become a bypass. So force evidence is
+// set aside only when the tool says it is a simulation in its name
+// ("simulate_strike", "wargame_fire") or its description both says so and
+// denies commanding hardware ("commands no real hardware"), and no live
+// marker ("live", "real", "actual", "physical", "hardware", "operational")
+// appears anywhere without a negation ("no", "not", "never", "without")
+// in the three words before it. A description that merely calls a tool
+// "simulated" stays force; so does a simulation tool that mentions live
+// hardware. Operators who disagree declare the tool's class in config.
+//
+// # Consequential and informational
+//
+// Without force, a change verb in the name ("send", "delete", "pay",
+// "deploy", "create") makes a tool consequential. Some change verbs are
+// also common nouns ("fire", "order", "post", "record"); these lose to a
+// read word in the name ("fire_alarm_status", "get_order"). A name with
+// neither is decided by the first change or read verb of the description,
+// and then by enum values in the schema (an "action" enum with "delete"
+// is consequential). Everything else is informational.
+package toolclass
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// The effect classes, as DESIGN.md names them.
+const (
+	Informational = "informational"
+	Consequential = "consequential"
+	Force         = "force"
+)
+
+// ForceThreshold is the force score at or above which a tool is force.
+const ForceThreshold = 1.0
+
+// Tool is a tool definition in any of the formats [ParseTools] accepts.
+type Tool struct {
+	Name        string
+	Description string
+	InputSchema json.RawMessage // a JSON Schema object; may be empty
+}
+
+// Result is the class of a tool and the evidence for it.
+type Result struct {
+	Class  string  // Informational, Consequential or Force
+	Reason string  // the evidence that decided, in words
+	Score  float64 // the force score; Class is Force when it is at least ForceThreshold (unless a simulation)
+}
+
+// Field kinds and the weight of evidence found in each.
+const (
+	fieldName = iota
+	fieldDesc
+	fieldSchema
+)
+
+var fieldWeight = [...]float64{fieldName: 1.0, fieldDesc: 0.9, fieldSchema: 0.85}
+
+// field is one run of words that proximity rules may not cross: the name,
+// a sentence of the description, a property name, a property's
+// description, an enum value.
+type field struct {
+	kind  int
+	where place
+	toks  []string
+}
+
+// evidence is one word or phrase that counted.
+type evidence struct {
+	text  string
+	where place
+	w     float64
+}
+
+func (e evidence) String() string { return fmt.Sprintf("%q (%s)", e.text, e.where) }
+
+// place says where evidence was found: "name", "description", "schema
+// property \"target_id\"". It is formatted only for reasons, so that
+// classifying allocates no strings for it.
+type place struct {
+	what string // "name", "description", "schema", "schema property", "schema enum"
+	arg  string // the property path or enum value
+}
+
+var (
+	placeName = place{what: "name"}
+	placeDesc = place{what: "description"}
+)
+
+func (p place) String() string {
+	if p.arg == "" {
+		return p.what
+	}
+	return p.what + " " + strconv.Quote(p.arg)
+}
+
+// Classify returns the effect class of t. It never fails: a schema that is
+// not valid JSON is ignored, and the reason says so. Results are memoised
+// (see [cache]), because the same tool definitions arrive with every
+// request of a conversation.
+func Classify(t Tool) Result {
+	key := cacheKey(t)
+	if r, ok := results.get(key); ok {
+		return r
+	}
+	r := classify(t)
+	results.put(key, r)
+	return r
+}
+
+func classify(t Tool) Result {
+	fields, schemaErr := toolFields(t)
+	readLed := false
+	if name := fields[0].toks; len(name) > 0 {
+		if e := lexicon[name[0]]; e != nil && e.read && name[0] == e.base && e.verb == 0 {
+			readLed = true
+		}
+	}
+
+	var (
+		phrase, prox, verb evidence
+		proxNoun           evidence
+		nouns              = map[string]evidence{} // best evidence per weapon noun
+		simLead            bool                    // the name starts with a simulation word
+		simDeny            bool                    // the description denies commanding hardware
+		simEv, liveEv      evidence
+	)
+	if name := fields[0].toks; len(name) > 0 {
+		if e := lexicon[name[0]]; (e != nil && e.sim) || matchPhrase(name, 0, simPhrases) != "" {
+			simLead = true
+		}
+	}
+	for _, f := range fields {
+		fw := fieldWeight[f.kind]
+		for i, tok := range f.toks {
+			if p := matchPhrase(f.toks, i, forcePhrases); p != "" {
+				w := 1.2 * fw
+				if readLed {
+					w *= 0.5 // "get_rules_of_engagement" reads doctrine
+				}
+				if w > phrase.w {
+					phrase = evidence{p, f.where, w}
+				}
+			}
+			if f.kind != fieldName && simEv.text == "" && matchPhrase(f.toks, i, simPhrases) != "" {
+				simEv = evidence{tok, f.where, 0}
+			}
+			e := lexicon[tok]
+			if e == nil {
+				continue
+			}
+			if e.sim && f.kind != fieldName && simEv.text == "" {
+				simEv = evidence{tok, f.where, 0}
+			}
+			if e.live && !(tok == "real" && i+1 < len(f.toks) && f.toks[i+1] == "time") {
+				if negated(f.toks, i) {
+					if f.kind == fieldDesc {
+						simDeny = true
+					}
+				} else if liveEv.text == "" {
+					liveEv = evidence{tok, f.where, 0}
+				}
+			}
+			if e.noun > 0 && !civilianTarget(f.toks, i) {
+				w := e.noun * fw
+				if prev, ok := nouns[e.base]; !ok || w > prev.w {
+					nouns[e.base] = evidence{tok, f.where, w}
+				}
+			}
+			if e.act > 0 && !readLed {
+				if w := e.act * fw; w > verb.w {
+					verb = evidence{e.base, f.where, w}
+				}
+			}
+			if e.verb > 0 {
+				vw := e.verb * fw
+				if e.past && f.kind == fieldDesc {
+					vw /= 2
+				}
+				if vw > verb.w {
+					verb = evidence{e.base, f.where, vw}
+				}
+				// A force verb acting on a weapon or hostile noun nearby:
+				// three words either side in a name ("missile_launch"),
+				// four words after the verb in prose ("strike on the
+				// selected target", but not "rocket launch schedule").
+				lo, hi := i+1, i+4
+				if f.kind == fieldName {
+					lo, hi = max(0, i-3), i+3
+				}
+				for j := lo; j < len(f.toks) && j <= hi; j++ {
+					n := lexicon[f.toks[j]]
+					if j == i || n == nil || !n.obj || civilianTarget(f.toks, j) {
+						continue
+					}
+					if w := vw + n.noun*fw + 0.3; w > prox.w {
+						prox = evidence{tok, f.where, w}
+						proxNoun = evidence{f.toks[j], f.where, n.noun * fw}
+					}
+				}
+			}
+		}
+	}
+
+	var context float64
+	var contextEv []evidence
+	for _, base := range sortedKeys(nouns) {
+		if base == verb.text {
+			continue // "bomb" in "bomb_notify" is not its own context
+		}
+		context += nouns[base].w
+		contextEv = append(contextEv, nouns[base])
+	}
+	context = math.Min(context, 0.7)
+	cooc := 0.0
+	switch {
+	case verb.w >= ForceThreshold: // "detonate" needs no context
+		cooc = verb.w
+	case verb.w > 0 && context > 0:
+		cooc = verb.w + context
+	}
+
+	score := math.Max(phrase.w, math.Max(prox.w, cooc))
+	var why string
+	switch score {
+	case 0:
+	case phrase.w:
+		why = "force phrase " + phrase.String()
+	case prox.w:
+		why = fmt.Sprintf("force verb %s acting on %s", prox, proxNoun)
+	case verb.w:
+		why = "force verb " + verb.String()
+	default:
+		why = fmt.Sprintf("force verb %s with weapon context %s", verb, joinEvidence(contextEv, 3))
+	}
+	score = math.Round(score*100) / 100
+
+	if score >= ForceThreshold {
+		if simLead && simEv.text == "" && simDeny {
+			simEv = evidence{fields[0].toks[0], placeName, 0}
+		}
+		simOnly := simEv.text != "" && (simLead || simDeny)
+		switch {
+		case !simOnly:
+			r := Result{Class: Force, Score: score, Reason: why}
+			if simEv.text != "" || simLead {
+				r.Reason += "; a simulation word is not enough without a simulation name prefix and a simulation description, or a denial of hardware"
+			}
+			return r
+		case liveEv.text != "":
+			return Result{Class: Force, Score: score, Reason: fmt.Sprintf("%s; simulation word %s overridden by live marker %s", why, simEv, liveEv)}
+		}
+		r := effectClass(fields, schemaErr)
+		r.Score = score
+		r.Reason = fmt.Sprintf("%s; not force: simulation %s with no live marker (%s)", r.Reason, simEv, why)
+		return r
+	}
+	r := effectClass(fields, schemaErr)
+	r.Score = score
+	return r
+}
+
+// effectClass decides between consequential and informational.
+func effectClass(fields []field, schemaErr error) Result {
+	suffix := ""
+	if schemaErr != nil {
+		suffix = "; input schema ignored: " + schemaErr.Error()
+	}
+	var strong, weak, read string
+	for _, tok := range fields[0].toks {
+		e := lexicon[tok]
+		if e == nil || tok != e.base {
+			continue // in names, "-ing" and "-s" forms are nouns: "get_settings", "list_records"
+		}
+		switch {
+		case e.change == 2 && strong == "":
+			strong = tok
+		case e.change == 1 && weak == "":
+			weak = tok
+		}
+		if e.read && read == "" {
+			read = tok
+		}
+	}
+	switch {
+	case strong != "":
+		return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in name%s", strong, suffix)}
+	case read != "":
+		return Result{Class: Informational, Reason: fmt.Sprintf("read word %q in name%s", read, suffix)}
+	}
+	// A weak change verb in the name ("fire", "shoot", "order") is also a
+	// noun; the description's first verb says which it is.
+	for _, f := range fields[1:] {
+		if f.kind != fieldDesc {
+			continue
+		}
+		for _, tok := range f.toks {
+			e := lexicon[tok]
+			if e == nil || e.past {
+				continue
+			}
+			if e.change > 0 {
+				return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in description%s", tok, suffix)}
+			}
+			if e.read {
+				return Result{Class: Informational, Reason: fmt.Sprintf("read word %q in description%s", tok, suffix)}
+			}
+		}
+	}
+	if weak != "" {
+		return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in name%s", weak, suffix)}
+	}
+	for _, f := range fields[1:] {
+		if f.kind != fieldSchema || f.where.what != "schema enum" {
+			continue
+		}
+		for _, tok := range f.toks {
+			if e := lexicon[tok]; e != nil && e.change == 2 && tok == e.base {
+				return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in %s%s", tok, f.where, suffix)}
+			}
+		}
+	}
+	return Result{Class: Informational, Reason: "no force or change evidence" + suffix}
+}
+
+// negated reports whether one of the three words before toks[i] negates it.
+func negated(toks []string, i int) bool {
+	for j := max(0, i-3); j < i; j++ {
+		if e := lexicon[toks[j]]; e != nil && e.neg {
+			return true
+		}
+	}
+	return false
+}
+
+// civilianTarget reports whether toks[i] is "target" or "targets" followed
+// by a civilian noun ("target audience").
+func civilianTarget(toks []string, i int) bool {
+	if toks[i] != "target" && toks[i] != "targets" {
+		return false
+	}
+	return i+1 < len(toks) && civilianHeads[toks[i+1]]
+}
+
+func matchPhrase(toks []string, i int, phrases map[string][][]string) string {
+	for _, p := range phrases[toks[i]] {
+		if i+len(p) > len(toks) {
+			continue
+		}
+		ok := true
+		for k := 1; k < len(p); k++ {
+			if toks[i+k] != p[k] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return strings.Join(p, " ")
+		}
+	}
+	return ""
+}
+
+func joinEvidence(es []evidence, limit int) string {
+	// Strongest first, so the reason names what mattered.
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].w > es[j-1].w; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+	var parts []string
+	for i, e := range es {
+		if i == limit {
+			parts = append(parts, fmt.Sprintf("and %d more", len(es)-limit))
+			break
+		}
+		parts = append(parts, e.String())
+	}
+	return strings.Join(parts, ", ")
+}
