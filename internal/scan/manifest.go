@@ -227,7 +227,7 @@ func parseGemfileLock(data []byte) []dep {
 // --- JVM ---
 
 var (
-	xmlTag = regexp.MustCompile(`<(/?)(dependency|exclusion|groupId|artifactId)>\s*([^<]*?)\s*(?:</(?:groupId|artifactId)>)?`)
+	xmlTag = regexp.MustCompile(`<(/?)(dependency|exclusion|groupId|artifactId)>([^<]*)`)
 )
 
 func parsePom(data []byte) []dep {
@@ -237,7 +237,7 @@ func parsePom(data []byte) []dep {
 	var line int
 	lineIter(data, func(n int, b []byte) {
 		for _, m := range xmlTag.FindAllSubmatch(b, -1) {
-			closing, tag, val := len(m[1]) > 0, string(m[2]), string(m[3])
+			closing, tag, val := len(m[1]) > 0, string(m[2]), strings.TrimSpace(string(m[3]))
 			switch {
 			case tag == "dependency" && !closing:
 				inDep, group, artifact, line = true, "", "", 0

@@ -1,0 +1,2 @@
+//! Our own crate, named after nobody in particular: anthropic.
+pub fn hello() {}
