@@ -208,6 +208,9 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// Now returns the time by the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
 // PublicKey returns the key that verifies this service's tokens.
 func (s *Service) PublicKey() ed25519.PublicKey { return s.pub }
 
