@@ -1,0 +1,1 @@
+import anthropic  # ignored by services/api/.gitignore

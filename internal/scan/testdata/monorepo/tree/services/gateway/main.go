@@ -1,0 +1,5 @@
+package main
+
+import "github.com/anthropics/anthropic-sdk-go"
+
+var _ = anthropic.NewClient

@@ -1,0 +1,3 @@
+package anthropic
+
+const base = "https://api.anthropic.com"

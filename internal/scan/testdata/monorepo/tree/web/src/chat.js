@@ -1,0 +1,1 @@
+const Anthropic = require("@anthropic-ai/sdk");
