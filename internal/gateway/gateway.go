@@ -67,6 +67,10 @@ type Config struct {
 	// KeyUsed, if set, is told the principal id of every authenticated
 	// model API request. It must not block (store.UsageBatcher.Mark).
 	KeyUsed func(principalID string)
+	// Surveillance counts the people each principal's requests concern,
+	// for the counters attributes. nil fills the findings attributes only
+	// and leaves the counters at zero.
+	Surveillance *Surveillance
 }
 
 // Gateway is the HTTP front of Brightline. Create it with New.
@@ -192,6 +196,9 @@ type exchange struct {
 	decisions []brightline.Decision
 	status    int
 	err       error
+	// restore maps the placeholders a redaction put in the request back
+	// to the identifiers, when policy asked for them in the answer.
+	restore *Placeholders
 }
 
 // record keeps a policy decision for the request's log line and metrics.
@@ -242,6 +249,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		// every stage of this exchange, even if a reload happens meanwhile.
 		pol := g.cfg.Policy.Current()
 		in := RequestInput(pol, p, req, r.Header, g.cfg.Now())
+		found := g.cfg.Surveillance.Inspect(in, req)
 		d, err := pol.Evaluate(brightline.StageRequest, in)
 		if err != nil {
 			fail(policyError(brightline.StageRequest, err))
@@ -254,6 +262,12 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		}
 		setAnnotations(w, d)
 		if d.Action == brightline.ActionRedact {
+			if types, restore := pol.RedactIdentifiers(d); len(types) > 0 {
+				ph := found.redactIdentifiers(req, types)
+				if restore {
+					x.restore = ph
+				}
+			}
 			if err := redactRequest(pol, d, req); err != nil {
 				fail(policyError(brightline.StageRequest, err))
 				return
@@ -294,6 +308,14 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		if err := g.decideResponse(pol, x, in, resp); err != nil {
 			fail(err)
 			return
+		}
+		if x.restore != nil {
+			for i := range resp.Content {
+				if b := &resp.Content[i]; b.Type == llm.BlockText {
+					b.Text = x.restore.Restore(b.Text)
+				}
+			}
+			resp.Raw = nil
 		}
 		out := resp.Raw
 		if resp.Dialect != c.dialect || out == nil {

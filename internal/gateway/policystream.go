@@ -27,6 +27,10 @@ type policyStream struct {
 	in   *policy.Input
 	tool bool // decide tool calls
 	resp bool // decide the response
+	// restore puts redacted identifiers back in text deltas; pending is
+	// text held back because it may be the start of a placeholder.
+	restore *Placeholders
+	pending string
 
 	out  []llm.StreamEvent // ready to return, in order
 	held []llm.StreamEvent // the open tool-call block, until it is decided
@@ -41,10 +45,10 @@ type policyStream struct {
 
 func (g *Gateway) withPolicy(s llm.Stream, p *policy.Policy, x *exchange, in *policy.Input) llm.Stream {
 	tool, resp := p.HasRules(brightline.StageToolCall), p.HasRules(brightline.StageResponse)
-	if !tool && !resp {
+	if !tool && !resp && x.restore == nil {
 		return s
 	}
-	return &policyStream{src: s, g: g, p: p, x: x, in: in, tool: tool, resp: resp}
+	return &policyStream{src: s, g: g, p: p, x: x, in: in, tool: tool, resp: resp, restore: x.restore}
 }
 
 func (s *policyStream) Next() (llm.StreamEvent, error) {
@@ -89,6 +93,12 @@ func (s *policyStream) process(frame []llm.StreamEvent) {
 	var ready []llm.StreamEvent
 	changed := false
 	for _, ev := range frame {
+		if s.pending != "" && (ev.Type == llm.EventBlockStop || ev.Type == llm.EventStop) {
+			// The held-back text was not a placeholder after all.
+			ready = append(ready, llm.StreamEvent{Type: llm.EventTextDelta, Index: ev.Index, Text: s.pending})
+			s.pending = ""
+			changed = true
+		}
 		switch {
 		case s.tool && ev.Type == llm.EventBlockStart && ev.Block != nil && ev.Block.Type == llm.BlockToolUse:
 			call := *ev.Block.ToolCall
@@ -111,6 +121,10 @@ func (s *policyStream) process(frame []llm.StreamEvent) {
 			ready = append(ready, out...)
 		case ev.Type == llm.EventTextDelta:
 			s.text += len(ev.Text)
+			if s.restore != nil {
+				ev.Text = s.restoreDelta(ev.Text)
+				changed = true
+			}
 			ready = append(ready, ev)
 		case s.resp && ev.Type == llm.EventBlockStop:
 			ready = append(ready, ev)
@@ -140,6 +154,22 @@ func (s *policyStream) process(frame []llm.StreamEvent) {
 		}
 	}
 	s.out = append(s.out, ready...)
+}
+
+// maxPlaceholder bounds a placeholder's length: "[" + type + "_" + number + "]".
+const maxPlaceholder = 32
+
+// restoreDelta restores the placeholders in a text delta. A placeholder
+// may be split between deltas, so text from an unclosed '[' near the end is
+// held back until the next delta or the block's end.
+func (s *policyStream) restoreDelta(t string) string {
+	t = s.pending + t
+	s.pending = ""
+	if i := strings.LastIndexByte(t, '['); i >= 0 && !strings.Contains(t[i:], "]") && len(t)-i < maxPlaceholder {
+		s.pending = t[i:]
+		t = t[:i]
+	}
+	return s.restore.Restore(t)
 }
 
 // decideCall decides the completed tool call and returns what replaces the
