@@ -28,6 +28,7 @@ import (
 type Store interface {
 	store.Keys
 	store.Policies
+	store.SubjectStates
 	store.AuditIndex
 	store.Approvals
 }
@@ -45,6 +46,9 @@ func Run(t *testing.T, open OpenFunc[Store]) {
 	})
 	t.Run("Policies", func(t *testing.T) {
 		TestPolicies(t, func(t *testing.T, now func() time.Time) store.Policies { return open(t, now) })
+	})
+	t.Run("SubjectStates", func(t *testing.T) {
+		TestSubjectStates(t, func(t *testing.T, now func() time.Time) store.SubjectStates { return open(t, now) })
 	})
 	t.Run("AuditIndex", func(t *testing.T) {
 		TestAuditIndex(t, func(t *testing.T, now func() time.Time) store.AuditIndex { return open(t, now) })
