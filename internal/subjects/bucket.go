@@ -207,3 +207,43 @@ func mergeSlot(l *layout, dst, src *slot) {
 		_ = dst.us.Merge(src.us)
 	}
 }
+
+// MarshalPrincipal encodes principal's live buckets (see
+// [Counter.Snapshot]) for a store to persist: each bucket's encoding
+// prefixed by its length as a uvarint. It returns nil for a principal
+// never observed.
+func (c *Counter) MarshalPrincipal(principal string) ([]byte, error) {
+	bs := c.Snapshot(principal)
+	if bs == nil {
+		return nil, nil
+	}
+	var out []byte
+	for i := range bs {
+		enc, err := bs[i].MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		out = binary.AppendUvarint(out, uint64(len(enc)))
+		out = append(out, enc...)
+	}
+	return out, nil
+}
+
+// UnmarshalPrincipal merges buckets encoded by [Counter.MarshalPrincipal]
+// into principal's state (see [Counter.Merge]).
+func (c *Counter) UnmarshalPrincipal(principal string, data []byte) error {
+	var bs []Bucket
+	for len(data) > 0 {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < n {
+			return errors.New("couldn't decode buckets: truncated")
+		}
+		var b Bucket
+		if err := b.UnmarshalBinary(data[k : k+int(n)]); err != nil {
+			return err
+		}
+		bs = append(bs, b)
+		data = data[k+int(n):]
+	}
+	return c.Merge(principal, bs...)
+}

@@ -143,3 +143,35 @@ func BenchmarkProfilesObserve(b *testing.B) {
 		i++
 	}
 }
+
+func TestCounterPersist(t *testing.T) {
+	clk := newClock()
+	c := &Counter{Now: clk.Now}
+	keys := make([]Subject, 300)
+	for i := range keys {
+		keys[i] = Subject{Key: testKey(i), USPerson: i%3 == 0}
+	}
+	c.Observe("analyst", keys[:200])
+	clk.Add(26 * time.Hour) // some buckets now serve the 30d window only
+	c.Observe("analyst", keys[100:])
+	data, err := c.MarshalPrincipal("analyst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Counter{Now: clk.Now}
+	if err := d.UnmarshalPrincipal("analyst", data); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.Counts("analyst"), c.Counts("analyst"); got != want {
+		t.Errorf("after reload: got %+v, want %+v", got, want)
+	}
+	if got := d.Counts("analyst"); got.Subjects30d != 300 || got.Subjects24h != 200 {
+		t.Errorf("after reload: got %+v, want 300 in 30d and 200 in 24h", got)
+	}
+	if err := d.UnmarshalPrincipal("x", data[:len(data)-3]); err == nil {
+		t.Error("truncated data: no error")
+	}
+	if b, err := c.MarshalPrincipal("nobody"); b != nil || err != nil {
+		t.Errorf("unknown principal: got %v, %v; want nil, nil", b, err)
+	}
+}
