@@ -19,9 +19,9 @@ func loadSchema(t *testing.T, id string) *jsonschema.Schema {
 	t.Helper()
 	c := jsonschema.NewCompiler()
 	for url, file := range map[string]string{
-		"http://cyclonedx.org/schema/bom-1.6.schema.json": "bom-1.6.schema.json",
-		"http://cyclonedx.org/schema/spdx.schema.json":    "spdx.schema.json",
-		"http://cyclonedx.org/schema/jsf-0.82.schema.json": "jsf-0.82.schemax.json",
+		"http://cyclonedx.org/schema/bom-1.6.schema.json":                                                          "bom-1.6.schema.json",
+		"http://cyclonedx.org/schema/spdx.schema.json":                                                             "spdx.schema.json",
+		"http://cyclonedx.org/schema/jsf-0.82.schema.json":                                                         "jsf-0.82.schemax.json",
 		"https://raw.githubusercontent.com/schemastore/schemastore/master/src/schemas/json/sarif-2.1.0-rtm.5.json": "sarif-2.1.0-rtm.5.json",
 	} {
 		f, err := os.Open(filepath.Join("testdata", "schema", file))
