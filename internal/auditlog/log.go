@@ -90,8 +90,10 @@ type Config struct {
 	// MaxInFlight bounds appends being sequenced at once; 0 means 4096.
 	MaxInFlight int
 
-	// BatchMaxAge is how long an entry may wait for others to share its
-	// write; 0 means 2ms. BatchMaxSize caps a batch; 0 means 1024.
+	// Entries that arrive while a batch is being written share the next
+	// batch (group commit). BatchMaxAge is how long Tessera waits for more
+	// once a batch is handed over; 0 means 1ms. BatchMaxSize caps a batch;
+	// 0 means 1024.
 	BatchMaxAge  time.Duration
 	BatchMaxSize int
 	// CheckpointInterval is how often a new checkpoint is signed and sent
@@ -131,6 +133,7 @@ type Log struct {
 	slots   chan struct{} // one token per append being sequenced
 	waiting atomic.Int64  // appends waiting for a slot (queue mode)
 
+	seq       chan seqReq
 	index     chan indexReq
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
@@ -142,6 +145,17 @@ type Log struct {
 	publishedSz uint64    // guarded by mu
 
 	m *metrics
+}
+
+// seqReq asks the sequencer to add data and report on done.
+type seqReq struct {
+	data []byte
+	done chan seqResult
+}
+
+type seqResult struct {
+	idx tessera.Index
+	err error
 }
 
 // indexReq asks the indexer to record rec durably and report on done.
@@ -180,7 +194,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cfg.MaxInFlight = 4096
 	}
 	if cfg.BatchMaxAge <= 0 {
-		cfg.BatchMaxAge = 2 * time.Millisecond
+		cfg.BatchMaxAge = time.Millisecond
 	}
 	if cfg.BatchMaxSize <= 0 {
 		cfg.BatchMaxSize = 1024
@@ -245,6 +259,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		stopTes: shutdown,
 		cancel:  cancel,
 		slots:   make(chan struct{}, cfg.MaxInFlight),
+		seq:     make(chan seqReq, cfg.MaxInFlight),
 		index:   make(chan indexReq, cfg.MaxInFlight),
 		closing: make(chan struct{}),
 		m:       newMetrics(cfg.Registerer),
@@ -254,6 +269,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 			l.published, l.publishedSz = b, n
 		}
 	}
+	l.bg.Go(func() { l.sequencer(bgCtx) })
 	l.bg.Go(func() { l.indexer(bgCtx) })
 	l.bg.Go(func() { l.trackPublished(bgCtx) })
 	l.m.setStatus(l)
@@ -366,44 +382,42 @@ func (l *Log) acquire(ctx context.Context) error {
 	}
 }
 
-// sequence adds data to Tessera, waits for its durable index, then waits
-// for the index row. It respects ctx even though Tessera's future does not.
+// sequence hands data to the sequencer, waits for its durable index, then
+// waits for the index row. It respects ctx even though Tessera's future
+// does not.
 func (l *Log) sequence(ctx context.Context, data []byte, rec store.AuditRecord) (uint64, error) {
-	type result struct {
-		idx tessera.Index
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// Tessera's Add may block while its single flush worker is busy,
-		// so it runs here too; the slot bounds these goroutines.
-		f := l.add(context.WithoutCancel(ctx), tessera.NewEntry(data))
-		i, err := f()
-		ch <- result{i, err}
-	}()
-	var r result
+	req := seqReq{data: data, done: make(chan seqResult, 1)}
 	select {
-	case r = <-ch:
+	case l.seq <- req:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-l.closing:
+		return 0, ErrClosed
+	}
+	var r seqResult
+	select {
+	case r = <-req.done:
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
 	if r.err != nil {
 		return 0, fmt.Errorf("couldn't sequence: %w", r.err)
 	}
+
 	if l.cfg.Index == nil {
 		return r.idx.Index, nil
 	}
 	rec.LogIndex = r.idx.Index
-	req := indexReq{rec: rec, done: make(chan error, 1)}
+	ireq := indexReq{rec: rec, done: make(chan error, 1)}
 	select {
-	case l.index <- req:
+	case l.index <- ireq:
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	case <-l.closing:
 		return 0, ErrClosed
 	}
 	select {
-	case err := <-req.done:
+	case err := <-ireq.done:
 		if err != nil {
 			return 0, fmt.Errorf("entry %d is sequenced but couldn't be indexed: %w", r.idx.Index, err)
 		}
@@ -412,6 +426,41 @@ func (l *Log) sequence(ctx context.Context, data []byte, rec store.AuditRecord) 
 		return 0, ctx.Err()
 	case <-l.closing:
 		return 0, fmt.Errorf("entry %d is sequenced but the log closed before it was indexed: %w", r.idx.Index, ErrClosed)
+	}
+}
+
+// sequencer feeds Tessera one batch at a time: everything that arrived
+// while the previous batch was being written goes into the next (group
+// commit). Tessera would otherwise cut a batch every BatchMaxAge and queue
+// them behind one another, each paying its own fsyncs; with one batch in
+// flight the batch grows with the load instead, and so does throughput.
+func (l *Log) sequencer(ctx context.Context) {
+	batch := make([]seqReq, 0, l.cfg.BatchMaxSize)
+	futures := make([]tessera.IndexFuture, 0, l.cfg.BatchMaxSize)
+	for {
+		batch, futures = batch[:0], futures[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-l.seq:
+			batch = append(batch, r)
+		}
+	drain:
+		for len(batch) < l.cfg.BatchMaxSize {
+			select {
+			case r := <-l.seq:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		for _, r := range batch {
+			futures = append(futures, l.add(ctx, tessera.NewEntry(r.data)))
+		}
+		for i, f := range futures {
+			idx, err := f()
+			batch[i].done <- seqResult{idx, err}
+		}
 	}
 }
 
