@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"path"
 	"regexp"
 	"strings"
@@ -53,7 +54,14 @@ var (
 // Model IDs and hosts in .tf files come from the source patterns, with
 // depth IaC.
 func scanTerraform(p *Profile, rel string, data []byte, fs []Finding) []Finding {
+	if len(p.IaC.Providers) == 0 && len(p.IaC.Resources) == 0 {
+		return fs
+	}
 	lineIter(data, func(n int, b []byte) {
+		if !bytes.Contains(b, []byte("resource")) && !bytes.Contains(b, []byte("data")) &&
+			!bytes.Contains(b, []byte("source")) && !bytes.Contains(b, []byte("provider")) {
+			return
+		}
 		var comp string
 		if m := tfBlock.FindSubmatch(b); m != nil && p.matchResource(string(m[2])) {
 			comp = string(m[2])

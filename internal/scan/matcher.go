@@ -16,6 +16,79 @@ type acMatcher struct {
 	trans  []int32 // trans[state*ncls+class]
 	accept int32   // states >= accept have outputs
 	out    [][]int // out[state-accept]: anchor indices that end at this state
+	skip   *skipFilter
+}
+
+// skipFilter finds the lines worth running the automaton over, with the
+// Wu-Manber shift idea: it looks at the 2-byte block at the end of an m-byte
+// window (m the shortest anchor) and, if no anchor's m-byte prefix ends in
+// that block, jumps ahead by as much as the block allows, up to m-1 bytes.
+// Ordinary code rarely holds a block that ends a prefix, so most of a file
+// is passed over a few bytes at a time rather than byte by byte.
+type skipFilter struct {
+	m        int
+	shift    [1 << 16]uint8  // block → how far the window may move
+	prefixes [1 << 16]uint16 // block → 1 + index into lists, for shift-0 blocks
+	lists    [][]string      // folded m-byte prefixes ending in the block
+}
+
+var foldTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = lower(byte(i))
+	}
+	return t
+}()
+
+func newSkipFilter(anchors []string) *skipFilter {
+	m := len(anchors[0])
+	for _, a := range anchors {
+		m = min(m, len(a))
+	}
+	if m < 3 {
+		return nil // too short to skip usefully; the automaton alone is as fast
+	}
+	f := &skipFilter{m: m}
+	for i := range f.shift {
+		f.shift[i] = uint8(min(m-1, 255))
+	}
+	for _, a := range anchors {
+		p := strings.ToLower(a[:m])
+		for j := 1; j < m; j++ {
+			b := uint16(p[j-1])<<8 | uint16(p[j])
+			f.shift[b] = min(f.shift[b], uint8(m-1-j))
+		}
+		b := uint16(p[m-2])<<8 | uint16(p[m-1])
+		if f.prefixes[b] == 0 {
+			f.lists = append(f.lists, nil)
+			f.prefixes[b] = uint16(len(f.lists))
+		}
+		l := &f.lists[f.prefixes[b]-1]
+		if !slices.Contains(*l, p) {
+			*l = append(*l, p)
+		}
+	}
+	return f
+}
+
+// candidate reports whether window (m bytes) is the prefix of an anchor.
+func (f *skipFilter) candidate(window []byte, block uint16) bool {
+	i := f.prefixes[block]
+	if i == 0 {
+		return false
+	}
+	for _, p := range f.lists[i-1] {
+		ok := true
+		for k := 0; k < len(p); k++ {
+			if foldTable[window[k]] != p[k] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 func newACMatcher(anchors []string) *acMatcher {
@@ -116,6 +189,9 @@ func newACMatcher(anchors []string) *acMatcher {
 			m.out[ns-m.accept] = n.out
 		}
 	}
+	if len(anchors) > 0 {
+		m.skip = newSkipFilter(anchors)
+	}
 	return m
 }
 
@@ -129,13 +205,46 @@ func lower(c byte) byte {
 // find calls hit for every anchor occurrence, with the index just past its
 // end. Matches are reported in order of their end.
 func (m *acMatcher) find(data []byte, hit func(anchor, end int)) {
+	f := m.skip
+	if f == nil {
+		m.run(data, 0, hit)
+		return
+	}
+	mm, n := f.m, len(data)
+	for i := mm - 1; i < n; {
+		block := uint16(foldTable[data[i-1]])<<8 | uint16(foldTable[data[i]])
+		if sh := f.shift[block]; sh != 0 {
+			i += int(sh)
+			continue
+		}
+		start := i - mm + 1
+		if !f.candidate(data[start:i+1], block) {
+			i++
+			continue
+		}
+		// Run the automaton over the whole line (anchors hold no newline),
+		// then carry on after it.
+		ls := bytes.LastIndexByte(data[:start], '\n') + 1
+		le := bytes.IndexByte(data[start:], '\n')
+		if le < 0 {
+			le = n
+		} else {
+			le += start
+		}
+		m.run(data[ls:le], ls, hit)
+		i = le + mm
+	}
+}
+
+// run is the automaton itself over data, which starts at offset base.
+func (m *acMatcher) run(data []byte, base int, hit func(anchor, end int)) {
 	trans, cls, ncls, accept := m.trans, &m.cls, m.ncls, m.accept
 	s := int32(0)
 	for i := 0; i < len(data); i++ {
 		s = trans[int(s)*ncls+int(cls[data[i]])]
 		if s >= accept {
 			for _, a := range m.out[s-accept] {
-				hit(a, i+1)
+				hit(a, base+i+1)
 			}
 		}
 	}

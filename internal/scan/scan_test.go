@@ -219,40 +219,56 @@ func TestGitignore(t *testing.T) {
 }
 
 // TestACMatcher compares the automaton with a naive search on random text
-// over a small alphabet, where overlaps and shared prefixes are common.
+// over a small alphabet, where overlaps and shared prefixes are common. The
+// first anchor set has a one-byte anchor, so the automaton runs alone; the
+// second goes through the skip filter too.
 func TestACMatcher(t *testing.T) {
-	anchors := []string{"ab", "abc", "bca", "c", "aab", "Claude-", "sk-ant-"}
-	m := newACMatcher(anchors)
-	r := rand.New(rand.NewPCG(1, 2))
-	alphabet := "abcABC-lude sknt"
-	for iter := range 200 {
-		b := make([]byte, r.IntN(200))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		type hit struct{ a, end int }
-		var got, want []hit
-		m.find(b, func(a, end int) { got = append(got, hit{a, end}) })
-		lb := bytes.ToLower(b)
-		for end := 1; end <= len(b); end++ {
-			for ai, a := range anchors {
-				if end >= len(a) && string(lb[end-len(a):end]) == strings.ToLower(a) {
-					want = append(want, hit{ai, end})
+	for _, tc := range []struct {
+		name     string
+		anchors  []string
+		alphabet string
+		skip     bool
+	}{
+		{"automaton", []string{"ab", "abc", "bca", "c", "aab", "Claude-", "sk-ant-"}, "abcABC-lude sknt\n", false},
+		{"skip filter", []string{"claude-", "Claude_", "anthropic", "sk-ant-", "api.anthropic.com", "aude-x", "cla"}, "claudeCLAUDE-_ anthropicsk\n.x", true},
+		{"skip filter, long", []string{"anthropic", "ANTHROPIC_", "anthropic.claude"}, "anthropicANTHROPIC_.claude \n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newACMatcher(tc.anchors)
+			if (m.skip != nil) != tc.skip {
+				t.Fatalf("got skip filter %v, want %v", m.skip != nil, tc.skip)
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			for iter := range 500 {
+				b := make([]byte, r.IntN(300))
+				for i := range b {
+					b[i] = tc.alphabet[r.IntN(len(tc.alphabet))]
+				}
+				type hit struct{ a, end int }
+				var got, want []hit
+				m.find(b, func(a, end int) { got = append(got, hit{a, end}) })
+				lb := bytes.ToLower(b)
+				for end := 1; end <= len(b); end++ {
+					for ai, a := range tc.anchors {
+						if end >= len(a) && string(lb[end-len(a):end]) == strings.ToLower(a) {
+							want = append(want, hit{ai, end})
+						}
+					}
+				}
+				sortHits := func(h []hit) {
+					slices.SortFunc(h, func(x, y hit) int {
+						if x.end != y.end {
+							return x.end - y.end
+						}
+						return x.a - y.a
+					})
+				}
+				sortHits(got)
+				sortHits(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("iteration %d, text %q: got %v, want %v", iter, b, got, want)
 				}
 			}
-		}
-		sortHits := func(h []hit) {
-			slices.SortFunc(h, func(x, y hit) int {
-				if x.end != y.end {
-					return x.end - y.end
-				}
-				return x.a - y.a
-			})
-		}
-		sortHits(got)
-		sortHits(want)
-		if !slices.Equal(got, want) {
-			t.Fatalf("iteration %d, text %q: got %v, want %v", iter, b, got, want)
-		}
+		})
 	}
 }
