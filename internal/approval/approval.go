@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -325,6 +326,25 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// RunSweeper calls [Service.Sweep] every interval until ctx is done, and
+// then returns nil. A failed sweep is logged and retried at the next tick.
+// Run it in the server's errgroup so that expiries are recorded even when
+// nobody looks at the queue.
+func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				slog.WarnContext(ctx, "approvals: couldn't expire overdue approvals", "err", err)
+			}
+		}
+	}
 }
 
 // expire moves id from pending to expired if the store's clock says it is

@@ -704,3 +704,61 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestConsumeCall(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	a := f.create(t, 1, time.Hour)
+	respelled := json.RawMessage(`{"salvo":2,"target":"track-7"}`)
+	if _, err := f.svc.ConsumeCall(ctx, agent.ID, "fire_interceptor", respelled); !errors.Is(err, brightline.ErrNotFound) {
+		t.Errorf("before approval: got %v, want ErrNotFound", err)
+	}
+	if _, err := f.svc.Approve(ctx, a.ID, officer1); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, principal, tool, args string
+	}{
+		{"other principal", officer2.ID, "fire_interceptor", fireArgs},
+		{"other arguments", agent.ID, "fire_interceptor", `{"salvo":3,"target":"track-7"}`},
+		{"other tool", agent.ID, "fire_torpedo", fireArgs},
+	}
+	for _, tt := range tests {
+		if _, err := f.svc.ConsumeCall(ctx, tt.principal, tt.tool, json.RawMessage(tt.args)); !errors.Is(err, brightline.ErrNotFound) {
+			t.Errorf("%s: got %v, want ErrNotFound", tt.name, err)
+		}
+	}
+	got, err := f.svc.ConsumeCall(ctx, agent.ID, "fire_interceptor", respelled)
+	if err != nil || got.ID != a.ID || got.Status != StatusConsumed {
+		t.Fatalf("approved call: got %q %q, %v; want %s consumed", got.ID, got.Status, err, a.ID)
+	}
+	if _, err := f.svc.ConsumeCall(ctx, agent.ID, "fire_interceptor", respelled); !errors.Is(err, brightline.ErrNotFound) {
+		t.Errorf("second run: got %v, want ErrNotFound (approval used up)", err)
+	}
+}
+
+func TestRunSweeper(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := newFixture(t)
+	a := f.create(t, 1, time.Minute)
+	f.clock.Advance(time.Hour)
+	done := make(chan error)
+	go func() { done <- f.svc.RunSweeper(ctx, time.Millisecond) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for f.rec.count(a.ID, "expired") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper did not expire the approval within 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("RunSweeper after cancel: got %v, want nil", err)
+	}
+	if got, _ := f.db.GetApproval(context.Background(), a.ID); got.Status != StatusExpired {
+		t.Errorf("got %q, want expired", got.Status)
+	}
+	if n := f.rec.count(a.ID, "expired"); n != 1 {
+		t.Errorf("got %d expiry events, want 1", n)
+	}
+}

@@ -202,8 +202,8 @@ func printList(w io.Writer, vs []View, now time.Time) {
 			left = TimeLeft(v.ExpiresAt, now)
 		}
 		args := string(v.Arguments)
-		if len(args) > 60 {
-			args = args[:57] + "..."
+		if r := []rune(args); len(r) > 60 {
+			args = string(r[:57]) + "..."
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d %s\t%s\t%s\n", v.ID, v.Status, v.Tool, v.Requester.Name+" ("+v.Requester.ID+")",
 			n, v.Require.Count, v.Require.Role, left, args)

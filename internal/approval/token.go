@@ -189,6 +189,28 @@ func (s *Service) Consume(ctx context.Context, token, tool string, args json.Raw
 	return a, nil
 }
 
+// ConsumeCall runs principalID's call of tool with args under an approval
+// of that exact call, if one is approved, unexpired and unused: it finds
+// the approval ([Service.FindApproved]), issues its token and consumes it.
+// It returns an error wrapping brightline.ErrNotFound if there is none, and
+// otherwise the errors of [Service.Consume]. The MCP proxy calls it for
+// each held tools/call.
+func (s *Service) ConsumeCall(ctx context.Context, principalID, tool string, args json.RawMessage) (Approval, error) {
+	digest, err := Digest(tool, args)
+	if err != nil {
+		return Approval{}, err
+	}
+	a, err := s.FindApproved(ctx, principalID, digest)
+	if err != nil {
+		return Approval{}, err
+	}
+	tok, err := s.Token(ctx, a.ID)
+	if err != nil {
+		return Approval{}, err
+	}
+	return s.Consume(ctx, tok, tool, args)
+}
+
 // LoadOrCreateKey reads the Ed25519 token-signing key at path (PKCS #8,
 // PEM), creating it with mode 0600 if the file does not exist. created
 // reports whether it did, so the caller can print the fingerprint (see
