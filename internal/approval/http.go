@@ -34,7 +34,7 @@ type View struct {
 	StatusURL     string          `json:"status_url"`
 	// Call and Token are present once the call is approved and until it
 	// expires or is used: the approved call, and the token that lets it
-	// run once.
+	// run once. Only the requester receives the token.
 	Call  *CallView `json:"call,omitempty"`
 	Token string    `json:"token,omitempty"`
 }
@@ -96,7 +96,7 @@ func (s *Service) view(a Approval) View {
 // both /brightline/v1/approvals and /brightline/v1/approvals/:
 //
 //	GET  /brightline/v1/approvals?status=pending  approvals the caller may see (default status: pending; "all" for every one)
-//	GET  /brightline/v1/approvals/{id}            one approval; once approved, with call and token
+//	GET  /brightline/v1/approvals/{id}            one approval; once approved, with the call (and, for the requester, the token)
 //	POST /brightline/v1/approvals/{id}/approve    the caller approves (no body)
 //	POST /brightline/v1/approvals/{id}/deny       the caller denies: {"reason": "..."}
 //
@@ -160,9 +160,11 @@ func (s *Service) serveList(w http.ResponseWriter, r *http.Request, p brightline
 	return nil
 }
 
-// ViewFor returns approval id as p may see it, with the approved call and
-// a token when it is approved and usable. It returns an error wrapping
-// ErrForbidden if p is neither the requester nor a possible approver.
+// ViewFor returns approval id as p may see it: when it is approved and
+// usable, with the approved call, and, for the requester only, the token
+// that lets the call run (a token is a bearer capability, so approvers do
+// not receive it). It returns an error wrapping ErrForbidden if p is
+// neither the requester nor a possible approver.
 func (s *Service) ViewFor(ctx context.Context, p brightline.Principal, id string) (View, error) {
 	a, err := s.Get(ctx, id)
 	if err != nil {
@@ -177,7 +179,9 @@ func (s *Service) ViewFor(ctx context.Context, p brightline.Principal, id string
 		switch {
 		case err == nil:
 			v.Call = &CallView{Name: a.Tool, Arguments: a.Arguments}
-			v.Token = tok
+			if p.ID == a.Principal.ID {
+				v.Token = tok
+			}
 		case !errors.Is(err, ErrExpired) && !errors.Is(err, ErrConsumed):
 			return View{}, err
 		}

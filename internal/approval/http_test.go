@@ -157,6 +157,11 @@ func TestHTTPAPI(t *testing.T) {
 		}
 	}
 
+	r = call(t, srv, "GET", base+"/"+a.ID, "k-off1", "")
+	var seen View
+	if json.Unmarshal(r.body, &seen); r.status != 200 || seen.Call == nil || seen.Token != "" {
+		t.Errorf("GET approved, as approver: got %d %s, want the call without a token", r.status, r.body)
+	}
 	r = call(t, srv, "GET", base+"/"+a.ID, "k-agent", "")
 	var got View
 	if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
