@@ -81,3 +81,12 @@ func ParseProof(b []byte) (Proof, error) {
 	}
 	return p, nil
 }
+
+// RequestProofs is what `brightline audit prove` prints: the inclusion
+// proofs of every log entry of one request. Each proof carries its
+// checkpoint, so the file is checked with the log's public key alone.
+type RequestProofs struct {
+	RequestID string  `json:"request_id"`
+	LogKey    string  `json:"log_key"` // informational: check with a key you trust
+	Proofs    []Proof `json:"proofs"`
+}

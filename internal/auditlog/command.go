@@ -1,0 +1,520 @@
+package auditlog
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/auditverify"
+	"github.com/brightline/brightline/internal/store/sqlite"
+)
+
+// Where the gateway keeps the log under its data directory.
+const (
+	DirName  = "log"           // tiles and checkpoints: <data>/log
+	KeyFile  = "log.key"       // the log's note signer key: <data>/log.key
+	IndexDB  = "brightline.db" // the SQLite store holding the local index
+	cmdUsage = `usage: brightline audit <command> [flags]
+
+commands:
+  verify  -log URL|DIR -key VKEY [-witness VKEY]... [-quorum N] [-state FILE] [-auditor-key APIKEY]
+          check the checkpoint, its cosignatures, consistency with the last
+          checkpoint seen, and recompute the tree (from the entries when
+          they can be read)
+  verify  -proof FILE -key VKEY [-witness VKEY]... [-quorum N]
+          check a proof printed by 'audit prove'
+  prove   [-o FILE] REQUEST_ID
+          print inclusion proofs of a request's entries, checkable with the
+          log's public key alone
+  stats   [-since TIME] [-until TIME] [-log URL|DIR -key VKEY [-auditor-key APIKEY]]
+          count decisions by safeguard, rule and action, over entries whose
+          inclusion in the checkpoint is verified
+  open    REQUEST_ID
+          print the salt and canonical body of a request's commitment and
+          check them against the logged entry
+
+With no -log and -key, commands use the local log in the data directory.
+`
+)
+
+// Command runs `brightline audit verify|prove|stats|open`; args are what
+// follows "audit". It returns the process exit code: 0 on success, 1 when
+// a check fails or an operation errors, 2 for a usage error.
+func Command(ctx context.Context, args []string, dataDir string, stdout, stderr io.Writer) (exitCode int) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, cmdUsage)
+		return 2
+	}
+	c := &command{dataDir: dataDir, stdout: stdout, stderr: stderr}
+	var run func(context.Context, []string) error
+	switch args[0] {
+	case "verify":
+		run = c.verify
+	case "prove":
+		run = c.prove
+	case "stats":
+		run = c.stats
+	case "open":
+		run = c.open
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, cmdUsage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "brightline audit: unknown command %q\n\n%s", args[0], cmdUsage)
+		return 2
+	}
+	err := run(ctx, args[1:])
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "brightline audit %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "FAIL: %v\n", err)
+		return 1
+	}
+}
+
+type usageError struct{ error }
+
+type command struct {
+	dataDir        string
+	stdout, stderr io.Writer
+}
+
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// logFlags are the flags that locate and trust a log.
+type logFlags struct {
+	log, key, auditorKey string
+	witnesses            multi
+	quorum               int
+}
+
+func (c *command) newFlags(name string, lf *logFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("brightline audit "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	if lf != nil {
+		fs.StringVar(&lf.log, "log", "", "log URL (e.g. https://gw.example/log) or directory; default: the local log")
+		fs.StringVar(&lf.key, "key", "", "the log's verifier key (vkey); default: the local log's key")
+		fs.Var(&lf.witnesses, "witness", "a witness's cosignature verifier key (repeatable)")
+		fs.IntVar(&lf.quorum, "quorum", -1, "cosignatures required (default: every -witness)")
+		fs.StringVar(&lf.auditorKey, "auditor-key", "", "API key of a principal with the auditor role, to read entry bundles over HTTP")
+	}
+	return fs
+}
+
+// resolve fills defaults from the data directory and returns the source
+// and policy.
+func (c *command) resolve(lf *logFlags) (auditverify.Source, auditverify.Policy, error) {
+	if lf.log == "" {
+		lf.log = filepath.Join(c.dataDir, DirName)
+	}
+	if lf.key == "" {
+		k, err := c.localVKey()
+		if err != nil {
+			return nil, auditverify.Policy{}, usageError{fmt.Errorf("no -key given and %w", err)}
+		}
+		lf.key = k
+	}
+	if lf.quorum < 0 {
+		lf.quorum = len(lf.witnesses)
+	}
+	pol, err := auditverify.NewPolicy(lf.key, lf.witnesses, lf.quorum)
+	if err != nil {
+		return nil, auditverify.Policy{}, usageError{err}
+	}
+	var h http.Header
+	if lf.auditorKey != "" {
+		h = http.Header{"Authorization": {"Bearer " + lf.auditorKey}, "X-Api-Key": {lf.auditorKey}}
+	}
+	return auditverify.NewSource(lf.log, &http.Client{Timeout: time.Minute}, h), pol, nil
+}
+
+// entriesReadable reports whether verify can read entry bundles: from a
+// directory, or over HTTP with an auditor key.
+func (lf *logFlags) entriesReadable() bool {
+	isURL := strings.HasPrefix(lf.log, "http://") || strings.HasPrefix(lf.log, "https://")
+	return !isURL || lf.auditorKey != ""
+}
+
+// localVKey derives the local log's verifier key from its signer key.
+func (c *command) localVKey() (string, error) {
+	path := filepath.Join(c.dataDir, KeyFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("couldn't read the local log key: %w", err)
+	}
+	vkey, err := VerifierKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return "", fmt.Errorf("couldn't read the local log key %s: %w", path, err)
+	}
+	return vkey, nil
+}
+
+func (c *command) verify(ctx context.Context, args []string) error {
+	var lf logFlags
+	fs := c.newFlags("verify", &lf)
+	statePath := fs.String("state", "", "file remembering the last checkpoint verified (default: ~/.config/brightline/audit-state)")
+	noState := fs.Bool("no-state", false, "neither read nor update the state file")
+	proofFile := fs.String("proof", "", "check this proof file (from 'audit prove') instead of a log")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	src, pol, err := c.resolve(&lf)
+	if err != nil {
+		return err
+	}
+	if *proofFile != "" {
+		return c.verifyProof(*proofFile, pol)
+	}
+
+	cp, err := auditverify.FetchCheckpoint(ctx, src, pol)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "checkpoint: %s, size %d, root %s\n", cp.Origin, cp.Size, hex.EncodeToString(cp.Hash[:]))
+	fmt.Fprintf(c.stdout, "signatures: log key ok; %d of %d witness cosignatures valid (quorum %d) %v\n", len(cp.Witnesses), len(pol.Witnesses), pol.Quorum, cp.Witnesses)
+
+	var state auditverify.State
+	if !*noState {
+		if *statePath == "" {
+			if *statePath, err = auditverify.DefaultStatePath(); err != nil {
+				return err
+			}
+		}
+		if state, err = auditverify.LoadState(*statePath); err != nil {
+			return err
+		}
+		if old, ok := state[cp.Origin]; ok {
+			oldPol := pol
+			oldPol.Quorum = 0 // the quorum was checked when it was saved
+			oc, err := oldPol.Verify([]byte(old))
+			if err != nil {
+				return fmt.Errorf("remembered checkpoint in %s: %w", *statePath, err)
+			}
+			if err := auditverify.CheckConsistency(ctx, src, oc, cp); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "consistency: extends the checkpoint of size %d seen before\n", oc.Size)
+		} else {
+			fmt.Fprintf(c.stdout, "consistency: first checkpoint seen for %s; remembering it\n", cp.Origin)
+		}
+	}
+
+	entries := lf.entriesReadable()
+	if err := auditverify.VerifyTree(ctx, src, cp, entries, func(i uint64, b []byte) error {
+		if _, err := ParseEntry(b); err != nil {
+			return err
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if entries {
+		fmt.Fprintf(c.stdout, "tree: recomputed from all %d entries; every tile and the root match\n", cp.Size)
+	} else {
+		fmt.Fprintf(c.stdout, "tree: recomputed from the hash tiles; every tile and the root match (give -auditor-key to check the entries too)\n")
+	}
+	if !*noState {
+		state[cp.Origin] = string(cp.Note)
+		if err := auditverify.SaveState(*statePath, state); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(c.stdout, "OK")
+	return nil
+}
+
+func (c *command) verifyProof(path string, pol auditverify.Policy) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("couldn't read proof: %w", err)
+	}
+	var rp auditverify.RequestProofs
+	if err := json.Unmarshal(b, &rp); err != nil {
+		return fmt.Errorf("couldn't parse proof %s: %w", path, err)
+	}
+	if len(rp.Proofs) == 0 {
+		return fmt.Errorf("proof %s holds no proofs", path)
+	}
+	for _, p := range rp.Proofs {
+		cp, err := p.Verify(pol)
+		if err != nil {
+			return err
+		}
+		e, err := ParseEntry(p.Entry)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", p.Index, err)
+		}
+		if e.RequestID != rp.RequestID {
+			return fmt.Errorf("entry %d belongs to request %q, not %q", p.Index, e.RequestID, rp.RequestID)
+		}
+		fmt.Fprintf(c.stdout, "entry %d: %s %s %s at %s is in %s of size %d (root %s)\n", p.Index, e.Kind, e.Stage, e.Action,
+			e.Time.Format(time.RFC3339Nano), cp.Origin, cp.Size, hex.EncodeToString(cp.Hash[:]))
+	}
+	fmt.Fprintln(c.stdout, "OK")
+	return nil
+}
+
+// local opens the local index and log, with the local key.
+func (c *command) local(ctx context.Context) (*sqlite.DB, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
+	vkey, err := c.localVKey()
+	if err != nil {
+		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+	}
+	pol, err := auditverify.NewPolicy(vkey, nil, 0)
+	if err != nil {
+		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+	}
+	src := auditverify.NewSource(filepath.Join(c.dataDir, DirName), nil, nil)
+	cp, err := auditverify.FetchCheckpoint(ctx, src, pol)
+	if err != nil {
+		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+	}
+	dbPath := filepath.Join(c.dataDir, IndexDB)
+	if _, err := os.Stat(dbPath); err != nil {
+		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, fmt.Errorf("no local index: %w", err)
+	}
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+	}
+	return db, src, cp, pol, nil
+}
+
+func (c *command) prove(ctx context.Context, args []string) error {
+	fs := c.newFlags("prove", nil)
+	out := fs.String("o", "", "write the proof to this file instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("want one REQUEST_ID")}
+	}
+	rid := fs.Arg(0)
+	db, src, cp, pol, err := c.local(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	recs, err := db.AuditEntries(ctx, rid)
+	if errors.Is(err, brightline.ErrNotFound) {
+		return fmt.Errorf("request %q has no entries in the local index", rid)
+	}
+	if err != nil {
+		return err
+	}
+	rp := auditverify.RequestProofs{RequestID: rid}
+	rp.LogKey, _ = c.localVKey()
+	for _, r := range recs {
+		if r.LogIndex >= cp.Size {
+			return fmt.Errorf("entry %d of request %q is not covered by the latest checkpoint (size %d) yet; try again in a few seconds", r.LogIndex, rid, cp.Size)
+		}
+		p, err := auditverify.ProveInclusion(ctx, src, cp, r.LogIndex)
+		if err != nil {
+			return err
+		}
+		rp.Proofs = append(rp.Proofs, p)
+	}
+	if _, err := rp.Proofs[0].Verify(pol); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rp, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if *out != "" {
+		if err := os.WriteFile(*out, b, 0o644); err != nil {
+			return fmt.Errorf("couldn't write proof: %w", err)
+		}
+	} else if _, err := c.stdout.Write(b); err != nil {
+		return err
+	}
+	name := *out
+	if name == "" {
+		name = "FILE"
+	}
+	fmt.Fprintf(c.stderr, "%d entries of request %s proven against the checkpoint of size %d.\nAnyone can check with: brightline audit verify -proof %s -key %s\n", len(rp.Proofs), rid, cp.Size, name, rp.LogKey)
+	return nil
+}
+
+// parseTime reads an RFC 3339 time, a date, or a duration before now.
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("time %q is not RFC 3339, YYYY-MM-DD or a duration like 24h", s)
+}
+
+func (c *command) stats(ctx context.Context, args []string) error {
+	var lf logFlags
+	fs := c.newFlags("stats", &lf)
+	sinceS := fs.String("since", "", "count decisions at or after this time (RFC 3339, YYYY-MM-DD, or a duration ago like 24h)")
+	untilS := fs.String("until", "", "count decisions before this time")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	now := time.Now()
+	since, err := parseTime(*sinceS, now)
+	if err != nil {
+		return usageError{err}
+	}
+	until, err := parseTime(*untilS, now)
+	if err != nil {
+		return usageError{err}
+	}
+	src, pol, err := c.resolve(&lf)
+	if err != nil {
+		return err
+	}
+	if !lf.entriesReadable() {
+		return usageError{errors.New("stats reads entries: give -auditor-key for a log URL")}
+	}
+	cp, err := auditverify.FetchCheckpoint(ctx, src, pol)
+	if err != nil {
+		return err
+	}
+	type key struct{ safeguard, rule, action string }
+	counts := map[key]int{}
+	decisions := 0
+	// Entries are counted only once the whole tree they are in has been
+	// recomputed and matches the signed checkpoint: a failure discards the
+	// counts.
+	err = auditverify.VerifyTree(ctx, src, cp, true, func(i uint64, b []byte) error {
+		e, err := ParseEntry(b)
+		if err != nil {
+			return err
+		}
+		if e.Kind != KindDecision || e.Time.Before(since) || (!until.IsZero() && !e.Time.Before(until)) {
+			return nil
+		}
+		decisions++
+		if len(e.Matches) == 0 {
+			counts[key{"-", "-", e.Action}]++
+		}
+		for _, m := range e.Matches {
+			counts[key{orDash(m.Safeguard), orDash(m.Rule), orDash(m.Action)}]++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	keys := make([]key, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if d := counts[b] - counts[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a.safeguard+"\x00"+a.rule+"\x00"+a.action, b.safeguard+"\x00"+b.rule+"\x00"+b.action)
+	})
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SAFEGUARD\tRULE\tACTION\tDECISIONS")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", k.safeguard, k.rule, k.action, counts[k])
+	}
+	tw.Flush()
+	fmt.Fprintf(c.stdout, "%d decisions in %d verified entries (checkpoint size %d, root %s)\n", decisions, cp.Size, cp.Size, hex.EncodeToString(cp.Hash[:]))
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (c *command) open(ctx context.Context, args []string) error {
+	fs := c.newFlags("open", nil)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("want one REQUEST_ID")}
+	}
+	rid := fs.Arg(0)
+	db, src, cp, _, err := c.local(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	recs, err := db.AuditEntries(ctx, rid)
+	if errors.Is(err, brightline.ErrNotFound) {
+		return fmt.Errorf("request %q has no entries in the local index", rid)
+	}
+	if err != nil {
+		return err
+	}
+	opened := 0
+	for _, r := range recs {
+		if r.Salt == nil {
+			continue
+		}
+		if r.LogIndex >= cp.Size {
+			return fmt.Errorf("entry %d of request %q is not covered by the latest checkpoint (size %d) yet; try again in a few seconds", r.LogIndex, rid, cp.Size)
+		}
+		p, err := auditverify.ProveInclusion(ctx, src, cp, r.LogIndex)
+		if err != nil {
+			return err
+		}
+		e, err := ParseEntry(p.Entry)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
+		}
+		got := CommitmentHash(r.Salt, r.Body)
+		fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s, included in checkpoint size %d)\nsalt:       %s\ncommitment: %s\nbody:\n%s\n",
+			rid, r.LogIndex, e.Kind, e.Stage, cp.Size, hex.EncodeToString(r.Salt), e.Commitment, r.Body)
+		if e.RequestID != rid {
+			return fmt.Errorf("entry %d belongs to request %q, not %q", r.LogIndex, e.RequestID, rid)
+		}
+		if got != e.Commitment {
+			return fmt.Errorf("entry %d: SHA-256(salt ‖ body) is %s, but the logged commitment is %q", r.LogIndex, got, e.Commitment)
+		}
+		fmt.Fprintf(c.stdout, "check:      SHA-256(salt ‖ body) matches the logged commitment\n")
+		opened++
+	}
+	if opened == 0 {
+		return fmt.Errorf("request %q has no content commitment to open", rid)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package auditlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brightline/brightline/auditverify"
+	"github.com/brightline/brightline/internal/store/sqlite"
+)
+
+// dataDir builds a data directory as the gateway leaves it: a log with 15
+// decisions, 10 of them denials with a commitment, and its index.
+func dataDir(t *testing.T) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, vkey, _, err := LoadOrCreateKey(filepath.Join(dir, KeyFile), testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, IndexDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := Open(ctx, Config{Dir: filepath.Join(dir, DirName), Signer: s, Index: db, CheckpointInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 15 {
+		e := decision(i)
+		e.Time = time.Date(2026, 11, 1, 0, 0, i, 0, time.UTC)
+		var c *Commitment
+		if i < 10 {
+			cm, err := Commit([]byte(fmt.Sprintf(`{"messages": [{"content": "prompt %d"}]}`, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c = &cm
+		} else {
+			e.Matches, e.Action = nil, "allow"
+		}
+		if _, err := l.Append(ctx, e, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, vkey
+}
+
+func run(t *testing.T, data string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Command(context.Background(), args, data, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCommand(t *testing.T) {
+	data, vkey := dataDir(t)
+	state := filepath.Join(t.TempDir(), "state")
+	proofFile := filepath.Join(t.TempDir(), "proof.json")
+
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  []string
+		wantErr  []string
+	}{
+		{"no command", nil, 2, nil, []string{"usage"}},
+		{"unknown", []string{"frob"}, 2, nil, []string{"unknown command"}},
+		{"verify first", []string{"verify", "-state", state}, 0,
+			[]string{"size 15", "first checkpoint seen", "recomputed from all 15 entries", "OK"}, nil},
+		{"verify again", []string{"verify", "-state", state, "-key", vkey, "-log", filepath.Join(data, DirName)}, 0,
+			[]string{"extends the checkpoint of size 15", "OK"}, nil},
+		{"verify wants witnesses", []string{"verify", "-no-state", "-witness", "w.test+01234567+BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 2,
+			nil, []string{"witness key"}},
+		{"prove", []string{"prove", "-o", proofFile, "req_0003"}, 0, nil, []string{"1 entries of request req_0003", "audit verify -proof"}},
+		{"verify proof", []string{"verify", "-proof", proofFile, "-key", vkey}, 0, []string{"entry 3: decision request deny", "OK"}, nil},
+		{"prove unknown", []string{"prove", "req_nope"}, 1, nil, []string{"no entries"}},
+		{"stats", []string{"stats"}, 0, []string{"surveillance  bulk-persons  deny    10", "-             -             allow   5", "15 decisions in 15 verified entries"}, nil},
+		{"stats window", []string{"stats", "-since", "2026-11-01T00:00:05Z", "-until", "2026-11-01T00:00:12Z"}, 0,
+			[]string{"deny    5", "allow   2", "7 decisions"}, nil},
+		{"stats future", []string{"stats", "-since", "2030-01-01"}, 0, []string{"0 decisions"}, nil},
+		{"stats bad time", []string{"stats", "-since", "yesterday"}, 2, nil, []string{"not RFC 3339"}},
+		{"open", []string{"open", "req_0004"}, 0, []string{"salt:", `{"messages":[{"content":"prompt 4"}]}`, "matches the logged commitment"}, nil},
+		{"open without commitment", []string{"open", "req_0012"}, 1, nil, []string{"no content commitment"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := run(t, data, tc.args...)
+			if code != tc.wantCode {
+				t.Errorf("exit code: got %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, out, errs)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout: got %q, want it to contain %q", out, w)
+				}
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr: got %q, want it to contain %q", errs, w)
+				}
+			}
+		})
+	}
+
+	t.Run("tampered proof", func(t *testing.T) {
+		b, err := os.ReadFile(proofFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rp auditverify.RequestProofs
+		if err := json.Unmarshal(b, &rp); err != nil {
+			t.Fatal(err)
+		}
+		rp.Proofs[0].Entry = bytes.Replace(rp.Proofs[0].Entry, []byte(`"deny"`), []byte(`"allow"`), 1)
+		b, _ = json.Marshal(rp)
+		bad := filepath.Join(t.TempDir(), "bad.json")
+		os.WriteFile(bad, b, 0o644)
+		code, _, errs := run(t, data, "verify", "-proof", bad, "-key", vkey)
+		if code != 1 || !strings.Contains(errs, "entry 3 is not in the tree") {
+			t.Errorf("got exit %d, stderr %q; want 1 and 'entry 3 is not in the tree'", code, errs)
+		}
+	})
+
+	t.Run("over HTTP", func(t *testing.T) {
+		s, _, _, err := LoadOrCreateKey(filepath.Join(data, KeyFile), testOrigin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(context.Background(), Config{Dir: filepath.Join(data, DirName), Signer: s, CheckpointInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/log/", l.Handler(func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer sk-auditor" }))
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		other := t.TempDir() // an auditor's machine: no local data
+		code, out, errs := run(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-state", state)
+		if code != 0 || !strings.Contains(out, "recomputed from the hash tiles") {
+			t.Errorf("public verify: got exit %d\nstdout %s\nstderr %s", code, out, errs)
+		}
+		code, out, errs = run(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-state", state, "-auditor-key", "sk-auditor")
+		if code != 0 || !strings.Contains(out, "recomputed from all 15 entries") {
+			t.Errorf("auditor verify: got exit %d\nstdout %s\nstderr %s", code, out, errs)
+		}
+		code, _, errs = run(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-no-state", "-auditor-key", "sk-wrong")
+		if code != 1 || !strings.Contains(errs, "403") {
+			t.Errorf("verify with a non-auditor key: got exit %d, stderr %q; want 1 and a 403", code, errs)
+		}
+	})
+
+	t.Run("tampered tile", func(t *testing.T) {
+		flip := filepath.Join(data, DirName, "tile", "0", "000.p", "15")
+		b, err := os.ReadFile(flip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[7*32] ^= 1
+		os.WriteFile(flip, b, 0o644)
+		code, _, errs := run(t, data, "verify", "-state", state)
+		if code != 1 || !strings.Contains(errs, "tile/0/000.p/15: hash 7 differs from the hash of entry 7") {
+			t.Errorf("verify after editing a tile: got exit %d, stderr %q; want 1 naming tile/0/000.p/15 and entry 7", code, errs)
+		}
+		code, _, errs = run(t, data, "stats")
+		if code != 1 || !strings.Contains(errs, "tile/0/000.p/15") {
+			t.Errorf("stats over a tampered log: got exit %d, stderr %q; want 1 naming the tile", code, errs)
+		}
+	})
+}
