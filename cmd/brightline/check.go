@@ -88,6 +88,8 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 		return fmt.Errorf("serve would refuse the configured policy: %w", err)
 	}
 	in := gateway.RequestInput(lp.policy, principal, req, hdr, now)
+	// One request: findings, but no history for the counters.
+	(*gateway.Surveillance)(nil).Inspect(in, req)
 	d, err := lp.policy.Evaluate(brightline.StageRequest, in)
 	if err != nil {
 		return fmt.Errorf("the policy couldn't decide the request, so the gateway would refuse it (policy_error): %w", err)

@@ -90,6 +90,18 @@ type Config struct {
 	// Tools declare the effect class of the tools models may call, which
 	// rules see as tool_call.effect. A tool nobody declares has effect "".
 	Tools []ToolConfig `yaml:"tools"`
+
+	// Surveillance tunes the state the mass-surveillance safeguard keeps.
+	// Its thresholds are rules in the signed policy, not settings here.
+	Surveillance struct {
+		// ProfileCapacity bounds how many (principal, subject) pairs have
+		// their profile breadth tracked, about 200 bytes each; the least
+		// recently seen are forgotten first. Default 262144 (about 50 MiB).
+		ProfileCapacity int `yaml:"profile_capacity"`
+		// SaveInterval is how often the counters are written to the
+		// store; they are also written at shutdown. Default 1m.
+		SaveInterval time.Duration `yaml:"save_interval"`
+	} `yaml:"surveillance"`
 }
 
 // PolicyConfig names a signed policy bundle and whose signatures it needs.
@@ -302,6 +314,9 @@ func (c *Config) fillDefaults() {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	if c.Surveillance.SaveInterval == 0 {
+		c.Surveillance.SaveInterval = time.Minute
+	}
 	if c.Auth.CacheTTL == 0 {
 		c.Auth.CacheTTL = 2 * time.Second
 	}
@@ -323,6 +338,12 @@ func (c *Config) validate() error {
 	var errs []error
 	if c.Limits.MaxRequestBytes < 0 {
 		errs = append(errs, errors.New("limits.max_request_bytes must be positive"))
+	}
+	if c.Surveillance.ProfileCapacity < 0 {
+		errs = append(errs, errors.New("surveillance.profile_capacity must not be negative"))
+	}
+	if c.Surveillance.SaveInterval <= 0 {
+		errs = append(errs, errors.New("surveillance.save_interval must be positive"))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

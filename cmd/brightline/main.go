@@ -11,6 +11,7 @@
 //	brightline policy keygen|sign|verify|show|diff [flags]
 //	brightline check [-config FILE] [flags] REQUEST.json
 //	brightline replay [-config FILE] TRAFFIC.jsonl
+//	brightline detect [-evidence] < TEXT
 //	brightline version
 //
 // Without -config, the embedded defaults apply: data in ./brightline-data,
@@ -61,6 +62,7 @@ Usage:
   brightline check [-principal-key KEY | -principal NAME -role ROLE...] [-dialect openai|anthropic] REQUEST.json
                                            dry run: the policy decision for one request
   brightline replay TRAFFIC.jsonl          dry run over recorded traffic, one decision per line
+  brightline detect [-evidence] < TEXT     the person identifiers and subjects found in a text
   brightline version
 
 Every command takes -config FILE; without it the embedded defaults apply
@@ -102,6 +104,8 @@ func run(ctx context.Context, args []string, e *env) error {
 		return runCheck(ctx, args[1:], e)
 	case "replay":
 		return runReplay(ctx, args[1:], e)
+	case "detect":
+		return runDetect(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "brightline", version())
 		return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/subjects"
 )
 
 const replayUsage = `usage: brightline replay [-config FILE] TRAFFIC.jsonl
@@ -25,8 +27,11 @@ Each line of TRAFFIC.jsonl (- for standard input) is one recorded request:
    "headers": {"Name": "value"}, "time": "2026-11-23T12:00:00Z"}
 Only body is required; dialect defaults to openai and time to now.
 Lines are decided in order at stage request with the policy serve would
-load, keeping per-principal counters: counters.requests_1h counts the
-principal's requests in the hour up to and including the line's own.
+load, keeping per-principal counters as the gateway does, on the recorded
+times: counters.requests_1h counts the principal's requests in the hour up
+to and including the line's own, and the detectors fill findings and the
+subject counters (subjects_1h|24h|30d, us_person_subjects_*, profile
+breadth). A line without principal.id is counted under "name:" + name.
 Record lines in time order: requests more than an hour older than a line
 are forgotten, so a later line with an earlier time doesn't see them.
 Prints one {"line": N, "decision": {...}} per line, or {"line": N, "error": "..."}
@@ -81,7 +86,7 @@ func runReplay(ctx context.Context, args []string, e *env) error {
 		in = f
 	}
 
-	r := &replayer{policy: lp.policy, now: time.Now, windows: map[string][]time.Time{}}
+	r := newReplayer(lp.policy, time.Now)
 	out := json.NewEncoder(e.stdout)
 	br := bufio.NewReader(in)
 	lines, failed := 0, 0
@@ -118,6 +123,10 @@ func runReplay(ctx context.Context, args []string, e *env) error {
 type replayer struct {
 	policy *policy.Policy
 	now    func() time.Time // for lines without a time
+	// surv counts people per principal as the gateway does, on the
+	// recorded times: at is the time of the line being decided.
+	surv *gateway.Surveillance
+	at   time.Time
 	// windows holds, per principal, the times of its requests in the last
 	// hour of the latest line's time.
 	windows map[string][]time.Time
@@ -149,13 +158,35 @@ func (r *replayer) decide(line []byte) (brightline.Decision, error) {
 	for k, v := range tl.Headers {
 		hdr.Set(k, v)
 	}
+	if tl.Principal.ID == "" && tl.Principal.Name != "" {
+		// Counters are kept per principal id, as the gateway keeps them.
+		tl.Principal.ID = "name:" + tl.Principal.Name
+	}
 	in := gateway.RequestInput(r.policy, tl.Principal, req, hdr, at)
+	r.at = at
+	r.surv.Inspect(in, req)
 	in.Counters.Requests1h = r.count(tl.Principal, at)
 	d, err := r.policy.Evaluate(brightline.StageRequest, in)
 	if err != nil {
 		return brightline.Decision{}, fmt.Errorf("the policy couldn't decide the request, so the gateway would refuse it (policy_error): %v", err)
 	}
 	return d, nil
+}
+
+// newReplayer returns a replayer with empty counters. Subject keys are
+// HMACs under a secret made for this run: a dry run shares nothing with
+// the gateway's state.
+func newReplayer(p *policy.Policy, now func() time.Time) *replayer {
+	r := &replayer{policy: p, now: now, windows: map[string][]time.Time{}}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	clock := func() time.Time { return r.at }
+	r.surv = &gateway.Surveillance{
+		Keyer:    subjects.NewKeyer(secret),
+		Counter:  &subjects.Counter{Now: clock},
+		Profiles: &subjects.Profiles{Now: clock},
+	}
+	return r
 }
 
 // count records a request by p at time at and returns the number of p's

@@ -80,6 +80,11 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	defer signal.Stop(hup)
 	// --- end policy and tools ---
 
+	surv, err := openSurveillance(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+
 	auth := gateway.StoreAuthenticator(db)
 	if cfg.Auth.CacheTTL > 0 {
 		auth = gateway.CacheAuthenticator(auth, cfg.Auth.CacheTTL, 100_000)
@@ -92,6 +97,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		Policy:          policySrc,
 		Tools:           tools,
 		KeyUsed:         used.Mark,
+		Surveillance:    surv.Surveillance,
 	}, auth, router)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -153,7 +159,25 @@ func runServe(ctx context.Context, args []string, e *env) error {
 			}
 		}
 	})
+	g.Go(func() error {
+		t := time.NewTicker(cfg.Surveillance.SaveInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-gctx.Done():
+				return nil
+			}
+			if err := surv.save(gctx); err != nil {
+				log.Warn("couldn't save the surveillance counters; will retry", "err", err)
+			}
+		}
+	})
 	err = g.Wait()
+	// Requests drained above have been counted since the last save.
+	if serr := surv.save(context.Background()); serr != nil {
+		log.Error("couldn't save the surveillance counters at shutdown", "err", serr)
+	}
 	// Requests drained above may have marked keys since the last tick.
 	if ferr := used.Flush(context.Background(), db); ferr != nil {
 		log.Warn("couldn't record when keys were last used", "err", ferr)

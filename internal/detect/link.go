@@ -142,6 +142,13 @@ func repeatable(typ string) bool {
 	return true
 }
 
+// attachWords, between a named subject and a nameless sentence after it,
+// say the sentence continues about that person: a pronoun, or a field
+// label ("Phone:", "cell").
+var attachWords = words("his", "her", "hers", "he", "she", "they", "their", "them", "him",
+	"phone", "cell", "mobile", "tel", "telephone", "email", "e-mail", "address", "lives", "ssn",
+	"plate", "vehicle", "device", "imei", "dob", "contact", "reach")
+
 // maxAttachGap is how far (in bytes) identifiers in a sentence without a
 // name may be from the named subject before them and still be linked to it:
 // "Contact John Smith. His cell is 212-555-0100."
@@ -152,7 +159,8 @@ const maxAttachGap = 120
 // CSV or table row, a JSON object, or a sentence) and no repeat of a
 // non-repeatable type separates them; identifiers after a name attach to
 // it, and a sentence with no name attaches to a named subject just before
-// it. It returns the subjects and, for each finding, its subject index or
+// it when the words between continue about that person (a pronoun or a
+// field label: "His cell is ..."). It returns the subjects and, for each finding, its subject index or
 // -1.
 func Link(text string, fs []Finding) ([]Subject, []int) {
 	of := make([]int, len(fs))
@@ -188,7 +196,8 @@ func Link(text string, fs []Finding) ([]Subject, []int) {
 			if lastNamed >= 0 && f.Type != TypePerson && units.info[u].kind == unitSentence {
 				prev := groups[lastNamed]
 				gap := f.Start - fs[prev.idx[len(prev.idx)-1]].End
-				if gap <= maxAttachGap && !strings.Contains(text[fs[prev.idx[len(prev.idx)-1]].End:f.Start], "\n\n") && !unitHasPerson(fs, units, i) {
+				between := text[fs[prev.idx[len(prev.idx)-1]].End:f.Start]
+				if gap <= maxAttachGap && !strings.Contains(between, "\n\n") && hasWord(between, attachWords) && !unitHasPerson(fs, units, i) {
 					cur, attach = prev, true
 				}
 			}

@@ -150,3 +150,14 @@ func TestHasZIP(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkUnrelatedSentence: a nameless sentence after a named one is
+// not linked unless it continues about that person.
+func TestLinkUnrelatedSentence(t *testing.T) {
+	text := "Maria Garcia, cell (212) 555-0147.\nUnrelated: write to j.chen@corp.example.net about the parts."
+	got := subjectTexts(text, Analyze(text))
+	want := []string{"Maria Garcia + (212) 555-0147 [PHONE us identity,contact]", "j.chen@corp.example.net [EMAIL contact]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/store"
+	"github.com/brightline/brightline/internal/subjects"
+)
+
+// subjectKeyFile holds the deployment's subject-key secret: 32 random
+// bytes under which every subject key is an HMAC. Anyone holding it can
+// test guesses of identifiers against the stored sketches, so it is kept
+// 0600 beside the database, never in it.
+const subjectKeyFile = "subjects.key"
+
+// loadSubjectSecret reads the deployment's subject secret from dataDir,
+// creating it on first start. created reports that it was made now.
+func loadSubjectSecret(dataDir string) (secret []byte, created bool, err error) {
+	path := filepath.Join(dataDir, subjectKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, false, fmt.Errorf("subject key %s: got %d bytes, want 32; restore it from backup (a new key would reset every counter)", path, len(b))
+		}
+		return b, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("couldn't read the subject key: %w", err)
+	}
+	b = make([]byte, 32)
+	rand.Read(b)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't create the subject key: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("couldn't write the subject key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("couldn't write the subject key: %w", err)
+	}
+	return b, true, f.Close()
+}
+
+// surveillanceState is the safeguard's state and its persistence.
+type surveillanceState struct {
+	*gateway.Surveillance
+	db store.SubjectStates
+}
+
+// openSurveillance loads the subject secret and the persisted counters.
+// A counter that cannot be restored stops the gateway: starting with the
+// counters at zero would let a restart reset the safeguard.
+func openSurveillance(ctx context.Context, cfg *Config, db store.SubjectStates, log *slog.Logger) (*surveillanceState, error) {
+	secret, created, err := loadSubjectSecret(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created the subject-key secret; back it up with the database", "file", filepath.Join(cfg.DataDir, subjectKeyFile))
+	}
+	s := &surveillanceState{
+		Surveillance: &gateway.Surveillance{
+			Keyer:    subjects.NewKeyer(secret),
+			Counter:  &subjects.Counter{},
+			Profiles: &subjects.Profiles{Capacity: cfg.Surveillance.ProfileCapacity},
+		},
+		db: db,
+	}
+	states, err := db.SubjectStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range states {
+		switch st.Kind {
+		case store.SubjectWindows:
+			err = s.Counter.UnmarshalPrincipal(st.PrincipalID, st.Data)
+		case store.SubjectProfiles:
+			err = s.Profiles.UnmarshalPrincipal(st.PrincipalID, st.Data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("couldn't restore the surveillance counters of %s: %w", st.PrincipalID, err)
+		}
+	}
+	if len(states) > 0 {
+		log.Info("restored surveillance counters", "states", len(states))
+	}
+	return s, nil
+}
+
+// save writes every principal's counters to the store, and forgets
+// principals with nothing left in any window.
+func (s *surveillanceState) save(ctx context.Context) error {
+	s.Counter.Sweep()
+	s.Profiles.Sweep()
+	var states []store.SubjectState
+	for _, id := range s.Counter.Principals() {
+		b, err := s.Counter.MarshalPrincipal(id)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			states = append(states, store.SubjectState{PrincipalID: id, Kind: store.SubjectWindows, Data: b})
+		}
+	}
+	for _, id := range s.Profiles.Principals() {
+		states = append(states, store.SubjectState{PrincipalID: id, Kind: store.SubjectProfiles, Data: s.Profiles.MarshalPrincipal(id)})
+	}
+	if len(states) == 0 {
+		return nil
+	}
+	return s.db.SaveSubjectStates(ctx, states)
+}
