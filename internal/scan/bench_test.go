@@ -105,23 +105,23 @@ func benchTree(b *testing.B) (string, int64) {
 // page cache (the tree was just written, and the first iteration warms it).
 func BenchmarkScan(b *testing.B) {
 	dir, size := benchTree(b)
-	p, err := LoadProfile("anthropic")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := Scan(context.Background(), dir, p, Options{}); err != nil { // warm the cache
-		b.Fatal(err)
-	}
-	b.SetBytes(size)
-	b.ResetTimer()
-	for b.Loop() {
-		res, err := Scan(context.Background(), dir, p, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(res.Findings) == 0 {
-			b.Fatal("no findings in the generated tree")
-		}
+	for _, vendor := range []string{"anthropic", "openai"} {
+		b.Run(vendor, func(b *testing.B) {
+			p, err := LoadProfile(vendor)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := Scan(context.Background(), dir, p, Options{}); err != nil { // warm the cache
+				b.Fatal(err)
+			}
+			b.SetBytes(size)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := Scan(context.Background(), dir, p, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

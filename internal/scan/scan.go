@@ -250,41 +250,12 @@ func (w *worker) file(rel string) {
 // read returns the file's contents in the worker's buffer, or false for a
 // file to skip (unreadable, too large, or binary).
 func (w *worker) read(rel string) ([]byte, bool) {
-	f, err := os.Open(filepath.Join(w.s.root, filepath.FromSlash(rel)))
-	if err != nil {
+	data, buf, ok := readFile(w.s.root, rel, w.buf, w.s.opts.MaxFileSize)
+	w.buf = buf
+	if !ok {
 		return nil, false
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || info.Size() > w.s.opts.MaxFileSize {
-		return nil, false
-	}
-	size := int(info.Size())
-	if cap(w.buf) < size+1 {
-		w.buf = make([]byte, size+1, max(size+1, 64<<10))
-	}
-	buf := w.buf[:cap(w.buf)]
-	n := 0
-	for {
-		m, err := f.Read(buf[n:])
-		n += m
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, false
-		}
-		if n == len(buf) { // the file grew while we read it
-			if int64(n) > w.s.opts.MaxFileSize {
-				return nil, false
-			}
-			buf = append(buf, 0)[:n]
-			buf = buf[:cap(buf)]
-			w.buf = buf
-		}
-	}
-	data := buf[:n]
-	if bytes.IndexByte(data[:min(n, binarySniff)], 0) >= 0 {
+	if bytes.IndexByte(data[:min(len(data), binarySniff)], 0) >= 0 {
 		return nil, false
 	}
 	return data, true
