@@ -78,7 +78,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
-	if err := migrate(ctx, write); err != nil {
+	if err := migrateRetrying(ctx, write); err != nil {
 		write.Close()
 		return nil, openError(path, err)
 	}
@@ -103,6 +103,29 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	return db, nil
 }
+
+// migrateRetrying runs migrate, retrying for up to busyTimeout when
+// SQLite reports SQLITE_BUSY without waiting. That happens when several
+// processes open a new file at once: switching it to WAL needs an
+// exclusive lock, and that step does not go through the busy handler.
+func migrateRetrying(ctx context.Context, write *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := migrate(ctx, write)
+		var se interface{ Code() int }
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5
 
 // Close closes the database. The DB must not be used afterwards.
 func (db *DB) Close() error {
