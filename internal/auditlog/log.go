@@ -38,6 +38,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,7 +137,8 @@ type Log struct {
 	seq       chan seqReq
 	index     chan indexReq
 	closeOnce sync.Once
-	closing   chan struct{} // closed by Close
+	closing   chan struct{} // closed when Close starts: no new appends
+	dead      chan struct{} // closed once background work is cancelled
 
 	mu          sync.Mutex
 	lastErr     error     // guarded by mu
@@ -262,6 +264,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		seq:     make(chan seqReq, cfg.MaxInFlight),
 		index:   make(chan indexReq, cfg.MaxInFlight),
 		closing: make(chan struct{}),
+		dead:    make(chan struct{}),
 		m:       newMetrics(cfg.Registerer),
 	}
 	if b, err := os.ReadFile(filepath.Join(cfg.Dir, publishedFile)); err == nil {
@@ -399,6 +402,8 @@ func (l *Log) sequence(ctx context.Context, data []byte, rec store.AuditRecord) 
 	case r = <-req.done:
 	case <-ctx.Done():
 		return 0, ctx.Err()
+	case <-l.dead:
+		return 0, fmt.Errorf("the log closed before the entry was sequenced: %w", ErrClosed)
 	}
 	if r.err != nil {
 		return 0, fmt.Errorf("couldn't sequence: %w", r.err)
@@ -457,9 +462,20 @@ func (l *Log) sequencer(ctx context.Context) {
 		for _, r := range batch {
 			futures = append(futures, l.add(ctx, tessera.NewEntry(r.data)))
 		}
-		for i, f := range futures {
-			idx, err := f()
-			batch[i].done <- seqResult{idx, err}
+		// Tessera's futures ignore contexts and may never resolve once its
+		// background work is cancelled, so wait for them on the side.
+		finished := make(chan struct{})
+		go func(batch []seqReq, futures []tessera.IndexFuture) {
+			defer close(finished)
+			for i, f := range futures {
+				idx, err := f()
+				batch[i].done <- seqResult{idx, err} // buffered: never blocks
+			}
+		}(slices.Clone(batch), slices.Clone(futures))
+		select {
+		case <-finished:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
@@ -600,6 +616,7 @@ func (l *Log) Close() error {
 			err = fmt.Errorf("couldn't close audit log cleanly: %w", e)
 		}
 		l.cancel()
+		close(l.dead)
 		l.bg.Wait()
 		l.m.unregister()
 	})

@@ -470,3 +470,48 @@ func TestCommit(t *testing.T) {
 		t.Errorf("non-JSON body: got %q, want it unchanged", raw.Body)
 	}
 }
+
+// TestCloseWithAppendsInFlight checks that Close neither hangs nor leaves
+// appends hanging, and that every append either got an index that is in
+// the log or an error.
+func TestCloseWithAppendsInFlight(t *testing.T) {
+	ctx := context.Background()
+	tl := openTestLog(t, nil)
+	type res struct {
+		idx uint64
+		err error
+	}
+	results := make(chan res, 64)
+	for i := range 64 {
+		go func() { idx, err := tl.Append(ctx, decision(i), nil); results <- res{idx, err} }()
+	}
+	if err := tl.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	acked := 0
+	for range 64 {
+		select {
+		case r := <-results:
+			if r.err == nil {
+				acked++
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("an append is still hanging 30s after Close")
+		}
+	}
+	if _, err := tl.Append(ctx, decision(0), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Append after Close: got %v, want ErrClosed", err)
+	}
+	if acked == 0 {
+		return
+	}
+	pol, _ := auditverify.NewPolicy(tl.vkey, nil, 0)
+	src := auditverify.NewSource(filepath.Join(tl.dir, "log"), nil, nil)
+	c, err := auditverify.FetchCheckpoint(ctx, src, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Size < uint64(acked) {
+		t.Errorf("checkpoint after Close covers %d entries, want at least the %d acknowledged", c.Size, acked)
+	}
+}
