@@ -241,14 +241,14 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		path := strings.TrimSuffix(r.URL.Path, "/")
 		name = path[strings.LastIndexByte(path, '/')+1:]
 	}
-	u := p.upstreams[name]
-	if u == nil {
-		httpError(w, brightline.Errorf(brightline.CodeNotFound, "no MCP upstream named %q", name))
-		return
-	}
 	if _, err := p.cfg.Auth(r); err != nil {
 		p.log.Info("mcp proxy: request refused", "upstream", name, "err", err)
 		httpError(w, err)
+		return
+	}
+	u := p.upstreams[name]
+	if u == nil {
+		httpError(w, brightline.Errorf(brightline.CodeNotFound, "no MCP upstream named %q", name))
 		return
 	}
 	u.http.ServeHTTP(w, r)

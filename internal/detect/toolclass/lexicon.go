@@ -31,6 +31,7 @@ var forceVerbs = map[string]float64{
 	"release": 0.4, "arm": 0.4, "designate": 0.4, "drop": 0.3, "kill": 0.4,
 	"trigger": 0.3, "employ": 0.3, "prosecute": 0.3, "deploy": 0.2,
 	"authorize": 0.3, "authorise": 0.3, "slew": 0.3, "commit": 0.3,
+	"hit": 0.3, "bombard": 0.5,
 	"detonate": 1.0, // nothing civilian is detonated by an API
 }
 
@@ -69,7 +70,7 @@ var weaponNouns = []struct {
 	{w: "rifle", weight: 0.5, obj: true},
 	{w: "launcher", weight: 0.5, obj: true},
 	{w: "effector", weight: 0.6, obj: true},
-	{w: "detonation", weight: 0.7, obj: true, selfAct: 0.6},
+	{w: "detonation", weight: 0.7, obj: true, selfAct: 1.0}, // like "detonate"
 	{w: "mines", weight: 0.5, obj: true, noPlural: true},
 	{w: "landmine", weight: 0.6, obj: true},
 	{w: "fuze", weight: 0.6, obj: true},
@@ -123,7 +124,7 @@ var forcePhrases = phraseIndex([][]string{
 	{"missile", "launch"}, {"launch", "missile"}, {"launch", "missiles"},
 	{"fire", "weapon"}, {"fire", "weapons"}, {"live", "fire"},
 	{"lethal", "engagement"}, {"loitering", "munition"}, {"sea", "mines"},
-	{"lay", "mines"}, {"strike", "package"},
+	{"lay", "mines"}, {"strike", "package"}, {"hit", "target"}, {"hit", "the", "target"},
 })
 
 // Verbs that change the world. weakChange verbs are also common nouns
