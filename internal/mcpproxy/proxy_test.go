@@ -423,6 +423,47 @@ func TestProxy(t *testing.T) {
 	}
 }
 
+// TestProxyRace runs one approved call from several agents' sessions at
+// once: it runs exactly once.
+func TestProxyRace(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	args := map[string]any{"track": "R1"}
+	id := wantHeld(t, call(t, f.connect(t, "http", "agent-key"), "fire_interceptor", args, nil))
+	if _, err := f.svc.Approve(ctx, id, approver); err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	sessions := make([]*mcp.ClientSession, n)
+	for i := range sessions {
+		sessions[i] = f.connect(t, "http", "agent-key")
+	}
+	results := make([]*mcp.CallToolResult, n)
+	var wg sync.WaitGroup
+	for i, cs := range sessions {
+		wg.Go(func() {
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "fire_interceptor", Arguments: args})
+			if err != nil {
+				res = toolError("call failed: "+err.Error(), nil)
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	ran := 0
+	for _, res := range results {
+		switch {
+		case !res.IsError:
+			ran++
+		case !strings.Contains(text(res), "Held for human approval"):
+			t.Errorf("got %q, want the call run or held", text(res))
+		}
+	}
+	if ran != 1 || f.shots.Load() != 1 {
+		t.Errorf("got %d calls run and %d shots, want 1 and 1", ran, f.shots.Load())
+	}
+}
+
 func TestProxyWaits(t *testing.T) {
 	f := newFixture(t, time.Minute)
 	ctx := context.Background()
