@@ -380,13 +380,21 @@ func parsePnpmLock(data []byte) []dep {
 			return
 		}
 		key := strings.TrimSpace(string(b))
-		key, _, _ = strings.Cut(key, ":") // "key:" and "key: {...}" forms
-		key = strings.Trim(key, `'"`)
+		switch {
+		case strings.HasPrefix(key, "'") || strings.HasPrefix(key, `"`): // '@s/a@1.0.0': ...
+			if end := strings.IndexByte(key[1:], key[0]); end >= 0 {
+				key = key[1 : end+1]
+			}
+		case strings.Contains(key, ": "): // key: {...}
+			key = key[:strings.LastIndex(key, ": ")]
+		default: // key:
+			key = strings.TrimSuffix(key, ":")
+		}
 		key = strings.TrimPrefix(key, "/")
 		if i := strings.IndexByte(key, '('); i > 0 { // peer-dependency suffix
 			key = key[:i]
 		}
-		if strings.HasPrefix(key, "file:") || strings.HasPrefix(key, "link:") {
+		if key == "" || strings.HasPrefix(key, "file:") || strings.HasPrefix(key, "link:") {
 			return
 		}
 		if !strings.Contains(key[1:], "@") {

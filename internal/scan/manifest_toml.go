@@ -25,6 +25,8 @@ var (
 	tomlHeader = regexp.MustCompile(`^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$`)
 	tomlKV     = regexp.MustCompile(`^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=\s*(.*)$`)
 	tomlString = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"|'([^']*)'`)
+	// tomlInline is an inline table, whose strings are not array items.
+	tomlInline = regexp.MustCompile(`\{[^}]*\}`)
 )
 
 func tomlLines(data []byte, fn func(l tomlLine)) {
@@ -33,7 +35,7 @@ func tomlLines(data []byte, fn func(l tomlLine)) {
 	lineIter(data, func(n int, b []byte) {
 		s := string(b)
 		if inArray != "" {
-			for _, m := range tomlString.FindAllStringSubmatch(stripTomlComment(s), -1) {
+			for _, m := range tomlString.FindAllStringSubmatch(tomlInline.ReplaceAllString(stripTomlComment(s), ""), -1) {
 				fn(tomlLine{n: n, table: table, array: array, key: inArray, value: m[1] + m[2], item: true})
 			}
 			if strings.Contains(stripTomlComment(s), "]") {
@@ -54,7 +56,7 @@ func tomlLines(data []byte, fn func(l tomlLine)) {
 		fn(tomlLine{n: n, table: table, array: array, key: key, value: val})
 		if strings.HasPrefix(val, "[") {
 			// Report the items on this line, and keep reading if it stays open.
-			for _, sm := range tomlString.FindAllStringSubmatch(val, -1) {
+			for _, sm := range tomlString.FindAllStringSubmatch(tomlInline.ReplaceAllString(val, ""), -1) {
 				fn(tomlLine{n: n, table: table, array: array, key: key, value: sm[1] + sm[2], item: true})
 			}
 			if bytes.Count([]byte(val), []byte("[")) > bytes.Count([]byte(val), []byte("]")) {

@@ -236,6 +236,13 @@ func (m *acMatcher) find(data []byte, hit func(anchor, end int)) {
 	}
 }
 
+// contains reports whether data holds any anchor.
+func (m *acMatcher) contains(data []byte) bool {
+	found := false
+	m.find(data, func(int, int) { found = true })
+	return found
+}
+
 // run is the automaton itself over data, which starts at offset base.
 func (m *acMatcher) run(data []byte, base int, hit func(anchor, end int)) {
 	trans, cls, ncls, accept := m.trans, &m.cls, m.ncls, m.accept
@@ -341,6 +348,28 @@ func newSourceScanner(p *Profile) *sourceScanner {
 		}
 	}
 	return &sourceScanner{ac: newACMatcher(anchors), byAnchor: byAnchor, patterns: p.Patterns}
+}
+
+// packageAnchors returns, for each of the profile's package names, its
+// longest alphanumeric run ("anthropic" for "@anthropic-ai/*"): a dependency
+// can only match a package if the file holds that run, whatever the case or
+// the PEP 503 separators. Manifests without any are not parsed at all.
+func packageAnchors(p *Profile) []string {
+	var out []string
+	for _, pk := range p.Packages {
+		best := ""
+		for _, f := range strings.FieldsFunc(strings.ToLower(pk.Name), func(r rune) bool {
+			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+		}) {
+			if len(f) > len(best) {
+				best = f
+			}
+		}
+		if best != "" && !slices.Contains(out, best) {
+			out = append(out, best)
+		}
+	}
+	return out
 }
 
 // anchors returns the distinct lower-case anchors, for comparisons with grep.

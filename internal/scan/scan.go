@@ -85,6 +85,9 @@ func Scan(ctx context.Context, root string, p *Profile, opts Options) (*Result, 
 		return nil, fmt.Errorf("couldn't scan %s: not a directory", root)
 	}
 	s := &scanner{profile: p, source: newSourceScanner(p), opts: opts, root: root}
+	if pa := packageAnchors(p); len(pa) > 0 {
+		s.packages = newACMatcher(pa)
+	}
 
 	jobs := make(chan string, 256)
 	g, gctx := errgroup.WithContext(ctx)
@@ -122,10 +125,11 @@ func Scan(ctx context.Context, root string, p *Profile, opts Options) (*Result, 
 }
 
 type scanner struct {
-	profile *Profile
-	source  *sourceScanner
-	opts    Options
-	root    string
+	profile  *Profile
+	source   *sourceScanner
+	packages *acMatcher // package-name prefilter for manifests; nil if the profile lists none
+	opts     Options
+	root     string
 }
 
 // walk sends the relative paths of the files to scan.
@@ -219,7 +223,7 @@ func (w *worker) file(rel string) {
 	w.files = append(w.files, rel)
 	w.bytes += int64(len(data))
 
-	if isManifest && mk.parse != nil {
+	if isManifest && mk.parse != nil && s.packages != nil && s.packages.contains(data) {
 		for _, d := range mk.parse(data) {
 			if d.local {
 				continue
