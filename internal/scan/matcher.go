@@ -449,8 +449,18 @@ func (s *sourceScanner) matchLine(name, l string, eco Ecosystem, depth Depth, li
 				d = depth
 			}
 			spans = append(spans, span{pt.Kind, m[0], m[1]})
+			// The language's ecosystem says something about an import or an
+			// SDK constant; about a host or a model ID in a .py file it
+			// doesn't, except for IaC and CI files.
+			e := eco
+			if pt.Kind != KindImport && pt.Kind != KindConstant && eco != EcoTerraform {
+				e = ""
+			}
+			if depth == DepthCI {
+				e = EcoActions
+			}
 			fs = append(fs, Finding{
-				Component: comp, Kind: pt.Kind, Depth: d, Ecosystem: eco,
+				Component: comp, Kind: pt.Kind, Depth: d, Ecosystem: e,
 				File: name, Line: lineNo, Evidence: evidence(line, m[0], m[1]), Rule: pt.ID,
 			})
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
+	"path/filepath"
 	"slices"
 )
 
@@ -119,13 +121,19 @@ func WriteSARIF(w io.Writer, res *Result, p *Profile) error {
 			Properties: map[string]any{"component": f.Component, "depth": f.Depth, "ecosystem": f.Ecosystem, "vendor": p.Name},
 		})
 	}
+	var bases map[string]sarifArtifactLoc
+	if abs, err := filepath.Abs(res.Root); err == nil {
+		u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs) + "/"}
+		bases = map[string]sarifArtifactLoc{"%SRCROOT%": {URI: u.String()}}
+	}
 	log := sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
 		Version: "2.1.0",
 		Runs: []sarifRun{{
-			Tool:       sarifTool{Driver: sarifDriver{Name: ToolName, Version: Version(), Rules: rules}},
-			Results:    results,
-			Properties: map[string]any{"vendor": p.Name, "profileHash": p.Hash(), "filesScanned": len(res.Files)},
+			Tool:               sarifTool{Driver: sarifDriver{Name: ToolName, Version: Version(), Rules: rules}},
+			OriginalURIBaseIDs: bases,
+			Results:            results,
+			Properties:         map[string]any{"vendor": p.Name, "profileHash": p.Hash(), "filesScanned": len(res.Files)},
 		}},
 	}
 	enc := json.NewEncoder(w)
