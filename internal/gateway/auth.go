@@ -45,6 +45,12 @@ func apiKey(r *http.Request) string {
 // authenticate resolves the request's API key. Failures are client errors
 // (401) except when the store cannot be consulted, which refuses the
 // request without saying more (fail closed).
+// Principal authenticates r's API key, as the model APIs do, for other
+// handlers mounted on the gateway (approvals, the console, log entries).
+func (g *Gateway) Principal(r *http.Request) (brightline.Principal, error) {
+	return g.authenticate(r)
+}
+
 func (g *Gateway) authenticate(r *http.Request) (brightline.Principal, error) {
 	key := apiKey(r)
 	if key == "" {

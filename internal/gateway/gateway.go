@@ -67,6 +67,9 @@ type Config struct {
 	// KeyUsed, if set, is told the principal id of every authenticated
 	// model API request. It must not block (store.UsageBatcher.Mark).
 	KeyUsed func(principalID string)
+	// Approvals records tool calls held for human approval. nil holds
+	// them with a notice that no approval service exists.
+	Approvals Approvals
 	// Surveillance counts the people each principal's requests concern,
 	// for the counters attributes. nil fills the findings attributes only
 	// and leaves the counters at zero.
@@ -196,6 +199,11 @@ type exchange struct {
 	decisions []brightline.Decision
 	status    int
 	err       error
+	ctx       context.Context
+	tools     map[string]llm.Tool // tools the request offers, by name
+	excerpt   string              // the last user text, for approvers
+	held      []Held              // tool calls held for approval
+	approvals []string            // their approval ids
 	// restore maps the placeholders a redaction put in the request back
 	// to the identifiers, when policy asked for them in the answer.
 	restore *Placeholders
@@ -244,6 +252,12 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		x.model, x.stream = req.Model, req.Stream
+		x.ctx = r.Context()
+		x.tools = make(map[string]llm.Tool, len(req.Tools))
+		for _, t := range req.Tools {
+			x.tools[t.Name] = t
+		}
+		x.excerpt = excerpt(req)
 
 		// Decide before anything is forwarded. The same policy decides
 		// every stage of this exchange, even if a reload happens meanwhile.
@@ -325,10 +339,20 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			}
 		}
 		setServedHeaders(w, served)
+		for _, h := range x.held {
+			w.Header().Add(HeaderHeldApproval, h.ApprovalID)
+			w.Header().Add(HeaderHeldStatusURL, h.StatusURL)
+			w.Header().Add(HeaderHeldExpires, h.ExpiresAt.Format(time.RFC3339))
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(out)
 	}
 }
+
+// Handle mounts h on the gateway's mux at pattern (http.ServeMux syntax),
+// for the parts of Brightline that serve their own HTTP: the approvals API,
+// the console, the audit log. Call it before serving.
+func (g *Gateway) Handle(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
 
 // interrupted replaces an error caused by Abort with a clear one.
 func (g *Gateway) interrupted(err error) error {

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -169,30 +168,6 @@ func policyError(stage brightline.Stage, err error) error {
 	return &brightline.Error{Code: brightline.CodePolicyError, Message: what, Err: err}
 }
 
-// toolCallInput sets the tool_call attributes of in for call.
-func (g *Gateway) toolCallInput(in *policy.Input, call *llm.ToolCall) error {
-	in.ToolCall = policy.ToolCallAttrs{Name: call.Name, Effect: g.cfg.Tools.Effect(call.Name)}
-	args := call.Arguments
-	if len(args) == 0 {
-		args = json.RawMessage("{}")
-	}
-	// Arguments the model produced may be malformed; a call whose
-	// arguments cannot be read cannot be decided, so it is not released.
-	if err := json.Unmarshal(args, &in.ToolCall.Arguments); err != nil {
-		return fmt.Errorf("couldn't parse the arguments of tool call %s: %w", call.Name, err)
-	}
-	return nil
-}
-
-// heldNotice is the text that replaces a tool call policy did not release.
-func heldNotice(d brightline.Decision, name string) string {
-	verb := "blocked"
-	if d.Action == brightline.ActionRequireApproval {
-		verb = "held for human approval, which this gateway cannot grant yet, so it was not released"
-	}
-	return "[brightline] " + refusalMessage(d, "Tool call "+name, verb) + "."
-}
-
 // decideResponse runs the tool_call and response stages on a complete
 // answer. Tool calls policy does not release are replaced by a text notice
 // at the same place; if none remain, a tool_use stop becomes end_turn. A
@@ -206,7 +181,7 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 			if b.Type != llm.BlockToolUse {
 				continue
 			}
-			if err := g.toolCallInput(in, b.ToolCall); err != nil {
+			if err := g.toolCallInput(x, in, b.ToolCall); err != nil {
 				return policyError(brightline.StageToolCall, err)
 			}
 			d, err := p.Evaluate(brightline.StageToolCall, in)
@@ -215,7 +190,11 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 			}
 			x.record(d)
 			if d.Action.Rank() >= brightline.ActionRequireApproval.Rank() {
-				*b = llm.Block{Type: llm.BlockText, Text: heldNotice(d, b.ToolCall.Name)}
+				notice, err := g.withhold(p, x, in, d, b.ToolCall)
+				if err != nil {
+					return err
+				}
+				*b = llm.Block{Type: llm.BlockText, Text: notice}
 				resp.Raw = nil
 				continue
 			}

@@ -178,7 +178,7 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	call := s.call
 	s.call = nil
 	call.Arguments = []byte(s.args.String())
-	if err := s.g.toolCallInput(s.in, call); err != nil {
+	if err := s.g.toolCallInput(s.x, s.in, call); err != nil {
 		return nil, policyError(brightline.StageToolCall, err)
 	}
 	d, err := s.p.Evaluate(brightline.StageToolCall, s.in)
@@ -197,7 +197,10 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	}
 	s.withheld++
 	idx := held[0].Index
-	notice := heldNotice(d, call.Name)
+	notice, err := s.g.withhold(s.p, s.x, s.in, d, call)
+	if err != nil {
+		return nil, err
+	}
 	return []llm.StreamEvent{
 		{Type: llm.EventBlockStart, Index: idx, Block: &llm.Block{Type: llm.BlockText}},
 		{Type: llm.EventTextDelta, Index: idx, Text: notice},

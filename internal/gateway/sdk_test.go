@@ -241,21 +241,36 @@ func TestSDKToolRoundTrip(t *testing.T) {
 // simulated provider through both SDKs.
 func TestSDKSimulatedToolCall(t *testing.T) {
 	h := newHarness(t, gateway.Config{})
-	const prompt = "/tool fire_weapon {\"target\":\"T-72 at grid 38SMB4488\"}"
+	const prompt = "/tool get_weather {\"city\":\"Oslo\"}"
 	for _, stream := range []bool{false, true} {
 		msg, finish, _ := openaiChat(t, h.openaiClient(testKey), stream, openai.ChatCompletionNewParams{
 			Model: "simulated", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
 		})
-		if finish != "tool_calls" || len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Name != "fire_weapon" ||
-			!jsonEqual(msg.ToolCalls[0].Function.Arguments, `{"target":"T-72 at grid 38SMB4488"}`) {
-			t.Errorf("openai stream=%v: got %s %+v, want a fire_weapon call", stream, finish, msg.ToolCalls)
+		if finish != "tool_calls" || len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Name != "get_weather" ||
+			!jsonEqual(msg.ToolCalls[0].Function.Arguments, `{"city":"Oslo"}`) {
+			t.Errorf("openai stream=%v: got %s %+v, want a get_weather call", stream, finish, msg.ToolCalls)
 		}
 		m := anthropicChat(t, h.anthropicClient(testKey), stream, anthropic.MessageNewParams{
 			Model: "simulated", MaxTokens: 100,
 			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(prompt))},
 		})
-		if m.StopReason != anthropic.StopReasonToolUse || len(m.Content) != 1 || m.Content[0].Name != "fire_weapon" {
-			t.Errorf("anthropic stream=%v: got %s %+v, want a fire_weapon call", stream, m.StopReason, m.Content)
+		if m.StopReason != anthropic.StopReasonToolUse || len(m.Content) != 1 || m.Content[0].Name != "get_weather" {
+			t.Errorf("anthropic stream=%v: got %s %+v, want a get_weather call", stream, m.StopReason, m.Content)
+		}
+	}
+}
+
+// TestUndeclaredForceToolHeld: a tool no operator declared, whose name says
+// it applies force, is classified force and held by the default policy.
+func TestUndeclaredForceToolHeld(t *testing.T) {
+	h := newHarness(t, gateway.Config{})
+	const prompt = "/tool fire_weapon {\"target\":\"T-72 at grid 38SMB4488\"}"
+	for _, stream := range []bool{false, true} {
+		msg, finish, _ := openaiChat(t, h.openaiClient(testKey), stream, openai.ChatCompletionNewParams{
+			Model: "simulated", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+		})
+		if finish == "tool_calls" || len(msg.ToolCalls) != 0 || !strings.Contains(msg.Content, "Tool call fire_weapon held for human approval") {
+			t.Errorf("stream=%v: got %s %+v %q, want the call held with a notice", stream, finish, msg.ToolCalls, msg.Content)
 		}
 	}
 }

@@ -33,6 +33,12 @@ type File struct {
 	Authorizations []Authorization `yaml:"authorizations,omitempty"`
 }
 
+// Approvers names who may approve a held call.
+type Approvers struct {
+	Role  string `yaml:"role"`
+	Count int    `yaml:"count"` // distinct approvers; 2 is the two-person rule
+}
+
 // Authorization is a documented authority (a warrant, a legal-authority
 // reference) under which rules may allow more for some principals. Rules
 // read it as the authorization attribute; the gateway records its ID in
@@ -72,6 +78,14 @@ type Rule struct {
 	// Redact holds RE2 patterns whose matches are replaced when the rule
 	// matches. Only for action redact at stage request.
 	Redact []string `yaml:"redact,omitempty"`
+	// Approvers, on a require_approval rule, says who may approve a held
+	// call: Count distinct principals holding Role. nil means one principal
+	// with the role "approver".
+	Approvers *Approvers `yaml:"approvers,omitempty"`
+	// ApprovalTTL, on a require_approval rule, is how long a held call
+	// waits for its approvers before it expires, e.g. "15m". Empty means
+	// 15 minutes.
+	ApprovalTTL string `yaml:"approval_ttl,omitempty"`
 	// RedactIdentifiers, on a request-stage redact rule, names identifier
 	// types (PERSON, PHONE, ...; "*" for all) that the gateway replaces with
 	// typed placeholders such as [PERSON_1] before forwarding.
@@ -332,6 +346,28 @@ func (p *parser) rule(n *yaml.Node) Rule {
 			r.Message = p.scalar(v, "rule message")
 		case "redact":
 			r.Redact = p.strings(v, "rule redact")
+		case "approvers":
+			if p.mapping(v, "rule approvers") {
+				a := &Approvers{Count: 1}
+				p.fields(v, "rule approvers", func(key string, v *yaml.Node) bool {
+					switch key {
+					case "role":
+						a.Role = p.scalar(v, "approvers role")
+					case "count":
+						n, err := strconv.Atoi(p.scalar(v, "approvers count"))
+						if err != nil {
+							p.errorf(v, "approvers count: %q is not a whole number", v.Value)
+						}
+						a.Count = n
+					default:
+						return false
+					}
+					return true
+				})
+				r.Approvers = a
+			}
+		case "approval_ttl":
+			r.ApprovalTTL = p.scalar(v, "rule approval_ttl")
 		case "redact_identifiers":
 			r.RedactIdentifiers = p.strings(v, "rule redact_identifiers")
 		case "restore_identifiers":

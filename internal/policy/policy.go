@@ -44,6 +44,7 @@ type rule struct {
 	safeguard string
 	prg       cel.Program
 	redact    []*regexp.Regexp
+	ttl       time.Duration // approval_ttl, parsed
 }
 
 // EvalError is returned by [Policy.Evaluate] when a rule fails at run time,
@@ -263,6 +264,19 @@ func (c *compiler) rule(p *Policy, safeguard string, r Rule) {
 		}
 		cr.redact = append(cr.redact, re)
 	}
+	if (r.Approvers != nil || r.ApprovalTTL != "") && r.Action != brightline.ActionRequireApproval {
+		c.errorf(r.Line, r.ID, "approvers and approval_ttl are allowed only with action require_approval")
+	}
+	if a := r.Approvers; a != nil && (a.Role == "" || a.Count < 1 || a.Count > 10) {
+		c.errorf(r.Line, r.ID, "approvers needs a role and a count from 1 to 10")
+	}
+	if r.ApprovalTTL != "" {
+		ttl, err := time.ParseDuration(r.ApprovalTTL)
+		if err != nil || ttl < time.Minute || ttl > 7*24*time.Hour {
+			c.errorf(r.Line, r.ID, "approval_ttl %q: want a duration from 1m to 168h, e.g. 15m", r.ApprovalTTL)
+		}
+		cr.ttl = ttl
+	}
 	if r.AllowRefusalRetry && r.Stage != brightline.StageResponse {
 		c.errorf(r.Line, r.ID, "allow_refusal_retry is allowed only at stage response")
 	}
@@ -421,6 +435,28 @@ func (p *Policy) evalRules(stage brightline.Stage, rules []*rule, act *activatio
 		d.Action, d.Safeguard, d.Rule, d.Message = w.Action, w.Safeguard, w.Rule, w.Message
 	}
 	return nil
+}
+
+// DefaultApprovalTTL is how long a held call waits for approval when its
+// rule sets no approval_ttl.
+const DefaultApprovalTTL = 15 * time.Minute
+
+// ApprovalRequirement returns who must approve a call that decision d
+// holds, and for how long it waits: from d's winning require_approval
+// rule, or one "approver" for DefaultApprovalTTL.
+func (p *Policy) ApprovalRequirement(d brightline.Decision) (role string, count int, ttl time.Duration) {
+	role, count, ttl = "approver", 1, DefaultApprovalTTL
+	r := p.byID[d.Rule]
+	if r == nil || d.PolicyHash != p.hash {
+		return role, count, ttl
+	}
+	if r.Approvers != nil {
+		role, count = r.Approvers.Role, r.Approvers.Count
+	}
+	if r.ttl > 0 {
+		ttl = r.ttl
+	}
+	return role, count, ttl
 }
 
 // RedactIdentifiers returns the identifier types that the redact rules

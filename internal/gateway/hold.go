@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
+	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/policy"
+)
+
+// Approvals records tool calls held for human approval
+// (*approval.Service).
+type Approvals interface {
+	Create(ctx context.Context, r approval.Request) (approval.Approval, error)
+	StatusURL(id string) string
+}
+
+// Held is what a client is told about a tool call held for approval: the
+// text notice that replaces the call, and the same facts for machines.
+type Held struct {
+	ApprovalID string    `json:"approval_id"`
+	Tool       string    `json:"tool"`
+	StatusURL  string    `json:"status_url"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// Header names that carry held calls on a non-streamed answer, one value
+// per held call, in the order of the notices.
+const (
+	HeaderHeldApproval  = "Brightline-Approval-Id"
+	HeaderHeldStatusURL = "Brightline-Approval-Status-Url"
+	HeaderHeldExpires   = "Brightline-Approval-Expires"
+)
+
+// effect returns the effect class of the tool a call names, and whether
+// an operator declared it. An undeclared tool is classified from its
+// definition in the request (name, description, input schema), or from
+// its name alone if the request did not offer it; a tool that looks like
+// use of force is classed force and so held until an operator declares
+// it otherwise.
+func (g *Gateway) effect(x *exchange, name string) (string, bool) {
+	if e := g.cfg.Tools.Effect(name); e != "" {
+		return e, true
+	}
+	t, ok := x.tools[name]
+	if !ok {
+		t = llm.Tool{Name: name}
+	}
+	return toolclass.Classify(toolclass.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}).Class, false
+}
+
+// toolCallInput sets the tool_call attributes of in for call.
+func (g *Gateway) toolCallInput(x *exchange, in *policy.Input, call *llm.ToolCall) error {
+	effect, _ := g.effect(x, call.Name)
+	in.ToolCall = policy.ToolCallAttrs{Name: call.Name, Effect: effect}
+	args := call.Arguments
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	// Arguments the model produced may be malformed; a call whose
+	// arguments cannot be read cannot be decided, so it is not released.
+	if err := json.Unmarshal(args, &in.ToolCall.Arguments); err != nil {
+		return fmt.Errorf("couldn't parse the arguments of tool call %s: %w", call.Name, err)
+	}
+	return nil
+}
+
+// withhold returns the notice that replaces a tool call policy did not
+// release. A call held for approval is first recorded as an approval
+// request bound to its exact arguments; if that cannot be recorded, the
+// call stays withheld and the answer fails with an error.
+func (g *Gateway) withhold(pol *policy.Policy, x *exchange, in *policy.Input, d brightline.Decision, call *llm.ToolCall) (string, error) {
+	if d.Action != brightline.ActionRequireApproval {
+		return "[brightline] " + refusalMessage(d, "Tool call "+call.Name, "blocked") + ".", nil
+	}
+	if g.cfg.Approvals == nil {
+		return "[brightline] " + refusalMessage(d, "Tool call "+call.Name, "held for human approval, but this gateway has no approval service, so it was not released") + ".", nil
+	}
+	role, count, ttl := pol.ApprovalRequirement(d)
+	args := call.Arguments
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	a, err := g.cfg.Approvals.Create(x.ctx, approval.Request{
+		RequestID:     x.id,
+		Principal:     x.principal,
+		Tool:          call.Name,
+		Class:         in.ToolCall.Effect,
+		Arguments:     args,
+		PolicyVersion: d.PolicyVersion,
+		Rule:          d.Rule,
+		Require:       approval.Requirement{Role: role, Count: count},
+		TTL:           ttl,
+		Excerpt:       x.excerpt,
+	})
+	if err != nil {
+		return "", &brightline.Error{Code: brightline.CodeUnavailable,
+			Message:    fmt.Sprintf("tool call %s needs human approval, and the approval request could not be recorded; nothing was released", call.Name),
+			RetryAfter: time.Second, Err: err}
+	}
+	h := Held{ApprovalID: a.ID, Tool: call.Name, StatusURL: g.cfg.Approvals.StatusURL(a.ID), ExpiresAt: a.ExpiresAt.UTC()}
+	x.held = append(x.held, h)
+	x.approvals = append(x.approvals, a.ID)
+	who := fmt.Sprintf("%d approver with role %s", count, role)
+	if count > 1 {
+		who = fmt.Sprintf("%d distinct approvers with role %s", count, role)
+	}
+	return fmt.Sprintf("[brightline] %s. It needs %s.\napproval_id: %s\nstatus_url: %s\nexpires_at: %s",
+		refusalMessage(d, "Tool call "+call.Name, "held for human approval"), who,
+		h.ApprovalID, h.StatusURL, h.ExpiresAt.Format(time.RFC3339)), nil
+}
+
+// excerpt is the last user text of a request, shortened, for approvers.
+func excerpt(req *llm.Request) string {
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		m := req.Messages[i]
+		if m.Role != llm.RoleUser {
+			continue
+		}
+		var b strings.Builder
+		for _, bl := range m.Content {
+			if bl.Type == llm.BlockText {
+				b.WriteString(bl.Text)
+				b.WriteByte(' ')
+			}
+		}
+		if s := strings.TrimSpace(b.String()); s != "" {
+			if r := []rune(s); len(r) > 400 {
+				s = string(r[:400]) + "…"
+			}
+			return s
+		}
+	}
+	return ""
+}
