@@ -1,5 +1,3 @@
-//go:build mcpproxy
-
 package mcpproxy
 
 import (

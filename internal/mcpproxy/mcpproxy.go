@@ -1,5 +1,3 @@
-//go:build mcpproxy
-
 // Package mcpproxy stands in front of MCP servers and enforces the
 // human-control safeguard where tools actually run: a tool call that needs
 // approval reaches the upstream server only after the required people have
