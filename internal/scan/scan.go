@@ -58,9 +58,19 @@ const binarySniff = 8 << 10
 // unless Options.IncludeVendored.
 var skipDirs = map[string]bool{
 	"node_modules": true, "vendor": true, "third_party": true, "bower_components": true,
-	"dist": true, "build": true, "__pycache__": true, ".venv": true, "venv": true,
-	"site-packages": true, ".tox": true, ".terraform": true, "Pods": true, ".gradle": true,
-	".next": true, ".nuxt": true, "coverage": true,
+	"__pycache__": true, ".venv": true, "venv": true, "site-packages": true, ".tox": true,
+	".terraform": true, "Pods": true, ".gradle": true, ".next": true, ".nuxt": true,
+}
+
+// outputDirs are build outputs, skipped (unless Options.IncludeVendored) only
+// next to the project file that makes them: a Go package or a Java package
+// called "build" is source.
+var outputDirs = map[string][]string{
+	"build":  {"package.json", "pyproject.toml", "setup.py", "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts", "CMakeLists.txt"},
+	"dist":   {"package.json", "pyproject.toml", "setup.py"},
+	"target": {"Cargo.toml", "pom.xml"},
+	"bin":    {"pom.xml"},
+	"obj":    {},
 }
 
 // alwaysSkipDirs are never scanned.
@@ -179,19 +189,20 @@ func (s *scanner) walk(ctx context.Context, jobs chan<- string) error {
 	})
 }
 
-// skipDir reports whether a directory holds vendored or generated code.
-// "target" counts only next to a Cargo.toml or pom.xml, where it is the
-// build output.
+// skipDir reports whether a directory holds vendored code or build output.
 func (s *scanner) skipDir(p, name string) bool {
 	if skipDirs[name] {
 		return true
 	}
-	if name == "target" {
-		parent := filepath.Dir(p)
-		for _, m := range []string{"Cargo.toml", "pom.xml"} {
-			if _, err := os.Stat(filepath.Join(parent, m)); err == nil {
-				return true
-			}
+	parent := filepath.Dir(p)
+	for _, m := range outputDirs[name] {
+		if _, err := os.Stat(filepath.Join(parent, m)); err == nil {
+			return true
+		}
+	}
+	if name == "bin" || name == "obj" { // .NET: next to any project file
+		if ms, _ := filepath.Glob(filepath.Join(parent, "*.*proj")); len(ms) > 0 {
+			return true
 		}
 	}
 	return false

@@ -27,7 +27,7 @@ func TestIncludeVendored(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d", f.File, f.Line))
 	}
 	// Vendored and generated code is scanned now...
-	for _, want := range []string{"gen/client.go:5", "vendor/github.com/anthropics/anthropic-sdk-go/client.go:3", "web/node_modules/@anthropic-ai/sdk/index.js:1"} {
+	for _, want := range []string{"gen/client.go:5", "vendor/github.com/anthropics/anthropic-sdk-go/client.go:3", "web/node_modules/@anthropic-ai/sdk/index.js:1", "web/dist/app.js:1"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("missing %s in %v", want, got)
 		}

@@ -1,0 +1,2 @@
+# our build helper, a Python package named build
+import anthropic

@@ -1,0 +1,1 @@
+fetch("https://api.anthropic.com/v1/messages")
