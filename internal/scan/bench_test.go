@@ -177,21 +177,25 @@ func BenchmarkGrepOneWord(b *testing.B) {
 // BenchmarkSourceScan is the per-file hot path on one in-memory file with no
 // vendor lines: the prefilter alone.
 func BenchmarkSourceScan(b *testing.B) {
-	p, err := LoadProfile("anthropic")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := newSourceScanner(p)
 	var buf strings.Builder
 	for i := 0; buf.Len() < 1<<20; i++ {
 		buf.WriteString(benchLines[i%len(benchLines)])
 	}
 	data := []byte(buf.String())
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		if fs := s.scan("x.go", data, "", nil); len(fs) != 0 {
-			b.Fatalf("got %d findings", len(fs))
-		}
+	for _, vendor := range Vendors() {
+		b.Run(vendor, func(b *testing.B) {
+			p, err := LoadProfile(vendor)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := newSourceScanner(p)
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if fs := s.scan("x.go", data, "", nil); len(fs) != 0 {
+					b.Fatalf("got %d findings: %v", len(fs), fs)
+				}
+			}
+		})
 	}
 }
 

@@ -21,15 +21,16 @@ type acMatcher struct {
 
 // skipFilter finds the lines worth running the automaton over, with the
 // Wu-Manber shift idea: it looks at the 2-byte block at the end of an m-byte
-// window (m the shortest anchor) and, if no anchor's m-byte prefix ends in
-// that block, jumps ahead by as much as the block allows, up to m-1 bytes.
+// window (m the shortest anchor) and, if no anchor's chosen m-byte window
+// ends in that block, jumps ahead by as much as the block allows, up to m-1
+// bytes.
 // Ordinary code rarely holds a block that ends a prefix, so most of a file
 // is passed over a few bytes at a time rather than byte by byte.
 type skipFilter struct {
 	m        int
 	shift    [1 << 16]uint8  // block → how far the window may move
 	prefixes [1 << 16]uint16 // block → 1 + index into lists, for shift-0 blocks
-	lists    [][]string      // folded m-byte prefixes ending in the block
+	lists    [][]string      // folded m-byte windows ending in the block
 }
 
 var foldTable = func() (t [256]byte) {
@@ -52,7 +53,7 @@ func newSkipFilter(anchors []string) *skipFilter {
 		f.shift[i] = uint8(min(m-1, 255))
 	}
 	for _, a := range anchors {
-		p := strings.ToLower(a[:m])
+		p := bestWindow(strings.ToLower(a), m)
 		for j := 1; j < m; j++ {
 			b := uint16(p[j-1])<<8 | uint16(p[j])
 			f.shift[b] = min(f.shift[b], uint8(m-1-j))
@@ -70,7 +71,42 @@ func newSkipFilter(anchors []string) *skipFilter {
 	return f
 }
 
-// candidate reports whether window (m bytes) is the prefix of an anchor.
+// commonBigrams are frequent letter pairs in English and in identifiers.
+// A window ending in one would stop the skip loop all the time.
+const commonBigrams = "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de hi ri ro ic ne ea ra ce li ch ll be ma si om ur et ut ol ct nc"
+
+// bestWindow picks the m-byte window of anchor a whose blocks are least
+// common in ordinary text, the last block above all: the filter stops on a
+// window's last block, and skips less across the others. Any window works
+// for correctness, since a hit makes the automaton run over the whole line.
+func bestWindow(a string, m int) string {
+	cost := func(x, y byte) int {
+		letter := func(c byte) bool { return 'a' <= c && c <= 'z' }
+		switch {
+		case letter(x) && letter(y) && strings.Contains(commonBigrams, string([]byte{x, y})):
+			return 8
+		case letter(x) && letter(y):
+			return 4
+		case letter(x) || letter(y):
+			return 2
+		}
+		return 1
+	}
+	best, bestCost := a[:m], -1
+	for k := 0; k+m <= len(a); k++ {
+		w := a[k : k+m]
+		c := 4 * cost(w[m-2], w[m-1])
+		for j := 1; j < m-1; j++ {
+			c += cost(w[j-1], w[j])
+		}
+		if bestCost < 0 || c < bestCost {
+			best, bestCost = w, c
+		}
+	}
+	return best
+}
+
+// candidate reports whether window (m bytes) is an anchor's chosen window.
 func (f *skipFilter) candidate(window []byte, block uint16) bool {
 	i := f.prefixes[block]
 	if i == 0 {
