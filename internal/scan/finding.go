@@ -118,6 +118,13 @@ const maxEvidence = 160
 // vendor's, so a snippet never carries any vendor's key.
 type redactor struct{ res []*regexp.Regexp }
 
+// secretAssignment is a value given to a variable whose name says it is
+// secret (…KEY, …TOKEN, …SECRET, …PASSWORD), as in a .env file, YAML or
+// JSON. Its value is redacted whatever its shape, unless it is a reference
+// (${…}, $VAR, {{ … }}) or code (a call) rather than the secret itself, or
+// already redacted by a key pattern.
+var secretAssignment = regexp.MustCompile(`(?i)(\b[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD)[A-Z0-9_]*["']?\s*[=:]\s*["']?)([^\s"'$\{<*()][^\s"',;*()]{3,})([\s"',;]|$)`)
+
 var defaultRedactor = func() *redactor {
 	r := &redactor{}
 	for _, v := range Vendors() {
@@ -141,7 +148,7 @@ func (r *redactor) redact(s string) string {
 			return prefix + "***"
 		})
 	}
-	return s
+	return secretAssignment.ReplaceAllString(s, "${1}***${3}")
 }
 
 // evidence trims a line to a short snippet around [start, end) and redacts

@@ -241,6 +241,14 @@ func TestRedact(t *testing.T) {
 		{`g=AIzaSyA1234567890abcdefghijklmnopqrstuv`, `g=AIza***`},
 		{`x=xai-abcdefghijklmnopqrstuvwxyz`, `x=xai-***`},
 		{`no key here`, `no key here`},
+		{`ANTHROPIC_API_KEY=abc123def456`, `ANTHROPIC_API_KEY=***`},
+		{`ANTHROPIC_AUTH_TOKEN: "opaque-token-value"`, `ANTHROPIC_AUTH_TOKEN: "***"`},
+		{`"OPENAI_API_KEY": "whatever1234",`, `"OPENAI_API_KEY": "***",`},
+		{`anthropic_api_key: ${{ secrets.ANTHROPIC_API_KEY }}`, `anthropic_api_key: ${{ secrets.ANTHROPIC_API_KEY }}`},
+		{`key = os.environ.get("ANTHROPIC_API_KEY", "")`, `key = os.environ.get("ANTHROPIC_API_KEY", "")`},
+		{`export ANTHROPIC_API_KEY=$VAULT_KEY`, `export ANTHROPIC_API_KEY=$VAULT_KEY`},
+		{`ANTHROPIC_API_KEY=sk-ant-api03-AbCdEfGhIjKl`, `ANTHROPIC_API_KEY=sk-ant-api03-***`},
+		{`api_key: "plain-secret-value" # prod`, `api_key: "***" # prod`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
