@@ -28,13 +28,17 @@ func WriteCycloneDX(w io.Writer, res *Result, p *Profile, now time.Time) error {
 	if title == "" {
 		title = p.Name
 	}
+	treeName := filepath.Base(filepath.Clean(res.Root))
+	if abs, err := filepath.Abs(res.Root); err == nil {
+		treeName = filepath.Base(abs) // "." names nothing
+	}
 	bom.Metadata = &cdx.Metadata{
 		Timestamp: now.UTC().Format(time.RFC3339),
 		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{
 			Type: cdx.ComponentTypeApplication, Name: ToolName, Version: Version(),
 		}}},
 		Component: &cdx.Component{
-			BOMRef: "scanned-tree", Type: cdx.ComponentTypeApplication, Name: filepath.Base(filepath.Clean(res.Root)),
+			BOMRef: "scanned-tree", Type: cdx.ComponentTypeApplication, Name: treeName,
 		},
 		Properties: &[]cdx.Property{
 			{Name: "brightline:vendor", Value: p.Name},
