@@ -91,6 +91,22 @@ type Config struct {
 	// rules see as tool_call.effect. A tool nobody declares has effect "".
 	Tools []ToolConfig `yaml:"tools"`
 
+	// Audit configures the verifiable audit log (tiles in <data_dir>/log,
+	// its key in <data_dir>/log.key, created on first start).
+	Audit AuditConfig `yaml:"audit"`
+
+	// Approvals configures how held tool calls are approved.
+	Approvals struct {
+		// BaseURL is the address approvers and agents reach this gateway
+		// at, for status URLs. Default: http:// + listen.
+		BaseURL string `yaml:"base_url"`
+	} `yaml:"approvals"`
+
+	// MCP lists MCP servers the gateway stands in front of, each served at
+	// /mcp/{name}: tool calls that need approval are held there too, where
+	// the tools actually run.
+	MCP MCPConfig `yaml:"mcp"`
+
 	// Surveillance tunes the state the mass-surveillance safeguard keeps.
 	// Its thresholds are rules in the signed policy, not settings here.
 	Surveillance struct {
@@ -137,6 +153,48 @@ func (pc *PolicyConfig) trust() bundle.Trust {
 type ToolConfig struct {
 	Name   string `yaml:"name"`
 	Effect string `yaml:"effect"`
+}
+
+// AuditConfig configures the audit log and its witnesses.
+type AuditConfig struct {
+	// Origin names the log in its checkpoints; it is fixed when the log
+	// key is created. Default "brightline.local/audit".
+	Origin string `yaml:"origin"`
+	// Witnesses cosign the log's checkpoints (C2SP tlog-witness).
+	Witnesses []WitnessConfig `yaml:"witnesses"`
+	// WitnessQuorum is how many witnesses must cosign a checkpoint before
+	// it is published at /log/checkpoint. Default 0 (no witnesses needed).
+	WitnessQuorum int `yaml:"witness_quorum"`
+	// QueueSize 0 (the default) fails closed at once when the log cannot
+	// take an entry; > 0 lets that many appends wait and retry (bounded;
+	// nothing is dropped silently: a request whose entry cannot be
+	// sequenced is still refused).
+	QueueSize int `yaml:"queue_size"`
+}
+
+// WitnessConfig is one witness: its submission URL and its verifier key.
+type WitnessConfig struct {
+	URL  string `yaml:"url"`
+	VKey string `yaml:"vkey"`
+}
+
+// MCPConfig lists the MCP servers to proxy.
+type MCPConfig struct {
+	Servers []MCPServerConfig `yaml:"servers"`
+	// Wait is how long a held tools/call waits for its approval before it
+	// returns an error result naming the approval. Default 0: return at
+	// once.
+	Wait time.Duration `yaml:"wait"`
+}
+
+// MCPServerConfig is one upstream MCP server: a Streamable HTTP URL, or a
+// command the gateway launches and talks to over stdio.
+type MCPServerConfig struct {
+	Name    string   `yaml:"name"`
+	URL     string   `yaml:"url"`
+	Command []string `yaml:"command"`
+	// Env is the launched command's whole environment (NAME=value).
+	Env []string `yaml:"env"`
 }
 
 // toolEffects returns the resolver for the declared tools.
@@ -314,6 +372,12 @@ func (c *Config) fillDefaults() {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	if c.Audit.Origin == "" {
+		c.Audit.Origin = "brightline.local/audit"
+	}
+	if c.Approvals.BaseURL == "" {
+		c.Approvals.BaseURL = "http://" + c.Listen
+	}
 	if c.Surveillance.SaveInterval == 0 {
 		c.Surveillance.SaveInterval = time.Minute
 	}
@@ -338,6 +402,29 @@ func (c *Config) validate() error {
 	var errs []error
 	if c.Limits.MaxRequestBytes < 0 {
 		errs = append(errs, errors.New("limits.max_request_bytes must be positive"))
+	}
+	if c.Audit.WitnessQuorum < 0 || c.Audit.WitnessQuorum > len(c.Audit.Witnesses) {
+		errs = append(errs, fmt.Errorf("audit.witness_quorum: %d, want 0 to the number of witnesses (%d)", c.Audit.WitnessQuorum, len(c.Audit.Witnesses)))
+	}
+	for i, w := range c.Audit.Witnesses {
+		if w.URL == "" || w.VKey == "" {
+			errs = append(errs, fmt.Errorf("audit.witnesses[%d]: url and vkey are required", i))
+		}
+	}
+	if c.Audit.QueueSize < 0 {
+		errs = append(errs, errors.New("audit.queue_size must not be negative"))
+	}
+	seenMCP := map[string]bool{}
+	for i, m := range c.MCP.Servers {
+		switch {
+		case m.Name == "" || strings.ContainsAny(m.Name, "/ "):
+			errs = append(errs, fmt.Errorf("mcp.servers[%d]: name %q must be non-empty, without '/' or spaces", i, m.Name))
+		case seenMCP[m.Name]:
+			errs = append(errs, fmt.Errorf("mcp.servers[%d]: duplicate name %q", i, m.Name))
+		case (m.URL == "") == (len(m.Command) == 0):
+			errs = append(errs, fmt.Errorf("mcp.servers[%d] (%s): give exactly one of url and command", i, m.Name))
+		}
+		seenMCP[m.Name] = true
 	}
 	if c.Surveillance.ProfileCapacity < 0 {
 		errs = append(errs, errors.New("surveillance.profile_capacity must not be negative"))

@@ -107,7 +107,7 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := io.ReadAll(resp.Body)
 	ts.Check(err)
 	fmt.Fprintf(ts.Stdout(), "status %d\n", resp.StatusCode)
-	for _, k := range []string{"Content-Type", "Retry-After", "X-Brightline-Provider"} {
+	for _, k := range []string{"Content-Type", "Retry-After", "X-Brightline-Provider", "Brightline-Approval-Id"} {
 		if v := resp.Header.Get(k); v != "" {
 			fmt.Fprintf(ts.Stdout(), "%s: %s\n", k, v)
 		}

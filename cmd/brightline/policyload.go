@@ -227,9 +227,12 @@ func storedActivation(ctx context.Context, dataDir string) (store.PolicyActivati
 // when the files change. Without a policy file the source is the embedded
 // default and the function only logs that there is nothing to reload. An
 // error means the gateway must not start.
-func servePolicy(ctx context.Context, cfg *Config, st store.Policies, log *slog.Logger, m *gateway.Metrics) (gateway.PolicySource, func(context.Context, <-chan os.Signal), error) {
+func servePolicy(ctx context.Context, cfg *Config, st store.Policies, log *slog.Logger, m *gateway.Metrics, onEvent func(policyEvent)) (gateway.PolicySource, func(context.Context, <-chan os.Signal), error) {
 	if cfg.Policy.File == "" {
 		log.Info("policy in force", "source", embeddedDefaultSource, "hash", policy.Default().Hash())
+		if onEvent != nil {
+			onEvent(policyEvent{Result: "activated", Hash: policy.Default().Hash()})
+		}
 		return gateway.StaticPolicy{Policy: policy.Default(), Source: embeddedDefaultSource},
 			func(ctx context.Context, hup <-chan os.Signal) {
 				for {
@@ -242,7 +245,7 @@ func servePolicy(ctx context.Context, cfg *Config, st store.Policies, log *slog.
 				}
 			}, nil
 	}
-	s := &policySource{cfg: cfg.Policy, store: st, log: log, metrics: m}
+	s := &policySource{cfg: cfg.Policy, store: st, log: log, metrics: m, onEvent: onEvent}
 	if err := s.start(ctx); err != nil {
 		return nil, nil, fmt.Errorf("couldn't put the policy in force: %w", err)
 	}

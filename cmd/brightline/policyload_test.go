@@ -501,7 +501,7 @@ func TestPolicySourceUnsigned(t *testing.T) {
 func TestServePolicyDefault(t *testing.T) {
 	var buf syncBuffer
 	cfg := &Config{}
-	src, watch, err := servePolicy(t.Context(), cfg, nil, slog.New(slog.NewJSONHandler(&buf, nil)), nil)
+	src, watch, err := servePolicy(t.Context(), cfg, nil, slog.New(slog.NewJSONHandler(&buf, nil)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"k8s.io/klog/v2"
+
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/provider"
 	"github.com/brightline/brightline/internal/store"
+	"github.com/brightline/brightline/internal/web"
 )
 
 func runServe(ctx context.Context, args []string, e *env) error {
@@ -36,6 +39,8 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.Log.Level)) // validated by loadConfig
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	// Tessera logs through klog; send that to the same JSON log.
+	klog.SetSlogLogger(log.With("component", "tessera"))
 
 	db, err := openDataStore(ctx, cfg.DataDir)
 	if err != nil {
@@ -61,10 +66,23 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		log.Warn("no API keys yet, so every request will get 401; create one with: brightline keys create -name NAME", "data_dir", cfg.DataDir)
 	}
 
+	// The audit log opens first: every policy activation, decision and
+	// approval from here on is recorded in it.
+	auditLog, _, err := openAudit(ctx, cfg, db, metrics.Registerer(), log)
+	if err != nil {
+		return err
+	}
+	defer auditLog.Close()
+	recordPolicy := func(ev policyEvent) {
+		if err := auditPolicyEvent(ctx, auditLog, ev); err != nil {
+			log.Error("couldn't record a policy activation in the audit log", "err", err)
+		}
+	}
+
 	// --- policy and tools (issue 3) ---
 	// A policy file that fails its checks stops the gateway here; later
 	// reloads that fail keep the policy in force.
-	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, log, metrics)
+	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, log, metrics, recordPolicy)
 	if err != nil {
 		return err
 	}
@@ -89,6 +107,10 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if cfg.Auth.CacheTTL > 0 {
 		auth = gateway.CacheAuthenticator(auth, cfg.Auth.CacheTTL, 100_000)
 	}
+	approvals, err := openApprovals(cfg, db, auditLog, log)
+	if err != nil {
+		return err
+	}
 	var used store.UsageBatcher // last-used times, written in batches
 	gw := gateway.New(gateway.Config{
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
@@ -98,7 +120,22 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		Tools:           tools,
 		KeyUsed:         used.Mark,
 		Surveillance:    surv.Surveillance,
+		Audit:           auditLog,
+		Approvals:       approvals,
 	}, auth, router)
+
+	gw.Handle("/brightline/v1/approvals", approvals.Handler(gw.Principal))
+	gw.Handle("/brightline/v1/approvals/", approvals.Handler(gw.Principal))
+	gw.Handle("/ui/", web.Handler(approvals, gw.Principal))
+	gw.Handle("/log/", auditLog.Handler(isAuditor(gw)))
+	mcp, err := openMCP(ctx, cfg, tools, policySrc, approvals, gw, log)
+	if err != nil {
+		return err
+	}
+	if mcp != nil {
+		defer mcp.Close()
+		gw.Handle("/mcp/", mcp.Handler())
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -158,6 +195,12 @@ func runServe(ctx context.Context, args []string, e *env) error {
 				log.Warn("couldn't record when keys were last used; will retry", "err", err)
 			}
 		}
+	})
+	g.Go(func() error {
+		if err := approvals.RunSweeper(gctx, 5*time.Second); err != nil && gctx.Err() == nil {
+			log.Error("approval sweeper stopped", "err", err)
+		}
+		return nil
 	})
 	g.Go(func() error {
 		t := time.NewTicker(cfg.Surveillance.SaveInterval)

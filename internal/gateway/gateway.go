@@ -21,6 +21,7 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/dialect/openai"
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
@@ -70,6 +71,10 @@ type Config struct {
 	// Approvals records tool calls held for human approval. nil holds
 	// them with a notice that no approval service exists.
 	Approvals Approvals
+	// Audit records every decision in the verifiable audit log before the
+	// answer it governs is released; if it cannot, the request is refused
+	// with 503. nil records nothing (tests, dry runs).
+	Audit Auditor
 	// Surveillance counts the people each principal's requests concern,
 	// for the counters attributes. nil fills the findings attributes only
 	// and leaves the counters at zero.
@@ -204,6 +209,12 @@ type exchange struct {
 	excerpt   string              // the last user text, for approvers
 	held      []Held              // tool calls held for approval
 	approvals []string            // their approval ids
+	// auditedApprovals counts the approvals already named in a tool_call
+	// entry.
+	auditedApprovals int
+	// pending is the request decision's append, under way in parallel
+	// with the upstream call; nothing is released before it succeeds.
+	pending *pendingAudit
 	// restore maps the placeholders a redaction put in the request back
 	// to the identifiers, when policy asked for them in the answer.
 	restore *Placeholders
@@ -222,6 +233,11 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		defer g.finish(x)
 
 		fail := func(err error) {
+			// Nothing is released, an error included, before the request's
+			// decision is in the log.
+			if aerr := x.pending.wait(); aerr != nil {
+				err = aerr
+			}
 			x.err = err
 			if r.Context().Err() != nil {
 				// The client went away; there is no one to answer.
@@ -270,6 +286,16 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		x.record(d)
+		if g.cfg.Audit != nil {
+			c, err := auditlog.Commit(body)
+			if err != nil {
+				fail(errAuditFailed(err))
+				return
+			}
+			e := x.entry(d, in)
+			e.Commitment = c.Hash
+			x.pending = g.auditAsync(x, e, &c)
+		}
 		if err := decisionError(d, "Request"); err != nil {
 			fail(err)
 			return
@@ -338,6 +364,10 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 				return
 			}
 		}
+		if err := x.pending.wait(); err != nil {
+			fail(err)
+			return
+		}
 		setServedHeaders(w, served)
 		for _, h := range x.held {
 			w.Header().Add(HeaderHeldApproval, h.ApprovalID)
@@ -365,7 +395,15 @@ func (g *Gateway) interrupted(err error) error {
 func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header, pol *policy.Policy, in *policy.Input) {
 	s, served, err := g.router.Stream(ctx, req, hdr)
 	x.served = served
+	if err == nil {
+		if err = x.pending.wait(); err != nil {
+			s.Close()
+		}
+	}
 	if err != nil {
+		if aerr := x.pending.wait(); aerr != nil {
+			err = aerr
+		}
 		x.err = g.interrupted(err)
 		x.status = statusClientClosed
 		if r.Context().Err() == nil {

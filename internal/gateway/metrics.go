@@ -31,6 +31,10 @@ type Metrics struct {
 
 var _ provider.Observer = (*Metrics)(nil)
 
+// Registerer lets other parts of Brightline (the audit log) register
+// their metrics so that /metrics serves them too.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
 // NewMetrics returns metrics registered in a fresh registry, together with
 // the Go runtime and process collectors.
 func NewMetrics() *Metrics {

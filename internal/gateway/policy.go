@@ -153,7 +153,7 @@ func refusalMessage(d brightline.Decision, what, verb string) string {
 	}
 	msg := fmt.Sprintf("%s %s by %s", what, verb, by)
 	if d.Message != "" {
-		msg += ": " + d.Message
+		msg += ": " + strings.TrimRight(d.Message, ". ")
 	}
 	return msg
 }
@@ -194,9 +194,15 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 				if err != nil {
 					return err
 				}
+				if err := g.audit(x, d, in); err != nil {
+					return err
+				}
 				*b = llm.Block{Type: llm.BlockText, Text: notice}
 				resp.Raw = nil
 				continue
+			}
+			if err := g.audit(x, d, in); err != nil {
+				return err
 			}
 			kept++
 		}
@@ -212,6 +218,9 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 			return policyError(brightline.StageResponse, err)
 		}
 		x.record(d)
+		if err := g.audit(x, d, in); err != nil {
+			return err
+		}
 		if err := decisionError(d, "The answer was"); err != nil {
 			return err
 		}

@@ -189,6 +189,9 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	held := s.held
 	s.held = nil
 	if d.Action.Rank() < brightline.ActionRequireApproval.Rank() {
+		if err := s.g.audit(s.x, d, s.in); err != nil {
+			return nil, err
+		}
 		s.released++
 		for i := range held {
 			held[i].Raw, held[i].Continued, held[i].FrameEvents = nil, false, 0
@@ -199,6 +202,9 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	idx := held[0].Index
 	notice, err := s.g.withhold(s.p, s.x, s.in, d, call)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.g.audit(s.x, d, s.in); err != nil {
 		return nil, err
 	}
 	return []llm.StreamEvent{
@@ -217,6 +223,9 @@ func (s *policyStream) decideResponse(stop llm.StopReason, finished bool) error 
 	}
 	if finished || d.Action != brightline.ActionAllow {
 		s.x.record(d)
+		if err := s.g.audit(s.x, d, s.in); err != nil {
+			return err
+		}
 	}
 	return decisionError(d, "The answer was")
 }

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/auditverify"
+	"github.com/brightline/brightline/internal/approval"
+	"github.com/brightline/brightline/internal/auditlog"
+	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/mcpproxy"
+	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/store/sqlite"
+)
+
+// approvalKeyFile holds the Ed25519 key that signs approval tokens.
+const approvalKeyFile = "approval.key"
+
+// openAudit opens the audit log in <data>/log, creating its note key on
+// first start and printing the key's verifier, which auditors need.
+func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.Registerer, log *slog.Logger) (*auditlog.Log, string, error) {
+	signer, vkey, created, err := auditlog.LoadOrCreateKey(filepath.Join(cfg.DataDir, auditlog.KeyFile), cfg.Audit.Origin)
+	if err != nil {
+		return nil, "", fmt.Errorf("couldn't load the audit log key: %w", err)
+	}
+	if created {
+		log.Info("created the audit log key; give auditors its verifier key", "vkey", vkey, "file", filepath.Join(cfg.DataDir, auditlog.KeyFile))
+	}
+	var witnesses []auditlog.Witness
+	for i, w := range cfg.Audit.Witnesses {
+		v, err := auditverify.NewWitnessVerifier(w.VKey)
+		if err != nil {
+			return nil, "", fmt.Errorf("audit.witnesses[%d]: %w", i, err)
+		}
+		witnesses = append(witnesses, auditlog.Witness{URL: w.URL, Verifier: v})
+	}
+	l, err := auditlog.Open(ctx, auditlog.Config{
+		Dir:           filepath.Join(cfg.DataDir, auditlog.DirName),
+		Signer:        signer,
+		Index:         db,
+		Witnesses:     witnesses,
+		WitnessQuorum: cfg.Audit.WitnessQuorum,
+		QueueSize:     cfg.Audit.QueueSize,
+		Registerer:    reg,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("couldn't open the audit log: %w", err)
+	}
+	return l, vkey, nil
+}
+
+// auditPolicyEvent records a policy activation or refused activation.
+func auditPolicyEvent(ctx context.Context, l *auditlog.Log, ev policyEvent) error {
+	kind := "policy_activation"
+	if ev.Result == "refused" {
+		kind = "policy_refused"
+	}
+	e := auditlog.Entry{Kind: kind, PolicyHash: ev.Hash, PolicyVersion: ev.Version, Action: ev.Result}
+	if len(ev.Signers) > 0 || ev.Class != "" {
+		e.Detail = map[string]string{}
+		if len(ev.Signers) > 0 {
+			e.Detail["signers"] = fmt.Sprint(ev.Signers)
+		}
+		if ev.Class != "" {
+			e.Detail["reason"] = ev.Class
+		}
+	}
+	_, err := l.Append(ctx, e, nil)
+	return err
+}
+
+// auditApproval records one approval state change. Arguments stay out of
+// the log: it names the call by its digest.
+func auditApproval(l *auditlog.Log) func(context.Context, approval.Event) error {
+	return func(ctx context.Context, ev approval.Event) error {
+		a := ev.Approval
+		e := auditlog.Entry{
+			Kind:          "approval",
+			RequestID:     a.RequestID,
+			PrincipalID:   a.Principal.ID,
+			PolicyVersion: a.PolicyVersion,
+			Action:        ev.Type,
+			ApprovalIDs:   []string{a.ID},
+			Detail: map[string]string{
+				"status": string(a.Status), "tool": a.Tool, "class": a.Class,
+				"args_digest": a.ArgsDigest, "rule": a.Rule,
+			},
+		}
+		if ev.By != "" {
+			e.Detail["decided_by"] = ev.By
+		}
+		if a.Rule != "" {
+			e.Matches = []auditlog.Match{{Rule: a.Rule, Action: string(brightline.ActionRequireApproval)}}
+		}
+		_, err := l.Append(ctx, e, nil)
+		return err
+	}
+}
+
+// openApprovals starts the approval service, its token key in
+// <data>/approval.key.
+func openApprovals(cfg *Config, db *sqlite.DB, l *auditlog.Log, log *slog.Logger) (*approval.Service, error) {
+	path := filepath.Join(cfg.DataDir, approvalKeyFile)
+	key, created, err := approval.LoadOrCreateKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created the approval token key", "file", path, "fingerprint", approval.Fingerprint(key.Public().(ed25519.PublicKey)))
+	}
+	return approval.New(approval.Config{Store: db, Signer: key, Record: auditApproval(l), BaseURL: cfg.Approvals.BaseURL})
+}
+
+// isAuditor reports whether r carries the API key of a principal with the
+// auditor role: only auditors may read the log's entry bundles.
+func isAuditor(gw *gateway.Gateway) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		p, err := gw.Principal(r)
+		return err == nil && slices.Contains(p.Roles, "auditor")
+	}
+}
+
+// openMCP starts the MCP proxy for the configured servers, or returns nil
+// if there are none. Tool classes come from the tools config, then the
+// classifier; whether a call needs approval, and whose, from the policy's
+// tool_call rules.
+func openMCP(ctx context.Context, cfg *Config, tools *gateway.ToolEffects, pol gateway.PolicySource, svc *approval.Service, gw *gateway.Gateway, log *slog.Logger) (*mcpproxy.Proxy, error) {
+	if len(cfg.MCP.Servers) == 0 {
+		return nil, nil
+	}
+	var ups []mcpproxy.Upstream
+	for _, s := range cfg.MCP.Servers {
+		ups = append(ups, mcpproxy.Upstream{Name: s.Name, URL: s.URL, Command: s.Command, Env: s.Env})
+	}
+	return mcpproxy.New(ctx, mcpproxy.Config{
+		Upstreams: ups,
+		Classify: func(name string, t toolclass.Tool) (string, bool) {
+			if e := tools.Effect(name); e != "" {
+				return e, true
+			}
+			return toolclass.Classify(t).Class, false
+		},
+		NeedsApproval: func(p brightline.Principal, tool, class string) (approval.Requirement, bool) {
+			return mcpNeedsApproval(pol.Current(), p, tool, class)
+		},
+		Approvals: svc,
+		WaitLimit: cfg.MCP.Wait,
+		Auth:      gw.Principal,
+		Logger:    log,
+	})
+}
+
+// deniedRole is the approver role of an MCP call the policy denies: the
+// proxy can only hold calls, and a call held for this role is never
+// approved unless an operator deliberately gives someone the role.
+const deniedRole = "policy-denied-no-approver"
+
+// mcpNeedsApproval decides a tools/call at stage tool_call. The proxy sees
+// no conversation, so rules read tool_call.name and tool_call.effect; a
+// rule that cannot be evaluated without more (say, the arguments) holds
+// the call for the default approver, failing closed.
+func mcpNeedsApproval(pol *policy.Policy, p brightline.Principal, tool, class string) (approval.Requirement, bool) {
+	in := &policy.Input{Principal: p, ToolCall: policy.ToolCallAttrs{Name: tool, Effect: class, Arguments: map[string]any{}}}
+	d, err := pol.Evaluate(brightline.StageToolCall, in)
+	if err != nil {
+		return approval.Requirement{Role: mcpproxy.DefaultApproverRole, Count: 1}, true
+	}
+	if d.Action == brightline.ActionDeny {
+		return approval.Requirement{Role: deniedRole, Count: 1}, true
+	}
+	if d.Action != brightline.ActionRequireApproval {
+		return approval.Requirement{}, false
+	}
+	role, count, _ := pol.ApprovalRequirement(d)
+	return approval.Requirement{Role: role, Count: count}, true
+}

@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/auditlog"
+	"github.com/brightline/brightline/internal/policy"
+)
+
+// Auditor records decisions in the verifiable audit log (*auditlog.Log).
+// Append returns once the entry is durably sequenced, or an error: the
+// gateway then refuses to release the answer.
+type Auditor interface {
+	Append(ctx context.Context, e auditlog.Entry, c *auditlog.Commitment) (uint64, error)
+}
+
+// auditTimeout bounds one append: a log that cannot take an entry in this
+// time is treated as failed, and the request is refused.
+const auditTimeout = 10 * time.Second
+
+// errAuditFailed is what the client is told when its decision could not
+// be recorded.
+func errAuditFailed(err error) error {
+	return &brightline.Error{Code: brightline.CodeUnavailable, RetryAfter: 2 * time.Second, Err: err,
+		Message: "the gateway could not record its decision in the audit log, so it released nothing; retry later"}
+}
+
+// entry is the audit-log entry of decision d on exchange x: decisions and
+// metadata, never content.
+func (x *exchange) entry(d brightline.Decision, in *policy.Input) auditlog.Entry {
+	e := auditlog.Entry{
+		Kind:          "decision",
+		RequestID:     x.id,
+		PrincipalID:   x.principal.ID,
+		Dialect:       string(x.codec.dialect),
+		Provider:      x.served.Provider,
+		Model:         x.model,
+		PolicyHash:    d.PolicyHash,
+		PolicyVersion: d.PolicyVersion,
+		Stage:         string(d.Stage),
+		Action:        string(d.Action),
+		Subjects:      in.Findings.Subjects,
+	}
+	if x.served.Model != "" {
+		e.Model = x.served.Model
+	}
+	for _, m := range d.Matches {
+		e.Matches = append(e.Matches, auditlog.Match{Safeguard: m.Safeguard, Rule: m.Rule, Action: string(m.Action)})
+	}
+	for t, n := range in.Findings.Counts {
+		if n > 0 {
+			if e.Detections == nil {
+				e.Detections = map[string]int{}
+			}
+			e.Detections[t] = n
+		}
+	}
+	if d.Authorization != "" {
+		e.Detail = map[string]string{"authorization": d.Authorization}
+	}
+	if d.Stage == brightline.StageToolCall {
+		e.Detail = setDetail(e.Detail, "tool", in.ToolCall.Name)
+		e.Detail = setDetail(e.Detail, "effect", in.ToolCall.Effect)
+	}
+	return e
+}
+
+func setDetail(m map[string]string, k, v string) map[string]string {
+	if v == "" {
+		return m
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
+
+// pendingAudit is an append under way in parallel with the upstream call.
+type pendingAudit struct {
+	once sync.Once
+	done chan struct{}
+	err  error
+}
+
+// auditAsync starts appending e and returns at once; wait for the result
+// before releasing anything to the client.
+func (g *Gateway) auditAsync(x *exchange, e auditlog.Entry, c *auditlog.Commitment) *pendingAudit {
+	p := &pendingAudit{done: make(chan struct{})}
+	// The append outlives a client that goes away: the decision was made.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.ctx), auditTimeout)
+	go func() {
+		defer cancel()
+		defer close(p.done)
+		if _, err := g.cfg.Audit.Append(ctx, e, c); err != nil {
+			p.err = errAuditFailed(err)
+		}
+	}()
+	return p
+}
+
+// wait returns the append's result.
+func (p *pendingAudit) wait() error {
+	if p == nil {
+		return nil
+	}
+	<-p.done
+	return p.err
+}
+
+// audit appends the entry of decision d and waits until it is sequenced.
+// Without an Auditor it does nothing.
+func (g *Gateway) audit(x *exchange, d brightline.Decision, in *policy.Input) error {
+	if g.cfg.Audit == nil {
+		return nil
+	}
+	e := x.entry(d, in)
+	if d.Stage == brightline.StageToolCall {
+		e.ApprovalIDs = x.approvals[x.auditedApprovals:]
+		x.auditedApprovals = len(x.approvals)
+	}
+	return g.auditAsync(x, e, nil).wait()
+}
