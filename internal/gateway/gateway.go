@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/dialect/openai"
-	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
