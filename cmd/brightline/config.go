@@ -158,7 +158,8 @@ type ToolConfig struct {
 // AuditConfig configures the audit log and its witnesses.
 type AuditConfig struct {
 	// Origin names the log in its checkpoints; it is fixed when the log
-	// key is created. Default "brightline.local/audit".
+	// key is created. Default "brightline/HOSTNAME/audit-" and 8 random hex
+	// digits, chosen at first start.
 	Origin string `yaml:"origin"`
 	// Witnesses cosign the log's checkpoints (C2SP tlog-witness).
 	Witnesses []WitnessConfig `yaml:"witnesses"`
@@ -371,9 +372,6 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
-	}
-	if c.Audit.Origin == "" {
-		c.Audit.Origin = "brightline.local/audit"
 	}
 	if c.Approvals.BaseURL == "" {
 		c.Approvals.BaseURL = "http://" + c.Listen

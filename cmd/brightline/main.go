@@ -12,6 +12,10 @@
 //	brightline check [-config FILE] [flags] REQUEST.json
 //	brightline replay [-config FILE] TRAFFIC.jsonl
 //	brightline detect [-evidence] < TEXT
+//	brightline tools classify [FILE]
+//	brightline approvals list|show|approve|deny [flags]
+//	brightline audit verify|prove|stats|open [flags]
+//	brightline scan PATH --vendor NAME [flags]
 //	brightline version
 //
 // Without -config, the embedded defaults apply: data in ./brightline-data,
@@ -63,6 +67,13 @@ Usage:
                                            dry run: the policy decision for one request
   brightline replay TRAFFIC.jsonl          dry run over recorded traffic, one decision per line
   brightline detect [-evidence] < TEXT     the person identifiers and subjects found in a text
+  brightline tools classify [FILE]         effect class of tool definitions (JSON array or JSONL)
+  brightline approvals list|show|approve|deny [-url URL] [-key KEY]
+                                           work the queue of held tool calls
+  brightline audit verify|prove|stats|open verify the audit log, prove a decision's inclusion,
+                                           count decisions, open a request's commitment
+  brightline scan PATH --vendor NAME [--format table|json|sarif|cyclonedx] [--fail-on-exposure]
+                                           where a vendor is embedded in a code tree
   brightline version
 
 Every command takes -config FILE; without it the embedded defaults apply
@@ -78,6 +89,10 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
+	case errors.As(err, new(errExit)): // a delegated command has said why
+		var x errExit
+		errors.As(err, &x)
+		os.Exit(x.code)
 	case errors.Is(err, errWeakens): // policy diff: let CI gate on it
 		fmt.Fprintf(os.Stderr, "brightline: %v\n", err)
 		os.Exit(3)
@@ -106,6 +121,14 @@ func run(ctx context.Context, args []string, e *env) error {
 		return runReplay(ctx, args[1:], e)
 	case "detect":
 		return runDetect(ctx, args[1:], e)
+	case "audit":
+		return runAudit(ctx, args[1:], e)
+	case "approvals":
+		return runApprovals(ctx, args[1:], e)
+	case "tools":
+		return runTools(ctx, args[1:], e)
+	case "scan":
+		return runScan(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "brightline", version())
 		return nil

@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -28,7 +33,14 @@ const approvalKeyFile = "approval.key"
 // openAudit opens the audit log in <data>/log, creating its note key on
 // first start and printing the key's verifier, which auditors need.
 func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.Registerer, log *slog.Logger) (*auditlog.Log, string, error) {
-	signer, vkey, created, err := auditlog.LoadOrCreateKey(filepath.Join(cfg.DataDir, auditlog.KeyFile), cfg.Audit.Origin)
+	path := filepath.Join(cfg.DataDir, auditlog.KeyFile)
+	origin := cfg.Audit.Origin
+	if _, err := os.Stat(path); origin == "" && errors.Is(err, fs.ErrNotExist) {
+		// Witnesses and auditors tell logs apart by origin, so the default
+		// is unique to this deployment.
+		origin = defaultOrigin()
+	}
+	signer, vkey, created, err := auditlog.LoadOrCreateKey(path, origin)
 	if err != nil {
 		return nil, "", fmt.Errorf("couldn't load the audit log key: %w", err)
 	}
@@ -57,6 +69,24 @@ func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.R
 		return nil, "", fmt.Errorf("couldn't open the audit log: %w", err)
 	}
 	return l, vkey, nil
+}
+
+// defaultOrigin names a new log "brightline/HOST/audit-XXXXXXXX", with
+// random hex so that two deployments on hosts of the same name differ.
+func defaultOrigin() string {
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return -1
+	}, host)
+	if host == "" {
+		host = "localhost"
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("brightline/%s/audit-%x", host, b)
 }
 
 // auditPolicyEvent records a policy activation or refused activation.

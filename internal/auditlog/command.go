@@ -172,6 +172,18 @@ func (c *command) localVKey() (string, error) {
 	return vkey, nil
 }
 
+// stateKey is where the state file remembers a log's checkpoint: its
+// origin and the name+hash of the key the auditor trusts, so that two logs
+// that share an origin (or a log whose key the auditor changed) are never
+// compared with each other.
+func stateKey(origin, vkey string) string {
+	parts := strings.SplitN(vkey, "+", 3)
+	if len(parts) < 2 {
+		return origin
+	}
+	return origin + " " + parts[1]
+}
+
 func (c *command) verify(ctx context.Context, args []string) error {
 	var lf logFlags
 	fs := c.newFlags("verify", &lf)
@@ -209,7 +221,7 @@ func (c *command) verify(ctx context.Context, args []string) error {
 		if state, err = auditverify.LoadState(*statePath); err != nil {
 			return err
 		}
-		if old, ok := state[cp.Origin]; ok {
+		if old, ok := state[stateKey(cp.Origin, lf.key)]; ok {
 			oldPol := pol
 			oldPol.Quorum = 0 // the quorum was checked when it was saved
 			oc, err := oldPol.Verify([]byte(old))
@@ -240,7 +252,7 @@ func (c *command) verify(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "tree: recomputed from the hash tiles; every tile and the root match (give -auditor-key to check the entries too)\n")
 	}
 	if !*noState {
-		state[cp.Origin] = string(cp.Note)
+		state[stateKey(cp.Origin, lf.key)] = string(cp.Note)
 		if err := auditverify.SaveState(*statePath, state); err != nil {
 			return err
 		}

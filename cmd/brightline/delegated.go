@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/brightline/brightline/internal/approval"
+	"github.com/brightline/brightline/internal/auditlog"
+	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/scan"
+)
+
+// The commands below live with the package they drive; this file only
+// finds their configuration and maps their exit codes.
+
+// errExit carries a delegated command's exit status.
+type errExit struct{ code int }
+
+func (e errExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// exitStatus turns a delegated command's exit code into run's error.
+func exitStatus(code int) error {
+	switch code {
+	case 0:
+		return nil
+	case 2:
+		return errUsage
+	}
+	return errExit{code}
+}
+
+// takeConfig removes a leading "-config FILE" (or -config=FILE) from args,
+// for commands whose own flags don't know it, and loads that config.
+func takeConfig(args []string, e *env) (*Config, []string, error) {
+	path := ""
+	switch {
+	case len(args) >= 2 && (args[0] == "-config" || args[0] == "--config"):
+		path, args = args[1], args[2:]
+	case len(args) >= 1 && (strings.HasPrefix(args[0], "-config=") || strings.HasPrefix(args[0], "--config=")):
+		_, path, _ = strings.Cut(args[0], "=")
+		args = args[1:]
+	}
+	cfg, err := loadConfig(path, e.getenv)
+	return cfg, args, err
+}
+
+func runAudit(ctx context.Context, args []string, e *env) error {
+	cfg, args, err := takeConfig(args, e)
+	if err != nil {
+		return err
+	}
+	return exitStatus(auditlog.Command(ctx, args, cfg.DataDir, e.stdout, e.stderr))
+}
+
+func runScan(ctx context.Context, args []string, e *env) error {
+	cfg, args, err := takeConfig(args, e)
+	if err != nil {
+		return err
+	}
+	return exitStatus(scan.Command(ctx, args, cfg.DataDir, e.stdout, e.stderr))
+}
+
+func runApprovals(ctx context.Context, args []string, e *env) error {
+	return exitStatus(approval.Command(ctx, args, e.getenv, e.stdout, e.stderr))
+}
+
+func runTools(ctx context.Context, args []string, e *env) error {
+	cfg, args, err := takeConfig(args, e)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 || args[0] != "classify" {
+		fmt.Fprintln(e.stderr, "usage: brightline tools [-config FILE] classify [FILE]")
+		return errUsage
+	}
+	tools, err := cfg.toolEffects()
+	if err != nil {
+		return err
+	}
+	return exitStatus(toolclass.Command(ctx, args[1:], tools.Effect, e.stdin, e.stdout, e.stderr))
+}
