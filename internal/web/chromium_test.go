@@ -31,6 +31,9 @@ func chromiumPath() string {
 func TestChromiumApproves(t *testing.T) {
 	exe := chromiumPath()
 	if exe == "" {
+		if os.Getenv("BRIGHTLINE_REQUIRE_CHROMIUM") != "" {
+			t.Fatal("BRIGHTLINE_REQUIRE_CHROMIUM is set but no chromium binary is on PATH")
+		}
 		t.Skip("no chromium binary on PATH (Debian: apt-get install chromium); skipping the browser test")
 	}
 	svc, srv, _ := newService(t)
