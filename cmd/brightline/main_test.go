@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(execMainEnv) == "1" {
+		// Started by a test as the real gateway (see startGateway).
+		main()
+		os.Exit(0)
+	}
 	testscript.Main(m, map[string]func(){"brightline": main})
 }
 

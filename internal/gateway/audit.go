@@ -33,6 +33,7 @@ func errAuditFailed(err error) error {
 func (x *exchange) entry(d brightline.Decision, in *policy.Input) auditlog.Entry {
 	e := auditlog.Entry{
 		Kind:          "decision",
+		Time:          in.Time,
 		RequestID:     x.id,
 		PrincipalID:   x.principal.ID,
 		Dialect:       string(x.codec.dialect),

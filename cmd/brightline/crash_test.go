@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/brightline/brightline/auditverify"
+	"github.com/brightline/brightline/internal/auditlog"
+)
+
+// execMainEnv makes the test binary run main instead of the tests, so
+// that tests can start the real gateway as a process and kill it.
+const execMainEnv = "BRIGHTLINE_TEST_EXEC_MAIN"
+
+// startGateway starts `brightline serve -config cfg` as a child process
+// and waits until it answers /healthz.
+func startGateway(t *testing.T, cfg, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "-config", cfg)
+	cmd.Env = append(os.Environ(), execMainEnv+"=1", "ANTHROPIC_API_KEY=", "OPENAI_API_KEY=")
+	cmd.Dir = filepath.Dir(cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd
+			}
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	t.Fatalf("gateway did not start:\n%s", stderr.String())
+	return nil
+}
+
+// TestKillDashNine is the audit log's crash-safety requirement, end to
+// end: clients hammer a running gateway with requests (allowed, denied and
+// tool calls held for approval); the gateway is killed with SIGKILL; after
+// a restart the log verifies, and every decision a client received an
+// answer for is in it.
+func TestKillDashNine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills the gateway")
+	}
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(dir, "brightline.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: %s
+data_dir: %s
+providers: [{name: simulated, type: simulated}]
+routes: [{model: simulated, targets: [{provider: simulated}]}]
+`, addr, filepath.Join(dir, "data"))), 0o600)
+
+	var keyOut bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &keyOut, stderr: io.Discard, getenv: func(string) string { return "" }}
+	if err := run(context.Background(), []string{"keys", "create", "-name", "load", "-config", cfg}, e); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(keyOut.String())
+
+	gw := startGateway(t, cfg, addr)
+	// A bulk list of 30 US persons: the default policy denies it.
+	var bulk strings.Builder
+	bulk.WriteString("name,phone\\n")
+	for i := range 30 {
+		fmt.Fprintf(&bulk, "%s Smith,(212) 555-01%02d\\n", []string{"Maria", "James", "Linda", "Robert", "Susan"}[i%5], 10+i)
+	}
+	bodies := []string{
+		`{"model":"simulated","messages":[{"role":"user","content":"status report %d"}]}`,
+		`{"model":"simulated","messages":[{"role":"user","content":"Import these records (batch %d):\\n` + bulk.String() + `"}]}`,
+		`{"model":"simulated","messages":[{"role":"user","content":"/tool fire_interceptor {\"track\":\"T-%d\"}"}]}`,
+	}
+	var (
+		mu       sync.Mutex
+		answered = map[string]int{} // request id → status the client received
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := fmt.Sprintf(bodies[(w+i)%len(bodies)], i)
+				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // the gateway died mid-request: no answer was received
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || len(b) == 0 {
+					continue
+				}
+				id := resp.Header.Get("x-request-id")
+				mu.Lock()
+				answered[id] = resp.StatusCode
+				mu.Unlock()
+			}
+		})
+	}
+	// Let some hundreds of answers arrive, then kill the gateway under load.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(answered)
+		mu.Unlock()
+		if n >= 300 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err := gw.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	gw.Wait()
+	close(stop)
+	wg.Wait()
+	statuses := map[int]int{}
+	for _, s := range answered {
+		statuses[s]++
+	}
+	t.Logf("answers received before SIGKILL: %d, by status %v", len(answered), statuses)
+	if statuses[200] == 0 || statuses[403] == 0 || statuses[200]+statuses[403] != len(answered) {
+		t.Fatalf("want only allowed (200) and denied (403) answers, both, before the kill; got %v", statuses)
+	}
+
+	// Restart: the log recovers and publishes a checkpoint over everything
+	// sequenced before the kill. Then stop it cleanly.
+	gw = startGateway(t, cfg, addr)
+	time.Sleep(1500 * time.Millisecond) // at least one checkpoint interval
+	gw.Process.Signal(os.Interrupt)
+	gw.Wait()
+
+	// Verify the log from its directory, recomputing the tree from the
+	// entries, and collect the request ids it holds.
+	var out, errOut bytes.Buffer
+	e = &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	if err := run(context.Background(), []string{"audit", "-config", cfg, "verify", "-no-state"}, e); err != nil {
+		t.Fatalf("audit verify after the crash: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	vkey, err := auditlog.VerifierKey(strings.TrimSpace(readFile(t, filepath.Join(dir, "data", auditlog.KeyFile))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := auditverify.NewPolicy(vkey, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := auditverify.NewSource(filepath.Join(dir, "data", auditlog.DirName), nil, nil)
+	ctx := context.Background()
+	cp, err := auditverify.FetchCheckpoint(ctx, src, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := map[string]bool{}
+	if err := auditverify.VerifyTree(ctx, src, cp, true, func(_ uint64, b []byte) error {
+		en, err := auditlog.ParseEntry(b)
+		if err != nil {
+			return err
+		}
+		if en.Kind == "decision" && en.Stage == "request" {
+			logged[en.RequestID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for id, status := range answered {
+		if !logged[id] {
+			missing++
+			if missing <= 5 {
+				t.Errorf("request %s was answered %d but its decision is not in the log", id, status)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d answered requests missing from the log", missing, len(answered))
+	}
+	t.Logf("log size %d: every one of the %d answered decisions is in it", cp.Size, len(answered))
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

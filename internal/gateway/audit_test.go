@@ -1,0 +1,103 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/brightline/brightline/internal/auditlog"
+	"github.com/brightline/brightline/internal/gateway"
+)
+
+// fakeAuditor records entries, or fails every append when err is set.
+type fakeAuditor struct {
+	mu      sync.Mutex
+	err     error
+	entries []auditlog.Entry
+	commits []*auditlog.Commitment
+}
+
+func (a *fakeAuditor) Append(_ context.Context, e auditlog.Entry, c *auditlog.Commitment) (uint64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return 0, a.err
+	}
+	a.entries = append(a.entries, e)
+	a.commits = append(a.commits, c)
+	return uint64(len(a.entries) - 1), nil
+}
+
+// TestAuditFailsClosed: when the log cannot take the decision, the client
+// gets 503 in its own dialect and no answer, streamed or not; denials too.
+func TestAuditFailsClosed(t *testing.T) {
+	a := &fakeAuditor{err: errors.New("no space left on device")}
+	h := newHarness(t, gateway.Config{Audit: a})
+	for _, c := range []struct{ path, body string }{
+		{"/v1/chat/completions", `{"model":"via-openai","messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/chat/completions", `{"model":"via-openai","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/messages", `{"model":"via-anthropic","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/messages", `{"model":"via-anthropic","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/chat/completions", `{"model":"simulated","messages":[{"role":"user","content":"/tool fire_weapon {}"}]}`},
+	} {
+		hdr := bearer(testKey)
+		if c.path == "/v1/messages" {
+			hdr = anthropicHdr(testKey)
+		}
+		status, rh, body := h.post(t, c.path, c.body, hdr)
+		typ, msg := errorShape(t, c.path, body)
+		if status != 503 || rh.Get("Retry-After") == "" || !strings.Contains(msg, "audit log") || typ == "" {
+			t.Errorf("%s %s: got %d %q %q, want 503 naming the audit log, with Retry-After", c.path, c.body, status, typ, msg)
+		}
+		if strings.Contains(body, "echo") || strings.Contains(body, "fire_weapon") {
+			t.Errorf("%s: the answer leaked: %s", c.path, body)
+		}
+	}
+}
+
+// TestAuditEntries: one entry per decision, with the request's salted
+// commitment and no content.
+func TestAuditEntries(t *testing.T) {
+	a := &fakeAuditor{}
+	h := newHarness(t, gateway.Config{Audit: a})
+	body := `{"model":"simulated","messages":[{"role":"user","content":"Call Maria Garcia on (212) 555-0147.\n/tool fire_weapon {\"target\":\"grid 4\"}"}]}`
+	status, rh, _ := h.post(t, "/v1/chat/completions", body, bearer(testKey))
+	if status != 200 {
+		t.Fatalf("got %d", status)
+	}
+	id := rh.Get("x-request-id")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.entries) != 2 {
+		t.Fatalf("got %d entries, want 2 (request, tool_call): %+v", len(a.entries), a.entries)
+	}
+	// The request's entry is appended in parallel with the upstream call,
+	// so the two may land in either order.
+	ri, ci := 0, 1
+	if a.entries[0].Stage != "request" {
+		ri, ci = 1, 0
+	}
+	req, call := a.entries[ri], a.entries[ci]
+	if req.RequestID != id || req.Stage != "request" || req.Action != "allow" || req.PrincipalID != "key_test" ||
+		req.Detections["PERSON"] != 1 || req.Detections["PHONE"] != 1 || req.Subjects != 1 || req.Commitment == "" {
+		t.Errorf("request entry: %+v", req)
+	}
+	c := a.commits[ri]
+	if c == nil || auditlog.CommitmentHash(c.Salt, c.Body) != req.Commitment || !strings.Contains(string(c.Body), "Maria Garcia") {
+		t.Errorf("commitment does not open to the request body: %+v", c)
+	}
+	if call.Stage != "tool_call" || call.Action != "require_approval" || call.Detail["tool"] != "fire_weapon" || call.Detail["effect"] != "force" || a.commits[ci] != nil || call.Time.IsZero() {
+		t.Errorf("tool_call entry: %+v", call)
+	}
+	for _, e := range a.entries {
+		b, err := e.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "Garcia") || strings.Contains(string(b), "555") {
+			t.Errorf("entry holds content: %s", b)
+		}
+	}
+}
