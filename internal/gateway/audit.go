@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -82,7 +81,6 @@ func setDetail(m map[string]string, k, v string) map[string]string {
 
 // pendingAudit is an append under way in parallel with the upstream call.
 type pendingAudit struct {
-	once sync.Once
 	done chan struct{}
 	err  error
 }
