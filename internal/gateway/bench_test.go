@@ -6,7 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/subjects"
 )
 
 // BenchmarkGateway measures one request through the gateway's handler, in
@@ -42,5 +46,30 @@ func BenchmarkGateway(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkInspect is the surveillance safeguard's work on one request:
+// detection and linking over the request's text, HMAC subject keys, and
+// the per-principal windows and profile breadths, read back for the rules.
+// The prompt is 2.3 KB of casework text naming three people.
+func BenchmarkInspect(b *testing.B) {
+	s := &gateway.Surveillance{
+		Keyer:    subjects.NewKeyer([]byte("bench secret")),
+		Counter:  &subjects.Counter{},
+		Profiles: &subjects.Profiles{},
+	}
+	text := strings.Repeat("The committee reviewed the maintenance schedule for the motor pool and agreed on the inspection order. ", 15) +
+		"Contact Maria Garcia on (212) 555-0147 or maria.garcia@example.com; her colleague James Chen (617-555-0199) " +
+		"handles the Austin office at 42 Oak Street, Austin, TX 78701. Robert Novak is cc'd."
+	req := &llm.Request{Model: "m", System: "You are a helpful assistant.", Messages: []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: text}}}}}
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		in := &policy.Input{Principal: brightline.Principal{ID: "key_bench"}}
+		s.Inspect(in, req)
+		if in.Findings.Subjects != 3 {
+			b.Fatalf("got %d subjects, want 3", in.Findings.Subjects)
+		}
 	}
 }
