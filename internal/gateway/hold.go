@@ -77,10 +77,10 @@ func (g *Gateway) toolCallInput(x *exchange, in *policy.Input, call *llm.ToolCal
 // call stays withheld and the answer fails with an error.
 func (g *Gateway) withhold(pol *policy.Policy, x *exchange, in *policy.Input, d brightline.Decision, call *llm.ToolCall) (string, error) {
 	if d.Action != brightline.ActionRequireApproval {
-		return "[brightline] " + refusalMessage(d, "Tool call "+call.Name, "blocked") + ".", nil
+		return "[brightline] " + sentence(refusalMessage(d, "Tool call "+call.Name, "blocked")), nil
 	}
 	if g.cfg.Approvals == nil {
-		return "[brightline] " + refusalMessage(d, "Tool call "+call.Name, "held for human approval, but this gateway has no approval service, so it was not released") + ".", nil
+		return "[brightline] " + sentence(refusalMessage(d, "Tool call "+call.Name, "held for human approval, but this gateway has no approval service, so it was not released")), nil
 	}
 	role, count, ttl := pol.ApprovalRequirement(d)
 	args := call.Arguments
@@ -111,8 +111,8 @@ func (g *Gateway) withhold(pol *policy.Policy, x *exchange, in *policy.Input, d 
 	if count > 1 {
 		who = fmt.Sprintf("%d distinct approvers with role %s", count, role)
 	}
-	return fmt.Sprintf("[brightline] %s. It needs %s.\napproval_id: %s\nstatus_url: %s\nexpires_at: %s",
-		refusalMessage(d, "Tool call "+call.Name, "held for human approval"), who,
+	return fmt.Sprintf("[brightline] %s It needs %s.\napproval_id: %s\nstatus_url: %s\nexpires_at: %s",
+		sentence(refusalMessage(d, "Tool call "+call.Name, "held for human approval")), who,
 		h.ApprovalID, h.StatusURL, h.ExpiresAt.Format(time.RFC3339)), nil
 }
 

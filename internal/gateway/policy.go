@@ -141,9 +141,17 @@ func decisionError(d brightline.Decision, what string) error {
 		return &brightline.Error{Code: brightline.CodePolicyDenied, Message: refusalMessage(d, what, "denied")}
 	case brightline.ActionRequireApproval:
 		return &brightline.Error{Code: brightline.CodeApprovalRequired, Message: refusalMessage(d, what, "held for human approval") +
-			" (this gateway cannot hold for approval yet, so it was refused)"}
+			" (only tool calls can be held for approval, so this was refused)"}
 	}
 	return nil
+}
+
+// sentence ends s with a full stop unless it has one.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") {
+		return s
+	}
+	return s + "."
 }
 
 func refusalMessage(d brightline.Decision, what, verb string) string {
@@ -153,7 +161,7 @@ func refusalMessage(d brightline.Decision, what, verb string) string {
 	}
 	msg := fmt.Sprintf("%s %s by %s", what, verb, by)
 	if d.Message != "" {
-		msg += ": " + strings.TrimRight(d.Message, ". ")
+		msg += ": " + d.Message
 	}
 	return msg
 }
