@@ -173,7 +173,7 @@ func Link(text string, fs []Finding) ([]Subject, []int) {
 	units := unitsOf(text, fs)
 	type group struct {
 		idx    []int
-		types  map[string]int
+		types  typeCounts
 		person bool
 		unit   int
 		pos    int // index in groups
@@ -181,7 +181,7 @@ func Link(text string, fs []Finding) ([]Subject, []int) {
 	var groups []*group
 	var cur *group
 	newGroup := func(u int) *group {
-		g := &group{types: map[string]int{}, unit: u, pos: len(groups)}
+		g := &group{unit: u, pos: len(groups)}
 		groups = append(groups, g)
 		return g
 	}
@@ -205,11 +205,11 @@ func Link(text string, fs []Finding) ([]Subject, []int) {
 				cur = newGroup(u)
 			}
 		} else if f.Type == TypePerson && cur.person ||
-			f.Type != TypePerson && cur.types[f.Type] > 0 && (!cur.person || !repeatable(f.Type)) {
+			f.Type != TypePerson && cur.types.get(f.Type) > 0 && (!cur.person || !repeatable(f.Type)) {
 			cur = newGroup(u)
 		}
 		cur.idx = append(cur.idx, i)
-		cur.types[f.Type]++
+		cur.types.add(f.Type)
 		if f.Type == TypePerson {
 			cur.person = true
 			lastNamed = cur.pos
@@ -234,7 +234,7 @@ func Link(text string, fs []Finding) ([]Subject, []int) {
 		}
 		ui := units.info[g.unit]
 		s.USPerson = usPerson(text, fs, g.idx, ui.start, ui.end)
-		if g.person && personsIn[g.unit] > g.types[TypePerson] && hasWord(text[ui.start:ui.end], relationWords) {
+		if g.person && personsIn[g.unit] > g.types.get(TypePerson) && hasWord(text[ui.start:ui.end], relationWords) {
 			s.Categories |= catAssociations
 		}
 		for _, i := range g.idx {
@@ -267,24 +267,83 @@ var relationWords = words("wife", "husband", "spouse", "brother", "sister", "son
 // subjectKey picks the strongest identifier among idx by [keyRank] and
 // returns its type and normalised value, or "" if none may key a subject.
 func subjectKey(text string, fs []Finding, idx []int) (string, string) {
-	best := map[string]string{}
+	// The first finding of each type, by type index; only those are
+	// normalised.
+	var first [numTypes]int
+	for k := range first {
+		first[k] = -1
+	}
 	for _, i := range idx {
-		t := fs[i].Type
-		if _, ok := best[t]; !ok {
-			best[t] = Normalize(text, fs[i])
+		if k := typeIndex(fs[i].Type); k >= 0 && first[k] < 0 {
+			first[k] = i
 		}
 	}
-	if name, ok := best[TypePerson]; ok {
-		if addr, ok := best[TypeStreetAddress]; ok {
-			best[TypePerson+"+"+TypeStreetAddress] = name + "|" + addr
+	norm := func(t string) string {
+		if k := typeIndex(t); k >= 0 && first[k] >= 0 {
+			return Normalize(text, fs[first[k]])
 		}
+		return ""
 	}
 	for _, t := range keyRank {
-		if v, ok := best[t]; ok && v != "" {
+		var v string
+		if t == TypePerson+"+"+TypeStreetAddress {
+			if name, addr := norm(TypePerson), norm(TypeStreetAddress); name != "" && addr != "" {
+				v = name + "|" + addr
+			}
+		} else {
+			v = norm(t)
+		}
+		if v != "" {
 			return t, v
 		}
 	}
 	return "", ""
+}
+
+// numTypes is the number of identifier types.
+const numTypes = 10
+
+// typeIndex returns the index of an identifier type, or -1.
+func typeIndex(t string) int {
+	switch t {
+	case TypePerson:
+		return 0
+	case TypePhone:
+		return 1
+	case TypeEmail:
+		return 2
+	case TypeSSN:
+		return 3
+	case TypeCreditCard:
+		return 4
+	case TypeIPAddress:
+		return 5
+	case TypeStreetAddress:
+		return 6
+	case TypeLicensePlate:
+		return 7
+	case TypeGeoCoordinate:
+		return 8
+	case TypeDeviceID:
+		return 9
+	}
+	return -1
+}
+
+// typeCounts counts findings by type without a map.
+type typeCounts [numTypes]uint16
+
+func (c *typeCounts) add(t string) {
+	if k := typeIndex(t); k >= 0 && c[k] < 1<<16-1 {
+		c[k]++
+	}
+}
+
+func (c *typeCounts) get(t string) int {
+	if k := typeIndex(t); k >= 0 {
+		return int(c[k])
+	}
+	return 0
 }
 
 // Normalize returns the canonical form of a finding's value, so that the

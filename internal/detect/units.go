@@ -41,6 +41,7 @@ func unitsOf(text string, fs []Finding) *unitSet {
 		return len(u.info) - 1
 	}
 	objs := enclosingObjects(text, fs)
+	var last unitInfo // the latest sentence unit
 	for i, f := range fs {
 		if objs != nil && objs[i].end > 0 {
 			u.of[i] = add(objs[i])
@@ -57,7 +58,14 @@ func unitsOf(text string, fs []Finding) *unitSet {
 			u.of[i] = add(unitInfo{unitRow, ls, le})
 			continue
 		}
-		u.of[i] = add(unitInfo{unitSentence, sentenceFrom(text, f.Start, ls), sentenceTo(text, f.End, le)})
+		// Consecutive findings in one sentence share its bounds: don't
+		// scan for them again.
+		if last.kind == unitSentence && last.end > 0 && f.Start >= last.start && f.End <= last.end {
+			u.of[i] = add(last)
+			continue
+		}
+		last = unitInfo{unitSentence, sentenceFrom(text, f.Start, ls), sentenceTo(text, f.End, le)}
+		u.of[i] = add(last)
 	}
 	return u
 }
