@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
@@ -30,6 +31,9 @@ type approvalHarness struct {
 	*harness
 	svc *approval.Service
 
+	clockMu sync.Mutex
+	offset  time.Duration // added to the store's clock, to reach expiry
+
 	mu     sync.Mutex
 	events []string // approval event types, in order
 }
@@ -42,12 +46,17 @@ func newApprovalHarness(t *testing.T) *approvalHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	ah := &approvalHarness{}
+	db.Now = func() time.Time {
+		ah.clockMu.Lock()
+		defer ah.clockMu.Unlock()
+		return time.Now().Add(ah.offset)
+	}
 	key, _, err := approval.LoadOrCreateKey(filepath.Join(t.TempDir(), "approval.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ah := &approvalHarness{}
-	svc, err := approval.New(approval.Config{Store: db, Signer: key, Record: func(_ context.Context, e approval.Event) error {
+	svc, err := approval.New(approval.Config{Store: db, Signer: key, Now: db.Now, Record: func(_ context.Context, e approval.Event) error {
 		ah.mu.Lock()
 		defer ah.mu.Unlock()
 		ah.events = append(ah.events, e.Type)
@@ -192,5 +201,51 @@ func TestHeldCallHeaders(t *testing.T) {
 		if a.Principal.ID != "key_test" || a.Tool != "fire_interceptor" || a.Require.Role != "weapons-release-authority" || a.Class != "force" {
 			t.Errorf("approval %+v: want requester key_test, fire_interceptor, weapons-release-authority, force", a)
 		}
+	}
+}
+
+// TestHeldCallDeniedAndExpired: the same loop ending in a denial (with its
+// reason, and no token), and in expiry (recorded as expiry, not denial).
+func TestHeldCallDeniedAndExpired(t *testing.T) {
+	h := newApprovalHarness(t)
+	hold := func(track string) string {
+		msg, _, _ := openaiChat(t, h.openaiClient(testKey), false, openai.ChatCompletionNewParams{
+			Model: "simulated", Tools: agentTools,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(`/tool fire_interceptor {"track":"` + track + `"}`)},
+		})
+		m := approvalIDRe.FindStringSubmatch(msg.Content)
+		if m == nil {
+			t.Fatalf("no approval in %q", msg.Content)
+		}
+		return m[1]
+	}
+
+	denied := hold("T-1")
+	if code, body := h.api(t, "POST", "/brightline/v1/approvals/"+denied+"/deny", approverKey, `{}`); code != 400 {
+		t.Errorf("deny without a reason: got %d %v, want 400", code, body)
+	}
+	if code, body := h.api(t, "POST", "/brightline/v1/approvals/"+denied+"/deny", approverKey, `{"reason":"track T-1 is a civilian airliner"}`); code != 200 || body["status"] != "denied" {
+		t.Fatalf("deny: got %d %v", code, body)
+	}
+	code, body := h.api(t, "GET", "/brightline/v1/approvals/"+denied, testKey, "")
+	if code != 200 || body["status"] != "denied" || body["token"] != nil || !strings.Contains(fmt.Sprint(body["votes"]), "civilian airliner") {
+		t.Errorf("after denial: got %d %v, want denied with the reason and no token", code, body)
+	}
+
+	expired := hold("T-2")
+	h.clockMu.Lock()
+	h.offset = 16 * time.Minute // the default policy's approval_ttl is 15m
+	h.clockMu.Unlock()
+	if code, body := h.api(t, "POST", "/brightline/v1/approvals/"+expired+"/approve", approverKey, ""); code == 200 {
+		t.Errorf("approving after expiry: got %d %v, want a refusal", code, body)
+	}
+	if code, body := h.api(t, "GET", "/brightline/v1/approvals/"+expired, testKey, ""); code != 200 || body["status"] != "expired" || body["token"] != nil {
+		t.Errorf("after expiry: got %d %v, want expired without a token", code, body)
+	}
+	h.mu.Lock()
+	got := strings.Join(h.events, ",")
+	h.mu.Unlock()
+	if got != "created,denied,created,expired" {
+		t.Errorf("approval events: got %s, want created,denied,created,expired", got)
 	}
 }
