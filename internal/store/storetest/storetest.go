@@ -31,6 +31,8 @@ type Store interface {
 	store.SubjectStates
 	store.AuditIndex
 	store.Approvals
+	store.Exposure
+	store.ShadowResults
 }
 
 // OpenFunc returns a new, empty store whose clock is now. It must fail t
@@ -55,6 +57,12 @@ func Run(t *testing.T, open OpenFunc[Store]) {
 	})
 	t.Run("Approvals", func(t *testing.T) {
 		TestApprovals(t, func(t *testing.T, now func() time.Time) store.Approvals { return open(t, now) })
+	})
+	t.Run("Exposure", func(t *testing.T) {
+		TestExposure(t, func(t *testing.T, now func() time.Time) store.Exposure { return open(t, now) })
+	})
+	t.Run("ShadowResults", func(t *testing.T) {
+		TestShadowResults(t, func(t *testing.T, now func() time.Time) store.ShadowResults { return open(t, now) })
 	})
 }
 
