@@ -1,0 +1,118 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/brightline/brightline/internal/store"
+)
+
+var _ store.ShadowResults = (*DB)(nil)
+
+const shadowColumns = `id, route, candidate, at, primary_ok, candidate_ok, primary_us, candidate_us,
+	tool_agreement, refusal_agreement, similarity, detail`
+
+// RecordShadowResult implements [store.ShadowResults].
+func (db *DB) RecordShadowResult(ctx context.Context, r store.ShadowResult) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("couldn't record shadow result: %w", err)
+	}
+	detail, err := json.Marshal(r.Detail)
+	if err != nil {
+		return fmt.Errorf("couldn't record shadow result for route %q: %w", r.Route, err)
+	}
+	_, err = db.write.ExecContext(ctx, `INSERT INTO shadow_results (route, candidate, at, primary_ok, candidate_ok,
+		primary_us, candidate_us, tool_agreement, refusal_agreement, similarity, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Route, r.Candidate, micros(db.now()), r.PrimaryOK, r.CandidateOK,
+		r.PrimaryLatency.Microseconds(), r.CandidateLatency.Microseconds(),
+		shadowBool(r.ToolAgreement), shadowBool(r.RefusalAgreement), shadowFloat(r.Similarity), string(detail))
+	if err != nil {
+		return fmt.Errorf("couldn't record shadow result for route %q: %w", r.Route, err)
+	}
+	return nil
+}
+
+// ShadowResults implements [store.ShadowResults].
+func (db *DB) ShadowResults(ctx context.Context, route string, since time.Time, limit int) ([]store.ShadowResult, error) {
+	q := `SELECT ` + shadowColumns + ` FROM shadow_results WHERE (? = '' OR route = ?) AND at >= ? ORDER BY id DESC`
+	args := []any{route, route, micros(since)}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	out := []store.ShadowResult{}
+	err := db.scanShadow(ctx, q, args, func(r store.ShadowResult) { out = append(out, r) })
+	if err != nil {
+		return nil, fmt.Errorf("couldn't list shadow results for route %q: %w", route, err)
+	}
+	return out, nil
+}
+
+// ShadowSummaries implements [store.ShadowResults]. Medians need every
+// latency, so the rows are summed up in Go as they are read rather than
+// in SQL.
+func (db *DB) ShadowSummaries(ctx context.Context, route string, since time.Time) ([]store.ShadowSummary, error) {
+	var z store.ShadowSummarizer
+	err := db.scanShadow(ctx, `SELECT `+shadowColumns+` FROM shadow_results WHERE (? = '' OR route = ?) AND at >= ?`,
+		[]any{route, route, micros(since)}, z.Add)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't sum up shadow results for route %q: %w", route, err)
+	}
+	return z.Summaries(), nil
+}
+
+func (db *DB) scanShadow(ctx context.Context, q string, args []any, f func(store.ShadowResult)) error {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r             store.ShadowResult
+			at, pUS, cUS  int64
+			tool, refusal sql.NullBool
+			sim           sql.NullFloat64
+			detail        string
+		)
+		if err := rows.Scan(&r.ID, &r.Route, &r.Candidate, &at, &r.PrimaryOK, &r.CandidateOK, &pUS, &cUS,
+			&tool, &refusal, &sim, &detail); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(detail), &r.Detail); err != nil {
+			return fmt.Errorf("shadow result %d has a bad detail: %w", r.ID, err)
+		}
+		r.At = fromMicros(at)
+		r.PrimaryLatency = time.Duration(pUS) * time.Microsecond
+		r.CandidateLatency = time.Duration(cUS) * time.Microsecond
+		if tool.Valid {
+			r.ToolAgreement = &tool.Bool
+		}
+		if refusal.Valid {
+			r.RefusalAgreement = &refusal.Bool
+		}
+		if sim.Valid {
+			r.Similarity = &sim.Float64
+		}
+		f(r)
+	}
+	return rows.Err()
+}
+
+func shadowBool(b *bool) sql.NullBool {
+	if b == nil {
+		return sql.NullBool{}
+	}
+	return sql.NullBool{Bool: *b, Valid: true}
+}
+
+func shadowFloat(f *float64) sql.NullFloat64 {
+	if f == nil {
+		return sql.NullFloat64{}
+	}
+	return sql.NullFloat64{Float64: *f, Valid: true}
+}
