@@ -241,6 +241,11 @@ type RouteConfig struct {
 type TargetConfig struct {
 	Provider string `yaml:"provider"`
 	Model    string `yaml:"model"`
+	// Weight makes the route a canary when any of its targets has one:
+	// each request's first target is drawn in proportion to the weights
+	// (e.g. 95 and 5 to move 5% of traffic to a new provider); the others
+	// follow in listed order for failover.
+	Weight int `yaml:"weight"`
 }
 
 const (
@@ -483,6 +488,9 @@ func (c *Config) validate() error {
 		for j, t := range r.Targets {
 			if !names[t.Provider] {
 				errs = append(errs, fmt.Errorf("%s.targets[%d]: unknown provider %q", where, j, t.Provider))
+			}
+			if t.Weight < 0 {
+				errs = append(errs, fmt.Errorf("%s.targets[%d]: weight %d is negative", where, j, t.Weight))
 			}
 		}
 	}

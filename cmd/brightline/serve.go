@@ -263,7 +263,7 @@ func buildRouter(cfg *Config, obs provider.Observer) (*provider.Router, error) {
 	for _, rc := range cfg.Routes {
 		route := provider.Route{Model: rc.Model}
 		for _, t := range rc.Targets {
-			route.Targets = append(route.Targets, provider.Target{Provider: providers[t.Provider], Model: t.Model})
+			route.Targets = append(route.Targets, provider.Target{Provider: providers[t.Provider], Model: t.Model, Weight: t.Weight})
 		}
 		r.Routes = append(r.Routes, route)
 	}

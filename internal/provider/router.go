@@ -22,6 +22,11 @@ type Target struct {
 	// Model is the provider's name for the model; "" passes the requested
 	// model through.
 	Model string
+	// Weight, when any target of the route has one, makes the route a
+	// canary: each request's first target is drawn with probability
+	// weight/sum among the weighted targets, and the others follow in
+	// their listed order for failover. Zero everywhere: listed order.
+	Weight int
 }
 
 // Route maps a requested model to the targets that serve it, in order of
@@ -71,7 +76,7 @@ type Router struct {
 
 	Now   func() time.Time                                 // nil: time.Now
 	Sleep func(ctx context.Context, d time.Duration) error // nil: a timer that stops early, with ctx's error, when ctx is done
-	Rand  func() float64                                   // nil: math/rand/v2.Float64; draws the backoff jitter
+	Rand  func() float64                                   // nil: math/rand/v2.Float64; draws the backoff jitter and canary picks
 
 	breakers breakers
 }
@@ -171,6 +176,9 @@ func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Hea
 	}
 
 	targets := rt.Targets
+	if after == "" {
+		targets = r.canary(targets)
+	}
 	if after != "" {
 		for i, tg := range targets {
 			if tg.Provider.Name()+"/"+cmp(tg.Model, req.Model) == after {
@@ -282,6 +290,37 @@ func cmp(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// canary returns targets with the primary drawn by weight moved to the
+// front, or targets unchanged when none is weighted.
+func (r *Router) canary(targets []Target) []Target {
+	sum := 0
+	for _, t := range targets {
+		sum += max(t.Weight, 0)
+	}
+	if sum == 0 {
+		return targets
+	}
+	x := r.rand() * float64(sum)
+	pick := 0
+	for i, t := range targets {
+		if t.Weight <= 0 {
+			continue
+		}
+		pick = i
+		if x < float64(t.Weight) {
+			break
+		}
+		x -= float64(t.Weight)
+	}
+	if pick == 0 {
+		return targets
+	}
+	out := make([]Target, 0, len(targets))
+	out = append(out, targets[pick])
+	out = append(out, targets[:pick]...)
+	return append(out, targets[pick+1:]...)
 }
 
 func (r *Router) now() time.Time {
