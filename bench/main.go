@@ -60,10 +60,11 @@ func run() error {
 		upstream    = flag.String("upstream", "", "internal: serve the fake upstream on this address")
 		modes       = flag.String("modes", "plain,stream", "which of plain and stream requests to run")
 		skipMax     = flag.Bool("skip-max", false, "skip the throughput runs")
+		latency     = flag.Duration("upstream-latency", 0, "the fake model's time to answer, as a real model's would be")
 	)
 	flag.Parse()
 	if *upstream != "" {
-		return serveUpstream(*upstream)
+		return serveUpstream(*upstream, *latency)
 	}
 
 	dir, err := os.MkdirTemp("", "brightline-bench")
@@ -86,7 +87,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	up := exec.Command(self, "-upstream", upAddr)
+	up := exec.Command(self, "-upstream", upAddr, "-upstream-latency", latency.String())
 	up.Stderr = os.Stderr
 	if err := up.Start(); err != nil {
 		return err
@@ -148,7 +149,7 @@ routes:
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 
-	fmt.Printf("# Brightline overhead benchmark\n\n%d requests/s for %v per run; upstream, gateway and load generator on this machine (%d CPUs).\n\n", *rate, *duration, numCPU())
+	fmt.Printf("# Brightline overhead benchmark\n\n%d requests/s for %v per run; upstream (answering after %v), gateway and load generator on this machine (%d CPUs).\n\n", *rate, *duration, *latency, numCPU())
 	fmt.Println("| run | requests | errors | p50 | p99 | max | added p50 | added p99 |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	var streamModes []bool
@@ -328,8 +329,8 @@ func closedLoop(ctx context.Context, c *http.Client, url, body string, hdr http.
 	return r, nil
 }
 
-func serveUpstream(addr string) error {
-	srv := &http.Server{Addr: addr, Handler: &fakeupstream.Server{}, ReadHeaderTimeout: 10 * time.Second}
+func serveUpstream(addr string, latency time.Duration) error {
+	srv := &http.Server{Addr: addr, Handler: &fakeupstream.Server{Latency: latency}, ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
 }
 

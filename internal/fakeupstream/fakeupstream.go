@@ -64,6 +64,9 @@ type Server struct {
 	Refuse bool
 	// EventDelay paces stream frames.
 	EventDelay time.Duration
+	// Latency is the model's time to answer: every request waits this long
+	// (or until the client leaves) before the first byte.
+	Latency time.Duration
 	// Record keeps every request in Requests.
 	Record bool
 
@@ -114,9 +117,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f = *ff
 		}
 	}
-	if f.Delay > 0 {
+	if d := f.Delay + s.Latency; d > 0 {
 		select {
-		case <-time.After(f.Delay):
+		case <-time.After(d):
 		case <-r.Context().Done():
 			s.cancelled.Add(1)
 			return
