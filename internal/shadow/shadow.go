@@ -1,0 +1,323 @@
+// Package shadow rehearses a move to another provider: it mirrors a sample
+// of live requests to a candidate provider or model, in the background,
+// compares the candidate's answer with the one the client got, and stores
+// the comparison (see [store.ShadowResult]). The client never waits for,
+// sees or is affected by the candidate.
+//
+// # Using it from the gateway
+//
+// The gateway calls [Mirror.Offer] after the primary answer has been sent,
+// with the request as it was forwarded to the primary provider: after
+// policy has redacted it, never the client's raw bytes. Offering anything
+// else would send unredacted content to a provider that policy never
+// approved. For a streamed request, the gateway offers the response it
+// assembled from the stream.
+//
+// # What the candidate gets
+//
+// A deep copy of the offered request with the candidate's model, as a
+// non-streamed request, without the client's headers and without
+// Request.Raw: the candidate's provider encodes the canonical request, which
+// is exactly what policy inspected. Fields only a passthrough would have
+// carried (unknown to the canonical model) are therefore not rehearsed.
+//
+// # What happens to the candidate's answer
+//
+// Nothing but the comparison. Tool calls in it are never executed, never
+// returned to anyone and never stored; only their names are, and whether
+// their arguments were JSON objects. The answer's text is reduced to a
+// similarity score (see [Similarity]) and dropped.
+//
+// # Limits
+//
+// Offer never blocks: it samples, copies the request and hands it to a
+// bounded queue, and when the queue is full the sample is dropped and
+// counted in brightline_shadow_offers_total{outcome="dropped"}. A fixed
+// number of workers call candidates, each call with its own timeout on a
+// context that no client request owns.
+package shadow
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/provider"
+	"github.com/brightline/brightline/internal/store"
+)
+
+// Candidate is where a route's requests are mirrored.
+type Candidate struct {
+	// Provider answers in the shadow. Required.
+	Provider provider.Provider
+	// Model is the provider's model name; "" means the route's name.
+	Model string
+	// Sample is the fraction of the route's requests mirrored, from 0
+	// (none) to 1 (all).
+	Sample float64
+}
+
+// model is the model name the candidate is asked for on route.
+func (c Candidate) model(route string) string { return cmp.Or(c.Model, route) }
+
+// Config configures a [Mirror]. Only Store and Candidates are required.
+type Config struct {
+	// Candidates maps a route (the model name the client asked for) to
+	// the candidate its requests are mirrored to. Routes not in the map are
+	// never mirrored.
+	Candidates map[string]Candidate
+	// Store keeps the results. Required.
+	Store store.ShadowResults
+	// Concurrency is the number of candidate calls in flight at once. 0
+	// means 2.
+	Concurrency int
+	// Queue is the number of sampled requests that may wait for a worker.
+	// 0 means 64. When it is full, further samples are dropped and counted.
+	Queue int
+	// Timeout bounds each candidate call. 0 means 60 seconds.
+	Timeout time.Duration
+	// DrainTimeout bounds how long Close waits for queued and running
+	// comparisons. 0 means Timeout.
+	DrainTimeout time.Duration
+	// Now is the clock used to time candidate calls. nil means time.Now.
+	Now func() time.Time
+	// Logger gets store failures and shutdown losses. nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Registerer gets the metrics. nil means they are kept unregistered.
+	Registerer prometheus.Registerer
+}
+
+// Mirror mirrors sampled requests to candidate providers. It is safe for
+// concurrent use. Close it to stop its workers.
+type Mirror struct {
+	routes  map[string]*route // read-only after New
+	store   store.ShadowResults
+	timeout time.Duration
+	drain   time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	m       *metrics
+
+	// mu guards closed and sending on queue: Offer holds it for reading
+	// while it sends (without blocking), Close for writing while it closes
+	// queue, so nothing is ever sent on a closed channel.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan *job
+
+	base    context.Context // parent of every candidate call; cancelled when draining runs out of time
+	abandon context.CancelFunc
+	workers sync.WaitGroup
+	// abandoned counts comparisons lost at shutdown, for Close's error.
+	abandoned atomic.Int64
+}
+
+// route is one mirrored route with its metrics resolved, so that Offer does
+// no label lookups.
+type route struct {
+	name      string
+	cand      Candidate
+	candName  string
+	sampled   prometheus.Counter // sampled out
+	queued    prometheus.Counter
+	dropped   prometheus.Counter // queue full
+	closed    prometheus.Counter // offered after Close
+	recorded  prometheus.Counter
+	failed    prometheus.Counter // store error
+	abandoned prometheus.Counter // lost at shutdown
+}
+
+// job is one sampled request waiting for a worker. It owns its copies.
+type job struct {
+	route          *route
+	req            *llm.Request
+	primary        Answer
+	primaryLatency time.Duration
+}
+
+// New starts a Mirror's workers.
+func New(cfg Config) (*Mirror, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("couldn't start shadow mirror: no store")
+	}
+	m := &Mirror{
+		routes:  make(map[string]*route, len(cfg.Candidates)),
+		store:   cfg.Store,
+		timeout: cfg.Timeout,
+		drain:   cfg.DrainTimeout,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		m:       newMetrics(cfg.Registerer),
+	}
+	if m.timeout <= 0 {
+		m.timeout = 60 * time.Second
+	}
+	if m.drain <= 0 {
+		m.drain = m.timeout
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	for name, c := range cfg.Candidates {
+		if c.Provider == nil {
+			return nil, fmt.Errorf("couldn't start shadow mirror: route %q has no candidate provider", name)
+		}
+		if !(c.Sample >= 0 && c.Sample <= 1) {
+			return nil, fmt.Errorf("couldn't start shadow mirror: route %q has sample rate %v outside [0, 1]", name, c.Sample)
+		}
+		m.routes[name] = m.m.route(name, c)
+	}
+	n := cfg.Concurrency
+	if n <= 0 {
+		n = 2
+	}
+	q := cfg.Queue
+	if q <= 0 {
+		q = 64
+	}
+	m.queue = make(chan *job, q)
+	m.m.register(m, m.log)
+	m.base, m.abandon = context.WithCancel(context.Background())
+	for range n {
+		m.workers.Go(m.work)
+	}
+	return m, nil
+}
+
+// Offer mirrors req to its route's candidate if the route has one and req
+// is sampled, and returns at once: it never waits for the candidate, for
+// storage or for a worker. req must be the request as forwarded to the
+// primary provider (after redaction), primary and primaryErr what the
+// primary answered and primaryLatency how long it took. Offer copies what
+// it keeps, so the caller may reuse all of them when it returns. It is safe
+// to call after Close, which makes it a counted no-op.
+func (m *Mirror) Offer(routeName string, req *llm.Request, primary *llm.Response, primaryErr error, primaryLatency time.Duration) {
+	r := m.routes[routeName]
+	if r == nil || req == nil {
+		return
+	}
+	// rand.Float64 is in [0, 1), so a rate of 1 takes every request and 0
+	// none.
+	if !(rand.Float64() < r.cand.Sample) {
+		r.sampled.Inc()
+		return
+	}
+	// A cheap look before copying: a full queue will refuse the job. The
+	// look is racy, so the send below still cannot block.
+	if len(m.queue) == cap(m.queue) {
+		r.dropped.Inc()
+		return
+	}
+	j := &job{route: r, req: copyRequest(req, r.cand.model(routeName)), primaryLatency: primaryLatency}
+	j.primary = Answer{Response: copyResponse(primary), Err: primaryErr}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		r.closed.Inc()
+		return
+	}
+	select {
+	case m.queue <- j:
+		r.queued.Inc()
+	default:
+		r.dropped.Inc()
+	}
+}
+
+// Close stops taking samples and waits, for at most Config.DrainTimeout,
+// for the queued and running comparisons to be stored. Those still
+// unfinished then are abandoned: their candidate calls are cancelled, they
+// are counted in brightline_shadow_results_total{result="abandoned"} and
+// Close returns an error saying how many. Close may be called more than
+// once.
+func (m *Mirror) Close() error {
+	m.mu.Lock()
+	if !m.closed {
+		m.closed = true
+		close(m.queue)
+	}
+	m.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		m.workers.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(m.drain)
+	defer t.Stop()
+	select {
+	case <-done:
+		m.abandon()
+		return nil
+	case <-t.C:
+	}
+	before := m.abandoned.Load()
+	m.abandon()
+	<-done // with the context cancelled, workers finish quickly
+	if n := m.abandoned.Load() - before; n > 0 {
+		return fmt.Errorf("shadow mirror closed after %v with %d comparisons unfinished", m.drain, n)
+	}
+	return nil
+}
+
+// work runs jobs until the queue is closed and empty.
+func (m *Mirror) work() {
+	for j := range m.queue {
+		m.run(j)
+	}
+}
+
+// run calls the candidate for j, compares and stores the result.
+func (m *Mirror) run(j *job) {
+	if m.base.Err() != nil {
+		m.lose(j.route)
+		return
+	}
+	r := j.route
+	ctx, cancel := context.WithTimeout(m.base, m.timeout)
+	defer cancel()
+	start := m.now()
+	resp, err := r.cand.Provider.Complete(ctx, &provider.Call{Request: j.req})
+	latency := m.now().Sub(start)
+	if m.base.Err() != nil {
+		// Cancelled by Close, not by the candidate: not a fair sample.
+		m.lose(r)
+		return
+	}
+	res := Compare(j.primary, Answer{Response: resp, Err: err})
+	res.Route, res.Candidate = r.name, r.candName
+	res.PrimaryLatency, res.CandidateLatency = max(j.primaryLatency, 0), max(latency, 0)
+	// The candidate's answer goes out of scope here: its tool calls are
+	// never executed or passed on.
+	sctx, scancel := context.WithTimeout(m.base, m.timeout)
+	defer scancel()
+	if err := m.store.RecordShadowResult(sctx, res); err != nil {
+		if m.base.Err() != nil {
+			m.lose(r)
+			return
+		}
+		r.failed.Inc()
+		m.log.Error("couldn't record shadow result", "route", r.name, "candidate", r.candName, "err", err)
+		return
+	}
+	r.recorded.Inc()
+}
+
+// lose counts a comparison abandoned at shutdown.
+func (m *Mirror) lose(r *route) {
+	r.abandoned.Inc()
+	m.abandoned.Add(1)
+}
