@@ -9,6 +9,7 @@ import (
 
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/policy"
 )
 
 // fakeAuditor records entries, or fails every append when err is set.
@@ -99,5 +100,26 @@ func TestAuditEntries(t *testing.T) {
 		if strings.Contains(string(b), "Garcia") || strings.Contains(string(b), "555") {
 			t.Errorf("entry holds content: %s", b)
 		}
+	}
+}
+
+// TestAuditPolicyError: a request refused because a rule could not be
+// evaluated is recorded as such.
+func TestAuditPolicyError(t *testing.T) {
+	a := &fakeAuditor{}
+	p, err := policy.Load("test.yaml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, gateway.Config{Audit: a, Policy: gateway.StaticPolicy{Policy: p}})
+	status, _, _ := h.post(t, "/v1/chat/completions", `{"model":"via-openai","messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"Authorization": "Bearer " + testKey, "x-mission": "explode"})
+	if status != 500 {
+		t.Fatalf("got %d, want 500 policy_error", status)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.entries) != 1 || a.entries[0].Action != "policy_error" || a.entries[0].Stage != "request" {
+		t.Errorf("got entries %+v, want one request-stage policy_error", a.entries)
 	}
 }

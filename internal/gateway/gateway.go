@@ -282,6 +282,15 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		found := g.cfg.Surveillance.Inspect(in, req)
 		d, err := pol.Evaluate(brightline.StageRequest, in)
 		if err != nil {
+			// A refusal for want of a decision is recorded too.
+			if g.cfg.Audit != nil {
+				failed := brightline.Decision{Stage: brightline.StageRequest, Action: "policy_error",
+					PolicyVersion: pol.Version(), PolicyHash: pol.Hash()}
+				if aerr := g.audit(x, failed, in); aerr != nil {
+					fail(aerr)
+					return
+				}
+			}
 			fail(policyError(brightline.StageRequest, err))
 			return
 		}
