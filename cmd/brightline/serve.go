@@ -121,7 +121,11 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		KeyUsed:         used.Mark,
 		Surveillance:    surv.Surveillance,
 		Audit:           auditLog,
-		Approvals:       approvals,
+		AuditStatus: func() gateway.AuditStatus {
+			st := auditLog.Status()
+			return gateway.AuditStatus{Size: st.Size, PublishedSize: st.PublishedSize, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
+		},
+		Approvals: approvals,
 	}, auth, router)
 
 	gw.Handle("/brightline/v1/approvals", approvals.Handler(gw.Principal))

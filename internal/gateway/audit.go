@@ -16,6 +16,14 @@ type Auditor interface {
 	Append(ctx context.Context, e auditlog.Entry, c *auditlog.Commitment) (uint64, error)
 }
 
+// AuditStatus is the audit log's state as /healthz shows it.
+type AuditStatus struct {
+	Size          uint64    `json:"size"`           // entries sequenced and integrated
+	PublishedSize uint64    `json:"published_size"` // covered by a checkpoint with the witness quorum
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+}
+
 // auditTimeout bounds one append: a log that cannot take an entry in this
 // time is treated as failed, and the request is refused.
 const auditTimeout = 10 * time.Second

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/gateway"
@@ -121,5 +122,17 @@ func TestAuditPolicyError(t *testing.T) {
 	defer a.mu.Unlock()
 	if len(a.entries) != 1 || a.entries[0].Action != "policy_error" || a.entries[0].Stage != "request" {
 		t.Errorf("got entries %+v, want one request-stage policy_error", a.entries)
+	}
+}
+
+func TestHealthShowsAuditFailure(t *testing.T) {
+	st := gateway.AuditStatus{Size: 7, PublishedSize: 7}
+	h := newHarness(t, gateway.Config{AuditStatus: func() gateway.AuditStatus { return st }})
+	if got := h.get(t, "/healthz"); !strings.Contains(got, `"status":"ok"`) || !strings.Contains(got, `"audit":{"size":7,"published_size":7}`) {
+		t.Errorf("healthy log: got %s", got)
+	}
+	st.LastError, st.LastErrorAt = "no space left on device", time.Now()
+	if got := h.get(t, "/healthz"); !strings.Contains(got, `"status":"degraded"`) || !strings.Contains(got, "no space left") {
+		t.Errorf("failing log: got %s, want degraded with the error", got)
 	}
 }

@@ -75,6 +75,8 @@ type Config struct {
 	// answer it governs is released; if it cannot, the request is refused
 	// with 503. nil records nothing (tests, dry runs).
 	Audit Auditor
+	// AuditStatus, if set, reports the audit log's state for /healthz.
+	AuditStatus func() AuditStatus
 	// Surveillance counts the people each principal's requests concern,
 	// for the counters attributes. nil fills the findings attributes only
 	// and leaves the counters at zero.
@@ -527,6 +529,14 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{"status": "ok", "policy": map[string]any{"version": st.Version, "hash": st.Hash, "unsigned": st.Unsigned}}
 	if st.Unsigned {
 		body["warning"] = "UNSIGNED POLICY: development mode; safeguards can be changed without the required signatures"
+	}
+	if g.cfg.AuditStatus != nil {
+		a := g.cfg.AuditStatus()
+		body["audit"] = a
+		if a.LastError != "" && time.Since(a.LastErrorAt) < time.Minute {
+			// Requests are being refused: say so where operators look.
+			body["status"] = "degraded"
+		}
 	}
 	json.NewEncoder(w).Encode(body)
 }
