@@ -1,0 +1,229 @@
+package exposure
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/brightline/brightline/internal/store"
+)
+
+// RouteInfo is a configured route, as reports need it: the model name
+// clients ask for (possibly a glob in path.Match syntax, like the router's)
+// and its targets in order of preference.
+type RouteInfo struct {
+	Model   string       `json:"model"`
+	Targets []TargetInfo `json:"targets"`
+}
+
+// TargetInfo is one target of a route: the provider's configured name, type
+// and base URL, and the model asked of it ("" passes the requested model
+// through).
+type TargetInfo struct {
+	Provider     string `json:"provider"`
+	ProviderType string `json:"provider_type"`
+	BaseURL      string `json:"base_url,omitempty"`
+	Model        string `json:"model,omitempty"`
+}
+
+// Reader is what reports read; [store.Exposure] implements it.
+type Reader interface {
+	ExposureUsage(ctx context.Context, f store.ExposureFilter) ([]store.ExposureUsage, error)
+}
+
+// Filter selects what [Report] shows. The zero value shows everything.
+type Filter struct {
+	Vendor    string    // only traffic served by this vendor (see VendorOf)
+	Since     time.Time // only hours that reach Since or later
+	Principal string    // only this principal's traffic (its ID)
+}
+
+// Row is one principal's traffic through one provider and model.
+type Row struct {
+	PrincipalID   string `json:"principal_id"`
+	PrincipalName string `json:"principal_name"`
+	Vendor        string `json:"vendor"`
+	Provider      string `json:"provider"`
+	ProviderType  string `json:"provider_type"`
+	Model         string `json:"model"`
+	// Routes are the model names the principal asked for that this
+	// provider and model served, sorted.
+	Routes       []string  `json:"routes"`
+	Requests     int64     `json:"requests"`
+	InputTokens  int64     `json:"input_tokens"`
+	OutputTokens int64     `json:"output_tokens"`
+	FirstSeen    time.Time `json:"first_seen"` // the start of the first hour with traffic
+	LastUsed     time.Time `json:"last_used"`
+	// Features counts the requests that used each feature.
+	Features map[string]int64 `json:"features,omitempty"`
+	// Alternative is true when every one of Routes has a configured target
+	// at a vendor other than Vendor, so the traffic could move by
+	// reordering targets. It says nothing about whether that target works
+	// as well; see Plan for that.
+	Alternative bool `json:"alternative"`
+	// Alternatives lists those targets, as "provider/model (vendor)".
+	Alternatives []string `json:"alternatives,omitempty"`
+	// Unrouted lists the Routes that no configured route matches any more.
+	Unrouted []string `json:"unrouted,omitempty"`
+}
+
+// Report reads the usage f selects and sums it per principal, provider and
+// model, ordered by principal ID, then vendor, provider and model. routes
+// is the current configuration, used to name vendors (a provider's base
+// URL) and to find alternatives.
+func Report(ctx context.Context, st Reader, routes []RouteInfo, f Filter) ([]Row, error) {
+	usage, err := st.ExposureUsage(ctx, store.ExposureFilter{PrincipalID: f.Principal, Since: f.Since})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read exposure usage: %w", err)
+	}
+	idx := newRouteIndex(routes)
+	type rowKey struct{ principal, provider, model string }
+	byKey := make(map[rowKey]*Row)
+	var rows []*Row
+	for i := range usage {
+		u := &usage[i]
+		vendor := idx.vendor(u.Provider, u.ProviderType, u.Model)
+		if f.Vendor != "" && vendor != f.Vendor {
+			continue
+		}
+		k := rowKey{u.PrincipalID, u.Provider, u.Model}
+		r := byKey[k]
+		if r == nil {
+			r = &Row{
+				PrincipalID: u.PrincipalID, Vendor: vendor, Provider: u.Provider, ProviderType: u.ProviderType,
+				Model: u.Model, FirstSeen: u.Hour, LastUsed: u.LastUsed,
+			}
+			byKey[k] = r
+			rows = append(rows, r)
+		}
+		// Usage comes ordered by hour within a route, so the name of the
+		// latest hour read wins, near enough to the latest name.
+		if u.PrincipalName != "" {
+			r.PrincipalName = u.PrincipalName
+		}
+		if !slices.Contains(r.Routes, u.Route) {
+			r.Routes = append(r.Routes, u.Route)
+		}
+		r.Requests += u.Requests
+		r.InputTokens += u.InputTokens
+		r.OutputTokens += u.OutputTokens
+		if u.Hour.Before(r.FirstSeen) {
+			r.FirstSeen = u.Hour
+		}
+		if u.LastUsed.After(r.LastUsed) {
+			r.LastUsed = u.LastUsed
+		}
+		for name, n := range u.Features {
+			if r.Features == nil {
+				r.Features = make(map[string]int64)
+			}
+			r.Features[name] += n
+		}
+	}
+	out := make([]Row, 0, len(rows))
+	for _, r := range rows {
+		slices.Sort(r.Routes)
+		r.Alternative = len(r.Routes) > 0
+		for _, name := range r.Routes {
+			rt := idx.match(name)
+			if rt == nil {
+				r.Unrouted = append(r.Unrouted, name)
+				r.Alternative = false
+				continue
+			}
+			alts := idx.alternatives(rt, name, r.Vendor)
+			if len(alts) == 0 {
+				r.Alternative = false
+			}
+			for _, a := range alts {
+				if !slices.Contains(r.Alternatives, a) {
+					r.Alternatives = append(r.Alternatives, a)
+				}
+			}
+		}
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.PrincipalID, b.PrincipalID), cmp.Compare(a.Vendor, b.Vendor),
+			cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Model, b.Model))
+	})
+	return out, nil
+}
+
+// routeIndex answers questions about the configured routes.
+type routeIndex struct {
+	routes    []RouteInfo
+	providers map[string]TargetInfo // by provider name: type and base URL
+}
+
+func newRouteIndex(routes []RouteInfo) *routeIndex {
+	idx := &routeIndex{routes: routes, providers: make(map[string]TargetInfo)}
+	for _, rt := range routes {
+		for _, t := range rt.Targets {
+			if _, ok := idx.providers[t.Provider]; !ok {
+				idx.providers[t.Provider] = t
+			}
+		}
+	}
+	return idx
+}
+
+// vendor names the vendor of provider serving model. The provider's base
+// URL comes from the configuration; a provider no longer configured is
+// named by its recorded type and the model.
+func (idx *routeIndex) vendor(provider, providerType, model string) string {
+	t, ok := idx.providers[provider]
+	if !ok {
+		return VendorOf(providerType, "", model)
+	}
+	if providerType == "" {
+		providerType = t.ProviderType
+	}
+	return VendorOf(providerType, t.BaseURL, model)
+}
+
+// match returns the route serving the requested model, as the router
+// chooses it: an exact name first, then the first glob that matches; or
+// nil.
+func (idx *routeIndex) match(model string) *RouteInfo {
+	for i := range idx.routes {
+		if idx.routes[i].Model == model {
+			return &idx.routes[i]
+		}
+	}
+	for i := range idx.routes {
+		if ok, _ := path.Match(idx.routes[i].Model, model); ok {
+			return &idx.routes[i]
+		}
+	}
+	return nil
+}
+
+// targetModel is the model target t is asked for when a client asks for
+// requested.
+func targetModel(t TargetInfo, requested string) string {
+	if t.Model != "" {
+		return t.Model
+	}
+	return requested
+}
+
+// targetVendor names the vendor of t serving requested.
+func targetVendor(t TargetInfo, requested string) string {
+	return VendorOf(t.ProviderType, t.BaseURL, targetModel(t, requested))
+}
+
+// alternatives lists rt's targets for requested whose vendor is not
+// vendor, as "provider/model (vendor)".
+func (idx *routeIndex) alternatives(rt *RouteInfo, requested, vendor string) []string {
+	var out []string
+	for _, t := range rt.Targets {
+		if v := targetVendor(t, requested); v != vendor && v != VendorSimulated {
+			out = append(out, fmt.Sprintf("%s/%s (%s)", t.Provider, targetModel(t, requested), v))
+		}
+	}
+	return out
+}

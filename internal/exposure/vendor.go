@@ -1,0 +1,174 @@
+package exposure
+
+import (
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Vendors [VendorOf] names. Any other answer is a host's second-level
+// name for an unrecognised openai-compatible API, or VendorUnknown.
+const (
+	VendorAnthropic  = "anthropic"
+	VendorOpenAI     = "openai"
+	VendorGoogle     = "google"
+	VendorXAI        = "xai"
+	VendorMeta       = "meta"
+	VendorMistral    = "mistral"
+	VendorDeepSeek   = "deepseek"
+	VendorSelfHosted = "self-hosted"
+	VendorSimulated  = "simulated"
+	VendorUnknown    = "unknown"
+)
+
+// hostVendors maps API host suffixes to the vendor that runs them, for
+// openai-compatible providers. A host matches a suffix when it equals it
+// or ends with "." followed by it.
+var hostVendors = []struct{ suffix, vendor string }{
+	{"api.anthropic.com", VendorAnthropic},
+	{"api.openai.com", VendorOpenAI},
+	{"openai.azure.com", "azure-openai"},
+	{"api.x.ai", VendorXAI},
+	{"generativelanguage.googleapis.com", VendorGoogle},
+	{"aiplatform.googleapis.com", VendorGoogle},
+	{"api.mistral.ai", VendorMistral},
+	{"api.deepseek.com", VendorDeepSeek},
+	{"api.together.xyz", "together"},
+	{"api.together.ai", "together"},
+	{"api.fireworks.ai", "fireworks"},
+	{"api.groq.com", "groq"},
+	{"api.cerebras.ai", "cerebras"},
+	{"api.perplexity.ai", "perplexity"},
+	{"openrouter.ai", "openrouter"},
+	{"api.cohere.com", "cohere"},
+	{"api.cohere.ai", "cohere"},
+	{"api.llama.com", VendorMeta},
+}
+
+// modelVendors maps model name prefixes to the vendor that makes the model,
+// for when the host does not say (a router, a self-hosted server).
+// closed marks closed-weight families: they run only on the maker's or its
+// resellers' servers. Earlier entries win, so open-weight families of a
+// closed-weight maker (gpt-oss, gemma) come first.
+var modelVendors = []struct {
+	prefix, vendor string
+	closed         bool
+}{
+	{"gpt-oss", VendorOpenAI, false},
+	{"gemma", VendorGoogle, false},
+	{"claude", VendorAnthropic, true},
+	{"anthropic.claude", VendorAnthropic, true}, // Bedrock ids
+	{"gpt-", VendorOpenAI, true},
+	{"chatgpt-", VendorOpenAI, true},
+	{"o1", VendorOpenAI, true},
+	{"o3", VendorOpenAI, true},
+	{"o4", VendorOpenAI, true},
+	{"gemini", VendorGoogle, true},
+	{"grok", VendorXAI, true},
+	{"llama", VendorMeta, false},
+	{"meta-llama", VendorMeta, false},
+	{"mistral", VendorMistral, false},
+	{"mixtral", VendorMistral, false},
+	{"codestral", VendorMistral, false},
+	{"deepseek", VendorDeepSeek, false},
+}
+
+// VendorOf names the vendor behind a provider of type providerType at
+// baseURL serving model.
+//
+// anthropic and openai providers are those vendors and simulated is
+// "simulated", whatever the model. For an openai-compatible provider:
+//
+//  1. A closed-weight model is its maker's whatever the host: claude-* is
+//     "anthropic", gpt-*, o1, o3 and o4 "openai", gemini-* "google",
+//     grok-* "xai" (gpt-oss and gemma are open weights and do not count).
+//     Such weights run only on the maker's or a reseller's servers, so a
+//     claude model behind Vertex, OpenRouter or a local proxy is still
+//     Anthropic in the serving path.
+//  2. Otherwise the base URL's host names it: api.x.ai is "xai",
+//     generativelanguage.googleapis.com and *aiplatform.googleapis.com
+//     "google", api.groq.com "groq", api.together.xyz "together", and so
+//     on. localhost, private addresses and hosts or paths that name ollama,
+//     vllm, llama.cpp or lmstudio are "self-hosted": open weights on the
+//     operator's hardware.
+//  3. Otherwise an open-weight model's maker: llama-* is "meta", mistral-*
+//     "mistral", deepseek-* "deepseek".
+//
+// Anything else is "unknown".
+func VendorOf(providerType, baseURL, model string) string {
+	switch providerType {
+	case "anthropic":
+		return VendorAnthropic
+	case "openai":
+		return VendorOpenAI
+	case "simulated":
+		return VendorSimulated
+	}
+	mv, closed := vendorOfModel(model)
+	if closed {
+		return mv
+	}
+	if v := vendorOfURL(baseURL); v != "" {
+		return v
+	}
+	if mv != "" {
+		return mv
+	}
+	return VendorUnknown
+}
+
+// vendorOfURL names the vendor by the URL's host, or "" if it cannot.
+func vendorOfURL(baseURL string) string {
+	if baseURL == "" {
+		return ""
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, hv := range hostVendors {
+		if host == hv.suffix || strings.HasSuffix(host, "."+hv.suffix) {
+			return hv.vendor
+		}
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") {
+		return VendorSelfHosted
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+		return VendorSelfHosted
+	}
+	where := host + u.Path
+	for _, s := range []string{"ollama", "vllm", "llama.cpp", "llamacpp", "lmstudio", "localai", "tgi"} {
+		if strings.Contains(where, s) {
+			return VendorSelfHosted
+		}
+	}
+	if strings.HasSuffix(host, "aiplatform.googleapis.com") { // {region}-aiplatform.googleapis.com
+		return VendorGoogle
+	}
+	return ""
+}
+
+// vendorOfModel names the vendor that makes model, or "", and whether the
+// model's weights are closed.
+func vendorOfModel(model string) (vendor string, closed bool) {
+	m := strings.ToLower(model)
+	// Router-style ids: "anthropic/claude-…", "openai/gpt-…", "us.anthropic.claude-…".
+	if i := strings.LastIndexByte(m, '/'); i >= 0 {
+		m = m[i+1:]
+	}
+	for _, p := range []string{"us.", "eu.", "apac.", "global."} {
+		m = strings.TrimPrefix(m, p)
+	}
+	for _, mv := range modelVendors {
+		if strings.HasPrefix(m, mv.prefix) {
+			// "o1", "o3", "o4" are whole names or followed by "-".
+			if len(mv.prefix) == 2 && len(m) > 2 && m[2] != '-' {
+				continue
+			}
+			return mv.vendor, mv.closed
+		}
+	}
+	return "", false
+}
