@@ -34,7 +34,10 @@
 // bounded queue, and when the queue is full the sample is dropped and
 // counted in brightline_shadow_offers_total{outcome="dropped"}. A fixed
 // number of workers call candidates, each call with its own timeout on a
-// context that no client request owns.
+// context that no client request owns. One goroutine writes the results in
+// batches, so that a busy mirror pays one commit for many results; when it
+// falls behind, the workers wait for it, the queue fills and offers are
+// dropped, counted, rather than anything growing without bound.
 package shadow
 
 import (
@@ -118,6 +121,11 @@ type Mirror struct {
 	base    context.Context // parent of every candidate call; cancelled when draining runs out of time
 	abandon context.CancelFunc
 	workers sync.WaitGroup
+	// results carries finished comparisons from the workers to the one
+	// recorder goroutine, which writes them in batches; closed once the
+	// workers are done.
+	results  chan result
+	recorded chan struct{} // closed when the recorder is done
 	// abandoned counts comparisons lost at shutdown, for Close's error.
 	abandoned atomic.Int64
 }
@@ -136,6 +144,15 @@ type route struct {
 	failed    prometheus.Counter // store error
 	abandoned prometheus.Counter // lost at shutdown
 }
+
+// result is one finished comparison on its way to the store.
+type result struct {
+	route *route
+	res   store.ShadowResult
+}
+
+// maxBatch is the most results the recorder writes at once.
+const maxBatch = 128
 
 // job is one sampled request waiting for a worker. It owns its copies.
 type job struct {
@@ -191,9 +208,16 @@ func New(cfg Config) (*Mirror, error) {
 	m.queue = make(chan *job, q)
 	m.m.register(m, m.log)
 	m.base, m.abandon = context.WithCancel(context.Background())
+	m.results = make(chan result, q)
+	m.recorded = make(chan struct{})
 	for range n {
 		m.workers.Go(m.work)
 	}
+	go func() {
+		m.workers.Wait()
+		close(m.results)
+	}()
+	go m.record()
 	return m, nil
 }
 
@@ -251,11 +275,7 @@ func (m *Mirror) Close() error {
 	}
 	m.mu.Unlock()
 
-	done := make(chan struct{})
-	go func() {
-		m.workers.Wait()
-		close(done)
-	}()
+	done := m.recorded // closed after the workers and then the recorder finish
 	t := time.NewTimer(m.drain)
 	defer t.Stop()
 	select {
@@ -302,18 +322,57 @@ func (m *Mirror) run(j *job) {
 	res.PrimaryLatency, res.CandidateLatency = max(j.primaryLatency, 0), max(latency, 0)
 	// The candidate's answer goes out of scope here: its tool calls are
 	// never executed or passed on.
-	sctx, scancel := context.WithTimeout(m.base, m.timeout)
-	defer scancel()
-	if err := m.store.RecordShadowResult(sctx, res); err != nil {
-		if m.base.Err() != nil {
-			m.lose(r)
-			return
+	m.results <- result{route: r, res: res}
+}
+
+// record writes finished comparisons in batches until the workers are
+// done. A batch is whatever has arrived while the previous one was being
+// written, up to maxBatch, so that a busy mirror pays one commit for many
+// results and an idle one writes each at once.
+func (m *Mirror) record() {
+	defer close(m.recorded)
+	batch := make([]result, 0, maxBatch)
+	rs := make([]store.ShadowResult, 0, maxBatch)
+	for first := range m.results {
+		batch = append(batch[:0], first)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-m.results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
 		}
-		r.failed.Inc()
-		m.log.Error("couldn't record shadow result", "route", r.name, "candidate", r.candName, "err", err)
-		return
+		rs = rs[:0]
+		for _, b := range batch {
+			rs = append(rs, b.res)
+		}
+		m.write(batch, rs)
 	}
-	r.recorded.Inc()
+}
+
+// write stores one batch and counts the outcome per route.
+func (m *Mirror) write(batch []result, rs []store.ShadowResult) {
+	ctx, cancel := context.WithTimeout(m.base, m.timeout)
+	defer cancel()
+	err := m.store.RecordShadowResults(ctx, rs)
+	for _, b := range batch {
+		switch {
+		case err == nil:
+			b.route.recorded.Inc()
+		case m.base.Err() != nil:
+			m.lose(b.route)
+		default:
+			b.route.failed.Inc()
+		}
+	}
+	if err != nil && m.base.Err() == nil {
+		m.log.Error("couldn't record shadow results", "results", len(rs), "err", err)
+	}
 }
 
 // lose counts a comparison abandoned at shutdown.

@@ -34,9 +34,11 @@ type memStore struct {
 
 var _ store.ShadowResults = (*memStore)(nil)
 
-func (s *memStore) RecordShadowResult(_ context.Context, r store.ShadowResult) error {
-	if err := r.Validate(); err != nil {
-		return err
+func (s *memStore) RecordShadowResults(_ context.Context, rs []store.ShadowResult) error {
+	for _, r := range rs {
+		if err := r.Validate(); err != nil {
+			return err
+		}
 	}
 	if s.Fail != nil {
 		if err := s.Fail(); err != nil {
@@ -45,9 +47,11 @@ func (s *memStore) RecordShadowResult(_ context.Context, r store.ShadowResult) e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r.ID = int64(len(s.results) + 1)
-	r.At = time.Now()
-	s.results = append(s.results, r)
+	for _, r := range rs {
+		r.ID = int64(len(s.results) + 1)
+		r.At = time.Now()
+		s.results = append(s.results, r)
+	}
 	return nil
 }
 

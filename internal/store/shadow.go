@@ -131,12 +131,14 @@ type ShadowSummary struct {
 // Every method may return an error wrapping the context's error when ctx is
 // done, and other errors for storage failures.
 type ShadowResults interface {
-	// RecordShadowResult stores r, setting ID and At itself (r.ID and r.At
-	// are ignored). An invalid r (see [ShadowResult.Validate]) is an error.
-	// Retrying after an ambiguous failure may record r twice; one duplicate
+	// RecordShadowResults stores rs in one write, all or none, setting
+	// ID and At itself (r.ID and r.At are ignored; every result of one call
+	// gets the same At). If any result is invalid (see
+	// [ShadowResult.Validate]) none is stored and the error says which.
+	// Retrying after an ambiguous failure may record rs twice; a duplicate
 	// sample does not change a summary in a way that matters, so callers
-	// may retry.
-	RecordShadowResult(ctx context.Context, r ShadowResult) error
+	// may retry. An empty rs is a no-op.
+	RecordShadowResults(ctx context.Context, rs []ShadowResult) error
 
 	// ShadowResults returns up to limit results for route recorded at or
 	// after since, newest first (by ID). An empty route means every route;

@@ -15,23 +15,51 @@ var _ store.ShadowResults = (*DB)(nil)
 const shadowColumns = `id, route, candidate, at, primary_ok, candidate_ok, primary_us, candidate_us,
 	tool_agreement, refusal_agreement, similarity, detail`
 
-// RecordShadowResult implements [store.ShadowResults].
-func (db *DB) RecordShadowResult(ctx context.Context, r store.ShadowResult) error {
-	if err := r.Validate(); err != nil {
-		return fmt.Errorf("couldn't record shadow result: %w", err)
+// shadowSummaryColumns is shadowColumns without the detail, which a
+// summary does not read: decoding it would be most of the work.
+const shadowSummaryColumns = `id, route, candidate, at, primary_ok, candidate_ok, primary_us, candidate_us,
+	tool_agreement, refusal_agreement, similarity, '{}'`
+
+// RecordShadowResults implements [store.ShadowResults]. One transaction
+// holds the batch, so the per-commit fsync is paid once per batch.
+func (db *DB) RecordShadowResults(ctx context.Context, rs []store.ShadowResult) error {
+	if len(rs) == 0 {
+		return nil
 	}
-	detail, err := json.Marshal(r.Detail)
+	details := make([]string, len(rs))
+	for i, r := range rs {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("couldn't record shadow result %d of %d: %w", i+1, len(rs), err)
+		}
+		b, err := json.Marshal(r.Detail)
+		if err != nil {
+			return fmt.Errorf("couldn't record shadow result %d of %d for route %q: %w", i+1, len(rs), r.Route, err)
+		}
+		details[i] = string(b)
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("couldn't record shadow result for route %q: %w", r.Route, err)
+		return fmt.Errorf("couldn't record %d shadow results: %w", len(rs), err)
 	}
-	_, err = db.write.ExecContext(ctx, `INSERT INTO shadow_results (route, candidate, at, primary_ok, candidate_ok,
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO shadow_results (route, candidate, at, primary_ok, candidate_ok,
 		primary_us, candidate_us, tool_agreement, refusal_agreement, similarity, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Route, r.Candidate, micros(db.now()), r.PrimaryOK, r.CandidateOK,
-		r.PrimaryLatency.Microseconds(), r.CandidateLatency.Microseconds(),
-		shadowBool(r.ToolAgreement), shadowBool(r.RefusalAgreement), shadowFloat(r.Similarity), string(detail))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return fmt.Errorf("couldn't record shadow result for route %q: %w", r.Route, err)
+		return fmt.Errorf("couldn't record %d shadow results: %w", len(rs), err)
+	}
+	defer stmt.Close()
+	at := micros(db.now())
+	for i, r := range rs {
+		_, err := stmt.ExecContext(ctx, r.Route, r.Candidate, at, r.PrimaryOK, r.CandidateOK,
+			r.PrimaryLatency.Microseconds(), r.CandidateLatency.Microseconds(),
+			shadowBool(r.ToolAgreement), shadowBool(r.RefusalAgreement), shadowFloat(r.Similarity), details[i])
+		if err != nil {
+			return fmt.Errorf("couldn't record shadow result for route %q: %w", r.Route, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("couldn't record %d shadow results: %w", len(rs), err)
 	}
 	return nil
 }
@@ -57,7 +85,7 @@ func (db *DB) ShadowResults(ctx context.Context, route string, since time.Time, 
 // in SQL.
 func (db *DB) ShadowSummaries(ctx context.Context, route string, since time.Time) ([]store.ShadowSummary, error) {
 	var z store.ShadowSummarizer
-	err := db.scanShadow(ctx, `SELECT `+shadowColumns+` FROM shadow_results WHERE (? = '' OR route = ?) AND at >= ?`,
+	err := db.scanShadow(ctx, `SELECT `+shadowSummaryColumns+` FROM shadow_results WHERE (? = '' OR route = ?) AND at >= ?`,
 		[]any{route, route, micros(since)}, z.Add)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't sum up shadow results for route %q: %w", route, err)
@@ -83,8 +111,10 @@ func (db *DB) scanShadow(ctx context.Context, q string, args []any, f func(store
 			&tool, &refusal, &sim, &detail); err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(detail), &r.Detail); err != nil {
-			return fmt.Errorf("shadow result %d has a bad detail: %w", r.ID, err)
+		if detail != "{}" {
+			if err := json.Unmarshal([]byte(detail), &r.Detail); err != nil {
+				return fmt.Errorf("shadow result %d has a bad detail: %w", r.ID, err)
+			}
 		}
 		r.At = fromMicros(at)
 		r.PrimaryLatency = time.Duration(pUS) * time.Microsecond

@@ -21,6 +21,7 @@ func TestShadowResults(t *testing.T, open OpenFunc[store.ShadowResults]) {
 		{"RecordThenList", testShadowRecordList},
 		{"RecordInvalid", testShadowInvalid},
 		{"ListFilters", testShadowListFilters},
+		{"Batch", testShadowBatch},
 		{"Summaries", testShadowSummaries},
 		{"Empty", testShadowEmpty},
 	}
@@ -60,8 +61,8 @@ func sampleShadow(route string) store.ShadowResult {
 
 func mustRecordShadow(t *testing.T, s store.ShadowResults, r store.ShadowResult) {
 	t.Helper()
-	if err := s.RecordShadowResult(context.Background(), r); err != nil {
-		t.Fatalf("RecordShadowResult(%q): %v", r.Route, err)
+	if err := s.RecordShadowResults(context.Background(), []store.ShadowResult{r}); err != nil {
+		t.Fatalf("RecordShadowResults(%q): %v", r.Route, err)
 	}
 }
 
@@ -138,13 +139,43 @@ func testShadowInvalid(t *testing.T, s store.ShadowResults, _ *clock) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := s.RecordShadowResult(context.Background(), tt.r); err == nil {
-				t.Errorf("RecordShadowResult: got nil error, want one")
+			if err := s.RecordShadowResults(context.Background(), []store.ShadowResult{tt.r}); err == nil {
+				t.Errorf("RecordShadowResults: got nil error, want one")
+			}
+			// All or none: a valid result beside it is not stored either.
+			batch := []store.ShadowResult{sampleShadow("claude-opus"), tt.r}
+			if err := s.RecordShadowResults(context.Background(), batch); err == nil {
+				t.Errorf("RecordShadowResults of a batch holding it: got nil error, want one")
 			}
 		})
 	}
 	if got := listShadow(t, s, "", time.Time{}, 0); len(got) != 0 {
 		t.Errorf("got %d results after invalid records, want 0", len(got))
+	}
+}
+
+func testShadowBatch(t *testing.T, s store.ShadowResults, c *clock) {
+	ctx := context.Background()
+	if err := s.RecordShadowResults(ctx, nil); err != nil {
+		t.Errorf("RecordShadowResults(nil): %v", err)
+	}
+	var batch []store.ShadowResult
+	for _, route := range []string{"a", "b", "c"} {
+		batch = append(batch, sampleShadow(route))
+	}
+	if err := s.RecordShadowResults(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got := listShadow(t, s, "", time.Time{}, 0)
+	var routes []string
+	for _, r := range got {
+		routes = append(routes, r.Route)
+		if !r.At.Equal(c.Now()) {
+			t.Errorf("route %s: At: got %v, want the store's time %v", r.Route, r.At, c.Now())
+		}
+	}
+	if want := []string{"c", "b", "a"}; !reflect.DeepEqual(routes, want) {
+		t.Errorf("got routes %q newest first, want %q: a batch is recorded in order", routes, want)
 	}
 }
 
