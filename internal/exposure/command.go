@@ -315,7 +315,7 @@ func WritePlan(w io.Writer, p TransitionPlan) error {
 			ew.printf("\n")
 		}
 		if len(r.Shadow) == 0 {
-			ew.printf("  shadow:     no results from a %s candidate\n", p.To)
+			ew.printf("  shadow:     no results from a candidate at %s\n", p.To)
 		}
 		for _, s := range r.Shadow {
 			ew.printf("  shadow:     %s: %d samples, answered %s (primary %s), tool calls agree %s of %d, refusals agree %s, similarity %.2f, median %v vs %v\n",

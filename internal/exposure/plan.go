@@ -305,7 +305,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadow ShadowSummaries, rp 
 		}
 		slices.SortStableFunc(rp.Shadow, func(a, b store.ShadowSummary) int { return cmp.Compare(b.Samples, a.Samples) })
 		if len(rp.Shadow) == 0 {
-			msg := fmt.Sprintf("no shadow results from a %s candidate in the window", to)
+			msg := fmt.Sprintf("no shadow results from a candidate at %s in the window", to)
 			if len(others) > 0 {
 				msg += fmt.Sprintf(" (only from %s)", strings.Join(others, ", "))
 			}
