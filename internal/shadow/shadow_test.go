@@ -1,6 +1,7 @@
 package shadow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -163,6 +164,7 @@ func TestMirrorComparesDisagreeingUpstreams(t *testing.T) {
 		primary    *fakeupstream.Server // nil: a plain one
 		candidate  *fakeupstream.Server // nil: a plain one
 		primaryErr error                // replaces the primary's answer
+		timeout    time.Duration        // 0: long
 		want       store.ShadowResult
 		wantSim    *float64
 	}{
@@ -210,6 +212,7 @@ func TestMirrorComparesDisagreeingUpstreams(t *testing.T) {
 		{
 			name:      "candidate is slower than the timeout",
 			candidate: &fakeupstream.Server{Fail: func(int) *fakeupstream.Failure { return &fakeupstream.Failure{Delay: time.Minute} }},
+			timeout:   300 * time.Millisecond,
 			want: store.ShadowResult{PrimaryOK: true,
 				Detail: store.ShadowDetail{PrimaryStop: "end_turn", CandidateError: "timeout"}},
 		},
@@ -220,9 +223,11 @@ func TestMirrorComparesDisagreeingUpstreams(t *testing.T) {
 				Detail: store.ShadowDetail{CandidateStop: "end_turn", PrimaryError: "status 529"}},
 		},
 	}
-	const timeout = 300 * time.Millisecond
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Only the slow candidate needs a short timeout; the others get
+			// a long one so that a loaded machine cannot time them out.
+			timeout := cmp.Or(tt.timeout, 20*time.Second)
 			pfake, cfake := tt.primary, tt.candidate
 			if pfake == nil {
 				pfake = &fakeupstream.Server{}
