@@ -113,10 +113,8 @@ func FeaturesOf(req *llm.Request) []string {
 			parallel = true
 		}
 	}
-	raw := req.Raw
-	if !thinking {
-		thinking = hasKey(raw, "thinking") || hasKey(raw, "reasoning_effort")
-	}
+	keys := rawKeys(req.Raw)
+	thinking = thinking || keys&(keyThinking|keyReasoningEffort) != 0
 	out := make([]string, 0, 8)
 	add := func(ok bool, f string) {
 		if ok {
@@ -130,48 +128,75 @@ func FeaturesOf(req *llm.Request) []string {
 	add(req.Stream, FeatureStreaming)
 	add(req.System != "", FeatureSystem)
 	add(thinking, FeatureThinking)
-	add(hasKey(raw, "cache_control"), FeaturePromptCaching)
-	add(hasKey(raw, "response_format"), FeatureJSONMode)
+	add(keys&keyCacheControl != 0, FeaturePromptCaching)
+	add(keys&keyResponseFormat != 0, FeatureJSONMode)
 	add(len(req.Stop) > 0, FeatureStopSequences)
-	add(hasKey(raw, "top_k"), FeatureTopK)
-	add(hasKey(raw, "logprobs") || hasKey(raw, "top_logprobs"), FeatureLogprobs)
-	add(hasKey(raw, "seed"), FeatureSeed)
+	add(keys&keyTopK != 0, FeatureTopK)
+	add(keys&keyLogprobs != 0, FeatureLogprobs)
+	add(keys&keySeed != 0, FeatureSeed)
 	return out
 }
 
-// hasKey reports whether raw JSON holds key as an object key anywhere:
-// the quoted name followed, after optional white space, by a colon. A
+// The raw-body keys FeaturesOf looks for, as bits.
+const (
+	keyThinking = 1 << iota
+	keyReasoningEffort
+	keyCacheControl
+	keyResponseFormat
+	keyTopK
+	keyLogprobs
+	keySeed
+)
+
+// maxKeyLen is the length of the longest key rawKeys looks for.
+const maxKeyLen = len("reasoning_effort")
+
+// rawKeys reports which of the keys FeaturesOf needs appear in raw JSON as
+// an object key anywhere: the quoted name followed, after optional white
+// space, by a colon. It makes one pass over raw, from colon to colon. A
 // quoted string inside a JSON string has its quotes escaped, so text that
-// merely mentions the key does not count.
-func hasKey(raw []byte, key string) bool {
-	if len(raw) == 0 {
-		return false
-	}
-	var q [64]byte
-	if len(key)+2 > len(q) {
-		return false
-	}
-	n := copy(q[1:], key) + 2
-	q[0], q[n-1] = '"', '"'
-	needle := q[:n]
-	for {
-		i := bytes.Index(raw, needle)
+// merely mentions a key does not count.
+func rawKeys(raw []byte) int {
+	found := 0
+	for off := 0; ; {
+		i := bytes.IndexByte(raw[off:], ':')
 		if i < 0 {
-			return false
+			return found
 		}
-		// An escaped quote (\") is text, not a key.
-		if i > 0 && raw[i-1] == '\\' {
-			raw = raw[i+1:]
+		i += off
+		off = i + 1
+		j := i - 1
+		for j >= 0 && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\n' || raw[j] == '\r') {
+			j--
+		}
+		// raw[j] must be the closing quote of a key, not an escaped quote.
+		if j < 1 || raw[j] != '"' || raw[j-1] == '\\' {
 			continue
 		}
-		rest := raw[i+n:]
-		j := 0
-		for j < len(rest) && (rest[j] == ' ' || rest[j] == '\t' || rest[j] == '\n' || rest[j] == '\r') {
-			j++
+		lo := max(0, j-maxKeyLen-1)
+		k := bytes.LastIndexByte(raw[lo:j], '"')
+		if k < 0 {
+			continue
 		}
-		if j < len(rest) && rest[j] == ':' {
-			return true
+		k += lo
+		if k > 0 && raw[k-1] == '\\' {
+			continue
 		}
-		raw = raw[i+1:]
+		switch string(raw[k+1 : j]) {
+		case "thinking":
+			found |= keyThinking
+		case "reasoning_effort":
+			found |= keyReasoningEffort
+		case "cache_control":
+			found |= keyCacheControl
+		case "response_format":
+			found |= keyResponseFormat
+		case "top_k":
+			found |= keyTopK
+		case "logprobs", "top_logprobs":
+			found |= keyLogprobs
+		case "seed":
+			found |= keySeed
+		}
 	}
 }

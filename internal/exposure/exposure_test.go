@@ -2,6 +2,7 @@ package exposure
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/brightline/brightline/internal/dialect/anthropic"
@@ -70,7 +71,7 @@ func TestFeaturesOf(t *testing.T) {
 	}
 }
 
-func TestHasKey(t *testing.T) {
+func TestRawKeys(t *testing.T) {
 	tests := []struct {
 		raw  string
 		want bool
@@ -83,11 +84,17 @@ func TestHasKey(t *testing.T) {
 		{`{"x":"a \"seed\": b"}`, false},
 		{`{"seeds":1}`, false},
 		{`{"x":"seed", "seed":2}`, true},
+		{`{"x":"aseed":1}`, false},
+		{`{"x":"\\"seed":1}`, false}, // not JSON, but the quote before seed is escaped
+		{`"seed":1`, true},
+		{`{"reasoning_effort_x":1,"seed_":2}`, false},
 		{``, false},
+		{`:`, false},
+		{`":`, false},
 	}
 	for _, tt := range tests {
-		if got := hasKey([]byte(tt.raw), "seed"); got != tt.want {
-			t.Errorf("hasKey(%s, seed) = %v, want %v", tt.raw, got, tt.want)
+		if got := rawKeys([]byte(tt.raw))&keySeed != 0; got != tt.want {
+			t.Errorf("rawKeys(%s) has seed: got %v, want %v", tt.raw, got, tt.want)
 		}
 	}
 }
@@ -100,6 +107,33 @@ func BenchmarkFeaturesOf(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.ReportAllocs()
+	for b.Loop() {
+		FeaturesOf(req)
+	}
+}
+
+// BenchmarkFeaturesOfLarge measures a 100 KB conversation, where finding
+// the keys in the raw body dominates.
+func BenchmarkFeaturesOfLarge(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"model":"claude-x","max_tokens":2000,"stream":true,"messages":[`)
+	for i := range 200 {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		sb.WriteString(`{"role":"` + role + `","content":"` + strings.Repeat("The shipment left the depot on Monday: route 7. ", 10) + `"}`)
+	}
+	sb.WriteString(`]}`)
+	req, err := anthropic.DecodeRequest([]byte(sb.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(req.Raw)))
 	b.ReportAllocs()
 	for b.Loop() {
 		FeaturesOf(req)

@@ -78,7 +78,7 @@ func TestRecorderAggregates(t *testing.T) {
 	r := NewRecorder(sink, func() time.Time { return t0.Add(5 * time.Minute) })
 	r.Record(use("key_a", "claude-x", t0.Add(time.Minute), FeatureTools, FeatureStreaming))
 	r.Record(use("key_a", "claude-x", t0.Add(59*time.Minute), FeatureTools))
-	r.Record(use("key_a", "claude-x", t0.Add(60*time.Minute)))      // the next hour
+	r.Record(use("key_a", "claude-x", t0.Add(60*time.Minute)))     // the next hour
 	r.Record(use("key_a", "claude-x", time.Time{}, FeatureImages)) // stamped by the clock
 	r.Record(use("key_b", "claude-x", t0))
 	r.Record(Use{Route: "claude-x", Provider: "p", Model: "m"}) // no principal: ignored
