@@ -10,8 +10,13 @@
 // with the request as it was forwarded to the primary provider: after
 // policy has redacted it, never the client's raw bytes. Offering anything
 // else would send unredacted content to a provider that policy never
-// approved. For a streamed request, the gateway offers the response it
-// assembled from the stream.
+// approved. Requests that policy denied or held are never offered. For a
+// streamed request, the gateway offers the response it assembled from the
+// stream.
+//
+// A [Candidate]'s Provider should be the one upstream being rehearsed (an
+// HTTP provider), not a Router with failover, so that the results describe
+// that provider alone.
 //
 // # What the candidate gets
 //
@@ -46,7 +51,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,40 +229,17 @@ func New(cfg Config) (*Mirror, error) {
 // is sampled, and returns at once: it never waits for the candidate, for
 // storage or for a worker. req must be the request as forwarded to the
 // primary provider (after redaction), primary and primaryErr what the
-// primary answered and primaryLatency how long it took. Offer copies what
-// it keeps, so the caller may reuse all of them when it returns. It is safe
-// to call after Close, which makes it a counted no-op.
-func (m *Mirror) Offer(routeName string, req *llm.Request, primary *llm.Response, primaryErr error, primaryLatency time.Duration) {
-	r := m.routes[routeName]
-	if r == nil || req == nil {
-		return
-	}
-	// rand.Float64 is in [0, 1), so a rate of 1 takes every request and 0
-	// none.
-	if !(rand.Float64() < r.cand.Sample) {
-		r.sampled.Inc()
-		return
-	}
-	// A cheap look before copying: a full queue will refuse the job. The
-	// look is racy, so the send below still cannot block.
-	if len(m.queue) == cap(m.queue) {
-		r.dropped.Inc()
-		return
-	}
-	j := &job{route: r, req: copyRequest(req, r.cand.model(routeName)), primaryLatency: primaryLatency}
-	j.primary = Answer{Response: copyResponse(primary), Err: primaryErr}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		r.closed.Inc()
-		return
-	}
-	select {
-	case m.queue <- j:
-		r.queued.Inc()
-	default:
-		r.dropped.Inc()
-	}
+// primary answered (before the gateway restored redacted text in it) and
+// primaryLatency how long it took. Offer copies what it keeps, so the
+// caller may change or reuse all of them when it returns. It is safe to
+// call after Close, which makes it a counted no-op.
+//
+// Offer is Sample, Keep and Submit in one; use those when the answer to
+// keep and the moment to submit are apart (see [Mirror.Sample]).
+func (m *Mirror) Offer(route string, req *llm.Request, primary *llm.Response, primaryErr error, primaryLatency time.Duration) {
+	s := m.Sample(route)
+	s.Keep(req, primary, primaryErr, primaryLatency)
+	s.Submit()
 }
 
 // Close stops taking samples and waits, for at most Config.DrainTimeout,

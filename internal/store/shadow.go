@@ -97,8 +97,9 @@ func (r ShadowResult) Validate() error {
 }
 
 // ShadowSummary sums up the shadow results of one route and candidate.
-// Rates are fractions in [0, 1]; an agreement rate is NaN-free: it is 0
-// when its denominator is 0, which the matching count shows.
+// Rates are fractions in [0, 1]. A rate whose denominator is 0 is 0, never
+// NaN; the count beside it (Samples, Compared, ToolSamples) tells the
+// difference.
 type ShadowSummary struct {
 	Route     string
 	Candidate string
@@ -148,8 +149,8 @@ type ShadowResults interface {
 
 	// ShadowSummaries sums up the results recorded at or after since, one
 	// [ShadowSummary] per route and candidate that has any, ordered by
-	// route then candidate. An empty route means every route. Safe to
-	// retry.
+	// route then candidate; none is an empty slice, not nil. An empty
+	// route means every route. Safe to retry.
 	ShadowSummaries(ctx context.Context, route string, since time.Time) ([]ShadowSummary, error)
 }
 
