@@ -6,13 +6,26 @@
 //
 // # Using it from the gateway
 //
-// The gateway calls [Mirror.Offer] after the primary answer has been sent,
-// with the request as it was forwarded to the primary provider: after
-// policy has redacted it, never the client's raw bytes. Offering anything
-// else would send unredacted content to a provider that policy never
-// approved. Requests that policy denied or held are never offered. For a
-// streamed request, the gateway offers the response it assembled from the
-// stream.
+// The gateway mirrors the request as it was forwarded to the primary
+// provider: after policy has redacted it, never the client's raw bytes.
+// Mirroring anything else would send unredacted content to a provider that
+// policy never approved. Requests that policy denied or held are never
+// mirrored. The primary's answer is kept as the provider gave it, before
+// the gateway restores redacted text in it, so that both sides are
+// compared in the same redacted form; and the sample is submitted only
+// once the client has its answer and the decision is durably logged.
+//
+// In the non-streamed path that looks like this:
+//
+//	s := mirror.Sample(route) // nil when not mirrored
+//	resp, err := router.Complete(ctx, req, hdr)
+//	s.Keep(req, resp, err, time.Since(start)) // before restoring redacted text
+//	... restore, wait for the audit append, write the answer ...
+//	s.Submit()
+//
+// and when streamed, events go to a [StreamCollector] as they arrive from
+// the provider, and s.Keep(req, collector.Response(), streamErr, d) follows
+// the end of the stream. [Mirror.Offer] does all three at once.
 //
 // A [Candidate]'s Provider should be the one upstream being rehearsed (an
 // HTTP provider), not a Router with failover, so that the results describe
@@ -93,7 +106,8 @@ type Config struct {
 	// Timeout bounds each candidate call. 0 means 60 seconds.
 	Timeout time.Duration
 	// DrainTimeout bounds how long Close waits for queued and running
-	// comparisons. 0 means Timeout.
+	// comparisons. 0 means Timeout, but at most 10 seconds, so that a
+	// shadow rehearsal never holds up a shutdown for long.
 	DrainTimeout time.Duration
 	// Now is the clock used to time candidate calls. nil means time.Now.
 	Now func() time.Time
@@ -184,7 +198,7 @@ func New(cfg Config) (*Mirror, error) {
 		m.timeout = 60 * time.Second
 	}
 	if m.drain <= 0 {
-		m.drain = m.timeout
+		m.drain = min(m.timeout, 10*time.Second)
 	}
 	if m.now == nil {
 		m.now = time.Now
