@@ -130,10 +130,7 @@ func (p *Profiles) Observe(principal string, key Key, categories uint8) int {
 	today := day(now)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.entries == nil {
-		p.entries = map[profileKey]*list.Element{}
-		p.hist = map[string]*[NumCategories + 1]int{}
-	}
+	p.initLocked()
 	p.expire(now)
 	k := profileKey{principal, key}
 	var e *profile
@@ -157,6 +154,14 @@ func (p *Profiles) Observe(principal string, key Key, categories uint8) int {
 	e.last = now.UnixNano()
 	p.setBreadth(e, p.breadthAt(e, today))
 	return int(e.breadth)
+}
+
+// initLocked makes the maps on first use. The caller holds p.mu.
+func (p *Profiles) initLocked() {
+	if p.entries == nil {
+		p.entries = map[profileKey]*list.Element{}
+		p.hist = map[string]*[NumCategories + 1]int{}
+	}
 }
 
 func (p *Profiles) histOf(principal string) *[NumCategories + 1]int {
@@ -299,10 +304,7 @@ func (p *Profiles) UnmarshalPrincipal(principal string, data []byte) error {
 	cutoff := now.Add(-p.window()).UnixNano()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.entries == nil {
-		p.entries = map[profileKey]*list.Element{}
-		p.hist = map[string]*[NumCategories + 1]int{}
-	}
+	p.initLocked()
 	for ; len(data) > 0; data = data[profileRecord:] {
 		var k Key
 		copy(k[:], data[:32])
