@@ -126,7 +126,7 @@ func Plan(ctx context.Context, st Reader, routes []RouteInfo, shadow ShadowSumma
 	if from == to {
 		return TransitionPlan{}, fmt.Errorf("couldn't plan a transition from %s to itself", from)
 	}
-	usage, err := st.ExposureUsage(ctx, store.ExposureFilter{Since: since})
+	usage, err := st.ExposureTotals(ctx, store.ExposureFilter{Since: since})
 	if err != nil {
 		return TransitionPlan{}, fmt.Errorf("couldn't plan a transition: %w", err)
 	}

@@ -31,7 +31,7 @@ type TargetInfo struct {
 
 // Reader is what reports read; [store.Exposure] implements it.
 type Reader interface {
-	ExposureUsage(ctx context.Context, f store.ExposureFilter) ([]store.ExposureUsage, error)
+	ExposureTotals(ctx context.Context, f store.ExposureFilter) ([]store.ExposureUsage, error)
 }
 
 // Filter selects what [Report] shows. The zero value shows everything.
@@ -75,7 +75,7 @@ type Row struct {
 // is the current configuration, used to name vendors (a provider's base
 // URL) and to find alternatives.
 func Report(ctx context.Context, st Reader, routes []RouteInfo, f Filter) ([]Row, error) {
-	usage, err := st.ExposureUsage(ctx, store.ExposureFilter{PrincipalID: f.Principal, Since: f.Since})
+	usage, err := st.ExposureTotals(ctx, store.ExposureFilter{PrincipalID: f.Principal, Since: f.Since})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read exposure usage: %w", err)
 	}
@@ -99,8 +99,6 @@ func Report(ctx context.Context, st Reader, routes []RouteInfo, f Filter) ([]Row
 			byKey[k] = r
 			rows = append(rows, r)
 		}
-		// Usage comes ordered by hour within a route, so the name of the
-		// latest hour read wins, near enough to the latest name.
 		if u.PrincipalName != "" {
 			r.PrincipalName = u.PrincipalName
 		}

@@ -93,4 +93,12 @@ type Exposure interface {
 	// principal, route, provider, model and hour. An empty result is an
 	// empty slice and no error. Safe to retry.
 	ExposureUsage(ctx context.Context, f ExposureFilter) ([]ExposureUsage, error)
+
+	// ExposureTotals returns the hourly aggregates f selects summed over
+	// their hours, one per principal, route, provider and model, in that
+	// order. Hour is the first hour with traffic, LastUsed the latest use,
+	// and PrincipalName and ProviderType those of the latest hour. It is
+	// what reports read: the hours stay in the store. An empty result is
+	// an empty slice and no error. Safe to retry.
+	ExposureTotals(ctx context.Context, f ExposureFilter) ([]ExposureUsage, error)
 }

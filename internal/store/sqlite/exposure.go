@@ -76,25 +76,10 @@ func (db *DB) AddExposure(ctx context.Context, usage []store.ExposureUsage) erro
 
 // ExposureUsage implements [store.Exposure].
 func (db *DB) ExposureUsage(ctx context.Context, f store.ExposureFilter) ([]store.ExposureUsage, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if f.PrincipalID != "" {
-		where = append(where, "principal_id = ?")
-		args = append(args, f.PrincipalID)
-	}
-	if !f.Since.IsZero() {
-		// The hour [hour, hour+1h) reaches Since when hour > Since-1h.
-		where = append(where, "hour > ?")
-		args = append(args, micros(f.Since.Add(-time.Hour)))
-	}
+	where, args := exposureWhere(f)
 	q := `SELECT principal_id, principal_name, route, provider, provider_type, model, hour,
-		requests, input_tokens, output_tokens, features, last_used FROM exposure_usage`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY principal_id, route, provider, model, hour"
+		requests, input_tokens, output_tokens, features, last_used FROM exposure_usage` + where + `
+		ORDER BY principal_id, route, provider, model, hour`
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read exposure usage: %w", err)
@@ -124,4 +109,99 @@ func (db *DB) ExposureUsage(ctx context.Context, f store.ExposureFilter) ([]stor
 		return nil, fmt.Errorf("couldn't read exposure usage: %w", err)
 	}
 	return out, nil
+}
+
+// ExposureTotals implements [store.Exposure]. It sums in two queries, the
+// counts and then the feature counts, so that only one row per group
+// crosses into Go.
+func (db *DB) ExposureTotals(ctx context.Context, f store.ExposureFilter) ([]store.ExposureUsage, error) {
+	where, args := exposureWhere(f)
+	// The name and type come from each group's latest hour, found through
+	// the primary key.
+	q := `SELECT principal_id, route, provider, model, min(hour), sum(requests), sum(input_tokens), sum(output_tokens), max(last_used),
+		(SELECT l.principal_name FROM exposure_usage l WHERE l.principal_id = e.principal_id AND l.route = e.route
+			AND l.provider = e.provider AND l.model = e.model ORDER BY l.hour DESC LIMIT 1),
+		(SELECT l.provider_type FROM exposure_usage l WHERE l.principal_id = e.principal_id AND l.route = e.route
+			AND l.provider = e.provider AND l.model = e.model ORDER BY l.hour DESC LIMIT 1)
+		FROM exposure_usage e` + where + `
+		GROUP BY principal_id, route, provider, model
+		ORDER BY principal_id, route, provider, model`
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read exposure totals: %w", err)
+	}
+	defer rows.Close()
+	type groupKey struct{ principal, route, provider, model string }
+	out := []store.ExposureUsage{}
+	index := make(map[groupKey]int)
+	for rows.Next() {
+		var (
+			u          store.ExposureUsage
+			hour, last int64
+		)
+		if err := rows.Scan(&u.PrincipalID, &u.Route, &u.Provider, &u.Model, &hour, &u.Requests, &u.InputTokens, &u.OutputTokens,
+			&last, &u.PrincipalName, &u.ProviderType); err != nil {
+			return nil, fmt.Errorf("couldn't read exposure totals: %w", err)
+		}
+		u.Hour, u.LastUsed = fromMicros(hour), fromMicros(last)
+		index[groupKey{u.PrincipalID, u.Route, u.Provider, u.Model}] = len(out)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("couldn't read exposure totals: %w", err)
+	}
+	rows.Close()
+
+	frows, err := db.read.QueryContext(ctx, `SELECT principal_id, route, provider, model, j.key, sum(j.value)
+		FROM exposure_usage e, json_each(e.features) j`+where+`
+		GROUP BY principal_id, route, provider, model, j.key`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read exposure totals: %w", err)
+	}
+	defer frows.Close()
+	for frows.Next() {
+		var (
+			k       groupKey
+			feature string
+			n       int64
+		)
+		if err := frows.Scan(&k.principal, &k.route, &k.provider, &k.model, &feature, &n); err != nil {
+			return nil, fmt.Errorf("couldn't read exposure totals: %w", err)
+		}
+		i, ok := index[k]
+		if !ok || n == 0 {
+			continue // written between the two queries
+		}
+		u := &out[i]
+		if u.Features == nil {
+			u.Features = make(map[string]int64)
+		}
+		u.Features[feature] = n
+	}
+	if err := frows.Err(); err != nil {
+		return nil, fmt.Errorf("couldn't read exposure totals: %w", err)
+	}
+	return out, nil
+}
+
+// exposureWhere returns the WHERE clause, with a leading space, and its
+// arguments for f; columns are those of exposure_usage, unqualified.
+func exposureWhere(f store.ExposureFilter) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.PrincipalID != "" {
+		where = append(where, "principal_id = ?")
+		args = append(args, f.PrincipalID)
+	}
+	if !f.Since.IsZero() {
+		// The hour [hour, hour+1h) reaches Since when hour > Since-1h.
+		where = append(where, "hour > ?")
+		args = append(args, micros(f.Since.Add(-time.Hour)))
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
 }

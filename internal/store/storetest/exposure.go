@@ -149,6 +149,77 @@ func TestExposure(t *testing.T, open OpenFunc[store.Exposure]) {
 		}
 	})
 
+	t.Run("totals", func(t *testing.T) {
+		s := open(t, newClock().Now)
+		if got, err := s.ExposureTotals(ctx, store.ExposureFilter{}); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("empty store: got %v, %v; want an empty slice", got, err)
+		}
+		early := use("key_a", "claude-x", hour.Add(-2*time.Hour), 2, map[string]int64{"tools": 2})
+		early.PrincipalName, early.ProviderType = "old name", "old type"
+		late := use("key_a", "claude-x", hour, 3, map[string]int64{"tools": 1, "images": 3})
+		late.LastUsed = hour.Add(5 * time.Minute)
+		mid := use("key_a", "claude-x", hour.Add(-time.Hour), 4, nil)
+		mid.LastUsed = hour.Add(-time.Hour + 59*time.Minute)
+		other := use("key_b", "claude-x", hour, 1, nil)
+		otherModel := use("key_a", "claude-y", hour, 5, map[string]int64{"streaming": 5})
+		if err := s.AddExposure(ctx, []store.ExposureUsage{early, late, mid, other, otherModel}); err != nil {
+			t.Fatal(err)
+		}
+		type total struct {
+			p, m        string
+			first, last time.Time
+			n           int64
+			features    map[string]int64
+			name, typ   string
+		}
+		tests := []struct {
+			name string
+			f    store.ExposureFilter
+			want []total
+		}{
+			{"all", store.ExposureFilter{}, []total{
+				{"key_a", "claude-x", hour.Add(-2 * time.Hour), late.LastUsed, 9, map[string]int64{"tools": 3, "images": 3}, late.PrincipalName, late.ProviderType},
+				{"key_a", "claude-y", hour, otherModel.LastUsed, 5, map[string]int64{"streaming": 5}, otherModel.PrincipalName, "anthropic"},
+				{"key_b", "claude-x", hour, other.LastUsed, 1, nil, other.PrincipalName, "anthropic"},
+			}},
+			{"since and principal", store.ExposureFilter{PrincipalID: "key_a", Since: hour.Add(-time.Hour)}, []total{
+				{"key_a", "claude-x", hour.Add(-time.Hour), late.LastUsed, 7, map[string]int64{"tools": 1, "images": 3}, late.PrincipalName, late.ProviderType},
+				{"key_a", "claude-y", hour, otherModel.LastUsed, 5, map[string]int64{"streaming": 5}, otherModel.PrincipalName, "anthropic"},
+			}},
+			{"since the first hour", store.ExposureFilter{Since: hour.Add(-2 * time.Hour), PrincipalID: "key_a"}, []total{
+				{"key_a", "claude-x", hour.Add(-2 * time.Hour), late.LastUsed, 9, map[string]int64{"tools": 3, "images": 3}, late.PrincipalName, late.ProviderType},
+				{"key_a", "claude-y", hour, otherModel.LastUsed, 5, map[string]int64{"streaming": 5}, otherModel.PrincipalName, "anthropic"},
+			}},
+			{"nothing", store.ExposureFilter{PrincipalID: "key_c"}, []total{}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.ExposureTotals(ctx, tt.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(tt.want) {
+					t.Fatalf("got %d totals, want %d: %+v", len(got), len(tt.want), got)
+				}
+				for i, w := range tt.want {
+					g := got[i]
+					if g.PrincipalID != w.p || g.Model != w.m || g.Requests != w.n || g.InputTokens != 10*w.n || g.OutputTokens != 100*w.n {
+						t.Errorf("total %d: got %s %s %d requests (%d/%d tokens), want %s %s %d", i, g.PrincipalID, g.Model, g.Requests, g.InputTokens, g.OutputTokens, w.p, w.m, w.n)
+					}
+					if !g.Hour.Equal(w.first) || !g.LastUsed.Equal(w.last) || g.Hour.Location() != time.UTC || g.LastUsed.Location() != time.UTC {
+						t.Errorf("total %d: got first hour %v, last used %v; want %v, %v in UTC", i, g.Hour, g.LastUsed, w.first, w.last)
+					}
+					if !maps.Equal(g.Features, w.features) {
+						t.Errorf("total %d: got features %v, want %v", i, g.Features, w.features)
+					}
+					if g.PrincipalName != w.name || g.ProviderType != w.typ || g.Route != "claude-*" || g.Provider != "anthropic" {
+						t.Errorf("total %d: got name %q, type %q, route %q, provider %q; want %q, %q, claude-*, anthropic", i, g.PrincipalName, g.ProviderType, g.Route, g.Provider, w.name, w.typ)
+					}
+				}
+			})
+		}
+	})
+
 	t.Run("invalid adds nothing", func(t *testing.T) {
 		s := open(t, newClock().Now)
 		ok := use("key_a", "claude-x", hour, 1, nil)
