@@ -136,3 +136,32 @@ func TestHealthShowsAuditFailure(t *testing.T) {
 		t.Errorf("failing log: got %s, want degraded with the error", got)
 	}
 }
+
+// TestFinished: the hook sees each request that reached a provider, with
+// the request as forwarded (placeholders, not identifiers) and who served.
+func TestFinished(t *testing.T) {
+	var mu sync.Mutex
+	var got []gateway.Finished
+	p, err := policy.Load("test.yaml", []byte(surveillancePolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, gateway.Config{Policy: gateway.StaticPolicy{Policy: p}, Finished: func(f gateway.Finished) {
+		mu.Lock()
+		got = append(got, f)
+		mu.Unlock()
+	}})
+	h.post(t, "/v1/chat/completions", `{"model":"via-openai","messages":[{"role":"user","content":"Call Maria Garcia."}]}`, bearer(testKey))
+	h.post(t, "/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"hi"}]}`, bearer(testKey))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("got %d calls, want 1 (the unknown model reached no provider)", len(got))
+	}
+	f := got[0]
+	text := f.Request.Messages[0].Content[0].Text
+	if f.Route != "via-openai" || f.Served.Provider != "openai-up" || f.Response == nil || f.Principal.ID != "key_test" ||
+		strings.Contains(text, "Garcia") || !strings.Contains(text, "[PERSON_1]") {
+		t.Errorf("got %+v with text %q", f, text)
+	}
+}

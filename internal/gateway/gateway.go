@@ -75,6 +75,11 @@ type Config struct {
 	// answer it governs is released; if it cannot, the request is refused
 	// with 503. nil records nothing (tests, dry runs).
 	Audit Auditor
+	// Finished, if set, is told about every model API request that reached
+	// a provider, after its answer has been sent: for the traffic
+	// inventory and shadow mode. It runs on the request's goroutine after
+	// the response is complete and must not block.
+	Finished func(Finished)
 	// AuditStatus, if set, reports the audit log's state for /healthz.
 	AuditStatus func() AuditStatus
 	// Surveillance counts the people each principal's requests concern,
@@ -217,6 +222,8 @@ type exchange struct {
 	// pending is the request decision's append, under way in parallel
 	// with the upstream call; nothing is released before it succeeds.
 	pending *pendingAudit
+	req     *llm.Request  // the request as forwarded (after redaction)
+	resp    *llm.Response // the answer, when not streamed
 	// restore maps the placeholders a redaction put in the request back
 	// to the identifiers, when policy asked for them in the answer.
 	restore *Placeholders
@@ -325,6 +332,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			}
 		}
 
+		x.req = req
 		hdr := make(http.Header)
 		for _, k := range forwardedHeaders {
 			if v := r.Header.Values(k); len(v) > 0 {
@@ -356,6 +364,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		x.usage = resp.Usage
+		x.resp = resp
 		if err := g.decideResponse(pol, x, in, resp); err != nil {
 			fail(err)
 			return
@@ -484,8 +493,25 @@ func setServedHeaders(w http.ResponseWriter, s provider.Served) {
 // is only ever logged, never sent.
 const statusClientClosed = 499
 
+// Finished describes a request that reached a provider.
+type Finished struct {
+	Principal brightline.Principal
+	Route     string          // the model the client asked for
+	Served    provider.Served // who served it (or last tried)
+	Usage     llm.Usage       // tokens
+	Request   *llm.Request    // as forwarded, after any redaction; never the client's raw bytes
+	Response  *llm.Response   // the provider's answer, nil for streams and failures
+	Err       error           // what the client was told, if it failed
+	Latency   time.Duration   // until the answer was complete
+	Stream    bool
+}
+
 func (g *Gateway) finish(x *exchange) {
 	dur := time.Since(x.start)
+	if g.cfg.Finished != nil && x.served.Target != "" && x.req != nil {
+		g.cfg.Finished(Finished{Principal: x.principal, Route: x.model, Served: x.served, Usage: x.usage,
+			Request: x.req, Response: x.resp, Err: x.err, Latency: dur, Stream: x.stream})
+	}
 	if m := g.cfg.Metrics; m != nil {
 		m.observeRequest(x, dur)
 	}
