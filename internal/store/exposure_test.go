@@ -24,7 +24,9 @@ func TestExposureUsageValidate(t *testing.T) {
 		{"no model", func(u *ExposureUsage) { u.Model = "" }, false},
 		{"zero hour", func(u *ExposureUsage) { u.Hour = time.Time{} }, false},
 		{"hour not whole", func(u *ExposureUsage) { u.Hour = hour.Add(time.Second) }, false},
-		{"half-hour zone", func(u *ExposureUsage) { u.Hour = hour.Add(30 * time.Minute).In(time.FixedZone("UTC+5:30", 5*3600+1800)) }, false},
+		{"half-hour zone", func(u *ExposureUsage) {
+			u.Hour = hour.Add(30 * time.Minute).In(time.FixedZone("UTC+5:30", 5*3600+1800))
+		}, false},
 		{"negative tokens", func(u *ExposureUsage) { u.OutputTokens = -1 }, false},
 		{"negative feature", func(u *ExposureUsage) { u.Features = map[string]int64{"tools": -1} }, false},
 		{"empty feature name", func(u *ExposureUsage) { u.Features = map[string]int64{"": 1} }, false},
