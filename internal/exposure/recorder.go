@@ -107,8 +107,8 @@ func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 // Flush writes the aggregates recorded since the last successful flush in
 // one AddExposure call. If the write fails the aggregates are kept, merged
 // with whatever was recorded meanwhile, for the next Flush, and the error
-// is returned. Flushes must not run concurrently with each other (Run
-// calls it from one goroutine); Record may run at any time.
+// is returned. Record and Flush may be called at any time, from any
+// goroutine: a use is written by exactly one successful Flush.
 func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	taken := r.buckets
@@ -175,11 +175,17 @@ func compareUsage(a, b store.ExposureUsage) int {
 // flushTimeout bounds the last flush when Run's context ends.
 const flushTimeout = 10 * time.Second
 
-// Run flushes every interval until ctx is done, then flushes once more
-// with a fresh deadline of a few seconds, and returns that last flush's
-// error. Errors of periodic flushes are logged and retried at the next
-// tick.
+// DefaultInterval is how often Run flushes when given no interval.
+const DefaultInterval = time.Minute
+
+// Run flushes every interval (DefaultInterval if interval <= 0) until ctx
+// is done, then flushes once more with a fresh deadline of a few seconds,
+// and returns that last flush's error. Errors of periodic flushes are
+// logged and retried at the next tick.
 func (r *Recorder) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
