@@ -107,6 +107,11 @@ type Config struct {
 	// the tools actually run.
 	MCP MCPConfig `yaml:"mcp"`
 
+	// Shadow mirrors a sample of a route's requests to a candidate provider
+	// in the background, to rehearse a move to it (brightline transition
+	// plan reports the results). The client is never affected.
+	Shadow ShadowConfig `yaml:"shadow"`
+
 	// Surveillance tunes the state the mass-surveillance safeguard keeps.
 	// Its thresholds are rules in the signed policy, not settings here.
 	Surveillance struct {
@@ -177,6 +182,27 @@ type AuditConfig struct {
 type WitnessConfig struct {
 	URL  string `yaml:"url"`
 	VKey string `yaml:"vkey"`
+}
+
+// ShadowConfig configures shadow mode.
+type ShadowConfig struct {
+	// Routes maps a route's model name to its candidate.
+	Routes map[string]ShadowRouteConfig `yaml:"routes"`
+	// Concurrency is how many candidate calls run at once. Default 2.
+	Concurrency int `yaml:"concurrency"`
+	// Queue is how many sampled requests may wait; more are dropped and
+	// counted. Default 64.
+	Queue int `yaml:"queue"`
+	// Timeout bounds each candidate call. Default 60s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// ShadowRouteConfig is one route's candidate: a provider from providers,
+// the model to ask it for, and the share of requests to mirror (0 to 1].
+type ShadowRouteConfig struct {
+	Provider string  `yaml:"provider"`
+	Model    string  `yaml:"model"`
+	Sample   float64 `yaml:"sample"`
 }
 
 // MCPConfig lists the MCP servers to proxy.
@@ -416,6 +442,21 @@ func (c *Config) validate() error {
 	}
 	if c.Audit.QueueSize < 0 {
 		errs = append(errs, errors.New("audit.queue_size must not be negative"))
+	}
+	for route, sc := range c.Shadow.Routes {
+		known := false
+		for _, p := range c.Providers {
+			known = known || p.Name == sc.Provider
+		}
+		if !known {
+			errs = append(errs, fmt.Errorf("shadow.routes[%s]: unknown provider %q", route, sc.Provider))
+		}
+		if sc.Sample <= 0 || sc.Sample > 1 {
+			errs = append(errs, fmt.Errorf("shadow.routes[%s]: sample %v, want more than 0 and at most 1", route, sc.Sample))
+		}
+	}
+	if c.Shadow.Concurrency < 0 || c.Shadow.Queue < 0 || c.Shadow.Timeout < 0 {
+		errs = append(errs, errors.New("shadow: concurrency, queue and timeout must not be negative"))
 	}
 	seenMCP := map[string]bool{}
 	for i, m := range c.MCP.Servers {

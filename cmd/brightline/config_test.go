@@ -71,6 +71,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"no key", "providers: [{name: a, type: anthropic}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{"api_key is empty"}},
 		{"compat needs url", "providers: [{name: a, type: openai-compatible}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{"base_url is required"}},
 		{"unknown provider", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: b}]}]\n", []string{`routes[0].targets[0]: unknown provider "b"`}},
+		{"shadow to an unknown provider", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nshadow: {routes: {m: {provider: b, sample: 0.1}}}\n", []string{`shadow.routes[m]: unknown provider "b"`}},
+		{"shadow sample out of range", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nshadow: {routes: {m: {provider: a, sample: 1.5}}}\n", []string{`shadow.routes[m]: sample 1.5, want more than 0 and at most 1`}},
 		{"negative canary weight", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a, weight: -5}]}]\n", []string{`routes[0].targets[0]: weight -5 is negative`}},
 		{"witness quorum too high", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\naudit: {witness_quorum: 1}\n", []string{`audit.witness_quorum: 1, want 0 to the number of witnesses (0)`}},
 		{"mcp server without url or command", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nmcp: {servers: [{name: x}]}\n", []string{`mcp.servers[0] (x): give exactly one of url and command`}},

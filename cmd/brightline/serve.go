@@ -111,6 +111,19 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	mirror, err := openShadow(cfg, db, metrics.Registerer(), log)
+	if err != nil {
+		return err
+	}
+	if mirror != nil {
+		defer mirror.Close() // before the store closes (deferred earlier)
+	}
+	finished := func(f gateway.Finished) {
+		// Streams are not mirrored: their answer is never held whole.
+		if mirror != nil && !f.Stream {
+			mirror.Offer(f.Route, f.Request, f.Response, f.Err, f.Latency)
+		}
+	}
 	var used store.UsageBatcher // last-used times, written in batches
 	gw := gateway.New(gateway.Config{
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
@@ -126,6 +139,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 			return gateway.AuditStatus{Size: st.Size, PublishedSize: st.PublishedSize, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
 		},
 		Approvals: approvals,
+		Finished:  finished,
 	}, auth, router)
 
 	gw.Handle("/brightline/v1/approvals", approvals.Handler(gw.Principal))
@@ -235,21 +249,9 @@ func runServe(ctx context.Context, args []string, e *env) error {
 
 // buildRouter turns the providers and routes of cfg into a router.
 func buildRouter(cfg *Config, obs provider.Observer) (*provider.Router, error) {
-	providers := make(map[string]provider.Provider, len(cfg.Providers))
-	for _, pc := range cfg.Providers {
-		p, err := provider.New(provider.HTTPConfig{
-			Name:              pc.Name,
-			Kind:              pc.Type,
-			BaseURL:           pc.BaseURL,
-			APIKey:            pc.APIKey,
-			Headers:           pc.Headers,
-			Timeout:           pc.Timeout,
-			StreamIdleTimeout: pc.StreamIdleTimeout,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
-		}
-		providers[pc.Name] = p
+	providers, err := buildProviders(cfg)
+	if err != nil {
+		return nil, err
 	}
 	r := &provider.Router{
 		Retry: provider.RetryPolicy{
@@ -272,4 +274,25 @@ func buildRouter(cfg *Config, obs provider.Observer) (*provider.Router, error) {
 		r.Routes = append(r.Routes, route)
 	}
 	return r, nil
+}
+
+// buildProviders makes one provider for each of cfg's providers, by name.
+func buildProviders(cfg *Config) (map[string]provider.Provider, error) {
+	providers := make(map[string]provider.Provider, len(cfg.Providers))
+	for _, pc := range cfg.Providers {
+		p, err := provider.New(provider.HTTPConfig{
+			Name:              pc.Name,
+			Kind:              pc.Type,
+			BaseURL:           pc.BaseURL,
+			APIKey:            pc.APIKey,
+			Headers:           pc.Headers,
+			Timeout:           pc.Timeout,
+			StreamIdleTimeout: pc.StreamIdleTimeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
+		}
+		providers[pc.Name] = p
+	}
+	return providers, nil
 }

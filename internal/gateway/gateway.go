@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -370,12 +371,17 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		if x.restore != nil {
-			for i := range resp.Content {
-				if b := &resp.Content[i]; b.Type == llm.BlockText {
+			// The client gets the identifiers back; x.resp keeps the
+			// answer as the provider gave it, redacted.
+			restored := *resp
+			restored.Content = slices.Clone(resp.Content)
+			for i := range restored.Content {
+				if b := &restored.Content[i]; b.Type == llm.BlockText {
 					b.Text = x.restore.Restore(b.Text)
 				}
 			}
-			resp.Raw = nil
+			restored.Raw = nil
+			resp = &restored
 		}
 		out := resp.Raw
 		if resp.Dialect != c.dialect || out == nil {
