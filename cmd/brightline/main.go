@@ -16,6 +16,8 @@
 //	brightline approvals list|show|approve|deny [flags]
 //	brightline audit verify|prove|stats|open [flags]
 //	brightline scan PATH --vendor NAME [flags]
+//	brightline exposure [flags]
+//	brightline transition plan --from VENDOR --to VENDOR [flags]
 //	brightline version
 //
 // Without -config, the embedded defaults apply: data in ./brightline-data,
@@ -74,6 +76,10 @@ Usage:
                                            count decisions, open a request's commitment
   brightline scan PATH --vendor NAME [--format table|json|sarif|cyclonedx] [--fail-on-exposure]
                                            where a vendor is embedded in a code tree
+  brightline exposure [--vendor NAME] [--since 30d] [--principal ID] [--format table|json]
+                                           which providers and models each key's traffic used
+  brightline transition plan --from VENDOR --to VENDOR [--since 30d]
+                                           routes and keys affected, gaps, shadow results, go/no-go
   brightline version
 
 Every command takes -config FILE; without it the embedded defaults apply
@@ -129,6 +135,10 @@ func run(ctx context.Context, args []string, e *env) error {
 		return runTools(ctx, args[1:], e)
 	case "scan":
 		return runScan(ctx, args[1:], e)
+	case "exposure":
+		return runExposure(ctx, args[1:], e)
+	case "transition":
+		return runTransition(ctx, args[1:], e)
 	case "version":
 		fmt.Fprintln(e.stdout, "brightline", version())
 		return nil

@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/provider"
 	"github.com/brightline/brightline/internal/store"
@@ -118,7 +119,17 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if mirror != nil {
 		defer mirror.Close() // before the store closes (deferred earlier)
 	}
+	// The traffic inventory: which provider and model each key's requests
+	// used, aggregated in memory and written every minute.
+	usage := exposure.NewRecorder(db, nil)
+	ptypes := providerTypes(cfg)
 	finished := func(f gateway.Finished) {
+		usage.Record(exposure.Use{
+			PrincipalID: f.Principal.ID, PrincipalName: f.Principal.Name, Route: f.Route,
+			Provider: f.Served.Provider, ProviderType: ptypes[f.Served.Provider], Model: f.Served.Model,
+			InputTokens: int64(f.Usage.InputTokens), OutputTokens: int64(f.Usage.OutputTokens),
+			Features: exposure.FeaturesOf(f.Request),
+		})
 		// Streams are not mirrored: their answer is never held whole.
 		if mirror != nil && !f.Stream {
 			mirror.Offer(f.Route, f.Request, f.Response, f.Err, f.Latency)
@@ -146,6 +157,11 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	gw.Handle("/brightline/v1/approvals/", approvals.Handler(gw.Principal))
 	gw.Handle("/ui/", web.Handler(approvals, gw.Principal))
 	gw.Handle("/log/", auditLog.Handler(isAuditor(gw)))
+	routes := routeInfo(cfg)
+	gw.Handle("/brightline/v1/exposure", exposure.Handler(db, routes, gw.Principal))
+	exposurePage := web.ExposureHandler(db, routes, gw.Principal)
+	gw.Handle("/ui/exposure", exposurePage)
+	gw.Handle("/ui/exposure.css", exposurePage)
 	mcp, err := openMCP(ctx, cfg, tools, policySrc, approvals, gw, log)
 	if err != nil {
 		return err
@@ -213,6 +229,12 @@ func runServe(ctx context.Context, args []string, e *env) error {
 				log.Warn("couldn't record when keys were last used; will retry", "err", err)
 			}
 		}
+	})
+	g.Go(func() error {
+		if err := usage.Run(gctx, time.Minute); err != nil {
+			log.Warn("couldn't save the traffic inventory", "err", err)
+		}
+		return nil
 	})
 	g.Go(func() error {
 		if err := approvals.RunSweeper(gctx, 5*time.Second); err != nil && gctx.Err() == nil {

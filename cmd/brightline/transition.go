@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 )
@@ -39,4 +41,52 @@ func openShadow(cfg *Config, st store.ShadowResults, reg prometheus.Registerer, 
 		Logger:      log,
 		Registerer:  reg,
 	})
+}
+
+// routeInfo describes the configured routes for the exposure reports and
+// the transition plan: each target's provider, its type and base URL.
+func routeInfo(cfg *Config) []exposure.RouteInfo {
+	byName := map[string]ProviderConfig{}
+	for _, p := range cfg.Providers {
+		byName[p.Name] = p
+	}
+	out := make([]exposure.RouteInfo, 0, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		ri := exposure.RouteInfo{Model: r.Model}
+		for _, t := range r.Targets {
+			p := byName[t.Provider]
+			ri.Targets = append(ri.Targets, exposure.TargetInfo{Provider: p.Name, ProviderType: p.Type, BaseURL: p.BaseURL, Model: t.Model})
+		}
+		out = append(out, ri)
+	}
+	return out
+}
+
+// providerTypes maps provider names to their types, for exposure records.
+func providerTypes(cfg *Config) map[string]string {
+	m := make(map[string]string, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		m[p.Name] = p.Type
+	}
+	return m
+}
+
+func runExposure(ctx context.Context, args []string, e *env) error {
+	cfg, args, err := takeConfig(args, e)
+	if err != nil {
+		return err
+	}
+	return exitStatus(exposure.Command(ctx, args, cfg.DataDir, routeInfo(cfg), e.stdout, e.stderr))
+}
+
+func runTransition(ctx context.Context, args []string, e *env) error {
+	cfg, args, err := takeConfig(args, e)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 || args[0] != "plan" {
+		fmt.Fprintln(e.stderr, "usage: brightline transition [-config FILE] plan --from VENDOR --to VENDOR [--since 30d] [--format table|json]")
+		return errUsage
+	}
+	return exitStatus(exposure.PlanCommand(ctx, args[1:], cfg.DataDir, routeInfo(cfg), e.stdout, e.stderr))
 }
