@@ -64,3 +64,31 @@ func ErrorCodeOf(err error) ErrorCode {
 
 // ErrNotFound is returned by stores when a record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// HTTPStatus is the HTTP status a code is answered with, in every part of
+// Brightline that answers over HTTP (the model APIs, the approvals and
+// exposure APIs, the console). An unknown code is 500.
+func (c ErrorCode) HTTPStatus() int {
+	switch c {
+	case CodeInvalidRequest:
+		return 400
+	case CodeUnauthenticated:
+		return 401
+	case CodePermissionDenied, CodePolicyDenied, CodeApprovalRequired:
+		return 403
+	case CodeNotFound:
+		return 404
+	case CodeTooLarge:
+		return 413
+	case CodeRateLimited:
+		return 429
+	case CodeUpstream:
+		return 502
+	case CodeUnavailable, CodeOverloaded:
+		return 503
+	case CodeTimeout:
+		return 504
+	default:
+		return 500
+	}
+}

@@ -237,19 +237,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // not recognise is an internal error whose detail is not shown.
 func ErrorStatus(err error) (status int, typ, message string) {
 	if e, ok := errors.AsType[*brightline.Error](err); ok {
-		switch e.Code {
-		case brightline.CodeInvalidRequest:
-			return http.StatusBadRequest, string(e.Code), e.Message
-		case brightline.CodeUnauthenticated:
-			return http.StatusUnauthorized, string(e.Code), e.Message
-		case brightline.CodePermissionDenied:
-			return http.StatusForbidden, string(e.Code), e.Message
-		case brightline.CodeNotFound:
-			return http.StatusNotFound, string(e.Code), e.Message
-		case brightline.CodeTooLarge:
-			return http.StatusRequestEntityTooLarge, string(e.Code), e.Message
-		case brightline.CodeUnavailable:
-			return http.StatusServiceUnavailable, string(e.Code), e.Message
+		if st := e.Code.HTTPStatus(); st != http.StatusInternalServerError {
+			return st, string(e.Code), e.Message
 		}
 		return http.StatusInternalServerError, string(brightline.CodeInternal), "internal error"
 	}

@@ -97,15 +97,8 @@ func errorStatus(err error) (status int, typ, message string) {
 		return http.StatusMethodNotAllowed, string(brightline.CodeInvalidRequest), err.Error()
 	}
 	if e, ok := errors.AsType[*brightline.Error](err); ok {
-		switch e.Code {
-		case brightline.CodeInvalidRequest:
-			return http.StatusBadRequest, string(e.Code), e.Message
-		case brightline.CodeUnauthenticated:
-			return http.StatusUnauthorized, string(e.Code), e.Message
-		case brightline.CodePermissionDenied:
-			return http.StatusForbidden, string(e.Code), e.Message
-		case brightline.CodeUnavailable:
-			return http.StatusServiceUnavailable, string(e.Code), e.Message
+		if st := e.Code.HTTPStatus(); st != http.StatusInternalServerError {
+			return st, string(e.Code), e.Message
 		}
 	}
 	return http.StatusInternalServerError, string(brightline.CodeInternal), "internal error"

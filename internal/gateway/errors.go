@@ -14,30 +14,7 @@ import (
 )
 
 // statusOf maps an error code to its HTTP status.
-func statusOf(code brightline.ErrorCode) int {
-	switch code {
-	case brightline.CodeInvalidRequest:
-		return http.StatusBadRequest
-	case brightline.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case brightline.CodePermissionDenied, brightline.CodePolicyDenied, brightline.CodeApprovalRequired:
-		return http.StatusForbidden
-	case brightline.CodeNotFound:
-		return http.StatusNotFound
-	case brightline.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case brightline.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case brightline.CodeUpstream:
-		return http.StatusBadGateway
-	case brightline.CodeUnavailable, brightline.CodeOverloaded:
-		return http.StatusServiceUnavailable
-	case brightline.CodeTimeout:
-		return http.StatusGatewayTimeout
-	default:
-		return http.StatusInternalServerError
-	}
-}
+func statusOf(code brightline.ErrorCode) int { return code.HTTPStatus() }
 
 // classify turns any error from the pipeline into the *brightline.Error the
 // client sees. Errors that are not already classified become a generic
