@@ -130,10 +130,6 @@ func runServe(ctx context.Context, args []string, e *env) error {
 			InputTokens: int64(f.Usage.InputTokens), OutputTokens: int64(f.Usage.OutputTokens),
 			Features: exposure.FeaturesOf(f.Request),
 		})
-		// Streams are not mirrored: their answer is never held whole.
-		if mirror != nil && !f.Stream {
-			mirror.Offer(f.Route, f.Request, f.Response, f.Err, f.Latency)
-		}
 	}
 	var used store.UsageBatcher // last-used times, written in batches
 	gw := gateway.New(gateway.Config{
@@ -151,6 +147,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		},
 		Approvals: approvals,
 		Finished:  finished,
+		Mirror:    mirror,
 	}, auth, router)
 
 	gw.Handle("/brightline/v1/approvals", approvals.Handler(gw.Principal))

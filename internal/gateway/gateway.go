@@ -26,6 +26,7 @@ import (
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
+	"github.com/brightline/brightline/internal/shadow"
 )
 
 // Authenticator resolves API keys to principals.
@@ -76,6 +77,9 @@ type Config struct {
 	// answer it governs is released; if it cannot, the request is refused
 	// with 503. nil records nothing (tests, dry runs).
 	Audit Auditor
+	// Mirror, if set, mirrors a sample of each shadowed route's requests
+	// (as forwarded) to its candidate once the client has its answer.
+	Mirror *shadow.Mirror
 	// Finished, if set, is told about every model API request that reached
 	// a provider, after its answer has been sent: for the traffic
 	// inventory and shadow mode. It runs on the request's goroutine after
@@ -352,6 +356,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			g.stream(ctx, w, r, x, req, hdr, pol, in)
 			return
 		}
+		smp := g.sample(x.model)
 		resp, served, err := g.router.Complete(ctx, req, hdr)
 		x.served = served
 		if err != nil {
@@ -366,6 +371,9 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		}
 		x.usage = resp.Usage
 		x.resp = resp
+		// Shadow mode compares the answer as the provider gave it, before
+		// the tool-call stage holds calls or identifiers are restored.
+		smp.Keep(req, resp, nil, time.Since(x.start))
 		if err := g.decideResponse(pol, x, in, resp); err != nil {
 			fail(err)
 			return
@@ -402,6 +410,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(out)
+		smp.Submit()
 	}
 }
 
@@ -438,6 +447,12 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 	defer s.Close()
+	var collected *collectingStream
+	smp := g.sample(x.model)
+	if smp != nil {
+		collected = &collectingStream{Stream: s}
+		s = collected
+	}
 	s = g.withPolicy(s, pol, x, in)
 
 	setServedHeaders(w, served)
@@ -457,6 +472,10 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		ev, err := s.Next()
 		if err == io.EOF {
 			rc.Flush()
+			if collected != nil {
+				smp.Keep(req, collected.c.Response(), nil, time.Since(x.start))
+				smp.Submit()
+			}
 			return
 		}
 		if err != nil {
