@@ -49,6 +49,14 @@ func TestLink(t *testing.T) {
 			},
 		},
 		{
+			"braces and escaped quotes inside JSON strings",
+			`[{"note": "see {ref} \"}\" here", "full_name": "Maria Garcia", "phone": "(212) 555-0147"}, {"full_name": "Wei Chen"}]`,
+			[]string{
+				"Maria Garcia + (212) 555-0147 [PHONE us identity,contact]",
+				"Wei Chen [PERSON identity]",
+			},
+		},
+		{
 			"sentence with two people",
 			"Dr. Emily Novak called John Smith at 617-555-0199 yesterday.",
 			[]string{

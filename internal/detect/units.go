@@ -81,31 +81,48 @@ func enclosingObjects(text string, fs []Finding) []unitInfo {
 	var stack []int
 	ends := map[int]int{}
 	inStr := false
-	next := 0
-	for k := 0; k < len(text); k++ {
-		for next < len(fs) && fs[next].Start == k {
+	next := 0 // the next finding to place
+	// place records the enclosing object of every finding that starts
+	// before k.
+	place := func(k int) {
+		for next < len(fs) && fs[next].Start < k {
 			if len(stack) > 0 {
 				out[next] = unitInfo{kind: unitObject, start: stack[len(stack)-1]}
 			}
 			next++
 		}
-		c := text[k]
-		switch {
+	}
+	// Jump from one byte that matters to the next: braces outside
+	// strings, quotes, and backslashes inside strings.
+	for k := 0; k < len(text); {
+		specials := `{}"`
+		if inStr {
+			specials = `"\`
+		} else if len(stack) == 0 {
+			specials = `{`
+		}
+		j := strings.IndexAny(text[k:], specials)
+		if j < 0 {
+			break
+		}
+		k += j
+		place(k + 1)
+		switch c := text[k]; {
+		case inStr && c == '\\':
+			k++
 		case inStr:
-			if c == '\\' {
-				k++
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == '"' && len(stack) > 0:
+			inStr = false
+		case c == '"':
 			inStr = true
 		case c == '{':
 			stack = append(stack, k)
-		case c == '}' && len(stack) > 0:
+		case c == '}':
 			ends[stack[len(stack)-1]] = k + 1
 			stack = stack[:len(stack)-1]
 		}
+		k++
 	}
+	place(len(text) + 1)
 	for i := range out {
 		if out[i].kind != unitObject {
 			continue
