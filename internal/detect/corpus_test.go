@@ -22,20 +22,30 @@ type doc struct {
 	Kind   string
 	Text   string
 	Labels []label
+	// Subjects[i] is the person Labels[i] belongs to, numbered per
+	// document.
+	Subjects []int
 }
 
-// writer builds a document and records the span of each identifier.
+// writer builds a document and records the span of each identifier, and
+// the person it belongs to.
 type writer struct {
-	b      strings.Builder
-	labels []label
+	b        strings.Builder
+	labels   []label
+	subjects []int
+	cur      int // the person being written
 }
 
 func (w *writer) text(s string) { w.b.WriteString(s) }
+
+// person starts writing about a new person.
+func (w *writer) person() { w.cur++ }
 
 func (w *writer) id(typ, s string) {
 	start := w.b.Len()
 	w.b.WriteString(s)
 	w.labels = append(w.labels, label{typ, start, w.b.Len()})
+	w.subjects = append(w.subjects, w.cur)
 }
 
 // gen makes identifiers and documents from a seeded source.
@@ -278,6 +288,7 @@ func (g *gen) name() string {
 // personInProse writes a person as prose mentions them: a name, a title and
 // a name or surname, or a label; the span excludes the title and label.
 func (g *gen) personInProse(w *writer) {
+	w.person()
 	switch g.r.IntN(5) {
 	case 0:
 		w.text("Yesterday we spoke with ")
@@ -344,6 +355,7 @@ var personNegatives = []string{
 // prose writes a dossier-like paragraph about one person.
 func (g *gen) prose(w *writer) {
 	g.personInProse(w)
+	w.person()
 	w.id(TypePerson, g.name())
 	w.text(" can be reached at ")
 	w.id(TypePhone, g.phone())
@@ -374,6 +386,7 @@ func (g *gen) prose(w *writer) {
 		// A roster table, "Surname, First" a line.
 		w.text("Duty roster:\n")
 		for range 2 + g.r.IntN(3) {
+			w.person()
 			w.id(TypePerson, g.pick(personLast)+", "+g.pick(personFirst))
 			w.text("\n")
 		}
@@ -385,6 +398,7 @@ func (g *gen) prose(w *writer) {
 func (g *gen) csv(w *writer, rows int) {
 	w.text("name,phone,email,ssn,card,ip,address,mac\n")
 	for range rows {
+		w.person()
 		w.id(TypePerson, g.name())
 		w.text(",")
 		w.id(TypePhone, g.phone())
@@ -408,6 +422,7 @@ func (g *gen) csv(w *writer, rows int) {
 // json writes one record per line.
 func (g *gen) json(w *writer, records int) {
 	for range records {
+		w.person()
 		w.text(`{"name": "`)
 		w.id(TypePerson, g.name())
 		w.text(`", "phone": "`)
@@ -449,7 +464,7 @@ func corpus(seed uint64, n int) []doc {
 		case "json":
 			g.json(&w, 1+g.r.IntN(5))
 		}
-		docs = append(docs, doc{Kind: kind, Text: w.b.String(), Labels: w.labels})
+		docs = append(docs, doc{Kind: kind, Text: w.b.String(), Labels: w.labels, Subjects: w.subjects})
 	}
 	return docs
 }

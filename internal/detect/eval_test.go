@@ -120,3 +120,68 @@ func TestEvaluation(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkingEvaluation measures subject linking on the corpus, whose
+// generator records which person each identifier belongs to. For every
+// pair of identifiers found at their exact spans in one document, a link
+// is the linker putting them in the same subject; it is right when they
+// belong to the same person. It also compares the number of subjects per
+// document with the number of people.
+func TestLinkingEvaluation(t *testing.T) {
+	type score struct{ tp, fp, fn int }
+	byKind := map[string]*score{}
+	people, subjects := map[string]int{}, map[string]int{}
+	for _, d := range corpus(1, 300) {
+		a := Analyze(d.Text)
+		truth := map[label]int{}
+		for i, l := range d.Labels {
+			truth[l] = d.Subjects[i]
+		}
+		// The findings that match a label, with their true person and
+		// their linked subject.
+		type pt struct{ person, subject int }
+		var pts []pt
+		for i, f := range a.Findings {
+			if p, ok := truth[label{f.Type, f.Start, f.End}]; ok {
+				pts = append(pts, pt{p, a.SubjectOf[i]})
+			}
+		}
+		s := byKind[d.Kind]
+		if s == nil {
+			s = &score{}
+			byKind[d.Kind] = s
+		}
+		for i := range pts {
+			for j := i + 1; j < len(pts); j++ {
+				same := pts[i].person == pts[j].person
+				linked := pts[i].subject >= 0 && pts[i].subject == pts[j].subject
+				switch {
+				case same && linked:
+					s.tp++
+				case linked:
+					s.fp++
+				case same:
+					s.fn++
+				}
+			}
+		}
+		seen := map[int]bool{}
+		for _, p := range d.Subjects {
+			seen[p] = true
+		}
+		people[d.Kind] += len(seen)
+		subjects[d.Kind] += len(a.Subjects)
+	}
+	var tb strings.Builder
+	fmt.Fprintf(&tb, "\n%-6s %8s %8s %8s %9s %7s %7s %9s\n", "kind", "tp", "fp", "fn", "precision", "recall", "people", "subjects")
+	for _, kind := range []string{"prose", "csv", "json"} {
+		s := byKind[kind]
+		c := counts{s.tp, s.fp, s.fn}
+		fmt.Fprintf(&tb, "%-6s %8d %8d %8d %9.4f %7.4f %7d %9d\n", kind, s.tp, s.fp, s.fn, c.precision(), c.recall(), people[kind], subjects[kind])
+		// Floors set from this corpus's measurement, to catch regressions.
+		if c.precision() < 0.95 || c.recall() < 0.9 {
+			t.Errorf("%s: link precision %.4f recall %.4f, want at least 0.95 and 0.9", kind, c.precision(), c.recall())
+		}
+	}
+	t.Log(tb.String())
+}
