@@ -59,9 +59,13 @@
 // [Counter.Observe] costs one sketch insertion per subject (two for a US
 // person) under the principal's lock; the benchmark sustains over 1M
 // identifiers/s on one core while every bucket fills with new people, and
-// far more for repeated ones. [Counter.Counts] merges up to 56 buckets and
-// makes six estimates: about 0.1 ms for a typical principal and about 2 ms
-// when every bucket is dense.
+// far more for repeated ones. [Counter.Counts] keeps, per principal, each
+// window's union of every bucket but the current one (rebuilt when a new
+// bucket starts or buckets are merged in), so a call merges one bucket per
+// window and makes six estimates: about 28 µs for a typical principal and
+// about 1.5 ms when every bucket is dense, where the estimates dominate
+// (merging all 56 buckets on every call cost 0.1 ms and 2.5 ms). The cache
+// adds at most six sketches per principal.
 //
 // # Persistence
 //
@@ -154,6 +158,21 @@ type principal struct {
 	latest int64      // newest time observed, in Unix nanoseconds; the clock never goes back past it
 	fine   []slot
 	coarse []slot
+	// gen changes whenever a bucket other than the one being filled
+	// changes (a new bucket, a fold, a merge), invalidating cache.
+	gen   uint64
+	cache countsCache
+}
+
+// countsCache holds each window's union of every bucket but the current
+// fine one, which is the only one observations change within a bucket
+// width. Counts then merges one bucket into each instead of up to 56.
+type countsCache struct {
+	valid bool
+	cur   int64  // the fine bucket index the bases exclude
+	gen   uint64 // principal.gen when they were built
+	// Bases of the 1h, 24h and 30d windows, all subjects and US persons.
+	all, us [3]*hyperloglog.Sketch
 }
 
 // slot is one bucket: its index (start time / width) and sketches. A slot
@@ -271,6 +290,9 @@ func (p *principal) claimFine(l *layout, idx int64) *slot {
 		p.fold(l, s)
 		*s = slot{}
 	}
+	if s.all == nil || idx != p.cache.cur {
+		p.gen++
+	}
 	return l.claim(p.fine, idx)
 }
 
@@ -322,26 +344,56 @@ func (c *Counter) Counts(principal string) Counts {
 	defer p.mu.Unlock()
 	now = max(now, p.latest)
 
-	var out Counts
-	// The sketches below are private accumulators, so Estimate (which may
-	// compact them) and further merging are safe. Merge only fails on a
-	// precision mismatch, which Merge on the Counter rules out on the way in.
-	var all, us hyperloglog.Sketch
 	cur := now / l.fine
-	for k := int64(0); k <= l.n24h; k++ {
+	if cc := &p.cache; !cc.valid || cc.cur != cur || cc.gen != p.gen {
+		p.buildCache(l, now)
+	}
+	// The window is its base plus the current fine bucket. The sketches
+	// are private copies, so Estimate (which may compact them) is safe;
+	// Merge only fails on a precision mismatch, which Counter.Merge rules
+	// out on the way in.
+	curSlot := find(p.fine, cur)
+	var est [3][2]int
+	for w := range 3 {
+		all, us := p.cache.all[w].Clone(), p.cache.us[w].Clone()
+		if curSlot != nil {
+			_ = all.Merge(curSlot.all)
+			_ = us.Merge(curSlot.us)
+		}
+		est[w] = [2]int{int(all.Estimate()), int(us.Estimate())}
+	}
+	out := Counts{
+		Subjects1h: est[0][0], USPersonSubjects1h: est[0][1],
+		Subjects24h: est[1][0], USPersonSubjects24h: est[1][1],
+		Subjects30d: est[2][0], USPersonSubjects30d: est[2][1],
+	}
+	if l.n1h > l.n24h { // a fine bucket wider than a day
+		out.Subjects1h, out.USPersonSubjects1h = out.Subjects24h, out.USPersonSubjects24h
+	}
+	return out
+}
+
+// buildCache merges, for each window, every bucket inside it except the
+// current fine one. The caller holds p's lock.
+func (p *principal) buildCache(l *layout, now int64) {
+	cc := &p.cache
+	*cc = countsCache{valid: true, cur: now / l.fine, gen: p.gen}
+	all, us := l.newSketch(), l.newSketch()
+	snap := func(w int) { cc.all[w], cc.us[w] = all.Clone(), us.Clone() }
+	cur := now / l.fine
+	for k := int64(1); k <= l.n24h; k++ {
 		if s := find(p.fine, cur-k); s != nil {
 			_ = all.Merge(s.all)
 			_ = us.Merge(s.us)
 		}
 		if k == l.n1h {
-			out.Subjects1h, out.USPersonSubjects1h = int(all.Estimate()), int(us.Estimate())
+			snap(0)
 		}
 	}
-	out.Subjects24h, out.USPersonSubjects24h = int(all.Estimate()), int(us.Estimate())
-	if l.n1h > l.n24h { // a fine bucket wider than a day
-		out.Subjects1h, out.USPersonSubjects1h = out.Subjects24h, out.USPersonSubjects24h
+	snap(1)
+	if l.n1h > l.n24h { // a fine bucket wider than a day: Counts copies 24h
+		cc.all[0], cc.us[0] = cc.all[1], cc.us[1]
 	}
-
 	// The 30d window is the 24h one, plus fine buckets that have left it
 	// but are not folded yet, plus the coarse buckets.
 	oldest := now/l.coarse - l.n30d
@@ -352,15 +404,14 @@ func (c *Counter) Counts(principal string) Counts {
 			_ = us.Merge(s.us)
 		}
 	}
-	cur = now / l.coarse
+	ccur := now / l.coarse
 	for k := int64(0); k <= l.n30d; k++ {
-		if s := find(p.coarse, cur-k); s != nil {
+		if s := find(p.coarse, ccur-k); s != nil {
 			_ = all.Merge(s.all)
 			_ = us.Merge(s.us)
 		}
 	}
-	out.Subjects30d, out.USPersonSubjects30d = int(all.Estimate()), int(us.Estimate())
-	return out
+	snap(2)
 }
 
 // Sweep forgets principals whose buckets have all left every window, and
