@@ -153,7 +153,7 @@ func (c *Counter) Merge(principal string, buckets ...Bucket) error {
 	p := c.get(principal, true)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.gen++ // any bucket may change: Counts rebuilds its cache
+	p.gen++                       // any bucket may change: Counts rebuilds its cache
 	p.latest = max(p.latest, now) // fold and claimFine judge expiry by it
 	for i := range buckets {
 		b := &buckets[i]
