@@ -310,14 +310,14 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		}
 		x.record(d)
 		if g.cfg.Audit != nil {
-			c, err := auditlog.Commit(body)
+			cm, err := auditlog.Commit(body)
 			if err != nil {
 				fail(errAuditFailed(err))
 				return
 			}
 			e := x.entry(d, in)
-			e.Commitment = c.Hash
-			x.pending = g.auditAsync(x, e, &c)
+			e.Commitment = cm.Hash
+			x.pending = g.auditAsync(x, e, &cm)
 		}
 		if err := decisionError(d, "Request"); err != nil {
 			fail(err)
@@ -380,7 +380,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		}
 		if x.restore != nil {
 			// The client gets the identifiers back; x.resp keeps the
-			// answer as the provider gave it, redacted.
+			// answer with the placeholders.
 			restored := *resp
 			restored.Content = slices.Clone(resp.Content)
 			for i := range restored.Content {
