@@ -472,10 +472,6 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		ev, err := s.Next()
 		if err == io.EOF {
 			rc.Flush()
-			if collected != nil {
-				smp.Keep(req, collected.c.Response(), nil, time.Since(x.start))
-				smp.Submit()
-			}
 			return
 		}
 		if err != nil {
@@ -498,8 +494,15 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 			x.usage.Add(*ev.Usage)
 		}
 		err = sw.WriteEvent(ev)
-		if err == nil && (pending == nil || pending.Buffered() == 0) {
+		if err == nil && (pending == nil || pending.Buffered() == 0 || ev.Type == llm.EventStop) {
 			err = rc.Flush()
+		}
+		if err == nil && ev.Type == llm.EventStop && collected != nil {
+			// The answer is complete once its stop is out; a client that
+			// hangs up right after must not lose the comparison.
+			smp.Keep(req, collected.c.Response(), nil, time.Since(x.start))
+			smp.Submit()
+			collected = nil
 		}
 		if err != nil {
 			// Writing to the client failed: it has gone away.

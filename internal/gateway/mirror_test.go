@@ -12,6 +12,7 @@ import (
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/provider"
 	"github.com/brightline/brightline/internal/shadow"
+	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
@@ -44,11 +45,20 @@ func TestShadowMirrorsStreamsAndCalls(t *testing.T) {
 			}
 		}
 	}
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
+	// A stream's sample is submitted after its last event is flushed, so
+	// the client can be done before the handler is: wait for the four
+	// results before closing the mirror (Close would count a late sample
+	// as closed, not record it).
+	var res []store.ShadowResult
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if res, err = db.ShadowResults(ctx, "simulated", time.Time{}, 100); err != nil {
+			t.Fatal(err)
+		}
+		if len(res) >= 4 {
+			break
+		}
 	}
-	res, err := db.ShadowResults(ctx, "simulated", time.Time{}, 100)
-	if err != nil {
+	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if len(res) != 4 {
