@@ -449,12 +449,13 @@ func (s *policySource) refuse(err error, pol, note []byte) {
 	if e, ok := errors.AsType[*bundle.ThresholdError](err); ok {
 		ev.Signers = e.Have
 	}
-	s.emit(ev)
+	// The status first, so that whoever hears of the event sees it.
 	if cur := s.state.Load(); cur != nil {
 		next := *cur
 		next.status.LastRefusal = &gateway.PolicyRefusal{At: s.clock(), Version: ev.Version, Reason: ev.Reason}
 		s.state.Store(&next)
 	}
+	s.emit(ev)
 }
 
 // watch reloads on every value from hup and polls the files every
