@@ -98,7 +98,7 @@ func TestAuditEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(b), "Garcia") || strings.Contains(string(b), "555") {
+		if strings.Contains(string(b), "Garcia") || strings.Contains(string(b), "555-0147") {
 			t.Errorf("entry holds content: %s", b)
 		}
 	}
