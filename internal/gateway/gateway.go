@@ -82,8 +82,7 @@ type Config struct {
 	Mirror *shadow.Mirror
 	// Finished, if set, is told about every model API request that reached
 	// a provider, after its answer has been sent: for the traffic
-	// inventory and shadow mode. It runs on the request's goroutine after
-	// the response is complete and must not block.
+	// inventory. It runs on the request's goroutine and must not block.
 	Finished func(Finished)
 	// AuditStatus, if set, reports the audit log's state for /healthz.
 	AuditStatus func() AuditStatus
@@ -370,7 +369,6 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		x.usage = resp.Usage
-		x.resp = resp
 		// Shadow mode compares the answer as the provider gave it, before
 		// the tool-call stage holds calls or identifiers are restored.
 		smp.Keep(req, resp, nil, time.Since(x.start))
@@ -379,8 +377,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		if x.restore != nil {
-			// The client gets the identifiers back; x.resp keeps the
-			// answer with the placeholders.
+			// The client gets the identifiers back, in a copy.
 			restored := *resp
 			restored.Content = slices.Clone(resp.Content)
 			for i := range restored.Content {
@@ -528,17 +525,13 @@ type Finished struct {
 	Served    provider.Served // who served it (or last tried)
 	Usage     llm.Usage       // tokens
 	Request   *llm.Request    // as forwarded, after any redaction; never the client's raw bytes
-	Response  *llm.Response   // the provider's answer, nil for streams and failures
-	Err       error           // what the client was told, if it failed
-	Latency   time.Duration   // until the answer was complete
-	Stream    bool
 }
 
 func (g *Gateway) finish(x *exchange) {
 	dur := time.Since(x.start)
 	if g.cfg.Finished != nil && x.served.Target != "" && x.req != nil {
 		g.cfg.Finished(Finished{Principal: x.principal, Route: x.model, Served: x.served, Usage: x.usage,
-			Request: x.req, Response: x.resp, Err: x.err, Latency: dur, Stream: x.stream})
+			Request: x.req})
 	}
 	if m := g.cfg.Metrics; m != nil {
 		m.observeRequest(x, dur)
