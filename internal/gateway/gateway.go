@@ -226,8 +226,7 @@ type exchange struct {
 	// pending is the request decision's append, under way in parallel
 	// with the upstream call; nothing is released before it succeeds.
 	pending *pendingAudit
-	req     *llm.Request  // the request as forwarded (after redaction)
-	resp    *llm.Response // the answer, when not streamed
+	req     *llm.Request // the request as forwarded (after redaction)
 	// restore maps the placeholders a redaction put in the request back
 	// to the identifiers, when policy asked for them in the answer.
 	restore *Placeholders
