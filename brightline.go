@@ -24,9 +24,24 @@ const (
 type Principal struct {
 	ID      string   `json:"id"`      // stable identifier, e.g. "key_01J…"
 	Name    string   `json:"name"`    // human-readable label given when the key was created
+	Person  string   `json:"person"`  // the human who holds the key; "" means Name (see [Principal.Who])
 	Org     string   `json:"org"`     // organisation the caller belongs to
 	Purpose string   `json:"purpose"` // declared purpose of use, e.g. "logistics"
 	Roles   []string `json:"roles"`   // e.g. "admin", "approver", "auditor"
+}
+
+// Who returns the person who holds p's key: Person, or Name when no
+// person was given, or ID as a last resort. Rules that count people (the
+// two-person rule, not approving one's own call) count Who, so that one
+// human holding two keys is still one person.
+func (p Principal) Who() string {
+	switch {
+	case p.Person != "":
+		return p.Person
+	case p.Name != "":
+		return p.Name
+	}
+	return p.ID
 }
 
 // HasRole reports whether p holds role.

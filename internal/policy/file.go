@@ -31,6 +31,36 @@ type File struct {
 	// reason, until they expire. They live in the policy so that raising a
 	// limit takes the same signatures as changing a rule.
 	Authorizations []Authorization `yaml:"authorizations,omitempty"`
+	// Tools declare the effect class of the tools models may call. They
+	// live in the signed policy because declaring a tool informational
+	// takes it out of the human-control safeguard; the operator's config
+	// may only raise a class.
+	Tools []ToolDecl `yaml:"tools,omitempty"`
+	// UndeclaredTools says what happens to a tool call whose tool no
+	// declaration names: "classify" (the default) uses the effect
+	// classifier, which holds anything that looks like force; "hold" also
+	// treats every undeclared tool that isn't informational as force.
+	UndeclaredTools string `yaml:"undeclared_tools,omitempty"`
+	// Approvals bounds the approval queue.
+	Approvals ApprovalLimits `yaml:"approvals,omitempty"`
+}
+
+// ToolDecl declares the effect class of the tools whose names match Name,
+// an exact name or a path.Match glob such as "weapons_*". Names are
+// compared after normalisation (see toolclass.Normalize).
+type ToolDecl struct {
+	Name   string `yaml:"name"`
+	Effect string `yaml:"effect"` // informational, consequential or force
+	Line   int    `yaml:"-"`
+}
+
+// ApprovalLimits bounds the approval queue, so that one requester cannot
+// flood the people who must decide.
+type ApprovalLimits struct {
+	// MaxPendingPerRequester is how many calls one requester (person) may
+	// have waiting for approval at once; more are refused with 429.
+	// 0 means the default, 20.
+	MaxPendingPerRequester int `yaml:"max_pending_per_requester,omitempty"`
 }
 
 // Approvers names who may approve a held call.
@@ -148,6 +178,30 @@ func Parse(filename string, data []byte) (*File, error) {
 					for _, n := range v.Content {
 						f.Authorizations = append(f.Authorizations, p.authorization(n))
 					}
+				}
+			case "tools":
+				if p.sequence(v, key) {
+					for _, n := range v.Content {
+						f.Tools = append(f.Tools, p.tool(n))
+					}
+				}
+			case "undeclared_tools":
+				f.UndeclaredTools = p.scalar(v, key)
+			case "approvals":
+				if p.mapping(v, key) {
+					p.fields(v, key, func(key string, v *yaml.Node) bool {
+						switch key {
+						case "max_pending_per_requester":
+							n, err := strconv.Atoi(p.scalar(v, key))
+							if err != nil || n < 1 {
+								p.errorf(v, "approvals max_pending_per_requester: %q is not a whole number >= 1", v.Value)
+							}
+							f.Approvals.MaxPendingPerRequester = n
+						default:
+							return false
+						}
+						return true
+					})
 				}
 			default:
 				return false
@@ -312,6 +366,25 @@ func (p *parser) authorization(n *yaml.Node) Authorization {
 		return true
 	})
 	return a
+}
+
+func (p *parser) tool(n *yaml.Node) ToolDecl {
+	d := ToolDecl{Line: n.Line}
+	if !p.mapping(n, "tool") {
+		return d
+	}
+	p.fields(n, "tool", func(key string, v *yaml.Node) bool {
+		switch key {
+		case "name":
+			d.Name = p.scalar(v, "tool name")
+		case "effect":
+			d.Effect = p.scalar(v, "tool effect")
+		default:
+			return false
+		}
+		return true
+	})
+	return d
 }
 
 func (p *parser) rules(n *yaml.Node) []Rule {

@@ -36,6 +36,9 @@ type Policy struct {
 	// refusalRetry holds the response-stage rules with allow_refusal_retry.
 	refusalRetry []*rule
 	auths        []*authorization
+	tools        *ToolEffects
+	undeclared   string
+	maxPending   int
 }
 
 // rule is a compiled Rule.
@@ -129,11 +132,43 @@ func Compile(f *File) (*Policy, error) {
 		c.rule(p, "", r)
 	}
 	c.authorizations(p)
+	c.tools(p)
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
 	return p, nil
 }
+
+// tools compiles the tool declarations and the switches that go with them.
+func (c *compiler) tools(p *Policy) {
+	t, err := NewToolEffects(c.f.Tools, NormalizeToolName)
+	if err != nil {
+		c.errorf(0, "", "tools: %v", err)
+	}
+	p.tools = t
+	switch c.f.UndeclaredTools {
+	case "":
+		p.undeclared = UndeclaredClassify
+	case UndeclaredClassify, UndeclaredHold:
+		p.undeclared = c.f.UndeclaredTools
+	default:
+		c.errorf(0, "", "undeclared_tools: %q is not classify or hold", c.f.UndeclaredTools)
+	}
+	p.maxPending = c.f.Approvals.MaxPendingPerRequester
+	if p.maxPending <= 0 {
+		p.maxPending = DefaultMaxPendingPerRequester
+	}
+}
+
+// Tools returns the tool effect declarations of the signed policy.
+func (p *Policy) Tools() *ToolEffects { return p.tools }
+
+// UndeclaredTools returns UndeclaredClassify or UndeclaredHold.
+func (p *Policy) UndeclaredTools() string { return p.undeclared }
+
+// MaxPendingPerRequester is how many approvals one requester may have
+// pending at once.
+func (p *Policy) MaxPendingPerRequester() int { return p.maxPending }
 
 // authorization is a compiled Authorization.
 type authorization struct {

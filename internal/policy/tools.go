@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Tool effect classes, as rules see them in tool_call.effect. The human-
+// control safeguard holds calls of class force.
+const (
+	EffectInformational = "informational"
+	EffectConsequential = "consequential"
+	EffectForce         = "force"
+)
+
+// Values of the policy's undeclared_tools switch.
+const (
+	// UndeclaredClassify classes an undeclared tool with the effect
+	// classifier, which fails towards force.
+	UndeclaredClassify = "classify"
+	// UndeclaredHold treats every undeclared tool that the classifier does
+	// not find informational as force, so it is held for approval.
+	UndeclaredHold = "hold"
+)
+
+// DefaultMaxPendingPerRequester is how many approvals one requester may
+// have pending when the policy does not say.
+const DefaultMaxPendingPerRequester = 20
+
+// EffectRank orders the effect classes: informational 1, consequential 2,
+// force 3, anything else 0.
+func EffectRank(effect string) int {
+	switch effect {
+	case EffectInformational:
+		return 1
+	case EffectConsequential:
+		return 2
+	case EffectForce:
+		return 3
+	}
+	return 0
+}
+
+// StricterEffect returns the stricter of two effect classes; "" counts as
+// the least strict.
+func StricterEffect(a, b string) string {
+	if EffectRank(b) > EffectRank(a) {
+		return b
+	}
+	return a
+}
+
+// ToolEffects resolves tool names to declared effect classes. Exact names
+// win over globs; among globs the first listed wins. Names are matched as
+// given: callers normalise both the declarations and the name they look
+// up with the same function, so that look-alike names match.
+type ToolEffects struct {
+	exact map[string]string
+	globs []ToolDecl
+}
+
+// NewToolEffects validates decls and returns their resolver. normalize,
+// if not nil, is applied to every declared name.
+func NewToolEffects(decls []ToolDecl, normalize func(string) string) (*ToolEffects, error) {
+	t := &ToolEffects{exact: map[string]string{}}
+	for i, d := range decls {
+		where := fmt.Sprintf("tools[%d]", i)
+		if d.Line > 0 {
+			where = fmt.Sprintf("line %d", d.Line)
+		}
+		if EffectRank(d.Effect) == 0 {
+			return nil, fmt.Errorf("%s (%s): effect %q is not informational, consequential or force", where, d.Name, d.Effect)
+		}
+		if _, err := path.Match(d.Name, ""); err != nil || d.Name == "" {
+			return nil, fmt.Errorf("%s: bad tool name pattern %q", where, d.Name)
+		}
+		if normalize != nil {
+			d.Name = normalize(d.Name)
+		}
+		if isGlob(d.Name) {
+			t.globs = append(t.globs, d)
+		} else if _, dup := t.exact[d.Name]; dup {
+			return nil, fmt.Errorf("%s: tool %q declared twice", where, d.Name)
+		} else {
+			t.exact[d.Name] = d.Effect
+		}
+	}
+	return t, nil
+}
+
+// Effect returns the declared effect class of the tool name and true, or
+// "" and false if no declaration names it. A nil *ToolEffects declares
+// nothing.
+func (t *ToolEffects) Effect(name string) (string, bool) {
+	if t == nil {
+		return "", false
+	}
+	if e, ok := t.exact[name]; ok {
+		return e, true
+	}
+	for _, d := range t.globs {
+		if ok, _ := path.Match(d.Name, name); ok {
+			return d.Effect, true
+		}
+	}
+	return "", false
+}
+
+// Len returns the number of declarations.
+func (t *ToolEffects) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.exact) + len(t.globs)
+}
+
+func isGlob(s string) bool {
+	for _, c := range s {
+		switch c {
+		case '*', '?', '[', '\\':
+			return true
+		}
+	}
+	return false
+}
+
+// NormalizeToolName is how tool names are compared with declarations:
+// look-alike spellings of one name normalise to the same string.
+func NormalizeToolName(name string) string { return strings.ToLower(name) }
