@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -27,8 +28,8 @@ func GenerateKey(name string) (skey, vkey string, err error) {
 	return skey, vkey, nil
 }
 
-// Sign adds the signature of the signer key skey to a manifest note and
-// returns the new note.
+// Sign adds the signature of the signer key skey to a manifest note, or to
+// a trust rotation note ([Rotation]), and returns the new note.
 //
 // The first signer passes a manifest text ([Manifest.Text]); later signers
 // pass the signed note the previous signer returned. Existing signatures are
@@ -48,7 +49,11 @@ func Sign(noteOrText []byte, skey string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseManifest(n.Text); err != nil {
+	if strings.HasPrefix(n.Text, RotationOrigin+"\n") {
+		if _, err := ParseRotation(n.Text); err != nil {
+			return nil, err
+		}
+	} else if _, err := ParseManifest(n.Text); err != nil {
 		return nil, err
 	}
 	signed, err := note.Sign(n, signer)

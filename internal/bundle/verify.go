@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -145,15 +144,9 @@ func Verify(policy, signedNote []byte, t Trust, activeVersion int64, now time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("invalid trust config: %w", err)
 	}
-	n, err := note.Open(signedNote, note.VerifierList(vs...))
+	n, signers, err := openSigned(signedNote, vs)
 	if err != nil {
-		if e, ok := errors.AsType[*note.UnverifiedNoteError](err); ok {
-			n = e.Note // well-formed, but no trusted signature
-		} else if _, ok := errors.AsType[*note.InvalidSignatureError](err); ok {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidSignature, err)
-		} else {
-			return nil, fmt.Errorf("%w: not a signed note: %v", ErrMalformed, err)
-		}
+		return nil, err
 	}
 	m, err := ParseManifest(n.Text)
 	if err != nil {
@@ -164,13 +157,6 @@ func Verify(policy, signedNote []byte, t Trust, activeVersion int64, now time.Ti
 	// t.verifiers gives each name one key, but the threshold is the
 	// security property, so count distinct names here rather than rely on
 	// both.
-	var signers []string
-	for _, s := range n.Sigs {
-		if !slices.Contains(signers, s.Name) {
-			signers = append(signers, s.Name)
-		}
-	}
-	slices.Sort(signers)
 	if len(signers) < t.Threshold {
 		return nil, &ThresholdError{Have: signers, Need: t.Threshold}
 	}
