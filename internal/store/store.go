@@ -149,7 +149,20 @@ type PolicyActivation struct {
 	Version     int64    // the bundle's version; > 0
 	Hash        string   // "sha256:<hex>" of the policy bytes
 	Signers     []string // names of the distinct trusted signers
+	TrustHash   string   // hash of the trust set the bundle was verified against
 	ActivatedAt time.Time
+}
+
+// TrustRoot is a pinned trust set: the verifier keys whose signatures a
+// policy bundle needs, and how many. The first signed activation pins one;
+// each rotation, signed by a threshold of the set before, pins the next.
+type TrustRoot struct {
+	Seq       int64    // 1 for the first pin, one more for each rotation
+	Hash      string   // bundle.Trust.Hash of the set
+	Keys      []string // verifier keys, sorted
+	Threshold int
+	Rotation  []byte // the signed rotation note; nil for the first pin
+	PinnedAt  time.Time
 }
 
 // Policies remembers which signed policy bundle is active, so that an
@@ -170,4 +183,15 @@ type Policies interface {
 	// an ambiguous failure may report ErrStale for the activation the first
 	// attempt recorded.
 	RecordPolicyActivation(ctx context.Context, a PolicyActivation) error
+
+	// TrustRoot returns the trust root in force (the highest Seq), or an
+	// error wrapping brightline.ErrNotFound if none was pinned. Safe to
+	// retry.
+	TrustRoot(ctx context.Context) (TrustRoot, error)
+
+	// PinTrustRoot records r as the trust root in force. The store sets
+	// PinnedAt. It returns an error wrapping ErrStale, and records
+	// nothing, unless r.Seq is one more than the Seq in force (1 for the
+	// first); the check and the write are atomic.
+	PinTrustRoot(ctx context.Context, r TrustRoot) error
 }

@@ -85,4 +85,33 @@ func TestPolicies(t *testing.T, open OpenFunc[store.Policies]) {
 			t.Errorf("got %+v, %v; want version 20", got, err)
 		}
 	})
+
+	t.Run("trust root", func(t *testing.T) {
+		s := open(t, newClock().Now)
+		if _, err := s.TrustRoot(ctx); !errors.Is(err, brightline.ErrNotFound) {
+			t.Fatalf("TrustRoot on an empty store: got %v, want ErrNotFound", err)
+		}
+		first := store.TrustRoot{Seq: 1, Hash: "sha256:01", Keys: []string{"a+1+x", "b+2+y"}, Threshold: 2}
+		if err := s.PinTrustRoot(ctx, store.TrustRoot{Seq: 2, Hash: "sha256:02", Keys: []string{"a"}, Threshold: 1}); !errors.Is(err, store.ErrStale) {
+			t.Errorf("pinning seq 2 first: got %v, want ErrStale", err)
+		}
+		if err := s.PinTrustRoot(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PinTrustRoot(ctx, first); !errors.Is(err, store.ErrStale) {
+			t.Errorf("pinning seq 1 twice: got %v, want ErrStale", err)
+		}
+		next := store.TrustRoot{Seq: 2, Hash: "sha256:02", Keys: []string{"a+1+x"}, Threshold: 1, Rotation: []byte("signed\n")}
+		if err := s.PinTrustRoot(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TrustRoot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Seq != 2 || got.Hash != next.Hash || !slices.Equal(got.Keys, next.Keys) || got.Threshold != 1 ||
+			string(got.Rotation) != "signed\n" || got.PinnedAt.IsZero() {
+			t.Errorf("TrustRoot: got %+v, want %+v with a pin time", got, next)
+		}
+	})
 }
