@@ -76,7 +76,19 @@ type CountersAttrs struct {
 	// subject in 30 days; BroadProfiles counts subjects with four or more.
 	MaxProfileBreadth int `json:"max_profile_breadth"`
 	BroadProfiles     int `json:"broad_profiles"`
-	Requests1h        int `json:"requests_1h"`
+	// Requests1h counts the principal's requests in the hour up to and
+	// including this one.
+	Requests1h int `json:"requests_1h"`
+	// The org_ windows are the subject windows of the principal's
+	// organisation (principal.org), every key of it merged, so that work
+	// split over several keys is counted as one. They are zero for a
+	// principal without an organisation.
+	OrgSubjects1h          int `json:"org_subjects_1h"`
+	OrgSubjects24h         int `json:"org_subjects_24h"`
+	OrgSubjects30d         int `json:"org_subjects_30d"`
+	OrgUSPersonSubjects1h  int `json:"org_us_person_subjects_1h"`
+	OrgUSPersonSubjects24h int `json:"org_us_person_subjects_24h"`
+	OrgUSPersonSubjects30d int `json:"org_us_person_subjects_30d"`
 }
 
 // AuthorizationAttrs is the authorisation in force for the principal, from
