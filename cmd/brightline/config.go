@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/brightline/brightline/internal/bundle"
-	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/policy"
 )
 
 // Config is the whole configuration of a Brightline gateway, read from one
@@ -87,8 +87,12 @@ type Config struct {
 	// Policy names the policy that decides every request, answer and tool
 	// call. Without it the embedded default policy applies.
 	Policy PolicyConfig `yaml:"policy"`
-	// Tools declare the effect class of the tools models may call, which
-	// rules see as tool_call.effect. A tool nobody declares has effect "".
+	// Tools may only make tool classification stricter: declare a tool
+	// consequential or force here and it is at least that, whatever the
+	// signed policy or the classifier says. Declaring a tool
+	// informational (or anything that lowers a class) belongs in the
+	// signed policy's tools section and is a start error here. Rules see
+	// the resulting class as tool_call.effect.
 	Tools []ToolConfig `yaml:"tools"`
 
 	// Audit configures the verifiable audit log (tiles in <data_dir>/log,
@@ -134,12 +138,20 @@ type PolicyConfig struct {
 	// Trust lists the verifier keys of the parties that sign bundles, as
 	// printed by brightline policy keygen, and how many distinct parties
 	// must sign.
+	//
+	// The first signed activation pins this set in the data directory
+	// and the audit log. From then on it may change only through a
+	// rotation signed by a threshold of the pinned set (brightline policy
+	// rotate-trust): name that rotation's note in Rotation.
 	Trust struct {
 		Keys      []string `yaml:"keys"`
 		Threshold int      `yaml:"threshold"`
+		Rotation  string   `yaml:"rotation"`
 	} `yaml:"trust"`
 	// Unsigned loads File without signatures, as version 0. Development
-	// only: the gateway says so loudly at start, in /healthz and /metrics.
+	// only: it needs serve -allow-unsigned-policy too, and it is refused in
+	// a data directory that has pinned a trust root. The gateway says so
+	// loudly at start, in /healthz and /metrics.
 	Unsigned bool `yaml:"unsigned"`
 	// PollInterval is how often File and its note are checked for changes;
 	// a change is loaded once the files have stayed the same for one more
@@ -158,6 +170,7 @@ func (pc *PolicyConfig) trust() bundle.Trust {
 type ToolConfig struct {
 	Name   string `yaml:"name"`
 	Effect string `yaml:"effect"`
+	Line   int    `yaml:"-"` // where it is in the config file, for errors
 }
 
 // AuditConfig configures the audit log and its witnesses.
@@ -224,13 +237,23 @@ type MCPServerConfig struct {
 	Env []string `yaml:"env"`
 }
 
-// toolEffects returns the resolver for the declared tools.
-func (c *Config) toolEffects() (*gateway.ToolEffects, error) {
-	decls := make([]gateway.ToolDecl, len(c.Tools))
+// toolEffects returns the resolver for the tools the config declares.
+// The config may only raise a tool's class, so a declaration of class
+// informational is an error: it could only lower one.
+func (c *Config) toolEffects() (*policy.ToolEffects, error) {
+	decls := make([]policy.ToolDecl, len(c.Tools))
 	for i, t := range c.Tools {
-		decls[i] = gateway.ToolDecl{Name: t.Name, Effect: t.Effect}
+		if policy.EffectRank(t.Effect) == policy.EffectRank(policy.EffectInformational) {
+			where := fmt.Sprintf("tools[%d]", i)
+			if t.Line > 0 {
+				where = fmt.Sprintf("line %d", t.Line)
+			}
+			return nil, fmt.Errorf("%s: tool %q declared informational: the config may only make a tool's class stricter (consequential or force); "+
+				"declaring a tool informational can take it out of the human-control safeguard, so it belongs in the signed policy's tools section", where, t.Name)
+		}
+		decls[i] = policy.ToolDecl{Name: t.Name, Effect: t.Effect, Line: t.Line}
 	}
-	return gateway.NewToolEffects(decls)
+	return policy.NewToolEffects(decls, policy.NormalizeToolName)
 }
 
 // --- end policy and tools ---
@@ -349,6 +372,27 @@ func parseConfig(data []byte, getenv func(string) string, cfg *Config) error {
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil {
 		return err
+	}
+	// Error messages name the original file's lines.
+	if tools := mappingValue(doc.Content[0], "tools"); tools != nil && tools.Kind == yaml.SequenceNode {
+		for i, n := range tools.Content {
+			if i < len(cfg.Tools) {
+				cfg.Tools[i].Line = n.Line
+			}
+		}
+	}
+	return nil
+}
+
+// mappingValue returns the value of key in the mapping n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
 	}
 	return nil
 }

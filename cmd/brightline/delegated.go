@@ -8,6 +8,7 @@ import (
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/scan"
 )
 
@@ -78,5 +79,18 @@ func runTools(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	return exitStatus(toolclass.Command(ctx, args[1:], tools.Effect, e.stdin, e.stdout, e.stderr))
+	lp, err := loadConfiguredPolicy(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	// What the signed policy declares, raised by the config, as the
+	// gateway resolves it; the classifier decides the rest.
+	dec := safeguard.New(safeguard.Config{Tools: tools})
+	declared := func(name string) string {
+		if eff := dec.Effect(lp.policy, name, nil); eff.Declared || eff.Raised {
+			return eff.Class
+		}
+		return ""
+	}
+	return exitStatus(toolclass.Command(ctx, args[1:], declared, e.stdin, e.stdout, e.stderr))
 }

@@ -277,9 +277,14 @@ func policyVerify(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	var active store.PolicyActivation
+	trust := pc.trust()
 	if !*noRollback {
-		if active, err = storedActivation(ctx, cfg.DataDir); err != nil {
+		var root store.TrustRoot
+		if active, root, err = storedPolicyState(ctx, cfg.DataDir); err != nil {
 			return err
+		}
+		if root.Seq > 0 && root.Hash != trust.Hash() {
+			return fmt.Errorf("policy.trust differs from the trust root pinned in %s: it %s", cfg.DataDir, pinnedTrust(root).Diff(trust))
 		}
 	}
 
@@ -299,7 +304,7 @@ func policyVerify(ctx context.Context, args []string, e *env) error {
 	} else {
 		fmt.Fprintln(w, "active:    none recorded")
 	}
-	if _, err := checkPolicy(&pc, pol, signed, active, time.Now()); err != nil {
+	if _, err := checkPolicy(&pc, trust, pol, signed, active, time.Now()); err != nil {
 		fmt.Fprintf(w, "result:    REFUSED (%s)\n", reasonClass(err))
 		return fmt.Errorf("policy bundle refused: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/bundle"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/policy"
@@ -34,6 +35,7 @@ type loadedPolicy struct {
 	policy   *policy.Policy // carries the bundle version
 	source   string         // "embedded default" or the policy file's path
 	signers  []string       // distinct trusted signers, sorted; empty unless signed
+	note     []byte         // the signed manifest note; nil unless signed
 	activate time.Time      // the manifest's activation time; zero unless signed
 	unsigned bool
 	// newer is set when the bundle's version is higher than the store's
@@ -93,22 +95,23 @@ func readPolicyFiles(pc *PolicyConfig) (pol, note []byte, err error) {
 }
 
 // checkPolicy decides whether the policy bytes pol (and, unless pc is
-// unsigned, the manifest note) may be put in force, given active, the
-// store's active activation (zero if none), at time now.
+// unsigned, the manifest note, verified against trust) may be put in
+// force, given active, the store's active activation (zero if none), at
+// time now.
 //
 // A bundle is accepted if it verifies against the trust config with a
 // version newer than the active one, or if it is exactly the active
 // bundle again: the same version with the same policy hash, as after a
 // restart. The same version with a different policy is refused as a
 // rollback (*changedVersionError).
-func checkPolicy(pc *PolicyConfig, pol, note []byte, active store.PolicyActivation, now time.Time) (*loadedPolicy, error) {
+func checkPolicy(pc *PolicyConfig, trust bundle.Trust, pol, note []byte, active store.PolicyActivation, now time.Time) (*loadedPolicy, error) {
 	lp := &loadedPolicy{source: pc.File, unsigned: pc.Unsigned}
 	var version int64 // 0 when unsigned
 	if !pc.Unsigned {
 		// Verify refuses versions not above the one it is given; pass one
 		// less so that the active bundle itself can be loaded again, and
 		// tell the two cases apart by hash below.
-		v, err := bundle.Verify(pol, note, pc.trust(), max(active.Version-1, 0), now)
+		v, err := bundle.Verify(pol, note, trust, max(active.Version-1, 0), now)
 		if e, ok := errors.AsType[*bundle.RollbackError](err); ok {
 			err = &bundle.RollbackError{Version: e.Version, Active: active.Version}
 		}
@@ -121,6 +124,7 @@ func checkPolicy(pc *PolicyConfig, pol, note []byte, active store.PolicyActivati
 		}
 		version = v.Manifest.Version
 		lp.signers = v.Signers
+		lp.note = note
 		lp.activate = v.Manifest.Activate
 		lp.newer = v.Manifest.Version > active.Version
 	}
@@ -129,6 +133,9 @@ func checkPolicy(pc *PolicyConfig, pol, note []byte, active store.PolicyActivati
 		return nil, &loadError{"compile", fmt.Errorf("couldn't compile policy:\n%w", err)}
 	}
 	lp.policy = p.WithVersion(version)
+	if !pc.Unsigned {
+		lp.policy = lp.policy.WithTrust(trust.Hash())
+	}
 	return lp, nil
 }
 
@@ -189,8 +196,35 @@ func claimedManifest(note []byte) (bundle.Manifest, bool) {
 // cfg, for the commands that inspect or dry-run it. The rollback check uses
 // the active version recorded in the data directory, if there is a
 // database there; checkRollback false skips it. It creates nothing.
+//
+// With checkRollback, a data directory that has pinned a trust root also
+// decides which trust set verifies the bundle, as serve would: the
+// embedded default and unsigned files are refused there, and a configured
+// trust set that differs from the pinned one is an error.
 func loadConfiguredPolicy(ctx context.Context, cfg *Config, checkRollback bool) (*loadedPolicy, error) {
 	pc := &cfg.Policy
+	var active store.PolicyActivation
+	var root store.TrustRoot
+	if checkRollback {
+		var err error
+		if active, root, err = storedPolicyState(ctx, cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	trust := pc.trust()
+	if root.Seq > 0 {
+		switch {
+		case pc.File == "" || pc.Unsigned:
+			return nil, &trustRootError{fmt.Sprintf("%s has pinned trust root %s, so neither the embedded default nor an unsigned policy is allowed there; configure the signed bundle", cfg.DataDir, root.Hash)}
+		case trust.Hash() != root.Hash && pc.Trust.Rotation == "":
+			return nil, &trustRootError{fmt.Sprintf("policy.trust differs from the trust root pinned in %s: it %s", cfg.DataDir, pinnedTrust(root).Diff(trust))}
+		case trust.Hash() != root.Hash:
+			// serve would check the rotation; a dry run verifies against
+			// the set the rotation would put in force.
+		default:
+			trust = pinnedTrust(root)
+		}
+	}
 	if pc.File == "" {
 		return &loadedPolicy{policy: policy.Default(), source: embeddedDefaultSource}, nil
 	}
@@ -198,28 +232,31 @@ func loadConfiguredPolicy(ctx context.Context, cfg *Config, checkRollback bool) 
 	if err != nil {
 		return nil, err
 	}
-	var active store.PolicyActivation
-	if checkRollback && !pc.Unsigned {
-		if active, err = storedActivation(ctx, cfg.DataDir); err != nil {
-			return nil, err
-		}
-	}
-	return checkPolicy(pc, pol, note, active, time.Now())
+	return checkPolicy(pc, trust, pol, note, active, time.Now())
 }
 
-// storedActivation reads the active policy activation from the database
-// in dataDir, without creating one: no database means no activation yet.
-func storedActivation(ctx context.Context, dataDir string) (store.PolicyActivation, error) {
+// storedPolicyState reads the active policy activation and the trust root
+// from the database in dataDir, without creating one: no database means
+// neither yet.
+func storedPolicyState(ctx context.Context, dataDir string) (store.PolicyActivation, store.TrustRoot, error) {
 	path := filepath.Join(dataDir, "brightline.db")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return store.PolicyActivation{}, nil
+		return store.PolicyActivation{}, store.TrustRoot{}, nil
 	}
 	db, err := openDataStore(ctx, dataDir)
 	if err != nil {
-		return store.PolicyActivation{}, &loadError{"store", err}
+		return store.PolicyActivation{}, store.TrustRoot{}, &loadError{"store", err}
 	}
 	defer db.Close()
-	return activeActivation(ctx, db)
+	a, err := activeActivation(ctx, db)
+	if err != nil {
+		return a, store.TrustRoot{}, err
+	}
+	r, err := db.TrustRoot(ctx)
+	if err != nil && !errors.Is(err, brightline.ErrNotFound) {
+		return a, r, &loadError{"store", err}
+	}
+	return a, r, nil
 }
 
 // servePolicy returns the policy source for serve and a function that
@@ -227,11 +264,23 @@ func storedActivation(ctx context.Context, dataDir string) (store.PolicyActivati
 // when the files change. Without a policy file the source is the embedded
 // default and the function only logs that there is nothing to reload. An
 // error means the gateway must not start.
-func servePolicy(ctx context.Context, cfg *Config, st store.Policies, log *slog.Logger, m *gateway.Metrics, onEvent func(policyEvent)) (gateway.PolicySource, func(context.Context, <-chan os.Signal), error) {
+//
+// plan says which trust set verifies bundles (see establishTrust); nil
+// means the configured one, with nothing pinned. onEvent, if set, records
+// each activation in the audit log before the policy is put in force; an
+// error from it refuses the activation. record, if set, appends the trust
+// root's entry when the first signed activation pins it.
+func servePolicy(ctx context.Context, cfg *Config, st store.Policies, plan *trustPlan, log *slog.Logger, m *gateway.Metrics,
+	onEvent func(policyEvent) error, record func(context.Context, auditlog.Entry) error) (gateway.PolicySource, func(context.Context, <-chan os.Signal), error) {
+	if plan == nil {
+		plan = &trustPlan{trust: cfg.Policy.trust()}
+	}
 	if cfg.Policy.File == "" {
 		log.Info("policy in force", "source", embeddedDefaultSource, "hash", policy.Default().Hash())
 		if onEvent != nil {
-			onEvent(policyEvent{Result: "activated", Hash: policy.Default().Hash()})
+			if err := onEvent(policyEvent{Result: "activated", Hash: policy.Default().Hash()}); err != nil {
+				return nil, nil, fmt.Errorf("couldn't record the policy activation in the audit log: %w", err)
+			}
 		}
 		return gateway.StaticPolicy{Policy: policy.Default(), Source: embeddedDefaultSource},
 			func(ctx context.Context, hup <-chan os.Signal) {
@@ -245,7 +294,7 @@ func servePolicy(ctx context.Context, cfg *Config, st store.Policies, log *slog.
 				}
 			}, nil
 	}
-	s := &policySource{cfg: cfg.Policy, store: st, log: log, metrics: m, onEvent: onEvent}
+	s := &policySource{cfg: cfg.Policy, plan: plan, store: st, log: log, metrics: m, onEvent: onEvent, record: record}
 	if err := s.start(ctx); err != nil {
 		return nil, nil, fmt.Errorf("couldn't put the policy in force: %w", err)
 	}
@@ -258,14 +307,19 @@ func servePolicy(ctx context.Context, cfg *Config, st store.Policies, log *slog.
 // in force and Status reports the refusal.
 type policySource struct {
 	cfg     PolicyConfig
+	plan    *trustPlan       // which trust set verifies bundles; guarded by mu
 	store   store.Policies   // unused when unsigned
 	log     *slog.Logger     // required
 	metrics *gateway.Metrics // nil: count nothing
 	// now is the clock for activation times; nil means time.Now.
 	now func() time.Time
-	// onEvent, if set, receives every activation and refused activation
-	// after it is logged and counted. The audit log will hook in here.
-	onEvent func(policyEvent)
+	// onEvent, if set, receives every activation before the policy is put
+	// in force, and every refused activation; it records them in the
+	// audit log. An error refuses the activation.
+	onEvent func(policyEvent) error
+	// record, if set, appends other entries (the trust root) to the audit
+	// log.
+	record func(context.Context, auditlog.Entry) error
 
 	// state is swapped whole, so a reader sees a policy and its status
 	// together.
@@ -314,17 +368,29 @@ func (s *policySource) clock() time.Time {
 
 // policyEvent is an activation of a policy or a refused one.
 type policyEvent struct {
-	Result  string // "activated" or "refused"
-	Version int64  // for a refusal, the version the bundle claims, if readable
-	Hash    string // hash of the policy bytes, if read
-	Signers []string
-	Class   string // refused: the short reason class (see loadError)
-	Reason  string // refused: why, in full
+	Result    string // "activated" or "refused"
+	Version   int64  // for a refusal, the version the bundle claims, if readable
+	Hash      string // hash of the policy bytes, if read
+	TrustHash string // activated: the trust set that verified it; "" if unsigned or default
+	Note      []byte // activated: the signed manifest note; nil if unsigned or default
+	Signers   []string
+	Class     string // refused: the short reason class (see loadError)
+	Reason    string // refused: why, in full
 }
 
-// emit logs, counts and hands on one activation event. It is the only
-// place such events are produced.
-func (s *policySource) emit(ev policyEvent) {
+// emit records, logs and counts one activation event. It is the only
+// place such events are produced. An activation that cannot be recorded
+// in the audit log must not be put in force: emit returns the error, and
+// the caller refuses the activation.
+func (s *policySource) emit(ev policyEvent) error {
+	if s.onEvent != nil {
+		if err := s.onEvent(ev); err != nil {
+			if ev.Result == "activated" {
+				return &loadError{"audit", fmt.Errorf("couldn't record the policy activation in the audit log: %w", err)}
+			}
+			s.log.Error("couldn't record a refused policy activation in the audit log", "err", err)
+		}
+	}
 	attrs := []any{"result", ev.Result, "version", ev.Version, "hash", ev.Hash,
 		"signers", nonNil(ev.Signers), "unsigned", s.cfg.Unsigned, "source", s.cfg.File}
 	if ev.Result == "refused" {
@@ -335,9 +401,7 @@ func (s *policySource) emit(ev policyEvent) {
 	if s.metrics != nil {
 		s.metrics.PolicyActivation(ev.Result, ev.Class)
 	}
-	if s.onEvent != nil {
-		s.onEvent(ev)
-	}
+	return nil
 }
 
 // start loads the policy for the first time. On error nothing is in force.
@@ -386,9 +450,18 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 		return nil
 	}
 	activatedAt := s.clock()
+	if lp.note != nil && s.plan.pinOnActivation {
+		// The first signed activation pins the trust set it was verified
+		// against, in the store and the log, before it is recorded.
+		if err := s.plan.pin(ctx, s.store, nil, s.recordEntry); err != nil {
+			err = &loadError{"store", err}
+			s.refuse(err, pol, note)
+			return err
+		}
+	}
 	if lp.newer {
 		err := s.store.RecordPolicyActivation(ctx, store.PolicyActivation{
-			Version: lp.policy.Version(), Hash: lp.policy.Hash(), Signers: lp.signers,
+			Version: lp.policy.Version(), Hash: lp.policy.Hash(), Signers: lp.signers, TrustHash: lp.policy.TrustHash(),
 		})
 		if errors.Is(err, store.ErrStale) {
 			// Another gateway sharing the store may have recorded this very
@@ -419,9 +492,21 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 	if cur != nil {
 		next.status.LastRefusal = cur.status.LastRefusal
 	}
+	if err := s.emit(policyEvent{Result: "activated", Version: lp.policy.Version(), Hash: lp.policy.Hash(),
+		TrustHash: lp.policy.TrustHash(), Note: lp.note, Signers: lp.signers}); err != nil {
+		s.refuse(err, pol, note)
+		return err
+	}
 	s.state.Store(next)
-	s.emit(policyEvent{Result: "activated", Version: lp.policy.Version(), Hash: lp.policy.Hash(), Signers: lp.signers})
 	return nil
+}
+
+// recordEntry appends e to the audit log through onEvent's hook, if any.
+func (s *policySource) recordEntry(ctx context.Context, e auditlog.Entry) error {
+	if s.record == nil {
+		return nil
+	}
+	return s.record(ctx, e)
 }
 
 // check checks the bundle against the store's active version.
@@ -433,7 +518,7 @@ func (s *policySource) check(ctx context.Context, pol, note []byte) (*loadedPoli
 			return nil, err
 		}
 	}
-	return checkPolicy(&s.cfg, pol, note, active, s.clock())
+	return checkPolicy(&s.cfg, s.plan.trust, pol, note, active, s.clock())
 }
 
 // refuse reports a refused activation and records it in the status; the
@@ -455,7 +540,7 @@ func (s *policySource) refuse(err error, pol, note []byte) {
 		next.status.LastRefusal = &gateway.PolicyRefusal{At: s.clock(), Version: ev.Version, Reason: ev.Reason}
 		s.state.Store(&next)
 	}
-	s.emit(ev)
+	s.emit(ev) // a refusal is never itself refused
 }
 
 // watch reloads on every value from hup and polls the files every

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/provider"
@@ -26,11 +28,12 @@ import (
 func runServe(ctx context.Context, args []string, e *env) error {
 	fs := newFlagSet("serve", e)
 	configPath := fs.String("config", "", "config `file` (default: embedded defaults)")
+	allowUnsigned := fs.Bool("allow-unsigned-policy", false, "allow policy.unsigned (development only; refused once a trust root is pinned)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintln(e.stderr, "usage: brightline serve [-config FILE]")
+		fmt.Fprintln(e.stderr, "usage: brightline serve [-config FILE] [-allow-unsigned-policy]")
 		return errUsage
 	}
 	cfg, err := loadConfig(*configPath, e.getenv)
@@ -69,21 +72,31 @@ func runServe(ctx context.Context, args []string, e *env) error {
 
 	// The audit log opens first: every policy activation, decision and
 	// approval from here on is recorded in it.
-	auditLog, _, err := openAudit(ctx, cfg, db, metrics.Registerer(), log)
+	auditLog, logVKey, err := openAudit(ctx, cfg, db, metrics.Registerer(), log)
 	if err != nil {
 		return err
 	}
 	defer auditLog.Close()
-	recordPolicy := func(ev policyEvent) {
-		if err := auditPolicyEvent(ctx, auditLog, ev); err != nil {
-			log.Error("couldn't record a policy activation in the audit log", "err", err)
-		}
+	recordPolicy := func(ev policyEvent) error { return auditPolicyEvent(ctx, auditLog, ev) }
+	recordEntry := func(ctx context.Context, e auditlog.Entry) error {
+		_, err := auditLog.Append(ctx, e, nil)
+		return err
 	}
 
-	// --- policy and tools (issue 3) ---
-	// A policy file that fails its checks stops the gateway here; later
-	// reloads that fail keep the policy in force.
-	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, log, metrics, recordPolicy)
+	// --- policy and tools ---
+	// The trust root first: the store must not be behind the log, and the
+	// configured trust set must be the pinned one (or a signed rotation of
+	// it). Then a policy file that fails its checks stops the gateway
+	// here; later reloads that fail keep the policy in force.
+	anchor, err := auditlog.ReadAnchor(ctx, filepath.Join(cfg.DataDir, auditlog.DirName), logVKey)
+	if err != nil {
+		return err
+	}
+	plan, err := establishTrust(ctx, &cfg.Policy, db, anchor, *allowUnsigned, recordEntry)
+	if err != nil {
+		return err
+	}
+	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, plan, log, metrics, recordPolicy, recordEntry)
 	if err != nil {
 		return err
 	}
@@ -159,7 +172,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	exposurePage := web.ExposureHandler(db, routes, gw.Principal)
 	gw.Handle("/ui/exposure", exposurePage)
 	gw.Handle("/ui/exposure.css", exposurePage)
-	mcp, err := openMCP(ctx, cfg, tools, policySrc, approvals, gw, log)
+	mcp, err := openMCP(ctx, cfg, tools, policySrc, approvals, gw, auditLog, log)
 	if err != nil {
 		return err
 	}

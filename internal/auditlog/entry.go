@@ -19,6 +19,10 @@ const (
 	KindPolicyActivation = "policy_activation"
 	KindPolicyRefused    = "policy_refused"
 	KindApproval         = "approval"
+	// KindTrustRoot records that a trust set was pinned: by the first
+	// signed activation (Detail "seq" 1), or by a rotation signed by a
+	// threshold of the set before (Detail "rotation" holds its note).
+	KindTrustRoot = "trust_root"
 )
 
 // entryVersion is the "v" field of every entry this package writes.
@@ -40,6 +44,7 @@ type Entry struct {
 	Model         string            //
 	PolicyHash    string            //
 	PolicyVersion int64             //
+	TrustHash     string            // the trust set the policy was verified against; "" if unsigned
 	Stage         string            // request, response, tool_call ("" for non-decisions)
 	Action        string            // allow, deny, redact, require_approval, annotate; or the event's verb
 	Matches       []Match           // every matching rule
@@ -70,6 +75,7 @@ type wireEntry struct {
 	Model         string            `json:"model,omitempty"`
 	PolicyHash    string            `json:"policy_hash,omitempty"`
 	PolicyVersion int64             `json:"policy_version,omitempty"`
+	TrustHash     string            `json:"trust_hash,omitempty"`
 	Stage         string            `json:"stage,omitempty"`
 	Action        string            `json:"action,omitempty"`
 	Matches       []Match           `json:"matches,omitempty"`
@@ -102,7 +108,7 @@ func (e Entry) Marshal() ([]byte, error) {
 	w := wireEntry{
 		V: entryVersion, Kind: e.Kind, Time: e.Time.UTC().Truncate(time.Microsecond).Format(timeLayout),
 		RequestID: e.RequestID, PrincipalID: e.PrincipalID, Dialect: e.Dialect, Provider: e.Provider,
-		Model: e.Model, PolicyHash: e.PolicyHash, PolicyVersion: e.PolicyVersion, Stage: e.Stage,
+		Model: e.Model, PolicyHash: e.PolicyHash, PolicyVersion: e.PolicyVersion, TrustHash: e.TrustHash, Stage: e.Stage,
 		Action: e.Action, Matches: e.Matches, Detections: e.Detections, Subjects: e.Subjects,
 		ApprovalIDs: e.ApprovalIDs, Commitment: e.Commitment, Detail: e.Detail,
 	}
@@ -140,7 +146,7 @@ func ParseEntry(b []byte) (Entry, error) {
 	e := Entry{
 		Kind: w.Kind, Time: t, RequestID: w.RequestID, PrincipalID: w.PrincipalID, Dialect: w.Dialect,
 		Provider: w.Provider, Model: w.Model, PolicyHash: w.PolicyHash, PolicyVersion: w.PolicyVersion,
-		Stage: w.Stage, Action: w.Action, Matches: w.Matches, Detections: w.Detections, Subjects: w.Subjects,
+		TrustHash: w.TrustHash, Stage: w.Stage, Action: w.Action, Matches: w.Matches, Detections: w.Detections, Subjects: w.Subjects,
 		ApprovalIDs: w.ApprovalIDs, Commitment: w.Commitment, Detail: w.Detail,
 	}
 	again, err := e.Marshal()

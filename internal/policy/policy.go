@@ -28,6 +28,7 @@ type Policy struct {
 	file    *File
 	hash    string
 	version int64
+	trust   string // hash of the trust set the bundle was verified against
 	headers []string
 	// stages holds each stage's rules in policy order: safeguard rules
 	// first, in file order, then the rules that belong to no safeguard.
@@ -367,6 +368,18 @@ func (p *Policy) WithVersion(v int64) *Policy {
 	q.version = v
 	return &q
 }
+
+// WithTrust returns a copy of p recording the hash of the trust set its
+// bundle was verified against; decisions carry it into the audit log.
+func (p *Policy) WithTrust(trustHash string) *Policy {
+	q := *p
+	q.trust = trustHash
+	return &q
+}
+
+// TrustHash returns the hash of the trust set p's bundle was verified
+// against, or "" for the embedded default and unsigned policies.
+func (p *Policy) TrustHash() string { return p.trust }
 
 // HasRules reports whether any rule is evaluated at stage, so that callers
 // can skip building the input for stages no rule uses.
