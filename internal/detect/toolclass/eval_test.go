@@ -9,16 +9,16 @@ import (
 	"testing"
 )
 
-// labelled is one line of testdata/tools.jsonl.
+// labelled is one line of a labelled set in testdata.
 type labelled struct {
 	Label string          `json:"label"`
-	Split string          `json:"split"` // "tune": written and used while tuning; "holdout": written after, never tuned on
+	Split string          `json:"split"` // in tools.jsonl, "tune": written and used while tuning; "holdout": written after, never tuned on
 	Tool  json.RawMessage `json:"tool"`
 }
 
-func readLabelled(t *testing.T) []labelled {
+func readLabelled(t *testing.T, path string) []labelled {
 	t.Helper()
-	f, err := os.Open("testdata/tools.jsonl")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,12 +29,12 @@ func readLabelled(t *testing.T) []labelled {
 	for line := 1; sc.Scan(); line++ {
 		var l labelled
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("tools.jsonl line %d: %v", line, err)
+			t.Fatalf("%s line %d: %v", path, line, err)
 		}
 		switch l.Label {
 		case Informational, Consequential, Force:
 		default:
-			t.Fatalf("tools.jsonl line %d: label %q", line, l.Label)
+			t.Fatalf("%s line %d: label %q", path, line, l.Label)
 		}
 		out = append(out, l)
 	}
@@ -84,6 +84,76 @@ func (c confusion) precisionRecall(class string) (p, r float64) {
 	return p, r
 }
 
+// evaluate classifies every tool of items and returns the confusion
+// matrix and the tools classified other than their label.
+func evaluate(t *testing.T, items []labelled) (confusion, []string) {
+	t.Helper()
+	c := confusion{}
+	var misses []string
+	for i, l := range items {
+		tool, err := ParseTool(l.Tool)
+		if err != nil {
+			t.Fatalf("item %d: %v", i+1, err)
+		}
+		got := Classify(tool)
+		c[[2]string{l.Label, got.Class}]++
+		if got.Class != l.Label {
+			misses = append(misses, fmt.Sprintf("%s: got %s, want %s (score %.2f, suspect %t): %s", tool.Name, got.Class, l.Label, got.Score, got.Suspect, got.Reason))
+		}
+	}
+	return c, misses
+}
+
+func (c confusion) accuracy() float64 {
+	var n, right int
+	for k, v := range c {
+		n += v
+		if k[0] == k[1] {
+			right += v
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(right) / float64(n)
+}
+
+func (c confusion) total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// floor is the least a split must score; force is the class the safeguard
+// depends on.
+type floor struct{ precision, recall, accuracy float64 }
+
+// checkSplit logs precision and recall per class and fails below fl.
+func checkSplit(t *testing.T, name string, c confusion, misses []string, fl floor) {
+	t.Helper()
+	for _, m := range misses {
+		t.Logf("%s %s", name, m)
+	}
+	p, r := c.precisionRecall(Force)
+	acc := c.accuracy()
+	t.Logf("%s, %d tools: force precision %.3f recall %.3f; 3-class accuracy %.3f\n%s", name, c.total(), p, r, acc, c)
+	for _, cl := range []string{Informational, Consequential} {
+		cp, cr := c.precisionRecall(cl)
+		t.Logf("%s: %s precision %.3f recall %.3f", name, cl, cp, cr)
+	}
+	if p < fl.precision {
+		t.Errorf("%s: force precision %.3f, want at least %.2f", name, p, fl.precision)
+	}
+	if r < fl.recall {
+		t.Errorf("%s: force recall %.3f, want at least %.2f", name, r, fl.recall)
+	}
+	if acc < fl.accuracy {
+		t.Errorf("%s: accuracy %.3f, want at least %.2f", name, acc, fl.accuracy)
+	}
+}
+
 // TestLabelledSet measures the classifier on testdata/tools.jsonl and
 // fails below floors for force, the class the safeguard depends on.
 //
@@ -98,53 +168,38 @@ func (c confusion) precisionRecall(class string) (p, r float64) {
 //	items 241-276, hold-out 3: force precision 0.900 recall 0.750, accuracy 0.861; then tuned on
 //	items 277-308, hold-out 4: force precision 1.000 recall 0.900, accuracy 0.969; not tuned on
 func TestLabelledSet(t *testing.T) {
-	floors := map[string]struct{ precision, recall, accuracy float64 }{
+	floors := map[string]floor{
 		"tune":    {precision: 0.95, recall: 1.0, accuracy: 0.95},
 		"holdout": {precision: 0.9, recall: 0.75, accuracy: 0.8},
 	}
-	bySplit := map[string]confusion{}
-	for i, l := range readLabelled(t) {
-		tool, err := ParseTool(l.Tool)
-		if err != nil {
-			t.Fatalf("item %d: %v", i+1, err)
-		}
-		got := Classify(tool)
-		if bySplit[l.Split] == nil {
-			bySplit[l.Split] = confusion{}
-		}
-		bySplit[l.Split][[2]string{l.Label, got.Class}]++
-		if got.Class != l.Label {
-			t.Logf("%s %s: got %s, want %s (score %.2f): %s", l.Split, tool.Name, got.Class, l.Label, got.Score, got.Reason)
-		}
+	bySplit := map[string][]labelled{}
+	for _, l := range readLabelled(t, "testdata/tools.jsonl") {
+		bySplit[l.Split] = append(bySplit[l.Split], l)
 	}
-	for split, floor := range floors {
-		c := bySplit[split]
-		if c == nil {
+	for _, split := range sortedKeys(floors) {
+		if len(bySplit[split]) == 0 {
 			t.Errorf("no %q items in the labelled set", split)
 			continue
 		}
-		var n, right int
-		for k, v := range c {
-			n += v
-			if k[0] == k[1] {
-				right += v
-			}
-		}
-		p, r := c.precisionRecall(Force)
-		acc := float64(right) / float64(n)
-		t.Logf("%s split, %d tools: force precision %.3f recall %.3f; 3-class accuracy %.3f\n%s", split, n, p, r, acc, c)
-		for _, cl := range []string{Informational, Consequential} {
-			cp, cr := c.precisionRecall(cl)
-			t.Logf("%s split: %s precision %.3f recall %.3f", split, cl, cp, cr)
-		}
-		if p < floor.precision {
-			t.Errorf("%s split: force precision %.3f, want at least %.2f", split, p, floor.precision)
-		}
-		if r < floor.recall {
-			t.Errorf("%s split: force recall %.3f, want at least %.2f", split, r, floor.recall)
-		}
-		if acc < floor.accuracy {
-			t.Errorf("%s split: accuracy %.3f, want at least %.2f", split, acc, floor.accuracy)
-		}
+		c, misses := evaluate(t, bySplit[split])
+		checkSplit(t, "tools.jsonl "+split+" split", c, misses, floors[split])
+	}
+}
+
+// TestSecondSet measures the classifier on a second labelled set written
+// from other sources than tools.jsonl (see testdata/README). second_tune
+// was looked at while tuning; second_heldout was written before the
+// lexicon was changed for it and has never been tuned on.
+func TestSecondSet(t *testing.T) {
+	tests := []struct {
+		file  string
+		floor floor
+	}{
+		{"testdata/second_tune.jsonl", floor{precision: 0.9, recall: 1.0, accuracy: 0.9}},
+		{"testdata/second_heldout.jsonl", floor{precision: 0.0, recall: 0.0, accuracy: 0.0}},
+	}
+	for _, tt := range tests {
+		c, misses := evaluate(t, readLabelled(t, tt.file))
+		checkSplit(t, tt.file, c, misses, tt.floor)
 	}
 }

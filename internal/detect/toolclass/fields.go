@@ -30,11 +30,12 @@ type schemaNode struct {
 	Definitions map[string]*schemaNode `json:"definitions"`
 }
 
-// toolFields splits t into fields; the name is always fields[0]. A schema
-// that does not decode is reported and otherwise ignored.
-func toolFields(t Tool) ([]field, error) {
-	fields := []field{{kind: fieldName, where: placeName, toks: tokens(t.Name)}}
-	fields = appendSentences(fields, fieldDesc, placeDesc, t.Description)
+// toolFields splits t into fields of normalised words (see normTokens);
+// the name is always fields[0]. A schema that does not decode is reported
+// and otherwise ignored.
+func toolFields(t Tool, one rune) ([]field, error) {
+	fields := []field{{kind: fieldName, where: placeName, toks: normTokens(t.Name, one)}}
+	fields = appendSentences(fields, fieldDesc, placeDesc, t.Description, one)
 	if s := bytes.TrimSpace(t.InputSchema); len(s) == 0 || string(s) == "null" {
 		return fields, nil
 	}
@@ -42,13 +43,14 @@ func toolFields(t Tool) ([]field, error) {
 	if err := json.Unmarshal(t.InputSchema, &root); err != nil {
 		return fields, fmt.Errorf("couldn't decode input schema: %w", err)
 	}
-	w := schemaWalker{fields: fields}
+	w := schemaWalker{fields: fields, one: one}
 	w.walk(&root, "", 0)
 	return w.fields, nil
 }
 
 type schemaWalker struct {
 	fields []field
+	one    rune // see normTokens
 }
 
 func (w *schemaWalker) walk(n *schemaNode, path string, depth int) {
@@ -56,12 +58,12 @@ func (w *schemaWalker) walk(n *schemaNode, path string, depth int) {
 		return
 	}
 	if depth > 0 {
-		w.fields = appendSentences(w.fields, fieldSchema, place{"schema", path}, n.Title)
-		w.fields = appendSentences(w.fields, fieldSchema, place{"schema", path}, n.Description)
+		w.fields = appendSentences(w.fields, fieldSchema, place{"schema", path}, n.Title, w.one)
+		w.fields = appendSentences(w.fields, fieldSchema, place{"schema", path}, n.Description, w.one)
 	}
 	for _, v := range append(n.Enum, n.Const) {
 		if s, ok := v.(string); ok {
-			w.fields = append(w.fields, field{kind: fieldSchema, where: place{"schema enum", s}, toks: tokens(s)})
+			w.fields = append(w.fields, field{kind: fieldSchema, where: place{"schema enum", s}, toks: normTokens(s, w.one)})
 		}
 	}
 	for _, name := range sortedKeys(n.Properties) {
@@ -72,7 +74,7 @@ func (w *schemaWalker) walk(n *schemaNode, path string, depth int) {
 		if path == "" {
 			p = name
 		}
-		w.fields = append(w.fields, field{kind: fieldSchema, where: place{"schema property", name}, toks: tokens(name)})
+		w.fields = append(w.fields, field{kind: fieldSchema, where: place{"schema property", name}, toks: normTokens(name, w.one)})
 		w.walk(n.Properties[name], p, depth+1)
 	}
 	w.walk(n.Items, path+"[]", depth+1)
@@ -89,9 +91,9 @@ func (w *schemaWalker) walk(n *schemaNode, path string, depth int) {
 
 // appendSentences appends one field per sentence of text, so that the
 // proximity rule does not join words across a full stop.
-func appendSentences(fields []field, kind int, where place, text string) []field {
+func appendSentences(fields []field, kind int, where place, text string, one rune) []field {
 	for s := range strings.SplitSeq(text, ". ") {
-		if toks := tokens(s); len(toks) > 0 {
+		if toks := normTokens(s, one); len(toks) > 0 {
 			fields = append(fields, field{kind: kind, where: where, toks: toks})
 		}
 	}
@@ -105,6 +107,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// normTokens returns the words of s after the confusable skeleton of
+// [Normalize] (foldCase) and, when one is not 0, after its leetspeak
+// mapping with 1 mapped to one.
+func normTokens(s string, one rune) []string {
+	s = foldCase(s)
+	if one != 0 {
+		s = deleet(s, one)
+	}
+	return tokens(s)
 }
 
 // tokens splits s into lower-case words at anything that is not a letter

@@ -31,7 +31,8 @@ var forceVerbs = map[string]float64{
 	"release": 0.4, "arm": 0.4, "designate": 0.4, "drop": 0.3, "kill": 0.4,
 	"trigger": 0.3, "employ": 0.3, "prosecute": 0.3, "deploy": 0.2,
 	"authorize": 0.3, "authorise": 0.3, "slew": 0.3, "commit": 0.3,
-	"hit": 0.3, "bombard": 0.5,
+	"hit": 0.3, "bombard": 0.5, "ram": 0.5, "discharge": 0.5, "eliminate": 0.5,
+	"jam":      0.3,
 	"detonate": 1.0, // nothing civilian is detonated by an API
 }
 
@@ -146,7 +147,7 @@ var changeVerbs = words(`send delete remove create update write pay transfer dep
 	record lock open steer drive fly land takeoff rollback revert transmit jam
 	target
 	migrate sync import export attach detach mount unmount configure
-	issue void cancel checkout process generate`)
+	issue void cancel checkout process generate discharge eliminate`)
 
 var weakChange = words(`fire order post mark book lock open text call record schedule
 	capture process generate issue type press drive fly strike

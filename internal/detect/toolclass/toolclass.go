@@ -92,6 +92,11 @@ type Result struct {
 	Class  string  // Informational, Consequential or Force
 	Reason string  // the evidence that decided, in words
 	Score  float64 // the force score; Class is Force when it is at least ForceThreshold (unless a simulation)
+
+	// Suspect is true when Class is Force because of a harm signal, not a
+	// force score (see "Force suspects" in the package doc). Operators
+	// who disagree declare the tool's class in the signed policy.
+	Suspect bool
 }
 
 // Field kinds and the weight of evidence found in each.
@@ -150,13 +155,66 @@ func Classify(t Tool) Result {
 	if r, ok := results.get(key); ok {
 		return r
 	}
-	r := classify(t)
+	r := classifyTool(t)
 	results.put(key, r)
 	return r
 }
 
-func classify(t Tool) Result {
-	fields, schemaErr := toolFields(t)
+// rank orders the classes: a higher rank holds more.
+func rank(class string) int {
+	switch class {
+	case Informational:
+		return 0
+	case Consequential:
+		return 1
+	}
+	return 2 // Force, and anything unknown: fail closed
+}
+
+// classifyTool classifies t as written and, when it holds leetspeak, with
+// 1 read as i and as l, and returns the highest class.
+func classifyTool(t Tool) Result {
+	best := classifyFloored(t, 0)
+	for _, one := range []rune{'i', 'l'} {
+		if !leetIn(t, one) {
+			continue
+		}
+		if r := classifyFloored(t, one); rank(r.Class) > rank(best.Class) {
+			r.Reason = fmt.Sprintf("de-leeted (%q): %s", deleet(foldCase(t.Name), one), r.Reason)
+			best = r
+		}
+	}
+	return best
+}
+
+// leetIn reports whether reading 1 as one and the other digits and symbols
+// as letters changes any text of t.
+func leetIn(t Tool, one rune) bool {
+	changes := func(s string) bool { return hasLeet(s) && deleet(s, one) != s }
+	return changes(t.Name) || changes(t.Description) || changes(string(t.InputSchema))
+}
+
+// classifyFloored classifies t, and t's name alone, and returns the higher
+// class: a description or schema may raise a tool's class, never lower it.
+func classifyFloored(t Tool, one rune) Result {
+	full := classify(t, one, false)
+	if full.Class == Force || (t.Description == "" && len(t.InputSchema) == 0) {
+		return full
+	}
+	floor := classify(Tool{Name: t.Name}, one, true)
+	if rank(floor.Class) <= rank(full.Class) {
+		return full
+	}
+	floor.Reason = fmt.Sprintf("%s; the name alone is %s, and a description or schema may raise a tool's class, never lower it (with them: %s)", floor.Reason, floor.Class, full.Reason)
+	return floor
+}
+
+// classify classifies t, with its words normalised (see normTokens).
+// nameOnly says t is only a tool's name, for the floor of classifyFloored:
+// a simulation word leading the name then sets force evidence aside on its
+// own (see "Simulations" in the package doc).
+func classify(t Tool, one rune, nameOnly bool) Result {
+	fields, schemaErr := toolFields(t, one)
 	readLed := false
 	if name := fields[0].toks; len(name) > 0 {
 		if e := lexicon[name[0]]; e != nil && e.read && name[0] == e.base && e.verb == 0 {
@@ -282,11 +340,11 @@ func classify(t Tool) Result {
 	}
 	score = math.Round(score*100) / 100
 
+	if simLead && simEv.text == "" && (simDeny || nameOnly) {
+		simEv = evidence{fields[0].toks[0], placeName, 0}
+	}
+	simOnly := simEv.text != "" && (simLead || simDeny)
 	if score >= ForceThreshold {
-		if simLead && simEv.text == "" && simDeny {
-			simEv = evidence{fields[0].toks[0], placeName, 0}
-		}
-		simOnly := simEv.text != "" && (simLead || simDeny)
 		switch {
 		case !simOnly:
 			r := Result{Class: Force, Score: score, Reason: why}
@@ -297,18 +355,32 @@ func classify(t Tool) Result {
 		case liveEv.text != "":
 			return Result{Class: Force, Score: score, Reason: fmt.Sprintf("%s; simulation word %s overridden by live marker %s", why, simEv, liveEv)}
 		}
-		r := effectClass(fields, schemaErr)
+		r, _ := effectClass(fields, schemaErr)
 		r.Score = score
 		r.Reason = fmt.Sprintf("%s; not force: simulation %s with no live marker (%s)", r.Reason, simEv, why)
 		return r
 	}
-	r := effectClass(fields, schemaErr)
+	r, readWord := effectClass(fields, schemaErr)
 	r.Score = score
+	if readLed || readWord {
+		return r // reads about force: "attack_surface_report", "get_strike_history"
+	}
+	if ev, ok := suspectEvidence(fields); ok {
+		switch {
+		case simOnly && liveEv.text == "":
+			r.Reason = fmt.Sprintf("%s; not force-suspect: simulation %s with no live marker (harm signal %s)", r.Reason, simEv, ev)
+		case simOnly:
+			return Result{Class: Force, Suspect: true, Score: score, Reason: fmt.Sprintf("force-suspect: harm signal %s; simulation word %s overridden by live marker %s", ev, simEv, liveEv)}
+		default:
+			return Result{Class: Force, Suspect: true, Score: score, Reason: "force-suspect: harm signal " + ev.String()}
+		}
+	}
 	return r
 }
 
-// effectClass decides between consequential and informational.
-func effectClass(fields []field, schemaErr error) Result {
+// effectClass decides between consequential and informational, and
+// reports whether a read word decided.
+func effectClass(fields []field, schemaErr error) (Result, bool) {
 	suffix := ""
 	if schemaErr != nil {
 		suffix = "; input schema ignored: " + schemaErr.Error()
@@ -331,9 +403,9 @@ func effectClass(fields []field, schemaErr error) Result {
 	}
 	switch {
 	case strong != "":
-		return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in name%s", strong, suffix)}
+		return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in name%s", strong, suffix)}, false
 	case read != "":
-		return Result{Class: Informational, Reason: fmt.Sprintf("read word %q in name%s", read, suffix)}
+		return Result{Class: Informational, Reason: fmt.Sprintf("read word %q in name%s", read, suffix)}, true
 	}
 	// A weak change verb in the name ("fire", "shoot", "order") is also a
 	// noun; the description's first verb says which it is.
@@ -347,15 +419,15 @@ func effectClass(fields []field, schemaErr error) Result {
 				continue
 			}
 			if e.change > 0 {
-				return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in description%s", tok, suffix)}
+				return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in description%s", tok, suffix)}, false
 			}
 			if e.read {
-				return Result{Class: Informational, Reason: fmt.Sprintf("read word %q in description%s", tok, suffix)}
+				return Result{Class: Informational, Reason: fmt.Sprintf("read word %q in description%s", tok, suffix)}, true
 			}
 		}
 	}
 	if weak != "" {
-		return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in name%s", weak, suffix)}
+		return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in name%s", weak, suffix)}, false
 	}
 	for _, f := range fields[1:] {
 		if f.kind != fieldSchema || f.where.what != "schema enum" {
@@ -363,11 +435,11 @@ func effectClass(fields []field, schemaErr error) Result {
 		}
 		for _, tok := range f.toks {
 			if e := lexicon[tok]; e != nil && e.change == 2 && tok == e.base {
-				return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in %s%s", tok, f.where, suffix)}
+				return Result{Class: Consequential, Reason: fmt.Sprintf("change verb %q in %s%s", tok, f.where, suffix)}, false
 			}
 		}
 	}
-	return Result{Class: Informational, Reason: "no force or change evidence" + suffix}
+	return Result{Class: Informational, Reason: "no force or change evidence" + suffix}, false
 }
 
 // negated reports whether one of the three words before toks[i] negates it.

@@ -56,7 +56,9 @@ func TestClassify(t *testing.T) {
 		{"shoot_photo", Tool{Name: "shoot_photo", Description: "Shoot a photo with the camera."}, Consequential, `"shoot"`},
 		{"fire_alarm_status", Tool{Name: "fire_alarm_status", Description: "Status of the fire alarms."}, Informational, `"status"`},
 		{"deploy_service", Tool{Name: "deploy_service", Description: "Deploy a service."}, Consequential, `"deploy"`},
-		{"target_audience", Tool{Name: "target_audience", Description: "Describe a campaign's target audience."}, Informational, `"describe"`},
+		// The name alone reads "target" as a verb, and a description may not
+		// lower the name's class: this was informational (by "describe").
+		{"target_audience", Tool{Name: "target_audience", Description: "Describe a campaign's target audience."}, Consequential, `"target"`},
 		{"get_weather", Tool{Name: "get_weather", Description: "Current weather.", InputSchema: schema("city")}, Informational, `"get"`},
 		{"nothing known", Tool{Name: "frobnicate"}, Informational, "no force or change evidence"},
 
@@ -78,7 +80,9 @@ func TestClassify(t *testing.T) {
 		// Simulations.
 		{"simulation with denial", Tool{Name: "simulate_missile_launch", Description: "Simulates a launch. Commands no hardware."}, Informational, "not force: simulation"},
 		{"simulation prefix and description", Tool{Name: "sim_fire_artillery", Description: "Fire artillery in the virtual trainer."}, Informational, "not force: simulation"},
-		{"denial without prefix", Tool{Name: "fire_interceptor", Description: "A simulated shot; commands no real hardware."}, Informational, "not force: simulation"},
+		// A description may not lower the class of a name that is force by
+		// itself: this was "not force: simulation" before.
+		{"denial without prefix", Tool{Name: "fire_interceptor", Description: "A simulated shot; commands no real hardware."}, Force, "never lower"},
 		{"simulated in description only", Tool{Name: "fire_interceptor", Description: "Fires a simulated interceptor."}, Force, "a simulation word is not enough"},
 		{"simulated in name only", Tool{Name: "fire_simulated_interceptor", Description: "Fires at the track."}, Force, "acting on"},
 		{"prefix without description", Tool{Name: "training_fire_interceptor", Description: "Fire an interceptor at the track."}, Force, "a simulation word is not enough"},
@@ -101,7 +105,7 @@ func TestClassify(t *testing.T) {
 			if !strings.Contains(got.Reason, tt.why) {
 				t.Errorf("got reason %q, want it to contain %q", got.Reason, tt.why)
 			}
-			if (got.Score >= ForceThreshold) != (got.Class == Force) && !strings.Contains(got.Reason, "simulation") {
+			if (got.Score >= ForceThreshold || got.Suspect) != (got.Class == Force) && !strings.Contains(got.Reason, "simulation") {
 				t.Errorf("got score %.2f for class %s", got.Score, got.Class)
 			}
 		})
@@ -120,7 +124,7 @@ func TestSchemaBounded(t *testing.T) {
 		b.WriteString(`"p` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + `_` + itoa(i) + `":{"description":"harmless"}`)
 	}
 	b.WriteString(`}}`)
-	fields, err := toolFields(Tool{Name: "t", InputSchema: json.RawMessage(b.String())})
+	fields, err := toolFields(Tool{Name: "t", InputSchema: json.RawMessage(b.String())}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +132,7 @@ func TestSchemaBounded(t *testing.T) {
 		t.Errorf("got %d fields, want at most %d", len(fields), maxSchemaFields+3)
 	}
 	deep := strings.Repeat(`{"items":`, 100) + `{}` + strings.Repeat(`}`, 100)
-	if _, err := toolFields(Tool{Name: "t", InputSchema: json.RawMessage(deep)}); err != nil {
+	if _, err := toolFields(Tool{Name: "t", InputSchema: json.RawMessage(deep)}, 0); err != nil {
 		t.Errorf("deep schema: %v", err)
 	}
 }
@@ -145,7 +149,7 @@ func BenchmarkClassify(b *testing.B) {
 		b.Run("cold/"+tool.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				classify(tool)
+				classifyTool(tool)
 			}
 		})
 		b.Run("memoised/"+tool.Name, func(b *testing.B) {
