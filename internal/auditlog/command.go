@@ -30,17 +30,21 @@ const (
 
 commands:
   verify  -log URL|DIR -key VKEY [-witness VKEY]... [-quorum N] [-state FILE] [-auditor-key APIKEY]
+          [-trust KEYS|FILE [-threshold N]]
           check the checkpoint, its cosignatures, consistency with the last
           checkpoint seen, and recompute the tree (from the entries when
-          they can be read)
+          they can be read); with -trust, also report every policy
+          activation not signed by a threshold of that trust set, and every
+          decision made under such a policy, and fail if there is any
   verify  -proof FILE -key VKEY [-witness VKEY]... [-quorum N]
           check a proof printed by 'audit prove'
   prove   [-o FILE] REQUEST_ID
           print inclusion proofs of a request's entries, checkable with the
           log's public key alone
-  stats   [-since TIME] [-until TIME] [-log URL|DIR -key VKEY [-auditor-key APIKEY]]
-          count decisions by safeguard, rule and action, over entries whose
-          inclusion in the checkpoint is verified
+  stats   [-since TIME] [-until TIME] [-log URL|DIR -key VKEY [-auditor-key APIKEY]] [-trust KEYS|FILE]
+          count decisions by safeguard, rule and action, and by policy hash
+          and trust status, over entries whose inclusion in the checkpoint
+          is verified
   open    REQUEST_ID
           print the salt and canonical body of a request's commitment and
           check them against the logged entry
@@ -190,8 +194,20 @@ func (c *command) verify(ctx context.Context, args []string) error {
 	statePath := fs.String("state", "", "file remembering the last checkpoint verified (default: ~/.config/brightline/audit-state)")
 	noState := fs.Bool("no-state", false, "neither read nor update the state file")
 	proofFile := fs.String("proof", "", "check this proof file (from 'audit prove') instead of a log")
+	trustArg := fs.String("trust", "", "the trust set policy bundles must be signed by: a `file`, or verifier keys separated by commas")
+	threshold := fs.Int("threshold", 0, "signatures the -trust set requires (default: the file's threshold line, else every key)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	var audit *TrustAudit
+	if *trustArg != "" {
+		t, err := ParseTrust(*trustArg, *threshold, os.ReadFile)
+		if err != nil {
+			return usageError{err}
+		}
+		if audit, err = NewTrustAudit(t); err != nil {
+			return usageError{err}
+		}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
@@ -238,9 +254,16 @@ func (c *command) verify(ctx context.Context, args []string) error {
 	}
 
 	entries := lf.entriesReadable()
+	if audit != nil && !entries {
+		return usageError{errors.New("-trust reads entries: give -auditor-key for a log URL")}
+	}
 	if err := auditverify.VerifyTree(ctx, src, cp, entries, func(i uint64, b []byte) error {
-		if _, err := ParseEntry(b); err != nil {
+		e, err := ParseEntry(b)
+		if err != nil {
 			return err
+		}
+		if audit != nil {
+			audit.Add(i, e)
 		}
 		return nil
 	}); err != nil {
@@ -256,6 +279,19 @@ func (c *command) verify(ctx context.Context, args []string) error {
 		if err := auditverify.SaveState(*statePath, state); err != nil {
 			return err
 		}
+	}
+	if audit != nil {
+		if len(audit.Findings) > 0 {
+			for _, f := range audit.Findings {
+				fmt.Fprintf(c.stdout, "TRUST: %s\n", f)
+			}
+			if audit.BadDecisions > 10 {
+				fmt.Fprintf(c.stdout, "TRUST: … and %d more decisions under untrusted policies\n", audit.BadDecisions-10)
+			}
+			return fmt.Errorf("the log breaks the trust set: %d activations or trust changes it did not sign, and %d decisions made under a policy it did not sign",
+				len(audit.Findings)-min(audit.BadDecisions, 10), audit.BadDecisions)
+		}
+		fmt.Fprintf(c.stdout, "trust: every policy activation is signed by a threshold of the trust set, and every decision was made under one (trust set now %s)\n", audit.Trust().Hash())
 	}
 	fmt.Fprintln(c.stdout, "OK")
 	return nil
@@ -397,8 +433,20 @@ func (c *command) stats(ctx context.Context, args []string) error {
 	fs := c.newFlags("stats", &lf)
 	sinceS := fs.String("since", "", "count decisions at or after this time (RFC 3339, YYYY-MM-DD, or a duration ago like 24h)")
 	untilS := fs.String("until", "", "count decisions before this time")
+	trustArg := fs.String("trust", "", "judge each policy against this trust set: a `file`, or verifier keys separated by commas")
+	threshold := fs.Int("threshold", 0, "signatures the -trust set requires (default: the file's threshold line, else every key)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	var audit *TrustAudit
+	if *trustArg != "" {
+		t, err := ParseTrust(*trustArg, *threshold, os.ReadFile)
+		if err != nil {
+			return usageError{err}
+		}
+		if audit, err = NewTrustAudit(t); err != nil {
+			return usageError{err}
+		}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
@@ -426,6 +474,11 @@ func (c *command) stats(ctx context.Context, args []string) error {
 	type key struct{ safeguard, rule, action string }
 	counts := map[key]int{}
 	decisions := 0
+	// byPolicy counts decisions per policy hash; signedBy says how each
+	// policy was activated, as the log records it.
+	type policyKey struct{ hash, status string }
+	byPolicy := map[policyKey]int{}
+	signedBy := map[string]string{}
 	// Entries are counted only once the whole tree they are in has been
 	// recomputed and matches the signed checkpoint: a failure discards the
 	// counts.
@@ -434,10 +487,30 @@ func (c *command) stats(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if audit != nil {
+			audit.Add(i, e)
+		}
+		if e.Kind == KindPolicyActivation {
+			if e.TrustHash != "" && e.Detail["note"] != "" {
+				signedBy[e.PolicyHash] = "signed (trust " + short(e.TrustHash) + ")"
+			} else if _, ok := signedBy[e.PolicyHash]; !ok {
+				signedBy[e.PolicyHash] = "UNSIGNED"
+			}
+		}
 		if e.Kind != KindDecision || e.Time.Before(since) || (!until.IsZero() && !e.Time.Before(until)) {
 			return nil
 		}
 		decisions++
+		status := signedBy[e.PolicyHash]
+		if audit != nil {
+			status = audit.Status(e.PolicyHash)
+			if status == "signed" {
+				status = "signed by the -trust set"
+			} else {
+				status += " (not signed by the -trust set)"
+			}
+		}
+		byPolicy[policyKey{orDash(e.PolicyHash), orDash(status)}]++
 		if len(e.Matches) == 0 {
 			counts[key{"-", "-", e.Action}]++
 		}
@@ -465,8 +538,28 @@ func (c *command) stats(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", k.safeguard, k.rule, k.action, counts[k])
 	}
 	tw.Flush()
+	pkeys := make([]policyKey, 0, len(byPolicy))
+	for k := range byPolicy {
+		pkeys = append(pkeys, k)
+	}
+	slices.SortFunc(pkeys, func(a, b policyKey) int { return strings.Compare(a.hash+a.status, b.hash+b.status) })
+	fmt.Fprintln(c.stdout)
+	tw = tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "POLICY\tTRUST\tDECISIONS")
+	for _, k := range pkeys {
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", k.hash, k.status, byPolicy[k])
+	}
+	tw.Flush()
 	fmt.Fprintf(c.stdout, "%d decisions in %d verified entries (checkpoint size %d, root %s)\n", decisions, cp.Size, cp.Size, hex.EncodeToString(cp.Hash[:]))
 	return nil
+}
+
+// short abbreviates a "sha256:<hex>" hash for tables.
+func short(h string) string {
+	if len(h) > len("sha256:")+12 {
+		return h[:len("sha256:")+12]
+	}
+	return h
 }
 
 func orDash(s string) string {

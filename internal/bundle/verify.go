@@ -172,3 +172,27 @@ func Verify(policy, signedNote []byte, t Trust, activeVersion int64, now time.Ti
 	}
 	return &Verified{Manifest: m, Signers: signers, Policy: policy}, nil
 }
+
+// VerifyManifest checks only a manifest note's signatures against t, for
+// an auditor who has the note (from the audit log) but not the policy
+// bytes: it returns the manifest and the distinct trusted signers, or a
+// [*ThresholdError] if fewer than t.Threshold of t's parties signed. The
+// caller compares [Manifest.PolicySHA256] with the policy hash it knows.
+func VerifyManifest(signedNote []byte, t Trust) (Manifest, []string, error) {
+	vs, err := t.verifiers()
+	if err != nil {
+		return Manifest{}, nil, fmt.Errorf("invalid trust config: %w", err)
+	}
+	n, signers, err := openSigned(signedNote, vs)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	m, err := ParseManifest(n.Text)
+	if err != nil {
+		return Manifest{}, nil, err
+	}
+	if len(signers) < t.Threshold {
+		return m, signers, &ThresholdError{Have: signers, Need: t.Threshold}
+	}
+	return m, signers, nil
+}
