@@ -186,17 +186,27 @@ func TestLabelledSet(t *testing.T) {
 	}
 }
 
-// TestSecondSet measures the classifier on a second labelled set written
-// from other sources than tools.jsonl (see testdata/README). second_tune
-// was looked at while tuning; second_heldout was written before the
-// lexicon was changed for it and has never been tuned on.
+// TestSecondSet measures the classifier on a second labelled set, written
+// for this package from the vocabulary of MCP servers (filesystem, GitHub,
+// Slack, Postgres, browser automation), ROS actions and MAVLink commands,
+// command-and-control and counter-UAS words, and SaaS tools; no item is
+// copied from anywhere. second_tune (80 tools) was looked at while tuning.
+// second_heldout (100 tools: 40 force, 26 of them with a harm verb the
+// lexicon did not have, 11 with confusable or leetspeak names; 37
+// look-alikes) was written before the lexicon changed and has not been
+// tuned on. Its floors are what it scored, not a goal: the held-out force
+// recall of 0.50 means half of the force tools it names with verbs the
+// lexicon does not know ("sink", "splash", "take out") are released.
+//
+//	second_heldout, before the suspect band: force precision 1.000 recall 0.225, accuracy 0.620
+//	second_heldout, after:                   force precision 0.870 recall 0.500, accuracy 0.700
 func TestSecondSet(t *testing.T) {
 	tests := []struct {
 		file  string
 		floor floor
 	}{
 		{"testdata/second_tune.jsonl", floor{precision: 0.9, recall: 1.0, accuracy: 0.9}},
-		{"testdata/second_heldout.jsonl", floor{precision: 0.0, recall: 0.0, accuracy: 0.0}},
+		{"testdata/second_heldout.jsonl", floor{precision: 0.85, recall: 0.5, accuracy: 0.7}},
 	}
 	for _, tt := range tests {
 		c, misses := evaluate(t, readLabelled(t, tt.file))

@@ -115,7 +115,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func normTokens(s string, one rune) []string {
 	s = foldCase(s)
 	if one != 0 {
-		s = deleet(s, one)
+		s = deleet(s, one, true)
 	}
 	return tokens(s)
 }

@@ -35,7 +35,7 @@ import (
 // de-leeted, taking the higher class, so that "gpt4_summary" keeps its
 // class.
 func Normalize(name string) string {
-	return deleet(fold(name), 'i')
+	return deleet(fold(name), 'i', false)
 }
 
 // fold applies steps 1 to 4 of Normalize. On ASCII it is strings.ToLower.
@@ -100,10 +100,11 @@ func skeleton(s string, keepCase bool) string {
 	return b.String()
 }
 
-// deleet applies step 5 of Normalize, mapping 1 to one. A letter it
-// writes takes the case of the nearest letter before it in the run, or
-// after it when there is none before, so that "F1RE" stays one word.
-func deleet(s string, one rune) string {
+// deleet applies step 5 of Normalize, mapping 1 to one. The letters it
+// writes are lower case; with keepCase, a letter takes the case of the
+// nearest letter before it in the run, or after it when there is none
+// before, so that "F1RE" stays one word.
+func deleet(s string, one rune, keepCase bool) string {
 	if !hasLeet(s) {
 		return s
 	}
@@ -125,7 +126,7 @@ func deleet(s string, one rune) string {
 				b.WriteRune(r)
 				continue
 			}
-			if upperNear(run, i) {
+			if keepCase && upperNear(run, i) {
 				l = unicode.ToUpper(l)
 			}
 			b.WriteRune(l)

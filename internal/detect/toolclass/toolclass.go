@@ -180,7 +180,7 @@ func classifyTool(t Tool) Result {
 			continue
 		}
 		if r := classifyFloored(t, one); rank(r.Class) > rank(best.Class) {
-			r.Reason = fmt.Sprintf("de-leeted (%q): %s", deleet(foldCase(t.Name), one), r.Reason)
+			r.Reason = fmt.Sprintf("de-leeted (%q): %s", deleet(foldCase(t.Name), one, true), r.Reason)
 			best = r
 		}
 	}
@@ -190,7 +190,7 @@ func classifyTool(t Tool) Result {
 // leetIn reports whether reading 1 as one and the other digits and symbols
 // as letters changes any text of t.
 func leetIn(t Tool, one rune) bool {
-	changes := func(s string) bool { return hasLeet(s) && deleet(s, one) != s }
+	changes := func(s string) bool { return hasLeet(s) && deleet(s, one, true) != s }
 	return changes(t.Name) || changes(t.Description) || changes(string(t.InputSchema))
 }
 
