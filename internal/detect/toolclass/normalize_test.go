@@ -9,15 +9,15 @@ func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"fire_interceptor", "fire_interceptor"},
 		{"Fire_Interceptor", "fire_interceptor"},
-		{"fіre_interceptor", "fire_interceptor"},     // Cyrillic і
+		{"fіre_interceptor", "fire_interceptor"}, // Cyrillic і
 		{"ｆｉｒｅ＿ｉｎｔｅｒｃｅｐｔｏｒ", "fire_interceptor"}, // full width
-		{"ΕNGAGE_HΟSTILE", "engage_hostile"},         // Greek Ε and Ο
-		{"НОЅТІLЕ", "hostile"},                       // all Cyrillic capitals
-		{"fíre", "fire"},                             // a combining mark
-		{"fi\u0301re", "fire"},                       // the same, decomposed
-		{"fi\u200dre", "fire"},                       // a zero-width joiner
-		{"ﬁre", "fire"},                              // a ligature
-		{"𝐟𝐢𝐫𝐞", "fire"},                             // mathematical bold
+		{"ΕNGAGE_HΟSTILE", "engage_hostile"},     // Greek Ε and Ο
+		{"НОЅТІLЕ", "hostile"},                   // all Cyrillic capitals
+		{"fíre", "fire"},                         // a combining mark
+		{"fi\u0301re", "fire"},                   // the same, decomposed
+		{"fi\u200dre", "fire"},                   // a zero-width joiner
+		{"ﬁre", "fire"},                          // a ligature
+		{"𝐟𝐢𝐫𝐞", "fire"},                         // mathematical bold
 		{"f1re_interceptor", "fire_interceptor"},
 		{"d3tonate", "detonate"},
 		{"$trike", "strike"},

@@ -11,6 +11,26 @@
 // each word up in a small weighted lexicon, and says in [Result.Reason]
 // which evidence decided.
 //
+// # Normalisation
+//
+// Every text is normalised before words are looked up, as [Normalize]
+// does (NFKC, case folding, combining marks dropped, look-alike letters of
+// other scripts mapped to Latin), so that "fіre_interceptor" with a
+// Cyrillic "і" and "ｆｉｒｅ_ｉｎｔｅｒｃｅｐｔｏｒ" are "fire_interceptor". Leetspeak
+// ("f1re", "d3tonate", "$trike") is read both ways: the tool is classified
+// as written and de-leeted (1 as i, and as l), and the highest class wins,
+// so that "gpt4_summary" stays informational while "f1re_interceptor" is
+// force. Callers that match declared tool names should compare
+// [Normalize]d names.
+//
+// # The name is a floor
+//
+// The description and schema come with the request, so they may raise a
+// tool's class but never lower it: the class is at least the class the
+// name alone gets. "fire_interceptor" described as "Training simulation
+// only; commands no hardware" is force; "get_weather" described as firing
+// an interceptor is force too.
+//
 // # Force
 //
 // A force verb ("fire", "engage", "launch", "strike", "release") or a
@@ -42,18 +62,50 @@
 //
 // A simulation or training tool that commands no hardware is not force,
 // but the word "simulated" must not become a bypass. So force evidence is
-// set aside only when the tool says it is a simulation in its name
-// ("simulate_strike", "wargame_fire") or its description both says so and
-// denies commanding hardware ("commands no real hardware"), and no live
-// marker ("live", "real", "actual", "physical", "hardware", "operational")
+// set aside only when the tool's name starts with a simulation word
+// ("simulate_strike", "wargame_fire", "sim_fire_artillery") and the
+// description supports it (says it is a simulation, or denies commanding
+// hardware), or when the description both says so and denies commanding
+// hardware ("commands no real hardware"); and only if no live marker
+// ("live", "real", "actual", "physical", "hardware", "operational")
 // appears anywhere without a negation ("no", "not", "never", "without")
-// in the three words before it. A description that merely calls a tool
-// "simulated" stays force; so does a simulation tool that mentions live
-// hardware. Operators who disagree declare the tool's class in config.
+// in the three words before it. The description's exemption cannot lower
+// a name that is force by itself (see the name floor): "fire_interceptor"
+// that calls itself a simulation stays force, as does a simulation tool
+// that mentions live hardware.
+//
+// The exemption by name is kept on purpose. The name is the key the
+// client dispatches the call on, so a client that would put a false
+// simulation word in a name could as well call a real weapon "get_weather";
+// no rule on names stops that, and the defence against a dishonest client
+// is the signed policy's declared tools, not this classifier. What the
+// name floor stops is the cheaper and likelier lie, in free text that a
+// model, an MCP server or an injected prompt may write. Operators who
+// disagree declare the tool's class in the policy.
+//
+// # Force suspects
+//
+// Below the force threshold, a harm signal still holds the call: the
+// Class is Force and [Result.Suspect] is set. The signals are harm verbs
+// ("attack", "neutralize", "kill", "destroy", "ram", "discharge",
+// "detonate", "strike", "shoot", "engage", "eliminate", "jam",
+// "intercept", "fire"; "disable" only on a vehicle, person or weapon,
+// "launch" only on a weapon), harm adjectives ("lethal", "kinetic",
+// "explosive", "armed", "hostile", "weaponized") and phrases ("acquire
+// lock" near a target, "weapons free", "terminal guidance", "loiter",
+// "payload release"). A signal is disarmed by a civilian object after it
+// ("kill_process", "ram_usage", "discharge_summary", "jam_session",
+// "lethal_dose", "hostile_takeover"), and all signals are disarmed in a
+// tool that reads: a read word in the name or leading the description
+// ("attack_surface_report", "get_strike_history"). In a description a
+// harm verb counts only where a verb stands, first in a sentence or after
+// "and", "then", "or" or "to", so that "the attack rate" is a noun. The
+// simulation exemption applies to suspects as to force. Operators who
+// disagree declare the tool's class in the policy.
 //
 // # Consequential and informational
 //
-// Without force, a change verb in the name ("send", "delete", "pay",
+// Without force or a suspect, a change verb in the name ("send", "delete", "pay",
 // "deploy", "create") makes a tool consequential. Some change verbs are
 // also common nouns ("fire", "order", "post", "record"); these lose to a
 // read word in the name ("fire_alarm_status", "get_order"). A name with
