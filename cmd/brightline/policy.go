@@ -25,6 +25,8 @@ const policyUsage = `usage:
   brightline policy verify [-config FILE] [-no-rollback-check] POLICY.yaml
   brightline policy show [-config FILE] [-default]
   brightline policy diff [-config FILE] [OLD.yaml] NEW.yaml
+  brightline policy rotate-trust -key FILE -config FILE -to-key VKEY... -to-threshold N ROTATION.note
+  brightline policy rotate-trust -key FILE ROTATION.note
 `
 
 // errWeakens is returned by policy diff when a change weakens the policy;
@@ -47,8 +49,10 @@ func runPolicy(ctx context.Context, args []string, e *env) error {
 		return policyShow(ctx, args[1:], e)
 	case "diff":
 		return policyDiff(ctx, args[1:], e)
+	case "rotate-trust":
+		return policyRotateTrust(args[1:], e)
 	default:
-		fmt.Fprintf(e.stderr, "brightline policy: unknown command %q (want keygen, sign, verify, show or diff)\n", args[0])
+		fmt.Fprintf(e.stderr, "brightline policy: unknown command %q (want keygen, sign, verify, show, diff or rotate-trust)\n", args[0])
 		return errUsage
 	}
 }
@@ -473,3 +477,77 @@ func loadPolicyArg(path string) (*policy.Policy, error) {
 	}
 	return p, nil
 }
+
+// policyRotateTrust writes or countersigns a trust rotation: the
+// statement that the trust set in force (the config's policy.trust, which
+// must be the pinned one) is replaced by the -to-key set. A threshold of
+// the current parties must sign it; the deployment then lists the new set
+// in policy.trust and names the note in policy.trust.rotation.
+func policyRotateTrust(args []string, e *env) error {
+	fs := newFlagSet("policy rotate-trust", e)
+	keyPath := fs.String("key", "", "`file` holding your private signer key (required)")
+	configPath := fs.String("config", "", "config `file` whose policy.trust is the set being replaced (first signer only)")
+	var toKeys multiFlag
+	fs.Var(&toKeys, "to-key", "a verifier `key` of the new trust set (repeat; first signer only)")
+	toThreshold := fs.Int("to-threshold", 0, "signatures the new set requires (first signer only)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *keyPath == "" || fs.NArg() != 1 {
+		fmt.Fprint(e.stderr, "usage:\n  brightline policy rotate-trust -key FILE -config FILE -to-key VKEY... -to-threshold N ROTATION.note\n  brightline policy rotate-trust -key FILE ROTATION.note\n")
+		return errUsage
+	}
+	k, err := os.ReadFile(*keyPath)
+	if err != nil {
+		return fmt.Errorf("couldn't read signer key: %w", err)
+	}
+	skey := strings.TrimSpace(string(k))
+	path := fs.Arg(0)
+	old, err := os.ReadFile(path)
+	var text []byte
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if *configPath == "" || len(toKeys) == 0 || *toThreshold < 1 {
+			return fmt.Errorf("%s doesn't exist yet, so -config (the current trust set), -to-key and -to-threshold are required", path)
+		}
+		cfg, err := loadConfig(*configPath, e.getenv)
+		if err != nil {
+			return err
+		}
+		from := cfg.Policy.trust()
+		if err := from.Validate(); err != nil {
+			return fmt.Errorf("%s: policy.trust: %w", *configPath, err)
+		}
+		to := bundle.Trust{Keys: toKeys, Threshold: *toThreshold}
+		if err := to.Validate(); err != nil {
+			return fmt.Errorf("the new trust set: %w", err)
+		}
+		if to.Hash() == from.Hash() {
+			return errors.New("the new trust set is the current one; there is nothing to rotate")
+		}
+		text = []byte(bundle.Rotation{From: from.Hash(), To: to}.Text())
+		fmt.Fprintf(e.stdout, "rotation from %s to %s: it %s\n", from.Hash(), to.Hash(), from.Diff(to))
+	case err != nil:
+		return fmt.Errorf("couldn't read the rotation: %w", err)
+	default:
+		if *configPath != "" || len(toKeys) > 0 || *toThreshold != 0 {
+			return fmt.Errorf("%s exists: countersign it with -key alone, or remove it to write a new rotation", path)
+		}
+		text = old
+	}
+	signed, err := bundle.Sign(text, skey)
+	if err != nil {
+		return err
+	}
+	if err := replaceFile(path, signed, 0o644); err != nil {
+		return fmt.Errorf("couldn't write the rotation: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "%s now carries signatures by: %s\n", path, strings.Join(noteSigners(signed), ", "))
+	return nil
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
