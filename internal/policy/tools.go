@@ -3,7 +3,8 @@ package policy
 import (
 	"fmt"
 	"path"
-	"strings"
+
+	"github.com/brightline/brightline/internal/detect/toolclass"
 )
 
 // Tool effect classes, as rules see them in tool_call.effect. The human-
@@ -126,5 +127,8 @@ func isGlob(s string) bool {
 }
 
 // NormalizeToolName is how tool names are compared with declarations:
-// look-alike spellings of one name normalise to the same string.
-func NormalizeToolName(name string) string { return strings.ToLower(name) }
+// look-alike spellings of one name (case, compatibility forms, confusable
+// letters, digits for letters) normalise to the same string, so that a
+// declaration of fire_* also covers "FІRE_x" with a Cyrillic І and
+// "f1re_x". See toolclass.Normalize.
+func NormalizeToolName(name string) string { return toolclass.Normalize(name) }

@@ -1,0 +1,64 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestToolEffectsNormalized(t *testing.T) {
+	te, err := NewToolEffects([]ToolDecl{
+		{Name: "fire_*", Effect: EffectForce},
+		{Name: "get_weather", Effect: EffectInformational},
+	}, NormalizeToolName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, want string
+		declared   bool
+	}{
+		{"fire_interceptor", EffectForce, true},
+		{"f\u0456re_interceptor", EffectForce, true}, // Cyrillic і
+		{"F1RE_interceptor", EffectForce, true},
+		{"ＦＩＲＥ_interceptor", EffectForce, true}, // full-width
+		{"get_weather", EffectInformational, true},
+		{"GET_WEATHER", EffectInformational, true},
+		{"launch_missile", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := te.Effect(NormalizeToolName(tt.name))
+		if got != tt.want || ok != tt.declared {
+			t.Errorf("Effect(%q): got %q, %v, want %q, %v", tt.name, got, ok, tt.want, tt.declared)
+		}
+	}
+}
+
+func TestCompileTools(t *testing.T) {
+	for _, tt := range []struct {
+		name, src, wantErr string
+	}{
+		{"bad effect", "tools:\n  - {name: x, effect: harmless}\n", `effect "harmless" is not informational, consequential or force`},
+		{"bad switch", "undeclared_tools: release\n", `undeclared_tools: "release" is not classify or hold`},
+		{"twice", "tools:\n  - {name: x, effect: force}\n  - {name: X, effect: informational}\n", `tool "x" declared twice`},
+		{"cap", "approvals:\n  max_pending_per_requester: 0\n", "max_pending_per_requester"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("p.yaml", []byte(tt.src))
+			if err == nil || !contains(err.Error(), tt.wantErr) {
+				t.Errorf("got %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	p, err := Load("p.yaml", []byte("undeclared_tools: hold\napprovals:\n  max_pending_per_requester: 5\ntools:\n  - {name: fire_x, effect: force}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.UndeclaredTools() != UndeclaredHold || p.MaxPendingPerRequester() != 5 || p.Tools().Len() != 1 {
+		t.Errorf("got %q, %d, %d declarations; want hold, 5, 1", p.UndeclaredTools(), p.MaxPendingPerRequester(), p.Tools().Len())
+	}
+	if d := Default(); d.UndeclaredTools() != UndeclaredClassify || d.MaxPendingPerRequester() != DefaultMaxPendingPerRequester {
+		t.Errorf("default policy: got %q, %d", d.UndeclaredTools(), d.MaxPendingPerRequester())
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
