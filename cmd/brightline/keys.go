@@ -65,6 +65,8 @@ func keysCreate(ctx context.Context, args []string, e *env) error {
 	fs := newFlagSet("keys create", e)
 	configPath := fs.String("config", "", "config `file` (default: embedded defaults)")
 	name := fs.String("name", "", "who or what the key is for (required)")
+	person := fs.String("person", "", "the `ID` of the human who holds the key (default: the name); "+
+		"the two-person rule counts persons, so give every key of one person the same ID")
 	org := fs.String("org", "", "organisation of the caller")
 	purpose := fs.String("purpose", "", "declared purpose of use")
 	var roles stringList
@@ -73,8 +75,11 @@ func keysCreate(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	if *name == "" || fs.NArg() > 0 {
-		fmt.Fprintln(e.stderr, "usage: brightline keys create -name NAME [-org ORG] [-purpose PURPOSE] [-role ROLE]...")
+		fmt.Fprintln(e.stderr, "usage: brightline keys create -name NAME [-person ID] [-org ORG] [-purpose PURPOSE] [-role ROLE]...")
 		return errUsage
+	}
+	if *person == "" {
+		*person = *name
 	}
 	db, _, err := openStore(ctx, *configPath, e)
 	if err != nil {
@@ -93,7 +98,7 @@ func keysCreate(ctx context.Context, args []string, e *env) error {
 	k := store.Key{
 		ID:        id,
 		Prefix:    store.DisplayPrefix(plaintext),
-		Principal: brightline.Principal{ID: id, Name: *name, Org: *org, Purpose: *purpose, Roles: roles},
+		Principal: brightline.Principal{ID: id, Name: *name, Person: *person, Org: *org, Purpose: *purpose, Roles: roles},
 	}
 	if err := db.CreateKey(ctx, k, hash); err != nil {
 		return fmt.Errorf("couldn't store key: %w", err)
@@ -125,21 +130,21 @@ func keysList(ctx context.Context, args []string, e *env) error {
 			enc.Encode(keyJSON{
 				ID: k.ID, Prefix: k.Prefix, Name: k.Principal.Name, Org: k.Principal.Org,
 				Purpose: k.Principal.Purpose, Roles: nonNil(k.Principal.Roles), Created: k.CreatedAt,
-				Revoked: k.RevokedAt, LastUsed: k.LastUsedAt,
+				Revoked: k.RevokedAt, LastUsed: k.LastUsedAt, Person: k.Principal.Who(),
 			})
 		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tPREFIX\tNAME\tORG\tPURPOSE\tROLES\tCREATED\tSTATUS")
+	fmt.Fprintln(tw, "ID\tPREFIX\tNAME\tORG\tPURPOSE\tROLES\tCREATED\tSTATUS\tPERSON")
 	for _, k := range keys {
 		status := "active"
 		if k.RevokedAt != nil {
 			status = "revoked " + k.RevokedAt.UTC().Format(time.DateTime)
 		}
 		p := k.Principal
-		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, p.Name, dash(p.Org), dash(p.Purpose),
-			dash(strings.Join(p.Roles, ",")), k.CreatedAt.UTC().Format(time.DateTime), status)
+		fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, p.Name, dash(p.Org), dash(p.Purpose),
+			dash(strings.Join(p.Roles, ",")), k.CreatedAt.UTC().Format(time.DateTime), status, p.Who())
 	}
 	return tw.Flush()
 }
@@ -154,6 +159,7 @@ type keyJSON struct {
 	Created  time.Time  `json:"created_at"`
 	Revoked  *time.Time `json:"revoked_at"`
 	LastUsed *time.Time `json:"last_used_at"`
+	Person   string     `json:"person"` // the holder; see brightline.Principal.Who
 }
 
 func nonNil(s []string) []string {

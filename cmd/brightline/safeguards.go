@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/mcpproxy"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
@@ -129,6 +131,17 @@ func auditApproval(l *auditlog.Log) func(context.Context, approval.Event) error 
 		if ev.By != "" {
 			e.Detail["decided_by"] = ev.By
 		}
+		if a.Upstream != "" {
+			e.Detail["upstream"] = a.Upstream
+		}
+		if p := a.Principal.Who(); p != "" {
+			e.Detail["requester_person"] = p
+		}
+		if ev.Type == approval.EventConsumed {
+			// The one who ran the call, which may be a delegate.
+			e.Detail["presented_by"] = ev.By
+			e.Detail["upstream"] = ev.Upstream
+		}
 		if a.Rule != "" {
 			e.Matches = []auditlog.Match{{Rule: a.Rule, Action: string(brightline.ActionRequireApproval)}}
 		}
@@ -148,7 +161,7 @@ func openApprovals(cfg *Config, db *sqlite.DB, l *auditlog.Log, log *slog.Logger
 	if created {
 		log.Info("created the approval token key", "file", path, "fingerprint", approval.Fingerprint(key.Public().(ed25519.PublicKey)))
 	}
-	return approval.New(approval.Config{Store: db, Signer: key, Record: auditApproval(l), BaseURL: cfg.Approvals.BaseURL})
+	return approval.New(approval.Config{Store: db, Keys: db, Signer: key, Record: auditApproval(l), BaseURL: cfg.Approvals.BaseURL})
 }
 
 // isAuditor reports whether r carries the API key of a principal with the
@@ -161,10 +174,11 @@ func isAuditor(gw *gateway.Gateway) func(*http.Request) bool {
 }
 
 // openMCP starts the MCP proxy for the configured servers, or returns nil
-// if there are none. Tool classes come from the tools config, then the
-// classifier; whether a call needs approval, and whose, from the policy's
-// tool_call rules.
-func openMCP(ctx context.Context, cfg *Config, tools *gateway.ToolEffects, pol gateway.PolicySource, svc *approval.Service, gw *gateway.Gateway, log *slog.Logger) (*mcpproxy.Proxy, error) {
+// if there are none. Tool classes and decisions come from the one decider
+// (internal/safeguard) under the policy in force: each call is decided at
+// stage tool_call with its real arguments and the caller's principal, and
+// every forwarded call is appended to l first.
+func openMCP(ctx context.Context, cfg *Config, tools *policy.ToolEffects, pol gateway.PolicySource, svc *approval.Service, gw *gateway.Gateway, l *auditlog.Log, log *slog.Logger) (*mcpproxy.Proxy, error) {
 	if len(cfg.MCP.Servers) == 0 {
 		return nil, nil
 	}
@@ -172,16 +186,19 @@ func openMCP(ctx context.Context, cfg *Config, tools *gateway.ToolEffects, pol g
 	for _, s := range cfg.MCP.Servers {
 		ups = append(ups, mcpproxy.Upstream{Name: s.Name, URL: s.URL, Command: s.Command, Env: s.Env})
 	}
+	dec := safeguard.New(safeguard.Config{Tools: tools})
 	return mcpproxy.New(ctx, mcpproxy.Config{
 		Upstreams: ups,
 		Classify: func(name string, t toolclass.Tool) (string, bool) {
-			if e := tools.Effect(name); e != "" {
-				return e, true
-			}
-			return toolclass.Classify(t).Class, false
+			e := dec.Effect(pol.Current(), name, &t)
+			return e.Class, e.Declared || e.Raised
 		},
-		NeedsApproval: func(p brightline.Principal, tool, class string) (approval.Requirement, bool) {
-			return mcpNeedsApproval(pol.Current(), p, tool, class)
+		Decide: func(_ context.Context, p brightline.Principal, c mcpproxy.ToolCall) (mcpproxy.Verdict, error) {
+			return mcpDecide(dec, pol.Current(), p, c, time.Now())
+		},
+		Audit: func(ctx context.Context, e auditlog.Entry) error {
+			_, err := l.Append(ctx, e, nil)
+			return err
 		},
 		Approvals: svc,
 		WaitLimit: cfg.MCP.Wait,
@@ -190,27 +207,20 @@ func openMCP(ctx context.Context, cfg *Config, tools *gateway.ToolEffects, pol g
 	})
 }
 
-// deniedRole is the approver role of an MCP call the policy denies: the
-// proxy can only hold calls, and a call held for this role is never
-// approved unless an operator deliberately gives someone the role.
-const deniedRole = "policy-denied-no-approver"
-
-// mcpNeedsApproval decides a tools/call at stage tool_call. The proxy sees
-// no conversation, so rules read tool_call.name and tool_call.effect; a
-// rule that cannot be evaluated without more (say, the arguments) holds
-// the call for the default approver, failing closed.
-func mcpNeedsApproval(pol *policy.Policy, p brightline.Principal, tool, class string) (approval.Requirement, bool) {
-	in := &policy.Input{Principal: p, ToolCall: policy.ToolCallAttrs{Name: tool, Effect: class, Arguments: map[string]any{}}}
-	d, err := pol.Evaluate(brightline.StageToolCall, in)
+// mcpDecide decides a tools/call with the one decider, at stage tool_call,
+// with its real arguments and the caller's principal. A deny stays a deny:
+// the proxy refuses it. An error refuses the call.
+func mcpDecide(dec *safeguard.Decider, pol *policy.Policy, p brightline.Principal, c mcpproxy.ToolCall, now time.Time) (mcpproxy.Verdict, error) {
+	def := c.Tool
+	out, err := dec.ToolCall(pol, safeguard.ToolCall{Principal: p, Name: c.Name, Arguments: c.Arguments,
+		Tool: &def, Upstream: c.Upstream, Time: now})
 	if err != nil {
-		return approval.Requirement{Role: mcpproxy.DefaultApproverRole, Count: 1}, true
+		return mcpproxy.Verdict{}, err
 	}
-	if d.Action == brightline.ActionDeny {
-		return approval.Requirement{Role: deniedRole, Count: 1}, true
+	v := mcpproxy.Verdict{Decision: out.Decision, Class: out.Effect.Class, MaxPending: pol.MaxPendingPerRequester()}
+	if out.Decision.Action == brightline.ActionRequireApproval {
+		role, count, ttl := pol.ApprovalRequirement(out.Decision)
+		v.Require, v.TTL = approval.Requirement{Role: role, Count: count}, ttl
 	}
-	if d.Action != brightline.ActionRequireApproval {
-		return approval.Requirement{}, false
-	}
-	role, count, _ := pol.ApprovalRequirement(d)
-	return approval.Requirement{Role: role, Count: count}, true
+	return v, nil
 }

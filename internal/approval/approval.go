@@ -66,8 +66,9 @@ type Approval = store.Approval
 // Vote is one approver's decision.
 type Vote = store.ApprovalVote
 
-// Requirement says who must approve: Count distinct principals holding
-// Role ("two-person rule": Count 2).
+// Requirement says who must approve: Count distinct persons (see
+// [brightline.Principal.Who]) holding Role ("two-person rule": Count 2).
+// Two keys of one person count once.
 type Requirement = store.ApprovalRequirement
 
 // Status is where an approval stands.
@@ -89,6 +90,44 @@ const DefaultTTL = 15 * time.Minute
 // maxExcerpt is the most bytes of conversation excerpt kept.
 const maxExcerpt = 4000
 
+// DefaultMaxPending is the most approvals one person may have pending at
+// once when [Request.MaxPending] is zero. It matches the policy's default
+// (policy.Policy.MaxPendingPerRequester).
+const DefaultMaxPending = 20
+
+// ExcerptAuthor says who wrote [Approval.Excerpt]: the requester, whose
+// conversation it comes from, and so not a statement Brightline checked.
+// The API and the console show it next to every excerpt.
+const ExcerptAuthor = "written by the requester"
+
+// Upstream identities. An approval runs only where it is bound (see
+// [Request.Upstream]): the MCP proxy binds its calls to
+// MCPUpstream(name, server) and consumes only approvals bound to exactly
+// that, so a call approved for one MCP server never runs at another. The
+// gateway binds the calls it withholds to GatewayUpstream(route), or to
+// UpstreamGateway when it names no route; no MCP upstream's identity
+// matches either, so a call the gateway held never runs through the MCP
+// proxy: it runs only through the gateway's own re-submission path, which
+// consumes the approval with [Service.Consume] and the same upstream.
+const (
+	mcpUpstreamPrefix     = "mcp:"
+	gatewayUpstreamPrefix = "gateway:"
+	// UpstreamGateway is the upstream of a call held with no Upstream.
+	UpstreamGateway = "gateway"
+)
+
+// MCPUpstream is the identity of the MCP upstream named name whose server
+// is server (its URL, or its command line).
+func MCPUpstream(name, server string) string {
+	return mcpUpstreamPrefix + name + " " + server
+}
+
+// GatewayUpstream is the identity of the gateway route (provider and
+// model) that produced a withheld tool call.
+func GatewayUpstream(route string) string {
+	return gatewayUpstreamPrefix + route
+}
+
 // Errors the service returns, wrapped with detail. An unknown id is
 // brightline.ErrNotFound.
 var (
@@ -101,12 +140,30 @@ var (
 	ErrDigestMismatch = errors.New("the call differs from the approved call")
 	ErrInvalidToken   = errors.New("invalid approval token")
 	ErrNotRecorded    = errors.New("couldn't record the change in the audit log")
+	// ErrWrongUpstream: the approval is bound to another upstream.
+	ErrWrongUpstream = errors.New("the approval is for another upstream")
+	// ErrNotPresenter: only the requester's person or a delegate named
+	// in the approval may use its token.
+	ErrNotPresenter = errors.New("only the requester or a named delegate may run this approved call")
+	// ErrRequesterRevoked: the requester's key was revoked, so its
+	// approvals can no longer be used.
+	ErrRequesterRevoked = errors.New("the requester's key has been revoked")
+	// ErrTooManyPending: the requester's person already has the most
+	// pending approvals the policy allows. [Service.Create] returns it
+	// inside a *brightline.Error with code rate_limited (HTTP 429).
+	ErrTooManyPending = errors.New("too many pending approvals")
 )
 
 // Request asks for a tool call to be held for approval.
 type Request struct {
-	RequestID     string
-	Principal     brightline.Principal // the requester
+	RequestID string
+	Principal brightline.Principal // the requester
+	// Upstream is where the call may run, and nowhere else: see
+	// [MCPUpstream] and [GatewayUpstream]. Empty means UpstreamGateway.
+	Upstream string
+	// Delegates are persons, besides the requester's, who may run the
+	// call once it is approved. Approvers see them.
+	Delegates     []string
 	Tool          string
 	Class         string          // effect class
 	Arguments     json.RawMessage // must be a JSON object
@@ -115,8 +172,15 @@ type Request struct {
 	Require       Requirement
 	TTL           time.Duration // zero means DefaultTTL
 	// Excerpt is a short conversation excerpt for the approver page. It
-	// is kept in the store, never in the audit log.
+	// is kept in the store, never in the audit log. The requester wrote
+	// it; approvers are told so (see [ExcerptAuthor]).
 	Excerpt string
+	// MaxPending is the most approvals the requester's person may have
+	// pending at once, from the signed policy
+	// (policy.Policy.MaxPendingPerRequester). Zero means
+	// DefaultMaxPending; there is no way to ask for no cap. Past it Create
+	// refuses with ErrTooManyPending (code rate_limited, HTTP 429).
+	MaxPending int
 }
 
 // Event is one state change, for the audit log.
@@ -125,7 +189,11 @@ type Event struct {
 	// Type is created, vote (a vote that left it pending), approved,
 	// denied, expired or consumed.
 	Type string
-	By   string // the deciding principal's id, or "" for the system
+	// By is the deciding principal's id, or "" for the system; for a
+	// consumed event, the principal who presented the call.
+	By string
+	// Upstream is where a consumed call runs (the approval's upstream).
+	Upstream string
 }
 
 // Event types.
@@ -151,6 +219,9 @@ type Config struct {
 	// Record receives every state change. If it returns an error the
 	// change is undone and refused. Required.
 	Record func(context.Context, Event) error
+	// Keys reads API keys, so that the token of a requester whose key
+	// was revoked is refused. Required (*sqlite.DB).
+	Keys Keys
 	// BaseURL is the gateway's address, for status URLs, e.g.
 	// "http://127.0.0.1:8080".
 	BaseURL string
@@ -159,9 +230,17 @@ type Config struct {
 	PollInterval time.Duration
 }
 
+// Keys is the part of the key store the service reads.
+type Keys interface {
+	// GetKey returns key id, revoked or not, or an error wrapping
+	// brightline.ErrNotFound. Safe to retry.
+	GetKey(ctx context.Context, id string) (store.Key, error)
+}
+
 // Service runs the approval state machine. It is safe for concurrent use.
 type Service struct {
 	store   store.Approvals
+	keys    Keys
 	signer  ed25519.PrivateKey
 	pub     ed25519.PublicKey
 	now     func() time.Time
@@ -188,9 +267,12 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("couldn't start approvals: signing key has %d bytes, want %d", len(cfg.Signer), ed25519.PrivateKeySize)
 	case cfg.Record == nil:
 		return nil, errors.New("couldn't start approvals: no audit recorder")
+	case cfg.Keys == nil:
+		return nil, errors.New("couldn't start approvals: no key store")
 	}
 	s := &Service{
 		store:   cfg.Store,
+		keys:    cfg.Keys,
 		signer:  cfg.Signer,
 		pub:     cfg.Signer.Public().(ed25519.PublicKey),
 		now:     cfg.Now,
@@ -237,11 +319,21 @@ func (s *Service) changes() <-chan struct{} {
 	return s.changed
 }
 
-// Create holds the call r describes and returns the pending approval.
+// Create holds the call r describes and returns the pending approval. If
+// the requester's person already has r.MaxPending approvals pending, it
+// refuses with a *brightline.Error of code rate_limited wrapping
+// ErrTooManyPending.
 func (s *Service) Create(ctx context.Context, r Request) (Approval, error) {
 	digest, err := Digest(r.Tool, r.Arguments)
 	if err != nil {
 		return Approval{}, fmt.Errorf("couldn't hold call to %q: %w", r.Tool, err)
+	}
+	if r.Upstream == "" {
+		r.Upstream = UpstreamGateway
+	}
+	maxPending := r.MaxPending
+	if maxPending <= 0 {
+		maxPending = DefaultMaxPending
 	}
 	id, err := newID()
 	if err != nil {
@@ -259,10 +351,16 @@ func (s *Service) Create(ctx context.Context, r Request) (Approval, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	a, err := s.store.CreateApproval(ctx, Approval{
-		ID: id, RequestID: r.RequestID, Principal: r.Principal, Tool: r.Tool, Class: r.Class,
-		Arguments: r.Arguments, ArgsDigest: digest, PolicyVersion: r.PolicyVersion, Rule: r.Rule,
-		Require: r.Require, Excerpt: excerpt,
-	}, ttl)
+		ID: id, RequestID: r.RequestID, Principal: r.Principal, Upstream: r.Upstream, Delegates: r.Delegates,
+		Tool: r.Tool, Class: r.Class, Arguments: r.Arguments, ArgsDigest: digest, PolicyVersion: r.PolicyVersion,
+		Rule: r.Rule, Require: r.Require, Excerpt: excerpt,
+	}, ttl, maxPending)
+	if errors.Is(err, store.ErrLimit) {
+		return Approval{}, &brightline.Error{Code: brightline.CodeRateLimited, RetryAfter: time.Minute,
+			Message: fmt.Sprintf("%s already has %d tool calls waiting for approval, the most the policy allows; "+
+				"wait for a decision on them before asking for more", r.Principal.Who(), maxPending),
+			Err: fmt.Errorf("couldn't hold call to %q: %w: %w", r.Tool, ErrTooManyPending, err)}
+	}
 	if err != nil {
 		return Approval{}, fmt.Errorf("couldn't hold call to %q: %w", r.Tool, err)
 	}
@@ -423,21 +521,22 @@ func eventType(before, after Approval) string {
 }
 
 // CanDecide reports why p may not vote on a, or nil if it may: p must hold
-// the required role and must not be the requester.
+// the required role and must not be the requester's person, whichever key
+// either of them uses.
 func CanDecide(p brightline.Principal, a Approval) error {
 	if p.ID == "" || !p.HasRole(a.Require.Role) {
 		return fmt.Errorf("%w: %q lacks role %q", ErrForbidden, p.ID, a.Require.Role)
 	}
-	if p.ID == a.Principal.ID {
-		return fmt.Errorf("%w: %q requested this call and cannot decide it", ErrForbidden, p.ID)
+	if p.ID == a.Principal.ID || p.Who() == a.Principal.Who() {
+		return fmt.Errorf("%w: %q (%s) requested this call and cannot decide it", ErrForbidden, p.ID, p.Who())
 	}
 	return nil
 }
 
-// CanView reports whether p may see a: the requester and anyone who may
-// decide it can.
+// CanView reports whether p may see a: the requester's person, the
+// delegates and anyone who may decide it can.
 func CanView(p brightline.Principal, a Approval) bool {
-	return p.ID != "" && (p.ID == a.Principal.ID || p.HasRole(a.Require.Role))
+	return p.ID != "" && (p.ID == a.Principal.ID || MayPresent(p, a) || p.HasRole(a.Require.Role))
 }
 
 // decidable checks, inside a store update, that a may still be decided
@@ -457,8 +556,9 @@ func decidable(a *Approval, now time.Time, by brightline.Principal, expired *boo
 }
 
 // Approve records by's approval of id. When Require.Count distinct
-// principals have approved, the approval becomes approved. Approving twice
-// counts once: the second call changes nothing and returns the approval.
+// persons have approved, the approval becomes approved: a second key of a
+// person who approved counts for nothing. Approving twice counts once: the
+// second call changes nothing and returns the approval.
 // It returns an error wrapping ErrForbidden if by lacks the role or
 // requested the call, ErrNotPending if it was already decided, and
 // ErrExpired if it expired (which is then recorded).
@@ -468,13 +568,13 @@ func (s *Service) Approve(ctx context.Context, id string, by brightline.Principa
 		if err := decidable(a, now, by, &expired); err != nil || expired {
 			return err
 		}
-		approvers := map[string]bool{}
+		approvers := map[string]bool{} // persons
 		for _, v := range a.Votes {
 			if v.Approve {
-				approvers[v.By.ID] = true
+				approvers[v.By.Who()] = true
 			}
 		}
-		if approvers[by.ID] {
+		if approvers[by.Who()] {
 			return errNoChange
 		}
 		a.Votes = append(a.Votes, Vote{By: by, At: now, Approve: true})
@@ -513,11 +613,11 @@ func (s *Service) Deny(ctx context.Context, id string, by brightline.Principal, 
 }
 
 // FindApproved returns an approved, unconsumed, unexpired approval of the
-// call principalID made with digest (see [Digest]), or an error wrapping
-// brightline.ErrNotFound. The MCP proxy uses it to find the approval of a
-// call an agent retries.
-func (s *Service) FindApproved(ctx context.Context, principalID, digest string) (Approval, error) {
-	return s.store.FindApproved(ctx, principalID, digest)
+// call principalID made with digest (see [Digest]) bound to upstream, or an
+// error wrapping brightline.ErrNotFound. The MCP proxy uses it to find the
+// approval of a call an agent retries.
+func (s *Service) FindApproved(ctx context.Context, principalID, digest, upstream string) (Approval, error) {
+	return s.store.FindApproved(ctx, principalID, digest, upstream)
 }
 
 // Wait returns approval id once it is no longer pending, or when ctx is

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
@@ -119,15 +120,38 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	svc, err := New(Config{Store: db, Signer: key, Now: c.Now, Record: rec.Record, BaseURL: "http://gw.test/", PollInterval: 20 * time.Millisecond})
+	svc, err := New(Config{Store: db, Keys: db, Signer: key, Now: c.Now, Record: rec.Record, BaseURL: "http://gw.test/", PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range []brightline.Principal{agent, officer1, officer2, clerk, selfish, agentLaptop, officer1Phone, grace} {
+		_, hash, err := store.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateKey(context.Background(), store.Key{ID: p.ID, Principal: p}, hash); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &fixture{svc: svc, clock: c, rec: rec, db: db}
 }
 
+// testUpstream is the upstream test approvals are bound to.
+var testUpstream = MCPUpstream("sim", "http://sim.test/mcp")
+
+// agentCall is the agent presenting tool and args at testUpstream.
+func agentCall(tool string, args json.RawMessage) Call {
+	return Call{Presenter: agent, Upstream: testUpstream, Tool: tool, Arguments: args}
+}
+
 var (
-	agent    = brightline.Principal{ID: "key_agent", Name: "agent", Roles: []string{"user"}}
+	agent = brightline.Principal{ID: "key_agent", Name: "agent", Person: "ada", Roles: []string{"user"}}
+	// agentLaptop is a second key of the agent's person.
+	agentLaptop = brightline.Principal{ID: "key_agent_laptop", Name: "agent laptop", Person: "ada", Roles: []string{"user", "weapons-release-authority"}}
+	// officer1Phone is a second key of officer one's person.
+	officer1Phone = brightline.Principal{ID: "key_off1_phone", Name: "officer one phone", Person: "officer one", Roles: []string{"weapons-release-authority"}}
+	// grace is another person, named as a delegate in some tests.
+	grace    = brightline.Principal{ID: "key_grace", Name: "grace", Roles: []string{"user"}}
 	officer1 = brightline.Principal{ID: "key_off1", Name: "officer one", Roles: []string{"weapons-release-authority"}}
 	officer2 = brightline.Principal{ID: "key_off2", Name: "officer two", Roles: []string{"approver", "weapons-release-authority"}}
 	clerk    = brightline.Principal{ID: "key_clerk", Name: "clerk", Roles: []string{"approver"}}
@@ -145,7 +169,7 @@ func (f *fixture) create(t testing.TB, count int, ttl time.Duration) Approval {
 func (f *fixture) createBy(t testing.TB, p brightline.Principal, count int, ttl time.Duration) Approval {
 	t.Helper()
 	a, err := f.svc.Create(context.Background(), Request{
-		RequestID: "req_1", Principal: p, Tool: "fire_interceptor", Class: "force",
+		RequestID: "req_1", Principal: p, Upstream: testUpstream, Tool: "fire_interceptor", Class: "force",
 		Arguments: json.RawMessage(fireArgs), PolicyVersion: 3, Rule: "human-control-of-force",
 		Require: Requirement{Role: "weapons-release-authority", Count: count}, TTL: ttl,
 		Excerpt: "user: intercept track 7",
@@ -254,16 +278,16 @@ func TestLifecycleTwoPerson(t *testing.T) {
 		{"fire_torpedo", fireArgs},
 	}
 	for _, tc := range tampered {
-		if _, err := f.svc.Consume(ctx, tok, tc.tool, json.RawMessage(tc.args)); !errors.Is(err, ErrDigestMismatch) {
+		if _, err := f.svc.Consume(ctx, tok, agentCall(tc.tool, json.RawMessage(tc.args))); !errors.Is(err, ErrDigestMismatch) {
 			t.Errorf("Consume(%s %s): got %v, want ErrDigestMismatch", tc.tool, tc.args, err)
 		}
 	}
 	// Same call, different spelling: accepted.
-	done, err := f.svc.Consume(ctx, tok, "fire_interceptor", json.RawMessage(`{"salvo":2.0,"target":"track-7"}`))
+	done, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(`{"salvo":2.0,"target":"track-7"}`)))
 	if err != nil || done.Status != StatusConsumed || done.ConsumedAt == nil {
 		t.Fatalf("Consume: got %q, %v; want consumed", done.Status, err)
 	}
-	if _, err := f.svc.Consume(ctx, tok, "fire_interceptor", json.RawMessage(fireArgs)); !errors.Is(err, ErrConsumed) {
+	if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, ErrConsumed) {
 		t.Errorf("replay: got %v, want ErrConsumed", err)
 	}
 	if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, ErrConsumed) {
@@ -399,7 +423,7 @@ func TestExpiry(t *testing.T) {
 		if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, ErrExpired) {
 			t.Errorf("Token at expiry: got %v, want ErrExpired", err)
 		}
-		if _, err := f.svc.Consume(ctx, tok, "fire_interceptor", json.RawMessage(fireArgs)); !errors.Is(err, ErrExpired) {
+		if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, ErrExpired) {
 			t.Errorf("Consume at expiry: got %v, want ErrExpired", err)
 		}
 	})
@@ -490,7 +514,7 @@ func TestConcurrentConsume(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			_, err := f.svc.Consume(ctx, tok, "fire_interceptor", json.RawMessage(fireArgs))
+			_, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs)))
 			k := "ok"
 			switch {
 			case errors.Is(err, ErrConsumed):
@@ -544,19 +568,19 @@ func TestRecordFailureRefusesChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	failOn = EventConsumed
-	if _, err := f.svc.Consume(ctx, tok, "fire_interceptor", json.RawMessage(fireArgs)); !errors.Is(err, ErrNotRecorded) {
+	if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, ErrNotRecorded) {
 		t.Fatalf("Consume with the log down: got %v, want ErrNotRecorded", err)
 	}
 	if got, _ := f.svc.Get(ctx, a.ID); got.Status != StatusApproved || got.ConsumedAt != nil {
 		t.Fatalf("after refused consumption: got %q consumed %v, want approved and unused", got.Status, got.ConsumedAt)
 	}
 	failOn = ""
-	if _, err := f.svc.Consume(ctx, tok, "fire_interceptor", json.RawMessage(fireArgs)); err != nil {
+	if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); err != nil {
 		t.Fatalf("Consume with the log back: %v", err)
 	}
 
 	failOn = EventCreated
-	_, err = f.svc.Create(ctx, Request{Principal: agent, Tool: "fire_interceptor", Arguments: json.RawMessage(`{}`),
+	_, err = f.svc.Create(ctx, Request{Principal: agent, Upstream: testUpstream, Tool: "fire_interceptor", Arguments: json.RawMessage(`{}`),
 		Require: Requirement{Role: "weapons-release-authority", Count: 1}})
 	if !errors.Is(err, ErrNotRecorded) {
 		t.Fatalf("Create with the log down: got %v, want ErrNotRecorded", err)
@@ -615,7 +639,8 @@ func TestWait(t *testing.T) {
 func TestVerifyTokenRejects(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	otherPub, _, _ := ed25519.GenerateKey(nil)
-	tok, err := signToken(key, TokenClaims{Version: 1, ApprovalID: "apr_1", ArgsDigest: "d", Approvers: []string{"a"}})
+	valid := TokenClaims{Version: 2, ApprovalID: "apr_1", Upstream: testUpstream, ArgsDigest: "d", RequesterPerson: "ada", Approvers: []string{"a"}}
+	tok, err := signToken(key, valid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +649,9 @@ func TestVerifyTokenRejects(t *testing.T) {
 		t.Fatalf("valid token: %v", err)
 	}
 	p, s, _ := strings.Cut(tok, ".")
-	forged, _ := signToken(key, TokenClaims{Version: 1, ApprovalID: "apr_2", ArgsDigest: "d"})
+	forgedClaims := valid
+	forgedClaims.ApprovalID = "apr_2"
+	forged, _ := signToken(key, forgedClaims)
 	fp, _, _ := strings.Cut(forged, ".")
 	flip := func(s string, i int) string {
 		b := []byte(s)
@@ -635,7 +662,16 @@ func TestVerifyTokenRejects(t *testing.T) {
 		}
 		return string(b)
 	}
-	noID, _ := signToken(key, TokenClaims{Version: 1, ArgsDigest: "d"})
+	variant := func(f func(c *TokenClaims)) string {
+		c := valid
+		f(&c)
+		t, err := signToken(key, c)
+		if err != nil {
+			t = err.Error()
+		}
+		return t
+	}
+	noID := variant(func(c *TokenClaims) { c.ApprovalID = "" })
 	tests := []struct {
 		name, tok string
 		pub       ed25519.PublicKey
@@ -649,6 +685,9 @@ func TestVerifyTokenRejects(t *testing.T) {
 		{"short signature", p + "." + s[:20], pub},
 		{"not base64", p + "!." + s, pub},
 		{"no id", noID, pub},
+		{"version 1, bound to no upstream", variant(func(c *TokenClaims) { c.Version = 1 }), pub},
+		{"no upstream", variant(func(c *TokenClaims) { c.Upstream = "" }), pub},
+		{"no requester person", variant(func(c *TokenClaims) { c.RequesterPerson = "" }), pub},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -694,9 +733,10 @@ func TestNewValidates(t *testing.T) {
 		name string
 		cfg  Config
 	}{
-		{"no store", Config{Signer: key, Record: rec}},
-		{"no key", Config{Store: f.db, Record: rec}},
-		{"no recorder", Config{Store: f.db, Signer: key}},
+		{"no store", Config{Keys: f.db, Signer: key, Record: rec}},
+		{"no key", Config{Store: f.db, Keys: f.db, Record: rec}},
+		{"no recorder", Config{Store: f.db, Keys: f.db, Signer: key}},
+		{"no key store", Config{Store: f.db, Signer: key, Record: rec}},
 	}
 	for _, tt := range tests {
 		if _, err := New(tt.cfg); err == nil {
@@ -710,29 +750,37 @@ func TestConsumeCall(t *testing.T) {
 	f := newFixture(t)
 	a := f.create(t, 1, time.Hour)
 	respelled := json.RawMessage(`{"salvo":2,"target":"track-7"}`)
-	if _, err := f.svc.ConsumeCall(ctx, agent.ID, "fire_interceptor", respelled); !errors.Is(err, brightline.ErrNotFound) {
+	if _, err := f.svc.ConsumeCall(ctx, agentCall("fire_interceptor", respelled)); !errors.Is(err, brightline.ErrNotFound) {
 		t.Errorf("before approval: got %v, want ErrNotFound", err)
 	}
 	if _, err := f.svc.Approve(ctx, a.ID, officer1); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, principal, tool, args string
+		name      string
+		principal brightline.Principal
+		upstream  string
+		tool      string
+		args      string
 	}{
-		{"other principal", officer2.ID, "fire_interceptor", fireArgs},
-		{"other arguments", agent.ID, "fire_interceptor", `{"salvo":3,"target":"track-7"}`},
-		{"other tool", agent.ID, "fire_torpedo", fireArgs},
+		{"other principal", officer2, testUpstream, "fire_interceptor", fireArgs},
+		{"other arguments", agent, testUpstream, "fire_interceptor", `{"salvo":3,"target":"track-7"}`},
+		{"other tool", agent, testUpstream, "fire_torpedo", fireArgs},
+		{"other upstream", agent, MCPUpstream("live", "http://live.test/mcp"), "fire_interceptor", fireArgs},
+		{"same name, other server", agent, MCPUpstream("sim", "http://elsewhere.test/mcp"), "fire_interceptor", fireArgs},
+		{"the gateway", agent, GatewayUpstream("openai/gpt-5"), "fire_interceptor", fireArgs},
 	}
 	for _, tt := range tests {
-		if _, err := f.svc.ConsumeCall(ctx, tt.principal, tt.tool, json.RawMessage(tt.args)); !errors.Is(err, brightline.ErrNotFound) {
+		c := Call{Presenter: tt.principal, Upstream: tt.upstream, Tool: tt.tool, Arguments: json.RawMessage(tt.args)}
+		if _, err := f.svc.ConsumeCall(ctx, c); !errors.Is(err, brightline.ErrNotFound) {
 			t.Errorf("%s: got %v, want ErrNotFound", tt.name, err)
 		}
 	}
-	got, err := f.svc.ConsumeCall(ctx, agent.ID, "fire_interceptor", respelled)
+	got, err := f.svc.ConsumeCall(ctx, agentCall("fire_interceptor", respelled))
 	if err != nil || got.ID != a.ID || got.Status != StatusConsumed {
 		t.Fatalf("approved call: got %q %q, %v; want %s consumed", got.ID, got.Status, err, a.ID)
 	}
-	if _, err := f.svc.ConsumeCall(ctx, agent.ID, "fire_interceptor", respelled); !errors.Is(err, brightline.ErrNotFound) {
+	if _, err := f.svc.ConsumeCall(ctx, agentCall("fire_interceptor", respelled)); !errors.Is(err, brightline.ErrNotFound) {
 		t.Errorf("second run: got %v, want ErrNotFound (approval used up)", err)
 	}
 }

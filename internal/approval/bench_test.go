@@ -80,7 +80,7 @@ func BenchmarkConsume(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := f.svc.Consume(ctx, next(), "fire_interceptor", benchArgs); err != nil {
+		if _, err := f.svc.Consume(ctx, next(), agentCall("fire_interceptor", benchArgs)); err != nil {
 			b.Fatal(err)
 		}
 	}

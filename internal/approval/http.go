@@ -14,9 +14,13 @@ import (
 
 // View is the JSON form of an approval in the HTTP API.
 type View struct {
-	ID            string          `json:"id"`
-	RequestID     string          `json:"request_id"`
-	Status        Status          `json:"status"`
+	ID        string `json:"id"`
+	RequestID string `json:"request_id"`
+	Status    Status `json:"status"`
+	// Upstream is where the call may run, and nowhere else.
+	Upstream string `json:"upstream"`
+	// Delegates are the persons besides the requester who may run it.
+	Delegates     []string        `json:"delegates,omitempty"`
 	Tool          string          `json:"tool"`
 	Class         string          `json:"class"`
 	Arguments     json.RawMessage `json:"arguments"`
@@ -27,11 +31,14 @@ type View struct {
 	Require       RequireView     `json:"require"`
 	Votes         []VoteView      `json:"votes"`
 	Excerpt       string          `json:"excerpt,omitempty"`
-	CreatedAt     time.Time       `json:"created_at"`
-	ExpiresAt     time.Time       `json:"expires_at"`
-	DecidedAt     *time.Time      `json:"decided_at,omitempty"`
-	ConsumedAt    *time.Time      `json:"consumed_at,omitempty"`
-	StatusURL     string          `json:"status_url"`
+	// ExcerptAuthor is ExcerptAuthor ("written by the requester") when
+	// there is an excerpt: Brightline did not check what it says.
+	ExcerptAuthor string     `json:"excerpt_author,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ExpiresAt     time.Time  `json:"expires_at"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	ConsumedAt    *time.Time `json:"consumed_at,omitempty"`
+	StatusURL     string     `json:"status_url"`
 	// Call and Token are present once the call is approved and until it
 	// expires or is used: the approved call, and the token that lets it
 	// run once. Only the requester receives the token.
@@ -43,6 +50,7 @@ type View struct {
 type PrincipalView struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
+	Person  string `json:"person"` // see brightline.Principal.Who
 	Org     string `json:"org,omitempty"`
 	Purpose string `json:"purpose,omitempty"`
 }
@@ -73,17 +81,21 @@ type ListView struct {
 }
 
 func principalView(p brightline.Principal) PrincipalView {
-	return PrincipalView{ID: p.ID, Name: p.Name, Org: p.Org, Purpose: p.Purpose}
+	return PrincipalView{ID: p.ID, Name: p.Name, Person: p.Who(), Org: p.Org, Purpose: p.Purpose}
 }
 
 // view returns the API form of a, without call or token.
 func (s *Service) view(a Approval) View {
 	v := View{
-		ID: a.ID, RequestID: a.RequestID, Status: a.Status, Tool: a.Tool, Class: a.Class,
+		ID: a.ID, RequestID: a.RequestID, Status: a.Status, Upstream: a.Upstream, Delegates: a.Delegates,
+		Tool: a.Tool, Class: a.Class,
 		Arguments: a.Arguments, ArgsDigest: a.ArgsDigest, Requester: principalView(a.Principal),
 		PolicyVersion: a.PolicyVersion, Rule: a.Rule, Require: RequireView(a.Require),
 		Votes: []VoteView{}, Excerpt: a.Excerpt, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt,
 		DecidedAt: a.DecidedAt, ConsumedAt: a.ConsumedAt, StatusURL: s.StatusURL(a.ID),
+	}
+	if a.Excerpt != "" {
+		v.ExcerptAuthor = ExcerptAuthor
 	}
 	for _, vote := range a.Votes {
 		v.Votes = append(v.Votes, VoteView{By: principalView(vote.By), At: vote.At, Approve: vote.Approve, Reason: vote.Reason})
@@ -161,9 +173,9 @@ func (s *Service) serveList(w http.ResponseWriter, r *http.Request, p brightline
 }
 
 // ViewFor returns approval id as p may see it: when it is approved and
-// usable, with the approved call, and, for the requester only, the token
-// that lets the call run (a token is a bearer capability, so approvers do
-// not receive it). It returns an error wrapping ErrForbidden if p is
+// usable, with the approved call, and, for the requester's person and the
+// delegates only, the token that lets the call run (only they can use it;
+// approvers do not receive it). It returns an error wrapping ErrForbidden if p is
 // neither the requester nor a possible approver.
 func (s *Service) ViewFor(ctx context.Context, p brightline.Principal, id string) (View, error) {
 	a, err := s.Get(ctx, id)
@@ -179,7 +191,7 @@ func (s *Service) ViewFor(ctx context.Context, p brightline.Principal, id string
 		switch {
 		case err == nil:
 			v.Call = &CallView{Name: a.Tool, Arguments: a.Arguments}
-			if p.ID == a.Principal.ID {
+			if MayPresent(p, a) {
 				v.Token = tok
 			}
 		case !errors.Is(err, ErrExpired) && !errors.Is(err, ErrConsumed):
@@ -249,7 +261,8 @@ func ErrorStatus(err error) (status int, typ, message string) {
 	switch {
 	case errors.Is(err, brightline.ErrNotFound):
 		return http.StatusNotFound, string(brightline.CodeNotFound), "no such approval"
-	case errors.Is(err, ErrForbidden), errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrInvalidToken):
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrInvalidToken),
+		errors.Is(err, ErrWrongUpstream), errors.Is(err, ErrNotPresenter), errors.Is(err, ErrRequesterRevoked):
 		return http.StatusForbidden, string(brightline.CodePermissionDenied), msg
 	case errors.Is(err, ErrReasonRequired):
 		return http.StatusBadRequest, string(brightline.CodeInvalidRequest), msg

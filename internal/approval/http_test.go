@@ -176,7 +176,7 @@ func TestHTTPAPI(t *testing.T) {
 	if got.StatusURL != f.svc.StatusURL(a.ID) || got.Requester.ID != agent.ID || got.Require.Count != 2 {
 		t.Errorf("GET approved: got %+v", got)
 	}
-	if _, err := f.svc.Consume(context.Background(), got.Token, got.Call.Name, got.Call.Arguments); err != nil {
+	if _, err := f.svc.Consume(context.Background(), got.Token, agentCall(got.Call.Name, got.Call.Arguments)); err != nil {
 		t.Fatalf("consuming the API's token: %v", err)
 	}
 	r = call(t, srv, "GET", base+"/"+a.ID, "k-agent", "")

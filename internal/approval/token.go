@@ -15,11 +15,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gowebpki/jcs"
 
+	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/store"
 )
 
@@ -50,19 +52,29 @@ func Digest(name string, args json.RawMessage) (string, error) {
 // TokenClaims is what an approval token asserts. The token is
 // base64url(JSON of the claims) "." base64url(Ed25519 signature over
 // tokenContext followed by the JSON), both without padding.
+//
+// A token is not a bearer capability: [Service.Consume] runs it only for
+// a presenter who is the requester's person or one of the delegates, only
+// at the bound upstream, and only while the requester's key is active.
 type TokenClaims struct {
-	Version    int       `json:"v"`          // 1
-	ApprovalID string    `json:"id"`         // the approval
-	Tool       string    `json:"tool"`       // the approved tool
-	ArgsDigest string    `json:"digest"`     // see Digest
-	Requester  string    `json:"requester"`  // the requesting principal's id
-	Approvers  []string  `json:"approvers"`  // ids of the principals who approved
-	ExpiresAt  time.Time `json:"expires_at"` // after this the call may not run
+	Version         int       `json:"v"`                   // 2 (version 1 bound no upstream and is refused)
+	ApprovalID      string    `json:"id"`                  // the approval
+	Upstream        string    `json:"upstream"`            // where the call may run; see MCPUpstream
+	Tool            string    `json:"tool"`                // the approved tool
+	ArgsDigest      string    `json:"digest"`              // see Digest
+	Requester       string    `json:"requester"`           // the requesting principal's id (its key)
+	RequesterPerson string    `json:"requester_person"`    // the requester's person, who may run the call
+	Delegates       []string  `json:"delegates,omitempty"` // other persons who may run it
+	Approvers       []string  `json:"approvers"`           // ids of the principals who approved
+	ExpiresAt       time.Time `json:"expires_at"`          // after this the call may not run
 }
+
+// tokenVersion is the version of the claims this package issues.
+const tokenVersion = 2
 
 // tokenContext separates approval-token signatures from anything else the
 // key might sign.
-const tokenContext = "brightline approval token v1\n"
+const tokenContext = "brightline approval token v2\n"
 
 func signToken(key ed25519.PrivateKey, c TokenClaims) (string, error) {
 	payload, err := json.Marshal(c)
@@ -98,16 +110,18 @@ func VerifyToken(pub ed25519.PublicKey, token string) (TokenClaims, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return c, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
 	}
-	if c.Version != 1 || c.ApprovalID == "" || c.ArgsDigest == "" {
-		return c, fmt.Errorf("%w: version %d, id %q, digest %q", ErrInvalidToken, c.Version, c.ApprovalID, c.ArgsDigest)
+	if c.Version != tokenVersion || c.ApprovalID == "" || c.ArgsDigest == "" || c.Upstream == "" || c.RequesterPerson == "" {
+		return c, fmt.Errorf("%w: version %d, id %q, digest %q, upstream %q, requester %q",
+			ErrInvalidToken, c.Version, c.ApprovalID, c.ArgsDigest, c.Upstream, c.RequesterPerson)
 	}
 	return c, nil
 }
 
 // Claims returns the token claims for approved approval a.
 func claims(a Approval) TokenClaims {
-	c := TokenClaims{Version: 1, ApprovalID: a.ID, Tool: a.Tool, ArgsDigest: a.ArgsDigest,
-		Requester: a.Principal.ID, Approvers: []string{}, ExpiresAt: a.ExpiresAt}
+	c := TokenClaims{Version: tokenVersion, ApprovalID: a.ID, Upstream: a.Upstream, Tool: a.Tool,
+		ArgsDigest: a.ArgsDigest, Requester: a.Principal.ID, RequesterPerson: a.Principal.Who(),
+		Delegates: a.Delegates, Approvers: []string{}, ExpiresAt: a.ExpiresAt}
 	for _, v := range a.Votes {
 		if v.Approve {
 			c.Approvers = append(c.Approvers, v.By.ID)
@@ -135,30 +149,70 @@ func (s *Service) Token(ctx context.Context, id string) (string, error) {
 	return signToken(s.signer, claims(a))
 }
 
-// Consume checks that token approves running tool with args and uses it
-// up: the signature must verify, the digest of tool and args must match
-// the approved one, and the approval must be approved and unexpired; it
-// then becomes consumed, atomically, so that of any number of concurrent
-// calls with one token at most one succeeds. Errors wrap ErrInvalidToken,
-// ErrDigestMismatch, ErrConsumed (a replay), ErrExpired, ErrNotApproved or
-// ErrNotRecorded.
-func (s *Service) Consume(ctx context.Context, token, tool string, args json.RawMessage) (Approval, error) {
-	c, err := VerifyToken(s.pub, token)
+// Call is a call about to run under an approval: who presents it, where
+// it runs, and what it is.
+type Call struct {
+	// Presenter is the authenticated principal asking to run the call.
+	Presenter brightline.Principal
+	// Upstream is where the call is about to run; see [MCPUpstream].
+	Upstream  string
+	Tool      string
+	Arguments json.RawMessage
+}
+
+// MayPresent reports whether p may run the call approved by a: p must be
+// the requester's person or one of a's delegates.
+func MayPresent(p brightline.Principal, a Approval) bool {
+	who := p.Who()
+	return p.ID != "" && (who == a.Principal.Who() || slices.Contains(a.Delegates, who))
+}
+
+// Consume checks that token approves running c and uses it up: the
+// signature must verify; the digest of c's tool and arguments must match
+// the approved one; c must run at the upstream the approval is bound to;
+// the presenter must be the requester's person or a named delegate; the
+// requester's key must still be active; and the approval must be approved
+// and unexpired. It then becomes consumed, atomically, so that of any
+// number of concurrent calls with one token at most one succeeds. The
+// consumed event names the presenter and the upstream. Errors wrap
+// ErrInvalidToken, ErrDigestMismatch, ErrWrongUpstream, ErrNotPresenter,
+// ErrRequesterRevoked, ErrConsumed (a replay), ErrExpired, ErrNotApproved
+// or ErrNotRecorded.
+func (s *Service) Consume(ctx context.Context, token string, c Call) (Approval, error) {
+	claims, err := VerifyToken(s.pub, token)
 	if err != nil {
 		return Approval{}, err
 	}
-	digest, err := Digest(tool, args)
+	tool := c.Tool
+	digest, err := Digest(tool, c.Arguments)
 	if err != nil {
 		return Approval{}, fmt.Errorf("%w: %w", ErrDigestMismatch, err)
 	}
-	if digest != c.ArgsDigest {
-		return Approval{}, fmt.Errorf("couldn't run %q under approval %q: %w", tool, c.ApprovalID, ErrDigestMismatch)
+	id := claims.ApprovalID
+	switch {
+	case digest != claims.ArgsDigest:
+		return Approval{}, fmt.Errorf("couldn't run %q under approval %q: %w", tool, id, ErrDigestMismatch)
+	case c.Upstream != claims.Upstream:
+		return Approval{}, fmt.Errorf("couldn't run %q at %q under approval %q for %q: %w", tool, c.Upstream, id, claims.Upstream, ErrWrongUpstream)
 	}
-	id := c.ApprovalID
+	who := c.Presenter.Who()
+	if c.Presenter.ID == "" || (who != claims.RequesterPerson && !slices.Contains(claims.Delegates, who)) {
+		return Approval{}, fmt.Errorf("couldn't run %q under approval %q: %q (%s) is neither %s nor a delegate: %w",
+			tool, id, c.Presenter.ID, who, claims.RequesterPerson, ErrNotPresenter)
+	}
+	k, err := s.keys.GetKey(ctx, claims.Requester)
+	switch {
+	case errors.Is(err, brightline.ErrNotFound):
+		return Approval{}, fmt.Errorf("couldn't run %q under approval %q: requester key %q is unknown: %w", tool, id, claims.Requester, ErrRequesterRevoked)
+	case err != nil:
+		return Approval{}, fmt.Errorf("couldn't run %q under approval %q: couldn't check the requester's key: %w", tool, id, err)
+	case !k.Active():
+		return Approval{}, fmt.Errorf("couldn't run %q under approval %q: requester key %q: %w", tool, id, claims.Requester, ErrRequesterRevoked)
+	}
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
-	a, err := s.store.ConsumeApproval(ctx, id, digest)
+	a, err := s.store.ConsumeApproval(ctx, id, digest, c.Upstream)
 	if errors.Is(err, store.ErrPrecondition) {
 		why := ErrNotApproved
 		switch {
@@ -166,6 +220,8 @@ func (s *Service) Consume(ctx context.Context, token, tool string, args json.Raw
 			why = ErrConsumed
 		case a.ArgsDigest != digest:
 			why = ErrDigestMismatch
+		case a.Upstream != c.Upstream:
+			why = ErrWrongUpstream
 		case a.Status == StatusExpired || a.Status == StatusApproved:
 			// Approved with the right digest, so the store found it expired.
 			why = ErrExpired
@@ -175,7 +231,7 @@ func (s *Service) Consume(ctx context.Context, token, tool string, args json.Raw
 	if err != nil {
 		return a, err
 	}
-	if err := s.record(ctx, Event{Approval: a, Type: EventConsumed, By: a.Principal.ID}); err != nil {
+	if err := s.record(ctx, Event{Approval: a, Type: EventConsumed, By: c.Presenter.ID, Upstream: c.Upstream}); err != nil {
 		_, uerr := s.store.UpdateApproval(context.WithoutCancel(ctx), id, func(b *Approval, _ time.Time) error {
 			if b.Status != StatusConsumed {
 				return fmt.Errorf("approval %q changed before its consumption could be undone", id)
@@ -189,18 +245,18 @@ func (s *Service) Consume(ctx context.Context, token, tool string, args json.Raw
 	return a, nil
 }
 
-// ConsumeCall runs principalID's call of tool with args under an approval
-// of that exact call, if one is approved, unexpired and unused: it finds
-// the approval ([Service.FindApproved]), issues its token and consumes it.
-// It returns an error wrapping brightline.ErrNotFound if there is none, and
-// otherwise the errors of [Service.Consume]. The MCP proxy calls it for
-// each held tools/call.
-func (s *Service) ConsumeCall(ctx context.Context, principalID, tool string, args json.RawMessage) (Approval, error) {
-	digest, err := Digest(tool, args)
+// ConsumeCall runs c under an approval of that exact call made by its
+// presenter's key at its upstream, if one is approved, unexpired and
+// unused: it finds the approval ([Service.FindApproved]), issues its
+// token and consumes it. It returns an error wrapping
+// brightline.ErrNotFound if there is none, and otherwise the errors of
+// [Service.Consume]. The MCP proxy calls it for each held tools/call.
+func (s *Service) ConsumeCall(ctx context.Context, c Call) (Approval, error) {
+	digest, err := Digest(c.Tool, c.Arguments)
 	if err != nil {
 		return Approval{}, err
 	}
-	a, err := s.FindApproved(ctx, principalID, digest)
+	a, err := s.FindApproved(ctx, c.Presenter.ID, digest, c.Upstream)
 	if err != nil {
 		return Approval{}, err
 	}
@@ -208,7 +264,7 @@ func (s *Service) ConsumeCall(ctx context.Context, principalID, tool string, arg
 	if err != nil {
 		return Approval{}, err
 	}
-	return s.Consume(ctx, tok, tool, args)
+	return s.Consume(ctx, tok, c)
 }
 
 // LoadOrCreateKey reads the Ed25519 token-signing key at path (PKCS #8,

@@ -19,6 +19,7 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
@@ -38,6 +39,15 @@ type approvalHarness struct {
 	events []string // approval event types, in order
 }
 
+// activeKeys says every key is active: the harness's principals are not in
+// the store.
+type activeKeys struct{}
+
+func (activeKeys) GetKey(_ context.Context, id string) (store.Key, error) { return store.Key{ID: id}, nil }
+
+// heldRequester is the principal of testKey, whose calls are held.
+var heldRequester = brightline.Principal{ID: "key_test", Name: "test"}
+
 func newApprovalHarness(t *testing.T) *approvalHarness {
 	t.Helper()
 	ctx := context.Background()
@@ -56,7 +66,7 @@ func newApprovalHarness(t *testing.T) *approvalHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := approval.New(approval.Config{Store: db, Signer: key, Now: db.Now, Record: func(_ context.Context, e approval.Event) error {
+	svc, err := approval.New(approval.Config{Store: db, Keys: activeKeys{}, Signer: key, Now: db.Now, Record: func(_ context.Context, e approval.Event) error {
 		ah.mu.Lock()
 		defer ah.mu.Unlock()
 		ah.events = append(ah.events, e.Type)
@@ -155,13 +165,13 @@ func TestHeldForceCallLoop(t *testing.T) {
 				t.Fatalf("after approval: got %d %v, want the approved call and a token", code, body)
 			}
 			ctx := context.Background()
-			if _, err := h.svc.Consume(ctx, token, "fire_interceptor", json.RawMessage(`{"track":"T-18"}`)); err == nil {
+			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T-18"}`)}); err == nil {
 				t.Error("changed arguments: the token was accepted")
 			}
-			if _, err := h.svc.Consume(ctx, token, "fire_interceptor", json.RawMessage(`{"track": "T-17"}`)); err != nil {
+			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track": "T-17"}`)}); err != nil {
 				t.Fatalf("executing the approved call: %v", err)
 			}
-			if _, err := h.svc.Consume(ctx, token, "fire_interceptor", json.RawMessage(`{"track":"T-17"}`)); err == nil {
+			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T-17"}`)}); err == nil {
 				t.Error("replayed token: accepted")
 			}
 			h.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
-	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/auditlog"
 )
 
 // callHandler returns the handler of the mirrored tool name.
@@ -41,36 +42,56 @@ func (u *upstream) call(ctx context.Context, name string, req *mcp.CallToolReque
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage("{}")
 	}
-	req2, need := p.cfg.NeedsApproval(who, name, info.class)
-	if !need {
-		return u.forward(ctx, name, args, req.Params.Meta)
-	}
-	log := u.log.With("tool", name, "principal", who.ID, "class", info.class)
-
-	// An approval token in the call's _meta.
-	if tok, ok := req.Params.Meta[MetaApprovalToken].(string); ok {
-		a, err := p.cfg.Approvals.Consume(ctx, tok, name, args)
-		if err != nil {
-			log.Info("mcp proxy: approval token refused", "err", err)
-			return refused(a, p.cfg.Approvals, "The approval token was refused: "+tokenProblem(err)+"."), nil
-		}
-		if a.Principal.ID != who.ID {
-			// Tokens are bearer: the approval was of this exact call, but
-			// say so in the log when someone else presents it.
-			log.Info("mcp proxy: approval token of another principal used", "approval", a.ID, "requester", a.Principal.ID)
-		}
-		log.Info("mcp proxy: forwarding approved call", "approval", a.ID, "via", "token")
-		return u.forward(ctx, name, args, req.Params.Meta)
-	}
-
+	log := u.log.With("tool", name, "principal", who.ID)
 	digest, err := approval.Digest(name, args)
 	if err != nil {
 		return toolError(fmt.Sprintf("Brightline refused the call to %s: its arguments are not a JSON object.", name), nil), nil
 	}
-	key := pendingKey{u.cfg.Name, who.ID, digest}
+	var hdr http.Header
+	if req.Extra != nil {
+		hdr = req.Extra.Header
+	}
+	v, err := p.cfg.Decide(ctx, who, ToolCall{Upstream: u.id, UpstreamName: u.cfg.Name, Name: name, Tool: info.def,
+		Class: info.class, Declared: info.declared, Arguments: args, Header: hdr})
+	if err != nil {
+		log.Error("mcp proxy: couldn't decide tools/call; refusing it", "err", err)
+		return toolError(fmt.Sprintf("Brightline refused the call to %s: the policy could not be evaluated, so nothing was run.", name), nil), nil
+	}
+	d := v.Decision
+	class := info.class
+	if v.Class != "" {
+		class = v.Class
+	}
+	log = log.With("class", class)
+	c := toolCall{who: who, name: name, class: class, args: args, digest: digest, meta: req.Params.Meta, d: d}
+	switch d.Action {
+	case brightline.ActionAllow, brightline.ActionAnnotate:
+		return u.forward(ctx, c, "")
+	case brightline.ActionRequireApproval:
+	default:
+		// A deny (or anything unknown) is a refusal, never an approval.
+		if err := p.cfg.Audit(ctx, u.entry(c, "")); err != nil {
+			log.Error("mcp proxy: couldn't record a denial", "err", err)
+		}
+		log.Info("mcp proxy: tools/call denied by policy", "rule", d.Rule, "action", d.Action)
+		return denied(c), nil
+	}
+
+	// An approval token in the call's _meta.
+	if tok, ok := req.Params.Meta[MetaApprovalToken].(string); ok {
+		a, err := p.cfg.Approvals.Consume(ctx, tok, approval.Call{Presenter: who, Upstream: u.id, Tool: name, Arguments: args})
+		if err != nil {
+			log.Info("mcp proxy: approval token refused", "err", err)
+			return refused(a, p.cfg.Approvals, "The approval token was refused: "+tokenProblem(err)+"."), nil
+		}
+		log.Info("mcp proxy: forwarding approved call", "approval", a.ID, "via", "token")
+		return u.forward(ctx, c, a.ID)
+	}
+
+	key := pendingKey{u.id, who.ID, digest}
 
 	// An approved, unconsumed approval of exactly this call.
-	if res, ok, err := u.runApproved(ctx, log, key, name, args, req.Params.Meta); ok || err != nil {
+	if res, ok, err := u.runApproved(ctx, log, key, c); ok || err != nil {
 		return res, err
 	}
 
@@ -94,27 +115,34 @@ func (u *upstream) call(ctx context.Context, name string, req *mcp.CallToolReque
 		}
 	}
 	if a.ID == "" {
-		rule := "human-control-of-force"
-		if info.class != toolclass.Force {
-			rule = "approval-required-" + info.class
+		ttl := v.TTL
+		if ttl == 0 {
+			ttl = p.cfg.ApprovalTTL
 		}
 		a, err = p.cfg.Approvals.Create(ctx, approval.Request{
-			RequestID: "mcp_" + randomHex(12),
-			Principal: who,
-			Tool:      name,
-			Class:     info.class,
-			Arguments: args,
-			Rule:      rule,
-			Require:   req2,
-			TTL:       p.cfg.ApprovalTTL,
-			Excerpt:   fmt.Sprintf("MCP tools/call through upstream %q: %s %s", u.cfg.Name, name, args),
+			RequestID:     "mcp_" + randomHex(12),
+			Principal:     who,
+			Upstream:      u.id,
+			Tool:          name,
+			Class:         class,
+			Arguments:     args,
+			PolicyVersion: d.PolicyVersion,
+			Rule:          d.Rule,
+			Require:       v.Require,
+			TTL:           ttl,
+			MaxPending:    v.MaxPending,
+			Excerpt:       fmt.Sprintf("MCP tools/call through upstream %q: %s %s", u.cfg.Name, name, args),
 		})
+		if errors.Is(err, approval.ErrTooManyPending) {
+			log.Info("mcp proxy: call refused: too many pending approvals", "person", who.Who(), "err", err)
+			return nil, rateLimited(err)
+		}
 		if err != nil {
 			log.Error("mcp proxy: couldn't hold call", "err", err)
 			return nil, errInternal
 		}
 		p.rememberPending(key, a.ID)
-		log.Info("mcp proxy: call held for approval", "approval", a.ID, "role", req2.Role, "count", req2.Count)
+		log.Info("mcp proxy: call held for approval", "approval", a.ID, "rule", d.Rule, "role", v.Require.Role, "count", v.Require.Count)
 	}
 
 	if p.cfg.WaitLimit > 0 {
@@ -123,7 +151,7 @@ func (u *upstream) call(ctx context.Context, name string, req *mcp.CallToolReque
 		cancel()
 		switch {
 		case err == nil && got.Status == approval.StatusApproved:
-			if res, ok, err := u.runApproved(ctx, log, key, name, args, req.Params.Meta); ok || err != nil {
+			if res, ok, err := u.runApproved(ctx, log, key, c); ok || err != nil {
 				return res, err
 			}
 			a = got
@@ -141,14 +169,92 @@ func (u *upstream) call(ctx context.Context, name string, req *mcp.CallToolReque
 	return held(a, p.cfg.Approvals), nil
 }
 
+// toolCall is one decided tools/call.
+type toolCall struct {
+	who    brightline.Principal
+	name   string
+	class  string
+	args   json.RawMessage
+	digest string
+	meta   mcp.Meta
+	d      brightline.Decision
+}
+
+// CodeRateLimited is the JSON-RPC error code of a tools/call refused
+// because its requester has too many approvals pending. Its data is
+// {"type": "rate_limited", "status": 429, "retry_after": seconds}.
+const CodeRateLimited = -32029
+
+// rateLimited is the JSON-RPC error for a call over the pending cap.
+func rateLimited(err error) *jsonrpc.Error {
+	msg := "too many tool calls are waiting for approval"
+	var retry time.Duration
+	if e, ok := errors.AsType[*brightline.Error](err); ok {
+		msg, retry = e.Message, e.RetryAfter
+	}
+	data, _ := json.Marshal(map[string]any{"type": brightline.CodeRateLimited, "status": http.StatusTooManyRequests,
+		"retry_after": int(retry.Seconds())})
+	return &jsonrpc.Error{Code: CodeRateLimited, Message: "rate limited (429): " + msg, Data: data}
+}
+
+// denied is the answer to a call the policy denies.
+func denied(c toolCall) *mcp.CallToolResult {
+	text := fmt.Sprintf("Brightline denied the call to %s", c.name)
+	if c.d.Rule != "" {
+		text += fmt.Sprintf(" (rule %s", c.d.Rule)
+		if c.d.Safeguard != "" {
+			text += ", safeguard " + c.d.Safeguard
+		}
+		text += ")"
+	}
+	if c.d.Message != "" {
+		text += ": " + strings.TrimSuffix(c.d.Message, ".")
+	}
+	return toolError(text+". It was not run, and no approval can release it.", nil)
+}
+
+// entry is the audit-log entry of the decision on c at u, released under
+// approval approvalID if that is not empty: decisions and metadata, never
+// the arguments.
+func (u *upstream) entry(c toolCall, approvalID string) auditlog.Entry {
+	d := c.d
+	e := auditlog.Entry{
+		Kind:          auditlog.KindDecision,
+		RequestID:     "mcp_" + randomHex(12),
+		PrincipalID:   c.who.ID,
+		Provider:      u.id,
+		PolicyHash:    d.PolicyHash,
+		PolicyVersion: d.PolicyVersion,
+		Stage:         string(brightline.StageToolCall),
+		Action:        string(d.Action),
+		Detail: map[string]string{
+			"tool": c.name, "effect": c.class, "args_digest": c.digest, "upstream": u.id, "person": c.who.Who(),
+		},
+	}
+	if e.Action == "" {
+		e.Action = string(brightline.ActionAllow)
+	}
+	for _, m := range d.Matches {
+		e.Matches = append(e.Matches, auditlog.Match{Safeguard: m.Safeguard, Rule: m.Rule, Action: string(m.Action)})
+	}
+	if approvalID != "" {
+		e.ApprovalIDs = []string{approvalID}
+	}
+	if d.Authorization != "" {
+		e.Detail["authorization"] = d.Authorization
+	}
+	return e
+}
+
 // runApproved runs the call if its caller holds an approved, unconsumed
-// approval of exactly it. ok reports whether it found one and ran it.
+// approval of exactly it at this upstream. ok reports whether it found
+// one and ran it.
 func (u *upstream) runApproved(ctx context.Context, log interface {
 	Info(string, ...any)
 	Error(string, ...any)
-}, key pendingKey, name string, args json.RawMessage, meta mcp.Meta) (_ *mcp.CallToolResult, ok bool, _ error) {
+}, key pendingKey, c toolCall) (_ *mcp.CallToolResult, ok bool, _ error) {
 	ap := u.p.cfg.Approvals
-	a, err := ap.FindApproved(ctx, key.principal, key.digest)
+	a, err := ap.FindApproved(ctx, key.principal, key.digest, u.id)
 	if errors.Is(err, brightline.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -158,7 +264,7 @@ func (u *upstream) runApproved(ctx context.Context, log interface {
 	}
 	tok, err := ap.Token(ctx, a.ID)
 	if err == nil {
-		_, err = ap.Consume(ctx, tok, name, args)
+		_, err = ap.Consume(ctx, tok, approval.Call{Presenter: c.who, Upstream: u.id, Tool: c.name, Arguments: c.args})
 	}
 	if err != nil {
 		// Consumed by a racing identical call, or expired since the
@@ -168,16 +274,23 @@ func (u *upstream) runApproved(ctx context.Context, log interface {
 	}
 	u.p.forgetPending(key, a.ID)
 	log.Info("mcp proxy: forwarding approved call", "approval", a.ID, "via", "arguments")
-	res, err := u.forward(ctx, name, args, meta)
+	res, err := u.forward(ctx, c, a.ID)
 	return res, true, err
 }
 
 var errInternal = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "brightline could not check the approval of this call"}
 
-// forward sends the call upstream, with the caller's _meta except the
-// proxy's own keys and the protocol's per-request keys, which the upstream
-// session sets for itself.
-func (u *upstream) forward(ctx context.Context, name string, args json.RawMessage, meta mcp.Meta) (*mcp.CallToolResult, error) {
+// forward records c in the audit log and then sends it upstream, with the
+// caller's _meta except the proxy's own keys and the protocol's
+// per-request keys, which the upstream session sets for itself. If the
+// record fails the call is refused and not sent (fail closed).
+func (u *upstream) forward(ctx context.Context, c toolCall, approvalID string) (*mcp.CallToolResult, error) {
+	name, args, meta := c.name, c.args, c.meta
+	if err := u.p.cfg.Audit(ctx, u.entry(c, approvalID)); err != nil {
+		u.log.Error("mcp proxy: couldn't record the call in the audit log; refusing it", "tool", name, "approval", approvalID, "err", err)
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
+			Message: "brightline could not record this call in the audit log, so it was not run; retry later"}
+	}
 	cs, err := u.clientSession(ctx)
 	if err != nil {
 		u.log.Error("mcp proxy: upstream unavailable", "err", err)

@@ -19,27 +19,52 @@
 // know the keys ignore them. The list is read when the proxy starts and
 // again whenever the upstream says it changed.
 //
+// # Decisions
+//
+// Every tools/call is decided by [Config.Decide] at stage tool_call with
+// its real arguments, the caller's principal and the request's headers
+// (for request.metadata), and the upstream it targets. An error fails
+// closed: the call is refused. A deny is a tool error result naming the
+// rule, never an approval, so no approver can release a denied call.
+// Allow runs the call; require_approval holds it.
+//
+// # The audit log
+//
+// Every call the proxy forwards is first appended to the audit log through
+// [Config.Audit] as a decision entry (stage tool_call, the policy hash and
+// version, the matched rules, the approval that released it if any, the
+// upstream and the argument digest, never the arguments). If the append
+// fails the call is refused and not forwarded. Denials are appended too.
+//
 // # Calls that need approval
 //
-// A tools/call for which [Config.NeedsApproval] says yes (by default: the
-// class is force) is held. The proxy creates an approval bound to the
-// caller and to the digest of the tool name and exact arguments (see
-// approval.Digest), then waits up to [Config.WaitLimit] for the decision.
+// A held call is bound to the caller, to the digest of the tool name and
+// exact arguments (see approval.Digest) and to the upstream's identity,
+// approval.MCPUpstream(name, URL or command): the proxy runs only
+// approvals bound to exactly its own upstream, so a call approved for one
+// server never runs at another, and a call the gateway withheld (bound to
+// approval.GatewayUpstream) never runs through the proxy. The proxy then
+// waits up to [Config.WaitLimit] for the decision.
 // If none comes, it answers with a tool error result (isError: true) whose
 // text says what is held and why, and whose _meta carries
 // "brightline/approval": {"id", "status", "status_url", "expires_at"}; the
 // agent comes back by calling again with the same arguments. Calling again
 // while the approval is pending returns the same approval rather than a
-// new one.
+// new one. A requester (person) with the policy's maximum of pending
+// approvals gets an HTTP 429 (JSON-RPC error with the rate_limited code in
+// its data) instead of another approval.
 //
 // A call runs when either
 //
 //   - the caller has an approved, unconsumed, unexpired approval of exactly
-//     this call (the digest is recomputed from the arguments being
-//     forwarded): the approval is consumed and the call forwarded once; or
+//     this call at this upstream (the digest is recomputed from the
+//     arguments being forwarded): the approval is consumed and the call
+//     forwarded once; or
 //   - the call's _meta carries "brightline/approval_token", a token from
 //     GET /brightline/v1/approvals/{id}: it is verified against these
-//     arguments and consumed.
+//     arguments and this upstream, and consumed; only the requester's
+//     person or a delegate named in the approval may present it, and
+//     only while the requester's key is active.
 //
 // Consumption is a compare-and-swap in the approval store, so of two
 // identical calls racing on one approval exactly one runs; the other is
@@ -75,6 +100,7 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/detect/toolclass"
 )
 
@@ -106,15 +132,16 @@ type Approvals interface {
 	// error when ctx is done first.
 	Wait(ctx context.Context, id string) (approval.Approval, error)
 	// FindApproved returns an approved, unconsumed, unexpired approval of
-	// the call with digest by principalID, or an error wrapping
-	// brightline.ErrNotFound.
-	FindApproved(ctx context.Context, principalID, digest string) (approval.Approval, error)
+	// the call with digest by principalID bound to upstream, or an error
+	// wrapping brightline.ErrNotFound.
+	FindApproved(ctx context.Context, principalID, digest, upstream string) (approval.Approval, error)
 	// Token returns a signed single-use token for an approved approval.
 	Token(ctx context.Context, id string) (string, error)
-	// Consume verifies token against tool and args and uses it up,
+	// Consume verifies token against the call and uses it up,
 	// atomically; a replay wraps approval.ErrConsumed, changed arguments
-	// approval.ErrDigestMismatch.
-	Consume(ctx context.Context, token, tool string, args json.RawMessage) (approval.Approval, error)
+	// approval.ErrDigestMismatch, another upstream
+	// approval.ErrWrongUpstream.
+	Consume(ctx context.Context, token string, c approval.Call) (approval.Approval, error)
 	// StatusURL is where the requester can follow an approval.
 	StatusURL(id string) string
 }
@@ -127,10 +154,16 @@ type Config struct {
 	// Classify returns a tool's effect class and whether an operator
 	// declared it. Nil means toolclass.Classify, undeclared.
 	Classify func(name string, t toolclass.Tool) (class string, declared bool)
-	// NeedsApproval says whether principal p's call of tool, of class,
-	// must be approved, and by whom. Nil means force calls need one
-	// approver with the role "weapons-release-authority".
-	NeedsApproval func(p brightline.Principal, tool, class string) (approval.Requirement, bool)
+	// Decide decides principal p's call at stage tool_call. An error
+	// refuses the call (fail closed). Nil means: force calls need one
+	// approver with the role "weapons-release-authority", other calls are
+	// allowed, under no policy (empty hash).
+	Decide func(ctx context.Context, p brightline.Principal, c ToolCall) (Verdict, error)
+	// Audit appends an entry to the audit log and returns once it is
+	// durable. Every forwarded call is appended before it is forwarded;
+	// if Audit fails, the call is refused. Required (in serve:
+	// auditlog.Log.Append).
+	Audit func(ctx context.Context, e auditlog.Entry) error
 	// Approvals holds and decides calls. Required; *approval.Service.
 	Approvals Approvals
 	// ApprovalTTL is how long a held call may wait for approval. Zero
@@ -145,6 +178,39 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// ToolCall is one tools/call as the proxy asks [Config.Decide] about it.
+type ToolCall struct {
+	// Upstream is the identity of the upstream the call targets,
+	// approval.MCPUpstream(name, server); UpstreamName is its name.
+	Upstream     string
+	UpstreamName string
+	Name         string          // the tool
+	Tool         toolclass.Tool  // its definition, from the upstream's tools/list
+	Class        string          // its effect class as tools/list showed it
+	Declared     bool            // whether an operator declared the class
+	Arguments    json.RawMessage // the call's arguments, a JSON object
+	Header       http.Header     // the HTTP request's headers, for request.metadata
+}
+
+// Verdict is the decision on one tools/call.
+type Verdict struct {
+	// Decision is the policy's decision: action, winning rule, matches,
+	// policy hash and version. Allow and annotate run the call;
+	// require_approval holds it; deny, and anything else, refuses it.
+	Decision brightline.Decision
+	// Class is the tool's effect class the decision was made with; empty
+	// means ToolCall.Class.
+	Class string
+	// Require says who must approve a held call.
+	Require approval.Requirement
+	// TTL is how long a held call waits; zero means Config.ApprovalTTL.
+	TTL time.Duration
+	// MaxPending is the most approvals the caller's person may have
+	// pending, from the signed policy; zero means the approval service's
+	// default.
+	MaxPending int
+}
+
 // DefaultApproverRole is the role that approves force calls when
 // [Config.NeedsApproval] is nil.
 const DefaultApproverRole = "weapons-release-authority"
@@ -157,6 +223,17 @@ const (
 	MetaApproval       = "brightline/approval"        // on held results: {"id","status","status_url","expires_at"}
 	MetaApprovalToken  = "brightline/approval_token"  // on calls: an approval token to consume
 )
+
+// defaultDecide holds force calls for DefaultApproverRole and allows the
+// rest; it is Config.Decide when none is given.
+func defaultDecide(_ context.Context, _ brightline.Principal, c ToolCall) (Verdict, error) {
+	d := brightline.Decision{Stage: brightline.StageToolCall, Action: brightline.ActionAllow}
+	if c.Class == toolclass.Force {
+		d.Action, d.Safeguard, d.Rule = brightline.ActionRequireApproval, "human-control-of-force", "human-control-of-force"
+		d.Matches = []brightline.Match{{Safeguard: d.Safeguard, Rule: d.Rule, Action: d.Action}}
+	}
+	return Verdict{Decision: d, Require: approval.Requirement{Role: DefaultApproverRole, Count: 1}}, nil
+}
 
 // Proxy serves the upstreams' tools with approvals enforced.
 type Proxy struct {
@@ -180,16 +257,16 @@ func New(ctx context.Context, cfg Config) (*Proxy, error) {
 		return nil, errors.New("couldn't start the MCP proxy: no approval service")
 	case cfg.Auth == nil:
 		return nil, errors.New("couldn't start the MCP proxy: no authentication")
+	case cfg.Audit == nil:
+		return nil, errors.New("couldn't start the MCP proxy: no audit log")
 	case len(cfg.Upstreams) == 0:
 		return nil, errors.New("couldn't start the MCP proxy: no upstreams")
 	}
 	if cfg.Classify == nil {
 		cfg.Classify = func(_ string, t toolclass.Tool) (string, bool) { return toolclass.Classify(t).Class, false }
 	}
-	if cfg.NeedsApproval == nil {
-		cfg.NeedsApproval = func(_ brightline.Principal, _, class string) (approval.Requirement, bool) {
-			return approval.Requirement{Role: DefaultApproverRole, Count: 1}, class == toolclass.Force
-		}
+	if cfg.Decide == nil {
+		cfg.Decide = defaultDecide
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Logger, upstreams: map[string]*upstream{}, pending: map[pendingKey]string{}}
 	if p.log == nil {
@@ -265,6 +342,8 @@ func httpError(w http.ResponseWriter, err error) {
 		status, msg = http.StatusForbidden, "not allowed"
 	case brightline.CodeNotFound:
 		status, msg = http.StatusNotFound, "not found"
+	case brightline.CodeRateLimited:
+		status, msg = http.StatusTooManyRequests, "too many requests"
 	}
 	var e *brightline.Error
 	if errors.As(err, &e) && e.Message != "" {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
+	"github.com/brightline/brightline/internal/auditlog"
+	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
@@ -81,10 +84,14 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 var (
-	agent    = brightline.Principal{ID: "key_agent", Name: "agent", Roles: []string{"user"}}
+	agent    = brightline.Principal{ID: "key_agent", Name: "agent", Person: "ada", Roles: []string{"user"}}
 	other    = brightline.Principal{ID: "key_other", Name: "other agent", Roles: []string{"user"}}
 	approver = brightline.Principal{ID: "key_officer", Name: "officer", Roles: []string{DefaultApproverRole}}
-	keys     = map[string]brightline.Principal{"agent-key": agent, "other-key": other}
+	// agentLaptop is another key of the agent's person.
+	agentLaptop = brightline.Principal{ID: "key_agent_laptop", Name: "agent laptop", Person: "ada", Roles: []string{"user"}}
+	// approver2 is a second approver, for two-person rules.
+	approver2 = brightline.Principal{ID: "key_officer2", Name: "officer two", Roles: []string{DefaultApproverRole}}
+	keys      = map[string]brightline.Principal{"agent-key": agent, "other-key": other, "laptop-key": agentLaptop}
 )
 
 func authenticate(r *http.Request) (brightline.Principal, error) {
@@ -95,7 +102,38 @@ func authenticate(r *http.Request) (brightline.Principal, error) {
 	return brightline.Principal{}, brightline.Errorf(brightline.CodeUnauthenticated, "missing or unknown API key")
 }
 
+// auditLog is the audit log: it keeps entries and fails while fail is set.
+type auditLog struct {
+	mu      sync.Mutex
+	entries []auditlog.Entry
+	fail    error
+}
+
+func (l *auditLog) Append(_ context.Context, e auditlog.Entry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail != nil {
+		return l.fail
+	}
+	l.entries = append(l.entries, e)
+	return nil
+}
+
+func (l *auditLog) Entries() []auditlog.Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.entries)
+}
+
+func (l *auditLog) Fail(err error) {
+	l.mu.Lock()
+	l.fail = err
+	l.mu.Unlock()
+}
+
 type fixture struct {
+	audit  *auditLog
+	db     *sqlite.DB
 	up     *mcp.Server // the HTTP upstream
 	upURL  string
 	svc    *approval.Service
@@ -108,9 +146,14 @@ type fixture struct {
 const ttl = 10 * time.Minute
 
 func newFixture(t testing.TB, wait time.Duration) *fixture {
+	return newFixtureWith(t, wait, nil)
+}
+
+// newFixtureWith is newFixture with decide as Config.Decide.
+func newFixtureWith(t testing.TB, wait time.Duration, decide func(context.Context, brightline.Principal, ToolCall) (Verdict, error)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{clock: &clock{t: time.Now().UTC()}}
+	f := &fixture{clock: &clock{t: time.Now().UTC()}, audit: &auditLog{}}
 
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "brightline.db"))
 	if err != nil {
@@ -118,11 +161,21 @@ func newFixture(t testing.TB, wait time.Duration) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	db.Now = f.clock.Now
+	f.db = db
+	for _, p := range []brightline.Principal{agent, other, approver, agentLaptop, approver2} {
+		_, hash, err := store.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateKey(ctx, store.Key{ID: p.ID, Principal: p}, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, key, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc, err = approval.New(approval.Config{Store: db, Signer: key, Now: f.clock.Now, BaseURL: "http://gw.test",
+	f.svc, err = approval.New(approval.Config{Store: db, Keys: db, Signer: key, Now: f.clock.Now, BaseURL: "http://gw.test",
 		PollInterval: 10 * time.Millisecond, Record: func(context.Context, approval.Event) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +192,8 @@ func newFixture(t testing.TB, wait time.Duration) *fixture {
 			{Name: "stdio", Command: []string{os.Args[0], "-test.run=^$"}, Env: []string{upstreamEnv + "=stdio"}},
 		},
 		Approvals:   f.svc,
+		Decide:      decide,
+		Audit:       f.audit.Append,
 		ApprovalTTL: ttl,
 		WaitLimit:   wait,
 		Auth:        authenticate,
@@ -640,7 +695,7 @@ func TestProxyAuth(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	ok := Config{Approvals: &approval.Service{}, Auth: authenticate}
+	ok := Config{Approvals: &approval.Service{}, Auth: authenticate, Audit: (&auditLog{}).Append}
 	tests := []struct {
 		name string
 		cfg  func(Config) Config
@@ -648,6 +703,7 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"no approvals", func(c Config) Config { c.Approvals = nil; return c }, "no approval service"},
 		{"no auth", func(c Config) Config { c.Auth = nil; return c }, "no authentication"},
+		{"no audit log", func(c Config) Config { c.Audit = nil; return c }, "no audit log"},
 		{"no upstreams", func(c Config) Config { return c }, "no upstreams"},
 		{"no name", func(c Config) Config { c.Upstreams = []Upstream{{URL: "http://x"}}; return c }, "non-empty name"},
 		{"both", func(c Config) Config {

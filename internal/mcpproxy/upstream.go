@@ -10,13 +10,33 @@ import (
 	"maps"
 	"net/http"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/detect/toolclass"
 )
+
+// Identity is the upstream identity approvals of calls to u are bound to:
+// approval.MCPUpstream of its name and its server, the URL or the quoted
+// command line. Renaming an upstream, or pointing its name at another
+// server, changes it, so approvals made for the old server do not run at
+// the new one.
+func (u Upstream) Identity() string {
+	server := u.URL
+	if server == "" {
+		q := make([]string, len(u.Command))
+		for i, a := range u.Command {
+			q[i] = strconv.Quote(a)
+		}
+		server = strings.Join(q, " ")
+	}
+	return approval.MCPUpstream(u.Name, server)
+}
 
 // syncTimeout bounds re-reading an upstream's tools after it said they
 // changed.
@@ -27,6 +47,7 @@ const syncTimeout = 30 * time.Second
 type upstream struct {
 	p      *Proxy
 	cfg    Upstream
+	id     string // identity approvals are bound to; see Upstream.Identity
 	log    *slog.Logger
 	client *mcp.Client
 	server *mcp.Server
@@ -42,13 +63,14 @@ type upstream struct {
 
 // toolInfo is what the proxy knows of one mirrored tool.
 type toolInfo struct {
+	def      toolclass.Tool // the upstream's definition, as classified
 	class    string
 	declared bool
 	reason   string
 }
 
 func (p *Proxy) connect(ctx context.Context, cfg Upstream) (*upstream, error) {
-	u := &upstream{p: p, cfg: cfg, log: p.log.With("upstream", cfg.Name), tools: map[string]toolInfo{}}
+	u := &upstream{p: p, cfg: cfg, id: cfg.Identity(), log: p.log.With("upstream", cfg.Name), tools: map[string]toolInfo{}}
 	u.client = mcp.NewClient(&mcp.Implementation{Name: "brightline-mcp-proxy", Version: "1"}, &mcp.ClientOptions{
 		Logger: u.log,
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
@@ -161,7 +183,7 @@ func (u *upstream) sync(ctx context.Context) error {
 		}
 		ct := toolclass.Tool{Name: t.Name, Description: desc, InputSchema: schema}
 		class, declared := u.p.cfg.Classify(t.Name, ct)
-		info := toolInfo{class: class, declared: declared}
+		info := toolInfo{def: ct, class: class, declared: declared}
 		switch {
 		case declared:
 			info.reason = "declared in config"

@@ -17,6 +17,11 @@ import (
 // approved. Nothing was written.
 var ErrPrecondition = errors.New("record is not in the required state")
 
+// ErrLimit is returned when a write would take a caller past a limit, such
+// as holding more pending approvals for one person than the policy allows.
+// Nothing was written.
+var ErrLimit = errors.New("over the limit")
+
 // ApprovalStatus is where an approval stands. Pending is the only state
 // that votes can change; approved becomes consumed once; denied, expired
 // and consumed are final.
@@ -59,9 +64,17 @@ type ApprovalVote struct {
 // internal/approval for the state machine; the store only keeps records
 // and makes each change atomic.
 type Approval struct {
-	ID            string
-	RequestID     string
-	Principal     brightline.Principal // the requester
+	ID        string
+	RequestID string
+	Principal brightline.Principal // the requester
+	// Upstream names where the call may run, and nowhere else: for the
+	// MCP proxy "mcp:" and the upstream's name and server identity (its
+	// URL or command); for the gateway "gateway:" and the provider route
+	// that produced the call. See package internal/approval.
+	Upstream string
+	// Delegates are the persons (see [brightline.Principal.Who]), besides
+	// the requester's, who may run the approved call. Shown to approvers.
+	Delegates     []string
 	Tool          string
 	Class         string          // the tool's effect class
 	Arguments     json.RawMessage // a JSON object, kept byte for byte
@@ -89,6 +102,8 @@ func (a Approval) Validate() error {
 		return fmt.Errorf("approval %q has no requesting principal", a.ID)
 	case a.Tool == "":
 		return fmt.Errorf("approval %q has no tool name", a.ID)
+	case a.Upstream == "":
+		return fmt.Errorf("approval %q is bound to no upstream", a.ID)
 	case a.ArgsDigest == "":
 		return fmt.Errorf("approval %q has no argument digest", a.ID)
 	case a.Require.Role == "" || a.Require.Count < 1:
@@ -99,8 +114,9 @@ func (a Approval) Validate() error {
 		return fmt.Errorf("approval %q: arguments are not a JSON object", a.ID)
 	}
 	p := a.Principal
-	fields := append([]string{a.ID, a.RequestID, a.Tool, a.Class, a.ArgsDigest, a.Rule, a.Require.Role, a.Excerpt,
-		p.ID, p.Name, p.Org, p.Purpose}, p.Roles...)
+	fields := append([]string{a.ID, a.RequestID, a.Upstream, a.Tool, a.Class, a.ArgsDigest, a.Rule, a.Require.Role, a.Excerpt,
+		p.ID, p.Name, p.Person, p.Org, p.Purpose}, p.Roles...)
+	fields = append(fields, a.Delegates...)
 	for _, f := range fields {
 		if !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
 			return fmt.Errorf("approval %q has a field that is not valid UTF-8 text: %q", a.ID, f)
@@ -118,10 +134,14 @@ type Approvals interface {
 	// CreateApproval stores a as pending. The store sets CreatedAt from its
 	// clock, ExpiresAt to CreatedAt+ttl, Status to pending and clears
 	// Votes, DecidedAt and ConsumedAt, and returns the record as stored.
-	// It returns an error wrapping ErrExists if the id was used before,
-	// and a validation error (see [Approval.Validate]) or one for ttl <= 0
-	// that wraps neither.
-	CreateApproval(ctx context.Context, a Approval, ttl time.Duration) (Approval, error)
+	// If maxPending > 0 and the requester's person (a.Principal.Who())
+	// already has maxPending approvals pending and unexpired at the store's
+	// time, it stores nothing and returns an error wrapping ErrLimit; the
+	// count and the insert are atomic, so concurrent creations cannot pass
+	// the limit together. It returns an error wrapping ErrExists if the id
+	// was used before, and a validation error (see [Approval.Validate]) or
+	// one for ttl <= 0 that wraps none of these.
+	CreateApproval(ctx context.Context, a Approval, ttl time.Duration, maxPending int) (Approval, error)
 
 	// GetApproval returns the approval id, or an error wrapping
 	// brightline.ErrNotFound. It does not change it, even when it is past
@@ -145,16 +165,17 @@ type Approvals interface {
 
 	// ConsumeApproval moves approval id from approved to consumed, setting
 	// ConsumedAt, in one compare-and-swap that also checks that it has not
-	// expired at the store's current time and that its digest is digest.
+	// expired at the store's current time, that its digest is digest and
+	// that it is bound to upstream.
 	// Of any number of concurrent calls, at most one succeeds. On refusal
 	// it returns the approval as it stands and an error wrapping
 	// ErrPrecondition; for an unknown id, one wrapping
 	// brightline.ErrNotFound.
-	ConsumeApproval(ctx context.Context, id, digest string) (Approval, error)
+	ConsumeApproval(ctx context.Context, id, digest, upstream string) (Approval, error)
 
 	// FindApproved returns the newest approval of principalID's call with
-	// that digest which is approved, unconsumed and unexpired at the
-	// store's current time, or an error wrapping brightline.ErrNotFound.
-	// Safe to retry.
-	FindApproved(ctx context.Context, principalID, digest string) (Approval, error)
+	// that digest, bound to upstream, which is approved, unconsumed and
+	// unexpired at the store's current time, or an error wrapping
+	// brightline.ErrNotFound. Safe to retry.
+	FindApproved(ctx context.Context, principalID, digest, upstream string) (Approval, error)
 }

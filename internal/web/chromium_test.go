@@ -125,10 +125,10 @@ func TestChromiumApproves(t *testing.T) {
 		t.Fatalf("token: got %+v, %v", claims, err)
 	}
 	// The agent runs the approved call once; a second run is refused.
-	if _, err := svc.Consume(bg, tok, "fire_interceptor", []byte(fireArgs)); err != nil {
+	if _, err := svc.Consume(bg, tok, approval.Call{Presenter: agent, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: []byte(fireArgs)}); err != nil {
 		t.Fatalf("running the approved call: %v", err)
 	}
-	if _, err := svc.Consume(bg, tok, "fire_interceptor", []byte(fireArgs)); err == nil {
+	if _, err := svc.Consume(bg, tok, approval.Call{Presenter: agent, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: []byte(fireArgs)}); err == nil {
 		t.Error("running it again: got no error, want a refusal")
 	}
 }

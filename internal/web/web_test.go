@@ -18,6 +18,7 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
+	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
@@ -61,7 +62,16 @@ func newService(t *testing.T) (*approval.Service, *httptest.Server, *events) {
 	t.Cleanup(func() { db.Close() })
 	_, key, _ := ed25519.GenerateKey(nil)
 	ev := &events{}
-	svc, err := approval.New(approval.Config{Store: db, Signer: key, Record: ev.record})
+	for _, p := range []brightline.Principal{agent, officer, clerk} {
+		_, hash, err := store.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateKey(context.Background(), store.Key{ID: p.ID, Principal: p}, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := approval.New(approval.Config{Store: db, Keys: db, Signer: key, Record: ev.record})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,9 @@ import (
 
 var _ store.Approvals = (*DB)(nil)
 
-const approvalColumns = `id, request_id, principal, tool, class, arguments, args_digest, policy_version, rule,
-	require_role, require_count, excerpt, status, votes, created_at, expires_at, decided_at, consumed_at`
+const approvalColumns = `id, request_id, principal, upstream, delegates, tool, class, arguments, args_digest,
+	policy_version, rule, require_role, require_count, excerpt, status, votes, created_at, expires_at, decided_at,
+	consumed_at`
 
 // voteRow is how a vote is kept in the votes JSON array.
 type voteRow struct {
@@ -25,8 +26,10 @@ type voteRow struct {
 	Reason  string               `json:"reason,omitempty"`
 }
 
-// CreateApproval implements [store.Approvals].
-func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Duration) (store.Approval, error) {
+// CreateApproval implements [store.Approvals]. The count of the
+// requester's pending approvals and the insert are one IMMEDIATE
+// transaction on the one writer connection.
+func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Duration, maxPending int) (store.Approval, error) {
 	if err := a.Validate(); err != nil {
 		return store.Approval{}, fmt.Errorf("couldn't create approval: %w", err)
 	}
@@ -37,20 +40,50 @@ func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Dur
 	if err != nil {
 		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
+	delegates, err := encodeRoles(a.Delegates)
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't create approval %q: delegates: %w", a.ID, err)
+	}
+	requester := a.Principal.Who()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+	}
+	defer tx.Rollback()
 	now := db.now().Truncate(time.Microsecond)
 	expires := now.Add(ttl).Truncate(time.Microsecond)
-	_, err = db.write.ExecContext(ctx, `INSERT INTO approvals (id, request_id, principal_id, principal, tool, class,
-		arguments, args_digest, policy_version, rule, require_role, require_count, excerpt, status, votes,
-		created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', '[]', ?, ?)`,
-		a.ID, a.RequestID, a.Principal.ID, string(principal), a.Tool, a.Class, string(a.Arguments), a.ArgsDigest,
-		a.PolicyVersion, a.Rule, a.Require.Role, a.Require.Count, a.Excerpt, micros(now), micros(expires))
+	if maxPending > 0 {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM approvals
+			WHERE requester = ? AND status = 'pending' AND expires_at > ?`, requester, micros(now)).Scan(&n); err != nil {
+			return store.Approval{}, fmt.Errorf("couldn't create approval %q: couldn't count pending approvals: %w", a.ID, err)
+		}
+		if n >= maxPending {
+			return store.Approval{}, fmt.Errorf("couldn't create approval %q: %q has %d pending approvals, the most allowed: %w",
+				a.ID, requester, n, store.ErrLimit)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO approvals (id, request_id, principal_id, principal, requester, upstream,
+		delegates, tool, class, arguments, args_digest, policy_version, rule, require_role, require_count, excerpt,
+		status, votes, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', '[]', ?, ?)`,
+		a.ID, a.RequestID, a.Principal.ID, string(principal), requester, a.Upstream, delegates, a.Tool, a.Class,
+		string(a.Arguments), a.ArgsDigest, a.PolicyVersion, a.Rule, a.Require.Role, a.Require.Count, a.Excerpt,
+		micros(now), micros(expires))
 	if isUniqueViolation(err) {
 		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, store.ErrExists)
 	}
 	if err != nil {
 		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
-	return db.GetApproval(ctx, a.ID)
+	stored, err := getApproval(ctx, tx, a.ID)
+	if err != nil {
+		return store.Approval{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+	}
+	return stored, nil
 }
 
 // GetApproval implements [store.Approvals].
@@ -134,10 +167,11 @@ func (db *DB) UpdateApproval(ctx context.Context, id string, fn func(a *store.Ap
 
 // ConsumeApproval implements [store.Approvals]. The status, expiry and
 // digest checks and the write are one UPDATE statement.
-func (db *DB) ConsumeApproval(ctx context.Context, id, digest string) (store.Approval, error) {
+func (db *DB) ConsumeApproval(ctx context.Context, id, digest, upstream string) (store.Approval, error) {
 	now := micros(db.now())
 	res, err := db.write.ExecContext(ctx, `UPDATE approvals SET status = 'consumed', consumed_at = ?
-		WHERE id = ? AND status = 'approved' AND expires_at > ? AND args_digest = ?`, now, id, now, digest)
+		WHERE id = ? AND status = 'approved' AND expires_at > ? AND args_digest = ? AND upstream = ?`,
+		now, id, now, digest, upstream)
 	if err != nil {
 		return store.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
 	}
@@ -158,10 +192,10 @@ func (db *DB) ConsumeApproval(ctx context.Context, id, digest string) (store.App
 }
 
 // FindApproved implements [store.Approvals].
-func (db *DB) FindApproved(ctx context.Context, principalID, digest string) (store.Approval, error) {
+func (db *DB) FindApproved(ctx context.Context, principalID, digest, upstream string) (store.Approval, error) {
 	a, err := scanApproval(db.read.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals
-		WHERE principal_id = ? AND args_digest = ? AND status = 'approved' AND expires_at > ?
-		ORDER BY seq DESC LIMIT 1`, principalID, digest, micros(db.now())))
+		WHERE principal_id = ? AND args_digest = ? AND upstream = ? AND status = 'approved' AND expires_at > ?
+		ORDER BY seq DESC LIMIT 1`, principalID, digest, upstream, micros(db.now())))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("couldn't find an approved call by %q with digest %s: %w", principalID, digest, brightline.ErrNotFound)
 	}
@@ -178,17 +212,21 @@ func scanApproval(s scanner) (store.Approval, error) {
 	var (
 		a                      store.Approval
 		principal, args, votes string
-		status                 string
+		status, delegates      string
 		created, expires       int64
 		decided, consumed      sql.NullInt64
 	)
-	if err := s.Scan(&a.ID, &a.RequestID, &principal, &a.Tool, &a.Class, &args, &a.ArgsDigest, &a.PolicyVersion,
+	if err := s.Scan(&a.ID, &a.RequestID, &principal, &a.Upstream, &delegates, &a.Tool, &a.Class, &args, &a.ArgsDigest, &a.PolicyVersion,
 		&a.Rule, &a.Require.Role, &a.Require.Count, &a.Excerpt, &status, &votes, &created, &expires,
 		&decided, &consumed); err != nil {
 		return store.Approval{}, err
 	}
 	if err := json.Unmarshal([]byte(principal), &a.Principal); err != nil {
 		return store.Approval{}, fmt.Errorf("couldn't decode principal of approval %q: %w", a.ID, err)
+	}
+	var err error
+	if a.Delegates, err = decodeRoles(delegates); err != nil {
+		return store.Approval{}, fmt.Errorf("couldn't decode delegates of approval %q: %w", a.ID, err)
 	}
 	var rows []voteRow
 	if err := json.Unmarshal([]byte(votes), &rows); err != nil {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/store"
@@ -15,12 +17,15 @@ var _ store.Keys = (*DB)(nil)
 
 // lookupSQL is the per-request authentication query, prepared in Open. The
 // UNIQUE index on hash makes it a single index probe.
-const lookupSQL = `SELECT id, name, org, purpose, roles FROM keys WHERE hash = ? AND revoked_at IS NULL`
+const lookupSQL = `SELECT id, name, person, org, purpose, roles FROM keys WHERE hash = ? AND revoked_at IS NULL`
 
 // CreateKey implements [store.Keys].
 func (db *DB) CreateKey(ctx context.Context, k store.Key, hash [32]byte) error {
 	if err := k.Validate(hash); err != nil {
 		return fmt.Errorf("couldn't create key: %w", err)
+	}
+	if p := k.Principal.Person; !utf8.ValidString(p) || strings.ContainsRune(p, 0) {
+		return fmt.Errorf("couldn't create key: key %q has a person that is not valid UTF-8 text: %q", k.ID, p)
 	}
 	roles, err := encodeRoles(k.Principal.Roles)
 	if err != nil {
@@ -28,9 +33,9 @@ func (db *DB) CreateKey(ctx context.Context, k store.Key, hash [32]byte) error {
 	}
 	p := k.Principal
 	_, err = db.write.ExecContext(ctx, `INSERT INTO keys
-		(id, hash, prefix, name, org, purpose, roles, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, hash[:], k.Prefix, p.Name, p.Org, p.Purpose, roles, micros(db.now()))
+		(id, hash, prefix, name, person, org, purpose, roles, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, hash[:], k.Prefix, p.Name, p.Person, p.Org, p.Purpose, roles, micros(db.now()))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("couldn't create key %q: id or hash %w", k.ID, store.ErrExists)
 	}
@@ -44,7 +49,7 @@ func (db *DB) CreateKey(ctx context.Context, k store.Key, hash [32]byte) error {
 func (db *DB) PrincipalByKeyHash(ctx context.Context, hash [32]byte) (brightline.Principal, error) {
 	var p brightline.Principal
 	var roles string
-	err := db.lookup.QueryRowContext(ctx, hash[:]).Scan(&p.ID, &p.Name, &p.Org, &p.Purpose, &roles)
+	err := db.lookup.QueryRowContext(ctx, hash[:]).Scan(&p.ID, &p.Name, &p.Person, &p.Org, &p.Purpose, &roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return brightline.Principal{}, fmt.Errorf("couldn't find an active key with that hash: %w", brightline.ErrNotFound)
 	}
@@ -57,33 +62,57 @@ func (db *DB) PrincipalByKeyHash(ctx context.Context, hash [32]byte) (brightline
 	return p, nil
 }
 
+const keyColumns = `id, prefix, name, person, org, purpose, roles, created_at, revoked_at, last_used_at`
+
+func scanKey(s scanner) (store.Key, error) {
+	var (
+		k                store.Key
+		roles            string
+		created          int64
+		revoked, lastUse sql.NullInt64
+	)
+	if err := s.Scan(&k.ID, &k.Prefix, &k.Principal.Name, &k.Principal.Person, &k.Principal.Org, &k.Principal.Purpose,
+		&roles, &created, &revoked, &lastUse); err != nil {
+		return store.Key{}, err
+	}
+	k.Principal.ID = k.ID
+	var err error
+	if k.Principal.Roles, err = decodeRoles(roles); err != nil {
+		return store.Key{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	k.CreatedAt = fromMicros(created)
+	k.RevokedAt = nullTime(revoked)
+	k.LastUsedAt = nullTime(lastUse)
+	return k, nil
+}
+
+// GetKey returns key id, revoked or not, or an error wrapping
+// brightline.ErrNotFound. The approval service uses it to refuse the token
+// of a requester whose key was revoked. Safe to retry.
+func (db *DB) GetKey(ctx context.Context, id string) (store.Key, error) {
+	k, err := scanKey(db.read.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, fmt.Errorf("couldn't find key %q: %w", id, brightline.ErrNotFound)
+	}
+	if err != nil {
+		return k, fmt.Errorf("couldn't read key %q: %w", id, err)
+	}
+	return k, nil
+}
+
 // ListKeys implements [store.Keys].
 func (db *DB) ListKeys(ctx context.Context) ([]store.Key, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, prefix, name, org, purpose, roles,
-		created_at, revoked_at, last_used_at FROM keys ORDER BY seq`)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list keys: %w", err)
 	}
 	defer rows.Close()
 	keys := []store.Key{}
 	for rows.Next() {
-		var (
-			k                store.Key
-			roles            string
-			created          int64
-			revoked, lastUse sql.NullInt64
-		)
-		if err := rows.Scan(&k.ID, &k.Prefix, &k.Principal.Name, &k.Principal.Org, &k.Principal.Purpose,
-			&roles, &created, &revoked, &lastUse); err != nil {
+		k, err := scanKey(rows)
+		if err != nil {
 			return nil, fmt.Errorf("couldn't list keys: %w", err)
 		}
-		k.Principal.ID = k.ID
-		if k.Principal.Roles, err = decodeRoles(roles); err != nil {
-			return nil, fmt.Errorf("couldn't list keys: key %q: %w", k.ID, err)
-		}
-		k.CreatedAt = fromMicros(created)
-		k.RevokedAt = nullTime(revoked)
-		k.LastUsedAt = nullTime(lastUse)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {

@@ -31,6 +31,9 @@ func TestApprovals(t *testing.T, open OpenFunc[store.Approvals]) {
 		{"Consume", testApprovalConsume},
 		{"ConsumeConcurrent", testApprovalConsumeConcurrent},
 		{"FindApproved", testApprovalFind},
+		{"BoundToUpstream", testApprovalUpstream},
+		{"PendingLimit", testApprovalPendingLimit},
+		{"PendingLimitConcurrent", testApprovalPendingLimitConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,11 +43,16 @@ func TestApprovals(t *testing.T, open OpenFunc[store.Approvals]) {
 	}
 }
 
+// sampleUpstream is the upstream sample approvals are bound to.
+const sampleUpstream = "mcp:sim http://sim.test/mcp"
+
 func sampleApproval(id string) store.Approval {
 	return store.Approval{
 		ID:            id,
 		RequestID:     "req_" + id,
-		Principal:     brightline.Principal{ID: "key_agent", Name: "agent", Org: "acme", Purpose: "defence", Roles: []string{"user"}},
+		Principal:     brightline.Principal{ID: "key_agent", Name: "agent", Person: "ada", Org: "acme", Purpose: "defence", Roles: []string{"user"}},
+		Upstream:      sampleUpstream,
+		Delegates:     []string{"grace"},
 		Tool:          "fire_interceptor",
 		Class:         "force",
 		Arguments:     json.RawMessage(`{"target":"track-7",  "salvo":2}`),
@@ -63,7 +71,7 @@ func sampleApproval(id string) store.Approval {
 
 func mustCreateApproval(t *testing.T, s store.Approvals, a store.Approval, ttl time.Duration) store.Approval {
 	t.Helper()
-	got, err := s.CreateApproval(context.Background(), a, ttl)
+	got, err := s.CreateApproval(context.Background(), a, ttl, 0)
 	if err != nil {
 		t.Fatalf("CreateApproval(%q): %v", a.ID, err)
 	}
@@ -111,7 +119,7 @@ func testApprovalCreateGet(t *testing.T, s store.Approvals, c *clock) {
 			t.Errorf("arguments: got %s, want %s byte for byte", g.Arguments, in.Arguments)
 		}
 	}
-	if _, err := s.CreateApproval(ctx, in, time.Minute); !errors.Is(err, store.ErrExists) {
+	if _, err := s.CreateApproval(ctx, in, time.Minute, 0); !errors.Is(err, store.ErrExists) {
 		t.Errorf("creating apr_1 again: got %v, want ErrExists", err)
 	}
 	if _, err := s.GetApproval(ctx, "apr_none"); !errors.Is(err, brightline.ErrNotFound) {
@@ -148,7 +156,7 @@ func testApprovalInvalid(t *testing.T, s store.Approvals, c *clock) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := sampleApproval(fmt.Sprintf("apr_%d", i))
 			tt.edit(&a)
-			_, err := s.CreateApproval(context.Background(), a, tt.ttl)
+			_, err := s.CreateApproval(context.Background(), a, tt.ttl, 0)
 			if err == nil || errors.Is(err, store.ErrExists) || errors.Is(err, brightline.ErrNotFound) {
 				t.Errorf("got %v, want a validation error", err)
 			}
@@ -292,25 +300,25 @@ func testApprovalUpdateConcurrent(t *testing.T, s store.Approvals, c *clock) {
 func testApprovalConsume(t *testing.T, s store.Approvals, c *clock) {
 	ctx := context.Background()
 	mustCreateApproval(t, s, sampleApproval("apr_1"), time.Hour)
-	if _, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1"); !errors.Is(err, store.ErrPrecondition) {
+	if _, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream); !errors.Is(err, store.ErrPrecondition) {
 		t.Errorf("consuming a pending approval: got %v, want ErrPrecondition", err)
 	}
 	approve(t, s, "apr_1")
-	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-other"); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
+	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-other", sampleUpstream); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
 		t.Errorf("wrong digest: got %q, %v; want ErrPrecondition with the approval still approved", a.Status, err)
 	}
 	at := c.Advance(time.Minute)
-	a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1")
+	a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Status != store.ApprovalConsumed || a.ConsumedAt == nil || !a.ConsumedAt.Equal(at) {
 		t.Errorf("got status %q consumed %v, want consumed at %v", a.Status, a.ConsumedAt, at)
 	}
-	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1"); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalConsumed {
+	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalConsumed {
 		t.Errorf("replay: got %q, %v; want ErrPrecondition and status consumed", a.Status, err)
 	}
-	if _, err := s.ConsumeApproval(ctx, "apr_none", "d"); !errors.Is(err, brightline.ErrNotFound) {
+	if _, err := s.ConsumeApproval(ctx, "apr_none", "d", sampleUpstream); !errors.Is(err, brightline.ErrNotFound) {
 		t.Errorf("unknown id: got %v, want ErrNotFound", err)
 	}
 
@@ -319,7 +327,7 @@ func testApprovalConsume(t *testing.T, s store.Approvals, c *clock) {
 	approve(t, s, "apr_2")
 	c.Advance(b.ExpiresAt.Sub(c.Now()) - time.Microsecond)
 	c.Advance(time.Microsecond) // now == ExpiresAt
-	if a, err := s.ConsumeApproval(ctx, "apr_2", "digest-apr_2"); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
+	if a, err := s.ConsumeApproval(ctx, "apr_2", "digest-apr_2", sampleUpstream); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
 		t.Errorf("at expiry: got %q, %v; want ErrPrecondition", a.Status, err)
 	}
 }
@@ -332,7 +340,7 @@ func testApprovalConsumeConcurrent(t *testing.T, s store.Approvals, c *clock) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			_, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1")
+			_, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream)
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -361,7 +369,7 @@ func testApprovalFind(t *testing.T, s store.Approvals, c *clock) {
 	for _, x := range []store.Approval{a, b, other} {
 		mustCreateApproval(t, s, x, time.Hour)
 	}
-	if _, err := s.FindApproved(ctx, "key_agent", "same"); !errors.Is(err, brightline.ErrNotFound) {
+	if _, err := s.FindApproved(ctx, "key_agent", "same", sampleUpstream); !errors.Is(err, brightline.ErrNotFound) {
 		t.Errorf("none approved: got %v, want ErrNotFound", err)
 	}
 	approve(t, s, "apr_1")
@@ -376,7 +384,7 @@ func testApprovalFind(t *testing.T, s store.Approvals, c *clock) {
 		{"key_nobody", "same", ""},
 	}
 	for _, tt := range tests {
-		got, err := s.FindApproved(ctx, tt.principal, tt.digest)
+		got, err := s.FindApproved(ctx, tt.principal, tt.digest, sampleUpstream)
 		if tt.want == "" {
 			if !errors.Is(err, brightline.ErrNotFound) {
 				t.Errorf("FindApproved(%q, %q): got %q, %v; want ErrNotFound", tt.principal, tt.digest, got.ID, err)
@@ -387,14 +395,102 @@ func testApprovalFind(t *testing.T, s store.Approvals, c *clock) {
 			t.Errorf("FindApproved(%q, %q): got %q, %v; want %q", tt.principal, tt.digest, got.ID, err, tt.want)
 		}
 	}
-	if _, err := s.ConsumeApproval(ctx, "apr_2", "same"); err != nil {
+	if _, err := s.ConsumeApproval(ctx, "apr_2", "same", sampleUpstream); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.FindApproved(ctx, "key_agent", "same"); err != nil || got.ID != "apr_1" {
+	if got, err := s.FindApproved(ctx, "key_agent", "same", sampleUpstream); err != nil || got.ID != "apr_1" {
 		t.Errorf("after consuming apr_2: got %q, %v; want apr_1", got.ID, err)
 	}
 	c.Advance(time.Hour)
-	if got, err := s.FindApproved(ctx, "key_agent", "same"); !errors.Is(err, brightline.ErrNotFound) {
+	if got, err := s.FindApproved(ctx, "key_agent", "same", sampleUpstream); !errors.Is(err, brightline.ErrNotFound) {
 		t.Errorf("after expiry: got %q, %v; want ErrNotFound", got.ID, err)
+	}
+}
+
+// testApprovalUpstream checks that an approval runs only at the upstream
+// it is bound to.
+func testApprovalUpstream(t *testing.T, s store.Approvals, _ *clock) {
+	ctx := context.Background()
+	mustCreateApproval(t, s, sampleApproval("apr_1"), time.Hour)
+	approve(t, s, "apr_1")
+	if got, err := s.FindApproved(ctx, "key_agent", "digest-apr_1", "mcp:live http://live.test/mcp"); !errors.Is(err, brightline.ErrNotFound) {
+		t.Errorf("FindApproved at another upstream: got %q, %v; want ErrNotFound", got.ID, err)
+	}
+	a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", "mcp:live http://live.test/mcp")
+	if !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
+		t.Errorf("ConsumeApproval at another upstream: got %s, %v; want approved, ErrPrecondition", a.Status, err)
+	}
+	if a.Upstream != sampleUpstream || !reflect.DeepEqual(a.Delegates, []string{"grace"}) {
+		t.Errorf("got upstream %q, delegates %q; want %q, [grace]", a.Upstream, a.Delegates, sampleUpstream)
+	}
+	if _, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream); err != nil {
+		t.Errorf("ConsumeApproval at its upstream: %v", err)
+	}
+	bad := sampleApproval("apr_2")
+	bad.Upstream = ""
+	if _, err := s.CreateApproval(ctx, bad, time.Hour, 0); err == nil {
+		t.Error("CreateApproval with no upstream: got nil error")
+	}
+}
+
+// testApprovalPendingLimit checks the per-person cap on pending approvals:
+// it counts persons, not keys, and only pending, unexpired approvals.
+func testApprovalPendingLimit(t *testing.T, s store.Approvals, c *clock) {
+	ctx := context.Background()
+	create := func(id, keyID, person string) error {
+		a := sampleApproval(id)
+		a.Principal.ID, a.Principal.Person = keyID, person
+		_, err := s.CreateApproval(ctx, a, time.Minute, 2)
+		return err
+	}
+	if err := create("apr_1", "key_a1", "ada"); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("apr_2", "key_a2", "ada"); err != nil { // another key, same person
+		t.Fatal(err)
+	}
+	if err := create("apr_3", "key_a3", "ada"); !errors.Is(err, store.ErrLimit) {
+		t.Fatalf("third pending approval of one person under two keys: got %v, want ErrLimit", err)
+	}
+	if _, err := s.GetApproval(ctx, "apr_3"); !errors.Is(err, brightline.ErrNotFound) {
+		t.Errorf("refused approval was stored: %v", err)
+	}
+	if err := create("apr_4", "key_b", "bob"); err != nil {
+		t.Errorf("another person: %v", err)
+	}
+	approve(t, s, "apr_1") // no longer pending
+	if err := create("apr_5", "key_a1", "ada"); err != nil {
+		t.Errorf("after one was decided: %v", err)
+	}
+	c.Advance(time.Minute) // all expired by time
+	if err := create("apr_6", "key_a1", "ada"); err != nil {
+		t.Errorf("after the pending ones expired: %v", err)
+	}
+	a := sampleApproval("apr_7")
+	if _, err := s.CreateApproval(ctx, a, time.Minute, 0); err != nil {
+		t.Errorf("no limit: %v", err)
+	}
+}
+
+func testApprovalPendingLimitConcurrent(t *testing.T, s store.Approvals, _ *clock) {
+	var wg sync.WaitGroup
+	var ok, limited atomic.Int64
+	for i := range 12 {
+		wg.Go(func() {
+			a := sampleApproval(fmt.Sprintf("apr_%d", i))
+			_, err := s.CreateApproval(context.Background(), a, time.Hour, 5)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, store.ErrLimit):
+				limited.Add(1)
+			default:
+				t.Errorf("CreateApproval: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 5 || limited.Load() != 7 {
+		t.Errorf("got %d created and %d limited, want 5 and 7", ok.Load(), limited.Load())
 	}
 }

@@ -91,7 +91,7 @@ func keyByID(t *testing.T, s store.Keys, id string) store.Key {
 }
 
 func samePrincipal(a, b brightline.Principal) bool {
-	return a.ID == b.ID && a.Name == b.Name && a.Org == b.Org && a.Purpose == b.Purpose &&
+	return a.ID == b.ID && a.Name == b.Name && a.Person == b.Person && a.Org == b.Org && a.Purpose == b.Purpose &&
 		slices.Equal(a.Roles, b.Roles)
 }
 
@@ -127,6 +127,8 @@ func testCreateThenLookup(t *testing.T, s store.Keys, _ *clock) {
 		}}},
 		{"fields with awkward text", "key_07", brightline.Principal{Name: "O'Brien \"ops\"", Org: "Ünïon 日本", Purpose: "tab\there", Roles: []string{"auditor"}}},
 		{"empty fields", "key_08", brightline.Principal{}},
+		{"person", "key_09", brightline.Principal{Name: "ada-laptop", Person: "ada", Roles: []string{"user"}}},
+		{"person with awkward text", "key_10", brightline.Principal{Name: "e", Person: "Zoë O'Brien 日本"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
