@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -193,9 +192,7 @@ func openMCP(ctx context.Context, cfg *Config, tools *policy.ToolEffects, pol ga
 			e := dec.Effect(pol.Current(), name, &t)
 			return e.Class, e.Declared || e.Raised
 		},
-		Decide: func(_ context.Context, p brightline.Principal, c mcpproxy.ToolCall) (mcpproxy.Verdict, error) {
-			return mcpDecide(dec, pol.Current(), p, c, time.Now())
-		},
+		Decide: mcpproxy.DecideWith(dec, pol.Current, nil),
 		Audit: func(ctx context.Context, e auditlog.Entry) error {
 			_, err := l.Append(ctx, e, nil)
 			return err
@@ -205,22 +202,4 @@ func openMCP(ctx context.Context, cfg *Config, tools *policy.ToolEffects, pol ga
 		Auth:      gw.Principal,
 		Logger:    log,
 	})
-}
-
-// mcpDecide decides a tools/call with the one decider, at stage tool_call,
-// with its real arguments and the caller's principal. A deny stays a deny:
-// the proxy refuses it. An error refuses the call.
-func mcpDecide(dec *safeguard.Decider, pol *policy.Policy, p brightline.Principal, c mcpproxy.ToolCall, now time.Time) (mcpproxy.Verdict, error) {
-	def := c.Tool
-	out, err := dec.ToolCall(pol, safeguard.ToolCall{Principal: p, Name: c.Name, Arguments: c.Arguments,
-		Tool: &def, Upstream: c.Upstream, Time: now})
-	if err != nil {
-		return mcpproxy.Verdict{}, err
-	}
-	v := mcpproxy.Verdict{Decision: out.Decision, Class: out.Effect.Class, MaxPending: pol.MaxPendingPerRequester()}
-	if out.Decision.Action == brightline.ActionRequireApproval {
-		role, count, ttl := pol.ApprovalRequirement(out.Decision)
-		v.Require, v.TTL = approval.Requirement{Role: role, Count: count}, ttl
-	}
-	return v, nil
 }

@@ -365,6 +365,12 @@ func tokenProblem(err error) string {
 	switch {
 	case errors.Is(err, approval.ErrDigestMismatch):
 		return "it approves a different call (tool or arguments changed)"
+	case errors.Is(err, approval.ErrWrongUpstream):
+		return "it approves this call at another upstream, not this one"
+	case errors.Is(err, approval.ErrNotPresenter):
+		return "only the requester or a delegate named in the approval may use it"
+	case errors.Is(err, approval.ErrRequesterRevoked):
+		return "the requester's key has been revoked"
 	case errors.Is(err, approval.ErrConsumed):
 		return "it has already been used"
 	case errors.Is(err, approval.ErrExpired):

@@ -104,9 +104,10 @@ func authenticate(r *http.Request) (brightline.Principal, error) {
 
 // auditLog is the audit log: it keeps entries and fails while fail is set.
 type auditLog struct {
-	mu      sync.Mutex
-	entries []auditlog.Entry
-	fail    error
+	mu       sync.Mutex
+	entries  []auditlog.Entry
+	fail     error
+	onAppend func() // called on each successful append, if set
 }
 
 func (l *auditLog) Append(_ context.Context, e auditlog.Entry) error {
@@ -114,6 +115,9 @@ func (l *auditLog) Append(_ context.Context, e auditlog.Entry) error {
 	defer l.mu.Unlock()
 	if l.fail != nil {
 		return l.fail
+	}
+	if l.onAppend != nil {
+		l.onAppend()
 	}
 	l.entries = append(l.entries, e)
 	return nil
@@ -231,6 +235,12 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.key)
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// upstreamID is the identity approvals at the fixture's upstream name are
+// bound to.
+func (f *fixture) upstreamID(name string) string {
+	return f.proxy.upstreams[name].id
 }
 
 // connect returns an SDK client session through the proxy to upstream.
