@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/policy"
 )
 
 // runIn runs the CLI in dir and returns its stdout and stderr.
@@ -167,9 +169,35 @@ func TestExampleConfigTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{"fire_weapon": "force", "search_web": "informational", "send_email": "consequential", "other": ""} {
-		if got := tools.Effect(name); got != want {
+	for name, want := range map[string]string{"fire_weapon": "force", "FIRE_WEAPON": "force", "send_email": "consequential", "search_web": "", "other": ""} {
+		if got, _ := tools.Effect(policy.NormalizeToolName(name)); got != want {
 			t.Errorf("effect of %s: got %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestConfigToolsOnlyRaise checks that the config cannot declare a tool
+// informational: that could only lower its class, which takes the signed
+// policy.
+func TestConfigToolsOnlyRaise(t *testing.T) {
+	for _, tt := range []struct {
+		yaml, wantErr string
+	}{
+		{"tools:\n  - {name: fire_weapon, effect: force}\n  - {name: get_x, effect: consequential}\n", ""},
+		{"tools:\n  - {name: fire_weapon, effect: force}\n  - {name: \"fire_*\", effect: informational}\n", `line 3: tool "fire_*" declared informational: the config may only make a tool's class stricter`},
+		{"tools:\n  - {name: \"*\", effect: informational}\n", `line 2: tool "*" declared informational`},
+		{"tools:\n  - {name: x, effect: harmless}\n", `effect "harmless" is not informational, consequential or force`},
+	} {
+		var cfg Config
+		if err := parseConfig([]byte(tt.yaml), envMap(nil), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		_, err := cfg.toolEffects()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%q: got %v, want no error", tt.yaml, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%q: got %v, want an error containing %q", tt.yaml, err, tt.wantErr)
 		}
 	}
 }
@@ -193,9 +221,15 @@ func TestReplayRequests1h(t *testing.T) {
 		{bob, 200 * time.Minute, 1},   // bob's earlier request is long gone
 		{alice, 300 * time.Minute, 1}, // everything expired
 	}
-	r := &replayer{windows: map[string][]time.Time{}}
+	r := newReplayer(policy.Default(), nil, time.Now)
 	for i, tt := range tests {
-		if got := r.count(tt.p, t0.Add(tt.at)); got != tt.want {
+		line, _ := json.Marshal(map[string]any{"principal": tt.p, "time": t0.Add(tt.at),
+			"body": map[string]any{"model": "m", "messages": []map[string]string{{"role": "user", "content": "hi"}}}})
+		rl, err := r.decide(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rl.request.Input.Counters.Requests1h; got != tt.want {
 			t.Errorf("line %d (%s at +%v): got requests_1h %d, want %d", i+1, tt.p.ID+tt.p.Name, tt.at, got, tt.want)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/bundle"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/store"
@@ -138,7 +139,7 @@ func TestCheckPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lp, err := checkPolicy(&pc, pol, note, tt.active, time.Now())
+			lp, err := checkPolicy(&pc, pc.trust(), pol, note, tt.active, time.Now())
 			if tt.wantClass != "" {
 				if err == nil {
 					t.Fatalf("got no error, want class %s", tt.wantClass)
@@ -216,8 +217,13 @@ func newSourceHarness(t *testing.T) *sourceHarness {
 }
 
 func (h *sourceHarness) start(pc PolicyConfig) (*policySource, error) {
-	s := &policySource{cfg: pc, store: h.db, log: slog.New(slog.NewJSONHandler(h.log, nil)), metrics: h.metrics,
-		onEvent: func(ev policyEvent) { h.events <- ev }}
+	plan, err := establishTrust(h.t.Context(), &pc, h.db, auditlog.Anchor{}, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &policySource{cfg: pc, plan: plan, store: h.db,
+		log: slog.New(slog.NewJSONHandler(h.log, nil)), metrics: h.metrics,
+		onEvent: func(ev policyEvent) error { h.events <- ev; return nil }}
 	if err := s.start(h.t.Context()); err != nil {
 		return nil, err
 	}
@@ -501,7 +507,7 @@ func TestPolicySourceUnsigned(t *testing.T) {
 func TestServePolicyDefault(t *testing.T) {
 	var buf syncBuffer
 	cfg := &Config{}
-	src, watch, err := servePolicy(t.Context(), cfg, nil, slog.New(slog.NewJSONHandler(&buf, nil)), nil, nil)
+	src, watch, err := servePolicy(t.Context(), cfg, nil, nil, slog.New(slog.NewJSONHandler(&buf, nil)), nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
