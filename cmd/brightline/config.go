@@ -14,6 +14,7 @@ import (
 
 	"github.com/brightline/brightline/internal/bundle"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/subjects"
 )
 
 // Config is the whole configuration of a Brightline gateway, read from one
@@ -121,13 +122,22 @@ type Config struct {
 	Surveillance struct {
 		// ProfileCapacity bounds how many (principal, subject) pairs have
 		// their profile breadth tracked, about 200 bytes each; the least
-		// recently seen are forgotten first. Default 262144 (about 50 MiB).
+		// recently seen are forgotten first. Default and minimum 262144
+		// (about 50 MiB): the config may raise it, never lower it.
 		ProfileCapacity int `yaml:"profile_capacity"`
 		// SaveInterval is how often the counters are written to the
-		// store; they are also written at shutdown. Default 1m.
+		// store; they are also written at shutdown. Default and maximum
+		// 1m.
 		SaveInterval time.Duration `yaml:"save_interval"`
 	} `yaml:"surveillance"`
 }
+
+// Bounds on the surveillance settings: the config may only make the
+// safeguard remember more.
+const (
+	minProfileCapacity = subjects.DefaultProfileCapacity
+	maxSaveInterval    = time.Minute
+)
 
 // PolicyConfig names a signed policy bundle and whose signatures it needs.
 type PolicyConfig struct {
@@ -514,11 +524,17 @@ func (c *Config) validate() error {
 		}
 		seenMCP[m.Name] = true
 	}
-	if c.Surveillance.ProfileCapacity < 0 {
-		errs = append(errs, errors.New("surveillance.profile_capacity must not be negative"))
+	// These two bound what the surveillance safeguard remembers. Setting
+	// them is the operator's alone, so they may only make it remember
+	// more: a smaller capacity would forget profiles before the
+	// broad-profiles rule counts them, a longer interval would lose more
+	// counts in a crash.
+	if c.Surveillance.ProfileCapacity != 0 && c.Surveillance.ProfileCapacity < minProfileCapacity {
+		errs = append(errs, fmt.Errorf("surveillance.profile_capacity %d is below %d: the config may only make the safeguard remember more, not less",
+			c.Surveillance.ProfileCapacity, minProfileCapacity))
 	}
-	if c.Surveillance.SaveInterval <= 0 {
-		errs = append(errs, errors.New("surveillance.save_interval must be positive"))
+	if c.Surveillance.SaveInterval <= 0 || c.Surveillance.SaveInterval > maxSaveInterval {
+		errs = append(errs, fmt.Errorf("surveillance.save_interval must be positive and at most %v, so that a crash loses little of the counts", maxSaveInterval))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

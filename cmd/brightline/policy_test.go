@@ -234,3 +234,29 @@ func TestReplayRequests1h(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigSurveillanceOnlyStricter checks that the config cannot make
+// the surveillance safeguard forget sooner.
+func TestConfigSurveillanceOnlyStricter(t *testing.T) {
+	for _, tt := range []struct {
+		yaml, wantErr string
+	}{
+		{"surveillance: {profile_capacity: 1000000, save_interval: 10s}\n", ""},
+		{"surveillance: {profile_capacity: 10}\n", "surveillance.profile_capacity 10 is below 262144"},
+		{"surveillance: {save_interval: 24h}\n", "surveillance.save_interval must be positive and at most 1m0s"},
+	} {
+		var cfg Config
+		y := "providers: [{name: s, type: simulated}]\nroutes: [{model: m, targets: [{provider: s}]}]\n" + tt.yaml
+		if err := parseConfig([]byte(y), envMap(nil), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg.fillDefaults()
+		err := cfg.validate()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%q: got %v, want no error", tt.yaml, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%q: got %v, want an error containing %q", tt.yaml, err, tt.wantErr)
+		}
+	}
+}
