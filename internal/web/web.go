@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -220,7 +221,16 @@ type item struct {
 	CanDecide bool
 	Why       string // why the user cannot decide, if not
 	Voted     bool   // the user already approved
+	// Count is how many pending approvals hold this same call (same tool,
+	// argument digest and upstream), this one included; Same are the
+	// others, oldest first. Only the first of a group is a row.
+	Count int
+	Same  []item
 }
+
+// PageSize is how many rows (groups of identical calls) the approvals
+// page shows at once.
+const PageSize = 50
 
 type approvalsPage struct {
 	User    brightline.Principal
@@ -229,10 +239,15 @@ type approvalsPage struct {
 	Notice  string
 	Error   string
 	Checked time.Time
+	// Page is the page shown, from 1, of Pages; Held is how many pending
+	// approvals the user may see, in Rows groups of identical calls.
+	Page, Pages, Held, Rows int
+	Prev, Next              int // page numbers, 0 when there is none
 }
 
 func (c *console) serveApprovals(w http.ResponseWriter, r *http.Request, s session) {
-	pg, err := c.approvalsPage(r.Context(), s)
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	pg, err := c.approvalsPage(r.Context(), s, page)
 	if err != nil {
 		c.renderError(w, r, err, "")
 		return
@@ -251,13 +266,19 @@ func (c *console) serveApprovals(w http.ResponseWriter, r *http.Request, s sessi
 	c.render(w, r, http.StatusOK, "approvals.html", pg)
 }
 
-func (c *console) approvalsPage(ctx context.Context, s session) (approvalsPage, error) {
+// approvalsPage lists the pending approvals s may see, identical calls
+// (same tool, argument digest and upstream) grouped into one row, PageSize
+// rows to a page; page counts from 1 and is clamped to the pages there are.
+func (c *console) approvalsPage(ctx context.Context, s session, page int) (approvalsPage, error) {
 	list, err := c.svc.List(ctx, approval.StatusPending)
 	if err != nil {
 		return approvalsPage{}, err
 	}
 	now := c.svc.Now()
 	pg := approvalsPage{User: s.p, CSRF: s.csrf, Items: []item{}, Checked: now}
+	type callKey struct{ tool, digest, upstream string }
+	var rows []item
+	row := map[callKey]int{} // index in rows
 	for _, a := range list {
 		if !approval.CanView(s.p, a) {
 			continue
@@ -286,7 +307,27 @@ func (c *console) approvalsPage(ctx context.Context, s session) (approvalsPage, 
 		} else {
 			it.CanDecide = true
 		}
-		pg.Items = append(pg.Items, it)
+		pg.Held++
+		k := callKey{a.Tool, a.ArgsDigest, a.Upstream}
+		if i, ok := row[k]; ok {
+			rows[i].Count++
+			rows[i].Same = append(rows[i].Same, it)
+			continue
+		}
+		it.Count = 1
+		row[k] = len(rows)
+		rows = append(rows, it)
+	}
+	pg.Rows = len(rows)
+	pg.Pages = max(1, (len(rows)+PageSize-1)/PageSize)
+	pg.Page = min(max(page, 1), pg.Pages)
+	start := (pg.Page - 1) * PageSize
+	pg.Items = append(pg.Items, rows[start:min(start+PageSize, len(rows))]...)
+	if pg.Page > 1 {
+		pg.Prev = pg.Page - 1
+	}
+	if pg.Page < pg.Pages {
+		pg.Next = pg.Page + 1
 	}
 	return pg, nil
 }
@@ -330,7 +371,7 @@ func (c *console) renderError(w http.ResponseWriter, r *http.Request, err error,
 	if ck, cerr := r.Cookie(cookieName); cerr == nil {
 		if p, aerr := c.authenticate(r, ck.Value); aerr == nil {
 			s := session{p: p, csrf: csrfToken(ck.Value)}
-			if full, lerr := c.approvalsPage(r.Context(), s); lerr == nil {
+			if full, lerr := c.approvalsPage(r.Context(), s, 1); lerr == nil {
 				full.Error = msg
 				pg = full
 			} else {
