@@ -43,6 +43,26 @@ type File struct {
 	UndeclaredTools string `yaml:"undeclared_tools,omitempty"`
 	// Approvals bounds the approval queue.
 	Approvals ApprovalLimits `yaml:"approvals,omitempty"`
+	// Allow lists the provider features that are refused unless the
+	// signed policy allows them, because each is a path around the
+	// safeguards: request fields the gateway does not model, beta
+	// features, and tools the provider executes itself.
+	Allow Allow `yaml:"allow,omitempty"`
+}
+
+// Allow is the policy's allow-list of provider features.
+type Allow struct {
+	// RequestFields are top-level request fields, per dialect
+	// ("openai", "anthropic", "responses"), beyond those the gateway
+	// models. Their text is inspected like the rest of the request.
+	RequestFields map[string][]string `yaml:"request_fields,omitempty"`
+	// AnthropicBeta are anthropic-beta header values beyond the gateway's
+	// own list of betas that execute nothing at the provider.
+	AnthropicBeta []string `yaml:"anthropic_beta,omitempty"`
+	// ServerTools are the kinds of tool the provider executes itself
+	// (web_search, web_fetch, code_execution, mcp, …). Their tool-use
+	// blocks in answers are decided like any tool call.
+	ServerTools []string `yaml:"server_tools,omitempty"`
 }
 
 // ToolDecl declares the effect class of the tools whose names match Name,
@@ -187,6 +207,8 @@ func Parse(filename string, data []byte) (*File, error) {
 				}
 			case "undeclared_tools":
 				f.UndeclaredTools = p.scalar(v, key)
+			case "allow":
+				f.Allow = p.allow(v)
 			case "approvals":
 				if p.mapping(v, key) {
 					p.fields(v, key, func(key string, v *yaml.Node) bool {
@@ -360,6 +382,34 @@ func (p *parser) authorization(n *yaml.Node) Authorization {
 				}
 				a.Limits[k] = n
 			}
+		default:
+			return false
+		}
+		return true
+	})
+	return a
+}
+
+func (p *parser) allow(n *yaml.Node) Allow {
+	var a Allow
+	if !p.mapping(n, "allow") {
+		return a
+	}
+	p.fields(n, "allow", func(key string, v *yaml.Node) bool {
+		switch key {
+		case "request_fields":
+			if !p.mapping(v, "allow request_fields") {
+				return true
+			}
+			a.RequestFields = map[string][]string{}
+			p.fields(v, "allow request_fields", func(dialect string, v *yaml.Node) bool {
+				a.RequestFields[dialect] = p.strings(v, "allow request_fields "+dialect)
+				return true
+			})
+		case "anthropic_beta":
+			a.AnthropicBeta = p.strings(v, "allow anthropic_beta")
+		case "server_tools":
+			a.ServerTools = p.strings(v, "allow server_tools")
 		default:
 			return false
 		}

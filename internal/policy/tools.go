@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"path"
+	"slices"
 
 	"github.com/brightline/brightline/internal/detect/toolclass"
 )
@@ -132,3 +133,23 @@ func isGlob(s string) bool {
 // declaration of fire_* also covers "FІRE_x" with a Cyrillic І and
 // "f1re_x". See toolclass.Normalize.
 func NormalizeToolName(name string) string { return toolclass.Normalize(name) }
+
+// AllowsRequestField reports whether the signed policy allows the
+// unmodelled top-level request field in dialect ("openai", "anthropic",
+// "responses").
+func (p *Policy) AllowsRequestField(dialect, field string) bool {
+	return slices.Contains(p.file.Allow.RequestFields[dialect], field)
+}
+
+// AllowsAnthropicBeta reports whether the signed policy allows the
+// anthropic-beta value.
+func (p *Policy) AllowsAnthropicBeta(beta string) bool {
+	return slices.Contains(p.file.Allow.AnthropicBeta, beta)
+}
+
+// AllowsServerTool reports whether the signed policy allows the provider
+// to execute tools of kind (web_search, web_fetch, code_execution, mcp,
+// …) itself.
+func (p *Policy) AllowsServerTool(kind string) bool {
+	return slices.Contains(p.file.Allow.ServerTools, kind)
+}

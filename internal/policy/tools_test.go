@@ -62,3 +62,22 @@ func TestCompileTools(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestAllow(t *testing.T) {
+	p, err := Load("p.yaml", []byte("allow:\n  request_fields:\n    openai: [prediction]\n  anthropic_beta: [mcp-client-2025-04-04]\n  server_tools: [web_search]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.AllowsRequestField("openai", "prediction") || p.AllowsRequestField("anthropic", "prediction") ||
+		!p.AllowsAnthropicBeta("mcp-client-2025-04-04") || p.AllowsAnthropicBeta("x") ||
+		!p.AllowsServerTool("web_search") || p.AllowsServerTool("mcp") {
+		t.Error("allow-list doesn't say what the file says")
+	}
+	d := Default()
+	if d.AllowsRequestField("openai", "prediction") || d.AllowsServerTool("mcp") || d.AllowsAnthropicBeta("mcp-client-2025-04-04") {
+		t.Error("the default policy allows a provider feature")
+	}
+	if _, err := Load("p.yaml", []byte("allow:\n  server_tool: [x]\n")); err == nil || !strings.Contains(err.Error(), `unknown key "server_tool"`) {
+		t.Errorf("misspelt allow key: got %v", err)
+	}
+}
