@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,6 +100,10 @@ func (g *Gateway) withhold(pol *policy.Policy, x *exchange, in *policy.Input, d 
 		TTL:           ttl,
 		Excerpt:       x.excerpt,
 	})
+	if errors.Is(err, approval.ErrTooManyPending) {
+		// A *brightline.Error with code rate_limited: HTTP 429.
+		return "", err
+	}
 	if err != nil {
 		return "", &brightline.Error{Code: brightline.CodeUnavailable,
 			Message:    fmt.Sprintf("tool call %s needs human approval, and the approval request could not be recorded; nothing was released", call.Name),
