@@ -15,6 +15,10 @@ const (
 	RuleRemoved      = "rule removed"
 	RuleChanged      = "rule changed"
 	HeadersChanged   = "metadata headers changed"
+	ToolChanged      = "tool declaration changed"
+	SettingChanged   = "setting changed"
+	AllowChanged     = "allow-list changed"
+	AuthzChanged     = "authorization changed"
 )
 
 // Change is one difference between two policy files.
@@ -55,7 +59,14 @@ func (c Change) String() string {
 //   - removes a redact pattern;
 //   - moves a rule out of a safeguard;
 //   - grants allow_refusal_retry, which lets a refusal be retried elsewhere;
-//   - removes a metadata header, which rules may rely on.
+//   - removes a metadata header, which rules may rely on;
+//   - lowers or removes a tool declaration, or declares a tool below
+//     force (a new declaration can only take a tool out of the
+//     classifier's hands), or turns undeclared_tools from hold to
+//     classify;
+//   - raises the cap on pending approvals;
+//   - allows a provider feature (request field, beta, server tool);
+//   - adds or changes an authorization, which raises limits.
 //
 // Changes come in a stable order: headers, safeguards, then rules in the
 // order of the old file followed by the rules only the new file has.
@@ -131,6 +142,91 @@ func Diff(old, new *File) []Change {
 				c.Weakens = true
 			}
 			out = append(out, c)
+		}
+	}
+	return append(out, diffSettings(old, new)...)
+}
+
+// diffSettings compares what the policy says besides its rules: tool
+// declarations, switches, the allow-list and authorizations.
+func diffSettings(old, new *File) []Change {
+	var out []Change
+	oldT := map[string]string{}
+	for _, d := range old.Tools {
+		oldT[d.Name] = d.Effect
+	}
+	newT := map[string]bool{}
+	for _, d := range new.Tools {
+		newT[d.Name] = true
+		o, had := oldT[d.Name]
+		switch {
+		case !had:
+			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s declared %s", d.Name, d.Effect), Weakens: d.Effect != EffectForce})
+		case o != d.Effect:
+			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s from %s to %s", d.Name, o, d.Effect), Weakens: EffectRank(d.Effect) < EffectRank(o)})
+		}
+	}
+	for _, d := range old.Tools {
+		if !newT[d.Name] {
+			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s (%s) no longer declared", d.Name, d.Effect), Weakens: d.Effect != EffectInformational})
+		}
+	}
+	orDefault := func(s, def string) string {
+		if s == "" {
+			return def
+		}
+		return s
+	}
+	if o, n := orDefault(old.UndeclaredTools, UndeclaredClassify), orDefault(new.UndeclaredTools, UndeclaredClassify); o != n {
+		out = append(out, Change{Kind: SettingChanged, Detail: fmt.Sprintf("undeclared_tools from %s to %s", o, n), Weakens: n == UndeclaredClassify})
+	}
+	capOf := func(f *File) int {
+		if f.Approvals.MaxPendingPerRequester > 0 {
+			return f.Approvals.MaxPendingPerRequester
+		}
+		return DefaultMaxPendingPerRequester
+	}
+	if o, n := capOf(old), capOf(new); o != n {
+		out = append(out, Change{Kind: SettingChanged, Detail: fmt.Sprintf("approvals.max_pending_per_requester from %d to %d", o, n), Weakens: n > o})
+	}
+	allowed := func(f *File) []string {
+		var a []string
+		for d, fields := range f.Allow.RequestFields {
+			for _, x := range fields {
+				a = append(a, "request field "+d+"."+x)
+			}
+		}
+		for _, x := range f.Allow.AnthropicBeta {
+			a = append(a, "anthropic-beta "+x)
+		}
+		for _, x := range f.Allow.ServerTools {
+			a = append(a, "server tool "+x)
+		}
+		slices.Sort(a)
+		return a
+	}
+	oa, na := allowed(old), allowed(new)
+	for _, x := range na {
+		if !slices.Contains(oa, x) {
+			out = append(out, Change{Kind: AllowChanged, Detail: "allows " + x, Weakens: true})
+		}
+	}
+	for _, x := range oa {
+		if !slices.Contains(na, x) {
+			out = append(out, Change{Kind: AllowChanged, Detail: "no longer allows " + x})
+		}
+	}
+	oldA := map[string]Authorization{}
+	for _, a := range old.Authorizations {
+		oldA[a.ID] = a
+	}
+	for _, a := range new.Authorizations {
+		o, had := oldA[a.ID]
+		switch {
+		case !had:
+			out = append(out, Change{Kind: AuthzChanged, Detail: fmt.Sprintf("%s added (%s, until %s)", a.ID, a.Reference, a.Expires), Weakens: true})
+		case fmt.Sprint(o.Limits, o.Principals, o.Expires, o.Scope) != fmt.Sprint(a.Limits, a.Principals, a.Expires, a.Scope):
+			out = append(out, Change{Kind: AuthzChanged, Detail: a.ID + " changed", Weakens: true})
 		}
 	}
 	return out

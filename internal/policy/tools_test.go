@@ -81,3 +81,42 @@ func TestAllow(t *testing.T) {
 		t.Errorf("misspelt allow key: got %v", err)
 	}
 }
+
+func TestDiffSettings(t *testing.T) {
+	parse := func(src string) *File {
+		f, err := Parse("p.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	old := parse("undeclared_tools: hold\ntools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: informational}\n")
+	tests := []struct {
+		name, src, want string
+		weakens    bool
+	}{
+		{"lowered", "undeclared_tools: hold\ntools:\n  - {name: fire_x, effect: informational}\n  - {name: get_x, effect: informational}\n", "fire_x from force to informational", true},
+		{"raised", "undeclared_tools: hold\ntools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: force}\n", "get_x from informational to force", false},
+		{"removed", "undeclared_tools: hold\ntools:\n  - {name: get_x, effect: informational}\n", "fire_x (force) no longer declared", true},
+		{"new glob", "undeclared_tools: hold\ntools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: informational}\n  - {name: \"*\", effect: informational}\n", "* declared informational", true},
+		{"switch", "tools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: informational}\n", "undeclared_tools from hold to classify", true},
+		{"cap", "undeclared_tools: hold\napprovals: {max_pending_per_requester: 500}\ntools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: informational}\n", "max_pending_per_requester from 20 to 500", true},
+		{"allow", "undeclared_tools: hold\nallow: {server_tools: [mcp]}\ntools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: informational}\n", "allows server tool mcp", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var found bool
+			for _, c := range Diff(old, parse(tt.src)) {
+				if strings.Contains(c.Detail, tt.want) {
+					found = true
+					if c.Weakens != tt.weakens {
+						t.Errorf("%s: weakens %v, want %v", c, c.Weakens, tt.weakens)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no change mentions %q: %v", tt.want, Diff(old, parse(tt.src)))
+			}
+		})
+	}
+}
