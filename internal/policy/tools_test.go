@@ -93,7 +93,7 @@ func TestDiffSettings(t *testing.T) {
 	old := parse("undeclared_tools: hold\ntools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: informational}\n")
 	tests := []struct {
 		name, src, want string
-		weakens    bool
+		weakens         bool
 	}{
 		{"lowered", "undeclared_tools: hold\ntools:\n  - {name: fire_x, effect: informational}\n  - {name: get_x, effect: informational}\n", "fire_x from force to informational", true},
 		{"raised", "undeclared_tools: hold\ntools:\n  - {name: fire_x, effect: force}\n  - {name: get_x, effect: force}\n", "get_x from informational to force", false},
