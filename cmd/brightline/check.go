@@ -15,17 +15,29 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/dialect/openai"
-	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/store"
 )
 
-const checkUsage = "usage: brightline check [-config FILE] [-principal-key KEY | -principal NAME [-org ORG] [-purpose PURPOSE] [-role ROLE]...]\n" +
-	"                        [-dialect openai|anthropic] [-header 'Name: value']... [-time TIME] REQUEST.json"
+const checkUsage = "usage: brightline check [-config FILE] [-principal-key KEY | -principal NAME [-person P] [-org ORG] [-purpose PURPOSE] [-role ROLE]...]\n" +
+	"                        [-dialect openai|anthropic] [-header 'Name: value']... [-time TIME] [-tool-call 'NAME={...}']... REQUEST.json"
 
 // checkResult is what brightline check prints.
 type checkResult struct {
+	Decision brightline.Decision `json:"decision"`
+	Input    *policy.Input       `json:"input"`
+	// ToolCalls are the decisions of the -tool-call calls, as if the
+	// model's answer to the request made them; only a request the gateway
+	// would forward gets an answer, so they are absent otherwise.
+	ToolCalls []checkToolCall `json:"tool_calls,omitempty"`
+}
+
+// checkToolCall is the decision of one -tool-call.
+type checkToolCall struct {
+	Name     string              `json:"name"`
+	Effect   safeguard.Effect    `json:"effect"`
 	Decision brightline.Decision `json:"decision"`
 	Input    *policy.Input       `json:"input"`
 }
@@ -35,17 +47,19 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	configPath := fs.String("config", "", "config `file` (default: embedded defaults)")
 	principalKey := fs.String("principal-key", "", "decide as the principal of this API `key` (looked up in the data directory); @FILE reads it from FILE")
 	name := fs.String("principal", "", "decide as a principal with this `name`")
+	person := fs.String("person", "", "the person who holds the -principal's key")
 	org := fs.String("org", "", "organisation of the -principal")
 	purpose := fs.String("purpose", "", "declared purpose of the -principal")
-	var roles, headers stringList
+	var roles, headers, toolCalls stringList
 	fs.Var(&roles, "role", "a role of the -principal; repeat for several")
 	fs.Var(&headers, "header", "a request header 'Name: value' (for metadata_headers); repeat for several")
+	fs.Var(&toolCalls, "tool-call", "decide a tool call 'NAME' or 'NAME={JSON arguments}' in the answer; repeat for several")
 	dialect := fs.String("dialect", "openai", "the request body's `dialect`: openai (Chat Completions) or anthropic (Messages)")
 	at := fs.String("time", "", "decide as at this RFC 3339 `time` (default now)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || (*principalKey != "" && (*name != "" || *org != "" || *purpose != "" || len(roles) > 0)) {
+	if fs.NArg() != 1 || (*principalKey != "" && (*name != "" || *person != "" || *org != "" || *purpose != "" || len(roles) > 0)) {
 		fmt.Fprintln(e.stderr, checkUsage)
 		return errUsage
 	}
@@ -77,7 +91,7 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	principal := brightline.Principal{Name: *name, Org: *org, Purpose: *purpose, Roles: roles}
+	principal := brightline.Principal{Name: *name, Person: *person, Org: *org, Purpose: *purpose, Roles: roles}
 	if *principalKey != "" {
 		if principal, err = principalOfKey(ctx, cfg.DataDir, *principalKey); err != nil {
 			return err
@@ -87,16 +101,37 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return fmt.Errorf("serve would refuse the configured policy: %w", err)
 	}
-	in := gateway.RequestInput(lp.policy, principal, req, hdr, now)
-	// One request: findings, but no history for the counters.
-	(*gateway.Surveillance)(nil).Inspect(in, req)
-	d, err := lp.policy.Evaluate(brightline.StageRequest, in)
+	tools, err := cfg.toolEffects()
+	if err != nil {
+		return err
+	}
+	// One request and no history: the counters count this request alone,
+	// as a gateway would for a principal's first request.
+	dec := safeguard.New(safeguard.Config{Tools: tools, Surveillance: dryRunSurveillance(nil)})
+	x, err := dec.Request(lp.policy, principal, req, hdr, now)
 	if err != nil {
 		return fmt.Errorf("the policy couldn't decide the request, so the gateway would refuse it (policy_error): %w", err)
 	}
+	res := checkResult{Decision: x.Decision, Input: x.Input}
+	if forwarded(x.Decision) {
+		for _, tc := range toolCalls {
+			name, args, _ := strings.Cut(tc, "=")
+			o, err := x.ToolCall(name, json.RawMessage(args), "")
+			if err != nil {
+				return fmt.Errorf("-tool-call %s: the gateway would withhold the call: %w", name, err)
+			}
+			res.ToolCalls = append(res.ToolCalls, checkToolCall{Name: name, Effect: o.Effect, Decision: o.Decision, Input: o.Input})
+		}
+	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(checkResult{Decision: d, Input: in})
+	return enc.Encode(res)
+}
+
+// forwarded reports whether the gateway forwards a request so decided,
+// and so gets an answer whose tool calls are decided.
+func forwarded(d brightline.Decision) bool {
+	return d.Action.Rank() < brightline.ActionRequireApproval.Rank()
 }
 
 // readInput reads the file at path, or standard input for "-".

@@ -14,28 +14,33 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/subjects"
 )
 
 const replayUsage = `usage: brightline replay [-config FILE] TRAFFIC.jsonl
 
 Each line of TRAFFIC.jsonl (- for standard input) is one recorded request:
-  {"principal": {"id": "...", "name": "...", "org": "...", "purpose": "...", "roles": [...]},
+  {"principal": {"id": "...", "name": "...", "person": "...", "org": "...", "purpose": "...", "roles": [...]},
    "dialect": "openai" | "anthropic", "body": {...request body...},
-   "headers": {"Name": "value"}, "time": "2026-11-23T12:00:00Z"}
+   "headers": {"Name": "value"}, "time": "2026-11-23T12:00:00Z",
+   "tool_calls": [{"name": "...", "arguments": {...}}]}
 Only body is required; dialect defaults to openai and time to now.
-Lines are decided in order at stage request with the policy serve would
-load, keeping per-principal counters as the gateway does, on the recorded
-times: counters.requests_1h counts the principal's requests in the hour up
-to and including the line's own, and the detectors fill findings and the
-subject counters (subjects_1h|24h|30d, us_person_subjects_*, profile
+Lines are decided in order with the policy serve would load, by the same
+decider as the gateway, keeping per-principal and per-organisation
+counters as the gateway does, on the recorded times: counters.requests_1h
+counts the principal's requests in the hour up to and including the
+line's own, and the detectors fill findings and the subject counters
+(subjects_1h|24h|30d, us_person_subjects_*, their org_ windows, profile
 breadth). A line without principal.id is counted under "name:" + name.
 Record lines in time order: requests more than an hour older than a line
 are forgotten, so a later line with an earlier time doesn't see them.
-Prints one {"line": N, "decision": {...}} per line, or {"line": N, "error": "..."}
-for a line that can't be decided; the exit status is then 1.
+tool_calls are the calls the model's answer made; they are decided at stage
+tool_call if the request would be forwarded.
+Prints one {"line": N, "decision": {...}, "tool_calls": [...]} per line, or
+{"line": N, "error": "..."} for a line that can't be decided; the exit
+status is then 1.
 `
 
 // trafficLine is one line of recorded traffic.
@@ -45,13 +50,28 @@ type trafficLine struct {
 	Body      json.RawMessage      `json:"body"`
 	Headers   map[string]string    `json:"headers"`
 	Time      *time.Time           `json:"time"`
+	ToolCalls []trafficToolCall    `json:"tool_calls"`
+}
+
+// trafficToolCall is a tool call the model's answer made.
+type trafficToolCall struct {
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
 }
 
 // replayResult is one line of replay output.
 type replayResult struct {
-	Line     int                  `json:"line"`
-	Decision *brightline.Decision `json:"decision,omitempty"`
-	Error    string               `json:"error,omitempty"`
+	Line      int                  `json:"line"`
+	Decision  *brightline.Decision `json:"decision,omitempty"`
+	ToolCalls []replayToolCall     `json:"tool_calls,omitempty"`
+	Error     string               `json:"error,omitempty"`
+}
+
+// replayToolCall is the decision of one tool call of a line.
+type replayToolCall struct {
+	Name     string              `json:"name"`
+	Effect   string              `json:"effect"`
+	Decision brightline.Decision `json:"decision"`
 }
 
 func runReplay(ctx context.Context, args []string, e *env) error {
@@ -76,6 +96,10 @@ func runReplay(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return fmt.Errorf("serve would refuse the configured policy: %w", err)
 	}
+	tools, err := cfg.toolEffects()
+	if err != nil {
+		return err
+	}
 	var in io.Reader = e.stdin
 	if path := fs.Arg(0); path != "-" {
 		f, err := os.Open(path)
@@ -86,7 +110,7 @@ func runReplay(ctx context.Context, args []string, e *env) error {
 		in = f
 	}
 
-	r := newReplayer(lp.policy, time.Now)
+	r := newReplayer(lp.policy, tools, time.Now)
 	out := json.NewEncoder(e.stdout)
 	br := bufio.NewReader(in)
 	lines, failed := 0, 0
@@ -95,11 +119,14 @@ func runReplay(ctx context.Context, args []string, e *env) error {
 		if len(bytes.TrimSpace(line)) > 0 {
 			lines++
 			res := replayResult{Line: n}
-			if d, err := r.decide(line); err != nil {
+			if rl, err := r.decide(line); err != nil {
 				res.Error = err.Error()
 				failed++
 			} else {
-				res.Decision = &d
+				res.Decision = &rl.request.Decision
+				for _, o := range rl.tools {
+					res.ToolCalls = append(res.ToolCalls, replayToolCall{Name: o.Input.ToolCall.Name, Effect: o.Effect.Class, Decision: o.Decision})
+				}
 			}
 			if err := out.Encode(res); err != nil {
 				return err
@@ -118,37 +145,41 @@ func runReplay(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
-// replayer decides recorded requests in order, keeping the per-principal
-// counters a gateway would keep.
+// replayer decides recorded requests in order with the gateway's decider,
+// keeping the counters a gateway would keep.
 type replayer struct {
-	policy *policy.Policy
-	now    func() time.Time // for lines without a time
-	// surv counts people per principal as the gateway does, on the
-	// recorded times: at is the time of the line being decided.
-	surv *gateway.Surveillance
-	at   time.Time
-	// windows holds, per principal, the times of its requests in the last
-	// hour of the latest line's time.
-	windows map[string][]time.Time
+	policy  *policy.Policy
+	now     func() time.Time // for lines without a time
+	decider *safeguard.Decider
+	// at is the time of the line being decided: the subject windows'
+	// clock, so that they count on the recorded times.
+	at time.Time
 }
 
-// decide decodes one line of traffic and decides it at stage request.
-func (r *replayer) decide(line []byte) (brightline.Decision, error) {
+// replayed is one line's outcomes: the request's and its tool calls'.
+type replayed struct {
+	request safeguard.Outcome
+	tools   []safeguard.ToolOutcome
+}
+
+// decide decodes one line of traffic and decides it at stage request,
+// then its tool calls if the request would be forwarded.
+func (r *replayer) decide(line []byte) (replayed, error) {
 	var tl trafficLine
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&tl); err != nil {
-		return brightline.Decision{}, fmt.Errorf("couldn't parse line: %v", err)
+		return replayed{}, fmt.Errorf("couldn't parse line: %v", err)
 	}
 	if len(tl.Body) == 0 || string(tl.Body) == "null" {
-		return brightline.Decision{}, errors.New("line has no body")
+		return replayed{}, errors.New("line has no body")
 	}
 	if tl.Dialect == "" {
 		tl.Dialect = string(brightline.DialectOpenAI)
 	}
 	req, err := decodeRequest(tl.Dialect, tl.Body)
 	if err != nil {
-		return brightline.Decision{}, err
+		return replayed{}, err
 	}
 	at := r.now()
 	if tl.Time != nil {
@@ -162,54 +193,42 @@ func (r *replayer) decide(line []byte) (brightline.Decision, error) {
 		// Counters are kept per principal id, as the gateway keeps them.
 		tl.Principal.ID = "name:" + tl.Principal.Name
 	}
-	in := gateway.RequestInput(r.policy, tl.Principal, req, hdr, at)
 	r.at = at
-	r.surv.Inspect(in, req)
-	in.Counters.Requests1h = r.count(tl.Principal, at)
-	d, err := r.policy.Evaluate(brightline.StageRequest, in)
+	x, err := r.decider.Request(r.policy, tl.Principal, req, hdr, at)
 	if err != nil {
-		return brightline.Decision{}, fmt.Errorf("the policy couldn't decide the request, so the gateway would refuse it (policy_error): %v", err)
+		return replayed{}, fmt.Errorf("the policy couldn't decide the request, so the gateway would refuse it (policy_error): %v", err)
 	}
-	return d, nil
+	out := replayed{request: safeguard.Outcome{Decision: x.Decision, Input: x.Input}}
+	if !forwarded(x.Decision) {
+		return out, nil
+	}
+	for _, tc := range tl.ToolCalls {
+		o, err := x.ToolCall(tc.Name, tc.Arguments, "")
+		if err != nil {
+			return replayed{}, fmt.Errorf("tool call %s: the gateway would withhold the answer: %v", tc.Name, err)
+		}
+		out.tools = append(out.tools, o)
+	}
+	return out, nil
 }
 
-// newReplayer returns a replayer with empty counters. Subject keys are
-// HMACs under a secret made for this run: a dry run shares nothing with
-// the gateway's state.
-func newReplayer(p *policy.Policy, now func() time.Time) *replayer {
-	r := &replayer{policy: p, now: now, windows: map[string][]time.Time{}}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	clock := func() time.Time { return r.at }
-	r.surv = &gateway.Surveillance{
-		Keyer:    subjects.NewKeyer(secret),
-		Counter:  &subjects.Counter{Now: clock},
-		Profiles: &subjects.Profiles{Now: clock},
-	}
+// newReplayer returns a replayer with empty counters.
+func newReplayer(p *policy.Policy, tools *policy.ToolEffects, now func() time.Time) *replayer {
+	r := &replayer{policy: p, now: now}
+	r.decider = safeguard.New(safeguard.Config{Tools: tools, Surveillance: dryRunSurveillance(func() time.Time { return r.at })})
 	return r
 }
 
-// count records a request by p at time at and returns the number of p's
-// requests in the hour up to at, this one included.
-func (r *replayer) count(p brightline.Principal, at time.Time) int {
-	key := p.ID
-	if key == "" {
-		key = "name:" + p.Name
+// dryRunSurveillance returns empty counters for a dry run, on clock (nil
+// for the real one). Subject keys are HMACs under a secret made for this
+// run: a dry run shares nothing with the gateway's state.
+func dryRunSurveillance(clock func() time.Time) *safeguard.Surveillance {
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	return &safeguard.Surveillance{
+		Keyer:    subjects.NewKeyer(secret),
+		Counter:  &subjects.Counter{Now: clock},
+		Profiles: &subjects.Profiles{Now: clock},
+		Requests: &subjects.Requests{},
 	}
-	from := at.Add(-time.Hour)
-	kept := r.windows[key][:0]
-	n := 1
-	for _, t := range r.windows[key] {
-		// Drop what no later line can count. Lines out of time order
-		// only lose requests more than an hour older than this one.
-		if !t.After(from) {
-			continue
-		}
-		kept = append(kept, t)
-		if !t.After(at) {
-			n++
-		}
-	}
-	r.windows[key] = append(kept, at)
-	return n
 }

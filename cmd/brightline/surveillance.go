@@ -9,8 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
-	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/subjects"
 )
@@ -54,7 +55,7 @@ func loadSubjectSecret(dataDir string) (secret []byte, created bool, err error) 
 
 // surveillanceState is the safeguard's state and its persistence.
 type surveillanceState struct {
-	*gateway.Surveillance
+	*safeguard.Surveillance
 	db store.SubjectStates
 }
 
@@ -70,10 +71,13 @@ func openSurveillance(ctx context.Context, cfg *Config, db store.SubjectStates, 
 		log.Info("created the subject-key secret; back it up with the database", "file", filepath.Join(cfg.DataDir, subjectKeyFile))
 	}
 	s := &surveillanceState{
-		Surveillance: &gateway.Surveillance{
+		Surveillance: &safeguard.Surveillance{
 			Keyer:    subjects.NewKeyer(secret),
 			Counter:  &subjects.Counter{},
 			Profiles: &subjects.Profiles{Capacity: cfg.Surveillance.ProfileCapacity},
+			// Request windows are kept in memory only: a restart
+			// empties counters.requests_1h.
+			Requests: &subjects.Requests{},
 		},
 		db: db,
 	}
@@ -98,11 +102,13 @@ func openSurveillance(ctx context.Context, cfg *Config, db store.SubjectStates, 
 	return s, nil
 }
 
-// save writes every principal's counters to the store, and forgets
-// principals with nothing left in any window.
+// save writes every principal's and organisation's counters to the
+// store, and forgets principals with nothing left in any window. An
+// organisation's windows are kept under subjects.OrgID.
 func (s *surveillanceState) save(ctx context.Context) error {
 	s.Counter.Sweep()
 	s.Profiles.Sweep()
+	s.Requests.Sweep(time.Now())
 	var states []store.SubjectState
 	for _, id := range s.Counter.Principals() {
 		b, err := s.Counter.MarshalPrincipal(id)

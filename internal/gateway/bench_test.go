@@ -17,6 +17,7 @@ import (
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/store/sqlite"
 	"github.com/brightline/brightline/internal/subjects"
 )
@@ -60,12 +61,20 @@ func BenchmarkGateway(b *testing.B) {
 // BenchmarkInspect is the surveillance safeguard's work on one request:
 // detection and linking over the request's text, HMAC subject keys, and
 // the per-principal windows and profile breadths, read back for the rules.
-// The prompt is 2.3 KB of casework text naming three people.
+// The prompt is 2.3 KB of casework text naming three people. It runs
+// through the decider (package safeguard) with a policy without rules, so
+// that it measures the inspection and the counters, not rule evaluation.
 func BenchmarkInspect(b *testing.B) {
-	s := &gateway.Surveillance{
+	s := &safeguard.Surveillance{
 		Keyer:    subjects.NewKeyer([]byte("bench secret")),
 		Counter:  &subjects.Counter{},
 		Profiles: &subjects.Profiles{},
+		Requests: &subjects.Requests{},
+	}
+	d := safeguard.New(safeguard.Config{Surveillance: s})
+	pol, err := policy.Load("empty.yaml", []byte("rules: []\n"))
+	if err != nil {
+		b.Fatal(err)
 	}
 	text := strings.Repeat("The committee reviewed the maintenance schedule for the motor pool and agreed on the inspection order. ", 15) +
 		"Contact Maria Garcia on (212) 555-0147 or maria.garcia@example.com; her colleague James Chen (617-555-0199) " +
@@ -74,9 +83,11 @@ func BenchmarkInspect(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		in := &policy.Input{Principal: brightline.Principal{ID: "key_bench"}}
-		s.Inspect(in, req)
-		if in.Findings.Subjects != 3 {
+		x, err := d.Request(pol, brightline.Principal{ID: "key_bench"}, req, nil, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if in := x.Input; in.Findings.Subjects != 3 {
 			b.Fatalf("got %d subjects, want 3", in.Findings.Subjects)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/shadow"
 )
 
@@ -62,9 +63,10 @@ type Config struct {
 	// Policy gives the policy that decides every request, answer and tool
 	// call. nil means the embedded default policy.
 	Policy PolicySource
-	// Tools declares the effect class of tools, for tool_call.effect. nil
-	// declares none.
-	Tools *ToolEffects
+	// Tools are the operator's tool declarations, which may only raise the
+	// effect class the signed policy or the classifier gives a tool (see
+	// package safeguard). nil declares none.
+	Tools *policy.ToolEffects
 	// Now is the clock rules see as time. nil means time.Now.
 	Now func() time.Time
 	// KeyUsed, if set, is told the principal id of every authenticated
@@ -86,15 +88,19 @@ type Config struct {
 	Finished func(Finished)
 	// AuditStatus, if set, reports the audit log's state for /healthz.
 	AuditStatus func() AuditStatus
-	// Surveillance counts the people each principal's requests concern,
-	// for the counters attributes. nil fills the findings attributes only
-	// and leaves the counters at zero.
-	Surveillance *Surveillance
+	// Surveillance counts the people each principal's and organisation's
+	// requests concern, and the requests, for the counters attributes. nil
+	// fills the findings attributes only and leaves the counters at zero.
+	Surveillance *safeguard.Surveillance
+	// Trace, if set, is told every policy decision and the input it was
+	// made on (safeguard.Config.Trace). For tests and debugging.
+	Trace func(safeguard.Outcome)
 }
 
 // Gateway is the HTTP front of Brightline. Create it with New.
 type Gateway struct {
 	cfg    Config
+	decide *safeguard.Decider
 	auth   Authenticator
 	router Router
 	log    *slog.Logger
@@ -121,6 +127,7 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 	if g.cfg.Now == nil {
 		g.cfg.Now = time.Now
 	}
+	g.decide = safeguard.New(safeguard.Config{Tools: cfg.Tools, Surveillance: cfg.Surveillance, Trace: cfg.Trace})
 	g.hardStop, g.stopNow = context.WithCancel(context.Background())
 	g.mux = http.NewServeMux()
 	g.mux.HandleFunc("POST /v1/chat/completions", g.serveModelAPI(openaiCodec))
@@ -216,10 +223,12 @@ type exchange struct {
 	status    int
 	err       error
 	ctx       context.Context
-	tools     map[string]llm.Tool // tools the request offers, by name
-	excerpt   string              // the last user text, for approvers
-	held      []Held              // tool calls held for approval
-	approvals []string            // their approval ids
+	excerpt   string   // the last user text, for approvers
+	held      []Held   // tool calls held for approval
+	approvals []string // their approval ids
+	// sg decides the request, then its answer's tool calls and the answer,
+	// all with the policy in force when the request arrived.
+	sg *safeguard.Exchange
 	// auditedApprovals counts the approvals already named in a tool_call
 	// entry.
 	auditedApprovals int
@@ -229,7 +238,7 @@ type exchange struct {
 	req     *llm.Request // the request as forwarded (after redaction)
 	// restore maps the placeholders a redaction put in the request back
 	// to the identifiers, when policy asked for them in the answer.
-	restore *Placeholders
+	restore *safeguard.Placeholders
 }
 
 // record keeps a policy decision for the request's log line and metrics.
@@ -281,18 +290,13 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		}
 		x.model, x.stream = req.Model, req.Stream
 		x.ctx = r.Context()
-		x.tools = make(map[string]llm.Tool, len(req.Tools))
-		for _, t := range req.Tools {
-			x.tools[t.Name] = t
-		}
 		x.excerpt = excerpt(req)
 
 		// Decide before anything is forwarded. The same policy decides
 		// every stage of this exchange, even if a reload happens meanwhile.
 		pol := g.cfg.Policy.Current()
-		in := RequestInput(pol, p, req, r.Header, g.cfg.Now())
-		found := g.cfg.Surveillance.Inspect(in, req)
-		d, err := pol.Evaluate(brightline.StageRequest, in)
+		x.sg, err = g.decide.Request(pol, p, req, r.Header, g.cfg.Now())
+		in, d := x.sg.Input, x.sg.Decision
 		if err != nil {
 			// A refusal for want of a decision is recorded too.
 			if g.cfg.Audit != nil {
@@ -322,17 +326,9 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		setAnnotations(w, d)
-		if d.Action == brightline.ActionRedact {
-			if types, restore := pol.RedactIdentifiers(d); len(types) > 0 {
-				ph := found.redactIdentifiers(req, types)
-				if restore {
-					x.restore = ph
-				}
-			}
-			if err := redactRequest(pol, d, req); err != nil {
-				fail(policyError(brightline.StageRequest, err))
-				return
-			}
+		if x.restore, err = x.sg.Redact(); err != nil {
+			fail(policyError(brightline.StageRequest, err))
+			return
 		}
 
 		x.req = req
@@ -351,7 +347,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		defer stop()
 
 		if req.Stream {
-			g.stream(ctx, w, r, x, req, hdr, pol, in)
+			g.stream(ctx, w, r, x, req, hdr)
 			return
 		}
 		smp := g.sample(x.model)
@@ -361,7 +357,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			fail(g.interrupted(err))
 			return
 		}
-		resp, served, err = g.retryRefusal(ctx, pol, x, in, req, hdr, resp, served)
+		resp, served, err = g.retryRefusal(ctx, x, req, hdr, resp, served)
 		x.served = served
 		if err != nil {
 			fail(err)
@@ -371,7 +367,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		// Shadow mode compares the answer as the provider gave it, before
 		// the tool-call stage holds calls or identifiers are restored.
 		smp.Keep(req, resp, nil, time.Since(x.start))
-		if err := g.decideResponse(pol, x, in, resp); err != nil {
+		if err := g.decideResponse(x, resp); err != nil {
 			fail(err)
 			return
 		}
@@ -423,7 +419,7 @@ func (g *Gateway) interrupted(err error) error {
 	return err
 }
 
-func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header, pol *policy.Policy, in *policy.Input) {
+func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header) {
 	s, served, err := g.router.Stream(ctx, req, hdr)
 	x.served = served
 	if err == nil {
@@ -449,7 +445,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		collected = &collectingStream{Stream: s}
 		s = collected
 	}
-	s = g.withPolicy(s, pol, x, in)
+	s = g.withPolicy(s, x)
 
 	setServedHeaders(w, served)
 	h := w.Header()

@@ -10,9 +10,8 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
-	"github.com/brightline/brightline/internal/detect/toolclass"
 	"github.com/brightline/brightline/internal/llm"
-	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/safeguard"
 )
 
 // Approvals records tool calls held for human approval
@@ -39,51 +38,19 @@ const (
 	HeaderHeldExpires   = "Brightline-Approval-Expires"
 )
 
-// effect returns the effect class of the tool a call names, and whether
-// an operator declared it. An undeclared tool is classified from its
-// definition in the request (name, description, input schema), or from
-// its name alone if the request did not offer it; a tool that looks like
-// use of force is classed force and so held until an operator declares
-// it otherwise.
-func (g *Gateway) effect(x *exchange, name string) (string, bool) {
-	if e := g.cfg.Tools.Effect(name); e != "" {
-		return e, true
-	}
-	t, ok := x.tools[name]
-	if !ok {
-		t = llm.Tool{Name: name}
-	}
-	return toolclass.Classify(toolclass.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}).Class, false
-}
-
-// toolCallInput sets the tool_call attributes of in for call.
-func (g *Gateway) toolCallInput(x *exchange, in *policy.Input, call *llm.ToolCall) error {
-	effect, _ := g.effect(x, call.Name)
-	in.ToolCall = policy.ToolCallAttrs{Name: call.Name, Effect: effect}
-	args := call.Arguments
-	if len(args) == 0 {
-		args = json.RawMessage("{}")
-	}
-	// Arguments the model produced may be malformed; a call whose
-	// arguments cannot be read cannot be decided, so it is not released.
-	if err := json.Unmarshal(args, &in.ToolCall.Arguments); err != nil {
-		return fmt.Errorf("couldn't parse the arguments of tool call %s: %w", call.Name, err)
-	}
-	return nil
-}
-
 // withhold returns the notice that replaces a tool call policy did not
 // release. A call held for approval is first recorded as an approval
 // request bound to its exact arguments; if that cannot be recorded, the
 // call stays withheld and the answer fails with an error.
-func (g *Gateway) withhold(pol *policy.Policy, x *exchange, in *policy.Input, d brightline.Decision, call *llm.ToolCall) (string, error) {
+func (g *Gateway) withhold(x *exchange, o safeguard.ToolOutcome, call *llm.ToolCall) (string, error) {
+	d := o.Decision
 	if d.Action != brightline.ActionRequireApproval {
 		return "[brightline] " + sentence(refusalMessage(d, "Tool call "+call.Name, "blocked")), nil
 	}
 	if g.cfg.Approvals == nil {
 		return "[brightline] " + sentence(refusalMessage(d, "Tool call "+call.Name, "held for human approval, but this gateway has no approval service, so it was not released")), nil
 	}
-	role, count, ttl := pol.ApprovalRequirement(d)
+	role, count, ttl := x.sg.Policy.ApprovalRequirement(d)
 	args := call.Arguments
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
@@ -92,7 +59,7 @@ func (g *Gateway) withhold(pol *policy.Policy, x *exchange, in *policy.Input, d 
 		RequestID:     x.id,
 		Principal:     x.principal,
 		Tool:          call.Name,
-		Class:         in.ToolCall.Effect,
+		Class:         o.Effect.Class,
 		Arguments:     args,
 		PolicyVersion: d.PolicyVersion,
 		Rule:          d.Rule,

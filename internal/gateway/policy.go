@@ -11,6 +11,7 @@ import (
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
+	"github.com/brightline/brightline/internal/safeguard"
 )
 
 // PolicySource gives the policy in force. Implementations that reload swap
@@ -53,84 +54,6 @@ func (s StaticPolicy) Current() *policy.Policy { return s.Policy }
 // Status implements PolicySource.
 func (s StaticPolicy) Status() PolicyStatus {
 	return PolicyStatus{Source: s.Source, Version: s.Policy.Version(), Hash: s.Policy.Hash(), Signers: []string{}}
-}
-
-// RequestInput builds the attributes rules see at stage request. It is
-// exported for dry runs (brightline check, replay), which must decide
-// exactly as the gateway does.
-func RequestInput(p *policy.Policy, principal brightline.Principal, req *llm.Request, hdr http.Header, now time.Time) *policy.Input {
-	in := &policy.Input{
-		Principal: principal,
-		Request: policy.RequestAttrs{
-			Model:     req.Model,
-			Dialect:   string(req.Dialect),
-			Messages:  len(req.Messages),
-			TextBytes: textBytes(req),
-			Metadata:  p.Metadata(hdr),
-		},
-		Time: now,
-	}
-	for _, t := range req.Tools {
-		in.Request.Tools = append(in.Request.Tools, t.Name)
-	}
-	return in
-}
-
-// textBytes counts the text of the system prompt and all messages,
-// tool results included.
-func textBytes(req *llm.Request) int {
-	n := len(req.System)
-	for _, m := range req.Messages {
-		n += blocksText(m.Content)
-	}
-	return n
-}
-
-func blocksText(bs []llm.Block) int {
-	n := 0
-	for _, b := range bs {
-		switch b.Type {
-		case llm.BlockText, llm.BlockThinking:
-			n += len(b.Text)
-		case llm.BlockToolResult:
-			n += blocksText(b.ToolResult.Content)
-		}
-	}
-	return n
-}
-
-// redactRequest applies the decision's redact rules to every piece of text
-// in req and drops req.Raw, so the provider is sent the rewritten request,
-// never the client's bytes.
-func redactRequest(p *policy.Policy, d brightline.Decision, req *llm.Request) error {
-	var err error
-	if req.System, err = p.Redact(d, req.System); err != nil {
-		return err
-	}
-	var walk func(bs []llm.Block) error
-	walk = func(bs []llm.Block) error {
-		for i := range bs {
-			b := &bs[i]
-			switch b.Type {
-			case llm.BlockText:
-				if b.Text, err = p.Redact(d, b.Text); err != nil {
-					return err
-				}
-			case llm.BlockToolResult:
-				if err := walk(b.ToolResult.Content); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	for i := range req.Messages {
-		if err := walk(req.Messages[i].Content); err != nil {
-			return err
-		}
-	}
-	req.Raw = nil
-	return nil
 }
 
 // decisionError is the client's error for a request or answer that policy
@@ -180,36 +103,33 @@ func policyError(stage brightline.Stage, err error) error {
 // answer. Tool calls policy does not release are replaced by a text notice
 // at the same place; if none remain, a tool_use stop becomes end_turn. A
 // denied answer, or one that cannot be evaluated, is an error.
-func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input, resp *llm.Response) error {
-	modelText := blocksText(resp.Content) // before notices are added: rules judge the model's output
-	if p.HasRules(brightline.StageToolCall) {
+func (g *Gateway) decideResponse(x *exchange, resp *llm.Response) error {
+	modelText := safeguard.TextBytes(resp.Content) // before notices are added: rules judge the model's output
+	if x.sg.Decides(brightline.StageToolCall) {
 		kept := 0
 		for i := range resp.Content {
 			b := &resp.Content[i]
 			if b.Type != llm.BlockToolUse {
 				continue
 			}
-			if err := g.toolCallInput(x, in, b.ToolCall); err != nil {
-				return policyError(brightline.StageToolCall, err)
-			}
-			d, err := p.Evaluate(brightline.StageToolCall, in)
+			o, err := x.sg.ToolCall(b.ToolCall.Name, b.ToolCall.Arguments, x.served.Provider)
 			if err != nil {
 				return policyError(brightline.StageToolCall, err)
 			}
-			x.record(d)
-			if d.Action.Rank() >= brightline.ActionRequireApproval.Rank() {
-				notice, err := g.withhold(p, x, in, d, b.ToolCall)
+			x.record(o.Decision)
+			if o.Decision.Action.Rank() >= brightline.ActionRequireApproval.Rank() {
+				notice, err := g.withhold(x, o, b.ToolCall)
 				if err != nil {
 					return err
 				}
-				if err := g.audit(x, d, in); err != nil {
+				if err := g.audit(x, o.Decision, o.Input); err != nil {
 					return err
 				}
 				*b = llm.Block{Type: llm.BlockText, Text: notice}
 				resp.Raw = nil
 				continue
 			}
-			if err := g.audit(x, d, in); err != nil {
+			if err := g.audit(x, o.Decision, o.Input); err != nil {
 				return err
 			}
 			kept++
@@ -218,18 +138,16 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 			resp.StopReason = llm.StopEndTurn
 		}
 	}
-	if p.HasRules(brightline.StageResponse) {
-		in.ToolCall = policy.ToolCallAttrs{}
-		in.Response = policy.ResponseAttrs{StopReason: string(resp.StopReason), TextBytes: modelText, Finished: true}
-		d, err := p.Evaluate(brightline.StageResponse, in)
+	if x.sg.Decides(brightline.StageResponse) {
+		o, err := x.sg.Response(resp.StopReason, modelText, true)
 		if err != nil {
 			return policyError(brightline.StageResponse, err)
 		}
-		x.record(d)
-		if err := g.audit(x, d, in); err != nil {
+		x.record(o.Decision)
+		if err := g.audit(x, o.Decision, o.Input); err != nil {
 			return err
 		}
-		if err := decisionError(d, "The answer was"); err != nil {
+		if err := decisionError(o.Decision, "The answer was"); err != nil {
 			return err
 		}
 	}
@@ -240,11 +158,10 @@ func (g *Gateway) decideResponse(p *policy.Policy, x *exchange, in *policy.Input
 // targets, but only while a policy rule with allow_refusal_retry matches:
 // a refusal is otherwise the answer, never routed around. Streams are not
 // retried, since the refusal is known only after text has been sent.
-func (g *Gateway) retryRefusal(ctx context.Context, p *policy.Policy, x *exchange, in *policy.Input, req *llm.Request, hdr http.Header,
+func (g *Gateway) retryRefusal(ctx context.Context, x *exchange, req *llm.Request, hdr http.Header,
 	resp *llm.Response, served provider.Served) (*llm.Response, provider.Served, error) {
 	for resp.StopReason == llm.StopRefusal {
-		in.Response = policy.ResponseAttrs{StopReason: string(resp.StopReason), TextBytes: blocksText(resp.Content), Finished: true}
-		ok, err := p.AllowsRefusalRetry(in)
+		ok, err := x.sg.RetryRefusal(safeguard.TextBytes(resp.Content))
 		if err != nil {
 			return nil, served, policyError(brightline.StageResponse, err)
 		}

@@ -66,7 +66,7 @@ func policyHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tools, err := gateway.NewToolEffects([]gateway.ToolDecl{{Name: "fire_*", Effect: "force"}, {Name: "get_weather", Effect: "informational"}})
+	tools, err := policy.NewToolEffects([]policy.ToolDecl{{Name: "fire_*", Effect: "force"}, {Name: "get_weather", Effect: "informational"}}, policy.NormalizeToolName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/llm"
-	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/safeguard"
 )
 
 // policyStream applies the tool_call and response stages to a stream.
@@ -22,14 +22,12 @@ import (
 type policyStream struct {
 	src  llm.Stream
 	g    *Gateway
-	p    *policy.Policy
 	x    *exchange
-	in   *policy.Input
 	tool bool // decide tool calls
 	resp bool // decide the response
 	// restore puts redacted identifiers back in text deltas; pending is
 	// text held back because it may be the start of a placeholder.
-	restore *Placeholders
+	restore *safeguard.Placeholders
 	pending string
 
 	out  []llm.StreamEvent // ready to return, in order
@@ -43,12 +41,12 @@ type policyStream struct {
 	err      error
 }
 
-func (g *Gateway) withPolicy(s llm.Stream, p *policy.Policy, x *exchange, in *policy.Input) llm.Stream {
-	tool, resp := p.HasRules(brightline.StageToolCall), p.HasRules(brightline.StageResponse)
+func (g *Gateway) withPolicy(s llm.Stream, x *exchange) llm.Stream {
+	tool, resp := x.sg.Decides(brightline.StageToolCall), x.sg.Decides(brightline.StageResponse)
 	if !tool && !resp && x.restore == nil {
 		return s
 	}
-	return &policyStream{src: s, g: g, p: p, x: x, in: in, tool: tool, resp: resp, restore: x.restore}
+	return &policyStream{src: s, g: g, x: x, tool: tool, resp: resp, restore: x.restore}
 }
 
 func (s *policyStream) Next() (llm.StreamEvent, error) {
@@ -178,18 +176,16 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	call := s.call
 	s.call = nil
 	call.Arguments = []byte(s.args.String())
-	if err := s.g.toolCallInput(s.x, s.in, call); err != nil {
-		return nil, policyError(brightline.StageToolCall, err)
-	}
-	d, err := s.p.Evaluate(brightline.StageToolCall, s.in)
+	o, err := s.x.sg.ToolCall(call.Name, call.Arguments, s.x.served.Provider)
 	if err != nil {
 		return nil, policyError(brightline.StageToolCall, err)
 	}
+	d := o.Decision
 	s.x.record(d)
 	held := s.held
 	s.held = nil
 	if d.Action.Rank() < brightline.ActionRequireApproval.Rank() {
-		if err := s.g.audit(s.x, d, s.in); err != nil {
+		if err := s.g.audit(s.x, d, o.Input); err != nil {
 			return nil, err
 		}
 		s.released++
@@ -200,11 +196,11 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	}
 	s.withheld++
 	idx := held[0].Index
-	notice, err := s.g.withhold(s.p, s.x, s.in, d, call)
+	notice, err := s.g.withhold(s.x, o, call)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.g.audit(s.x, d, s.in); err != nil {
+	if err := s.g.audit(s.x, d, o.Input); err != nil {
 		return nil, err
 	}
 	return []llm.StreamEvent{
@@ -215,15 +211,14 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 }
 
 func (s *policyStream) decideResponse(stop llm.StopReason, finished bool) error {
-	s.in.ToolCall = policy.ToolCallAttrs{}
-	s.in.Response = policy.ResponseAttrs{StopReason: string(stop), TextBytes: s.text, Finished: finished}
-	d, err := s.p.Evaluate(brightline.StageResponse, s.in)
+	o, err := s.x.sg.Response(stop, s.text, finished)
 	if err != nil {
 		return policyError(brightline.StageResponse, err)
 	}
+	d := o.Decision
 	if finished || d.Action != brightline.ActionAllow {
 		s.x.record(d)
-		if err := s.g.audit(s.x, d, s.in); err != nil {
+		if err := s.g.audit(s.x, d, o.Input); err != nil {
 			return err
 		}
 	}

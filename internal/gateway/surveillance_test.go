@@ -14,6 +14,7 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/subjects"
 )
 
@@ -47,10 +48,11 @@ func surveillanceHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &gateway.Surveillance{
+	s := &safeguard.Surveillance{
 		Keyer:    subjects.NewKeyer([]byte("test deployment secret")),
 		Counter:  &subjects.Counter{},
 		Profiles: &subjects.Profiles{},
+		Requests: &subjects.Requests{},
 	}
 	return newHarness(t, gateway.Config{Policy: gateway.StaticPolicy{Policy: p}, Surveillance: s})
 }
