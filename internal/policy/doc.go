@@ -78,6 +78,12 @@
 //	counters.max_profile_breadth     int                  most data categories gathered about one person in 30 days
 //	counters.broad_profiles          int                  people with 4 or more categories gathered in 30 days
 //	counters.requests_1h             int                  requests by this principal in 1 hour
+//	counters.org_subjects_1h         int                  distinct people all keys of principal.org reached in 1 hour (0 without an org)
+//	counters.org_subjects_24h        int                  ... in 24 hours
+//	counters.org_subjects_30d        int                  ... in 30 days
+//	counters.org_us_person_subjects_1h  int               distinct US persons all keys of principal.org reached in 1 hour
+//	counters.org_us_person_subjects_24h  int              ... in 24 hours
+//	counters.org_us_person_subjects_30d  int              ... in 30 days
 //	tool_call.name                   string               tool the model is calling (stage tool_call)
 //	tool_call.effect                 string               "informational", "consequential", "force", or "" if unknown
 //	tool_call.arguments              map(string, dyn)     the call's JSON arguments; numbers are doubles
