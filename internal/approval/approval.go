@@ -6,7 +6,10 @@
 // # States
 //
 // An approval is created pending. Approvers vote: one denial (with a
-// reason) denies it; Require.Count distinct approvals approve it. A pending
+// reason) denies it; approvals by Require.Count distinct persons (see
+// [brightline.Principal.Who]; two keys of one person count once) approve
+// it. The requester's person may not vote, with any key. One person may
+// have at most [Request.MaxPending] approvals pending at once. A pending
 // approval still undecided at ExpiresAt becomes expired, which is recorded
 // as expiry and never as a denial. An approved approval is consumed when
 // its token is used, once, before ExpiresAt; after that time an unused
@@ -33,10 +36,14 @@
 // # Tokens
 //
 // A token is base64url(claims JSON) "." base64url(Ed25519 signature); see
-// [TokenClaims]. It binds the approval id, the argument digest (see
-// [Digest]), the expiry and the approvers. [Service.Consume] recomputes the
-// digest of the call about to run, so changed arguments are refused, and
-// consumes the approval with a compare-and-swap, so a replay is refused.
+// [TokenClaims]. It binds the approval id, the upstream where the call may
+// run, the argument digest (see [Digest]), the requester's person and
+// delegates, the expiry and the approvers. It is not a bearer token:
+// [Service.Consume] runs it only for the requester's person or a named
+// delegate, only at its upstream and only while the requester's key is
+// active; it recomputes the digest of the call about to run, so changed
+// arguments are refused, and consumes the approval with a compare-and-swap,
+// so a replay is refused. The consumed event names who presented it.
 package approval
 
 import (
