@@ -162,3 +162,72 @@ func TestPlaceholders(t *testing.T) {
 		})
 	}
 }
+
+// TestOrgDripThroughThreeKeys: an organisation that drip-feeds US persons
+// through three keys is refused, by the embedded default policy, at the
+// same request as when it uses one key: the org windows count every key
+// of the organisation together. The same traffic from three keys of no
+// organisation is not refused then, since each key stays under the limit.
+func TestOrgDripThroughThreeKeys(t *testing.T) {
+	firsts := []string{"Maria", "James", "Linda", "Robert", "Susan", "Michael", "Karen", "David", "Nancy", "Thomas"}
+	lasts := []string{"Garcia", "Smith", "Johnson", "Brown", "Miller", "Davis", "Wilson", "Moore", "Taylor", "Anderson",
+		"Jackson", "Harris", "Martin", "Thompson", "Robinson", "Clark", "Lewis", "Walker", "Hall", "Allen", "Wright", "Scott"}
+	const perRequest = 5
+	// body is request n's text: perRequest new US persons (a name and a
+	// +1 number each).
+	body := func(n int) string {
+		var b strings.Builder
+		b.WriteString("Add to the file:")
+		for k := range perRequest {
+			i := n*perRequest + k
+			fmt.Fprintf(&b, " %s %s, cell (212) 4%02d-%04d;", firsts[i%len(firsts)], lasts[i/len(firsts)%len(lasts)], i/10000, i%10000)
+		}
+		return fmt.Sprintf(`{"model":"via-openai","messages":[{"role":"user","content":%q}]}`, b.String())
+	}
+	// firstRefusal sends requests round-robin over keys until one is
+	// refused and returns its number (from 1) and the refusal's text.
+	firstRefusal := func(t *testing.T, keys []brightline.Principal, limit int) (int, string) {
+		s := &safeguard.Surveillance{
+			Keyer:    subjects.NewKeyer([]byte("test deployment secret")),
+			Counter:  &subjects.Counter{},
+			Profiles: &subjects.Profiles{},
+			Requests: &subjects.Requests{},
+		}
+		h := newHarness(t, gateway.Config{Surveillance: s}) // nil Policy: the embedded default
+		h.openai.Record = false
+		h.auth.mu.Lock()
+		for i, p := range keys {
+			h.auth.keys[fmt.Sprintf("bl_drip_%d", i)] = p
+		}
+		h.auth.mu.Unlock()
+		for n := range limit {
+			status, _, resp := h.post(t, "/v1/chat/completions", body(n), bearer(fmt.Sprintf("bl_drip_%d", n%len(keys))))
+			switch status {
+			case 200:
+			case 403:
+				return n + 1, resp
+			default:
+				t.Fatalf("request %d: %d %s", n+1, status, resp)
+			}
+		}
+		return 0, ""
+	}
+	// 200 US persons in 24 hours is the limit: the 41st request of five
+	// new people each takes the count to 205.
+	const want = 41
+	one, why := firstRefusal(t, []brightline.Principal{{ID: "key_acme_1", Name: "analyst", Org: "acme"}}, 60)
+	if one != want || !strings.Contains(why, "(rule us-persons-24h)") {
+		t.Fatalf("one key: first refused at request %d (%s), want %d by rule us-persons-24h", one, why, want)
+	}
+	three, why := firstRefusal(t, []brightline.Principal{
+		{ID: "key_acme_1", Name: "analyst-1", Org: "acme"},
+		{ID: "key_acme_2", Name: "analyst-2", Org: "acme"},
+		{ID: "key_acme_3", Name: "analyst-3", Org: "acme"},
+	}, 60)
+	if three != one || !strings.Contains(why, "(rule org-us-persons-24h)") {
+		t.Errorf("three keys of one org: first refused at request %d (%s), want %d (as with one key) by rule org-us-persons-24h", three, why, one)
+	}
+	if n, why := firstRefusal(t, []brightline.Principal{{ID: "key_solo_1"}, {ID: "key_solo_2"}, {ID: "key_solo_3"}}, want); n != 0 {
+		t.Errorf("three keys of no org: refused at request %d (%s), want none by request %d", n, why, want)
+	}
+}
