@@ -42,6 +42,18 @@ const (
 	BlockToolUse    BlockType = "tool_use"    // ToolCall
 	BlockToolResult BlockType = "tool_result" // ToolResult
 	BlockThinking   BlockType = "thinking"    // Text (and Signature); Anthropic extended thinking
+
+	// BlockServerToolUse is a tool the provider ran itself (Anthropic
+	// server_tool_use, mcp_tool_use): ToolCall and Opaque. It is in the
+	// answer only because the request enabled a server tool, which policy
+	// must allow; the call has already run when the gateway sees it.
+	BlockServerToolUse BlockType = "server_tool_use"
+	// BlockServerToolResult is the result of a server tool
+	// (web_search_tool_result, mcp_tool_result, ...): Opaque.
+	BlockServerToolResult BlockType = "server_tool_result"
+	// BlockUnknown is a content block of a type the gateway does not know:
+	// Opaque, with Kind empty. It is never released to a client.
+	BlockUnknown BlockType = "unknown"
 )
 
 // Request is a chat request in canonical form.
@@ -60,6 +72,19 @@ type Request struct {
 	// a final usage chunk. Anthropic streams always carry usage.
 	IncludeUsage bool
 	User         string // end-user id for abuse tracking (OpenAI user, Anthropic metadata.user_id)
+
+	// ExtraFields names the top-level fields of Raw the canonical model
+	// does not hold but the dialect's allow-list or the signed policy let
+	// through (service_tier, prediction, mcp_servers, ...), in body order,
+	// and "tools[N]" for a provider-executed tool definition. They reach a
+	// provider only with Raw: a request re-encoded from the canonical
+	// fields (translated, or redacted) goes without them.
+	ExtraFields []string
+	// ExtraText is every string value found under ExtraFields, in order.
+	// The decider inspects it with the rest of the request's text, so a
+	// roster in OpenAI's prediction.content is counted. Changing it changes
+	// nothing that is sent: redaction drops Raw, and with it the fields.
+	ExtraText []string
 
 	// Raw is the body this request was decoded from, and Dialect its format.
 	// Both are empty for requests built in code.
@@ -81,6 +106,35 @@ type Block struct {
 	Image      *Image      // BlockImage
 	ToolCall   *ToolCall   // BlockToolUse
 	ToolResult *ToolResult // BlockToolResult
+	Opaque     *Opaque     // BlockServerToolUse, BlockServerToolResult, BlockUnknown
+}
+
+// Server tool kinds, as the signed policy's allow.server_tools names them.
+const (
+	ServerToolWebSearch     = "web_search"
+	ServerToolWebFetch      = "web_fetch"
+	ServerToolCodeExecution = "code_execution"
+	ServerToolMCP           = "mcp"
+)
+
+// Opaque is a response block the canonical model does not read, kept as
+// the provider sent it so that the same dialect can encode it again.
+type Opaque struct {
+	// WireType is the block's type on the wire: "mcp_tool_use",
+	// "web_search_tool_result", or an unknown one.
+	WireType string
+	// Kind is the server tool kind (ServerToolWebSearch, ...), empty for
+	// a BlockUnknown.
+	Kind string
+	// Server is the MCP server that ran the tool (mcp_tool_use,
+	// mcp_tool_result), if the wire says.
+	Server string
+	// CallID is, for a result, the id of the tool use it answers.
+	CallID string
+	// Raw is the block's JSON as the provider sent it. In a stream it is
+	// the content_block of content_block_start; a server tool use's input
+	// then follows in EventToolDelta events.
+	Raw json.RawMessage
 }
 
 // Image is an image passed through to the model. Exactly one of URL or Data
@@ -105,11 +159,20 @@ type ToolResult struct {
 	IsError bool
 }
 
-// Tool is a tool the model may call.
+// Tool is a tool the model may call. The client runs it and returns its
+// result: provider-executed tools are not Tools (see Request.ExtraFields).
 type Tool struct {
 	Name        string
 	Description string
 	InputSchema json.RawMessage // JSON Schema object; "{"type":"object"}" if absent
+	// Type is "" for a tool the client defines (a function, an Anthropic
+	// custom tool). Otherwise it is the type of a tool the provider
+	// defines and the client runs, such as Anthropic's "bash_20250124":
+	// its calls are ordinary tool_use blocks, decided like any other, and
+	// Definition holds its wire definition, which only that dialect can
+	// encode.
+	Type       string
+	Definition json.RawMessage
 }
 
 // ToolChoiceMode says how the model may use tools.

@@ -18,10 +18,15 @@
 //     responses (the canonical model cannot hold their opaque data); in a
 //     stream they become [llm.EventOther] frames, like signature_delta.
 //   - Request content blocks other than text, image, tool_use, tool_result,
-//     thinking and redacted_thinking, and server tools (tools with a "type"
-//     other than "custom"), are rejected: the gateway inspects all content
-//     and fails closed on what it cannot model. Unknown blocks in responses
-//     are dropped instead, because the answer has already been paid for.
+//     thinking and redacted_thinking are rejected: the gateway inspects all
+//     content and fails closed on what it cannot model. Which top-level
+//     fields, provider-executed tools and anthropic-beta values a client
+//     may send is the allow-list's to say: see [Allow].
+//   - In responses, server tool blocks (server_tool_use, mcp_tool_use and
+//     their results) become [llm.BlockServerToolUse] and
+//     [llm.BlockServerToolResult], kept whole in [llm.Opaque]; a block of
+//     any other type this package does not know becomes [llm.BlockUnknown],
+//     which no encoder writes and the gateway refuses to release.
 //   - Stop reasons are carried verbatim, so "refusal", "pause_turn" and
 //     newer values reach Anthropic clients unchanged.
 package anthropic
@@ -42,17 +47,18 @@ const DefaultMaxTokens = 4096
 // text, image, tool_use, tool_result, thinking and redacted_thinking.
 // requestKeys (strict.go) must list every field it decodes.
 type wireBlock struct {
-	Type      string                `json:"type"`
-	Text      string                `json:"text"`
-	Source    *wireSource           `json:"source"`
-	ID        string                `json:"id"`
-	Name      string                `json:"name"`
-	Input     rawValue              `json:"input"`
-	ToolUseID string                `json:"tool_use_id"`
-	Content   wireToolResultContent `json:"content"`
-	IsError   bool                  `json:"is_error"`
-	Thinking  string                `json:"thinking"`
-	Signature string                `json:"signature"`
+	Type       string                `json:"type"`
+	Text       string                `json:"text"`
+	Source     *wireSource           `json:"source"`
+	ID         string                `json:"id"`
+	Name       string                `json:"name"`
+	Input      rawValue              `json:"input"`
+	ToolUseID  string                `json:"tool_use_id"`
+	Content    wireToolResultContent `json:"content"`
+	IsError    bool                  `json:"is_error"`
+	Thinking   string                `json:"thinking"`
+	Signature  string                `json:"signature"`
+	ServerName string                `json:"server_name"`
 }
 
 // wireLeaf is a block inside a tool_result. Only text and image blocks are
@@ -64,17 +70,18 @@ type wireBlock struct {
 // the fields through an embedded struct would cost allocations in
 // encoding/json.)
 type wireLeaf struct {
-	Type      string                `json:"type"`
-	Text      string                `json:"text"`
-	Source    *wireSource           `json:"source"`
-	ID        string                `json:"id"`
-	Name      string                `json:"name"`
-	Input     rawValue              `json:"input"`
-	ToolUseID string                `json:"tool_use_id"`
-	Content   wireToolResultContent `json:"-"`
-	IsError   bool                  `json:"is_error"`
-	Thinking  string                `json:"thinking"`
-	Signature string                `json:"signature"`
+	Type       string                `json:"type"`
+	Text       string                `json:"text"`
+	Source     *wireSource           `json:"source"`
+	ID         string                `json:"id"`
+	Name       string                `json:"name"`
+	Input      rawValue              `json:"input"`
+	ToolUseID  string                `json:"tool_use_id"`
+	Content    wireToolResultContent `json:"-"`
+	IsError    bool                  `json:"is_error"`
+	Thinking   string                `json:"thinking"`
+	Signature  string                `json:"signature"`
+	ServerName string                `json:"server_name"`
 }
 
 // wireSource is an image source: base64 data or a URL.

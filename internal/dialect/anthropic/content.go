@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -122,11 +123,13 @@ func objectOr(raw rawValue, def string) ([]byte, error) {
 	return raw, nil
 }
 
-// decodeResponseBlocks converts response content. Blocks with no canonical
-// form (redacted_thinking, server tool blocks) are dropped; see the package
-// doc.
-func decodeResponseBlocks(blocks []wireBlock) ([]llm.Block, error) {
+// decodeResponseBlocks converts response content. redacted_thinking is
+// dropped; server tool blocks and blocks of unknown types become opaque
+// blocks (see opaqueBlock), whose JSON is read from raws, the content
+// array's elements, when there are any.
+func decodeResponseBlocks(blocks []wireBlock, raws func() ([]json.RawMessage, error)) ([]llm.Block, error) {
 	out := make([]llm.Block, 0, len(blocks))
+	var rawBlocks []json.RawMessage
 	for i := range blocks {
 		b := &blocks[i]
 		switch b.Type {
@@ -140,6 +143,19 @@ func decodeResponseBlocks(blocks []wireBlock) ([]llm.Block, error) {
 				return nil, fmt.Errorf("content: at index %d: tool_use: input: %w", i, err)
 			}
 			out = append(out, llm.Block{Type: llm.BlockToolUse, ToolCall: &llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args}})
+		case "redacted_thinking":
+		default:
+			if rawBlocks == nil {
+				var err error
+				if rawBlocks, err = raws(); err != nil || len(rawBlocks) != len(blocks) {
+					return nil, fmt.Errorf("content: couldn't read the blocks: %v", err)
+				}
+			}
+			blk, err := opaqueBlock(b, rawBlocks[i])
+			if err != nil {
+				return nil, fmt.Errorf("content: at index %d: %w", i, err)
+			}
+			out = append(out, blk)
 		}
 	}
 	return out, nil

@@ -53,9 +53,8 @@ type StreamReader struct {
 	next     int               // next event of queue to return
 	queueLen int               // bytes of the frame the queue was decoded from
 
-	// skipped holds the indices of open blocks with no canonical form
-	// (redacted_thinking, server tool blocks); their events become
-	// EventOther.
+	// skipped holds the indices of open redacted_thinking blocks, which
+	// have no canonical form; their events become EventOther.
 	skipped map[int]bool
 	stopped bool // a message_delta has produced EventStop
 	done    bool // EventEnd has been returned
@@ -299,13 +298,35 @@ func (s *StreamReader) blockStart(raw []byte, w *wireEvent) error {
 		if cb.Input.isObject() && !isEmptyObject(cb.Input) {
 			initial = llm.StreamEvent{Type: llm.EventToolDelta, Index: w.Index, PartialJSON: string(cb.Input)}
 		}
-	default:
+	case "redacted_thinking":
 		if s.skipped == nil {
 			s.skipped = make(map[int]bool)
 		}
 		s.skipped[w.Index] = true
 		s.emit(raw, llm.StreamEvent{Type: llm.EventOther})
 		return nil
+	default:
+		// A server tool block, or one of a type this package does not
+		// know: an opaque block, which the gateway decides or refuses.
+		var c struct {
+			ContentBlock json.RawMessage `json:"content_block"`
+		}
+		if err := json.Unmarshal(s.data, &c); err != nil {
+			return fmt.Errorf("couldn't decode Anthropic content_block_start event: %s", describeJSONError(err))
+		}
+		blk, err := opaqueBlock(cb, c.ContentBlock)
+		if err != nil {
+			return fmt.Errorf("couldn't decode Anthropic content_block_start event: %w", err)
+		}
+		if blk.Type == llm.BlockServerToolUse {
+			// The input follows in input_json_delta events, as for
+			// tool_use; one given up front is the first of them.
+			if cb.Input.isObject() && !isEmptyObject(cb.Input) {
+				initial = llm.StreamEvent{Type: llm.EventToolDelta, Index: w.Index, PartialJSON: string(cb.Input)}
+			}
+			blk.ToolCall.Arguments = nil
+		}
+		ev.Block = &blk
 	}
 	s.emit(raw, ev)
 	if initial.Type != 0 {

@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"reflect"
@@ -119,8 +120,15 @@ var streamFixtures = []struct {
 			textDelta(0, "I'll check the current weather in New York City for you"),
 			other, // ping
 			blockStop(0),
-			other, other, other, // server_tool_use start, delta, stop
-			other, other, // web_search_tool_result start, stop
+			blockStart(1, llm.Block{Type: llm.BlockServerToolUse, ToolCall: &llm.ToolCall{ID: "srvtoolu_014hJH82Qum7Td6UV8gDXThB", Name: "web_search"},
+				Opaque: &llm.Opaque{WireType: "server_tool_use", Kind: llm.ServerToolWebSearch,
+					Raw: json.RawMessage(`{"type":"server_tool_use","id":"srvtoolu_014hJH82Qum7Td6UV8gDXThB","name":"web_search","input":{}}`)}}),
+			{Type: llm.EventToolDelta, Index: 1, PartialJSON: `{"query": "weather NYC today"}`},
+			blockStop(1),
+			blockStart(2, llm.Block{Type: llm.BlockServerToolResult, Opaque: &llm.Opaque{WireType: "web_search_tool_result", Kind: llm.ServerToolWebSearch,
+				CallID: "srvtoolu_014hJH82Qum7Td6UV8gDXThB",
+				Raw:    json.RawMessage(`{"type":"web_search_tool_result","tool_use_id":"srvtoolu_014hJH82Qum7Td6UV8gDXThB","content":[{"type":"web_search_result","title":"Weather in New York City","url":"https://world-weather.info/forecast/usa/new_york/may-2025/","encrypted_content":"Ev0DCioIAxgCIiQ3NmU4ZmI4OC1k","page_age":null}]}`)}}),
+			blockStop(2),
 			blockStart(3, llm.Block{Type: llm.BlockText}),
 			textDelta(3, "Here's the current weather."),
 			blockStop(3),

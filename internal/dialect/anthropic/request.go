@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,16 @@ type wireTool struct {
 	Name        string   `json:"name"`
 	Description string   `json:"description"`
 	InputSchema rawValue `json:"input_schema"`
+	raw         []byte   // the whole definition
+}
+
+func (t *wireTool) UnmarshalJSON(data []byte) error {
+	type plain wireTool
+	if err := json.Unmarshal(data, (*plain)(t)); err != nil {
+		return err
+	}
+	t.raw = append(t.raw[:0], data...)
+	return nil
 }
 
 type wireToolChoice struct {
@@ -56,17 +67,34 @@ func invalid(format string, args ...any) *brightline.Error {
 	return brightline.Errorf(brightline.CodeInvalidRequest, format, args...)
 }
 
-// DecodeRequest decodes a Messages request body from a client. It sets Raw
-// to body and Dialect to Anthropic. Errors are *brightline.Error with
+// DecodeRequest decodes a Messages request body. It sets Raw to body and
+// Dialect to Anthropic. Errors are *brightline.Error with
 // CodeInvalidRequest and a message naming the field at fault, such as
-// `messages: at index 2: unknown role "robot"`. Fields the gateway does not
-// model are ignored here and survive in Raw.
+// `messages: at index 2: unknown role "robot"`.
+//
+// It applies no allow-list: top-level fields the model does not hold
+// survive in Raw and are named in ExtraFields, their strings in ExtraText.
+// Tools the provider runs itself are refused. Requests from clients are
+// decoded with [DecodeClientRequest] instead.
 //
 // Because the gateway may forward body itself, DecodeRequest refuses what
 // Anthropic could read differently from encoding/json: invalid UTF-8, and
 // keys of fields it reads that differ from the field name in case or appear
 // twice (see requestKeys).
 func DecodeRequest(body []byte) (*llm.Request, error) {
+	return decodeRequest(body, nil, false)
+}
+
+// DecodeClientRequest decodes a Messages request body from a client, as
+// [DecodeRequest] does, and applies the allow-lists (see Allow): a
+// top-level field neither the built-in list nor allow lets through, and a
+// provider-executed tool of a kind allow does not name, is refused with
+// CodeInvalidRequest naming it. allow may be nil.
+func DecodeClientRequest(body []byte, allow Allow) (*llm.Request, error) {
+	return decodeRequest(body, allow, true)
+}
+
+func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) {
 	if !utf8.Valid(body) {
 		return nil, invalid("request body is not valid UTF-8: invalid byte at offset %d", invalidUTF8(body))
 	}
@@ -102,6 +130,9 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		Raw:         body,
 		Dialect:     brightline.DialectAnthropic,
 	}
+	if err := checkFields(body, req, allow, client); err != nil {
+		return nil, err
+	}
 	if len(w.StopSequences) > 0 {
 		req.Stop = w.StopSequences
 	}
@@ -135,20 +166,18 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		req.Messages[i] = llm.Message{Role: llm.Role(m.Role), Content: content}
 	}
 	if len(w.Tools) > 0 {
-		req.Tools = make([]llm.Tool, len(w.Tools))
+		req.Tools = make([]llm.Tool, 0, len(w.Tools))
 		for i := range w.Tools {
-			t := &w.Tools[i]
-			if t.Type != "" && t.Type != "custom" {
-				return nil, invalid("tools: at index %d: unsupported tool type %q", i, t.Type)
-			}
-			if t.Name == "" {
-				return nil, invalid("tools: at index %d: name: field is required", i)
-			}
-			schema, err := objectOr(t.InputSchema, `{"type":"object"}`)
+			t, keep, err := decodeTool(i, &w.Tools[i], req, allow, client)
 			if err != nil {
-				return nil, invalid("tools: at index %d: input_schema: %v", i, err)
+				return nil, err
 			}
-			req.Tools[i] = llm.Tool{Name: t.Name, Description: t.Description, InputSchema: schema}
+			if keep {
+				req.Tools = append(req.Tools, t)
+			}
+		}
+		if len(req.Tools) == 0 {
+			req.Tools = nil
 		}
 	}
 	if tc := w.ToolChoice; tc != nil {
@@ -272,6 +301,16 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 			t := &req.Tools[i]
 			if i > 0 {
 				b = append(b, ',')
+			}
+			if t.Type != "" {
+				// A tool Anthropic defines: its definition as the client
+				// gave it.
+				def := bytes.TrimSpace(t.Definition)
+				if len(def) == 0 || def[0] != '{' || !json.Valid(def) {
+					return nil, fmt.Errorf("couldn't encode request: tools: at index %d: tool %q of type %q has no definition", i, t.Name, t.Type)
+				}
+				b = append(b, def...)
+				continue
 			}
 			b = append(b, '{')
 			b = appendStringField(b, "name", t.Name)

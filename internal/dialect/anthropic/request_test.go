@@ -98,6 +98,7 @@ func TestDecodeRequest(t *testing.T) {
 				Temperature: ptr(0.7),
 				TopP:        ptr(0.9),
 				User:        "13803d75-b4b5-4c3e-b2a2-6f21399b021b",
+				ExtraFields: []string{"top_k"},
 				Stream:      true,
 			},
 		},
@@ -135,8 +136,10 @@ func TestDecodeRequest(t *testing.T) {
 			body: `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x","future":1}],"tool_choice":{"type":"any"},"thinking":{"type":"enabled","budget_tokens":1024},"service_tier":"auto"}`,
 			want: &llm.Request{
 				Model: "m", MaxTokens: 5,
-				Messages:   []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: "x"}}}},
-				ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceAny},
+				Messages:    []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: "x"}}}},
+				ToolChoice:  &llm.ToolChoice{Mode: llm.ToolChoiceAny},
+				ExtraFields: []string{"thinking", "service_tier"},
+				ExtraText:   []string{"enabled", "auto"},
 			},
 		},
 	}
@@ -359,6 +362,8 @@ func TestRequestRoundTrip(t *testing.T) {
 				t.Fatalf("DecodeRequest(EncodeRequest(...)): %v\nbody: %s", err, enc)
 			}
 			first.Raw, second.Raw = nil, nil
+			// Unmodelled fields live in Raw only.
+			first.ExtraFields, first.ExtraText = nil, nil
 			// The encoder writes compact JSON; compare argument and schema
 			// values, not their spacing.
 			normalizeRaw(first)

@@ -23,8 +23,10 @@ type wireResponse struct {
 }
 
 // DecodeResponse decodes a Messages response body from Anthropic. It sets
-// Raw to body and Dialect to Anthropic. redacted_thinking and server tool
-// blocks are dropped (see the package doc).
+// Raw to body and Dialect to Anthropic. redacted_thinking blocks are
+// dropped; server tool blocks become llm.BlockServerToolUse and
+// llm.BlockServerToolResult, and blocks of a type this package does not
+// know llm.BlockUnknown, which the gateway refuses to release.
 func DecodeResponse(body []byte) (*llm.Response, error) {
 	var w wireResponse
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -33,7 +35,13 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 	if w.Type != "message" && w.Type != "" {
 		return nil, fmt.Errorf("couldn't decode Anthropic response: type is %q, want \"message\"", w.Type)
 	}
-	content, err := decodeResponseBlocks(w.Content)
+	content, err := decodeResponseBlocks(w.Content, func() ([]json.RawMessage, error) {
+		var c struct {
+			Content []json.RawMessage `json:"content"`
+		}
+		err := json.Unmarshal(body, &c)
+		return c.Content, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("couldn't decode Anthropic response: %w", err)
 	}
@@ -68,8 +76,11 @@ func EncodeResponse(resp *llm.Response) ([]byte, error) {
 	b = append(appendKey(b, "content"), '[')
 	for i := range resp.Content {
 		blk := &resp.Content[i]
+		opaque := false
 		switch blk.Type {
 		case llm.BlockText, llm.BlockThinking, llm.BlockToolUse:
+		case llm.BlockServerToolUse, llm.BlockServerToolResult, llm.BlockUnknown:
+			opaque = true
 		default:
 			return nil, fmt.Errorf("couldn't encode response: content: at index %d: unsupported block type %q", i, blk.Type)
 		}
@@ -77,7 +88,12 @@ func EncodeResponse(resp *llm.Response) ([]byte, error) {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = appendBlock(b, blk, false); err != nil {
+		if opaque {
+			b, err = appendOpaque(b, blk)
+		} else {
+			b, err = appendBlock(b, blk, false)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("couldn't encode response: content: at index %d: %w", i, err)
 		}
 	}

@@ -50,9 +50,23 @@ func TestDecodeResponse(t *testing.T) {
 			want: &llm.Response{ID: "msg_2", Model: "m", Content: []llm.Block{}, StopReason: llm.StopRefusal, Usage: llm.Usage{InputTokens: 10}},
 		},
 		{
-			name: "pause_turn with server tool blocks dropped",
+			name: "pause_turn with server tool blocks kept opaque",
 			body: `{"id":"msg_3","type":"message","role":"assistant","model":"m","content":[{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"q"}},{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[]}],"stop_reason":"pause_turn","usage":{"input_tokens":1,"output_tokens":1}}`,
-			want: &llm.Response{ID: "msg_3", Model: "m", Content: []llm.Block{}, StopReason: llm.StopPauseTurn, Usage: llm.Usage{InputTokens: 1, OutputTokens: 1}},
+			want: &llm.Response{ID: "msg_3", Model: "m", Content: []llm.Block{
+				{Type: llm.BlockServerToolUse, ToolCall: &llm.ToolCall{ID: "srvtoolu_1", Name: "web_search", Arguments: json.RawMessage(`{"query":"q"}`)},
+					Opaque: &llm.Opaque{WireType: "server_tool_use", Kind: llm.ServerToolWebSearch, Raw: json.RawMessage(`{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"q"}}`)}},
+				{Type: llm.BlockServerToolResult, Opaque: &llm.Opaque{WireType: "web_search_tool_result", Kind: llm.ServerToolWebSearch, CallID: "srvtoolu_1",
+					Raw: json.RawMessage(`{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[]}`)}},
+			}, StopReason: llm.StopPauseTurn, Usage: llm.Usage{InputTokens: 1, OutputTokens: 1}},
+		},
+		{
+			name: "mcp tool use, and a block of an unknown type",
+			body: `{"id":"msg_4","type":"message","role":"assistant","model":"m","content":[{"type":"mcp_tool_use","id":"mcptoolu_1","name":"fire_interceptor","server_name":"battery","input":{"track":"T1"}},{"type":"hologram","data":"x"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}`,
+			want: &llm.Response{ID: "msg_4", Model: "m", Content: []llm.Block{
+				{Type: llm.BlockServerToolUse, ToolCall: &llm.ToolCall{ID: "mcptoolu_1", Name: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T1"}`)},
+					Opaque: &llm.Opaque{WireType: "mcp_tool_use", Kind: llm.ServerToolMCP, Server: "battery", Raw: json.RawMessage(`{"type":"mcp_tool_use","id":"mcptoolu_1","name":"fire_interceptor","server_name":"battery","input":{"track":"T1"}}`)}},
+				{Type: llm.BlockUnknown, Opaque: &llm.Opaque{WireType: "hologram", Raw: json.RawMessage(`{"type":"hologram","data":"x"}`)}},
+			}, StopReason: llm.StopEndTurn, Usage: llm.Usage{InputTokens: 1, OutputTokens: 1}},
 		},
 	}
 	for _, tt := range tests {

@@ -22,7 +22,7 @@ var requestKeys = func() *wire.Keys {
 	source := wire.Object(map[string]*wire.Keys{"type": nil, "media_type": nil, "data": nil, "url": nil})
 	leafFields := map[string]*wire.Keys{
 		"type": nil, "text": nil, "source": source, "id": nil, "name": nil, "input": nil,
-		"tool_use_id": nil, "is_error": nil, "thinking": nil, "signature": nil,
+		"tool_use_id": nil, "is_error": nil, "thinking": nil, "signature": nil, "server_name": nil,
 	}
 	blockFields := maps.Clone(leafFields)
 	blockFields["content"] = wire.ArrayOf(wire.Object(leafFields))

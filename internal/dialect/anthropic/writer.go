@@ -236,7 +236,31 @@ func (s *StreamWriter) appendBlockStart(index int, blk *llm.Block) error {
 		b = appendStringField(b, "id", blk.ToolCall.ID)
 		b = appendStringField(b, "name", blk.ToolCall.Name)
 		b = append(b, `,"input":{}`...)
+	case llm.BlockServerToolUse:
+		// The input follows in deltas, as for tool_use.
+		if blk.ToolCall == nil || blk.Opaque == nil {
+			return errors.New("couldn't write Anthropic stream: server tool block without its call")
+		}
+		b = appendStringField(b, "type", blk.Opaque.WireType)
+		b = appendStringField(b, "id", blk.ToolCall.ID)
+		b = appendStringField(b, "name", blk.ToolCall.Name)
+		if blk.Opaque.Server != "" {
+			b = appendStringField(b, "server_name", blk.Opaque.Server)
+		}
+		b = append(b, `,"input":{}`...)
+	case llm.BlockServerToolResult:
+		// Written whole, as the provider sent it.
+		var err error
+		if b, err = appendOpaque(b[:len(b)-1], blk); err != nil {
+			return fmt.Errorf("couldn't write Anthropic stream: %w", err)
+		}
+		s.buf = append(b, '}')
+		s.endFrame()
+		s.open, s.openIndex, s.openType = true, index, blk.Type
+		return nil
 	default:
+		// llm.BlockUnknown included: what the gateway does not know it
+		// does not send.
 		return fmt.Errorf("couldn't write Anthropic stream: unsupported block type %q", blk.Type)
 	}
 	s.buf = append(b, '}', '}')

@@ -263,14 +263,30 @@ func invalid(format string, args ...any) *brightline.Error {
 	return brightline.Errorf(brightline.CodeInvalidRequest, format, args...)
 }
 
-// DecodeRequest decodes a chat completion request from a client. The
-// request keeps body as Raw. Errors are *brightline.Error with
-// CodeInvalidRequest and a message that names the field at fault.
+// DecodeRequest decodes a chat completion request. The request keeps body
+// as Raw. Errors are *brightline.Error with CodeInvalidRequest and a
+// message that names the field at fault.
+//
+// It applies no allow-list: top-level fields the model does not hold
+// survive in Raw and are named in ExtraFields, their strings in ExtraText.
+// Requests from clients are decoded with [DecodeClientRequest] instead.
 //
 // Because the gateway may forward body itself, DecodeRequest refuses what
 // the provider could read differently: invalid UTF-8, and keys it models
 // that are misspelt in case or repeated (see requestKeys).
 func DecodeRequest(body []byte) (*llm.Request, error) {
+	return decodeRequest(body, nil, false)
+}
+
+// DecodeClientRequest decodes a chat completion request from a client, as
+// [DecodeRequest] does, and applies the allow-list (see Allow): a
+// top-level field neither the built-in list nor allow lets through is
+// refused with CodeInvalidRequest naming it. allow may be nil.
+func DecodeClientRequest(body []byte, allow Allow) (*llm.Request, error) {
+	return decodeRequest(body, allow, true)
+}
+
+func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, invalid("request body is empty")
@@ -317,6 +333,9 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		Dialect:     dialect,
 	}
 	req.IncludeUsage = w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage
+	if err := checkFields(body, req, allow, client); err != nil {
+		return nil, err
+	}
 	switch {
 	case w.MaxCompletionTokens != nil:
 		if *w.MaxCompletionTokens < 0 {
@@ -687,6 +706,9 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 		b = append(b, `,"tools":[`...)
 		for i := range req.Tools {
 			t := &req.Tools[i]
+			if t.Type != "" {
+				return nil, fmt.Errorf("couldn't encode request: tools: at index %d: tool %q of type %q has no Chat Completions form", i, t.Name, t.Type)
+			}
 			b = comma(b)
 			b = append(b, `{"type":"function","function":{"name":`...)
 			b = wire.AppendString(b, t.Name)

@@ -61,6 +61,8 @@ var decodeRequestTests = []struct {
 			Stream:       true,
 			IncludeUsage: true,
 			User:         "user-1234",
+			ExtraFields:  []string{"seed", "metadata"},
+			ExtraText:    []string{"T-88"},
 		},
 	},
 	{
@@ -174,7 +176,8 @@ func TestDecodeRequestVariants(t *testing.T) {
 			name: "keys the decoder ignores are not checked",
 			body: `{"model":"m","messages":[{"role":"user","content":"x","Name":"a","name":"b"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"Name":{"type":"string"},"name":{"type":"string"}}}}}],"metadata":{"model":1,"model":2}}`,
 			want: llm.Request{Model: "m", Messages: []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{text("x")}}},
-				Tools: []llm.Tool{{Name: "f", InputSchema: json.RawMessage(`{"type":"object","properties":{"Name":{"type":"string"},"name":{"type":"string"}}}`)}}},
+				Tools:       []llm.Tool{{Name: "f", InputSchema: json.RawMessage(`{"type":"object","properties":{"Name":{"type":"string"},"name":{"type":"string"}}}`)}},
+				ExtraFields: []string{"metadata"}},
 		},
 		{
 			name: "parameters null get the default schema, data URL scheme in any case",
@@ -307,6 +310,7 @@ func TestRequestRoundTrip(t *testing.T) {
 			// The provider side always asks for usage when streaming.
 			want := *first
 			want.IncludeUsage = want.Stream
+			want.ExtraFields, want.ExtraText = nil, nil // they live in Raw only
 			if g, w := requestJSON(t, second), requestJSON(t, &want); g != w {
 				t.Errorf("after a round trip got\n%s\nwant\n%s", g, w)
 			}

@@ -107,7 +107,7 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
 		return s.send(b)
 	case llm.EventToolDelta:
-		if ev.PartialJSON == "" || s.tools == 0 {
+		if ev.PartialJSON == "" || s.tools == 0 || s.open != toolBlock {
 			return nil // nothing to attach it to
 		}
 		b := s.chunk()
@@ -189,7 +189,9 @@ func (s *StreamWriter) observe(ev llm.StreamEvent) {
 			case llm.BlockToolUse:
 				s.open, s.tool = toolBlock, s.tools
 				s.tools++
-			case llm.BlockThinking:
+			case llm.BlockThinking, llm.BlockServerToolUse, llm.BlockServerToolResult, llm.BlockUnknown:
+				// Chat Completions has no place for these; the gateway has
+				// decided server tool blocks and refused unknown ones.
 				s.open = thinkingBlock
 			}
 		}
