@@ -3,7 +3,9 @@ package toolclass
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -130,11 +132,16 @@ func (c confusion) total() int {
 // depends on.
 type floor struct{ precision, recall, accuracy float64 }
 
-// checkSplit logs precision and recall per class and fails below fl.
-func checkSplit(t *testing.T, name string, c confusion, misses []string, fl floor) {
+// checkSplit logs precision and recall per class and fails below fl. It
+// logs the tools classified wrongly only for a tune split: a held-out
+// split is reported in aggregate, so that reading its misses cannot turn
+// it into a tune split.
+func checkSplit(t *testing.T, name string, c confusion, misses []string, fl floor, heldOut bool) {
 	t.Helper()
-	for _, m := range misses {
-		t.Logf("%s %s", name, m)
+	if !heldOut {
+		for _, m := range misses {
+			t.Logf("%s %s", name, m)
+		}
 	}
 	p, r := c.precisionRecall(Force)
 	acc := c.accuracy()
@@ -154,62 +161,91 @@ func checkSplit(t *testing.T, name string, c confusion, misses []string, fl floo
 	}
 }
 
-// TestLabelledSet measures the classifier on testdata/tools.jsonl and
-// fails below floors for force, the class the safeguard depends on.
+// splitOf returns the items of the labelled set at path whose split is
+// split.
+func splitOf(t *testing.T, path, split string) []labelled {
+	t.Helper()
+	var out []labelled
+	for _, l := range readLabelled(t, path) {
+		if l.Split == split {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no %q items in %s", split, path)
+	}
+	return out
+}
+
+// TestTuneSets measures the classifier on the sets it was tuned on, and
+// logs each tool it classifies wrongly. They must be classified without a
+// force miss.
 //
-// The "tune" split (276 tools) is what the rules were tuned on; it must be
-// classified without a force miss. The "holdout" split (32 tools) was
-// written after tuning and has not been tuned on; it measures how the
-// rules generalise, and its floors were set from the earlier hold-outs
-// before it was first run. History, first runs only:
+// testdata/tools.jsonl, "tune" split (276 tools): the first set.
+//
+// testdata/second_tune.jsonl (80 tools): written for this package from the
+// vocabulary of MCP servers (filesystem, GitHub, Slack, Postgres, browser
+// automation), ROS actions and MAVLink commands, command-and-control and
+// counter-UAS words, and SaaS tools; no item is copied from anywhere.
+//
+// testdata/fourth_tune.jsonl: written with the doctrine vocabulary (fires
+// and targeting effect terms, kinetic euphemisms, crowd control,
+// counter-UAS effectors, payload release on autopilots) and a look-alike
+// for each new word; it was written from the vocabulary, not from misses.
+func TestTuneSets(t *testing.T) {
+	tests := []struct {
+		name  string
+		items []labelled
+		floor floor
+	}{
+		{"tools.jsonl tune split", splitOf(t, "testdata/tools.jsonl", "tune"), floor{precision: 0.95, recall: 1.0, accuracy: 0.95}},
+		{"second_tune.jsonl", readLabelled(t, "testdata/second_tune.jsonl"), floor{precision: 0.9, recall: 1.0, accuracy: 0.9}},
+		{"fourth_tune.jsonl", readLabelled(t, "testdata/fourth_tune.jsonl"), floor{precision: 0.9, recall: 1.0, accuracy: 0.9}},
+	}
+	for _, tt := range tests {
+		c, misses := evaluate(t, tt.items)
+		checkSplit(t, tt.name, c, misses, tt.floor, false)
+	}
+}
+
+// TestHeldOut measures the classifier on sets it has not been tuned on,
+// and reports them in aggregate only (see checkSplit). Their floors were
+// set from a first run, not as goals; a set with no floor yet is reported
+// only.
+//
+// testdata/tools.jsonl, "holdout" split (32 tools): written after tuning
+// on the first set. History, first runs only:
 //
 //	items 151-200, hold-out 1: force precision 1.000 recall 0.875, accuracy 0.940; then tuned on
 //	items 201-240, hold-out 2: force precision 0.909 recall 0.769, accuracy 0.900; then tuned on
 //	items 241-276, hold-out 3: force precision 0.900 recall 0.750, accuracy 0.861; then tuned on
 //	items 277-308, hold-out 4: force precision 1.000 recall 0.900, accuracy 0.969; not tuned on
-func TestLabelledSet(t *testing.T) {
-	floors := map[string]floor{
-		"tune":    {precision: 0.95, recall: 1.0, accuracy: 0.95},
-		"holdout": {precision: 0.9, recall: 0.75, accuracy: 0.8},
-	}
-	bySplit := map[string][]labelled{}
-	for _, l := range readLabelled(t, "testdata/tools.jsonl") {
-		bySplit[l.Split] = append(bySplit[l.Split], l)
-	}
-	for _, split := range sortedKeys(floors) {
-		if len(bySplit[split]) == 0 {
-			t.Errorf("no %q items in the labelled set", split)
-			continue
-		}
-		c, misses := evaluate(t, bySplit[split])
-		checkSplit(t, "tools.jsonl "+split+" split", c, misses, floors[split])
-	}
-}
-
-// TestSecondSet measures the classifier on a second labelled set, written
-// for this package from the vocabulary of MCP servers (filesystem, GitHub,
-// Slack, Postgres, browser automation), ROS actions and MAVLink commands,
-// command-and-control and counter-UAS words, and SaaS tools; no item is
-// copied from anywhere. second_tune (80 tools) was looked at while tuning.
-// second_heldout (100 tools: 40 force, 26 of them with a harm verb the
-// lexicon did not have, 11 with confusable or leetspeak names; 37
-// look-alikes) was written before the lexicon changed and has not been
-// tuned on. Its floors are what it scored, not a goal: the held-out force
-// recall of 0.50 means half of the force tools it names with verbs the
-// lexicon does not know ("sink", "splash", "take out") are released.
+//
+// testdata/second_heldout.jsonl (100 tools: 40 force, 26 of them with a
+// harm verb the first lexicon did not have, 11 with confusable or
+// leetspeak names; 37 look-alikes): written with second_tune, before the
+// lexicon changed, and never tuned on.
 //
 //	second_heldout, before the suspect band: force precision 1.000 recall 0.225, accuracy 0.620
 //	second_heldout, after:                   force precision 0.870 recall 0.500, accuracy 0.700
-func TestSecondSet(t *testing.T) {
-	tests := []struct {
-		file  string
-		floor floor
-	}{
-		{"testdata/second_tune.jsonl", floor{precision: 0.9, recall: 1.0, accuracy: 0.9}},
-		{"testdata/second_heldout.jsonl", floor{precision: 0.85, recall: 0.5, accuracy: 0.7}},
-	}
-	for _, tt := range tests {
-		c, misses := evaluate(t, readLabelled(t, tt.file))
-		checkSplit(t, tt.file, c, misses, tt.floor)
-	}
+//
+// testdata/third_heldout.jsonl, when present, is written by someone else
+// while the rules change, and is reported only.
+func TestHeldOut(t *testing.T) {
+	t.Run("tools.jsonl holdout split", func(t *testing.T) {
+		c, misses := evaluate(t, splitOf(t, "testdata/tools.jsonl", "holdout"))
+		checkSplit(t, "tools.jsonl holdout split", c, misses, floor{precision: 0.9, recall: 0.75, accuracy: 0.8}, true)
+	})
+	t.Run("second_heldout", func(t *testing.T) {
+		c, misses := evaluate(t, readLabelled(t, "testdata/second_heldout.jsonl"))
+		checkSplit(t, "second_heldout.jsonl", c, misses, floor{precision: 0.85, recall: 0.5, accuracy: 0.7}, true)
+	})
+	t.Run("third_heldout", func(t *testing.T) {
+		const path = "testdata/third_heldout.jsonl"
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			t.Skipf("%s is not there yet", path)
+		}
+		c, misses := evaluate(t, readLabelled(t, path))
+		checkSplit(t, "third_heldout.jsonl", c, misses, floor{}, true)
+	})
 }

@@ -95,6 +95,7 @@ var weaponNouns = []struct {
 	{w: "uav", weight: 0.2},
 	{w: "airstrike", weight: 0.7, selfAct: 0.4},
 	{w: "salvo", weight: 0.5, selfAct: 0.4},
+	{w: "volley", weight: 0.5, selfAct: 0.4},
 	{w: "barrage", weight: 0.5, selfAct: 0.4},
 	{w: "sortie", weight: 0.3},
 	{w: "strike", weight: 0.3, obj: true}, // "launch a strike"; never its own context (see Classify)
@@ -147,7 +148,7 @@ var changeVerbs = words(`send delete remove create update write pay transfer dep
 	record lock open steer drive fly land takeoff rollback revert transmit jam
 	target
 	migrate sync import export attach detach mount unmount configure
-	issue void cancel checkout process generate discharge eliminate`)
+	issue void cancel checkout process generate discharge eliminate spawn`)
 
 var weakChange = words(`fire order post mark book lock open text call record schedule
 	capture process generate issue type press drive fly strike
@@ -163,7 +164,7 @@ var readVerbs = words(`get list search find read fetch query lookup look describ
 	info details history report log logs stats statistics weather quote price
 	rates rate time current health tail echo whoami identify recognize
 	geocode distance route plan simulate evaluate assess score rank
-	snapshot screenshot risk insights summary overview metadata`)
+	snapshot screenshot risk insights summary overview metadata directory`)
 
 var simWords = words(`simulate simulation simulated simulator sim wargame wargaming
 	training trainer tabletop sandbox virtual hypothetical emulate emulated
@@ -240,6 +241,13 @@ func buildLexicon() map[string]*entry {
 			}
 		}
 	}
+	// The verbs of the suspect band change the world too; as common
+	// nouns ("storm", "level", "service") they lose to a read word.
+	for _, vs := range harmVerbTiers {
+		for v := range words(vs) {
+			addWeakChange(get, v)
+		}
+	}
 	for v := range readVerbs {
 		for _, f := range verbForms(v) {
 			get(f.form, v).read = true
@@ -257,6 +265,19 @@ func buildLexicon() map[string]*entry {
 		get(w, w).neg = true
 	}
 	return lex
+}
+
+// addWeakChange makes v a weak change verb unless the lexicon knows it
+// already ("ram" stays a force verb only, so that "ram_usage" reads).
+func addWeakChange(get func(form, base string) *entry, v string) {
+	if _, ok := forceVerbs[v]; ok {
+		return
+	}
+	for _, f := range verbForms(v) {
+		if e := get(f.form, v); e.change == 0 {
+			e.change = 1
+		}
+	}
 }
 
 type form struct {

@@ -412,9 +412,9 @@ func classify(t Tool, one rune, nameOnly bool) Result {
 		r.Reason = fmt.Sprintf("%s; not force: simulation %s with no live marker (%s)", r.Reason, simEv, why)
 		return r
 	}
-	r, readWord := effectClass(fields, schemaErr)
+	r, _ := effectClass(fields, schemaErr)
 	r.Score = score
-	if readLed || readWord {
+	if readGoverns(fields[0].toks) {
 		return r // reads about force: "attack_surface_report", "get_strike_history"
 	}
 	if ev, ok := suspectEvidence(fields); ok {
