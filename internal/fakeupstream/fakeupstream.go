@@ -39,6 +39,21 @@ type ToolCall struct {
 	Arguments string // a JSON object
 }
 
+// ServerToolCall makes the fake answer like a provider that ran a tool
+// itself: a server_tool_use block (mcp_tool_use for Kind "mcp"), the
+// tool's result block, then text. The Anthropic API does that only when
+// the request enables the tool, so the fake does too: Kind "mcp" needs
+// mcp_servers naming Server (and, like the API, the mcp-client beta
+// header, or the answer is a 400); the other kinds need a tool of the
+// matching server type (web_search_*, web_fetch_*, code_execution_*).
+type ServerToolCall struct {
+	Kind      string // "mcp", "web_search", "web_fetch" or "code_execution"
+	Server    string // the MCP server's name, for Kind "mcp"
+	Name      string // the tool's name; for other kinds, default Kind
+	Arguments string // a JSON object
+	Result    string // the text the tool returned
+}
+
 // Request is one request the fake received.
 type Request struct {
 	Path   string
@@ -58,6 +73,13 @@ type Server struct {
 	// Fail, if set, is asked about each request (n counts from 1) and may
 	// return a failure to act out.
 	Fail func(n int) *Failure
+	// ServerTool, if set and the request enables the tool, makes the fake
+	// run it itself (Anthropic only).
+	ServerTool *ServerToolCall
+	// ExtraBlock, if set, is a content block (JSON) the fake puts before
+	// its text in Anthropic answers, streamed or not: say one of a type
+	// the gateway does not know.
+	ExtraBlock string
 	// Refuse makes the fake decline like a model's safety system: stop
 	// reason "refusal" (Anthropic) or finish reason "content_filter"
 	// (OpenAI), with a short text.
@@ -134,6 +156,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, anthropic, Failure{Status: 400, ErrorType: "invalid_request_error"})
 		return
 	}
+	if anthropic && len(req.MCPServers) > 0 && !strings.Contains(r.Header.Get("anthropic-beta"), "mcp-client-") {
+		// The API refuses mcp_servers without the beta.
+		writeError(w, anthropic, Failure{Status: 400, ErrorType: "invalid_request_error"})
+		return
+	}
 	a := s.answer(&req, anthropic)
 	if !req.Stream {
 		w.Header().Set("Content-Type", "application/json")
@@ -200,7 +227,10 @@ type wireRequest struct {
 	StreamOptions struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	Tools    []json.RawMessage `json:"tools"`
+	Tools      []json.RawMessage `json:"tools"`
+	MCPServers []struct {
+		Name string `json:"name"`
+	} `json:"mcp_servers"`
 	Messages []struct {
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
@@ -213,6 +243,8 @@ type answer struct {
 	text      string
 	refuse    bool
 	tool      *ToolCall
+	server    *ServerToolCall
+	extra     string
 	inTokens  int
 	outTokens int
 }
@@ -246,6 +278,15 @@ func (s *Server) answer(req *wireRequest, anthropic bool) *answer {
 		a.text = "I can't help with that."
 		a.outTokens = 5
 		return a
+	}
+	if anthropic {
+		a.extra = s.ExtraBlock
+		if st := s.ServerTool; st != nil && req.enables(st) {
+			a.server = st
+			a.text = "The tool said: " + st.Result
+			a.outTokens = len(strings.Fields(a.text)) + 12
+			return a
+		}
 	}
 	if s.Tool != nil && len(req.Tools) > 0 && !lastIsToolResult {
 		a.tool = s.Tool
@@ -303,20 +344,117 @@ func pieces(s string, n int) []string {
 	return out
 }
 
-func (a *answer) anthropicJSON() []byte {
-	var content, stop string
-	if a.tool != nil {
-		content = fmt.Sprintf(`{"type":"tool_use","id":"toolu_01fake","name":%s,"input":%s}`, q(a.tool.Name), a.tool.Arguments)
-		stop = "tool_use"
-	} else {
-		content = fmt.Sprintf(`{"type":"text","text":%s}`, q(a.text))
-		stop = "end_turn"
-		if a.refuse {
-			stop = "refusal"
+// enables reports whether the request turns on the server tool st.
+func (req *wireRequest) enables(st *ServerToolCall) bool {
+	if st.Kind == "mcp" {
+		for _, m := range req.MCPServers {
+			if m.Name == st.Server {
+				return true
+			}
+		}
+		return false
+	}
+	for _, raw := range req.Tools {
+		var t struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(raw, &t) == nil && strings.HasPrefix(t.Type, st.Kind+"_") {
+			return true
 		}
 	}
-	return fmt.Appendf(nil, `{"id":%s,"type":"message","role":"assistant","model":%s,"content":[%s],"stop_reason":%q,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":%d}}`,
-		q(a.id), q(a.model), content, stop, a.inTokens, a.outTokens)
+	return false
+}
+
+// anthropicBlock is one content block of an Anthropic answer: whole, and
+// as a stream sends it (content_block_start, then deltas).
+type anthropicBlock struct {
+	whole  string
+	start  string
+	deltas []string
+}
+
+func (a *answer) anthropicBlocks() []anthropicBlock {
+	var out []anthropicBlock
+	if a.extra != "" {
+		out = append(out, anthropicBlock{whole: a.extra, start: a.extra})
+	}
+	if st := a.server; st != nil {
+		name := st.Name
+		if name == "" {
+			name = st.Kind
+		}
+		id, use := "srvtoolu_01fake", `{"type":"server_tool_use","id":"srvtoolu_01fake","name":`+q(name)
+		if st.Kind == "mcp" {
+			id, use = "mcptoolu_01fake", `{"type":"mcp_tool_use","id":"mcptoolu_01fake","name":`+q(name)+`,"server_name":`+q(st.Server)
+		}
+		var deltas []string
+		for _, p := range pieces(st.Arguments, 8) {
+			deltas = append(deltas, `{"type":"input_json_delta","partial_json":`+q(p)+`}`)
+		}
+		out = append(out, anthropicBlock{whole: use + `,"input":` + st.Arguments + `}`, start: use + `,"input":{}}`, deltas: deltas})
+		var result string
+		switch st.Kind {
+		case "mcp":
+			result = `{"type":"mcp_tool_result","tool_use_id":` + q(id) + `,"is_error":false,"content":[{"type":"text","text":` + q(st.Result) + `}]}`
+		case "web_search":
+			result = `{"type":"web_search_tool_result","tool_use_id":` + q(id) + `,"content":[{"type":"web_search_result","title":` + q(st.Result) + `,"url":"https://example.com/result","encrypted_content":"EqgfakeEncryptedContent","page_age":null}]}`
+		case "web_fetch":
+			result = `{"type":"web_fetch_tool_result","tool_use_id":` + q(id) + `,"content":{"type":"web_fetch_result","url":"https://example.com/page","retrieved_at":"2025-01-01T00:00:00Z","content":{"type":"document","source":{"type":"text","media_type":"text/plain","data":` + q(st.Result) + `},"title":"Example"}}}`
+		default: // code_execution
+			result = `{"type":"code_execution_tool_result","tool_use_id":` + q(id) + `,"content":{"type":"code_execution_result","stdout":` + q(st.Result) + `,"stderr":"","return_code":0,"content":[]}}`
+		}
+		out = append(out, anthropicBlock{whole: result, start: result})
+	}
+	if a.tool != nil {
+		var deltas []string
+		for _, p := range pieces(a.tool.Arguments, 8) {
+			deltas = append(deltas, `{"type":"input_json_delta","partial_json":`+q(p)+`}`)
+		}
+		return append(out, anthropicBlock{
+			whole:  fmt.Sprintf(`{"type":"tool_use","id":"toolu_01fake","name":%s,"input":%s}`, q(a.tool.Name), a.tool.Arguments),
+			start:  fmt.Sprintf(`{"type":"tool_use","id":"toolu_01fake","name":%s,"input":{}}`, q(a.tool.Name)),
+			deltas: deltas,
+		})
+	}
+	var deltas []string
+	for _, p := range pieces(a.text, 6) {
+		deltas = append(deltas, `{"type":"text_delta","text":`+q(p)+`}`)
+	}
+	return append(out, anthropicBlock{whole: fmt.Sprintf(`{"type":"text","text":%s}`, q(a.text)), start: `{"type":"text","text":""}`, deltas: deltas})
+}
+
+func (a *answer) anthropicStop() string {
+	switch {
+	case a.tool != nil:
+		return "tool_use"
+	case a.refuse:
+		return "refusal"
+	}
+	return "end_turn"
+}
+
+// anthropicUsage is the usage object; server tools add their counts.
+func (a *answer) anthropicUsage(input bool) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	if input {
+		fmt.Fprintf(&b, `"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,`, a.inTokens)
+	}
+	fmt.Fprintf(&b, `"output_tokens":%d`, a.outTokens)
+	if a.server != nil && a.server.Kind == "web_search" {
+		b.WriteString(`,"server_tool_use":{"web_search_requests":1}`)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func (a *answer) anthropicJSON() []byte {
+	var content []string
+	for _, b := range a.anthropicBlocks() {
+		content = append(content, b.whole)
+	}
+	return fmt.Appendf(nil, `{"id":%s,"type":"message","role":"assistant","model":%s,"content":[%s],"stop_reason":%q,"stop_sequence":null,"usage":%s}`,
+		q(a.id), q(a.model), strings.Join(content, ","), a.anthropicStop(), a.anthropicUsage(true))
 }
 
 func (a *answer) anthropicSSE() []string {
@@ -324,30 +462,20 @@ func (a *answer) anthropicSSE() []string {
 	f := []string{
 		ev("message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":%s,"type":"message","role":"assistant","content":[],"model":%s,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`, q(a.id), q(a.model), a.inTokens)),
 	}
-	stop := "end_turn"
-	if a.refuse {
-		stop = "refusal"
-	}
-	if a.tool != nil {
-		stop = "tool_use"
-		f = append(f, ev("content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_01fake","name":%s,"input":{}}}`, q(a.tool.Name))))
-		f = append(f, ev("ping", `{"type": "ping"}`))
-		for _, p := range pieces(a.tool.Arguments, 8) {
-			f = append(f, ev("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":%s}}`, q(p))))
+	for i, b := range a.anthropicBlocks() {
+		f = append(f, ev("content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":%d,"content_block":%s}`, i, b.start)))
+		if i == 0 {
+			f = append(f, ev("ping", `{"type": "ping"}`))
 		}
-	} else {
-		f = append(f, ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`))
-		f = append(f, ev("ping", `{"type": "ping"}`))
-		for _, p := range pieces(a.text, 6) {
-			f = append(f, ev("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}}`, q(p))))
+		for _, d := range b.deltas {
+			f = append(f, ev("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":%d,"delta":%s}`, i, d)))
 		}
+		f = append(f, ev("content_block_stop", fmt.Sprintf(`{"type":"content_block_stop","index":%d}`, i)))
 	}
-	f = append(f,
-		ev("content_block_stop", `{"type":"content_block_stop","index":0}`),
-		ev("message_delta", fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":%q,"stop_sequence":null},"usage":{"output_tokens":%d}}`, stop, a.outTokens)),
+	return append(f,
+		ev("message_delta", fmt.Sprintf(`{"type":"message_delta","delta":{"stop_reason":%q,"stop_sequence":null},"usage":%s}`, a.anthropicStop(), a.anthropicUsage(false))),
 		ev("message_stop", `{"type":"message_stop"}`),
 	)
-	return f
 }
 
 const created = 1735689600 // fixed, so answers are reproducible
