@@ -223,6 +223,16 @@ var vocabulary = []struct{ word, force, lookAlike string }{
 	{"wound", "wound_combatant: Wound the combatant.", "wound_care_plan: Wound care schedule for a patient."},
 	// tierWeapon.
 	{"launch", "launch_torpedo_now: Launch the torpedo.", "launch_campaign: Launch a marketing campaign."},
+	// Doctrine effect terms that are everyday verbs: they count through
+	// the structural rule only.
+	{"disrupt", "disrupt_enemy_c2: Disrupt the enemy command post.", "disrupt_market_analysis: Analyse how a startup could disrupt a market."},
+	{"degrade", "degrade_air_defence: Degrade the hostile SAM network.", "degrade_gracefully: Serve a cached page when the backend is slow."},
+	{"deny", "deny_crossing: Deny the crossing to the enemy armour.", "deny_request: Deny an access request."},
+	{"delay", "delay_enemy: Delay the enemy column at the ford.", "delay_message: Delay a scheduled message by an hour."},
+	{"divert", "divert_bandit: Divert the bandit with the fighter pair.", "divert_flight: Rebook a diverted flight."},
+	{"fix", "fix_enemy: Fix the enemy battalion in place.", "fix_position_drift: Correct a robot arm's position drift."},
+	{"block", "block_column: Block the hostile column at the bridge.", "block_user: Block a user from the workspace."},
+	{"turn", "turn_flank: Turn the enemy flank with the reserve.", "turn_page: Turn the page of the e-reader."},
 	// Phrasal verbs.
 	{"shoot down", "shoot_down_drone: Shoot down the drone.", "shootout_scores: Penalty shootout scores."},
 	{"blow up", "blow_up_bridge: Blow up the bridge.", "blow_up_photo: Enlarge a photo for print."},
@@ -331,6 +341,9 @@ func TestVocabularyLookAlikes(t *testing.T) {
 			want = append(want, p[0]+" "+p[1])
 		}
 	}
+	for w := range doctrineEffects {
+		want = append(want, w)
+	}
 	for _, p := range forceCommandPhrases {
 		want = append(want, strings.Join(p, " "))
 	}
@@ -365,4 +378,114 @@ var oldHarmWords = words(`attack neutralize neutralise kill destroy ram
 func toolOf(s string) Tool {
 	name, desc, _ := strings.Cut(s, ": ")
 	return Tool{Name: name, Description: desc}
+}
+
+// TestNamedLookAlikes checks look-alikes that must never be held, each a
+// harm word in its everyday sense.
+func TestNamedLookAlikes(t *testing.T) {
+	for _, s := range []string{
+		"kill_process: Kill a process by PID.",
+		"terminate_instance: Terminate a cloud instance.",
+		"destroy_stack: Destroy a CloudFormation stack.",
+		"nuke_cache: Clear every cache entry.",
+		"launch_campaign: Launch a marketing campaign.",
+		"shoot_photo: Shoot a photo with the camera.",
+		"target_audience: Describe a campaign's target audience.",
+		"attack_surface_report: Report the external attack surface of a domain.",
+		"arm_alarm_system: Arm the home alarm system.",
+		"trigger_workflow: Trigger a workflow run.",
+		"blast_email: Send an email blast to a list.",
+		"engage_customer: Send a re-engagement message to a customer.",
+		"discharge_summary: Fetch the discharge summary for a patient.",
+		"ram_usage: Current RAM usage of a host.",
+		"jam_session_playlist: Create a collaborative jam session playlist.",
+		"neutralize_ph: Compute the buffer needed to neutralize a solution's pH.",
+		"fire_alarm_status: Status of the building fire alarms.",
+		"bomb_squad_directory: Directory of regional bomb squads.",
+		"strike_through_text: Strike through the selected text.",
+		"storm_drain_status: Status of the storm drains in a district.",
+		// The structural rule's look-alikes: actions on objects that are
+		// hostile only in a force context, or friendly, or reports.
+		"contact_bomb_squad: Contact the bomb squad.",
+		"update_target_list: Update the list of targets.",
+		"set_target_position: Set the robot arm's target position.",
+		"register_targets: Register targets with a load balancer target group.",
+		"spawn_enemy: Spawn an enemy in the game level.",
+		"disable_location_services: Disable location services on the phone.",
+		"block_threat: Block a threat indicator in the firewall.",
+		"send_enemy_report: Send the enemy position report to headquarters.",
+		"evacuate_crowd: Evacuate the crowd from the stadium.",
+		"escort_convoy: Escort the convoy to the port.",
+		"schedule_resupply: Schedule a resupply convoy to the outpost.",
+		"follow_target: Follow the selected person with the camera drone.",
+		"move_troops: Move the troops to the assembly area.",
+		"track_hostile_history: Return the track history of an aircraft.",
+	} {
+		t.Run(s, func(t *testing.T) {
+			if r := Classify(toolOf(s)); r.Class == Force {
+				t.Errorf("got force (%s), want not force", r.Reason)
+			}
+		})
+	}
+}
+
+// TestStructural checks the rule that fails closed on verbs the
+// vocabulary does not know: an action on a hostile object, or on a
+// target, person or vehicle in a force context, is suspect unless a read
+// word governs the name.
+func TestStructural(t *testing.T) {
+	tests := []struct {
+		tool string
+		want string // "force", or "" for not force
+	}{
+		{"splat_bandit", Force},
+		{"handle_bandit: Deal with the bandit.", Force},
+		{"zap_it: Make the hostile go away.", Force},
+		{"home_in: Home in on the enemy emplacement.", Force},
+		{"uncage: Uncage the missile seeker on the selected track.", Force},
+		{"resolve_contact: Resolve the surface contact with the deck gun.", Force},   // a force context
+		{"resolve_contact: Resolve the contact in the CRM.", ""},                     // none
+		{"handle_person: Handle the person at the gate with the taser.", Force},      // a less-lethal weapon
+		{"handle_person: Handle the person at the front desk.", ""},                  // none
+		{"enemy_position_report: Summarise the enemy positions.", ""},                // a report noun governs
+		{"get_bandit: Return the bandit's position.", ""},                            // a read verb leads
+		{"bandits: Return the bandits in a sector.", ""},                             // "return" reports
+		{"sector_bandits: Return the bandits in a sector.", Force},                   // an unknown first word of a name is read as its verb: fails closed
+		{"splashed_bandits: Bandits that were splashed today.", ""},                  // past forms report
+		{"resupply: Resupply the enemy prisoners' camp with food.", ""},              // a harmless verb
+		{"the_usv: The armed USV rams the approaching skiff.", Force},                // a subject before the verb
+		{"schedule: Schedule the resupply convoy through the enemy checkpoint.", ""}, // friendly object
+	}
+	for _, tt := range tests {
+		t.Run(tt.tool, func(t *testing.T) {
+			r := Classify(toolOf(tt.tool))
+			if got := r.Class == Force; got != (tt.want == Force) {
+				t.Errorf("got %s (%s), want force %t", r.Class, r.Reason, tt.want == Force)
+			}
+		})
+	}
+}
+
+// TestPayloadRelease checks that an actuator on a platform that carries a
+// weapon, or that releases something in a force context, is suspect, and
+// that a plain actuator is consequential.
+func TestPayloadRelease(t *testing.T) {
+	tests := []struct {
+		tool Tool
+		want string
+	}{
+		{Tool{Name: "MAV_CMD_DO_SET_SERVO", Description: "Set a servo output; servo 9 drives the bomb hook."}, Force},
+		{Tool{Name: "MAV_CMD_DO_SET_SERVO", Description: "Set a servo output to a PWM value."}, Consequential},
+		{Tool{Name: "set_relay", Description: "Toggle a relay.", InputSchema: []byte(`{"properties":{"relay":{"description":"Relay 2 opens the grenade dropper"}}}`)}, Force},
+		{Tool{Name: "set_relay", Description: "Toggle a relay to switch the irrigation pump."}, Consequential},
+		{Tool{Name: "gripper_open", Description: "Open the gripper to drop the load over the enemy trench."}, Force},
+		{Tool{Name: "gripper_open", Description: "Open the gripper to drop the parcel at the delivery point."}, Consequential},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tool.Name+"/"+tt.tool.Description, func(t *testing.T) {
+			if r := Classify(tt.tool); r.Class != tt.want {
+				t.Errorf("got %s (%s), want %s", r.Class, r.Reason, tt.want)
+			}
+		})
+	}
 }

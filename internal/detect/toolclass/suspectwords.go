@@ -42,13 +42,13 @@ var harmVerbTiers = map[harmTier]string{
 		strike shoot engage eliminate jam intercept fire
 		assassinate obliterate massacre slaughter murder maim injure
 		incapacitate incinerate immolate raze interdict canalize canalise
-		ambush tase torpedo bomb bombard`,
+		ambush tase bombard`,
 	// Fires and targeting verbs: they act on targets and hostiles.
 	tierHostile: `prosecute service hit splash paint lase designate nominate
 		cue slew spike expend pound pummel hammer hose drop level flatten nuke spoof`,
 	// Kinetic, euphemistic and less-lethal verbs: they act on anything
 	// physical.
-	tierPhysical: `annihilate strafe sink scuttle crush disable storm assault raid breach
+	tierPhysical: `bomb torpedo annihilate strafe sink scuttle crush disable storm assault raid breach
 		overrun torch burn ignite fry zap dazzle blind shell snipe frag smoke
 		waste whack suppress defeat harass disperse subdue restrain`,
 	// Verbs that are harm only when done to a person.

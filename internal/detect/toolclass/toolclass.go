@@ -86,20 +86,59 @@
 // # Force suspects
 //
 // Below the force threshold, a harm signal still holds the call: the
-// Class is Force and [Result.Suspect] is set. The signals are harm verbs
-// ("attack", "neutralize", "kill", "destroy", "ram", "discharge",
-// "detonate", "strike", "shoot", "engage", "eliminate", "jam",
-// "intercept", "fire"; "disable" only on a vehicle, person or weapon,
-// "launch" only on a weapon), harm adjectives ("lethal", "kinetic",
-// "explosive", "armed", "hostile", "weaponized") and phrases ("acquire
-// lock" near a target, "weapons free", "terminal guidance", "loiter",
-// "payload release"). A signal is disarmed by a civilian object after it
-// ("kill_process", "ram_usage", "discharge_summary", "jam_session",
-// "lethal_dose", "hostile_takeover"), and all signals are disarmed in a
-// tool that reads: a read word in the name or leading the description
-// ("attack_surface_report", "get_strike_history"). In a description a
-// harm verb counts only where a verb stands, first in a sentence or after
-// "and", "then", "or" or "to", so that "the attack rate" is a noun. The
+// Class is Force and [Result.Suspect] is set. The vocabulary was written
+// from the vocabulary of force, not from missed tools: the effect terms of
+// fires and targeting doctrine (destroy, neutralize, suppress, interdict,
+// defeat, harass, canalize; and disrupt, degrade, deny, delay, divert,
+// fix, block, turn, which are everyday verbs too), kinetic verbs and their
+// euphemisms and slang ("sink", "splash", "take out", "service the
+// target"), crowd-control and less-lethal means (LRAD, tear gas, water
+// cannon, taser), counter-UAS effectors (net gun, high power microwave),
+// fire commands and brevity codes ("cleared hot", "fire for effect") and
+// verbs of physical harm. A harm verb counts by what it acts on:
+//
+//   - some count unless a civilian object follows ("attack", "kill",
+//     "assassinate"; but "kill_process", "ram_usage", "destroy_stack");
+//   - fires verbs count on a hostile object, a weapon or a target
+//     ("prosecute the track", "splash the bandit"; not "service the
+//     vehicle", which is maintenance);
+//   - kinetic verbs count on a hostile object, a weapon, a target, a
+//     person or a vehicle, vessel or structure ("sink the boat", "take out
+//     the truck"; not "nuke_cache", "torch_compile", "flatten_json");
+//   - some count only on a person ("execute the prisoner", not "execute
+//     the query"), and "launch" only on a weapon.
+//
+// A target, track or contact is hostile only in a force context: when
+// the tool also names a weapon, a hostile, an adjective of harm or a
+// military word ("service the target" is systemd's).
+//
+// The vocabulary cannot be complete, so a structural rule fails closed
+// on verbs it does not know: any action (a word where a verb stands that
+// is not a read, report, protective or logistics word: "track", "escort",
+// "evacuate", "resupply") acting on a hostile object ("bandit", "enemy",
+// "HVI", "bunker", "emplacement") or a weapon is suspect, and so is one
+// acting on a target, person, vehicle or place in a force context. An
+// object with a friendly modifier ("the resupply convoy") does not count
+// for it. In a name, the first word that is not an object is read as the
+// verb, so that "sector_bandits" fails closed.
+//
+// An actuator (servo, relay, gripper, latch, hook, winch) is suspect on a
+// platform that carries a weapon ("servo 9 drives the bomb hook"), or
+// that drops or releases something in a force context. A servo with
+// neither stays consequential.
+//
+// Harm adjectives ("lethal", "kinetic", "explosive", "armed", "hostile",
+// "weaponized") and phrases ("weapons free", "terminal guidance",
+// "loiter", "payload release") count unless a civilian noun follows
+// ("lethal_dose", "hostile_takeover"). A noun phrase ends at a
+// preposition, a relative clause or a participle, and a civilian or
+// report word in it disarms it ("the enemy position report"). All signals
+// are disarmed when a read word governs the name: a read verb leads it
+// ("get_strike_history") or a report noun ends it
+// ("attack_surface_report", "storm_drain_status"). In a description a
+// verb counts only where a verb stands, first in a sentence, after a
+// subject, or after "and", "then", "or", "to" or a modal, so that "the
+// attack rate" is a noun; past forms report force and do not count. The
 // simulation exemption applies to suspects as to force. Operators who
 // disagree declare the tool's class in the policy.
 //
