@@ -483,11 +483,3 @@ func civilianAfter(f field, i int) bool {
 	}
 	return false
 }
-
-func joinWords(p []string) string {
-	s := p[0]
-	for _, w := range p[1:] {
-		s += " " + w
-	}
-	return s
-}
