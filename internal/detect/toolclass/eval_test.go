@@ -2,6 +2,7 @@ package toolclass
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 type labelled struct {
 	Label string          `json:"label"`
 	Split string          `json:"split"` // in tools.jsonl, "tune": written and used while tuning; "holdout": written after, never tuned on
-	Tool  json.RawMessage `json:"tool"`
+	Tool  json.RawMessage `json:"tool"`  // the definition; when absent, the line itself is
 }
 
 func readLabelled(t *testing.T, path string) []labelled {
@@ -32,6 +33,11 @@ func readLabelled(t *testing.T, path string) []labelled {
 		var l labelled
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("%s line %d: %v", path, line, err)
+		}
+		if len(l.Tool) == 0 {
+			// The definition may sit beside the label instead of under
+			// "tool": {"label": ..., "name": ..., "description": ...}.
+			l.Tool = json.RawMessage(bytes.Clone(sc.Bytes()))
 		}
 		switch l.Label {
 		case Informational, Consequential, Force:
@@ -228,9 +234,12 @@ func TestTuneSets(t *testing.T) {
 //
 //	second_heldout, before the suspect band: force precision 1.000 recall 0.225, accuracy 0.620
 //	second_heldout, after:                   force precision 0.870 recall 0.500, accuracy 0.700
+//	second_heldout, after the doctrine vocabulary and the structural rule
+//	(tuned on fourth_tune, run once for this line): force precision 0.902 recall 0.925, accuracy 0.840
 //
 // testdata/third_heldout.jsonl, when present, is written by someone else
-// while the rules change, and is reported only.
+// while the rules change, and is reported only. First run, 192 tools:
+// force precision 0.897 recall 0.881, accuracy 0.885.
 func TestHeldOut(t *testing.T) {
 	t.Run("tools.jsonl holdout split", func(t *testing.T) {
 		c, misses := evaluate(t, splitOf(t, "testdata/tools.jsonl", "holdout"))
@@ -238,7 +247,7 @@ func TestHeldOut(t *testing.T) {
 	})
 	t.Run("second_heldout", func(t *testing.T) {
 		c, misses := evaluate(t, readLabelled(t, "testdata/second_heldout.jsonl"))
-		checkSplit(t, "second_heldout.jsonl", c, misses, floor{precision: 0.85, recall: 0.5, accuracy: 0.7}, true)
+		checkSplit(t, "second_heldout.jsonl", c, misses, floor{precision: 0.85, recall: 0.9, accuracy: 0.8}, true)
 	})
 	t.Run("third_heldout", func(t *testing.T) {
 		const path = "testdata/third_heldout.jsonl"
