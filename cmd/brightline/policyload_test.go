@@ -592,7 +592,7 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-config", configPath},
+		done <- run(ctx, []string{"serve", "-config", configPath, "-allow-unsigned-policy"},
 			&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }})
 	}()
 	health := func() string {
