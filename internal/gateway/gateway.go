@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -156,8 +157,10 @@ func (g *Gateway) Abort() { g.stopNow() }
 
 // codec is one client-facing dialect.
 type codec struct {
-	dialect        brightline.Dialect
-	decodeRequest  func([]byte) (*llm.Request, error)
+	dialect brightline.Dialect
+	// decodeRequest decodes a client's request with its headers, applying
+	// the dialect's allow-lists and what the policy adds to them.
+	decodeRequest  func([]byte, http.Header, *policy.Policy) (*llm.Request, error)
 	encodeResponse func(*llm.Response) ([]byte, error)
 	encodeModels   func([]llm.Model) []byte
 	errorBody      func(*brightline.Error) []byte
@@ -170,8 +173,10 @@ type streamWriter interface {
 }
 
 var openaiCodec = &codec{
-	dialect:        brightline.DialectOpenAI,
-	decodeRequest:  openai.DecodeRequest,
+	dialect: brightline.DialectOpenAI,
+	decodeRequest: func(body []byte, _ http.Header, p *policy.Policy) (*llm.Request, error) {
+		return openai.DecodeClientRequest(body, p)
+	},
 	encodeResponse: openai.EncodeResponse,
 	encodeModels:   openai.EncodeModels,
 	errorBody:      openai.ErrorBody,
@@ -179,8 +184,14 @@ var openaiCodec = &codec{
 }
 
 var anthropicCodec = &codec{
-	dialect:        brightline.DialectAnthropic,
-	decodeRequest:  anthropic.DecodeRequest,
+	dialect: brightline.DialectAnthropic,
+	decodeRequest: func(body []byte, hdr http.Header, p *policy.Policy) (*llm.Request, error) {
+		// anthropic-beta is forwarded to an Anthropic provider.
+		if err := anthropic.CheckBetas(hdr.Values("anthropic-beta"), p); err != nil {
+			return nil, err
+		}
+		return anthropic.DecodeClientRequest(body, p)
+	},
 	encodeResponse: anthropic.EncodeResponse,
 	encodeModels:   anthropic.EncodeModels,
 	errorBody:      anthropic.ErrorBody,
@@ -283,7 +294,10 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			fail(err)
 			return
 		}
-		req, err := c.decodeRequest(body)
+		// The same policy decides every stage of this exchange, even if a
+		// reload happens meanwhile; its allow-lists apply to decoding.
+		pol := g.cfg.Policy.Current()
+		req, err := c.decodeRequest(body, r.Header, pol)
 		if err != nil {
 			fail(err)
 			return
@@ -292,9 +306,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		x.ctx = r.Context()
 		x.excerpt = excerpt(req)
 
-		// Decide before anything is forwarded. The same policy decides
-		// every stage of this exchange, even if a reload happens meanwhile.
-		pol := g.cfg.Policy.Current()
+		// Decide before anything is forwarded.
 		x.sg, err = g.decide.Request(pol, p, req, r.Header, g.cfg.Now())
 		in, d := x.sg.Input, x.sg.Decision
 		if err != nil {
@@ -329,6 +341,11 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		if x.restore, err = x.sg.Redact(); err != nil {
 			fail(policyError(brightline.StageRequest, err))
 			return
+		}
+		if req.Raw == nil && len(req.ExtraFields) > 0 {
+			// A redacted request is sent re-encoded, so fields the model
+			// does not hold, and their unredacted text, are dropped.
+			w.Header().Set("x-brightline-dropped-fields", strings.Join(req.ExtraFields, ", "))
 		}
 
 		x.req = req

@@ -99,17 +99,18 @@ func TestAuthStoreFailureFailsClosed(t *testing.T) {
 }
 
 // TestPassthrough checks that same-dialect requests and answers keep the
-// fields the gateway does not model, and that only the model is rewritten.
+// allowed fields the gateway does not model, and that only the model is
+// rewritten.
 func TestPassthrough(t *testing.T) {
 	h := newHarness(t, gateway.Config{})
 	status, _, body := h.post(t, "/v1/chat/completions",
-		`{"model":"via-openai","messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"future_knob":{"x":[1,2]}}`, bearer(testKey))
+		`{"model":"via-openai","messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"seed":7}`, bearer(testKey))
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
 	reqs := h.openai.Requests()
 	got := string(reqs[len(reqs)-1].Body)
-	if want := `{"model":"gpt-fake-1","messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"future_knob":{"x":[1,2]}}`; got != want {
+	if want := `{"model":"gpt-fake-1","messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100},"seed":7}`; got != want {
 		t.Errorf("upstream body:\n got %s\nwant %s", got, want)
 	}
 	if !strings.Contains(body, `"system_fingerprint":"fp_fake"`) || !strings.Contains(body, `"service_tier":"default"`) {
@@ -117,18 +118,18 @@ func TestPassthrough(t *testing.T) {
 	}
 
 	hdr := anthropicHdr(testKey)
-	hdr["anthropic-beta"] = "fancy-feature-2099-01-01"
+	hdr["anthropic-beta"] = "interleaved-thinking-2025-05-14"
 	status, _, body = h.post(t, "/v1/messages",
-		`{"model":"via-anthropic","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"container":"c_1"}`, hdr)
+		`{"model":"via-anthropic","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"top_k":5}`, hdr)
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
 	reqs = h.anthropic.Requests()
 	last := reqs[len(reqs)-1]
-	if want := `{"model":"claude-fake-1","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"container":"c_1"}`; string(last.Body) != want {
+	if want := `{"model":"claude-fake-1","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"top_k":5}`; string(last.Body) != want {
 		t.Errorf("upstream body:\n got %s\nwant %s", last.Body, want)
 	}
-	if got := last.Header.Get("anthropic-beta"); got != "fancy-feature-2099-01-01" {
+	if got := last.Header.Get("anthropic-beta"); got != "interleaved-thinking-2025-05-14" {
 		t.Errorf("anthropic-beta: got %q, want it forwarded", got)
 	}
 	if last.Header.Get("x-api-key") != "sk-ant-fake" {

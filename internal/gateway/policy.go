@@ -105,6 +105,9 @@ func policyError(stage brightline.Stage, err error) error {
 // denied answer, or one that cannot be evaluated, is an error.
 func (g *Gateway) decideResponse(x *exchange, resp *llm.Response) error {
 	modelText := safeguard.TextBytes(resp.Content) // before notices are added: rules judge the model's output
+	if err := g.decideServerBlocks(x, resp); err != nil {
+		return err
+	}
 	if x.sg.Decides(brightline.StageToolCall) {
 		kept := 0
 		for i := range resp.Content {

@@ -120,7 +120,7 @@ func TestPolicyFailsClosed(t *testing.T) {
 func TestPolicyRedacts(t *testing.T) {
 	h := policyHarness(t)
 	for _, c := range []struct{ path, body, model string }{
-		{"/v1/chat/completions", `{"model":"via-openai","messages":[{"role":"user","content":"move to 38SMB44881234 now"}],"future_field":1}`, "openai"},
+		{"/v1/chat/completions", `{"model":"via-openai","messages":[{"role":"user","content":"move to 38SMB44881234 now"}],"seed":1}`, "openai"},
 		{"/v1/messages", `{"model":"via-anthropic","max_tokens":9,"system":"grid 38SMB44881234","messages":[{"role":"user","content":"move to 38SMB44881234 now"}]}`, "anthropic"},
 	} {
 		hdr := bearer(testKey)

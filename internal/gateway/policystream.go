@@ -34,6 +34,11 @@ type policyStream struct {
 	held []llm.StreamEvent // the open tool-call block, until it is decided
 	call *llm.ToolCall     // the open tool-call block's call; nil if none
 	args strings.Builder
+	// withheldServer holds the ids of server tool calls not released;
+	// drop is the index of the open block being dropped (their result),
+	// or -1.
+	withheldServer map[string]bool
+	drop           int
 
 	text     int // bytes of text the model produced so far (notices excluded)
 	withheld int // tool calls not released
@@ -43,10 +48,9 @@ type policyStream struct {
 
 func (g *Gateway) withPolicy(s llm.Stream, x *exchange) llm.Stream {
 	tool, resp := x.sg.Decides(brightline.StageToolCall), x.sg.Decides(brightline.StageResponse)
-	if !tool && !resp && x.restore == nil {
-		return s
-	}
-	return &policyStream{src: s, g: g, x: x, tool: tool, resp: resp, restore: x.restore}
+	// Always wrapped, even with no rules to run: server tool and unknown
+	// blocks are checked on every stream (see servertools.go).
+	return &policyStream{src: s, g: g, x: x, tool: tool, resp: resp, restore: x.restore, drop: -1}
 }
 
 func (s *policyStream) Next() (llm.StreamEvent, error) {
@@ -97,8 +101,26 @@ func (s *policyStream) process(frame []llm.StreamEvent) {
 			s.pending = ""
 			changed = true
 		}
+		if ev.Type == llm.EventBlockStart && ev.Block != nil && isServerBlock(ev.Block.Type) {
+			if err := checkAnswerBlock(s.x.sg.Policy, ev.Block); err != nil {
+				s.err = err
+				return
+			}
+			if ev.Block.Type == llm.BlockServerToolResult && s.withheldServer[ev.Block.Opaque.CallID] {
+				s.drop = ev.Index
+			}
+		}
+		if s.drop >= 0 && ev.Index == s.drop && (ev.Type == llm.EventBlockStart || ev.Type == llm.EventTextDelta ||
+			ev.Type == llm.EventToolDelta || ev.Type == llm.EventBlockStop || ev.Type == llm.EventOther && ev.Raw == nil) {
+			// The result of a withheld server tool call.
+			if ev.Type == llm.EventBlockStop {
+				s.drop = -1
+			}
+			changed = true
+			continue
+		}
 		switch {
-		case s.tool && ev.Type == llm.EventBlockStart && ev.Block != nil && ev.Block.Type == llm.BlockToolUse:
+		case s.tool && ev.Type == llm.EventBlockStart && ev.Block != nil && (ev.Block.Type == llm.BlockToolUse || ev.Block.Type == llm.BlockServerToolUse):
 			call := *ev.Block.ToolCall
 			s.call = &call
 			s.args.Reset()
@@ -176,7 +198,13 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 	call := s.call
 	s.call = nil
 	call.Arguments = []byte(s.args.String())
-	o, err := s.x.sg.ToolCall(call.Name, call.Arguments, s.x.served.Provider)
+	upstream, server := s.x.served.Provider, s.held[0].Block
+	if server.Type == llm.BlockServerToolUse {
+		upstream = serverUpstream(s.x, server)
+	} else {
+		server = nil
+	}
+	o, err := s.x.sg.ToolCall(call.Name, call.Arguments, upstream)
 	if err != nil {
 		return nil, policyError(brightline.StageToolCall, err)
 	}
@@ -194,8 +222,24 @@ func (s *policyStream) decideCall() ([]llm.StreamEvent, error) {
 		}
 		return held, nil
 	}
-	s.withheld++
 	idx := held[0].Index
+	if server != nil {
+		// The provider has run it: nothing to hold, only to withhold.
+		if err := s.g.audit(s.x, d, o.Input); err != nil {
+			return nil, err
+		}
+		if s.withheldServer == nil {
+			s.withheldServer = map[string]bool{}
+		}
+		s.withheldServer[call.ID] = true
+		b := llm.Block{Type: llm.BlockServerToolUse, ToolCall: call, Opaque: server.Opaque}
+		return []llm.StreamEvent{
+			{Type: llm.EventBlockStart, Index: idx, Block: &llm.Block{Type: llm.BlockText}},
+			{Type: llm.EventTextDelta, Index: idx, Text: serverToolNotice(d, &b)},
+			{Type: llm.EventBlockStop, Index: idx},
+		}, nil
+	}
+	s.withheld++
 	notice, err := s.g.withhold(s.x, o, call)
 	if err != nil {
 		return nil, err

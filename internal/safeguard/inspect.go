@@ -26,7 +26,8 @@ type inspection struct {
 	analyses []detect.Analysis
 }
 
-// requestTexts lists every piece of text in req that reaches the model.
+// requestTexts lists every piece of text in req that reaches the model or
+// the provider.
 func requestTexts(req *llm.Request) []textRef {
 	var out []textRef
 	if req.System != "" {
@@ -47,6 +48,13 @@ func requestTexts(req *llm.Request) []textRef {
 	}
 	for i := range req.Messages {
 		walk(req.Messages[i].Content)
+	}
+	// Text in fields the canonical model does not hold but the
+	// allow-lists let through (OpenAI's prediction.content, say). Redacting
+	// it changes nothing sent: redaction drops req.Raw, and those fields
+	// with it.
+	for i := range req.ExtraText {
+		out = append(out, textRef{&req.ExtraText[i]})
 	}
 	return out
 }
