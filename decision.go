@@ -68,6 +68,10 @@ type Decision struct {
 	// PolicyVersion and PolicyHash identify the policy that decided.
 	PolicyVersion int64  `json:"policy_version"`
 	PolicyHash    string `json:"policy_hash"`
+	// TrustHash is the hash of the trust set the policy's bundle was
+	// verified against; empty for the embedded default or an unsigned
+	// policy.
+	TrustHash string `json:"trust_hash,omitempty"`
 	// Authorization is the ID of the policy authorisation that changed
 	// this decision (without it, the decision would have differed).
 	Authorization string `json:"authorization,omitempty"`

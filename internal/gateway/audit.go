@@ -48,6 +48,7 @@ func (x *exchange) entry(d brightline.Decision, in *policy.Input) auditlog.Entry
 		Model:         x.model,
 		PolicyHash:    d.PolicyHash,
 		PolicyVersion: d.PolicyVersion,
+		TrustHash:     d.TrustHash,
 		Stage:         string(d.Stage),
 		Action:        string(d.Action),
 		Subjects:      in.Findings.Subjects,

@@ -165,3 +165,27 @@ func TestFinished(t *testing.T) {
 		t.Errorf("got %+v with text %q", f, text)
 	}
 }
+
+// TestAuditEntriesTrustHash: every decision entry names the trust set the
+// policy in force was verified against, so an auditor can tell decisions
+// under a signed policy from the rest.
+func TestAuditEntriesTrustHash(t *testing.T) {
+	const trust = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	a := &fakeAuditor{}
+	pol := policy.Default().WithVersion(4).WithTrust(trust)
+	h := newHarness(t, gateway.Config{Audit: a, Policy: gateway.StaticPolicy{Policy: pol, Source: "signed"}})
+	body := `{"model":"simulated","messages":[{"role":"user","content":"/tool fire_weapon {\"target\":\"grid 4\"}"}]}`
+	if status, _, _ := h.post(t, "/v1/chat/completions", body, bearer(testKey)); status != 200 {
+		t.Fatalf("got %d", status)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.entries) != 2 {
+		t.Fatalf("got %d entries, want 2", len(a.entries))
+	}
+	for _, e := range a.entries {
+		if e.TrustHash != trust || e.PolicyHash != pol.Hash() || e.PolicyVersion != 4 {
+			t.Errorf("%s entry: trust %q, policy %q v%d; want %q, %q v4", e.Stage, e.TrustHash, e.PolicyHash, e.PolicyVersion, trust, pol.Hash())
+		}
+	}
+}

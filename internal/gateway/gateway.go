@@ -313,7 +313,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			// A refusal for want of a decision is recorded too.
 			if g.cfg.Audit != nil {
 				failed := brightline.Decision{Stage: brightline.StageRequest, Action: "policy_error",
-					PolicyVersion: pol.Version(), PolicyHash: pol.Hash()}
+					PolicyVersion: pol.Version(), PolicyHash: pol.Hash(), TrustHash: pol.TrustHash()}
 				if aerr := g.audit(x, failed, in); aerr != nil {
 					fail(aerr)
 					return

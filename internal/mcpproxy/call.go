@@ -225,6 +225,7 @@ func (u *upstream) entry(c toolCall, approvalID string) auditlog.Entry {
 		Provider:      u.id,
 		PolicyHash:    d.PolicyHash,
 		PolicyVersion: d.PolicyVersion,
+		TrustHash:     d.TrustHash,
 		Stage:         string(brightline.StageToolCall),
 		Action:        string(d.Action),
 		Detail: map[string]string{

@@ -421,6 +421,7 @@ func (p *Policy) Evaluate(stage brightline.Stage, in *Input) (brightline.Decisio
 		Action:        brightline.ActionAllow,
 		PolicyVersion: p.version,
 		PolicyHash:    p.hash,
+		TrustHash:     p.trust,
 	}
 	if !validStages[stage] {
 		return brightline.Decision{}, fmt.Errorf("policy: couldn't evaluate: unknown stage %q", stage)

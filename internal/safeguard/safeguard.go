@@ -109,7 +109,7 @@ const PolicyErrorAction brightline.Action = "policy_error"
 func (d *Decider) evaluate(p *policy.Policy, stage brightline.Stage, in *policy.Input) (brightline.Decision, error) {
 	dec, err := p.Evaluate(stage, in)
 	if err != nil {
-		d.trace(brightline.Decision{Stage: stage, Action: PolicyErrorAction, PolicyVersion: p.Version(), PolicyHash: p.Hash()}, in)
+		d.trace(brightline.Decision{Stage: stage, Action: PolicyErrorAction, PolicyVersion: p.Version(), PolicyHash: p.Hash(), TrustHash: p.TrustHash()}, in)
 		return dec, err
 	}
 	d.trace(dec, in)
