@@ -340,3 +340,30 @@ rules:
 		t.Errorf("x-brightline-dropped-fields: got %q, want prediction", got)
 	}
 }
+
+// TestAnthropicClientToolDecided: tools Anthropic defines but the client
+// runs (bash, computer, text_editor) pass the allow-list, reach the
+// provider as defined, and their calls are decided like any tool call.
+func TestAnthropicClientToolDecided(t *testing.T) {
+	p, err := policy.Load("test.yaml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools, err := policy.NewToolEffects([]policy.ToolDecl{{Name: "bash", Effect: "force"}}, policy.NormalizeToolName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, gateway.Config{Policy: gateway.StaticPolicy{Policy: p}, Tools: tools})
+	h.anthropic.Tool = &fakeupstream.ToolCall{Name: "bash", Arguments: `{"command":"systemctl start launcher"}`}
+	for _, stream := range []bool{false, true} {
+		body := fmt.Sprintf(`{"model":"via-anthropic","max_tokens":50,"stream":%v,"messages":[{"role":"user","content":"go"}],"tools":[{"type":"bash_20250124","name":"bash"}]}`, stream)
+		status, _, out := h.post(t, "/v1/messages", body, withBeta(anthropicHdr(testKey), "computer-use-2025-01-24"))
+		if status != 200 || strings.Contains(out, "systemctl") || !strings.Contains(out, "Tool call bash held for human approval") {
+			t.Errorf("stream %v: got %d %s, want the bash call held", stream, status, out)
+		}
+		reqs := h.anthropic.Requests()
+		if sent := string(reqs[len(reqs)-1].Body); !strings.Contains(sent, `{"type":"bash_20250124","name":"bash"}`) {
+			t.Errorf("stream %v: the provider got %s, want the tool as defined", stream, sent)
+		}
+	}
+}
