@@ -28,16 +28,6 @@ var serverToolNames = map[string]string{
 	"text_editor_code_execution": llm.ServerToolCodeExecution,
 }
 
-// isPlainBlock reports whether a response block type is one the model
-// reads field by field.
-func isPlainBlock(typ string) bool {
-	switch typ {
-	case "text", "thinking", "redacted_thinking", "tool_use":
-		return true
-	}
-	return false
-}
-
 // opaqueBlock converts a response block that is not plain: a server tool
 // use or result, or a block of a type this package does not know (which
 // becomes llm.BlockUnknown). raw is the block's JSON.
