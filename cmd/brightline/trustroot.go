@@ -39,9 +39,6 @@ type trustPlan struct {
 	pinOnActivation bool
 }
 
-// trustHash is the hash of the set that verifies bundles.
-func (p *trustPlan) trustHash() string { return p.trust.Hash() }
-
 // pinnedTrust converts a store trust root back to a bundle.Trust.
 func pinnedTrust(r store.TrustRoot) bundle.Trust {
 	return bundle.Trust{Keys: slices.Clone(r.Keys), Threshold: r.Threshold}
