@@ -111,7 +111,7 @@ func (s *policyStream) process(frame []llm.StreamEvent) {
 			}
 		}
 		if s.drop >= 0 && ev.Index == s.drop && (ev.Type == llm.EventBlockStart || ev.Type == llm.EventTextDelta ||
-			ev.Type == llm.EventToolDelta || ev.Type == llm.EventBlockStop || ev.Type == llm.EventOther && ev.Raw == nil) {
+			ev.Type == llm.EventToolDelta || ev.Type == llm.EventBlockStop) {
 			// The result of a withheld server tool call.
 			if ev.Type == llm.EventBlockStop {
 				s.drop = -1
