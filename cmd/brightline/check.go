@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/dialect/anthropic"
-	"github.com/brightline/brightline/internal/dialect/openai"
+	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/safeguard"
@@ -83,10 +82,6 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	req, err := decodeRequest(*dialect, body)
-	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
-	}
 	cfg, err := loadConfig(*configPath, e.getenv)
 	if err != nil {
 		return err
@@ -100,6 +95,10 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	lp, err := loadConfiguredPolicy(ctx, cfg, true)
 	if err != nil {
 		return fmt.Errorf("serve would refuse the configured policy: %w", err)
+	}
+	req, err := decodeRequest(*dialect, body, hdr, lp.policy)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
 	tools, err := cfg.toolEffects()
 	if err != nil {
@@ -150,27 +149,15 @@ func readInput(path string, e *env) ([]byte, error) {
 	return b, nil
 }
 
-// decodeRequest decodes a client request body in the named dialect, as the
-// gateway's endpoint for that dialect does.
-func decodeRequest(dialect string, body []byte) (*llm.Request, error) {
-	var decode func([]byte) (*llm.Request, error)
-	switch brightline.Dialect(dialect) {
-	case brightline.DialectOpenAI:
-		decode = openai.DecodeRequest
-	case brightline.DialectAnthropic:
-		decode = anthropic.DecodeRequest
-	default:
-		return nil, fmt.Errorf("unknown dialect %q: want openai or anthropic", dialect)
+// decodeRequest decodes a client request body in the named dialect, with
+// its headers, exactly as the gateway's endpoint for that dialect does
+// under policy p.
+func decodeRequest(dialect string, body []byte, hdr http.Header, p *policy.Policy) (*llm.Request, error) {
+	req, err := gateway.DecodeRequest(brightline.Dialect(dialect), body, hdr, p)
+	if e, ok := errors.AsType[*brightline.Error](err); ok {
+		return nil, fmt.Errorf("couldn't decode the body as an %s request (the gateway would answer 400): %s", dialect, e.Message)
 	}
-	req, err := decode(body)
-	if err != nil {
-		msg := err.Error()
-		if e, ok := errors.AsType[*brightline.Error](err); ok {
-			msg = e.Message
-		}
-		return nil, fmt.Errorf("couldn't decode the body as an %s request (the gateway would answer 400): %s", dialect, msg)
-	}
-	return req, nil
+	return req, err
 }
 
 // principalOfKey looks up the principal of an API key in the database in

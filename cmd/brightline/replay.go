@@ -177,17 +177,17 @@ func (r *replayer) decide(line []byte) (replayed, error) {
 	if tl.Dialect == "" {
 		tl.Dialect = string(brightline.DialectOpenAI)
 	}
-	req, err := decodeRequest(tl.Dialect, tl.Body)
+	hdr := make(http.Header)
+	for k, v := range tl.Headers {
+		hdr.Set(k, v)
+	}
+	req, err := decodeRequest(tl.Dialect, tl.Body, hdr, r.policy)
 	if err != nil {
 		return replayed{}, err
 	}
 	at := r.now()
 	if tl.Time != nil {
 		at = *tl.Time
-	}
-	hdr := make(http.Header)
-	for k, v := range tl.Headers {
-		hdr.Set(k, v)
 	}
 	if tl.Principal.ID == "" && tl.Principal.Name != "" {
 		// Counters are kept per principal id, as the gateway keeps them.

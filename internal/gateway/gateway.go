@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -198,6 +199,21 @@ var anthropicCodec = &codec{
 	streamWriter:   func(w io.Writer, r *llm.Request) streamWriter { return anthropic.NewStreamWriter(w, r) },
 }
 
+// DecodeRequest decodes a client's request body in dialect as the
+// gateway's endpoint for that dialect does, with the same allow-lists and
+// what the policy p adds to them, so that dry runs (brightline check,
+// replay) refuse exactly what the gateway refuses. Errors are
+// *brightline.Error with code invalid_request.
+func DecodeRequest(dialect brightline.Dialect, body []byte, hdr http.Header, p *policy.Policy) (*llm.Request, error) {
+	switch dialect {
+	case brightline.DialectOpenAI:
+		return openaiCodec.decodeRequest(body, hdr, p)
+	case brightline.DialectAnthropic:
+		return anthropicCodec.decodeRequest(body, hdr, p)
+	}
+	return nil, fmt.Errorf("unknown dialect %q: want openai or anthropic", dialect)
+}
+
 // codecFor guesses the dialect of a request to a path that does not name
 // one: Anthropic clients always send anthropic-version.
 func codecFor(r *http.Request) *codec {
@@ -270,6 +286,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			if aerr := x.pending.wait(); aerr != nil {
 				err = aerr
 			}
+			x.pending.setReceipt(w.Header())
 			x.err = err
 			if r.Context().Err() != nil {
 				// The client went away; there is no one to answer.
@@ -411,6 +428,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			fail(err)
 			return
 		}
+		x.pending.setReceipt(w.Header())
 		setServedHeaders(w, served)
 		for _, h := range x.held {
 			w.Header().Add(HeaderHeldApproval, h.ApprovalID)
@@ -464,6 +482,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	s = g.withPolicy(s, x)
 
+	x.pending.setReceipt(w.Header())
 	setServedHeaders(w, served)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -592,8 +611,9 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if g.cfg.AuditStatus != nil {
 		a := g.cfg.AuditStatus()
 		body["audit"] = a
-		if a.LastError != "" && time.Since(a.LastErrorAt) < time.Minute {
+		if a.Degraded != "" {
 			// Requests are being refused: say so where operators look.
+			// A past failure stays in last_error, as history.
 			body["status"] = "degraded"
 		}
 	}
