@@ -43,7 +43,9 @@ type approvalHarness struct {
 // the store.
 type activeKeys struct{}
 
-func (activeKeys) GetKey(_ context.Context, id string) (store.Key, error) { return store.Key{ID: id}, nil }
+func (activeKeys) GetKey(_ context.Context, id string) (store.Key, error) {
+	return store.Key{ID: id}, nil
+}
 
 // heldRequester is the principal of testKey, whose calls are held.
 var heldRequester = brightline.Principal{ID: "key_test", Name: "test"}
