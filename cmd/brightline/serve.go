@@ -156,7 +156,8 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		Audit:           auditLog,
 		AuditStatus: func() gateway.AuditStatus {
 			st := auditLog.Status()
-			return gateway.AuditStatus{Size: st.Size, PublishedSize: st.PublishedSize, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
+			return gateway.AuditStatus{Size: st.Size, PublishedSize: st.PublishedSize, JournalSize: st.JournalSize, Lag: st.Lag,
+				LagSeconds: st.LagAge.Seconds(), Degraded: st.Degraded, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
 		},
 		Approvals: approvals,
 		Finished:  finished,

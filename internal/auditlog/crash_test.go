@@ -50,12 +50,12 @@ func TestCrashChild(t *testing.T) {
 			for i := 0; ; i++ {
 				e := decision(i)
 				e.RequestID = fmt.Sprintf("req_%d_%d_%d", os.Getpid(), w, i)
-				idx, err := l.Append(ctx, e, nil)
+				r, err := l.Append(ctx, e, nil)
 				mu.Lock()
 				if err != nil {
 					fmt.Fprintln(out, "error", err)
 				} else {
-					fmt.Fprintf(out, "ack %d %s\n", idx, e.RequestID)
+					fmt.Fprintf(out, "ack %d %s\n", r.Index, e.RequestID)
 				}
 				out.Flush() // the ack reaches the parent before the next append
 				mu.Unlock()
@@ -167,9 +167,9 @@ func TestCrashSafety(t *testing.T) {
 			}
 		}
 		// The reopened log keeps appending after the crash.
-		idx, err := l.Append(context.Background(), decision(1), nil)
-		if err != nil || idx < maxIdx {
-			t.Errorf("round %d: append after restart: got %d, %v; want an index after %d", round, idx, err, maxIdx)
+		r, err := l.Append(context.Background(), decision(1), nil)
+		if err != nil || r.Index < maxIdx {
+			t.Errorf("round %d: append after restart: got %d, %v; want an index after %d", round, r.Index, err, maxIdx)
 		}
 		if err := l.Close(); err != nil {
 			t.Error(err)

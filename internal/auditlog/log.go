@@ -10,12 +10,23 @@
 // the canonical body stay in the local index (store.AuditIndex), so that the
 // operator can open one request's commitment for an auditor.
 //
-// # Sequenced before release
+// # The promise model
 //
-// [Log.Append] returns only once the entry is durably sequenced and
-// integrated into the tree, and its index row is durable in the store. The
-// gateway releases an answer only after that. If the log cannot take an
-// entry, Append fails promptly and the request is refused (fail closed).
+// [Log.Append] returns once the entry is durable in the local journal (see
+// journal.go), with a signed [Receipt]: the log's promise that the entry
+// will be in the tree at the receipt's index within the maximum merge delay
+// ([Config.MMD]), as a CT log's SCT promises. The gateway releases an
+// answer only after that, with the receipt. One integrator goroutine moves
+// the journal into Tessera in journal order, at most once per record: the
+// journal's sequence numbers are the log indexes, and after a crash it
+// resumes at the tree's size. Index rows (with the receipt) are written
+// before the entry is integrated.
+//
+// Fail closed: if the journal cannot be written, Append errors; if the
+// oldest record not yet integrated is older than the MMD, Append refuses
+// ([ErrBehind]) until the integrator catches up, and [Log.Status] says
+// why. With [ReleaseSequenced], Append also waits until the entry is in
+// the tree and indexed, as before the journal.
 //
 // # Publishing
 //
@@ -44,11 +55,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // ErrPushback is returned by Append when the log has more entries in
@@ -57,6 +70,31 @@ var ErrPushback = errors.New("audit log is overloaded")
 
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("audit log is closed")
+
+// ErrBehind is returned by Append while the integrator is further behind
+// the journal than the maximum merge delay: a receipt given now could not
+// be kept. The gateway answers 503.
+var ErrBehind = errors.New("audit log integration is behind its maximum merge delay")
+
+// errMismatch means an entry went into the tree at another index than its
+// journal sequence number: its receipt is wrong, and integration stops.
+var errMismatch = errors.New("log index differs from the journal's")
+
+// Receipt is the signed promise Append returns; see [auditverify.Receipt].
+type Receipt = auditverify.Receipt
+
+// Release modes: when Append returns.
+const (
+	// ReleaseJournal returns once the entry is durable in the journal.
+	ReleaseJournal = "journal"
+	// ReleaseSequenced returns once the entry is also in the tree and
+	// its index row is durable.
+	ReleaseSequenced = "sequenced"
+)
+
+// JournalDirName is the journal's directory under the data directory,
+// beside the log's (<data>/journal).
+const JournalDirName = "journal"
 
 // Witness is a C2SP tlog-witness the log sends its checkpoints to.
 type Witness struct {
@@ -74,27 +112,39 @@ type Config struct {
 	Origin string      // checkpoint origin line; "" means Signer.Name(), and it must equal it
 	Signer note.Signer // the log's Ed25519 note key (see LoadOrCreateKey)
 
-	// Index records request id → log index and commitment openings. Nil
-	// means no local index (then `audit prove` and `audit open` can't work).
+	// Index records request id → log index, commitment openings and
+	// receipts. Nil means no local index (then `audit prove` and `audit
+	// open` can't work).
 	Index store.AuditIndex
+
+	// JournalDir holds the journal; "" means JournalDirName beside Dir.
+	JournalDir string
+	// SegmentBytes is the size past which the journal starts a new
+	// segment file; 0 means 64 MiB. Segments whose records are all in the
+	// tree are deleted.
+	SegmentBytes int64
+	// Release is ReleaseJournal ("" too) or ReleaseSequenced.
+	Release string
+	// MMD is the maximum merge delay receipts promise; 0 means 1s. Past it,
+	// Append refuses until the integrator catches up.
+	MMD time.Duration
 
 	Witnesses     []Witness
 	WitnessQuorum int // cosignatures a checkpoint needs to count as published (0 = none)
 
 	// QueueSize 0 fails closed: Append errors at once when MaxInFlight
-	// appends are already under way, and on the first failure to sequence
-	// or index. QueueSize > 0 lets up to that many further appends wait for
+	// appends are already under way, and on the first failure to journal
+	// (or, when sequenced, to sequence or index). QueueSize > 0 lets up to that many further appends wait for
 	// room, and retries failed attempts until the caller's context ends;
 	// beyond that Append errors at once. Nothing is dropped silently either
 	// way: Append returns an index or an error.
 	QueueSize int
-	// MaxInFlight bounds appends being sequenced at once; 0 means 4096.
+	// MaxInFlight bounds appends under way at once; 0 means 4096.
 	MaxInFlight int
 
-	// Entries that arrive while a batch is being written share the next
-	// batch (group commit). BatchMaxAge is how long Tessera waits for more
-	// once a batch is handed over; 0 means 1ms. BatchMaxSize caps a batch;
-	// 0 means 1024.
+	// The integrator hands Tessera up to BatchMaxSize journal records at a
+	// time (0 means 1024); BatchMaxAge is how long Tessera waits for more
+	// once a batch is handed over; 0 means 1ms.
 	BatchMaxAge  time.Duration
 	BatchMaxSize int
 	// CheckpointInterval is how often a new checkpoint is signed and sent
@@ -107,17 +157,22 @@ type Config struct {
 
 	Registerer prometheus.Registerer // may be nil
 	Logger     *slog.Logger          // nil means slog.Default()
-	Now        func() time.Time      // fills a zero Entry.Time; nil means time.Now
+	Now        func() time.Time      // fills a zero Entry.Time, times receipts and the MMD; nil means time.Now
 }
 
 // Status is a snapshot of the log for the console and /healthz.
 type Status struct {
-	Size           uint64    // entries durably sequenced and integrated
+	Size           uint64        // entries durably sequenced and integrated
+	JournalSize    uint64        // entries durable in the journal (the next index)
+	Lag            uint64        // JournalSize - Size: entries not yet integrated
+	LagAge         time.Duration // age of the oldest entry not yet integrated
+	MMD            time.Duration // the maximum merge delay receipts promise
+	Degraded       string        // why appends are refused now; "" when the log works
 	Checkpoint     string    // latest signed checkpoint (with any cosignatures)
 	CheckpointSize uint64    // tree size of Checkpoint
 	PublishedSize  uint64    // size of the latest checkpoint with the witness quorum
 	Published      string    // that checkpoint; equal to Checkpoint when the quorum is 0
-	LastError      string    // the last Append failure, "" if none
+	LastError      string    // the last failure (append or integration), "" if none: history, not status
 	LastErrorAt    time.Time // when it happened
 }
 
@@ -131,48 +186,46 @@ type Log struct {
 	cancel  context.CancelFunc // stops Tessera's and our background work
 	bg      sync.WaitGroup
 
-	slots   chan struct{} // one token per append being sequenced
+	slots   chan struct{} // one token per append under way
 	waiting atomic.Int64  // appends waiting for a slot (queue mode)
 
-	seq       chan seqReq
-	index     chan indexReq
+	j         *journal
+	jstop     chan struct{} // closed to stop the journal writer
+	wake      chan struct{} // tells the integrator there is work (buffered 1)
 	closeOnce sync.Once
 	closing   chan struct{} // closed when Close starts: no new appends
 	dead      chan struct{} // closed once background work is cancelled
 
-	mu          sync.Mutex
-	lastErr     error     // guarded by mu
-	lastErrAt   time.Time // guarded by mu
-	published   []byte    // guarded by mu: latest checkpoint meeting the quorum
-	publishedSz uint64    // guarded by mu
+	// integrateFault, if set, is called before each integration attempt;
+	// an error it returns fails the attempt. Tests use it to stall Tessera.
+	integrateFault atomic.Pointer[func() error]
+
+	mu           sync.Mutex
+	pending      []*journalRecord // guarded by mu: durable in the journal, not yet in the tree, in order
+	integrated   uint64           // guarded by mu: the tree's size as the integrator last saw it
+	journalNext  uint64           // guarded by mu: the journal's next sequence number
+	progress     chan struct{}    // guarded by mu: closed and replaced after every integration attempt
+	journalErr   error            // guarded by mu: the journal's failure, nil once it works again
+	integrateErr error            // guarded by mu: the integrator's failure, nil once it works again
+	failures     uint64           // guarded by mu: failed integration attempts so far
+	broken       error            // guarded by mu: the integrator stopped for good
+	lastErr      error            // guarded by mu
+	lastErrAt    time.Time        // guarded by mu
+	published    []byte           // guarded by mu: latest checkpoint meeting the quorum
+	publishedSz  uint64           // guarded by mu
 
 	m *metrics
-}
-
-// seqReq asks the sequencer to add data and report on done.
-type seqReq struct {
-	data []byte
-	done chan seqResult
-}
-
-type seqResult struct {
-	idx tessera.Index
-	err error
-}
-
-// indexReq asks the indexer to record rec durably and report on done.
-type indexReq struct {
-	rec  store.AuditRecord
-	done chan error
 }
 
 // publishedFile holds the latest checkpoint that met the witness quorum,
 // so that it survives restarts. It is outside Tessera's layout.
 const publishedFile = "checkpoint.witnessed"
 
-// Open opens the log in cfg.Dir, creating it if needed, and starts
-// sequencing, checkpointing, witnessing and indexing in the background.
-// Close it when done.
+// Open opens the log in cfg.Dir and its journal in cfg.JournalDir,
+// creating them if needed, recovers the journal, and starts journaling,
+// integrating, checkpointing and witnessing in the background. Records
+// the journal holds but the tree does not are integrated before Open
+// returns. Close it when done.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("couldn't open audit log: directory is empty")
@@ -191,6 +244,25 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if cfg.QueueSize < 0 {
 		return nil, fmt.Errorf("couldn't open audit log: queue size %d is negative", cfg.QueueSize)
+	}
+	switch cfg.Release {
+	case "":
+		cfg.Release = ReleaseJournal
+	case ReleaseJournal, ReleaseSequenced:
+	default:
+		return nil, fmt.Errorf("couldn't open audit log: release %q, want %q or %q", cfg.Release, ReleaseJournal, ReleaseSequenced)
+	}
+	if cfg.MMD < 0 {
+		return nil, fmt.Errorf("couldn't open audit log: MMD %s is negative", cfg.MMD)
+	}
+	if cfg.MMD == 0 {
+		cfg.MMD = time.Second
+	}
+	if cfg.JournalDir == "" {
+		cfg.JournalDir = filepath.Join(filepath.Dir(filepath.Clean(cfg.Dir)), JournalDirName)
+	}
+	if cfg.SegmentBytes <= 0 {
+		cfg.SegmentBytes = 64 << 20
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 4096
@@ -225,7 +297,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		WithCheckpointSigner(cfg.Signer).
 		WithBatching(uint(cfg.BatchMaxSize), cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
-		WithPushback(uint(cfg.MaxInFlight)).
+		WithPushback(uint(max(cfg.MaxInFlight, cfg.BatchMaxSize))).
 		// Keep partial tiles: auditors holding an older checkpoint still
 		// find the exact tiles for its size. They are small.
 		WithGarbageCollectionInterval(0)
@@ -253,110 +325,166 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cancel()
 		return nil, fmt.Errorf("couldn't open audit log in %s: %w", cfg.Dir, err)
 	}
-	l := &Log{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		add:     app.Add,
-		reader:  reader,
-		stopTes: shutdown,
-		cancel:  cancel,
-		slots:   make(chan struct{}, cfg.MaxInFlight),
-		seq:     make(chan seqReq, cfg.MaxInFlight),
-		index:   make(chan indexReq, cfg.MaxInFlight),
-		closing: make(chan struct{}),
-		dead:    make(chan struct{}),
-		m:       newMetrics(cfg.Registerer),
+	size, err := reader.IntegratedSize(ctx)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		shutdown(ctx)
+		cancel()
+		return nil, fmt.Errorf("couldn't read the audit log's size: %w", err)
 	}
+	l := &Log{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		add:        app.Add,
+		reader:     reader,
+		stopTes:    shutdown,
+		cancel:     cancel,
+		slots:      make(chan struct{}, cfg.MaxInFlight),
+		jstop:      make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		closing:    make(chan struct{}),
+		dead:       make(chan struct{}),
+		integrated: size,
+		progress:   make(chan struct{}),
+		m:          newMetrics(cfg.Registerer),
+	}
+	j, backlog, err := openJournal(cfg.JournalDir, size, cfg.SegmentBytes, cfg.Now, cfg.Logger)
+	if err != nil {
+		shutdown(ctx)
+		cancel()
+		return nil, err
+	}
+	j.durable = l.journaled
+	l.j, l.pending, l.journalNext = j, backlog, j.next
 	if b, err := os.ReadFile(filepath.Join(cfg.Dir, publishedFile)); err == nil {
 		if n, ok := l.quorum(b); ok {
 			l.published, l.publishedSz = b, n
 		}
 	}
-	l.bg.Go(func() { l.sequencer(bgCtx) })
-	l.bg.Go(func() { l.indexer(bgCtx) })
+	l.bg.Go(func() { j.run(l.jstop, l.journalFailed, l.journalWorks) })
+	l.bg.Go(func() { l.integrate(bgCtx) })
 	l.bg.Go(func() { l.trackPublished(bgCtx) })
 	l.m.setStatus(l)
+	if n := len(backlog); n > 0 {
+		l.log.InfoContext(ctx, "audit journal holds entries not yet in the log; integrating them", "from", backlog[0].seq, "entries", n)
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		err := l.waitIntegrated(wctx, backlog[n-1].seq, false)
+		wcancel()
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("couldn't integrate the audit journal's %d pending entries: %w", n, err)
+		}
+	}
 	return l, nil
 }
 
-// Append durably sequences e and returns its index. It returns only once
-// the entry is durably sequenced AND its index row (and the commitment,
-// when given) is durable in the store; index writes are batched.
+// Append makes e durable in the journal and returns its signed receipt,
+// whose Index is the entry's index in the log. With ReleaseSequenced it
+// returns only once the entry is also in the tree and its index row is
+// durable.
 //
 // A zero e.Time is set from Config.Now. When c is not nil, e.Commitment is
 // set to c.Hash (or must already equal it) and the store keeps c's salt and
 // body with the index row.
 //
-// An error means the request must be refused (503): either the entry is not
-// in the log, or it is but its index row is not durable. Append never
-// blocks past ctx; it returns ErrPushback at once when the log is full.
-func (l *Log) Append(ctx context.Context, e Entry, c *Commitment) (uint64, error) {
+// An error means the request must be refused (503): the entry is not
+// durable, or (ErrBehind) the log could not keep the receipt's promise.
+// Append never blocks past ctx; it returns ErrPushback at once when the
+// log is full.
+func (l *Log) Append(ctx context.Context, e Entry, c *Commitment) (Receipt, error) {
 	start := time.Now()
-	idx, err := l.append(ctx, e, c)
+	r, err := l.append(ctx, e, c)
 	l.m.observe(time.Since(start), err)
 	if err != nil {
-		l.mu.Lock()
-		l.lastErr, l.lastErrAt = err, time.Now()
-		l.mu.Unlock()
+		l.noteErr(err)
 	}
-	return idx, err
+	return r, err
 }
 
-func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (uint64, error) {
+func (l *Log) noteErr(err error) {
+	l.mu.Lock()
+	l.lastErr, l.lastErrAt = err, l.cfg.Now()
+	l.mu.Unlock()
+}
+
+func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, error) {
 	select {
 	case <-l.closing:
-		return 0, ErrClosed
+		return Receipt{}, ErrClosed
 	default:
 	}
 	if e.Time.IsZero() {
 		e.Time = l.cfg.Now()
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	rec := store.AuditRecord{RequestID: e.RequestID, Kind: e.Kind, Stage: e.Stage}
+	rec := &journalRecord{index: store.AuditRecord{RequestID: e.RequestID, Kind: e.Kind, Stage: e.Stage}}
 	if c != nil {
 		if CommitmentHash(c.Salt, c.Body) != c.Hash || len(c.Salt) == 0 {
-			return 0, fmt.Errorf("couldn't append %s entry for request %q: commitment does not open with its salt and body", e.Kind, e.RequestID)
+			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: commitment does not open with its salt and body", e.Kind, e.RequestID)
 		}
 		if e.Commitment == "" {
 			e.Commitment = c.Hash
 		}
 		if e.Commitment != c.Hash {
-			return 0, fmt.Errorf("couldn't append %s entry for request %q: entry commitment %s differs from the commitment given", e.Kind, e.RequestID, e.Commitment)
+			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: entry commitment %s differs from the commitment given", e.Kind, e.RequestID, e.Commitment)
 		}
-		rec.Salt, rec.Body = c.Salt, c.Body
-		if rec.Body == nil {
-			rec.Body = []byte{}
+		rec.index.Salt, rec.index.Body = c.Salt, c.Body
+		if rec.index.Body == nil {
+			rec.index.Body = []byte{}
 		}
 	}
 	data, err := e.Marshal()
 	if err != nil {
-		return 0, err
+		return Receipt{}, err
+	}
+	rec.entry, rec.leaf = data, tlog.RecordHash(data)
+	if err := l.behind(); err != nil {
+		return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
 	}
 	if err := l.acquire(ctx); err != nil {
-		return 0, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
+		return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
 	}
 	defer func() { <-l.slots }()
 
 	for attempt := 0; ; attempt++ {
-		idx, err := l.sequence(ctx, data, rec)
+		r, err := l.journal(ctx, rec)
 		if err == nil || l.cfg.QueueSize == 0 || ctx.Err() != nil {
 			if err != nil {
-				return 0, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
+				return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
 			}
-			return idx, nil
+			return r, nil
 		}
 		l.log.WarnContext(ctx, "audit append failed; retrying", "request_id", e.RequestID, "attempt", attempt+1, "err", err)
 		t := time.NewTimer(min(time.Duration(attempt+1)*50*time.Millisecond, time.Second))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ctx.Err(), err)
+			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ctx.Err(), err)
 		case <-l.closing:
 			t.Stop()
-			return 0, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ErrClosed, err)
+			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ErrClosed, err)
 		case <-t.C:
 		}
 	}
+}
+
+// behind returns why the log can't promise an entry now: the integrator
+// stopped, or the oldest record not yet integrated is past the MMD.
+func (l *Log) behind() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.behindLocked(l.cfg.Now())
+}
+
+func (l *Log) behindLocked(now time.Time) error {
+	if l.broken != nil {
+		return fmt.Errorf("%w: integration stopped: %v", ErrBehind, l.broken)
+	}
+	if len(l.pending) > 0 {
+		if age := now.Sub(l.pending[0].time); age > l.cfg.MMD {
+			return fmt.Errorf("%w: entry %d has waited %s (MMD %s)", ErrBehind, l.pending[0].seq, age.Round(time.Millisecond), l.cfg.MMD)
+		}
+	}
+	return nil
 }
 
 // acquire takes an in-flight slot: at once, or in queue mode by waiting
@@ -385,134 +513,262 @@ func (l *Log) acquire(ctx context.Context) error {
 	}
 }
 
-// sequence hands data to the sequencer, waits for its durable index, then
-// waits for the index row. It respects ctx even though Tessera's future
-// does not.
-func (l *Log) sequence(ctx context.Context, data []byte, rec store.AuditRecord) (uint64, error) {
-	req := seqReq{data: data, done: make(chan seqResult, 1)}
+// journal hands rec to the journal writer, waits until it is durable,
+// signs its receipt and, when sequenced, waits for the tree. It respects
+// ctx; a record whose append gave up may still be journaled and logged.
+func (l *Log) journal(ctx context.Context, rec *journalRecord) (Receipt, error) {
+	req := journalReq{rec: rec, done: make(chan error, 1)}
 	select {
-	case l.seq <- req:
+	case l.j.reqs <- req:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return Receipt{}, ctx.Err()
 	case <-l.closing:
-		return 0, ErrClosed
-	}
-	var r seqResult
-	select {
-	case r = <-req.done:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-l.dead:
-		return 0, fmt.Errorf("the log closed before the entry was sequenced: %w", ErrClosed)
-	}
-	if r.err != nil {
-		return 0, fmt.Errorf("couldn't sequence: %w", r.err)
-	}
-
-	if l.cfg.Index == nil {
-		return r.idx.Index, nil
-	}
-	rec.LogIndex = r.idx.Index
-	ireq := indexReq{rec: rec, done: make(chan error, 1)}
-	select {
-	case l.index <- ireq:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-l.closing:
-		return 0, ErrClosed
+		return Receipt{}, ErrClosed
 	}
 	select {
-	case err := <-ireq.done:
+	case err := <-req.done:
 		if err != nil {
-			return 0, fmt.Errorf("entry %d is sequenced but couldn't be indexed: %w", r.idx.Index, err)
+			return Receipt{}, err
 		}
-		return r.idx.Index, nil
 	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-l.closing:
-		return 0, fmt.Errorf("entry %d is sequenced but the log closed before it was indexed: %w", r.idx.Index, ErrClosed)
+		return Receipt{}, ctx.Err()
+	case <-l.dead:
+		return Receipt{}, fmt.Errorf("the log closed before the entry was journaled: %w", ErrClosed)
+	}
+	r, err := l.sign(rec)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if l.cfg.Release == ReleaseSequenced {
+		// Without a queue, fail on the first failure to integrate; the
+		// record stays in the journal and is integrated on a retry, but
+		// this answer is refused. Never journal it again: that would log
+		// it twice.
+		if err := l.waitIntegrated(ctx, rec.seq, l.cfg.QueueSize == 0); err != nil {
+			return Receipt{}, fmt.Errorf("entry %d is journaled but not yet in the log: %w", rec.seq, err)
+		}
+	}
+	return r, nil
+}
+
+// sign makes rec's receipt and keeps its encoding on rec for the index.
+func (l *Log) sign(rec *journalRecord) (Receipt, error) {
+	r := Receipt{Origin: l.cfg.Origin, Index: rec.seq, LeafHash: rec.leaf, Time: rec.time, MMD: l.cfg.MMD}
+	n, err := note.Sign(&note.Note{Text: r.Text()}, l.cfg.Signer)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("couldn't sign the receipt of entry %d: %w", rec.seq, err)
+	}
+	r.Note = n
+	enc := r.Encode()
+	rec.receipt.Store(&enc)
+	return r, nil
+}
+
+// waitIntegrated waits until the tree holds entry seq. With failFast it
+// returns the integrator's error if an attempt fails meanwhile.
+func (l *Log) waitIntegrated(ctx context.Context, seq uint64, failFast bool) error {
+	l.mu.Lock()
+	failures := l.failures
+	l.mu.Unlock()
+	for {
+		l.mu.Lock()
+		done, ch, broken, failed, ierr := l.integrated > seq, l.progress, l.broken, l.failures != failures, l.integrateErr
+		l.mu.Unlock()
+		if done {
+			return nil
+		}
+		if broken != nil {
+			return fmt.Errorf("integration stopped: %w", broken)
+		}
+		if failFast && failed && ierr != nil {
+			return ierr
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.dead:
+			return ErrClosed
+		}
 	}
 }
 
-// sequencer feeds Tessera one batch at a time: everything that arrived
-// while the previous batch was being written goes into the next (group
-// commit). Tessera would otherwise cut a batch every BatchMaxAge and queue
-// them behind one another, each paying its own fsyncs; with one batch in
-// flight the batch grows with the load instead, and so does throughput.
-func (l *Log) sequencer(ctx context.Context) {
-	batch := make([]seqReq, 0, l.cfg.BatchMaxSize)
-	futures := make([]tessera.IndexFuture, 0, l.cfg.BatchMaxSize)
+// journaled is told by the journal writer about every durable group.
+func (l *Log) journaled(recs []*journalRecord) {
+	l.mu.Lock()
+	l.pending = append(l.pending, recs...)
+	l.journalNext = recs[len(recs)-1].seq + 1
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Log) journalFailed(err error) {
+	l.mu.Lock()
+	if l.journalErr == nil {
+		l.log.Error("the audit journal failed; refusing requests until it works again", "err", err)
+	}
+	l.journalErr = err
+	l.lastErr, l.lastErrAt = err, l.cfg.Now()
+	l.mu.Unlock()
+}
+
+func (l *Log) journalWorks() {
+	l.mu.Lock()
+	if l.journalErr != nil {
+		l.log.Info("the audit journal works again")
+	}
+	l.journalErr = nil
+	l.mu.Unlock()
+}
+
+// integrate moves journal records into Tessera in order, one batch at a
+// time, until ctx ends. For each batch it writes the index rows, then
+// appends to Tessera and checks that every record got its own sequence
+// number as its index. A failed batch is retried from the tree's size;
+// an index that differs stops integration for good (broken): appending
+// past it could log a record twice.
+func (l *Log) integrate(ctx context.Context) {
+	backoff := time.Duration(0)
 	for {
-		batch, futures = batch[:0], futures[:0]
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-l.seq:
-			batch = append(batch, r)
-		}
-	drain:
-		for len(batch) < l.cfg.BatchMaxSize {
+		l.mu.Lock()
+		batch := slices.Clone(l.pending[:min(len(l.pending), l.cfg.BatchMaxSize)])
+		l.mu.Unlock()
+		if len(batch) == 0 {
 			select {
-			case r := <-l.seq:
-				batch = append(batch, r)
-			default:
-				break drain
+			case <-ctx.Done():
+				return
+			case <-l.wake:
 			}
+			continue
 		}
-		for _, r := range batch {
-			futures = append(futures, l.add(ctx, tessera.NewEntry(r.data)))
-		}
-		// Tessera's futures ignore contexts and may never resolve once its
-		// background work is cancelled, so wait for them on the side.
-		finished := make(chan struct{})
-		go func(batch []seqReq, futures []tessera.IndexFuture) {
-			defer close(finished)
-			for i, f := range futures {
-				idx, err := f()
-				batch[i].done <- seqResult{idx, err} // buffered: never blocks
-			}
-		}(slices.Clone(batch), slices.Clone(futures))
-		select {
-		case <-finished:
-		case <-ctx.Done():
+		err := l.integrateBatch(ctx, batch)
+		if ctx.Err() != nil {
 			return
+		}
+		size, serr := l.reader.IntegratedSize(ctx)
+		if serr != nil {
+			err = errors.Join(err, serr)
+			size = batch[0].seq
+		}
+		l.advance(size, batch, err)
+		if err == nil {
+			backoff = 0
+			l.j.prune(size)
+			continue
+		}
+		l.log.WarnContext(ctx, "couldn't integrate audit journal entries; retrying", "from", batch[0].seq, "entries", len(batch), "err", err)
+		backoff = min(max(2*backoff, 20*time.Millisecond), time.Second)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
 		}
 	}
 }
 
-// indexer writes index rows in batches: whatever arrived while the last
-// batch was being written goes into the next transaction (group commit).
-func (l *Log) indexer(ctx context.Context) {
-	const maxBatch = 2048
-	batch := make([]indexReq, 0, maxBatch)
-	recs := make([]store.AuditRecord, 0, maxBatch)
-	for {
-		batch, recs = batch[:0], recs[:0]
-		select {
-		case <-ctx.Done():
-			return
-		case r := <-l.index:
-			batch = append(batch, r)
-		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-l.index:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		for _, r := range batch {
-			recs = append(recs, r.rec)
-		}
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := l.cfg.Index.RecordAuditEntries(wctx, recs)
-		cancel()
-		for _, r := range batch {
-			r.done <- err
+// advance records that the tree has size entries after integrating batch
+// (with err, nil if it worked).
+func (l *Log) advance(size uint64, batch []*journalRecord, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	first, last := batch[0].seq, batch[len(batch)-1].seq
+	if err == nil && size != last+1 {
+		err = fmt.Errorf("the tree holds %d entries after integrating %d to %d", size, first, last)
+	}
+	if size < first || size > last+1 || errors.Is(err, errMismatch) {
+		l.broken = fmt.Errorf("the tree holds %d entries, but the journal's next record for it is %d (batch to %d)", size, first, last)
+		l.log.Error("audit log integration stopped: the tree and the journal disagree", "err", l.broken)
+	}
+	if err != nil {
+		l.integrateErr = fmt.Errorf("couldn't integrate the audit journal: %w", err)
+		l.lastErr, l.lastErrAt = l.integrateErr, l.cfg.Now()
+		l.failures++
+	} else {
+		l.integrateErr = nil
+	}
+	if n := int(min(size, last+1) - min(size, first)); n > 0 && l.broken == nil {
+		clear(l.pending[:n])
+		l.pending = l.pending[n:]
+		l.integrated = size
+	}
+	close(l.progress)
+	l.progress = make(chan struct{})
+}
+
+// integrateBatch writes batch's index rows, then appends it to Tessera.
+func (l *Log) integrateBatch(ctx context.Context, batch []*journalRecord) error {
+	if f := l.integrateFault.Load(); f != nil {
+		if err := (*f)(); err != nil {
+			return err
 		}
 	}
+	if l.cfg.Index != nil {
+		recs := make([]store.AuditRecord, len(batch))
+		for i, r := range batch {
+			recs[i] = r.index
+			if s := r.receipt.Load(); s != nil {
+				recs[i].Receipt = *s
+			} else if rc, err := l.sign(r); err == nil {
+				recs[i].Receipt = rc.Encode()
+			}
+		}
+		if err := l.index(ctx, recs); err != nil {
+			return err
+		}
+	}
+	futures := make([]tessera.IndexFuture, len(batch))
+	for i, r := range batch {
+		futures[i] = l.add(ctx, tessera.NewEntry(r.entry))
+	}
+	// Tessera's futures ignore contexts and may never resolve once its
+	// background work is cancelled, so wait for them on the side.
+	errc := make(chan error, 1)
+	go func() {
+		for i, f := range futures {
+			idx, err := f()
+			if err != nil {
+				errc <- fmt.Errorf("couldn't sequence entry %d: %w", batch[i].seq, err)
+				return
+			}
+			if idx.Index != batch[i].seq {
+				errc <- fmt.Errorf("%w: Tessera gave journal record %d index %d", errMismatch, batch[i].seq, idx.Index)
+				return
+			}
+		}
+		errc <- nil
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// index writes recs in one transaction. Rows a crashed run wrote before
+// it could integrate them exist already; then it writes row by row and
+// skips those.
+func (l *Log) index(ctx context.Context, recs []store.AuditRecord) error {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := l.cfg.Index.RecordAuditEntries(wctx, recs)
+	if !errors.Is(err, store.ErrExists) {
+		if err != nil {
+			return fmt.Errorf("couldn't index entries %d to %d: %w", recs[0].LogIndex, recs[len(recs)-1].LogIndex, err)
+		}
+		return nil
+	}
+	for _, r := range recs {
+		if err := l.cfg.Index.RecordAuditEntries(wctx, []store.AuditRecord{r}); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("couldn't index entry %d: %w", r.LogIndex, err)
+		}
+	}
+	return nil
 }
 
 // trackPublished follows the checkpoints Tessera publishes and keeps the
@@ -584,19 +840,28 @@ func checkpointSize(cp []byte) (uint64, error) {
 	return n, nil
 }
 
-// Status reports the log's size, checkpoints and last error.
+// Status reports the log's size, journal, lag, checkpoints, whether it
+// works now (Degraded) and its last error (history).
 func (l *Log) Status() Status {
-	var s Status
-	ctx := context.Background()
-	if n, err := l.reader.IntegratedSize(ctx); err == nil {
-		s.Size = n
-	}
-	if cp, err := l.reader.ReadCheckpoint(ctx); err == nil {
+	s := Status{MMD: l.cfg.MMD}
+	if cp, err := l.reader.ReadCheckpoint(context.Background()); err == nil {
 		s.Checkpoint = string(cp)
 		s.CheckpointSize, _ = checkpointSize(cp)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := l.cfg.Now()
+	s.Size, s.JournalSize = l.integrated, max(l.journalNext, l.integrated)
+	s.Lag = s.JournalSize - s.Size
+	if len(l.pending) > 0 {
+		s.LagAge = max(now.Sub(l.pending[0].time), 0)
+	}
+	switch err := l.behindLocked(now); {
+	case err != nil:
+		s.Degraded = err.Error()
+	case l.journalErr != nil:
+		s.Degraded = "the journal fails: " + l.journalErr.Error()
+	}
 	s.Published, s.PublishedSize = string(l.published), l.publishedSz
 	if l.lastErr != nil {
 		s.LastError, s.LastErrorAt = l.lastErr.Error(), l.lastErrAt
@@ -604,14 +869,25 @@ func (l *Log) Status() Status {
 	return s
 }
 
-// Close waits (up to 10s) for appends already acknowledged to be covered by
-// a checkpoint, then stops the background work. Appends fail afterwards.
+// Close stops new appends, waits (up to 10s in all) for the journal to be
+// integrated and for a checkpoint to cover the tree, then stops the
+// background work. Appends fail afterwards; anything still in the journal
+// is integrated at the next Open.
 func (l *Log) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
 		close(l.closing)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		l.mu.Lock()
+		next, done := l.journalNext, l.integrated >= l.journalNext
+		l.mu.Unlock()
+		if !done {
+			if e := l.waitIntegrated(ctx, next-1, false); e != nil {
+				l.log.Warn("closing the audit log with journal entries not yet integrated; they will be at the next start", "err", e)
+			}
+		}
+		close(l.jstop)
 		if e := l.stopTes(ctx); e != nil {
 			err = fmt.Errorf("couldn't close audit log cleanly: %w", e)
 		}

@@ -72,6 +72,9 @@ func openTestLog(t testing.TB, mod func(*Config)) *testLog {
 	return &testLog{Log: l, dir: dir, vkey: vkey, db: db, index: db}
 }
 
+// sequenced makes a log release appends only once they are in the tree.
+func sequenced(c *Config) { c.Release = ReleaseSequenced }
+
 func decision(i int) Entry {
 	return Entry{
 		Kind: KindDecision, RequestID: fmt.Sprintf("req_%04d", i), PrincipalID: "key_1",
@@ -118,7 +121,8 @@ func TestAppendVerifyProve(t *testing.T) {
 					}
 					c = &cm
 				}
-				idx, err := tl.Append(ctx, e, c)
+				r, err := tl.Append(ctx, e, c)
+				idx := r.Index
 				if err != nil {
 					t.Errorf("Append %d: %v", i, err)
 					return
@@ -258,7 +262,7 @@ func TestAppendFailsClosed(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("storage", func(t *testing.T) {
-		tl := openTestLog(t, nil)
+		tl := openTestLog(t, sequenced)
 		if _, err := tl.Append(ctx, decision(0), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +288,7 @@ func TestAppendFailsClosed(t *testing.T) {
 
 	t.Run("index", func(t *testing.T) {
 		fi := &failingIndex{err: errors.New("disk I/O error")}
-		tl := openTestLog(t, func(c *Config) { c.Index = fi })
+		tl := openTestLog(t, func(c *Config) { c.Index = fi; c.Release = ReleaseSequenced })
 		_, err := tl.Append(ctx, decision(0), nil)
 		if err == nil || !strings.Contains(err.Error(), "disk I/O error") {
 			t.Fatalf("Append with a failing index: got %v, want the index error", err)
@@ -303,7 +307,7 @@ func TestAppendFailsClosed(t *testing.T) {
 	t.Run("pushback", func(t *testing.T) {
 		block := make(chan struct{})
 		fi := &failingIndex{block: block}
-		tl := openTestLog(t, func(c *Config) { c.Index = fi; c.MaxInFlight = 2 })
+		tl := openTestLog(t, func(c *Config) { c.Index = fi; c.MaxInFlight = 2; c.Release = ReleaseSequenced })
 		errs := make(chan error, 2)
 		for i := range 2 {
 			go func() { _, err := tl.Append(ctx, decision(i), nil); errs <- err }()
@@ -329,7 +333,7 @@ func TestAppendFailsClosed(t *testing.T) {
 
 	t.Run("queue retries", func(t *testing.T) {
 		fi := &failingIndex{err: errors.New("transient"), failures: 2}
-		tl := openTestLog(t, func(c *Config) { c.Index = fi; c.QueueSize = 10 })
+		tl := openTestLog(t, func(c *Config) { c.Index = fi; c.QueueSize = 10; c.Release = ReleaseSequenced })
 		actx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		if _, err := tl.Append(actx, decision(0), nil); err != nil {
@@ -483,7 +487,7 @@ func TestCloseWithAppendsInFlight(t *testing.T) {
 	}
 	results := make(chan res, 64)
 	for i := range 64 {
-		go func() { idx, err := tl.Append(ctx, decision(i), nil); results <- res{idx, err} }()
+		go func() { r, err := tl.Append(ctx, decision(i), nil); results <- res{r.Index, err} }()
 	}
 	if err := tl.Close(); err != nil {
 		t.Errorf("Close: %v", err)

@@ -2,24 +2,34 @@ package gateway
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/policy"
 )
 
 // Auditor records decisions in the verifiable audit log (*auditlog.Log).
-// Append returns once the entry is durably sequenced, or an error: the
-// gateway then refuses to release the answer.
+// Append returns the entry's signed receipt once the entry is durable (in
+// the log's journal, or in the tree), or an error: the gateway then refuses
+// to release the answer. The receipt of the request's decision goes to the
+// client in the Brightline-Audit-Receipt header; a zero receipt (no Note)
+// sends none.
 type Auditor interface {
-	Append(ctx context.Context, e auditlog.Entry, c *auditlog.Commitment) (uint64, error)
+	Append(ctx context.Context, e auditlog.Entry, c *auditlog.Commitment) (auditlog.Receipt, error)
 }
 
-// AuditStatus is the audit log's state as /healthz shows it.
+// AuditStatus is the audit log's state as /healthz shows it. /healthz is
+// "degraded" exactly while Degraded is set; LastError is history.
 type AuditStatus struct {
 	Size          uint64    `json:"size"`           // entries sequenced and integrated
 	PublishedSize uint64    `json:"published_size"` // covered by a checkpoint with the witness quorum
+	JournalSize   uint64    `json:"journal_size,omitempty"`
+	Lag           uint64    `json:"lag,omitempty"`         // journal entries not yet integrated
+	LagSeconds    float64   `json:"lag_seconds,omitempty"` // age of the oldest of them
+	Degraded      string    `json:"degraded,omitempty"`    // why requests are refused now; "" when the log works
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
 }
@@ -90,8 +100,9 @@ func setDetail(m map[string]string, k, v string) map[string]string {
 
 // pendingAudit is an append under way in parallel with the upstream call.
 type pendingAudit struct {
-	done chan struct{}
-	err  error
+	done    chan struct{}
+	err     error
+	receipt auditlog.Receipt
 }
 
 // auditAsync starts appending e and returns at once; wait for the result
@@ -103,9 +114,11 @@ func (g *Gateway) auditAsync(x *exchange, e auditlog.Entry, c *auditlog.Commitme
 	go func() {
 		defer cancel()
 		defer close(p.done)
-		if _, err := g.cfg.Audit.Append(ctx, e, c); err != nil {
+		r, err := g.cfg.Audit.Append(ctx, e, c)
+		if err != nil {
 			p.err = errAuditFailed(err)
 		}
+		p.receipt = r
 	}()
 	return p
 }
@@ -117,6 +130,14 @@ func (p *pendingAudit) wait() error {
 	}
 	<-p.done
 	return p.err
+}
+
+// setReceipt puts the append's receipt in h once it has succeeded.
+func (p *pendingAudit) setReceipt(h http.Header) {
+	if p == nil || p.wait() != nil || p.receipt.Note == nil {
+		return
+	}
+	h.Set(auditverify.ReceiptHeader, p.receipt.Encode())
 }
 
 // audit appends the entry of decision d and waits until it is sequenced.

@@ -21,15 +21,15 @@ type fakeAuditor struct {
 	commits []*auditlog.Commitment
 }
 
-func (a *fakeAuditor) Append(_ context.Context, e auditlog.Entry, c *auditlog.Commitment) (uint64, error) {
+func (a *fakeAuditor) Append(_ context.Context, e auditlog.Entry, c *auditlog.Commitment) (auditlog.Receipt, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.err != nil {
-		return 0, a.err
+		return auditlog.Receipt{}, a.err
 	}
 	a.entries = append(a.entries, e)
 	a.commits = append(a.commits, c)
-	return uint64(len(a.entries) - 1), nil
+	return auditlog.Receipt{Index: uint64(len(a.entries) - 1)}, nil
 }
 
 // TestAuditFailsClosed: when the log cannot take the decision, the client
@@ -131,9 +131,14 @@ func TestHealthShowsAuditFailure(t *testing.T) {
 	if got := h.get(t, "/healthz"); !strings.Contains(got, `"status":"ok"`) || !strings.Contains(got, `"audit":{"size":7,"published_size":7}`) {
 		t.Errorf("healthy log: got %s", got)
 	}
-	st.LastError, st.LastErrorAt = "no space left on device", time.Now()
+	st.Degraded, st.LastError, st.LastErrorAt = "the journal fails: no space left on device", "no space left on device", time.Now()
 	if got := h.get(t, "/healthz"); !strings.Contains(got, `"status":"degraded"`) || !strings.Contains(got, "no space left") {
 		t.Errorf("failing log: got %s, want degraded with the error", got)
+	}
+	// Recovered: ok again at once; the error stays as history.
+	st.Degraded = ""
+	if got := h.get(t, "/healthz"); !strings.Contains(got, `"status":"ok"`) || !strings.Contains(got, `"last_error":"no space left on device"`) {
+		t.Errorf("recovered log: got %s, want ok with the last error kept", got)
 	}
 }
 

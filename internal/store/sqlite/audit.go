@@ -28,14 +28,14 @@ func (db *DB) RecordAuditEntries(ctx context.Context, recs []store.AuditRecord) 
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_index
-		(log_index, request_id, kind, stage, salt, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		(log_index, request_id, kind, stage, salt, body, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("couldn't record %d audit entries: %w", len(recs), err)
 	}
 	defer stmt.Close()
 	now := micros(db.now())
 	for _, r := range recs {
-		if _, err := stmt.ExecContext(ctx, int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body), now); err != nil {
+		if _, err := stmt.ExecContext(ctx, int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body), r.Receipt, now); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("couldn't record audit entry for log index %d: %w", r.LogIndex, store.ErrExists)
 			}
@@ -58,7 +58,7 @@ func nilBlob(b []byte) any {
 
 // AuditEntries implements [store.AuditIndex].
 func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.AuditRecord, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT log_index, request_id, kind, stage, salt, body, created_at
+	rows, err := db.read.QueryContext(ctx, `SELECT log_index, request_id, kind, stage, salt, body, receipt, created_at
 		FROM audit_index WHERE request_id = ? ORDER BY log_index`, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
@@ -68,7 +68,7 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 	for rows.Next() {
 		var r store.AuditRecord
 		var idx, at int64
-		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &at); err != nil {
+		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &r.Receipt, &at); err != nil {
 			return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
 		}
 		if r.Salt != nil && r.Body == nil {
