@@ -168,12 +168,12 @@ type Status struct {
 	LagAge         time.Duration // age of the oldest entry not yet integrated
 	MMD            time.Duration // the maximum merge delay receipts promise
 	Degraded       string        // why appends are refused now; "" when the log works
-	Checkpoint     string    // latest signed checkpoint (with any cosignatures)
-	CheckpointSize uint64    // tree size of Checkpoint
-	PublishedSize  uint64    // size of the latest checkpoint with the witness quorum
-	Published      string    // that checkpoint; equal to Checkpoint when the quorum is 0
-	LastError      string    // the last failure (append or integration), "" if none: history, not status
-	LastErrorAt    time.Time // when it happened
+	Checkpoint     string        // latest signed checkpoint (with any cosignatures)
+	CheckpointSize uint64        // tree size of Checkpoint
+	PublishedSize  uint64        // size of the latest checkpoint with the witness quorum
+	Published      string        // that checkpoint; equal to Checkpoint when the quorum is 0
+	LastError      string        // the last failure (append or integration), "" if none: history, not status
+	LastErrorAt    time.Time     // when it happened
 }
 
 // Log is an open audit log. It is safe for concurrent use.
