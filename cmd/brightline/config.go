@@ -199,6 +199,17 @@ type AuditConfig struct {
 	// nothing is dropped silently: a request whose entry cannot be
 	// sequenced is still refused).
 	QueueSize int `yaml:"queue_size"`
+	// Release says when an answer may be released. "journal" (the
+	// default): once its decision is durable in the local journal
+	// (<data_dir>/journal), with a receipt signed by the log key promising
+	// that the decision will be in the log within MMD; the integrator then
+	// moves it into the log. "sequenced": only once the decision is in the
+	// log itself (stricter, and slower: each answer waits for Tessera).
+	Release string `yaml:"release"`
+	// MMD is the maximum merge delay receipts promise. Past it, while the
+	// integrator is behind, new requests are refused (503) and /healthz is
+	// degraded, until it catches up. Default 1s.
+	MMD time.Duration `yaml:"mmd"`
 }
 
 // WitnessConfig is one witness: its submission URL and its verifier key.
@@ -479,6 +490,12 @@ func (c *Config) fillDefaults() {
 	if c.Policy.PollInterval == 0 {
 		c.Policy.PollInterval = 2 * time.Second
 	}
+	if c.Audit.Release == "" {
+		c.Audit.Release = "journal"
+	}
+	if c.Audit.MMD == 0 {
+		c.Audit.MMD = time.Second
+	}
 }
 
 func (c *Config) validate() error {
@@ -496,6 +513,12 @@ func (c *Config) validate() error {
 	}
 	if c.Audit.QueueSize < 0 {
 		errs = append(errs, errors.New("audit.queue_size must not be negative"))
+	}
+	if c.Audit.Release != "journal" && c.Audit.Release != "sequenced" {
+		errs = append(errs, fmt.Errorf("audit.release: %q, want journal or sequenced", c.Audit.Release))
+	}
+	if c.Audit.MMD < 0 {
+		errs = append(errs, fmt.Errorf("audit.mmd: %s must not be negative", c.Audit.MMD))
 	}
 	for route, sc := range c.Shadow.Routes {
 		known := false

@@ -75,6 +75,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"shadow sample out of range", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nshadow: {routes: {m: {provider: a, sample: 1.5}}}\n", []string{`shadow.routes[m]: sample 1.5, want more than 0 and at most 1`}},
 		{"negative canary weight", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a, weight: -5}]}]\n", []string{`routes[0].targets[0]: weight -5 is negative`}},
 		{"witness quorum too high", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\naudit: {witness_quorum: 1}\n", []string{`audit.witness_quorum: 1, want 0 to the number of witnesses (0)`}},
+		{"unknown audit release", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\naudit: {release: eventually}\n", []string{`audit.release: "eventually", want journal or sequenced`}},
+		{"negative audit mmd", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\naudit: {mmd: -1s}\n", []string{`audit.mmd: -1s must not be negative`}},
 		{"mcp server without url or command", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nmcp: {servers: [{name: x}]}\n", []string{`mcp.servers[0] (x): give exactly one of url and command`}},
 		{"duplicate", "providers: [{name: a, type: simulated}, {name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}, {model: m, targets: [{provider: a}]}]\n", []string{`duplicate provider name "a"`, `duplicate route for model "m"`}},
 		{"duration as int", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nbreaker: {cooldown: 30}\n", []string{"line 3"}},

@@ -31,8 +31,9 @@ import (
 // approvalKeyFile holds the Ed25519 key that signs approval tokens.
 const approvalKeyFile = "approval.key"
 
-// openAudit opens the audit log in <data>/log, creating its note key on
-// first start and printing the key's verifier, which auditors need.
+// openAudit opens the audit log in <data>/log and its journal in
+// <data>/journal, creating its note key on first start and printing the
+// key's verifier, which auditors need.
 func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.Registerer, log *slog.Logger) (*auditlog.Log, string, error) {
 	path := filepath.Join(cfg.DataDir, auditlog.KeyFile)
 	origin := cfg.Audit.Origin
@@ -63,6 +64,9 @@ func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.R
 		Witnesses:     witnesses,
 		WitnessQuorum: cfg.Audit.WitnessQuorum,
 		QueueSize:     cfg.Audit.QueueSize,
+		JournalDir:    filepath.Join(cfg.DataDir, auditlog.JournalDirName),
+		Release:       cfg.Audit.Release,
+		MMD:           cfg.Audit.MMD,
 		Registerer:    reg,
 		Logger:        log,
 	})
