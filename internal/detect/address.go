@@ -12,6 +12,25 @@ var streetSuffixes = set(
 	"Alley", "Loop", "Pike", "Plaza", "Row",
 )
 
+// Lower-case forms for case-insensitive look-ups with inSet.
+var (
+	streetSuffixesLower = lowerSet(streetSuffixes)
+	directionsLower     = lowerSet(directions)
+	// plainSuffixes are the suffixes that make a lower-case street: "oak
+	// ave", not "3 big ways".
+	plainSuffixes = set("street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd",
+		"drive", "dr", "lane", "ln", "trail", "trl", "court", "ct", "parkway", "pkwy", "terrace",
+		"ter", "circle", "cir", "highway", "hwy", "place", "pl", "way")
+)
+
+func lowerSet(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for w := range m {
+		out[strings.ToLower(w)] = true
+	}
+	return out
+}
+
 var directions = set("N", "S", "E", "W", "NE", "NW", "SE", "SW", "North", "South", "East", "West")
 
 var unitWords = set("Apt", "Apartment", "Suite", "Ste", "Unit", "Fl", "Floor", "Rm", "Room", "Bldg")
@@ -34,14 +53,14 @@ func set(words ...string) map[string]bool {
 	return m
 }
 
-// word returns the end of a capitalised word ("Main") or an ordinal
-// ("5th") starting at j, or -1.
+// word returns the end of a word ("Main", "main") or an ordinal ("5th")
+// starting at j, or -1.
 func word(text string, j int) int {
 	n := len(text)
 	if j >= n {
 		return -1
 	}
-	if isUpper(text[j]) {
+	if isAlpha(text[j]) {
 		k := j + 1
 		for k < n && isAlpha(text[k]) {
 			k++
@@ -77,11 +96,14 @@ func address(text string, i int) (Finding, bool) {
 			return Finding{}, false
 		}
 		w := text[j:we]
-		if names > 0 && streetSuffixes[w] {
+		if names > 0 && inSet(streetSuffixesLower, w) {
+			if isLower(w[0]) && !inSet(plainSuffixes, w) {
+				return Finding{}, false // "3 big ways"; lower-case needs a plain street word
+			}
 			end = we
 			break
 		}
-		if !(k == 0 && directions[w]) {
+		if !(k == 0 && inSet(directionsLower, w)) {
 			names++
 		}
 		j = we
@@ -93,19 +115,28 @@ func address(text string, i int) (Finding, bool) {
 	if end < 0 {
 		return Finding{}, false
 	}
-	// "St." is part of the address only if a unit or city follows; before
-	// anything else the period may end the sentence.
+	// "St." is part of the address only if a unit follows; before anything
+	// else the period may end the sentence. The city, state and ZIP that
+	// may follow are not part of the span (they name a place many people
+	// share) but they raise the score.
+	base := 0.75
 	if end < n && text[end] == '.' {
-		if e := cityStateZIP(text, unit(text, end+1)); e > end+1 {
+		if e := unit(text, end+1); e > end+1 {
 			end = e
 		}
 	} else {
-		end = cityStateZIP(text, unit(text, end))
+		end = unit(text, end)
+	}
+	if isLower(text[j]) {
+		base = 0.55
+	}
+	if cityStateZIP(text, end) > end {
+		base += 0.15
 	}
 	if !boundaryAt(text, end) {
 		return Finding{}, false
 	}
-	s, ev := score(text, i, end, 0.75, "street", addressWords, negativeWords)
+	s, ev := score(text, i, end, base, "street", addressWords, negativeWords)
 	return Finding{Type: TypeStreetAddress, Start: i, End: end, Score: s, Evidence: ev}, true
 }
 
@@ -123,7 +154,7 @@ func unit(text string, end int) int {
 		j++
 	} else {
 		we := word(text, j)
-		if we < 0 || !unitWords[text[j:we]] {
+		if we < 0 || !inSet(unitWordsLower, text[j:we]) {
 			return end
 		}
 		j = we
@@ -136,7 +167,7 @@ func unit(text string, end int) int {
 		j++
 	}
 	k := j
-	for k < len(text) && k-j < 6 && (isUpper(text[k]) || isDigit(text[k]) || text[k] == '-') {
+	for k < len(text) && k-j < 6 && (isAlnum(text[k]) || text[k] == '-') {
 		k++
 	}
 	if k == j || !boundaryAt(text, k) || text[k-1] == '-' {

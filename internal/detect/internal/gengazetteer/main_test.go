@@ -22,7 +22,7 @@ module.exports.first_female = [
   'Maria',
 ];
 `
-	data, err := build([]byte(js), "test")
+	data, err := build([]byte(js), "test", nil, "")
 	if err != nil {
 		t.Fatalf("build got error %v, want nil", err)
 	}
@@ -58,9 +58,37 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := build([]byte(tt.js), "test"); err == nil {
+			if _, err := build([]byte(tt.js), "test", nil, ""); err == nil {
 				t.Errorf("build(%q) got nil error, want one", tt.js)
 			}
 		})
+	}
+}
+
+func TestBuildFaker(t *testing.T) {
+	js := "module.exports.first_male = [\n  'James',\n];\nmodule.exports.first_female = [\n  'Maria',\n];\nmodule.exports.last = [\n  'Smith',\n];\n"
+	fk := `{"pl": {"first": ["Paweł"], "last": ["Wójcik", "Smith"]}, "vi": {"first": ["Bình Minh"], "last": []}, "ru": {"first": ["Агата"], "last": []}}`
+	data, err := build([]byte(js), "test", []byte(fk), "faker-test")
+	if err != nil {
+		t.Fatalf("build got error %v, want nil", err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(zr)
+	var body []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			body = append(body, l)
+		}
+	}
+	got := strings.Join(body, "|")
+	want := "binh\tf|james\tf|maria\tf|minh\tf|pawel\tf|smith\tl|wojcik\tl"
+	if got != want {
+		t.Errorf("build body got %q, want %q", got, want)
+	}
+	if !strings.Contains(string(b), "MIT licence") || !strings.Contains(string(b), ": pl vi.") {
+		t.Errorf("header got %q, want the faker licence and locales", string(b[:300]))
 	}
 }
