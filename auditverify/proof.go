@@ -89,4 +89,7 @@ type RequestProofs struct {
 	RequestID string  `json:"request_id"`
 	LogKey    string  `json:"log_key"` // informational: check with a key you trust
 	Proofs    []Proof `json:"proofs"`
+	// Receipts are the receipts the log gave for these entries, in their
+	// header form ([Receipt.Encode]); each is kept by one of Proofs.
+	Receipts []string `json:"receipts,omitempty"`
 }

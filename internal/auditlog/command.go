@@ -38,6 +38,11 @@ commands:
           decision made under such a policy, and fail if there is any
   verify  -proof FILE -key VKEY [-witness VKEY]... [-quorum N]
           check a proof printed by 'audit prove'
+  verify  -receipts FILE [-log URL|DIR -key VKEY ...]
+          also check receipts (one a line, as the Brightline-Audit-Receipt
+          header carries them): each must verify with the log key and its
+          entry be at its index in the verified tree; a receipt past its
+          maximum merge delay whose entry is not in the log is a failure
   prove   [-o FILE] REQUEST_ID
           print inclusion proofs of a request's entries, checkable with the
           log's public key alone
@@ -194,6 +199,7 @@ func (c *command) verify(ctx context.Context, args []string) error {
 	statePath := fs.String("state", "", "file remembering the last checkpoint verified (default: ~/.config/brightline/audit-state)")
 	noState := fs.Bool("no-state", false, "neither read nor update the state file")
 	proofFile := fs.String("proof", "", "check this proof file (from 'audit prove') instead of a log")
+	receiptsFile := fs.String("receipts", "", "check the receipts in this `file`, one a line as the Brightline-Audit-Receipt header carries them")
 	trustArg := fs.String("trust", "", "the trust set policy bundles must be signed by: a `file`, or verifier keys separated by commas")
 	threshold := fs.Int("threshold", 0, "signatures the -trust set requires (default: the file's threshold line, else every key)")
 	if err := fs.Parse(args); err != nil {
@@ -293,7 +299,61 @@ func (c *command) verify(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.stdout, "trust: every policy activation is signed by a threshold of the trust set, and every decision was made under one (trust set now %s)\n", audit.Trust().Hash())
 	}
+	if *receiptsFile != "" {
+		if err := c.verifyReceipts(ctx, *receiptsFile, src, pol, cp, time.Now()); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(c.stdout, "OK")
+	return nil
+}
+
+// verifyReceipts checks every receipt in path against the verified
+// checkpoint cp: its signature, and its entry at its index in the tree.
+// A receipt not covered by cp is pending until its MMD has passed (at
+// now), and a failure after.
+func (c *command) verifyReceipts(ctx context.Context, path string, src auditverify.Source, pol auditverify.Policy, cp auditverify.Checkpoint, now time.Time) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("couldn't read receipts: %w", err)
+	}
+	var total, included, pending int
+	var problems []string
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		total++
+		r, err := auditverify.ParseReceipt(line, pol.Log)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("line %d: %v", i+1, err))
+			continue
+		}
+		err = r.VerifyInclusion(ctx, src, cp)
+		switch {
+		case err == nil:
+			included++
+		case errors.Is(err, auditverify.ErrNotIncluded) && now.Before(r.Due()):
+			pending++
+			fmt.Fprintf(c.stdout, "receipt line %d: entry %d is not in the checkpoint of size %d yet; due by %s\n", i+1, r.Index, cp.Size, r.Due().Format(time.RFC3339Nano))
+		case errors.Is(err, auditverify.ErrNotIncluded):
+			problems = append(problems, fmt.Sprintf("line %d: entry %d was promised by %s (receipt time %s, MMD %s) but the checkpoint of size %d does not hold it",
+				i+1, r.Index, r.Due().Format(time.RFC3339Nano), r.Time.Format(time.RFC3339Nano), r.MMD, cp.Size))
+		default:
+			problems = append(problems, fmt.Sprintf("line %d: %v", i+1, err))
+		}
+	}
+	for _, p := range problems {
+		fmt.Fprintf(c.stdout, "RECEIPT: %s\n", p)
+	}
+	fmt.Fprintf(c.stdout, "receipts: %d checked, %d included in the checkpoint of size %d, %d pending within their MMD, %d problems\n", total, included, cp.Size, pending, len(problems))
+	if total == 0 {
+		return fmt.Errorf("%s holds no receipts", path)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d of %d receipts are broken promises or do not verify", len(problems), total)
+	}
 	return nil
 }
 
@@ -323,6 +383,21 @@ func (c *command) verifyProof(path string, pol auditverify.Policy) error {
 		}
 		fmt.Fprintf(c.stdout, "entry %d: %s %s %s at %s is in %s of size %d (root %s)\n", p.Index, e.Kind, e.Stage, e.Action,
 			e.Time.Format(time.RFC3339Nano), cp.Origin, cp.Size, hex.EncodeToString(cp.Hash[:]))
+	}
+	// Each receipt must be kept by one of the proven entries.
+	for i, s := range rp.Receipts {
+		r, err := auditverify.ParseReceipt(s, pol.Log)
+		if err != nil {
+			return fmt.Errorf("receipt %d: %w", i, err)
+		}
+		kept := false
+		for _, p := range rp.Proofs {
+			kept = kept || (p.Index == r.Index && r.Matches(p.Entry))
+		}
+		if !kept {
+			return fmt.Errorf("receipt %d promises entry %d, which the proofs do not show", i, r.Index)
+		}
+		fmt.Fprintf(c.stdout, "receipt for entry %d (given %s) is kept\n", r.Index, r.Time.Format(time.RFC3339Nano))
 	}
 	fmt.Fprintln(c.stdout, "OK")
 	return nil
@@ -387,6 +462,9 @@ func (c *command) prove(ctx context.Context, args []string) error {
 			return err
 		}
 		rp.Proofs = append(rp.Proofs, p)
+		if r.Receipt != "" {
+			rp.Receipts = append(rp.Receipts, r.Receipt)
+		}
 	}
 	if _, err := rp.Proofs[0].Verify(pol); err != nil {
 		return err

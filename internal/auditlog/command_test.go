@@ -15,10 +15,14 @@ import (
 
 	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/store/sqlite"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // dataDir builds a data directory as the gateway leaves it: a log with 15
-// decisions, 10 of them denials with a commitment, and its index.
+// decisions, 10 of them denials with a commitment, and its index. Beside
+// it, receipts.txt holds their receipts; late.txt adds a receipt for an
+// entry the log lacks, past its MMD; pending.txt one within its MMD;
+// wrong.txt one whose index holds another entry.
 func dataDir(t *testing.T) (string, string) {
 	t.Helper()
 	ctx := context.Background()
@@ -36,6 +40,7 @@ func dataDir(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var receipts []Receipt
 	for i := range 15 {
 		e := decision(i)
 		e.Time = time.Date(2026, 11, 1, 0, 0, i, 0, time.UTC)
@@ -49,12 +54,42 @@ func dataDir(t *testing.T) (string, string) {
 		} else {
 			e.Matches, e.Action = nil, "allow"
 		}
-		if _, err := l.Append(ctx, e, c); err != nil {
+		r, err := l.Append(ctx, e, c)
+		if err != nil {
 			t.Fatal(err)
 		}
+		receipts = append(receipts, r)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
+	}
+	sign := func(r Receipt) string {
+		n, err := note.Sign(&note.Note{Text: r.Text()}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Note = n
+		return r.Encode()
+	}
+	var lines []string
+	for _, r := range receipts {
+		lines = append(lines, r.Encode())
+	}
+	all := strings.Join(lines, "\n") + "\n"
+	absent := Receipt{Origin: testOrigin, Index: 100, LeafHash: receipts[0].LeafHash, Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), MMD: time.Second}
+	soon := absent
+	soon.Time = time.Now().Add(time.Hour)
+	wrong := receipts[4]
+	wrong.Index = 3
+	for name, text := range map[string]string{
+		"receipts.txt": all,
+		"late.txt":     all + sign(absent) + "\n",
+		"pending.txt":  all + sign(soon) + "\n",
+		"wrong.txt":    sign(wrong) + "\n" + all,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir, vkey
 }
@@ -87,7 +122,15 @@ func TestCommand(t *testing.T) {
 		{"verify wants witnesses", []string{"verify", "-no-state", "-witness", "w.test+01234567+BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 2,
 			nil, []string{"witness key"}},
 		{"prove", []string{"prove", "-o", proofFile, "req_0003"}, 0, nil, []string{"1 entries of request req_0003", "audit verify -proof"}},
-		{"verify proof", []string{"verify", "-proof", proofFile, "-key", vkey}, 0, []string{"entry 3: decision request deny", "OK"}, nil},
+		{"verify proof", []string{"verify", "-proof", proofFile, "-key", vkey}, 0, []string{"entry 3: decision request deny", "receipt for entry 3", "is kept", "OK"}, nil},
+		{"verify receipts", []string{"verify", "-no-state", "-receipts", filepath.Join(data, "receipts.txt")}, 0,
+			[]string{"15 checked, 15 included in the checkpoint of size 15, 0 pending within their MMD, 0 problems", "OK"}, nil},
+		{"verify receipts pending", []string{"verify", "-no-state", "-receipts", filepath.Join(data, "pending.txt")}, 0,
+			[]string{"entry 100 is not in the checkpoint of size 15 yet; due by", "16 checked, 15 included", "1 pending", "OK"}, nil},
+		{"verify receipts late", []string{"verify", "-no-state", "-receipts", filepath.Join(data, "late.txt")}, 1,
+			[]string{"RECEIPT: line 16: entry 100 was promised by", "1 problems"}, []string{"1 of 16 receipts are broken promises"}},
+		{"verify receipts wrong entry", []string{"verify", "-no-state", "-receipts", filepath.Join(data, "wrong.txt")}, 1,
+			[]string{"RECEIPT: line 1: entry 3 of the tree of size 15 is not the entry the receipt promises"}, []string{"1 of 16 receipts"}},
 		{"prove unknown", []string{"prove", "req_nope"}, 1, nil, []string{"no entries"}},
 		{"stats", []string{"stats"}, 0, []string{"surveillance  bulk-persons  deny    10", "-             -             allow   5", "15 decisions in 15 verified entries"}, nil},
 		{"stats window", []string{"stats", "-since", "2026-11-01T00:00:05Z", "-until", "2026-11-01T00:00:12Z"}, 0,

@@ -883,7 +883,8 @@ func (l *Log) Close() error {
 		next, done := l.journalNext, l.integrated >= l.journalNext
 		l.mu.Unlock()
 		if !done {
-			if e := l.waitIntegrated(ctx, next-1, false); e != nil {
+			// Stop at the first failure: a failing integrator won't drain.
+			if e := l.waitIntegrated(ctx, next-1, true); e != nil {
 				l.log.Warn("closing the audit log with journal entries not yet integrated; they will be at the next start", "err", e)
 			}
 		}

@@ -27,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "brightline_audit_append_seconds",
-			Help:    "Time for an audit entry to be durably sequenced and indexed.",
+			Help:    "Time for Append to return: the entry durable in the journal (or, when sequenced, in the log and indexed).",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
 		}),
 		published: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -50,7 +50,19 @@ func (m *metrics) setStatus(l *Log) {
 		}
 		return float64(n)
 	})
-	m.cols = []prometheus.Collector{m.appends, m.latency, m.published, m.size}
+	journal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "brightline_audit_journal_size",
+		Help: "Entries durable in the audit journal: the next log index.",
+	}, func() float64 { return float64(l.Status().JournalSize) })
+	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "brightline_audit_integration_lag_entries",
+		Help: "Journal entries not yet integrated into the audit log.",
+	}, func() float64 { return float64(l.Status().Lag) })
+	lagAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "brightline_audit_integration_lag_seconds",
+		Help: "Age of the oldest journal entry not yet integrated; past the MMD, appends are refused.",
+	}, func() float64 { return l.Status().LagAge.Seconds() })
+	m.cols = []prometheus.Collector{m.appends, m.latency, m.published, m.size, journal, lag, lagAge}
 	if m.reg == nil {
 		return
 	}
