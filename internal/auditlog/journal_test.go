@@ -116,7 +116,7 @@ func TestJournalRecovery(t *testing.T) {
 
 	t.Run("torn tail", func(t *testing.T) {
 		for _, torn := range []func(b []byte) []byte{
-			func(b []byte) []byte { return b[:len(b)-3] },                               // a partial last record
+			func(b []byte) []byte { return b[:len(b)-3] },                                // a partial last record
 			func(b []byte) []byte { return append(b, 0, 0, 0) },                          // a partial header
 			func(b []byte) []byte { return append(b, make([]byte, 4096)...) },            // zeros
 			func(b []byte) []byte { c := bytes.Clone(b); c[len(c)-1] ^= 0x40; return c }, // a corrupt last record
