@@ -542,6 +542,8 @@ func person(text string, i int, fh fieldHint) (Finding, bool) {
 		rule, base = ruleFirstLast, 0.45
 	case tl.last() && !tl.common() && !t1.known:
 		rule, base = ruleCapLast, 0.45
+	case t1.known && tl.known && !t1.common() && !tl.common():
+		rule, base = ruleFirstLast, 0.45 // "Kim Hyun-woo", "Nguyen Van"
 	default:
 		rule, base = ruleCap, 0.2
 		if t1.common() && tl.common() {
