@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/auditlog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // execMainEnv makes the test binary run main instead of the tests, so
@@ -58,9 +61,13 @@ func startGateway(t *testing.T, cfg, addr string) *exec.Cmd {
 
 // TestKillDashNine is the audit log's crash-safety requirement, end to
 // end: clients hammer a running gateway with requests (allowed, denied and
-// tool calls held for approval); the gateway is killed with SIGKILL; after
-// a restart the log verifies, and every decision a client received an
-// answer for is in it.
+// tool calls held for approval); the gateway is killed with SIGKILL. Every
+// answer a client received carries a receipt for its decision. After a
+// restart the integrator has caught up before the gateway serves (so
+// within the MMD of the restart), the log verifies, every decision a
+// client received an answer for is in it, and `audit verify -receipts`
+// finds every receipt's entry at its index. A receipt for an entry the
+// log lacks fails that check.
 func TestKillDashNine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills the gateway")
@@ -100,7 +107,8 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 	}
 	var (
 		mu       sync.Mutex
-		answered = map[string]int{} // request id → status the client received
+		answered = map[string]int{}    // request id → status the client received
+		receipts = map[string]string{} // request id → its receipt header
 		stop     = make(chan struct{})
 		wg       sync.WaitGroup
 	)
@@ -128,6 +136,7 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 				id := resp.Header.Get("x-request-id")
 				mu.Lock()
 				answered[id] = resp.StatusCode
+				receipts[id] = resp.Header.Get(auditverify.ReceiptHeader)
 				mu.Unlock()
 			}
 		})
@@ -158,10 +167,44 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 		t.Fatalf("want only allowed (200), denied (403) and over-the-approval-cap (429) answers, 200 and 403 both, before the kill; got %v", statuses)
 	}
 
-	// Restart: the log recovers and publishes a checkpoint over everything
-	// sequenced before the kill. Then stop it cleanly.
+	var receiptLines strings.Builder
+	for id, r := range receipts {
+		if r == "" {
+			t.Errorf("request %s was answered %d without a receipt", id, answered[id])
+		}
+		receiptLines.WriteString(r + "\n")
+	}
+	receiptsFile := filepath.Join(dir, "receipts.txt")
+	if err := os.WriteFile(receiptsFile, []byte(receiptLines.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restart: the log integrates what the journal holds before the
+	// gateway serves, so the first /healthz shows no lag; then it publishes
+	// a checkpoint over everything. Then stop it cleanly.
+	restarted := time.Now()
 	gw = startGateway(t, cfg, addr)
-	time.Sleep(1500 * time.Millisecond) // at least one checkpoint interval
+	ready := time.Since(restarted)
+	var health struct {
+		Status string
+		Audit  struct {
+			Size uint64
+			Lag  uint64
+		}
+	}
+	getJSON(t, "http://"+addr+"/healthz", &health)
+	if health.Status != "ok" || health.Audit.Lag != 0 {
+		t.Errorf("first /healthz after the restart: got %+v, want ok with no integration lag", health)
+	}
+	t.Logf("restarted and caught up in %s (size %d)", ready, health.Audit.Size)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if n := checkpointSize(t, "http://"+addr+"/log/checkpoint"); n >= health.Audit.Size {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of size %d within 30s", health.Audit.Size)
+		}
+	}
 	gw.Process.Signal(os.Interrupt)
 	gw.Wait()
 
@@ -212,6 +255,65 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 		t.Errorf("%d of %d answered requests missing from the log", missing, len(answered))
 	}
 	t.Logf("log size %d: every one of the %d answered decisions is in it", cp.Size, len(answered))
+
+	// Every receipt's entry is at its index in the verified tree.
+	out.Reset()
+	errOut.Reset()
+	if err := run(ctx, []string{"audit", "-config", cfg, "verify", "-no-state", "-receipts", receiptsFile}, e); err != nil {
+		t.Fatalf("audit verify -receipts after the crash: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if want := fmt.Sprintf("%d checked, %d included", len(receipts), len(receipts)); !strings.Contains(out.String(), want) {
+		t.Errorf("audit verify -receipts: got %s, want %q", out.String(), want)
+	}
+
+	// The check can fail: a receipt (signed with the log's key) for an
+	// entry the log does not hold, past its MMD, is a broken promise.
+	signer, _, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, "data", auditlog.KeyFile), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	absent := auditverify.Receipt{Origin: cp.Origin, Index: cp.Size + 1000, Time: time.Now().Add(-time.Minute), MMD: time.Second}
+	if absent.Note, err = note.Sign(&note.Note{Text: absent.Text()}, signer); err != nil {
+		t.Fatal(err)
+	}
+	forged := filepath.Join(dir, "forged.txt")
+	os.WriteFile(forged, []byte(receiptLines.String()+absent.Encode()+"\n"), 0o644)
+	out.Reset()
+	errOut.Reset()
+	if err := run(ctx, []string{"audit", "-config", cfg, "verify", "-no-state", "-receipts", forged}, e); err == nil ||
+		!strings.Contains(out.String(), fmt.Sprintf("entry %d was promised by", absent.Index)) {
+		t.Errorf("audit verify -receipts with an absent entry's receipt: got %v\n%s%s; want it flagged", err, out.String(), errOut.String())
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// checkpointSize reads the size line of the checkpoint served at url, 0
+// if there is none yet.
+func checkpointSize(t *testing.T, url string) uint64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	lines := strings.Split(string(b), "\n")
+	if resp.StatusCode != 200 || len(lines) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(lines[1], 10, 64)
+	return n
 }
 
 func readFile(t *testing.T, path string) string {
