@@ -15,7 +15,9 @@ Reads text on standard input and prints the person identifiers the
 surveillance safeguard finds in it, as one JSON object:
   {"findings": [{"type": "PHONE", "start": 12, "end": 26, "score": 0.9, "subject": 0}, ...],
    "subjects": N}
-start and end are byte offsets into the input; subject is the index of the
+start and end are byte offsets into the input as given (matching runs on a
+copy with full-width and look-alike characters folded, but offsets point at
+the original bytes); subject is the index of the
 subject (person) the finding is linked to, or null. With -evidence, each
 finding also says which validator and context words produced its score,
 and each subject is listed with its US-person flag and data categories.

