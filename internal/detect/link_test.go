@@ -26,83 +26,86 @@ func subjectTexts(text string, a Analysis) []string {
 	return out
 }
 
+// linkTests are the cases of TestLink; the golden test runs their inputs
+// too.
+var linkTests = []struct {
+	name string
+	text string
+	want []string
+}{
+	{
+		"csv rows",
+		"name,phone,email\nMaria Garcia,(212) 555-0147,maria.garcia@example.com\nJames Chen,+44 20 7946 0958,jchen@example.org\n",
+		[]string{
+			"Maria Garcia + (212) 555-0147 + maria.garcia@example.com [PHONE us identity,contact]",
+			"James Chen + +44 20 7946 0958 + jchen@example.org [PHONE identity,contact]",
+		},
+	},
+	{
+		"json objects",
+		`[{"full_name": "Aisha Okafor", "ssn": "536-22-1874"}, {"full_name": "Wei Chen", "email": "wei@example.com"}]`,
+		[]string{
+			"Aisha Okafor + 536-22-1874 [SSN us identity]",
+			"Wei Chen + wei@example.com [EMAIL identity,contact]",
+		},
+	},
+	{
+		"braces and escaped quotes inside JSON strings",
+		`[{"note": "see {ref} \"}\" here", "full_name": "Maria Garcia", "phone": "(212) 555-0147"}, {"full_name": "Wei Chen"}]`,
+		[]string{
+			"Maria Garcia + (212) 555-0147 [PHONE us identity,contact]",
+			"Wei Chen [PERSON identity]",
+		},
+	},
+	{
+		"sentence with two people",
+		"Dr. Emily Novak called John Smith at 617-555-0199 yesterday.",
+		[]string{
+			"Dr. Emily Novak [PERSON identity]",
+			"John Smith + 617-555-0199 [PHONE us identity,contact]",
+		},
+	},
+	{
+		"next sentence attaches to the name before it",
+		"Please contact Carlos Rossi. His cell is 305-555-0123 and he lives at 42 Oak Street, Austin, TX 78701.",
+		[]string{
+			"Carlos Rossi + 305-555-0123 + 42 Oak Street [PHONE us identity,contact,location]",
+		},
+	},
+	{
+		"a list of addresses on one line is many subjects",
+		"Send it to a@example.com, b@example.com, c@example.com today.",
+		[]string{
+			"a@example.com [EMAIL contact]",
+			"b@example.com [EMAIL contact]",
+			"c@example.com [EMAIL contact]",
+		},
+	},
+	{
+		"a place alone is not a subject",
+		"The depot is at 38.8977, -77.0365 and the server at 10.1.2.3.",
+		nil,
+	},
+	{
+		"associations",
+		"Subject: Fatima Haddad, seen with her brother David Haddad on Tuesday.",
+		[]string{
+			"Fatima Haddad [PERSON identity,associations]",
+			"David Haddad [PERSON identity,associations]",
+		},
+	},
+	{
+		"blank line breaks the attachment",
+		"Ask Laura Kim about it.\n\nSupport line: 404-555-0110.",
+		[]string{
+			"Laura Kim [PERSON identity]",
+			"404-555-0110 [PHONE us contact]",
+		},
+	},
+}
+
 func TestLink(t *testing.T) {
-	tests := []struct {
-		name string
-		text string
-		want []string
-	}{
-		{
-			"csv rows",
-			"name,phone,email\nMaria Garcia,(212) 555-0147,maria.garcia@example.com\nJames Chen,+44 20 7946 0958,jchen@example.org\n",
-			[]string{
-				"Maria Garcia + (212) 555-0147 + maria.garcia@example.com [PHONE us identity,contact]",
-				"James Chen + +44 20 7946 0958 + jchen@example.org [PHONE identity,contact]",
-			},
-		},
-		{
-			"json objects",
-			`[{"full_name": "Aisha Okafor", "ssn": "536-22-1874"}, {"full_name": "Wei Chen", "email": "wei@example.com"}]`,
-			[]string{
-				"Aisha Okafor + 536-22-1874 [SSN us identity]",
-				"Wei Chen + wei@example.com [EMAIL identity,contact]",
-			},
-		},
-		{
-			"braces and escaped quotes inside JSON strings",
-			`[{"note": "see {ref} \"}\" here", "full_name": "Maria Garcia", "phone": "(212) 555-0147"}, {"full_name": "Wei Chen"}]`,
-			[]string{
-				"Maria Garcia + (212) 555-0147 [PHONE us identity,contact]",
-				"Wei Chen [PERSON identity]",
-			},
-		},
-		{
-			"sentence with two people",
-			"Dr. Emily Novak called John Smith at 617-555-0199 yesterday.",
-			[]string{
-				"Dr. Emily Novak [PERSON identity]",
-				"John Smith + 617-555-0199 [PHONE us identity,contact]",
-			},
-		},
-		{
-			"next sentence attaches to the name before it",
-			"Please contact Carlos Rossi. His cell is 305-555-0123 and he lives at 42 Oak Street, Austin, TX 78701.",
-			[]string{
-				"Carlos Rossi + 305-555-0123 + 42 Oak Street [PHONE us identity,contact,location]",
-			},
-		},
-		{
-			"a list of addresses on one line is many subjects",
-			"Send it to a@example.com, b@example.com, c@example.com today.",
-			[]string{
-				"a@example.com [EMAIL contact]",
-				"b@example.com [EMAIL contact]",
-				"c@example.com [EMAIL contact]",
-			},
-		},
-		{
-			"a place alone is not a subject",
-			"The depot is at 38.8977, -77.0365 and the server at 10.1.2.3.",
-			nil,
-		},
-		{
-			"associations",
-			"Subject: Fatima Haddad, seen with her brother David Haddad on Tuesday.",
-			[]string{
-				"Fatima Haddad [PERSON identity,associations]",
-				"David Haddad [PERSON identity,associations]",
-			},
-		},
-		{
-			"blank line breaks the attachment",
-			"Ask Laura Kim about it.\n\nSupport line: 404-555-0110.",
-			[]string{
-				"Laura Kim [PERSON identity]",
-				"404-555-0110 [PHONE us contact]",
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range linkTests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := subjectTexts(tt.text, Analyze(tt.text))
 			if !slices.Equal(got, tt.want) {
