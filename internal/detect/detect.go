@@ -122,7 +122,7 @@ func Find(text string) []Finding {
 func findAll(text string) ([]Finding, []int) {
 	fd := fold(text)
 	out, us := findFolded(fd.text)
-	if fd.orig != nil {
+	if fd.shifts != nil {
 		for i := range out {
 			out[i].Start, out[i].End = fd.at(out[i].Start), fd.at(out[i].End)
 		}
@@ -133,8 +133,23 @@ func findAll(text string) ([]Finding, []int) {
 	return out, us
 }
 
+// scan is the state of one call of findFolded: caches of pure functions
+// of the text that live exactly as long as the call. A cache never changes
+// a result; it only saves repeating work.
+type scan struct {
+	// phones holds the result of validPhone by the digits (and '+') it
+	// validated: tables repeat their numbers, and libphonenumber costs
+	// microseconds a number.
+	phones map[string]bool
+	// toks holds scanned name words and their gazetteer flags by start
+	// offset (see scan.nameTok): when a name candidate fails, the next
+	// word starts a candidate over the same words.
+	toks [32]cachedTok
+}
+
 // findFolded finds the identifiers in a folded text.
 func findFolded(text string) ([]Finding, []int) {
+	var sc scan
 	var out, pending []Finding
 	n := len(text)
 	// nextAt is the offset of the first '@' at or after i (n if none): an
@@ -164,7 +179,7 @@ func findFolded(text string) ([]Finding, []int) {
 		if next < len(fs) && fs[next].start == i {
 			fh = fs[next].hint
 		}
-		if f, ok := match(text, i, nextAt, fh); ok {
+		if f, ok := match(&sc, text, i, nextAt, fh); ok {
 			if f.Score >= Threshold {
 				out = append(out, f)
 				i = f.End
@@ -189,7 +204,7 @@ func findFolded(text string) ([]Finding, []int) {
 	}
 	var us []int
 	if len(fs) > 0 {
-		out, us = typedFields(text, out, fs)
+		out, us = typedFields(&sc, text, out, fs)
 	}
 	return out, us
 }
@@ -200,11 +215,11 @@ const maxLocal = 64
 // match tries the recognizers whose trigger fits text[i] and returns the
 // first candidate that passes its validator, scored. fh is the hint of the
 // field that starts at i, if any.
-func match(text string, i, nextAt int, fh fieldHint) (Finding, bool) {
+func match(sc *scan, text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 	c := text[i]
 	switch {
 	case c == '+' || c == '(':
-		return phone(text, i)
+		return phone(sc, text, i)
 	case c == '-':
 		return geo(text, i)
 	}
@@ -246,7 +261,7 @@ func match(text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 				return f, true
 			}
 		}
-		if f, ok := phone(text, i); ok {
+		if f, ok := phone(sc, text, i); ok {
 			return f, true
 		}
 		if f, ok := address(text, i); ok {
@@ -254,7 +269,7 @@ func match(text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 		}
 	}
 	if isAlpha(c) {
-		if f, ok := person(text, i, fh); ok && (f.Score >= Threshold || !isUpper(c) || !plateAhead(text, i)) {
+		if f, ok := person(sc, text, i, fh); ok && (f.Score >= Threshold || !isUpper(c) || !plateAhead(text, i)) {
 			return f, true
 		}
 	}

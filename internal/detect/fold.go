@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"sort"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,66 +21,85 @@ import (
 // folded is a text folded for matching.
 type folded struct {
 	text string
-	// orig[k] is the offset in the original text of folded byte k, and
-	// orig[len(text)] is the length of the original; nil if nothing
-	// folded, when the offsets are the same.
-	orig []int32
+	// shifts says how far the original offsets run ahead of the folded
+	// ones: each folded character of n bytes moves every later offset n-1
+	// bytes. The entries are in order of at; nil if nothing folded, when
+	// the offsets are the same.
+	shifts []shift
 }
 
-// fold folds text. An ASCII text is returned as it is, without copying.
+// shift says that from folded offset at on, the original offset is the
+// folded one plus delta (until the next shift).
+type shift struct{ at, delta int }
+
+// fold folds text. A text in which nothing folds is returned as it is,
+// without copying.
 func fold(text string) folded {
+	// Most texts are ASCII, or have nothing that folds: find the first
+	// character that does before copying anything.
 	k := 0
-	for k < len(text) && text[k] < utf8.RuneSelf {
-		k++
+	for k < len(text) {
+		if text[k] < utf8.RuneSelf {
+			k++
+			continue
+		}
+		if f, _ := foldAt(text, k); f != 0 {
+			break
+		}
+		_, size := utf8.DecodeRuneInString(text[k:])
+		k += size
 	}
 	if k == len(text) {
 		return folded{text: text}
 	}
-	b := make([]byte, 0, len(text))
-	orig := make([]int32, 0, len(text)+1)
-	b = append(b, text[:k]...)
-	for j := range k {
-		orig = append(orig, int32(j))
-	}
-	changed := false
+	var b strings.Builder
+	b.Grow(len(text))
+	b.WriteString(text[:k])
+	var shifts []shift
+	delta := 0
 	for k < len(text) {
-		c := text[k]
-		if c < utf8.RuneSelf {
-			b = append(b, c)
-			orig = append(orig, int32(k))
-			k++
-			continue
+		// Copy the run of bytes that do not fold in one go.
+		j := k
+		for j < len(text) && text[j] < utf8.RuneSelf {
+			j++
 		}
-		r, size := utf8.DecodeRuneInString(text[k:])
-		f := foldRune(r)
-		if f == 0 && isConfusable(r) && latinNeighbour(text, k, size) {
-			f = confusables[r]
+		b.WriteString(text[k:j])
+		k = j
+		if k == len(text) {
+			break
 		}
+		f, size := foldAt(text, k)
 		if f != 0 {
-			b = append(b, f)
-			orig = append(orig, int32(k))
-			changed = true
+			b.WriteByte(f)
+			delta += size - 1
+			shifts = append(shifts, shift{at: b.Len(), delta: delta})
 		} else {
-			b = append(b, text[k:k+size]...)
-			for j := range size {
-				orig = append(orig, int32(k+j))
-			}
+			b.WriteString(text[k : k+size])
 		}
 		k += size
 	}
-	if !changed {
-		return folded{text: text}
+	return folded{text: b.String(), shifts: shifts}
+}
+
+// foldAt returns the ASCII byte the character at text[k] (not ASCII) folds
+// to, or 0, and the character's size.
+func foldAt(text string, k int) (byte, int) {
+	r, size := utf8.DecodeRuneInString(text[k:])
+	f := foldRune(r)
+	if f == 0 && isConfusable(r) && latinNeighbour(text, k, size) {
+		f = confusables[r]
 	}
-	orig = append(orig, int32(len(text)))
-	return folded{text: string(b), orig: orig}
+	return f, size
 }
 
 // at returns the original offset of folded offset k.
 func (f folded) at(k int) int {
-	if f.orig == nil {
+	// The last shift at or before k applies.
+	n := sort.Search(len(f.shifts), func(x int) bool { return f.shifts[x].at > k })
+	if n == 0 {
 		return k
 	}
-	return int(f.orig[k])
+	return k + f.shifts[n-1].delta
 }
 
 // foldRune returns the ASCII byte r stands for, or 0.

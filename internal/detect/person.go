@@ -332,6 +332,29 @@ func (t *nameTok) lookup(text string) {
 	t.particle = t.flags&nameParticle != 0
 }
 
+// cachedTok is an entry of scan.toks.
+type cachedTok struct {
+	at int // the start offset plus one; 0 for an empty entry
+	ok bool
+	t  nameTok
+}
+
+// nameTok returns scanNameTok(text, j) with its gazetteer flags looked up,
+// from the cache of the call if it has the word at j. The cache is direct
+// mapped by offset: the words of one candidate are close together.
+func (sc *scan) nameTok(text string, j int) (nameTok, bool) {
+	e := &sc.toks[j%len(sc.toks)]
+	if e.at == j+1 {
+		return e.t, e.ok
+	}
+	t, ok := scanNameTok(text, j)
+	if ok {
+		t.lookup(text)
+	}
+	*e = cachedTok{at: j + 1, ok: ok, t: t}
+	return t, ok
+}
+
 // More gazetteer flags.
 const (
 	nameStop     uint8 = 1 << 3 // never part of a name: "the", "san", "usa"
@@ -390,7 +413,7 @@ func (r *nameRun) core(idx []int) []int {
 
 // scanRun reads the name words from j: words of one style, and particles
 // and initials, each after one space, up to max words.
-func scanRun(text string, j int, max int) nameRun {
+func scanRun(sc *scan, text string, j int, max int) nameRun {
 	var r nameRun
 	styleSet := false
 	for r.n < max && r.n < len(r.toks) {
@@ -400,11 +423,10 @@ func scanRun(text string, j int, max int) nameRun {
 			}
 			j++
 		}
-		t, ok := scanNameTok(text, j)
+		t, ok := sc.nameTok(text, j)
 		if !ok {
 			break
 		}
-		t.lookup(text)
 		if t.stop() && !t.particle {
 			break
 		}
@@ -492,7 +514,7 @@ var honorifics = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
 // field (a "first_name" column) makes any name-shaped value a name. The
 // score may be below Threshold: [Find] raises such a candidate if an
 // identifier shares its line.
-func person(text string, i int, fh fieldHint) (Finding, bool) {
+func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 	c := text[i]
 	if !isAlpha(c) || isLower(c) && !maybeLowerName(text, i) {
 		return Finding{}, false
@@ -505,7 +527,7 @@ func person(text string, i int, fh fieldHint) (Finding, bool) {
 			return Finding{}, false
 		}
 	}
-	r := scanRun(text, i, 6)
+	r := scanRun(sc, text, i, 6)
 	if r.n == 0 || r.toks[0].initial {
 		return Finding{}, false
 	}
@@ -520,7 +542,7 @@ func person(text string, i int, fh fieldHint) (Finding, bool) {
 	// Comma form: the run is followed by ", " and given names.
 	end := r.toks[r.n-1].end
 	if end+2 < len(text) && text[end] == ',' && text[end+1] == ' ' && len(core) <= 3 {
-		if f, ok := lastFirst(text, i, &r, core, fh); ok {
+		if f, ok := lastFirst(sc, text, i, &r, core, fh); ok {
 			return f, true
 		}
 	}
@@ -672,9 +694,9 @@ func loneWord(text string, i int) bool {
 
 // lastFirst recognises "Surname, Given [Middle]" where the surname words
 // are r, starting at i.
-func lastFirst(text string, i int, r *nameRun, core []int, fh fieldHint) (Finding, bool) {
+func lastFirst(sc *scan, text string, i int, r *nameRun, core []int, fh fieldHint) (Finding, bool) {
 	end := r.toks[r.n-1].end
-	g := scanRun(text, end+2, 4)
+	g := scanRun(sc, text, end+2, 4)
 	if g.n == 0 || g.toks[0].particle || g.toks[0].initial {
 		return Finding{}, false
 	}

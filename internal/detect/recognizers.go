@@ -327,7 +327,7 @@ func imeiBody(d []byte) bool {
 
 // phone finds a candidate in the shapes people write phone numbers in, then
 // parses and validates it with libphonenumber (default region US).
-func phone(text string, i int) (Finding, bool) {
+func phone(sc *scan, text string, i int) (Finding, bool) {
 	n := len(text)
 	j := i
 	plus := text[j] == '+'
@@ -403,28 +403,43 @@ func phone(text string, i int) (Finding, bool) {
 	// Score before validating: libphonenumber is the costliest step in Find,
 	// and a candidate that cannot reach Threshold need not be validated.
 	s, ev := score(text, i, end, base, "phonenumbers", phoneWords, negativeWords)
-	if s < Threshold || !validPhone(text[i:end]) {
+	if s < Threshold || !sc.validPhone(text[i:end]) {
 		return Finding{}, false
 	}
 	return Finding{Type: TypePhone, Start: i, End: end, Score: s, Evidence: ev}, true
 }
 
-// validPhone parses s with default region US and validates it. It first
-// tries the main region of the number's country code, which is cheap, and
-// falls back to the full check, which tries every region sharing the code
-// (a Canadian number written without +1 is valid but not for "US").
-//
-// It hands libphonenumber only the digits (and a leading '+'): its parser
-// runs several regular expressions over its input, and they are much
-// cheaper on "+442079460958" than on "+44 20 7946 0958".
-func validPhone(s string) bool {
-	var buf [20]byte
+// validPhone parses s with default region US and validates it; see
+// validPhoneDigits. It caches the result for the call.
+func (sc *scan) validPhone(s string) bool {
+	var buf [24]byte
 	b := buf[:0]
 	for k := 0; k < len(s); k++ {
 		if isDigit(s[k]) || s[k] == '+' {
 			b = append(b, s[k])
 		}
 	}
+	if v, ok := sc.phones[string(b)]; ok {
+		return v
+	}
+	v := validPhoneDigits(b)
+	if sc.phones == nil {
+		sc.phones = make(map[string]bool)
+	}
+	sc.phones[string(b)] = v
+	return v
+}
+
+// validPhoneDigits parses the digits b (with any '+' written) with default
+// region US and validates them. It first tries the main region of the
+// number's country code, which is cheap, and falls back to the full check,
+// which tries every region sharing the code (a Canadian number written
+// without +1 is valid but not for "US").
+//
+// libphonenumber gets only the digits (and a leading '+'): its parser runs
+// several regular expressions over its input, and they are much cheaper on
+// "+442079460958" than on "+44 20 7946 0958".
+func validPhoneDigits(b []byte) bool {
 	// NANP numbers (ten digits, optionally after 1 or +1) are most of what
 	// is found here; build those directly rather than through Parse.
 	d := b

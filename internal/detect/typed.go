@@ -14,7 +14,7 @@ import (
 // 15-digit number under "imei" is a device, not a card. It returns the
 // findings and the offsets of the ZIP and US state values, which make
 // their record a US person's.
-func typedFields(text string, out []Finding, fs []field) ([]Finding, []int) {
+func typedFields(sc *scan, text string, out []Finding, fs []field) ([]Finding, []int) {
 	var add []Finding
 	var us []int
 	drop := map[int]bool{}
@@ -55,7 +55,7 @@ func typedFields(text string, out []Finding, fs []field) ([]Finding, []int) {
 			}
 			continue
 		}
-		if f, ok := typedValue(text, fl); ok {
+		if f, ok := typedValue(sc, text, fl); ok {
 			add = append(add, f)
 		}
 	}
@@ -98,7 +98,7 @@ func contextOnly(f Finding) bool {
 
 // typedValue recognises the value of a field by the format its hint
 // names.
-func typedValue(text string, fl field) (Finding, bool) {
+func typedValue(sc *scan, text string, fl field) (Finding, bool) {
 	v := text[fl.start:fl.end]
 	mk := func(typ, ev string) (Finding, bool) {
 		return Finding{Type: typ, Start: fl.start, End: fl.end, Score: 0.8, Evidence: ev}, true
@@ -113,7 +113,7 @@ func typedValue(text string, fl field) (Finding, bool) {
 			return mk(TypePerson, personEvidence[ruleField][0])
 		}
 	case hintPhone:
-		if d := digitsIn(v); d >= 7 && d <= 15 && phoneChars(v) && validPhone(v) {
+		if d := digitsIn(v); d >= 7 && d <= 15 && phoneChars(v) && sc.validPhone(v) {
 			return mk(TypePhone, "phonenumbers,field")
 		}
 	case hintIMEI, hintDevice, hintMEID:
