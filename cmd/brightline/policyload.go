@@ -266,19 +266,19 @@ func storedPolicyState(ctx context.Context, dataDir string) (store.PolicyActivat
 // error means the gateway must not start.
 //
 // plan says which trust set verifies bundles (see establishTrust); nil
-// means the configured one, with nothing pinned. onEvent, if set, records
-// each activation in the audit log before the policy is put in force; an
-// error from it refuses the activation. record, if set, appends the trust
-// root's entry when the first signed activation pins it.
+// means the configured one, with nothing pinned. record, if set, appends
+// to the audit log: every activation before the policy is put in force
+// (an error refuses the activation), every refused activation, and the
+// trust root's entry when the first signed activation pins it.
 func servePolicy(ctx context.Context, cfg *Config, st store.Policies, plan *trustPlan, log *slog.Logger, m *gateway.Metrics,
-	onEvent func(policyEvent) error, record func(context.Context, auditlog.Entry) error) (gateway.PolicySource, func(context.Context, <-chan os.Signal), error) {
+	record func(context.Context, auditlog.Entry) error) (gateway.PolicySource, func(context.Context, <-chan os.Signal), error) {
 	if plan == nil {
 		plan = &trustPlan{trust: cfg.Policy.trust()}
 	}
 	if cfg.Policy.File == "" {
 		log.Info("policy in force", "source", embeddedDefaultSource, "hash", policy.Default().Hash())
-		if onEvent != nil {
-			if err := onEvent(policyEvent{Result: "activated", Hash: policy.Default().Hash()}); err != nil {
+		if record != nil {
+			if err := record(ctx, policyEntry(policyEvent{Result: "activated", Hash: policy.Default().Hash()})); err != nil {
 				return nil, nil, fmt.Errorf("couldn't record the policy activation in the audit log: %w", err)
 			}
 		}
@@ -294,7 +294,7 @@ func servePolicy(ctx context.Context, cfg *Config, st store.Policies, plan *trus
 				}
 			}, nil
 	}
-	s := &policySource{cfg: cfg.Policy, plan: plan, store: st, log: log, metrics: m, onEvent: onEvent, record: record}
+	s := &policySource{cfg: cfg.Policy, plan: plan, store: st, log: log, metrics: m, record: record}
 	if err := s.start(ctx); err != nil {
 		return nil, nil, fmt.Errorf("couldn't put the policy in force: %w", err)
 	}
@@ -313,13 +313,13 @@ type policySource struct {
 	metrics *gateway.Metrics // nil: count nothing
 	// now is the clock for activation times; nil means time.Now.
 	now func() time.Time
-	// onEvent, if set, receives every activation before the policy is put
-	// in force, and every refused activation; it records them in the
-	// audit log. An error refuses the activation.
-	onEvent func(policyEvent) error
-	// record, if set, appends other entries (the trust root) to the audit
-	// log.
+	// record, if set, appends to the audit log: each activation before
+	// the policy is put in force (an error refuses it), each refused
+	// activation, and the trust root when the first activation pins it.
 	record func(context.Context, auditlog.Entry) error
+	// onEvent, if set, is told of every activation after the policy is in
+	// force, and of every refused activation after the status says so.
+	onEvent func(policyEvent)
 
 	// state is swapped whole, so a reader sees a policy and its status
 	// together.
@@ -378,19 +378,25 @@ type policyEvent struct {
 	Reason    string // refused: why, in full
 }
 
-// emit records, logs and counts one activation event. It is the only
-// place such events are produced. An activation that cannot be recorded
-// in the audit log must not be put in force: emit returns the error, and
-// the caller refuses the activation.
-func (s *policySource) emit(ev policyEvent) error {
-	if s.onEvent != nil {
-		if err := s.onEvent(ev); err != nil {
-			if ev.Result == "activated" {
-				return &loadError{"audit", fmt.Errorf("couldn't record the policy activation in the audit log: %w", err)}
-			}
-			s.log.Error("couldn't record a refused policy activation in the audit log", "err", err)
-		}
+// recordEvent appends ev to the audit log. An activation that cannot be
+// recorded must not be put in force: the caller refuses it.
+func (s *policySource) recordEvent(ctx context.Context, ev policyEvent) error {
+	if s.record == nil {
+		return nil
 	}
+	err := s.record(ctx, policyEntry(ev))
+	if err != nil && ev.Result == "activated" {
+		return &loadError{"audit", fmt.Errorf("couldn't record the policy activation in the audit log: %w", err)}
+	}
+	if err != nil {
+		s.log.Error("couldn't record a refused policy activation in the audit log", "err", err)
+	}
+	return nil
+}
+
+// emit logs, counts and hands on one activation event, once it has taken
+// effect. It is the only place such events are produced.
+func (s *policySource) emit(ev policyEvent) {
 	attrs := []any{"result", ev.Result, "version", ev.Version, "hash", ev.Hash,
 		"signers", nonNil(ev.Signers), "unsigned", s.cfg.Unsigned, "source", s.cfg.File}
 	if ev.Result == "refused" {
@@ -401,7 +407,9 @@ func (s *policySource) emit(ev policyEvent) error {
 	if s.metrics != nil {
 		s.metrics.PolicyActivation(ev.Result, ev.Class)
 	}
-	return nil
+	if s.onEvent != nil {
+		s.onEvent(ev)
+	}
 }
 
 // start loads the policy for the first time. On error nothing is in force.
@@ -429,7 +437,7 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 		// Remember which file is missing as a poll would see it, so that
 		// polling doesn't refuse the same missing file over and over.
 		s.attempted = s.observe()
-		s.refuse(err, pol, note)
+		s.refuse(ctx, err, pol, note)
 		return err
 	}
 	s.attempted = bundleFiles{policy: fileState{sum: sha256.Sum256(pol)}}
@@ -441,7 +449,7 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 		if e, ok := errors.AsType[*bundle.NotYetActiveError](err); ok {
 			s.retryAt = e.Activate
 		}
-		s.refuse(err, pol, note)
+		s.refuse(ctx, err, pol, note)
 		return err
 	}
 	cur := s.state.Load()
@@ -453,9 +461,9 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 	if lp.note != nil && s.plan.pinOnActivation {
 		// The first signed activation pins the trust set it was verified
 		// against, in the store and the log, before it is recorded.
-		if err := s.plan.pin(ctx, s.store, nil, s.recordEntry); err != nil {
+		if err := s.plan.pin(ctx, s.store, nil, s.record); err != nil {
 			err = &loadError{"store", err}
-			s.refuse(err, pol, note)
+			s.refuse(ctx, err, pol, note)
 			return err
 		}
 	}
@@ -473,7 +481,7 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 			if _, ok := errors.AsType[*loadError](err); !ok {
 				err = &loadError{"store", fmt.Errorf("couldn't record the policy activation: %w", err)}
 			}
-			s.refuse(err, pol, note)
+			s.refuse(ctx, err, pol, note)
 			return err
 		}
 	} else if !lp.unsigned {
@@ -492,21 +500,15 @@ func (s *policySource) loadLocked(ctx context.Context) error {
 	if cur != nil {
 		next.status.LastRefusal = cur.status.LastRefusal
 	}
-	if err := s.emit(policyEvent{Result: "activated", Version: lp.policy.Version(), Hash: lp.policy.Hash(),
-		TrustHash: lp.policy.TrustHash(), Note: lp.note, Signers: lp.signers}); err != nil {
-		s.refuse(err, pol, note)
+	ev := policyEvent{Result: "activated", Version: lp.policy.Version(), Hash: lp.policy.Hash(),
+		TrustHash: lp.policy.TrustHash(), Note: lp.note, Signers: lp.signers}
+	if err := s.recordEvent(ctx, ev); err != nil {
+		s.refuse(ctx, err, pol, note)
 		return err
 	}
 	s.state.Store(next)
+	s.emit(ev)
 	return nil
-}
-
-// recordEntry appends e to the audit log through onEvent's hook, if any.
-func (s *policySource) recordEntry(ctx context.Context, e auditlog.Entry) error {
-	if s.record == nil {
-		return nil
-	}
-	return s.record(ctx, e)
 }
 
 // check checks the bundle against the store's active version.
@@ -523,7 +525,7 @@ func (s *policySource) check(ctx context.Context, pol, note []byte) (*loadedPoli
 
 // refuse reports a refused activation and records it in the status; the
 // policy in force, if any, stays.
-func (s *policySource) refuse(err error, pol, note []byte) {
+func (s *policySource) refuse(ctx context.Context, err error, pol, note []byte) {
 	ev := policyEvent{Result: "refused", Class: reasonClass(err), Reason: err.Error()}
 	if pol != nil {
 		ev.Hash = policyHash(pol)
@@ -540,7 +542,8 @@ func (s *policySource) refuse(err error, pol, note []byte) {
 		next.status.LastRefusal = &gateway.PolicyRefusal{At: s.clock(), Version: ev.Version, Reason: ev.Reason}
 		s.state.Store(&next)
 	}
-	s.emit(ev) // a refusal is never itself refused
+	s.recordEvent(ctx, ev) // a refusal is never itself refused
+	s.emit(ev)
 }
 
 // watch reloads on every value from hup and polls the files every
@@ -626,4 +629,33 @@ func observeFile(path string) fileState {
 		return fileState{err: err.Error()}
 	}
 	return fileState{sum: sha256.Sum256(data)}
+}
+
+// policyEntry is the audit-log entry of a policy activation or refused
+// activation. A signed activation carries its manifest note, so that an
+// auditor can check its signatures against the trust set they expect
+// (brightline audit verify -trust); an unsigned one says so.
+func policyEntry(ev policyEvent) auditlog.Entry {
+	kind := auditlog.KindPolicyActivation
+	if ev.Result == "refused" {
+		kind = auditlog.KindPolicyRefused
+	}
+	e := auditlog.Entry{Kind: kind, PolicyHash: ev.Hash, PolicyVersion: ev.Version, TrustHash: ev.TrustHash, Action: ev.Result,
+		Detail: map[string]string{}}
+	if len(ev.Signers) > 0 {
+		e.Detail["signers"] = fmt.Sprint(ev.Signers)
+	}
+	if ev.Class != "" {
+		e.Detail["reason"] = ev.Class
+	}
+	if ev.Note != nil {
+		e.Detail["note"] = string(ev.Note)
+	}
+	if ev.Result == "activated" && ev.Note == nil {
+		e.Detail["signed"] = "false"
+	}
+	if len(e.Detail) == 0 {
+		e.Detail = nil
+	}
+	return e
 }

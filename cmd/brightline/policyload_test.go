@@ -223,7 +223,7 @@ func (h *sourceHarness) start(pc PolicyConfig) (*policySource, error) {
 	}
 	s := &policySource{cfg: pc, plan: plan, store: h.db,
 		log: slog.New(slog.NewJSONHandler(h.log, nil)), metrics: h.metrics,
-		onEvent: func(ev policyEvent) error { h.events <- ev; return nil }}
+		onEvent: func(ev policyEvent) { h.events <- ev }}
 	if err := s.start(h.t.Context()); err != nil {
 		return nil, err
 	}
@@ -507,7 +507,7 @@ func TestPolicySourceUnsigned(t *testing.T) {
 func TestServePolicyDefault(t *testing.T) {
 	var buf syncBuffer
 	cfg := &Config{}
-	src, watch, err := servePolicy(t.Context(), cfg, nil, nil, slog.New(slog.NewJSONHandler(&buf, nil)), nil, nil, nil)
+	src, watch, err := servePolicy(t.Context(), cfg, nil, nil, slog.New(slog.NewJSONHandler(&buf, nil)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,35 +94,6 @@ func defaultOrigin() string {
 	return fmt.Sprintf("brightline/%s/audit-%x", host, b)
 }
 
-// auditPolicyEvent records a policy activation or refused activation. A
-// signed activation carries its manifest note, so that an auditor can
-// check its signatures against the trust set they expect
-// (brightline audit verify -trust).
-func auditPolicyEvent(ctx context.Context, l *auditlog.Log, ev policyEvent) error {
-	kind := auditlog.KindPolicyActivation
-	if ev.Result == "refused" {
-		kind = auditlog.KindPolicyRefused
-	}
-	e := auditlog.Entry{Kind: kind, PolicyHash: ev.Hash, PolicyVersion: ev.Version, TrustHash: ev.TrustHash, Action: ev.Result}
-	if len(ev.Signers) > 0 || ev.Class != "" || ev.Note != nil || ev.Result == "activated" {
-		e.Detail = map[string]string{}
-		if len(ev.Signers) > 0 {
-			e.Detail["signers"] = fmt.Sprint(ev.Signers)
-		}
-		if ev.Class != "" {
-			e.Detail["reason"] = ev.Class
-		}
-		if ev.Note != nil {
-			e.Detail["note"] = string(ev.Note)
-		}
-		if ev.Result == "activated" && ev.Note == nil {
-			e.Detail["signed"] = "false"
-		}
-	}
-	_, err := l.Append(ctx, e, nil)
-	return err
-}
-
 // auditApproval records one approval state change. Arguments stay out of
 // the log: it names the call by its digest.
 func auditApproval(l *auditlog.Log) func(context.Context, approval.Event) error {

@@ -77,7 +77,6 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer auditLog.Close()
-	recordPolicy := func(ev policyEvent) error { return auditPolicyEvent(ctx, auditLog, ev) }
 	recordEntry := func(ctx context.Context, e auditlog.Entry) error {
 		_, err := auditLog.Append(ctx, e, nil)
 		return err
@@ -96,7 +95,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, plan, log, metrics, recordPolicy, recordEntry)
+	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, plan, log, metrics, recordEntry)
 	if err != nil {
 		return err
 	}
