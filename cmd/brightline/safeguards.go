@@ -160,8 +160,10 @@ func isAuditor(gw *gateway.Gateway) func(*http.Request) bool {
 // if there are none. Tool classes and decisions come from the one decider
 // (internal/safeguard) under the policy in force: each call is decided at
 // stage tool_call with its real arguments and the caller's principal, and
-// every forwarded call is appended to l first.
-func openMCP(ctx context.Context, cfg *Config, tools *policy.ToolEffects, pol gateway.PolicySource, svc *approval.Service, gw *gateway.Gateway, l *auditlog.Log, log *slog.Logger) (*mcpproxy.Proxy, error) {
+// every forwarded call is appended to l first. surv is the gateway's own
+// counter state, so that rules on counters see the same numbers at the
+// proxy as at the gateway.
+func openMCP(ctx context.Context, cfg *Config, tools *policy.ToolEffects, surv *safeguard.Surveillance, pol gateway.PolicySource, svc *approval.Service, gw *gateway.Gateway, l *auditlog.Log, log *slog.Logger) (*mcpproxy.Proxy, error) {
 	if len(cfg.MCP.Servers) == 0 {
 		return nil, nil
 	}
@@ -169,7 +171,7 @@ func openMCP(ctx context.Context, cfg *Config, tools *policy.ToolEffects, pol ga
 	for _, s := range cfg.MCP.Servers {
 		ups = append(ups, mcpproxy.Upstream{Name: s.Name, URL: s.URL, Command: s.Command, Env: s.Env})
 	}
-	dec := safeguard.New(safeguard.Config{Tools: tools})
+	dec := safeguard.New(safeguard.Config{Tools: tools, Surveillance: surv})
 	return mcpproxy.New(ctx, mcpproxy.Config{
 		Upstreams: ups,
 		Classify: func(name string, t toolclass.Tool) (string, bool) {

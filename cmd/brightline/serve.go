@@ -172,7 +172,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	exposurePage := web.ExposureHandler(db, routes, gw.Principal)
 	gw.Handle("/ui/exposure", exposurePage)
 	gw.Handle("/ui/exposure.css", exposurePage)
-	mcp, err := openMCP(ctx, cfg, tools, policySrc, approvals, gw, auditLog, log)
+	mcp, err := openMCP(ctx, cfg, tools, surv.Surveillance, policySrc, approvals, gw, auditLog, log)
 	if err != nil {
 		return err
 	}
