@@ -230,11 +230,26 @@ func match(sc *scan, text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 		}
 	}
 	if isHex(c) {
-		if f, ok := hexID(text, i); ok {
-			return f, true
+		// Cheap tests of the byte after the run of hex digits: a MAC
+		// address has a separator after two, a UUID a '-' after eight,
+		// and an IPv6 address a ':' (or a '.') after at most four.
+		h := i + 1
+		for h < len(text) && isHex(text[h]) {
+			h++
 		}
-		if f, ok := ipv6(text, i); ok {
-			return f, true
+		sep := byte(0)
+		if h < len(text) {
+			sep = text[h]
+		}
+		if h-i == 2 && (sep == ':' || sep == '-') || h-i == 8 && sep == '-' {
+			if f, ok := hexID(text, i); ok {
+				return f, true
+			}
+		}
+		if sep == ':' || sep == '.' {
+			if f, ok := ipv6(text, i); ok {
+				return f, true
+			}
 		}
 	}
 	if isDigit(c) {
@@ -245,11 +260,15 @@ func match(sc *scan, text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 				return f, true
 			}
 		}
-		if f, ok := ipv4(text, i); ok {
-			return f, true
-		}
-		if f, ok := geo(text, i); ok {
-			return f, true
+		// IPv4 addresses and coordinates have a '.' after their first
+		// digits.
+		if d := digitsRun(text, i); d < len(text) && text[d] == '.' {
+			if f, ok := ipv4(text, i); ok {
+				return f, true
+			}
+			if f, ok := geo(text, i); ok {
+				return f, true
+			}
 		}
 		if gok {
 			// An IMEI with a plausible TAC before a card: no 15-digit

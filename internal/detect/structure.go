@@ -255,7 +255,7 @@ func tableFields(text string, out []field) []field {
 // isRuleLine reports whether l is a markdown table rule such as
 // "|---|:---:|".
 func isRuleLine(l string) bool {
-	if len(l) < 3 || strings.Count(l, "-") < 3 {
+	if len(l) < 3 {
 		return false
 	}
 	for k := 0; k < len(l); k++ {
@@ -265,35 +265,45 @@ func isRuleLine(l string) bool {
 			return false
 		}
 	}
-	return true
+	return strings.Count(l, "-") >= 3
 }
 
 // lineDelims returns the delimiter of a table line and how many it has
-// outside quotes, or 0.
+// outside quotes, or 0. Of several delimiters, the most frequent wins, the
+// first in tableDelims on a tie; '|' counts only twice or more.
 func lineDelims(l string) (byte, int) {
-	best, bn := byte(0), 0
-	for k := 0; k < len(tableDelims); k++ {
-		d := tableDelims[k]
-		if strings.IndexByte(l, d) < 0 {
-			continue
-		}
-		n := 0
-		quoted := false
-		for j := 0; j < len(l); j++ {
-			switch l[j] {
-			case '"':
-				quoted = !quoted
-			case d:
-				if !quoted {
-					n++
-				}
+	// One pass counts every delimiter: the quotes are the same for all.
+	var n [len(tableDelims)]int
+	quoted := false
+	for j := 0; j < len(l); j++ {
+		switch l[j] {
+		case '"':
+			quoted = !quoted
+		case ',':
+			if !quoted {
+				n[0]++
+			}
+		case '\t':
+			if !quoted {
+				n[1]++
+			}
+		case '|':
+			if !quoted {
+				n[2]++
+			}
+		case ';':
+			if !quoted {
+				n[3]++
 			}
 		}
-		if d == '|' && n < 2 {
+	}
+	best, bn := byte(0), 0
+	for k := 0; k < len(tableDelims); k++ {
+		if tableDelims[k] == '|' && n[k] < 2 {
 			continue
 		}
-		if n > bn {
-			best, bn = d, n
+		if n[k] > bn {
+			best, bn = tableDelims[k], n[k]
 		}
 	}
 	return best, bn
