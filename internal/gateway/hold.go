@@ -66,6 +66,9 @@ func (g *Gateway) withhold(x *exchange, o safeguard.ToolOutcome, call *llm.ToolC
 		Require:       approval.Requirement{Role: role, Count: count},
 		TTL:           ttl,
 		Excerpt:       x.excerpt,
+		// The provider and model that proposed the call: an MCP upstream
+		// never matches it, so the approval can't be spent elsewhere.
+		Upstream: approval.GatewayUpstream(x.served.Target),
 	})
 	if errors.Is(err, approval.ErrTooManyPending) {
 		// A *brightline.Error with code rate_limited: HTTP 429.

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -166,14 +167,23 @@ func TestHeldForceCallLoop(t *testing.T) {
 			if code != 200 || token == "" || body["tool"] != "fire_interceptor" {
 				t.Fatalf("after approval: got %d %v, want the approved call and a token", code, body)
 			}
+			// The approval is bound to the route that proposed the call,
+			// and can't be spent anywhere else.
+			up, _ := body["upstream"].(string)
+			if want := approval.GatewayUpstream("simulated/simulated"); up != want {
+				t.Fatalf("approval upstream: got %q, want %q", up, want)
+			}
 			ctx := context.Background()
-			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T-18"}`)}); err == nil {
+			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T-17"}`)}); !errors.Is(err, approval.ErrWrongUpstream) {
+				t.Errorf("executing at another upstream: got %v, want ErrWrongUpstream", err)
+			}
+			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: up, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T-18"}`)}); err == nil {
 				t.Error("changed arguments: the token was accepted")
 			}
-			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track": "T-17"}`)}); err != nil {
+			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: up, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track": "T-17"}`)}); err != nil {
 				t.Fatalf("executing the approved call: %v", err)
 			}
-			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: approval.UpstreamGateway, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T-17"}`)}); err == nil {
+			if _, err := h.svc.Consume(ctx, token, approval.Call{Presenter: heldRequester, Upstream: up, Tool: "fire_interceptor", Arguments: json.RawMessage(`{"track":"T-17"}`)}); err == nil {
 				t.Error("replayed token: accepted")
 			}
 			h.mu.Lock()
