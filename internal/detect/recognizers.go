@@ -2,6 +2,7 @@ package detect
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -458,7 +459,17 @@ func validPhoneDigits(b []byte) bool {
 			nn = nn*10 + uint64(c-'0')
 		}
 		num := &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}
-		return phonenumbers.IsValidNumberForRegion(num, "US") || phonenumbers.IsValidNumber(num)
+		if v := usPhone(); v != nil {
+			// The national significant number is nn in decimal, as
+			// libphonenumber writes it (without leading zeros).
+			var nsn [20]byte
+			if v.valid(strconv.AppendUint(nsn[:0], nn, 10)) {
+				return true
+			}
+		} else if phonenumbers.IsValidNumberForRegion(num, "US") {
+			return true
+		}
+		return phonenumbers.IsValidNumber(num)
 	}
 	num, err := phonenumbers.Parse(string(b), "US")
 	if err != nil {

@@ -1,5 +1,14 @@
 package detect
 
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
 // luhn reports whether the decimal digits in d pass the Luhn check.
 func luhn(d []byte) bool {
 	sum := 0
@@ -71,4 +80,84 @@ func validSSN(d []byte) bool {
 		return false
 	}
 	return !invalidSSNs[string(d)]
+}
+
+// usPhone checks national numbers against libphonenumber's metadata for
+// the region US exactly as IsValidNumberForRegion(n, "US") does: the number
+// fits the general description, and the possible lengths and the pattern
+// of one number type (toll free, fixed line, mobile...). The library builds
+// each anchored pattern as a new string on every call, looks it up in a
+// locked cache and matches it twice; here the patterns are compiled once,
+// and the types' patterns for each length are one expression. It is nil
+// if the metadata cannot be read, and callers then ask the library.
+var usPhone = sync.OnceValue(func() *usValidator {
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return nil
+	}
+	for _, m := range coll.GetMetadata() {
+		if m.GetId() == "US" {
+			return newUSValidator(m)
+		}
+	}
+	return nil
+})
+
+type usValidator struct {
+	general *phoneDesc
+	// byLen[n] matches the n-digit numbers of any type whose possible
+	// lengths admit n; nil if none does. Read-only after construction.
+	byLen [maxNSN + 1]*regexp.Regexp
+}
+
+// maxNSN is the longest national significant number libphonenumber knows.
+const maxNSN = 17
+
+// phoneDesc is a compiled libphonenumber number description.
+type phoneDesc struct {
+	lens []int32 // possible lengths; any if empty
+	re   *regexp.Regexp
+}
+
+func compileDesc(d *phonenumbers.PhoneNumberDesc) *phoneDesc {
+	return &phoneDesc{lens: d.GetPossibleLength(), re: regexp.MustCompile("^(?:" + d.GetNationalNumberPattern() + ")$")}
+}
+
+// lengthFits is libphonenumber's possible-length test of a description.
+func lengthFits(lens []int32, n int) bool {
+	return len(lens) == 0 || slices.Contains(lens, int32(n))
+}
+
+func newUSValidator(m *phonenumbers.PhoneMetadata) *usValidator {
+	// The types libphonenumber's getNumberTypeHelper tries; a number of
+	// none of them is UNKNOWN, which is what invalid means. Mobile is only
+	// tried when its pattern differs from fixed line's.
+	types := []*phonenumbers.PhoneNumberDesc{m.GetPremiumRate(), m.GetTollFree(), m.GetSharedCost(),
+		m.GetVoip(), m.GetPersonalNumber(), m.GetPager(), m.GetUan(), m.GetVoicemail(), m.GetFixedLine()}
+	if !m.GetSameMobileAndFixedLinePattern() {
+		types = append(types, m.GetMobile())
+	}
+	v := &usValidator{general: compileDesc(m.GetGeneralDesc())}
+	for n := range v.byLen {
+		var alts []string
+		for _, d := range types {
+			if d != nil && lengthFits(d.GetPossibleLength(), n) {
+				alts = append(alts, "(?:"+d.GetNationalNumberPattern()+")")
+			}
+		}
+		if len(alts) > 0 {
+			v.byLen[n] = regexp.MustCompile("^(?:" + strings.Join(alts, "|") + ")$")
+		}
+	}
+	return v
+}
+
+// valid reports whether the national significant number nsn is a valid
+// US number.
+func (v *usValidator) valid(nsn []byte) bool {
+	n := len(nsn)
+	if n > maxNSN || v.byLen[n] == nil || !lengthFits(v.general.lens, n) || !v.general.re.Match(nsn) {
+		return false
+	}
+	return v.byLen[n].Match(nsn)
 }
