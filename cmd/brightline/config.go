@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/brightline/brightline/internal/bundle"
+	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/subjects"
 )
@@ -576,6 +577,17 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s: duplicate provider name %q", where, p.Name))
 		}
 		names[p.Name] = true
+		// A beta header sent upstream on every request would switch on
+		// provider features for everyone; only betas that execute nothing
+		// at the provider may be set here (others are the signed policy's
+		// to allow, per request).
+		for k, v := range p.Headers {
+			if strings.EqualFold(k, "anthropic-beta") {
+				if err := anthropic.CheckBetas([]string{v}, nil); err != nil {
+					errs = append(errs, fmt.Errorf("%s (%s): headers: anthropic-beta %q may run tools at the provider; only the signed policy can allow that (allow.anthropic_beta), and the client sends it per request", where, p.Name, v))
+				}
+			}
+		}
 		switch p.Type {
 		case "anthropic", "openai":
 			if p.APIKey == "" {

@@ -260,3 +260,28 @@ func TestConfigSurveillanceOnlyStricter(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigProviderBetaHeaders checks that the config cannot switch on a
+// provider-side tool beta for every request.
+func TestConfigProviderBetaHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		beta, wantErr string
+	}{
+		{"prompt-caching-2024-07-31", ""},
+		{"mcp-client-2025-04-04", `headers: anthropic-beta "mcp-client-2025-04-04" may run tools at the provider`},
+	} {
+		var cfg Config
+		y := "providers: [{name: a, type: anthropic, api_key: k, headers: {Anthropic-Beta: " + tt.beta + "}}]\nroutes: [{model: m, targets: [{provider: a}]}]\n"
+		if err := parseConfig([]byte(y), envMap(nil), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		cfg.fillDefaults()
+		err := cfg.validate()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: got %v, want no error", tt.beta, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: got %v, want an error containing %q", tt.beta, err, tt.wantErr)
+		}
+	}
+}
