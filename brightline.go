@@ -17,6 +17,7 @@ type Dialect string
 const (
 	DialectOpenAI    Dialect = "openai"    // OpenAI Chat Completions
 	DialectAnthropic Dialect = "anthropic" // Anthropic Messages
+	DialectResponses Dialect = "responses" // OpenAI Responses
 )
 
 // Principal is an authenticated caller. Every request is decided and recorded
