@@ -145,6 +145,9 @@ type scan struct {
 	// offset (see scan.nameTok): when a name candidate fails, the next
 	// word starts a candidate over the same words.
 	toks [32]cachedTok
+	// names holds gazetteer look-ups by the word as written (see
+	// scan.lookupName).
+	names [256]cachedName
 }
 
 // findFolded finds the identifiers in a folded text.

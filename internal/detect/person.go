@@ -348,11 +348,37 @@ func (sc *scan) nameTok(text string, j int) (nameTok, bool) {
 		return e.t, e.ok
 	}
 	t, ok := scanNameTok(text, j)
-	if ok {
-		t.lookup(text)
+	if ok && !t.initial {
+		t.flags, _ = sc.lookupName(text[t.start:t.end])
+		t.known = t.flags&(nameFirst|nameLast) != 0
+		t.particle = t.flags&nameParticle != 0
 	}
 	*e = cachedTok{at: j + 1, ok: ok, t: t}
 	return t, ok
+}
+
+// cachedName is an entry of scan.names.
+type cachedName struct {
+	word  string // as written in the text; "" for an empty entry
+	flags uint8
+	ok    bool
+}
+
+// lookupName returns lookupName(w), from the cache of the call if it has
+// w: a text repeats its words, and a hit costs less than the gazetteer's
+// look-up. The cache is direct mapped by a hash of w as written.
+func (sc *scan) lookupName(w string) (uint8, bool) {
+	h := uint32(2166136261)
+	for k := 0; k < len(w); k++ {
+		h = (h ^ uint32(w[k])) * 16777619
+	}
+	e := &sc.names[h%uint32(len(sc.names))]
+	if e.word == w && w != "" {
+		return e.flags, e.ok
+	}
+	f, ok := lookupName(w)
+	*e = cachedName{word: w, flags: f, ok: ok}
+	return f, ok
 }
 
 // More gazetteer flags.
