@@ -148,6 +148,8 @@ type scan struct {
 	// names holds gazetteer look-ups by the word as written (see
 	// scan.lookupName).
 	names [256]cachedName
+	// lowerNames is lowerNames(), fetched once for the call.
+	lowerNames *[1 << 14]uint64
 }
 
 // findFolded finds the identifiers in a folded text.

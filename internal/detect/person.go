@@ -270,9 +270,12 @@ func nameHash(text string, i int) uint32 {
 
 // maybeLowerName reports whether the word at text[i] may start a
 // lower-case name.
-func maybeLowerName(text string, i int) bool {
+func (sc *scan) maybeLowerName(text string, i int) bool {
+	if sc.lowerNames == nil {
+		sc.lowerNames = lowerNames()
+	}
 	h := nameHash(text, i)
-	return lowerNames()[h>>6&(1<<14-1)]&(1<<(h&63)) != 0
+	return sc.lowerNames[h>>6&(1<<14-1)]&(1<<(h&63)) != 0
 }
 
 // lookupName returns the gazetteer flags of s, ignoring case. A hyphenated
@@ -542,7 +545,7 @@ var honorifics = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
 // identifier shares its line.
 func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 	c := text[i]
-	if !isAlpha(c) || isLower(c) && !maybeLowerName(text, i) {
+	if !isAlpha(c) || isLower(c) && !sc.maybeLowerName(text, i) {
 		return Finding{}, false
 	}
 	// A capitalised word followed by a lower-case word or punctuation is a

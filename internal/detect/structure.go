@@ -252,6 +252,16 @@ func tableFields(text string, out []field) []field {
 	return out
 }
 
+// delimClass[c] is 1 + the index of c in tableDelims, len(tableDelims) + 1
+// for '"', and 0 for any other byte.
+var delimClass = func() (t [256]uint8) {
+	for k := 0; k < len(tableDelims); k++ {
+		t[tableDelims[k]] = uint8(k + 1)
+	}
+	t['"'] = uint8(len(tableDelims) + 1)
+	return t
+}()
+
 // isRuleLine reports whether l is a markdown table rule such as
 // "|---|:---:|".
 func isRuleLine(l string) bool {
@@ -273,28 +283,15 @@ func isRuleLine(l string) bool {
 // first in tableDelims on a tie; '|' counts only twice or more.
 func lineDelims(l string) (byte, int) {
 	// One pass counts every delimiter: the quotes are the same for all.
-	var n [len(tableDelims)]int
+	var n [len(tableDelims)]int // by index in tableDelims
 	quoted := false
 	for j := 0; j < len(l); j++ {
-		switch l[j] {
-		case '"':
+		switch c := int(delimClass[l[j]]); {
+		case c == 0:
+		case c == len(tableDelims)+1:
 			quoted = !quoted
-		case ',':
-			if !quoted {
-				n[0]++
-			}
-		case '\t':
-			if !quoted {
-				n[1]++
-			}
-		case '|':
-			if !quoted {
-				n[2]++
-			}
-		case ';':
-			if !quoted {
-				n[3]++
-			}
+		case !quoted:
+			n[c-1]++
 		}
 	}
 	best, bn := byte(0), 0
