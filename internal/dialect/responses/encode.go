@@ -1,0 +1,258 @@
+package responses
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/brightline/brightline/internal/dialect/wire"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// EncodeRequest encodes req as a Responses request body for an OpenAI
+// provider. System becomes instructions; messages become input items
+// (text and images as message items, tool calls as function_call items,
+// tool results as function_call_output items). Thinking blocks are
+// dropped, and so is a tool result's IsError, which has no Responses
+// form. The request asks for store: false, since the gateway never refers
+// to stored state.
+func EncodeRequest(req *llm.Request) ([]byte, error) {
+	b := make([]byte, 0, requestSizeHint(req))
+	b = append(b, `{"model":`...)
+	b = wire.AppendString(b, req.Model)
+	if req.System != "" {
+		b = appendField(b, "instructions", req.System)
+	}
+	b = append(b, `,"input":[`...)
+	var err error
+	for i := range req.Messages {
+		if b, err = appendMessage(b, &req.Messages[i]); err != nil {
+			return nil, fmt.Errorf("couldn't encode message %d: %w", i, err)
+		}
+	}
+	b = append(b, ']')
+	if len(req.Tools) > 0 {
+		b = append(b, `,"tools":[`...)
+		for i := range req.Tools {
+			t := &req.Tools[i]
+			if t.Type != "" {
+				return nil, fmt.Errorf("couldn't encode request: tools: at index %d: tool %q of type %q has no Responses form", i, t.Name, t.Type)
+			}
+			b = comma(b)
+			b = append(b, `{"type":"function","name":`...)
+			b = wire.AppendString(b, t.Name)
+			if t.Description != "" {
+				b = appendField(b, "description", t.Description)
+			}
+			b = append(b, `,"parameters":`...)
+			switch {
+			case len(t.InputSchema) == 0:
+				b = append(b, defaultSchema...)
+			case json.Valid(t.InputSchema):
+				b = append(b, t.InputSchema...)
+			default:
+				return nil, fmt.Errorf("couldn't encode tool %q: input schema is not valid JSON", t.Name)
+			}
+			b = append(b, `,"strict":false}`...)
+		}
+		b = append(b, ']')
+	}
+	if tc := req.ToolChoice; tc != nil {
+		switch tc.Mode {
+		case llm.ToolChoiceAuto:
+			b = append(b, `,"tool_choice":"auto"`...)
+		case llm.ToolChoiceNone:
+			b = append(b, `,"tool_choice":"none"`...)
+		case llm.ToolChoiceAny:
+			b = append(b, `,"tool_choice":"required"`...)
+		case llm.ToolChoiceTool:
+			b = append(b, `,"tool_choice":{"type":"function","name":`...)
+			b = wire.AppendString(b, tc.Name)
+			b = append(b, '}')
+		case "":
+		default:
+			return nil, fmt.Errorf("couldn't encode tool choice: unknown mode %q", tc.Mode)
+		}
+		if tc.DisableParallel {
+			b = append(b, `,"parallel_tool_calls":false`...)
+		}
+	}
+	if req.MaxTokens > 0 {
+		b = append(b, `,"max_output_tokens":`...)
+		b = appendInt(b, req.MaxTokens)
+	}
+	if b, err = appendFloatField(b, "temperature", req.Temperature); err != nil {
+		return nil, err
+	}
+	if b, err = appendFloatField(b, "top_p", req.TopP); err != nil {
+		return nil, err
+	}
+	if req.Stream {
+		b = append(b, `,"stream":true`...)
+	}
+	if req.User != "" {
+		b = appendField(b, "user", req.User)
+	}
+	return append(b, `,"store":false}`...), nil
+}
+
+// requestSizeHint estimates the encoded size of req, to allocate once.
+func requestSizeHint(req *llm.Request) int {
+	n := 256 + len(req.System)
+	for i := range req.Messages {
+		for _, blk := range req.Messages[i].Content {
+			n += 80 + len(blk.Text) + len(blk.Text)/16
+			if blk.ToolCall != nil {
+				n += len(blk.ToolCall.Arguments) * 5 / 4
+			}
+			if blk.Image != nil {
+				n += len(blk.Image.Data) + len(blk.Image.URL)
+			}
+			if blk.ToolResult != nil {
+				for _, c := range blk.ToolResult.Content {
+					n += 48 + len(c.Text)
+				}
+			}
+		}
+	}
+	for i := range req.Tools {
+		n += 80 + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
+	}
+	return n
+}
+
+func appendFloatField(b []byte, name string, f *float64) ([]byte, error) {
+	if f == nil {
+		return b, nil
+	}
+	if math.IsNaN(*f) || math.IsInf(*f, 0) {
+		return nil, fmt.Errorf("couldn't encode %s: %v is not a JSON number", name, *f)
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendFloat(b, *f, 'g', -1, 64), nil
+}
+
+// appendMessage appends the input items of one canonical message. Runs of
+// text and image blocks become one message item; tool calls and results
+// become items of their own, in order.
+func appendMessage(b []byte, m *llm.Message) ([]byte, error) {
+	var role, textType string
+	switch m.Role {
+	case llm.RoleUser:
+		role, textType = "user", "input_text"
+	case llm.RoleAssistant:
+		role, textType = "assistant", "output_text"
+	default:
+		return nil, fmt.Errorf("unknown role %q", m.Role)
+	}
+	open := false // a message item is open
+	closeItem := func() {
+		if open {
+			b = append(b, "]}"...)
+			open = false
+		}
+	}
+	for i := range m.Content {
+		blk := &m.Content[i]
+		switch blk.Type {
+		case llm.BlockText, llm.BlockImage:
+			if blk.Type == llm.BlockImage && m.Role != llm.RoleUser {
+				return nil, errors.New("image block in an assistant message")
+			}
+			if !open {
+				b = comma(b)
+				b = append(b, `{"type":"message","role":"`...)
+				b = append(b, role...)
+				b = append(b, `","content":[`...)
+				open = true
+			}
+			var err error
+			if b, err = appendPart(b, blk, textType); err != nil {
+				return nil, err
+			}
+		case llm.BlockToolUse:
+			if blk.ToolCall == nil {
+				return nil, errors.New("tool_use block without a call")
+			}
+			closeItem()
+			b = comma(b)
+			b = append(b, `{"type":"function_call","call_id":`...)
+			b = wire.AppendString(b, blk.ToolCall.ID)
+			b = appendField(b, "name", blk.ToolCall.Name)
+			args := string(blk.ToolCall.Arguments)
+			if args == "" {
+				args = "{}"
+			}
+			b = appendField(b, "arguments", args)
+			b = append(b, '}')
+		case llm.BlockToolResult:
+			if blk.ToolResult == nil {
+				return nil, errors.New("tool_result block without a result")
+			}
+			closeItem()
+			b = comma(b)
+			b = append(b, `{"type":"function_call_output","call_id":`...)
+			b = wire.AppendString(b, blk.ToolResult.CallID)
+			b = append(b, `,"output":`...)
+			c := blk.ToolResult.Content
+			if len(c) == 1 && c[0].Type == llm.BlockText || len(c) == 0 {
+				text := ""
+				if len(c) == 1 {
+					text = c[0].Text
+				}
+				b = wire.AppendString(b, text)
+			} else {
+				b = append(b, '[')
+				for j := range c {
+					var err error
+					if b, err = appendPart(b, &c[j], "input_text"); err != nil {
+						return nil, err
+					}
+				}
+				b = append(b, ']')
+			}
+			b = append(b, '}')
+		case llm.BlockThinking: // needs the item id it came with; dropped
+		default:
+			return nil, fmt.Errorf("unsupported %s block in a %s message", blk.Type, m.Role)
+		}
+	}
+	closeItem()
+	return b, nil
+}
+
+// appendPart appends a text or image content part.
+func appendPart(b []byte, blk *llm.Block, textType string) ([]byte, error) {
+	b = comma(b)
+	switch blk.Type {
+	case llm.BlockText:
+		b = append(b, `{"type":"`...)
+		b = append(b, textType...)
+		b = append(b, `","text":`...)
+		b = wire.AppendString(b, blk.Text)
+		if textType == "output_text" {
+			b = append(b, `,"annotations":[]`...)
+		}
+		return append(b, '}'), nil
+	case llm.BlockImage:
+		if blk.Image == nil {
+			return nil, errors.New("image block without an image")
+		}
+		b = append(b, `{"type":"input_image","detail":"auto","image_url":`...)
+		if blk.Image.URL != "" {
+			b = wire.AppendString(b, blk.Image.URL)
+		} else {
+			b = append(b, `"data:`...)
+			b = wire.AppendEscaped(b, blk.Image.MediaType)
+			b = append(b, ";base64,"...)
+			b = wire.AppendEscaped(b, blk.Image.Data)
+			b = append(b, '"')
+		}
+		return append(b, '}'), nil
+	}
+	return nil, fmt.Errorf("unsupported %s block in content", blk.Type)
+}

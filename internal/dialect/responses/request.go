@@ -1,0 +1,605 @@
+package responses
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// wireRequest is the part of a Responses request body the gateway models.
+// Unknown fields are ignored here and survive in Request.Raw. requestKeys
+// (strict.go) must list every field these types decode.
+type wireRequest struct {
+	Model              string            `json:"model"`
+	Instructions       json.RawMessage   `json:"instructions"`
+	Input              json.RawMessage   `json:"input"`
+	Tools              []json.RawMessage `json:"tools"`
+	ToolChoice         json.RawMessage   `json:"tool_choice"`
+	ParallelToolCalls  *bool             `json:"parallel_tool_calls"`
+	MaxOutputTokens    *int              `json:"max_output_tokens"`
+	Temperature        *float64          `json:"temperature"`
+	TopP               *float64          `json:"top_p"`
+	Stream             bool              `json:"stream"`
+	User               string            `json:"user"`
+	PreviousResponseID *string           `json:"previous_response_id"`
+	Conversation       json.RawMessage   `json:"conversation"`
+	Background         *bool             `json:"background"`
+}
+
+// wireItem is one input item. Type says which fields are set; a message
+// may leave it out ("easy" input messages).
+type wireItem struct {
+	Type             string      `json:"type"`
+	Role             string      `json:"role"`
+	Content          wireContent `json:"content"`
+	CallID           string      `json:"call_id"`
+	Name             string      `json:"name"`
+	Arguments        string      `json:"arguments"`
+	Output           wireContent `json:"output"`
+	Summary          []wirePart  `json:"summary"`
+	EncryptedContent string      `json:"encrypted_content"`
+}
+
+// wirePart is a content part of a message, a function call output or a
+// reasoning item.
+type wirePart struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Refusal  string `json:"refusal"`
+	ImageURL string `json:"image_url"`
+	FileID   string `json:"file_id"`
+}
+
+// wireContent is content that is a string, an array of parts, or null.
+type wireContent struct {
+	Set   bool // present and not null
+	Parts []wirePart
+	Text  string // when Set and Parts is nil
+}
+
+func (c *wireContent) UnmarshalJSON(data []byte) error {
+	*c = wireContent{}
+	switch data[0] {
+	case 'n':
+		return nil
+	case '"':
+		c.Set = true
+		if bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
+			c.Text = string(data[1 : len(data)-1])
+			return nil
+		}
+		return json.Unmarshal(data, &c.Text)
+	case '[':
+		c.Set = true
+		c.Parts = []wirePart{}
+		return json.Unmarshal(data, &c.Parts)
+	}
+	return &decodeError{"must be a string or an array of content parts, got " + jsonKind(data[0])}
+}
+
+type wireTool struct {
+	Type        string          `json:"type"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+}
+
+// decodeError is a decoding failure whose message is already fit for the
+// client.
+type decodeError struct{ msg string }
+
+func (e *decodeError) Error() string { return e.msg }
+
+func invalid(format string, args ...any) *brightline.Error {
+	return brightline.Errorf(brightline.CodeInvalidRequest, format, args...)
+}
+
+// describe turns an encoding/json error into a message for the client.
+func describe(err error) string {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
+	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		got := te.Value
+		if got == "bool" {
+			got = "boolean"
+		}
+		if te.Field == "" {
+			return fmt.Sprintf("must be %s, got %s", typeName(te.Type), got)
+		}
+		return fmt.Sprintf("%s: must be %s, got %s", te.Field, typeName(te.Type), got)
+	}
+	if de, ok := errors.AsType[*decodeError](err); ok {
+		return de.msg
+	}
+	return err.Error()
+}
+
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "an array"
+	}
+	return "an object"
+}
+
+// jsonKind names the kind of JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// isSet reports whether a raw field was present and not null.
+func isSet(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
+}
+
+// noState is the end of every refusal of a reference to stored state.
+const noState = "the gateway keeps no conversation state, so it cannot continue a stored response; send the whole conversation in input instead (store: false is fine)"
+
+// DecodeRequest decodes a Responses request. The request keeps body as
+// Raw. Errors are *brightline.Error with CodeInvalidRequest and a message
+// that names the field at fault. It applies no allow-list (see
+// [DecodeClientRequest]); hosted tools are refused.
+func DecodeRequest(body []byte) (*llm.Request, error) {
+	return decodeRequest(body, nil, false)
+}
+
+// DecodeClientRequest decodes a Responses request from a client, as
+// [DecodeRequest] does, and applies the allow-list (see Allow): a
+// top-level field or hosted tool neither the built-in list nor allow lets
+// through is refused with CodeInvalidRequest naming it. allow may be nil.
+func DecodeClientRequest(body []byte, allow Allow) (*llm.Request, error) {
+	return decodeRequest(body, allow, true)
+}
+
+func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, invalid("request body is empty")
+	}
+	if trimmed[0] != '{' {
+		if !json.Valid(trimmed) {
+			var v any
+			return nil, invalid("%s", describe(json.Unmarshal(body, &v)))
+		}
+		return nil, invalid("request body must be a JSON object, got %s", jsonKind(trimmed[0]))
+	}
+	if !utf8.Valid(body) {
+		return nil, invalid("request body is not valid UTF-8")
+	}
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, invalid("%s", describe(err))
+	}
+	if err := wire.CheckKeys(body, requestKeys); err != nil {
+		return nil, invalid("%s", err)
+	}
+	if w.Model == "" {
+		return nil, invalid("model: required")
+	}
+	if w.PreviousResponseID != nil && *w.PreviousResponseID != "" {
+		return nil, invalid("previous_response_id: %s", noState)
+	}
+	if isSet(w.Conversation) {
+		return nil, invalid("conversation: %s", noState)
+	}
+	if w.Background != nil && *w.Background {
+		return nil, invalid("background: the gateway decides every answer before it is released and keeps no responses to poll; send the request without background")
+	}
+	req := &llm.Request{
+		Model:       w.Model,
+		Temperature: w.Temperature,
+		TopP:        w.TopP,
+		Stream:      w.Stream,
+		User:        w.User,
+		Raw:         body,
+		Dialect:     dialect,
+	}
+	if err := checkFields(body, req, allow, client); err != nil {
+		return nil, err
+	}
+	if w.MaxOutputTokens != nil {
+		if *w.MaxOutputTokens < 0 {
+			return nil, invalid("max_output_tokens: must not be negative")
+		}
+		req.MaxTokens = *w.MaxOutputTokens
+	}
+	var system strings.Builder
+	if isSet(w.Instructions) {
+		if w.Instructions[0] != '"' {
+			return nil, invalid("instructions: must be a string, got %s", jsonKind(w.Instructions[0]))
+		}
+		var s string
+		if err := json.Unmarshal(w.Instructions, &s); err != nil {
+			return nil, invalid("instructions: %s", describe(err))
+		}
+		system.WriteString(s)
+	}
+	if err := decodeInput(req, &system, w.Input, allow, client); err != nil {
+		return nil, err
+	}
+	req.System = system.String()
+	for i, raw := range w.Tools {
+		tool, keep, err := decodeTool(i, raw, req, allow, client)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			req.Tools = append(req.Tools, tool)
+		}
+	}
+	tc, err := decodeToolChoice(w.ToolChoice)
+	if err != nil {
+		return nil, invalid("tool_choice: %s", err)
+	}
+	if w.ParallelToolCalls != nil && !*w.ParallelToolCalls {
+		if tc == nil {
+			tc = &llm.ToolChoice{Mode: llm.ToolChoiceAuto}
+		}
+		tc.DisableParallel = true
+	}
+	req.ToolChoice = tc
+	return req, nil
+}
+
+// decodeInput decodes input, a string or a list of items, into
+// req.Messages, and appends system and developer text to system.
+func decodeInput(req *llm.Request, system *strings.Builder, input json.RawMessage, allow Allow, client bool) error {
+	if !isSet(input) {
+		return invalid("input: required")
+	}
+	switch input[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(input, &s); err != nil {
+			return invalid("input: %s", describe(err))
+		}
+		if s != "" {
+			req.Messages = []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: s}}}}
+		}
+		return nil
+	case '[':
+	default:
+		return invalid("input: must be a string or an array of items, got %s", jsonKind(input[0]))
+	}
+	var items []wireItem
+	if err := json.Unmarshal(input, &items); err != nil {
+		// Decode item by item to say which one is wrong.
+		var raws []json.RawMessage
+		json.Unmarshal(input, &raws)
+		for i, raw := range raws {
+			var it wireItem
+			if err := json.Unmarshal(raw, &it); err != nil {
+				return invalid("input: at index %d: %s", i, describe(err))
+			}
+		}
+		return invalid("input: %s", describe(err))
+	}
+	var raws []json.RawMessage // only for hosted tool items, if any
+	req.Messages = make([]llm.Message, 0, len(items))
+	// add appends blocks to the last message if it has role r, else to a
+	// new one. Tool results share a message only with tool results.
+	add := func(r llm.Role, results bool, blocks ...llm.Block) {
+		if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == r {
+			last := &req.Messages[n-1]
+			lastResults := len(last.Content) > 0 && last.Content[0].Type == llm.BlockToolResult
+			if r == llm.RoleAssistant || lastResults == results {
+				last.Content = append(last.Content, blocks...)
+				return
+			}
+		}
+		req.Messages = append(req.Messages, llm.Message{Role: r, Content: blocks})
+	}
+	for i := range items {
+		it := &items[i]
+		switch it.Type {
+		case "message", "":
+			if !it.Content.Set {
+				return invalid("input: at index %d: content: required", i)
+			}
+			switch it.Role {
+			case "system", "developer":
+				blocks, err := contentBlocks(&it.Content, false)
+				if err != nil {
+					return invalid("input: at index %d: %s", i, err)
+				}
+				for _, b := range blocks {
+					if system.Len() > 0 {
+						system.WriteString("\n\n")
+					}
+					system.WriteString(b.Text)
+				}
+			case "user":
+				blocks, err := contentBlocks(&it.Content, true)
+				if err != nil {
+					return invalid("input: at index %d: %s", i, err)
+				}
+				if len(blocks) > 0 {
+					add(llm.RoleUser, false, blocks...)
+				}
+			case "assistant":
+				blocks, err := contentBlocks(&it.Content, false)
+				if err != nil {
+					return invalid("input: at index %d: %s", i, err)
+				}
+				if len(blocks) > 0 {
+					add(llm.RoleAssistant, false, blocks...)
+				}
+			case "":
+				return invalid("input: at index %d: role: required", i)
+			default:
+				return invalid("input: at index %d: unknown role %q", i, it.Role)
+			}
+		case "function_call":
+			if it.CallID == "" {
+				return invalid("input: at index %d: call_id: required", i)
+			}
+			if it.Name == "" {
+				return invalid("input: at index %d: name: required", i)
+			}
+			args, err := parseArguments(it.Arguments)
+			if err != nil {
+				return invalid("input: at index %d: arguments: %s", i, err)
+			}
+			add(llm.RoleAssistant, false, llm.Block{Type: llm.BlockToolUse, ToolCall: &llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: args}})
+		case "function_call_output":
+			if it.CallID == "" {
+				return invalid("input: at index %d: call_id: required", i)
+			}
+			if !it.Output.Set {
+				return invalid("input: at index %d: output: required", i)
+			}
+			blocks, err := contentBlocks(&it.Output, true)
+			if err != nil {
+				return invalid("input: at index %d: output: %s", i, strings.TrimPrefix(err.Error(), "content: "))
+			}
+			add(llm.RoleUser, true, llm.Block{Type: llm.BlockToolResult, ToolResult: &llm.ToolResult{CallID: it.CallID, Content: blocks}})
+		case "reasoning":
+			var text strings.Builder
+			for _, p := range it.Summary {
+				if text.Len() > 0 {
+					text.WriteString("\n\n")
+				}
+				text.WriteString(p.Text)
+			}
+			for _, p := range it.Content.Parts {
+				if text.Len() > 0 {
+					text.WriteString("\n\n")
+				}
+				text.WriteString(p.Text)
+			}
+			add(llm.RoleAssistant, false, llm.Block{Type: llm.BlockThinking, Text: text.String(), Signature: it.EncryptedContent})
+		case "item_reference":
+			return invalid("input: at index %d: item_reference: %s", i, noState)
+		default:
+			kind := hostedItemKind(it.Type)
+			if kind == "" || !client {
+				return invalid("input: at index %d: unsupported item type %q", i, it.Type)
+			}
+			if allow == nil || !allow.AllowsServerTool(kind) {
+				return serverToolRefused(fmt.Sprintf("input: at index %d (type %q)", i, it.Type), kind)
+			}
+			// An earlier answer's hosted tool call: it stays in Raw
+			// for the provider, and its text is inspected.
+			if raws == nil {
+				json.Unmarshal(input, &raws)
+			}
+			req.ExtraFields = append(req.ExtraFields, fmt.Sprintf("input[%d]", i))
+			req.ExtraText = wire.Strings(req.ExtraText, raws[i])
+		}
+	}
+	return nil
+}
+
+// contentBlocks returns the blocks of message or call output content.
+// input_text, output_text and refusal parts are text; input_image parts
+// (with an image_url) are images if images is set.
+func contentBlocks(c *wireContent, images bool) ([]llm.Block, error) {
+	if c.Parts == nil {
+		if c.Text == "" {
+			return nil, nil
+		}
+		return []llm.Block{{Type: llm.BlockText, Text: c.Text}}, nil
+	}
+	blocks := make([]llm.Block, 0, len(c.Parts))
+	for j := range c.Parts {
+		p := &c.Parts[j]
+		switch p.Type {
+		case "input_text", "output_text":
+			if p.Text != "" {
+				blocks = append(blocks, llm.Block{Type: llm.BlockText, Text: p.Text})
+			}
+		case "refusal":
+			if p.Refusal != "" {
+				blocks = append(blocks, llm.Block{Type: llm.BlockText, Text: p.Refusal})
+			}
+		case "input_image":
+			if !images {
+				return nil, fmt.Errorf("content: at index %d: an image is not allowed here", j)
+			}
+			if p.FileID != "" {
+				return nil, fmt.Errorf("content: at index %d: file_id: files stored at the provider are not supported; send the image as image_url (a data: or https URL)", j)
+			}
+			img, err := parseImageURL(p.ImageURL)
+			if err != nil {
+				return nil, fmt.Errorf("content: at index %d: image_url: %s", j, err)
+			}
+			blocks = append(blocks, llm.Block{Type: llm.BlockImage, Image: img})
+		case "":
+			return nil, fmt.Errorf("content: at index %d: type: required", j)
+		default:
+			return nil, fmt.Errorf("content: at index %d: unsupported part type %q", j, p.Type)
+		}
+	}
+	return blocks, nil
+}
+
+// parseImageURL accepts base64 data: URLs and http(s) URLs.
+func parseImageURL(u string) (*llm.Image, error) {
+	if rest, ok := cutPrefixFold(u, "data:"); ok {
+		meta, data, ok := strings.Cut(rest, ",")
+		if !ok {
+			return nil, errors.New("malformed data URL")
+		}
+		media, ok := strings.CutSuffix(meta, ";base64")
+		if !ok {
+			return nil, errors.New("data URL must be base64-encoded")
+		}
+		if media == "" {
+			return nil, errors.New("data URL has no media type")
+		}
+		return &llm.Image{MediaType: media, Data: data}, nil
+	}
+	if _, ok := cutPrefixFold(u, "https://"); ok {
+		return &llm.Image{URL: u}, nil
+	}
+	if _, ok := cutPrefixFold(u, "http://"); ok {
+		return &llm.Image{URL: u}, nil
+	}
+	if u == "" {
+		return nil, errors.New("required")
+	}
+	return nil, errors.New("must be an http(s) or base64 data URL")
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// parseArguments checks that a function call's arguments string holds a
+// JSON object and returns it; empty arguments are {}.
+func parseArguments(s string) (json.RawMessage, error) {
+	if strings.TrimLeft(s, " \t\r\n") == "" {
+		return json.RawMessage("{}"), nil
+	}
+	args := json.RawMessage(s)
+	if !json.Valid(args) {
+		return nil, errors.New("not valid JSON")
+	}
+	if bytes.TrimLeft(args, " \t\r\n")[0] != '{' {
+		return nil, errors.New("must be a JSON object")
+	}
+	return args, nil
+}
+
+// defaultSchema is the input schema of a tool that declares no parameters.
+const defaultSchema = `{"type":"object"}`
+
+// decodeTool converts tools[i]. keep is false for a hosted tool, which
+// stays in Raw only: it is refused unless client and the policy allows
+// its kind, and then named in req.ExtraFields.
+func decodeTool(i int, raw json.RawMessage, req *llm.Request, allow Allow, client bool) (llm.Tool, bool, error) {
+	var t wireTool
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return llm.Tool{}, false, invalid("tools: at index %d: %s", i, describe(err))
+	}
+	if t.Type == "function" {
+		if t.Name == "" {
+			return llm.Tool{}, false, invalid("tools: at index %d: name: required", i)
+		}
+		schema := json.RawMessage(defaultSchema)
+		if isSet(t.Parameters) {
+			if t.Parameters[0] != '{' {
+				return llm.Tool{}, false, invalid("tools: at index %d: parameters: must be a JSON object", i)
+			}
+			schema = t.Parameters
+		}
+		return llm.Tool{Name: t.Name, Description: t.Description, InputSchema: schema}, true, nil
+	}
+	kind := hostedToolKind(t.Type)
+	switch {
+	case t.Type == "":
+		return llm.Tool{}, false, invalid("tools: at index %d: type: required", i)
+	case kind == "" || !client:
+		return llm.Tool{}, false, invalid("tools: at index %d: unsupported tool type %q", i, t.Type)
+	case allow == nil || !allow.AllowsServerTool(kind):
+		return llm.Tool{}, false, serverToolRefused(fmt.Sprintf("tools: at index %d (type %q)", i, t.Type), kind)
+	}
+	req.ExtraFields = append(req.ExtraFields, fmt.Sprintf("tools[%d]", i))
+	req.ExtraText = wire.Strings(req.ExtraText, raw)
+	return llm.Tool{}, false, nil
+}
+
+func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
+	if !isSet(raw) {
+		return nil, nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, errors.New("must be a string or an object")
+		}
+		switch s {
+		case "auto":
+			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
+		case "none":
+			return &llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
+		case "required":
+			return &llm.ToolChoice{Mode: llm.ToolChoiceAny}, nil
+		}
+		return nil, fmt.Errorf("unknown value %q", s)
+	case '{':
+		var o struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+			Mode string `json:"mode"`
+		}
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return nil, errors.New(describe(err))
+		}
+		switch {
+		case o.Type == "function":
+			if o.Name == "" {
+				return nil, errors.New("name: required")
+			}
+			return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Name}, nil
+		case o.Type == "allowed_tools" && o.Mode == "required":
+			// The list only narrows what the model may call; every
+			// call is decided whichever it is.
+			return &llm.ToolChoice{Mode: llm.ToolChoiceAny}, nil
+		case o.Type == "allowed_tools":
+			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
+		case hostedToolKind(o.Type) != "" || o.Type == "mcp":
+			// A hosted tool, which tools must enable (and the policy
+			// allow) for the provider to accept this.
+			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
+		}
+		return nil, fmt.Errorf("unsupported type %q", o.Type)
+	}
+	return nil, fmt.Errorf("must be a string or an object, got %s", jsonKind(raw[0]))
+}
