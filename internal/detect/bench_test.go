@@ -72,3 +72,21 @@ func BenchmarkFindCorpus2(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "findings/op")
 }
+
+// BenchmarkAnalyze2KB is the cost of inspecting one typical request: about
+// 2 KB of mixed text (a record or two with identifiers, and prose), cut at
+// a line end.
+func BenchmarkAnalyze2KB(b *testing.B) {
+	text := benchText(b, 1<<20)
+	if k := strings.LastIndexByte(text[:2048], '\n'); k > 0 {
+		text = text[:k+1]
+	}
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	var n int
+	for b.Loop() {
+		a := Analyze(text)
+		n = len(a.Findings)
+	}
+	b.ReportMetric(float64(n), "findings/op")
+}

@@ -186,6 +186,11 @@ func findFolded(text string) ([]Finding, []int) {
 		}
 		if f, ok := match(&sc, text, i, nextAt, fh); ok {
 			if f.Score >= Threshold {
+				if out == nil {
+					// About one finding in 200 bytes is usual in text with
+					// identifiers; a text without any still gets nil.
+					out = make([]Finding, 0, len(text)/256+8)
+				}
 				out = append(out, f)
 				i = f.End
 				continue

@@ -209,6 +209,9 @@ func TestValidators(t *testing.T) {
 			if got := cardBrand([]byte(tt.digits)); got != tt.want {
 				t.Errorf("cardBrand(%q) got %q, want %q", tt.digits, got, tt.want)
 			}
+			if ev := cardEvidence[tt.want]; tt.want != "" && ev != "luhn,iin="+tt.want {
+				t.Errorf("cardEvidence[%q] got %q, want %q", tt.want, ev, "luhn,iin="+tt.want)
+			}
 		})
 	}
 }
