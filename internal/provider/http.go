@@ -64,11 +64,14 @@ type HTTP struct {
 	kind     string
 	codec    codec
 	endpoint string
-	header   http.Header // static headers; never modified after NewHTTP
-	timeout  time.Duration
-	idle     time.Duration
-	maxBody  int64 // maxResponseBody; tests lower it
-	client   *http.Client
+	// responses is the Responses API endpoint, for kind openai only (see
+	// responses.go).
+	responses string
+	header    http.Header // static headers; never modified after NewHTTP
+	timeout   time.Duration
+	idle      time.Duration
+	maxBody   int64 // maxResponseBody; tests lower it
+	client    *http.Client
 }
 
 var _ Provider = (*HTTP)(nil)
@@ -139,6 +142,9 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		return nil, fmt.Errorf("couldn't configure provider %s: base URL must be an absolute http(s) URL", cfg.Name)
 	}
 	h.endpoint = strings.TrimRight(base, "/") + path
+	if cfg.Kind == KindOpenAI {
+		h.responses = responsesEndpoint(base)
+	}
 	h.header.Set("Content-Type", "application/json")
 	h.header.Set("User-Agent", "brightline")
 	for k, v := range cfg.Headers {
@@ -187,19 +193,20 @@ func (h *HTTP) Dialect() brightline.Dialect { return h.codec.dialect }
 // Complete sends a non-streamed request and decodes the answer. The whole
 // exchange must finish within the provider's Timeout.
 func (h *HTTP) Complete(ctx context.Context, call *Call) (*llm.Response, error) {
-	body, err := h.body(call.Request, false)
+	c, endpoint := h.wireFor(call.Request)
+	body, err := h.body(c, call.Request, false)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, h.timeout, &TimeoutError{Provider: h.name, Waiting: "response", After: h.timeout})
 	defer cancel()
-	resp, err := h.send(ctx, call, body, false)
+	resp, err := h.send(ctx, endpoint, call, body, false)
 	if err != nil {
 		return nil, h.sendError(ctx, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, h.statusError(resp)
+		return nil, h.statusError(c, resp)
 	}
 	data, err := readCapped(resp.Body, resp.ContentLength, h.maxBody)
 	if err != nil {
@@ -208,7 +215,7 @@ func (h *HTTP) Complete(ctx context.Context, call *Call) (*llm.Response, error) 
 		}
 		return nil, h.sendError(ctx, err)
 	}
-	out, err := h.codec.decodeResponse(data)
+	out, err := c.decodeResponse(data)
 	if err != nil {
 		return nil, &badResponseError{provider: h.name, err: err}
 	}
@@ -222,7 +229,8 @@ func (h *HTTP) Complete(ctx context.Context, call *Call) (*llm.Response, error) 
 // stream itself (the gateway streams exactly when the client asked to);
 // only an OpenAI body is changed beyond its model, to ask for usage.
 func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
-	body, err := h.body(call.Request, true)
+	c, endpoint := h.wireFor(call.Request)
+	body, err := h.body(c, call.Request, true)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +238,7 @@ func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 	headers := time.AfterFunc(h.timeout, func() {
 		cancel(&TimeoutError{Provider: h.name, Waiting: "response headers", After: h.timeout})
 	})
-	resp, err := h.send(ctx, call, body, true)
+	resp, err := h.send(ctx, endpoint, call, body, true)
 	headers.Stop()
 	if err != nil {
 		err = h.sendError(ctx, err)
@@ -238,7 +246,7 @@ func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := h.statusError(resp)
+		err := h.statusError(c, resp)
 		resp.Body.Close()
 		cancel(nil)
 		return nil, err
@@ -254,7 +262,7 @@ func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 		cancel(&TimeoutError{Provider: h.name, Waiting: "stream data", After: h.idle})
 	})}
 	s.idle.timer.Stop()
-	s.reader = h.codec.newStreamReader(s.idle)
+	s.reader = c.newStreamReader(s.idle)
 	return s, nil
 }
 
@@ -263,13 +271,13 @@ func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 // encoded by the dialect package. For streams the encoded request always
 // asks for a stream, and an OpenAI request always asks for usage
 // (stream_options.include_usage), the client's own bytes included.
-func (h *HTTP) body(req *llm.Request, stream bool) ([]byte, error) {
-	if req.Raw != nil && req.Dialect == h.codec.dialect {
+func (h *HTTP) body(c codec, req *llm.Request, stream bool) ([]byte, error) {
+	if req.Raw != nil && req.Dialect == c.dialect {
 		b, err := llm.SetTopLevelString(req.Raw, "model", req.Model)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't set the model of the request for provider %s: %w", h.name, err)
 		}
-		if stream && req.Stream && !req.IncludeUsage && h.codec.dialect == brightline.DialectOpenAI {
+		if stream && req.Stream && !req.IncludeUsage && c.dialect == brightline.DialectOpenAI {
 			// The gateway needs the usage chunk to account for the
 			// request; the stream writer drops it again for the client.
 			if b, err = askForUsage(b); err != nil {
@@ -283,7 +291,7 @@ func (h *HTTP) body(req *llm.Request, stream bool) ([]byte, error) {
 		c.Stream = true
 		req = &c
 	}
-	b, err := h.codec.encodeRequest(req)
+	b, err := c.encodeRequest(req)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't encode the request for provider %s: %w", h.name, err)
 	}
@@ -296,8 +304,8 @@ func (h *HTTP) body(req *llm.Request, stream bool) ([]byte, error) {
 // bytes are sent, since it describes their format.
 var forwarded = []string{"Anthropic-Beta", "Anthropic-Version"}
 
-func (h *HTTP) send(ctx context.Context, call *Call, body []byte, stream bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint, bytes.NewReader(body))
+func (h *HTTP) send(ctx context.Context, endpoint string, call *Call, body []byte, stream bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -338,9 +346,9 @@ func timeoutCause(ctx context.Context) *TimeoutError {
 }
 
 // statusError decodes a non-2xx answer.
-func (h *HTTP) statusError(resp *http.Response) error {
+func (h *HTTP) statusError(c codec, resp *http.Response) error {
 	data, _ := readCapped(resp.Body, resp.ContentLength, maxErrorBody)
-	we := h.codec.decodeError(resp.StatusCode, data)
+	we := c.decodeError(resp.StatusCode, data)
 	if we == nil {
 		we = &llm.WireError{}
 	}

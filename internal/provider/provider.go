@@ -9,7 +9,9 @@
 // When the client speaks the provider's dialect and the request still
 // carries the client's bytes (Request.Raw), an [HTTP] provider forwards those
 // bytes with only the top-level "model" replaced, so fields the gateway does
-// not model still reach the provider. Otherwise it encodes the canonical
+// not model still reach the provider (a provider of kind openai speaks both
+// Chat Completions and the Responses API; see responses.go). Otherwise it
+// encodes the canonical
 // request with the provider's dialect package. One more change is made to
 // a streamed OpenAI request: it always asks for usage
 // (stream_options.include_usage is set, the object's other members kept),
