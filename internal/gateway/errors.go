@@ -72,7 +72,7 @@ func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, c *codec, e
 		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000) // round up
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
-	if status == http.StatusUnauthorized && c.dialect == brightline.DialectOpenAI {
+	if status == http.StatusUnauthorized && c.dialect != brightline.DialectAnthropic {
 		h.Set("WWW-Authenticate", `Bearer realm="brightline"`)
 	}
 	w.WriteHeader(status)

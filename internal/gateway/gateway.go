@@ -134,6 +134,7 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 	g.mux = http.NewServeMux()
 	g.mux.HandleFunc("POST /v1/chat/completions", g.serveModelAPI(openaiCodec))
 	g.mux.HandleFunc("POST /v1/messages", g.serveModelAPI(anthropicCodec))
+	g.mux.HandleFunc("POST /v1/responses", g.serveModelAPI(responsesCodec))
 	g.mux.HandleFunc("GET /v1/models", g.serveModels)
 	g.mux.HandleFunc("GET /healthz", g.serveHealth)
 	g.mux.HandleFunc("GET /brightline/v1/policy", g.servePolicyStatus)
@@ -210,8 +211,10 @@ func DecodeRequest(dialect brightline.Dialect, body []byte, hdr http.Header, p *
 		return openaiCodec.decodeRequest(body, hdr, p)
 	case brightline.DialectAnthropic:
 		return anthropicCodec.decodeRequest(body, hdr, p)
+	case brightline.DialectResponses:
+		return responsesCodec.decodeRequest(body, hdr, p)
 	}
-	return nil, fmt.Errorf("unknown dialect %q: want openai or anthropic", dialect)
+	return nil, fmt.Errorf("unknown dialect %q: want openai, anthropic or responses", dialect)
 }
 
 // codecFor guesses the dialect of a request to a path that does not name
