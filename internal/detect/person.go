@@ -29,9 +29,10 @@ const (
 	nameWord                    // also a common English or place word
 )
 
-// gazetteer returns the name flags, keyed by lower-case name. It is built
-// once, on first use (about 92,000 names, a few MB).
-var gazetteer = sync.OnceValue(func() map[string]uint8 {
+// gazetteer returns the name flags, keyed by lower-case name (about
+// 92,000 names). It builds the map anew on each call: [names] holds the
+// form look-ups use.
+func gazetteer() map[string]uint8 {
 	zr, err := gzip.NewReader(bytes.NewReader(namesGz))
 	if err != nil {
 		panic("detect: embedded names.txt.gz is corrupt: " + err.Error())
@@ -66,7 +67,93 @@ var gazetteer = sync.OnceValue(func() map[string]uint8 {
 		m[w] |= nameParticle
 	}
 	return m
+}
+
+// nameIndex is the gazetteer as an open-addressing hash table over one
+// block of bytes. It holds no pointers, so the collector never traces its
+// 92,000 names, and a look-up reads one slot (and, when the hash tags
+// match, the name's bytes) instead of a map's group, key and string.
+type nameIndex struct {
+	// slots[h&mask] and the slots after it, up to an empty one (0), hold
+	// the names with hash h: tag<<32 | off<<10 | len<<5 | flags, where tag
+	// is h>>32 and blob[off:off+len] is the name. len is at least 1, so a
+	// used slot is never 0.
+	slots []uint64
+	mask  uint64
+	blob  []byte
+	n     int // the number of names
+	// empty and emptyOK are the flags of the name "", if listed: it has
+	// no slot.
+	empty   uint8
+	emptyOK bool
+	// lower is the bit set of lowerNames.
+	lower [1 << 14]uint64
+}
+
+// names returns the gazetteer index, built once, on first use.
+var names = sync.OnceValue(func() *nameIndex {
+	m := gazetteer()
+	size := 1
+	for size < 2*len(m) {
+		size *= 2
+	}
+	x := &nameIndex{slots: make([]uint64, size), mask: uint64(size - 1), lower: lowerNameSet(m)}
+	for name, f := range m {
+		x.n++
+		if name == "" {
+			x.empty, x.emptyOK = f, true
+			continue
+		}
+		if len(name) > maxNameLen {
+			continue // lookupName never asks for it
+		}
+		h := nameIndexHash([]byte(name))
+		s := h>>32<<32 | uint64(len(x.blob))<<10 | uint64(len(name))<<5 | uint64(f)
+		if len(x.blob) >= 1<<22 || f >= 1<<5 {
+			panic("detect: the gazetteer outgrew its index")
+		}
+		x.blob = append(x.blob, name...)
+		i := h & x.mask
+		for x.slots[i] != 0 {
+			i = (i + 1) & x.mask
+		}
+		x.slots[i] = s
+	}
+	return x
 })
+
+// maxNameLen is the longest name lookupName looks up.
+const maxNameLen = 24
+
+// nameIndexHash is 64-bit FNV-1a.
+func nameIndexHash(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
+
+// get returns the flags of the lower-case name b and whether it is listed.
+func (x *nameIndex) get(b []byte) (uint8, bool) {
+	if len(b) == 0 {
+		return x.empty, x.emptyOK
+	}
+	h := nameIndexHash(b)
+	for i := h & x.mask; ; i = (i + 1) & x.mask {
+		s := x.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if s>>32 != h>>32 || int(s>>5&31) != len(b) {
+			continue
+		}
+		off := int(s >> 10 & (1<<22 - 1))
+		if string(x.blob[off:off+len(b)]) == string(b) {
+			return uint8(s & 31), true
+		}
+	}
+}
 
 // commonWords are names in the census lists that are also ordinary words or
 // places: "Will", "May", "Young", "White". Such a word is not a name on its
@@ -240,16 +327,18 @@ done:
 // a lower-case name (listed, not common words) and of the particles: most
 // lower-case words of prose are none of them, and the set rejects them
 // without a map look-up.
-var lowerNames = sync.OnceValue(func() *[1 << 14]uint64 {
-	var b [1 << 14]uint64
-	for name, f := range gazetteer() {
+func lowerNames() *[1 << 14]uint64 { return &names().lower }
+
+// lowerNameSet returns the bit set of lowerNames for the gazetteer m.
+func lowerNameSet(m map[string]uint8) (b [1 << 14]uint64) {
+	for name, f := range m {
 		if f&(nameFirst|nameLast|nameParticle) != 0 && f&(nameWord|nameStop) == 0 || f&nameParticle != 0 {
 			h := nameHash(name, 0)
 			b[h>>6&(1<<14-1)] |= 1 << (h & 63)
 		}
 	}
-	return &b
-})
+	return b
+}
 
 // nameHash hashes the letters of the word at text[i:] up to its first
 // hyphen, skipping apostrophes, in lower case (FNV-1a).
@@ -282,7 +371,7 @@ func (sc *scan) maybeLowerName(text string, i int) bool {
 // name not listed whole takes the flags its parts share ("Mary-Kate",
 // "O'Brien-Smith"), and "al-" or "el-" before a name is dropped.
 func lookupName(s string) (uint8, bool) {
-	var buf [24]byte
+	var buf [maxNameLen]byte
 	if len(s) > len(buf) {
 		return 0, false
 	}
@@ -293,8 +382,8 @@ func lookupName(s string) (uint8, bool) {
 			n++
 		}
 	}
-	g := gazetteer()
-	if f, ok := g[string(buf[:n])]; ok {
+	g := names()
+	if f, ok := g.get(buf[:n]); ok {
 		return f, true
 	}
 	h := -1
@@ -308,11 +397,11 @@ func lookupName(s string) (uint8, bool) {
 		return 0, false
 	}
 	if particles[string(buf[:h])] {
-		f, ok := g[string(buf[h+1:n])]
+		f, ok := g.get(buf[h+1 : n])
 		return f &^ nameWord, ok
 	}
-	fa, oka := g[string(buf[:h])]
-	fb, okb := g[string(buf[h+1:n])]
+	fa, oka := g.get(buf[:h])
+	fb, okb := g.get(buf[h+1 : n])
 	switch {
 	case oka && okb:
 		if f := (fa & fb) &^ nameWord; f != 0 {
