@@ -62,8 +62,8 @@ type Request struct {
 }
 
 // Server is a fake Anthropic and OpenAI API. Mount it with httptest; it
-// serves POST /v1/messages (Anthropic) and POST /v1/chat/completions and
-// POST /chat/completions (OpenAI, with or without the /v1 base path).
+// serves POST /v1/messages (Anthropic), POST /v1/chat/completions and
+// POST /v1/responses (OpenAI, with or without the /v1 base path).
 type Server struct {
 	// Model overrides the model name in answers; empty echoes the request's.
 	Model string
@@ -114,10 +114,12 @@ func (s *Server) Cancelled() int { return int(s.cancelled.Load()) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var anthropic bool
+	var anthropic, responsesAPI bool
 	switch r.URL.Path {
 	case "/v1/messages":
 		anthropic = true
+	case "/v1/responses", "/responses":
+		responsesAPI = true
 	case "/v1/chat/completions", "/chat/completions":
 	default:
 		http.NotFound(w, r)
@@ -149,6 +151,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Status != 0 {
 		writeError(w, anthropic, f)
+		return
+	}
+	if responsesAPI {
+		s.serveResponses(w, r, body, f)
 		return
 	}
 	var req wireRequest
