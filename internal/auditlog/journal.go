@@ -369,10 +369,8 @@ func (j *journal) run(stop <-chan struct{}, failed func(error), ok func()) {
 				break drain
 			}
 		}
+		// The log's status changes before any appender hears the result.
 		err := j.write()
-		for _, r := range j.group {
-			r.done <- err // buffered
-		}
 		if err != nil {
 			failed(err)
 			if probeT == nil {
@@ -385,6 +383,9 @@ func (j *journal) run(stop <-chan struct{}, failed func(error), ok func()) {
 				probeT.Stop()
 				probe, probeT = nil, nil
 			}
+		}
+		for _, r := range j.group {
+			r.done <- err // buffered
 		}
 	}
 }
