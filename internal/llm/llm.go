@@ -6,7 +6,8 @@
 // follows the Anthropic Messages shape, which is the richer of the two:
 //
 //   - System prompts are hoisted into [Request.System]. OpenAI "system" and
-//     "developer" messages are concatenated there in order.
+//     "developer" messages, and Anthropic "system" messages inside
+//     "messages", are concatenated there in order.
 //   - Tool results are [BlockToolResult] blocks in a [RoleUser] message.
 //     OpenAI "tool" messages become such blocks, and consecutive ones share
 //     one message; the OpenAI encoder splits them out again.
@@ -42,6 +43,21 @@ const (
 	BlockToolUse    BlockType = "tool_use"    // ToolCall
 	BlockToolResult BlockType = "tool_result" // ToolResult
 	BlockThinking   BlockType = "thinking"    // Text (and Signature); Anthropic extended thinking
+
+	// BlockRedactedThinking is thinking the provider encrypted: Signature
+	// holds its opaque data. Only Anthropic encodes it; others skip it.
+	BlockRedactedThinking BlockType = "redacted_thinking"
+	// BlockDocument is a document given to the model (Anthropic document
+	// blocks): Document.
+	BlockDocument BlockType = "document"
+	// BlockSearchResult is a search result the caller supplies (Anthropic
+	// search_result blocks): Document, with Source its URL or origin and
+	// Content its text blocks.
+	BlockSearchResult BlockType = "search_result"
+	// BlockToolReference names a tool whose definition the model should
+	// load (Anthropic tool_reference, in a tool result): Text is the tool
+	// name.
+	BlockToolReference BlockType = "tool_reference"
 
 	// BlockServerToolUse is a tool the provider ran itself (Anthropic
 	// server_tool_use, mcp_tool_use): ToolCall and Opaque. It is in the
@@ -101,12 +117,43 @@ type Message struct {
 // Block is one piece of message content. Type says which field is set.
 type Block struct {
 	Type       BlockType
-	Text       string      // BlockText, BlockThinking
-	Signature  string      // BlockThinking
+	Text       string      // BlockText, BlockThinking, BlockToolReference
+	Signature  string      // BlockThinking, BlockRedactedThinking
 	Image      *Image      // BlockImage
 	ToolCall   *ToolCall   // BlockToolUse
 	ToolResult *ToolResult // BlockToolResult
 	Opaque     *Opaque     // BlockServerToolUse, BlockServerToolResult, BlockUnknown
+	Document   *Document   // BlockDocument, BlockSearchResult
+	// Citations are the sources a BlockText answer cites (Anthropic
+	// citations). Their cited text is inspected like any other.
+	Citations []Citation
+}
+
+// Document is a document or search result given to the model. Its text is
+// in Content as text blocks (a plain-text document is one block); a
+// binary document (a PDF) has Data or URL or FileID instead.
+type Document struct {
+	Title   string
+	Context string // a document's context field
+	Source  string // a search result's source (a URL or other origin)
+	Content []Block
+	// MediaType, Data (base64), URL and FileID locate a document whose
+	// content is not text: at most one of Data, URL and FileID is set.
+	MediaType string
+	Data      string
+	URL       string
+	FileID    string
+	// Citations is true when the client asked for citations of it.
+	Citations bool
+}
+
+// Citation is one source a text block cites.
+type Citation struct {
+	// CitedText is the text cited, as the wire gives it.
+	CitedText string
+	// Raw is the citation's wire form, for the dialect that decoded it;
+	// an encoder writes it with cited_text set to CitedText.
+	Raw json.RawMessage
 }
 
 // Server tool kinds, as the signed policy's allow.server_tools names them.
@@ -137,12 +184,13 @@ type Opaque struct {
 	Raw json.RawMessage
 }
 
-// Image is an image passed through to the model. Exactly one of URL or Data
-// is set.
+// Image is an image passed through to the model. Exactly one of URL, Data
+// or FileID is set.
 type Image struct {
 	MediaType string // e.g. "image/png"; empty for URLs
 	Data      string // base64, without a data: prefix
 	URL       string // http(s) URL
+	FileID    string // a file uploaded to the provider (Anthropic Files API)
 }
 
 // ToolCall is a model's request to call a tool.
@@ -214,6 +262,17 @@ type Usage struct {
 	OutputTokens        int
 	CacheReadTokens     int // Anthropic cache_read_input_tokens, OpenAI prompt_tokens_details.cached_tokens
 	CacheCreationTokens int // Anthropic cache_creation_input_tokens
+	// CacheCreation5m and CacheCreation1h split CacheCreationTokens by
+	// cache lifetime (Anthropic cache_creation).
+	CacheCreation5m int
+	CacheCreation1h int
+	// WebSearchRequests and WebFetchRequests count server tool requests
+	// (Anthropic server_tool_use).
+	WebSearchRequests int
+	WebFetchRequests  int
+	// ServiceTier is the capacity that served the request ("standard",
+	// "priority", "batch"), if the provider says.
+	ServiceTier string
 }
 
 // Add merges u2 into u, keeping the larger of each count. Stream formats
@@ -223,6 +282,13 @@ func (u *Usage) Add(u2 Usage) {
 	u.OutputTokens = max(u.OutputTokens, u2.OutputTokens)
 	u.CacheReadTokens = max(u.CacheReadTokens, u2.CacheReadTokens)
 	u.CacheCreationTokens = max(u.CacheCreationTokens, u2.CacheCreationTokens)
+	u.CacheCreation5m = max(u.CacheCreation5m, u2.CacheCreation5m)
+	u.CacheCreation1h = max(u.CacheCreation1h, u2.CacheCreation1h)
+	u.WebSearchRequests = max(u.WebSearchRequests, u2.WebSearchRequests)
+	u.WebFetchRequests = max(u.WebFetchRequests, u2.WebFetchRequests)
+	if u2.ServiceTier != "" {
+		u.ServiceTier = u2.ServiceTier
+	}
 }
 
 // Response is a complete (non-streamed) model answer.

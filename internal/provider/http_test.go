@@ -92,7 +92,7 @@ func TestHTTPComplete(t *testing.T) {
 			wantHeader: map[string]string{"X-Api-Key": "sk-ant-test", "Anthropic-Version": "2023-06-01",
 				"Content-Type": "application/json", "X-Team": "blue", "Authorization": ""},
 			wantText:  "Hello! How can I help you today?",
-			wantUsage: llm.Usage{InputTokens: 12, OutputTokens: 11},
+			wantUsage: llm.Usage{InputTokens: 12, OutputTokens: 11, ServiceTier: "standard"},
 		},
 		{
 			name: "openai", kind: KindOpenAI, key: "sk-test", base: "/v1", fixture: "openai_completion.json",

@@ -41,8 +41,20 @@ func requestTexts(req *llm.Request) []textRef {
 				if b.Text != "" {
 					out = append(out, textRef{&b.Text})
 				}
+				for j := range b.Citations {
+					if c := &b.Citations[j]; c.CitedText != "" {
+						out = append(out, textRef{&c.CitedText})
+					}
+				}
 			case llm.BlockToolResult:
 				walk(b.ToolResult.Content)
+			case llm.BlockDocument, llm.BlockSearchResult:
+				for _, p := range []*string{&b.Document.Title, &b.Document.Context, &b.Document.Source} {
+					if *p != "" {
+						out = append(out, textRef{p})
+					}
+				}
+				walk(b.Document.Content)
 			}
 		}
 	}

@@ -33,6 +33,7 @@ package anthropic
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"strings"
 
 	"github.com/brightline/brightline"
@@ -44,7 +45,8 @@ import (
 const DefaultMaxTokens = 4096
 
 // wireBlock is the union of every content block shape this package reads:
-// text, image, tool_use, tool_result, thinking and redacted_thinking.
+// text, image, document, search_result, tool_use, tool_result,
+// tool_reference, thinking, redacted_thinking and the server tool blocks.
 // requestKeys (strict.go) must list every field it decodes.
 type wireBlock struct {
 	Type       string                `json:"type"`
@@ -55,19 +57,26 @@ type wireBlock struct {
 	Input      rawValue              `json:"input"`
 	ToolUseID  string                `json:"tool_use_id"`
 	Content    wireToolResultContent `json:"content"`
+	Nested     rawValue              `json:"-"`
 	IsError    bool                  `json:"is_error"`
 	Thinking   string                `json:"thinking"`
 	Signature  string                `json:"signature"`
 	ServerName string                `json:"server_name"`
+	Data       string                `json:"data"`
+	Citations  rawValue              `json:"citations"`
+	Title      string                `json:"title"`
+	Context    string                `json:"context"`
+	ToolName   string                `json:"tool_name"`
 }
 
-// wireLeaf is a block inside a tool_result. Only text and image blocks are
-// allowed there, so its content is not decoded at all, which bounds the
-// decoding depth: with a recursive type, every level of a deeply nested
-// body would be decoded again by the level above it, taking time quadratic
-// in the depth. A *wireLeaf converts to a *wireBlock, so the two must have
-// the same fields, which the compiler checks; only the tags differ. (Sharing
-// the fields through an embedded struct would cost allocations in
+// wireLeaf is a block inside a tool_result. Its content is not decoded,
+// only kept as bytes in Nested (for a search_result, whose content is read
+// one level further when needed), which bounds the decoding depth: with a
+// recursive type, every level of a deeply nested body would be decoded
+// again by the level above it, taking time quadratic in the depth. A
+// *wireLeaf converts to a *wireBlock, so the two must have the same
+// fields, which the compiler checks; only the tags differ. (Sharing the
+// fields through an embedded struct would cost allocations in
 // encoding/json.)
 type wireLeaf struct {
 	Type       string                `json:"type"`
@@ -78,39 +87,75 @@ type wireLeaf struct {
 	Input      rawValue              `json:"input"`
 	ToolUseID  string                `json:"tool_use_id"`
 	Content    wireToolResultContent `json:"-"`
+	Nested     rawValue              `json:"content"`
 	IsError    bool                  `json:"is_error"`
 	Thinking   string                `json:"thinking"`
 	Signature  string                `json:"signature"`
 	ServerName string                `json:"server_name"`
+	Data       string                `json:"data"`
+	Citations  rawValue              `json:"citations"`
+	Title      string                `json:"title"`
+	Context    string                `json:"context"`
+	ToolName   string                `json:"tool_name"`
 }
 
-// wireSource is an image source: base64 data or a URL.
+// wireSource is an image or document source (base64 data, a URL, a file,
+// plain text or content blocks), or a search result's source, which is a
+// string (name).
 type wireSource struct {
-	Type      string `json:"type"`
-	MediaType string `json:"media_type"`
-	Data      string `json:"data"`
-	URL       string `json:"url"`
+	Type      string   `json:"type"`
+	MediaType string   `json:"media_type"`
+	Data      string   `json:"data"`
+	URL       string   `json:"url"`
+	FileID    string   `json:"file_id"`
+	Content   rawValue `json:"content"` // a document's content source, read when needed
+	name      string
+}
+
+func (s *wireSource) UnmarshalJSON(data []byte) error {
+	if firstByte(data) == '"' {
+		return json.Unmarshal(data, &s.name)
+	}
+	type plain wireSource
+	return json.Unmarshal(data, (*plain)(s))
 }
 
 // wireUsage is the usage object of messages, message_start and
 // message_delta.
 type wireUsage struct {
-	InputTokens              int `json:"input_tokens"`
-	OutputTokens             int `json:"output_tokens"`
-	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	InputTokens              int    `json:"input_tokens"`
+	OutputTokens             int    `json:"output_tokens"`
+	CacheCreationInputTokens int    `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int    `json:"cache_read_input_tokens"`
+	ServiceTier              string `json:"service_tier"`
+	CacheCreation            *struct {
+		Ephemeral5m int `json:"ephemeral_5m_input_tokens"`
+		Ephemeral1h int `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
+	ServerToolUse *struct {
+		WebSearchRequests int `json:"web_search_requests"`
+		WebFetchRequests  int `json:"web_fetch_requests"`
+	} `json:"server_tool_use"`
 }
 
 func (u *wireUsage) canonical() *llm.Usage {
 	if u == nil {
 		return nil
 	}
-	return &llm.Usage{
+	out := &llm.Usage{
 		InputTokens:         u.InputTokens,
 		OutputTokens:        u.OutputTokens,
 		CacheReadTokens:     u.CacheReadInputTokens,
 		CacheCreationTokens: u.CacheCreationInputTokens,
+		ServiceTier:         u.ServiceTier,
 	}
+	if c := u.CacheCreation; c != nil {
+		out.CacheCreation5m, out.CacheCreation1h = c.Ephemeral5m, c.Ephemeral1h
+	}
+	if st := u.ServerToolUse; st != nil {
+		out.WebSearchRequests, out.WebFetchRequests = st.WebSearchRequests, st.WebFetchRequests
+	}
+	return out
 }
 
 // messageID returns the Anthropic message id for a canonical id. Ids from

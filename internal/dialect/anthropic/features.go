@@ -16,9 +16,11 @@ import (
 // client request ([DecodeClientRequest]) may therefore carry only:
 //
 //   - the top-level fields in knownFields: the ones the model holds, and
-//     parameters of the current API that carry no text and run nothing
-//     (top_k, thinking, service_tier); any other field needs the signed
-//     policy's allow.request_fields.anthropic;
+//     parameters of the current API that run nothing at the provider
+//     (top_k, thinking, service_tier, output_config, cache_control, ...);
+//     context_management only with edits that remove content from what
+//     the model sees (see checkContextManagement); any other field needs
+//     the signed policy's allow.request_fields.anthropic;
 //   - provider-executed tools only of a kind the signed policy's
 //     allow.server_tools names: mcp_servers (kind mcp), container
 //     (code_execution) and tools whose type is a server tool (web_search_*,
@@ -50,11 +52,19 @@ type Allow interface {
 // knownFields are the top-level request fields a client may send without
 // the policy's leave: true for the ones wireRequest decodes, false for
 // harmless parameters the model does not hold.
+//
+// The harmless ones: top_k, thinking (its configuration; thinking blocks
+// are content and decoded), service_tier and speed (capacity), inference_geo
+// (where the model runs), cache_control (prompt caching of the last
+// block), output_config (effort and an output JSON schema) and diagnostics
+// (asks why a cache missed). Their strings still go to the detectors.
 var knownFields = map[string]bool{
 	"model": true, "max_tokens": true, "system": true, "messages": true, "tools": true,
 	"tool_choice": true, "stop_sequences": true, "temperature": true, "top_p": true,
 	"metadata": true, "stream": true,
-	"top_k": false, "thinking": false, "service_tier": false,
+	"top_k": false, "thinking": false, "service_tier": false, "speed": false,
+	"inference_geo": false, "cache_control": false, "output_config": false,
+	"diagnostics": false, "context_management": false,
 }
 
 // serverFields are top-level fields that make the provider run tools
@@ -70,16 +80,37 @@ var serverFields = map[string]string{
 // provider edits on its own. computer-use only enables the computer,
 // bash and text_editor tools, which the client runs and the gateway
 // decides like any tool call.
+//
+// Claude Code 2.1 sends, besides some of those: claude-code-20250219 (names
+// the client), context-management-2025-06-27 (lets the body carry
+// context_management, whose edits checkContextManagement limits to
+// removing content), effort-2025-11-24 (output_config.effort),
+// thinking-token-count-2026-05-13 (thinking tokens reported in usage),
+// per-turn-control-2026-07-01 and mid-conversation-tool-changes-2026-07-01
+// (settings and tool definitions may change from one turn to the next;
+// every turn's are decoded and decided as sent) and
+// advanced-tool-use-2025-11-20 (deferred tool loading with tool_reference
+// blocks; the tool search and programmatic calling it can enable are
+// server tools, which the tool allow-list refuses on its own). Each beta
+// only lets a request carry what the field, block and tool checks decide
+// anyway.
 var harmlessBetas = map[string]bool{
-	"prompt-caching-2024-07-31":              true,
-	"extended-cache-ttl-2025-04-11":          true,
-	"token-efficient-tools-2025-02-19":       true,
-	"fine-grained-tool-streaming-2025-05-14": true,
-	"interleaved-thinking-2025-05-14":        true,
-	"output-128k-2025-02-19":                 true,
-	"context-1m-2025-08-07":                  true,
-	"computer-use-2024-10-22":                true,
-	"computer-use-2025-01-24":                true,
+	"claude-code-20250219":                     true,
+	"context-management-2025-06-27":            true,
+	"effort-2025-11-24":                        true,
+	"thinking-token-count-2026-05-13":          true,
+	"per-turn-control-2026-07-01":              true,
+	"mid-conversation-tool-changes-2026-07-01": true,
+	"advanced-tool-use-2025-11-20":             true,
+	"prompt-caching-2024-07-31":                true,
+	"extended-cache-ttl-2025-04-11":            true,
+	"token-efficient-tools-2025-02-19":         true,
+	"fine-grained-tool-streaming-2025-05-14":   true,
+	"interleaved-thinking-2025-05-14":          true,
+	"output-128k-2025-02-19":                   true,
+	"context-1m-2025-08-07":                    true,
+	"computer-use-2024-10-22":                  true,
+	"computer-use-2025-01-24":                  true,
 }
 
 // CheckBetas checks the values of the client's anthropic-beta headers
@@ -114,10 +145,32 @@ func serverToolKind(typ string) string {
 	return ""
 }
 
+// checkContextManagement accepts a context_management object whose edits
+// only clear content (earlier thinking, tool uses and their results) from
+// what the model sees, so the model sees less than the gateway inspected,
+// never more. Other edits, such as a compaction the provider writes
+// itself, need the policy's allow.request_fields.anthropic.
+func checkContextManagement(value []byte) error {
+	var cm struct {
+		Edits []struct {
+			Type string `json:"type"`
+		} `json:"edits"`
+	}
+	if err := json.Unmarshal(value, &cm); err != nil {
+		return invalid("context_management: must be an object with an array of edits")
+	}
+	for i, e := range cm.Edits {
+		if !strings.HasPrefix(e.Type, "clear_thinking_") && !strings.HasPrefix(e.Type, "clear_tool_uses_") {
+			return invalid("context_management: edits: at index %d: type %q is not an edit the gateway knows to only clear content; the signed policy must allow the field (allow.request_fields.anthropic)", i, e.Type)
+		}
+	}
+	return nil
+}
+
 // isClientTool reports whether a tool type is one Anthropic defines and
 // the client runs.
 func isClientTool(typ string) bool {
-	for _, p := range []string{"computer_", "bash_", "text_editor_"} {
+	for _, p := range []string{"computer_", "bash_", "text_editor_", "memory_"} {
 		if strings.HasPrefix(typ, p) && !strings.Contains(typ, "code_execution") {
 			return true
 		}
@@ -139,6 +192,11 @@ func checkFields(body []byte, req *llm.Request, allow Allow, client bool) error 
 		modelled, known := knownFields[key]
 		if modelled {
 			return nil
+		}
+		if client && key == "context_management" {
+			if err := checkContextManagement(value); err != nil && (allow == nil || !allow.AllowsRequestField("anthropic", key)) {
+				return err
+			}
 		}
 		if client && !known {
 			if kind, ok := serverFields[key]; ok {

@@ -228,6 +228,8 @@ func blockView(b llm.Block) string {
 		return "text:" + b.Text
 	case llm.BlockThinking:
 		return "thinking:" + b.Text + "|" + b.Signature
+	case llm.BlockRedactedThinking:
+		return "redacted_thinking:" + b.Signature
 	case llm.BlockImage:
 		return "image:" + b.Image.MediaType + "|" + b.Image.Data + "|" + b.Image.URL
 	case llm.BlockToolUse:
@@ -456,7 +458,7 @@ func (x *exact) blocks(v any, nested bool) []string {
 			}
 			out = append(out, fmt.Sprintf("tool_result:%s|%v|%q", x.str(bm["tool_use_id"]), x.boolean(bm["is_error"]), x.blocks(bm["content"], true)))
 		case "redacted_thinking":
-			// Valid, and dropped by DecodeRequest.
+			out = append(out, "redacted_thinking:"+x.str(bm["data"]))
 		default:
 			x.fail("block type %q", typ)
 		}

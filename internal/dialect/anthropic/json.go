@@ -178,12 +178,28 @@ func appendObject(b []byte, raw []byte, def string) ([]byte, error) {
 	return append(b, raw...), nil
 }
 
-// appendUsage appends an Anthropic usage object with every count.
+// appendUsage appends an Anthropic usage object with every count, and the
+// cache breakdown, server tool requests and service tier when known.
 func appendUsage(b []byte, u llm.Usage) []byte {
 	b = append(b, '{')
 	b = appendIntField(b, "input_tokens", u.InputTokens)
 	b = appendIntField(b, "cache_creation_input_tokens", u.CacheCreationTokens)
 	b = appendIntField(b, "cache_read_input_tokens", u.CacheReadTokens)
+	if u.CacheCreation5m != 0 || u.CacheCreation1h != 0 {
+		b = append(appendKey(b, "cache_creation"), '{')
+		b = appendIntField(b, "ephemeral_5m_input_tokens", u.CacheCreation5m)
+		b = appendIntField(b, "ephemeral_1h_input_tokens", u.CacheCreation1h)
+		b = append(b, '}')
+	}
 	b = appendIntField(b, "output_tokens", u.OutputTokens)
+	if u.WebSearchRequests != 0 || u.WebFetchRequests != 0 {
+		b = append(appendKey(b, "server_tool_use"), '{')
+		b = appendIntField(b, "web_search_requests", u.WebSearchRequests)
+		b = appendIntField(b, "web_fetch_requests", u.WebFetchRequests)
+		b = append(b, '}')
+	}
+	if u.ServiceTier != "" {
+		b = appendStringField(b, "service_tier", u.ServiceTier)
+	}
 	return append(b, '}')
 }

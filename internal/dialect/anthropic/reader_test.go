@@ -132,7 +132,7 @@ var streamFixtures = []struct {
 			blockStart(3, llm.Block{Type: llm.BlockText}),
 			textDelta(3, "Here's the current weather."),
 			blockStop(3),
-			{Type: llm.EventStop, StopReason: llm.StopEndTurn, Usage: &llm.Usage{InputTokens: 10682, OutputTokens: 510}},
+			{Type: llm.EventStop, StopReason: llm.StopEndTurn, Usage: &llm.Usage{InputTokens: 10682, OutputTokens: 510, WebSearchRequests: 1}},
 			end,
 		},
 	},

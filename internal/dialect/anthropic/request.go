@@ -146,24 +146,61 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 		}
 		req.System = system
 	}
-	req.Messages = make([]llm.Message, len(w.Messages))
+	req.Messages = make([]llm.Message, 0, len(w.Messages))
+	var rawMessages []json.RawMessage
 	for i := range w.Messages {
 		m := &w.Messages[i]
 		switch m.Role {
-		case "user", "assistant":
+		case "user", "assistant", "system":
 		case "":
 			return nil, invalid("messages: at index %d: role: field is required", i)
 		default:
-			return nil, invalid("messages: at index %d: unknown role %q", i, m.Role)
+			return nil, invalid("messages: at index %d: unknown role %q, want user, assistant or system", i, m.Role)
 		}
 		if !m.Content.set {
 			return nil, invalid("messages: at index %d: content: field is required", i)
 		}
-		content, err := decodeContent(&m.Content, false)
+		if m.Role == "system" {
+			// A system message in the conversation is instructions, like
+			// the top-level system: the canonical model holds both in
+			// System, in order. The original bytes keep its place.
+			system, err := decodeSystem(&m.Content)
+			if err != nil {
+				return nil, invalid("messages: at index %d: content: %v", i, err)
+			}
+			if req.System != "" && system != "" {
+				req.System += "\n\n"
+			}
+			req.System += system
+			continue
+		}
+		sb := &serverBlocks{allow: allow, client: client, req: req, raw: func() ([]json.RawMessage, error) {
+			if rawMessages == nil {
+				var all struct {
+					Messages []json.RawMessage `json:"messages"`
+				}
+				if err := json.Unmarshal(body, &all); err != nil {
+					return nil, err
+				}
+				rawMessages = all.Messages
+			}
+			var c struct {
+				Content []json.RawMessage `json:"content"`
+			}
+			err := json.Unmarshal(rawMessages[i], &c)
+			return c.Content, err
+		}}
+		content, err := decodeContent(&m.Content, false, sb)
 		if err != nil {
+			if be, ok := errors.AsType[*brightline.Error](err); ok {
+				return nil, invalid("messages: at index %d: content: %s", i, be.Message)
+			}
 			return nil, invalid("messages: at index %d: content: %v", i, err)
 		}
-		req.Messages[i] = llm.Message{Role: llm.Role(m.Role), Content: content}
+		req.Messages = append(req.Messages, llm.Message{Role: llm.Role(m.Role), Content: content})
+	}
+	if len(req.Messages) == 0 {
+		return nil, invalid("messages: must hold a user or assistant message, not only system messages")
 	}
 	if len(w.Tools) > 0 {
 		req.Tools = make([]llm.Tool, 0, len(w.Tools))

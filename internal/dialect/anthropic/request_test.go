@@ -63,6 +63,7 @@ func TestDecodeRequest(t *testing.T) {
 					}},
 					{Role: llm.RoleAssistant, Content: []llm.Block{
 						{Type: llm.BlockThinking, Text: "The user wants the shipment location first, then the weather there.", Signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"},
+						{Type: llm.BlockRedactedThinking, Signature: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"},
 						// redacted_thinking is dropped.
 						{Type: llm.BlockText, Text: "Let me look up the shipment."},
 						{Type: llm.BlockToolUse, ToolCall: &llm.ToolCall{ID: "toolu_01A09q90qw90lq917835lq9", Name: "track_shipment", Arguments: json.RawMessage(`{"shipment_id": "4471"}`)}},
@@ -183,22 +184,25 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"zero max_tokens", `{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"x"}]}`, "max_tokens: must be at least 1, got 0"},
 		{"missing messages", `{` + ok + `}`, "messages: field is required"},
 		{"empty messages", `{` + ok + `,"messages":[]}`, "messages: must not be empty"},
-		{"bad role", `{` + ok + `,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"robot","content":"c"}]}`, `messages: at index 2: unknown role "robot"`},
-		{"system role", `{` + ok + `,"messages":[{"role":"system","content":"a"}]}`, `messages: at index 0: unknown role "system"`},
+		{"bad role", `{` + ok + `,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"robot","content":"c"}]}`, `messages: at index 2: unknown role "robot", want user, assistant or system`},
+		{"only a system message", `{` + ok + `,"messages":[{"role":"system","content":"a"}]}`, `messages: must hold a user or assistant message, not only system messages`},
+		{"system message with an image", `{` + ok + `,"messages":[{"role":"user","content":"a"},{"role":"system","content":[{"type":"image"}]}]}`, `messages: at index 1: content: at index 0: unsupported block type "image", want text`},
 		{"missing role", `{` + ok + `,"messages":[{"content":"a"}]}`, "messages: at index 0: role: field is required"},
 		{"missing content", `{` + ok + `,"messages":[{"role":"user"}]}`, "messages: at index 0: content: field is required"},
 		{"content a number", `{` + ok + `,"messages":[{"role":"user","content":7}]}`, "messages: at index 0: content: must be a string or an array of content blocks"},
 		{"content block not an object", `{` + ok + `,"messages":[{"role":"user","content":[1]}]}`, "messages: at index 0: content: value: expected an object, got number"},
 		{"bad block type", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"hologram"}]}]}`, `messages: at index 0: content: at index 1: unsupported block type "hologram"`},
-		{"document block", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}`, `messages: at index 0: content: at index 0: unsupported block type "document"`},
+		{"document without source", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"document"}]}]}`, `messages: at index 0: content: at index 0: document: source: field is required`},
+		{"search_result without source", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"search_result","title":"t","content":[{"type":"text","text":"x"}]}]}]}`, `messages: at index 0: content: at index 0: search_result: source: must be a non-empty string`},
+		{"server tool result without the policy", `{` + ok + `,"messages":[{"role":"assistant","content":[{"type":"web_search_tool_result","tool_use_id":"s","content":[]}]}]}`, `messages: at index 0: content: at index 0 (type "web_search_tool_result"): the provider would run tools of kind "web_search" itself; the signed policy must allow that kind (allow.server_tools)`},
 		{"block without type", `{` + ok + `,"messages":[{"role":"user","content":[{"text":"a"}]}]}`, "messages: at index 0: content: at index 0: type: field is required"},
 		{"image without source", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"image"}]}]}`, "messages: at index 0: content: at index 0: image: source: field is required"},
-		{"image file source", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`, `messages: at index 0: content: at index 0: image: source: unsupported type "file", want base64 or url`},
+		{"image file source without id", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file"}}]}]}`, `messages: at index 0: content: at index 0: image: source: file_id is required`},
 		{"image without media type", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","data":"AA=="}}]}]}`, "messages: at index 0: content: at index 0: image: source: media_type is required"},
 		{"tool_use input not an object", `{` + ok + `,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":[1]}]}]}`, "messages: at index 0: content: at index 0: tool_use: input: must be a JSON object"},
 		{"tool_use without id", `{` + ok + `,"messages":[{"role":"assistant","content":[{"type":"tool_use","name":"f","input":{}}]}]}`, "messages: at index 0: content: at index 0: tool_use: id is required"},
 		{"tool_result without id", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`, "messages: at index 0: content: at index 0: tool_result: tool_use_id is required"},
-		{"nested tool_use in tool_result", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"tool_use","id":"x","name":"f"}]}]}]}`, `messages: at index 0: content: at index 0: tool_result: content: at index 0: unsupported block type "tool_use" in tool_result content, want text or image`},
+		{"nested tool_use in tool_result", `{` + ok + `,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"tool_use","id":"x","name":"f"}]}]}]}`, `messages: at index 0: content: at index 0: tool_result: content: at index 0: unsupported block type "tool_use" in tool_result content, want text, image, document, search_result or tool_reference`},
 		{"system image", `{` + ok + `,"system":[{"type":"image"}],"messages":[{"role":"user","content":"x"}]}`, `system: at index 0: unsupported block type "image", want text`},
 		{"system number", `{` + ok + `,"system":1,"messages":[{"role":"user","content":"x"}]}`, "system: must be a string or an array of text blocks"},
 		{"server tool", `{` + ok + `,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}`, `tools: at index 0: unsupported tool type "web_search_20250305"`},
@@ -403,7 +407,7 @@ func normalizeRaw(req *llm.Request) {
 // cost seconds. The work done shows in the allocations, which must not grow
 // with the depth (beyond the logarithmic growth of the JSON scanner's stack).
 func TestDecodeRequestDeepNesting(t *testing.T) {
-	const want = `messages: at index 0: content: at index 0: tool_result: content: at index 0: unsupported block type "tool_result" in tool_result content, want text or image`
+	const want = `messages: at index 0: content: at index 0: tool_result: content: at index 0: unsupported block type "tool_result" in tool_result content, want text, image, document, search_result or tool_reference`
 	nested := func(depth int) []byte {
 		return []byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":` +
 			strings.Repeat(`[{"type":"tool_result","tool_use_id":"t","content":`, depth) + `"x"` +

@@ -23,8 +23,7 @@ type wireResponse struct {
 }
 
 // DecodeResponse decodes a Messages response body from Anthropic. It sets
-// Raw to body and Dialect to Anthropic. redacted_thinking blocks are
-// dropped; server tool blocks become llm.BlockServerToolUse and
+// Raw to body and Dialect to Anthropic. Server tool blocks become llm.BlockServerToolUse and
 // llm.BlockServerToolResult, and blocks of a type this package does not
 // know llm.BlockUnknown, which the gateway refuses to release.
 func DecodeResponse(body []byte) (*llm.Response, error) {
@@ -76,11 +75,9 @@ func EncodeResponse(resp *llm.Response) ([]byte, error) {
 	b = append(appendKey(b, "content"), '[')
 	for i := range resp.Content {
 		blk := &resp.Content[i]
-		opaque := false
 		switch blk.Type {
-		case llm.BlockText, llm.BlockThinking, llm.BlockToolUse:
-		case llm.BlockServerToolUse, llm.BlockServerToolResult, llm.BlockUnknown:
-			opaque = true
+		case llm.BlockText, llm.BlockThinking, llm.BlockRedactedThinking, llm.BlockToolUse,
+			llm.BlockServerToolUse, llm.BlockServerToolResult, llm.BlockUnknown:
 		default:
 			return nil, fmt.Errorf("couldn't encode response: content: at index %d: unsupported block type %q", i, blk.Type)
 		}
@@ -88,12 +85,7 @@ func EncodeResponse(resp *llm.Response) ([]byte, error) {
 			b = append(b, ',')
 		}
 		var err error
-		if opaque {
-			b, err = appendOpaque(b, blk)
-		} else {
-			b, err = appendBlock(b, blk, false)
-		}
-		if err != nil {
+		if b, err = appendBlock(b, blk, false); err != nil {
 			return nil, fmt.Errorf("couldn't encode response: content: at index %d: %w", i, err)
 		}
 	}

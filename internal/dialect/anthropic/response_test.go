@@ -32,6 +32,7 @@ func TestDecodeResponse(t *testing.T) {
 				ID: "msg_01Aq9w938a90dw8q", Model: "claude-opus-4-1-20250805",
 				Content: []llm.Block{
 					{Type: llm.BlockThinking, Text: "The user asks for weather; I should call get_weather.", Signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"},
+					{Type: llm.BlockRedactedThinking, Signature: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"},
 					{Type: llm.BlockText, Text: "I'll check the current weather in San Francisco for you."},
 					{Type: llm.BlockToolUse, ToolCall: &llm.ToolCall{ID: "toolu_01A09q90qw90lq917835lq9", Name: "get_weather", Arguments: json.RawMessage(`{"location": "San Francisco, CA", "unit": "celsius"}`)}},
 				},

@@ -19,13 +19,22 @@ import (
 // requestKeys mirrors wireRequest and the types it holds;
 // TestRequestKeysCoverWireTypes checks that it lists every decoded field.
 var requestKeys = func() *wire.Keys {
-	source := wire.Object(map[string]*wire.Keys{"type": nil, "media_type": nil, "data": nil, "url": nil})
+	citations := wire.ArrayOf(wire.Object(map[string]*wire.Keys{"cited_text": nil}))
+	// Blocks in a tool_result, in a document's content source and in a
+	// search result are leaves. A leaf's content is read when it is a
+	// search result's, so the leaf schema refers to itself; CheckKeys
+	// still reads each byte once.
+	leaves := &wire.Keys{}
+	source := wire.Object(map[string]*wire.Keys{"type": nil, "media_type": nil, "data": nil, "url": nil, "file_id": nil, "content": leaves})
 	leafFields := map[string]*wire.Keys{
 		"type": nil, "text": nil, "source": source, "id": nil, "name": nil, "input": nil,
 		"tool_use_id": nil, "is_error": nil, "thinking": nil, "signature": nil, "server_name": nil,
+		"data": nil, "citations": citations, "title": nil, "context": nil, "tool_name": nil,
+		"content": leaves,
 	}
+	*leaves = *wire.ArrayOf(wire.Object(leafFields))
 	blockFields := maps.Clone(leafFields)
-	blockFields["content"] = wire.ArrayOf(wire.Object(leafFields))
+	blockFields["content"] = leaves
 	block := wire.Object(blockFields)
 	message := wire.Object(map[string]*wire.Keys{"role": nil, "content": wire.ArrayOf(block)})
 	tool := wire.Object(map[string]*wire.Keys{"type": nil, "name": nil, "description": nil, "input_schema": nil})

@@ -885,7 +885,7 @@ func appendAssistantMessage(b []byte, m *llm.Message) ([]byte, error) {
 				return nil, errors.New("tool_use block without a call")
 			}
 			calls++
-		case llm.BlockThinking: // OpenAI has no place for it
+		case llm.BlockThinking, llm.BlockRedactedThinking: // OpenAI has no place for it
 		default:
 			return nil, fmt.Errorf("unsupported %s block in an assistant message", m.Content[i].Type)
 		}

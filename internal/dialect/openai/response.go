@@ -71,7 +71,7 @@ func EncodeResponse(resp *llm.Response) ([]byte, error) {
 			}
 			calls++
 			size += 96 + len(blk.ToolCall.Arguments)*5/4
-		case llm.BlockThinking, llm.BlockServerToolUse, llm.BlockServerToolResult: // no Chat Completions form
+		case llm.BlockThinking, llm.BlockRedactedThinking, llm.BlockServerToolUse, llm.BlockServerToolResult: // no Chat Completions form
 		default:
 			return nil, fmt.Errorf("couldn't encode response: unsupported %s block", blk.Type)
 		}
