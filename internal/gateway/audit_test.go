@@ -3,11 +3,14 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/policy"
@@ -192,5 +195,52 @@ func TestAuditEntriesTrustHash(t *testing.T) {
 		if e.TrustHash != trust || e.PolicyHash != pol.Hash() || e.PolicyVersion != 4 {
 			t.Errorf("%s entry: trust %q, policy %q v%d; want %q, %q v4", e.Stage, e.TrustHash, e.PolicyHash, e.PolicyVersion, trust, pol.Hash())
 		}
+	}
+}
+
+// TestAuditReceiptHeader: every answer, streamed or not, allowed or
+// refused, carries the receipt of its request's decision, which verifies
+// with the log's key.
+func TestAuditReceiptHeader(t *testing.T) {
+	dir := t.TempDir()
+	signer, vkey, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, "log.key"), "gateway.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := auditlog.Open(context.Background(), auditlog.Config{Dir: filepath.Join(dir, "log"), Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	pol, err := auditverify.NewPolicy(vkey, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, gateway.Config{Audit: l})
+	var bulk strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&bulk, "%s Smith, (212) 555-01%02d\\n", []string{"Maria", "James", "Linda", "Robert", "Susan"}[i%5], 10+i)
+	}
+	seen := map[uint64]bool{}
+	for _, c := range []struct {
+		body string
+		want int
+	}{
+		{`{"model":"via-openai","messages":[{"role":"user","content":"hi"}]}`, 200},
+		{`{"model":"via-openai","stream":true,"messages":[{"role":"user","content":"hi"}]}`, 200},
+		{`{"model":"via-openai","messages":[{"role":"user","content":"Import these:\n` + bulk.String() + `"}]}`, 403},
+	} {
+		status, rh, body := h.post(t, "/v1/chat/completions", c.body, bearer(testKey))
+		if status != c.want {
+			t.Fatalf("got %d %s, want %d", status, body, c.want)
+		}
+		r, err := auditverify.ParseReceipt(rh.Get(auditverify.ReceiptHeader), pol.Log)
+		if err != nil {
+			t.Fatalf("answer %d: receipt header %q: %v", status, rh.Get(auditverify.ReceiptHeader), err)
+		}
+		if seen[r.Index] {
+			t.Errorf("two answers carry receipts for entry %d", r.Index)
+		}
+		seen[r.Index] = true
 	}
 }
