@@ -403,11 +403,12 @@ func score(text string, start, end int, base float64, evidence string, pos, neg 
 	// A lowering word wins over a raising one: "IP of the version 1.2.3.4
 	// build" is a version. Lowering words count only before the candidate,
 	// where labels are written; the text after often starts the next field.
+	lowered, raised := contextBefore(w.before, neg, pos)
 	switch {
-	case neg != nil && hasWord(w.before, neg):
+	case lowered:
 		s -= 0.45
 		suffix = ",ctx-"
-	case w.has(pos):
+	case raised || hasWord(w.after, pos):
 		s += 0.3
 		suffix = ",ctx+"
 	}
@@ -522,21 +523,49 @@ func hasWord(s string, words *wordSet) bool {
 		// Here i == 0 or s[i-1] is not a letter or digit: a word may start
 		// at i. The loop below skips the rest of a word and the byte after
 		// it, where none starts.
-		for _, w := range words[lower(s[i])] {
-			if len(s)-i < len(w) {
-				continue
-			}
-			if !equalFold(s[i:i+len(w)], w) {
-				continue
-			}
-			if j := i + len(w); j < len(s) && isAlnum(s[j]) {
-				continue
-			}
+		if wordAt(s, i, words) {
 			return true
 		}
 		for i < len(s) && isAlnum(s[i]) {
 			i++
 		}
+	}
+	return false
+}
+
+// contextBefore reports whether s holds a word of neg (nil for none) and
+// whether it holds one of pos, as hasWord does, in one pass. Once a word of
+// neg is found, pos no longer matters and may be reported false.
+func contextBefore(s string, neg, pos *wordSet) (lowered, raised bool) {
+	for i := 0; i < len(s); i++ {
+		if neg != nil && wordAt(s, i, neg) {
+			return true, raised
+		}
+		raised = raised || wordAt(s, i, pos)
+		if raised && neg == nil {
+			return false, true
+		}
+		for i < len(s) && isAlnum(s[i]) {
+			i++
+		}
+	}
+	return false, raised
+}
+
+// wordAt reports whether a word of words starts at s[i] and ends s or a
+// word, ignoring ASCII case.
+func wordAt(s string, i int, words *wordSet) bool {
+	for _, w := range words[lower(s[i])] {
+		if len(s)-i < len(w) {
+			continue
+		}
+		if !equalFold(s[i:i+len(w)], w) {
+			continue
+		}
+		if j := i + len(w); j < len(s) && isAlnum(s[j]) {
+			continue
+		}
+		return true
 	}
 	return false
 }
