@@ -17,6 +17,7 @@ const (
 	CodeUnauthenticated  ErrorCode = "unauthenticated"   // 401: missing or unknown API key
 	CodePermissionDenied ErrorCode = "permission_denied" // 403: authenticated but not allowed
 	CodeNotFound         ErrorCode = "not_found"         // 404: unknown model or path
+	CodeNoSuchEndpoint   ErrorCode = "no_such_endpoint"  // 404: a path under /v1/ the gateway does not serve
 	CodeTooLarge         ErrorCode = "request_too_large" // 413: body over the configured limit
 	CodeRateLimited      ErrorCode = "rate_limited"      // 429: upstream rate limit that retries could not absorb
 	CodeInternal         ErrorCode = "internal"          // 500: a bug or local failure
@@ -76,7 +77,7 @@ func (c ErrorCode) HTTPStatus() int {
 		return 401
 	case CodePermissionDenied, CodePolicyDenied, CodeApprovalRequired:
 		return 403
-	case CodeNotFound:
+	case CodeNotFound, CodeNoSuchEndpoint:
 		return 404
 	case CodeTooLarge:
 		return 413

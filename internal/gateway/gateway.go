@@ -134,6 +134,7 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 	g.mux = http.NewServeMux()
 	g.mux.HandleFunc("POST /v1/chat/completions", g.serveModelAPI(openaiCodec))
 	g.mux.HandleFunc("POST /v1/messages", g.serveModelAPI(anthropicCodec))
+	g.mux.HandleFunc("POST /v1/messages/count_tokens", g.serveCountTokens)
 	g.mux.HandleFunc("POST /v1/responses", g.serveModelAPI(responsesCodec))
 	g.mux.HandleFunc("GET /v1/models", g.serveModels)
 	g.mux.HandleFunc("GET /healthz", g.serveHealth)
@@ -141,9 +142,7 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 	if cfg.Metrics != nil {
 		g.mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
-	g.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		g.writeError(w, r, codecFor(r), brightline.Errorf(brightline.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	g.mux.HandleFunc("/v1/", g.serveNoSuchEndpoint)
 	return g
 }
 

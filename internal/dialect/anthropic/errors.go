@@ -20,7 +20,7 @@ func errorType(code brightline.ErrorCode) string {
 		return "authentication_error"
 	case brightline.CodePermissionDenied:
 		return "permission_error"
-	case brightline.CodeNotFound:
+	case brightline.CodeNotFound, brightline.CodeNoSuchEndpoint:
 		return "not_found_error"
 	case brightline.CodeTooLarge:
 		return "request_too_large"

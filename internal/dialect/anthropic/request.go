@@ -94,7 +94,19 @@ func DecodeClientRequest(body []byte, allow Allow) (*llm.Request, error) {
 	return decodeRequest(body, allow, true)
 }
 
+// DecodeClientCountTokensRequest decodes the body of a client's POST
+// /v1/messages/count_tokens as [DecodeClientRequest] does, with the same
+// allow-lists, except that max_tokens is optional (the count_tokens
+// request has none). MaxTokens is then 0.
+func DecodeClientCountTokensRequest(body []byte, allow Allow) (*llm.Request, error) {
+	return decodeRequestFor(body, allow, true, true)
+}
+
 func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) {
+	return decodeRequestFor(body, allow, client, false)
+}
+
+func decodeRequestFor(body []byte, allow Allow, client, count bool) (*llm.Request, error) {
 	if !utf8.Valid(body) {
 		return nil, invalid("request body is not valid UTF-8: invalid byte at offset %d", invalidUTF8(body))
 	}
@@ -109,12 +121,15 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 	if err := wire.CheckKeys(body, requestKeys); err != nil {
 		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: err.Error(), Err: err}
 	}
+	if count && w.MaxTokens == nil {
+		w.MaxTokens = new(int)
+	}
 	switch {
 	case w.Model == "":
 		return nil, invalid("model: field is required")
 	case w.MaxTokens == nil:
 		return nil, invalid("max_tokens: field is required")
-	case *w.MaxTokens < 1:
+	case *w.MaxTokens < 1 && !count:
 		return nil, invalid("max_tokens: must be at least 1, got %d", *w.MaxTokens)
 	case w.Messages == nil:
 		return nil, invalid("messages: field is required")

@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/auditlog"
+	"github.com/brightline/brightline/internal/dialect/anthropic"
+	"github.com/brightline/brightline/internal/llm"
+)
+
+// POST /v1/messages/count_tokens
+//
+// A count says how much a request holds, so it is answered only for a
+// request /v1/messages would let through: the caller is authenticated, the
+// body is decoded with the same allow-lists and anthropic-beta check, and
+// the request is decided at stage request by the one decider and recorded
+// in the audit log like any decision. A request the policy denies (or
+// would hold) is refused with the same error /v1/messages gives, and no
+// count. (Deciding counts the request in the principal's counters, as the
+// request it precedes will be.)
+//
+// The count is a local estimate, not the provider's tokenizer; nothing is
+// sent upstream. See estimateTokens.
+
+func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) {
+	c := anthropicCodec
+	x := &exchange{id: newRequestID(), start: time.Now(), codec: c, status: http.StatusOK}
+	w.Header().Set("x-request-id", x.id)
+	w.Header().Set("request-id", x.id)
+	fail := func(err error) {
+		x.err = err
+		x.status = g.writeError(w, r, c, err)
+		g.log.Info("count_tokens", "request_id", x.id, "principal", x.principal.ID, "model", x.model, "status", x.status, "err", err)
+	}
+	p, err := g.authenticate(r)
+	if err != nil {
+		fail(err)
+		return
+	}
+	x.principal = p
+	if g.cfg.KeyUsed != nil {
+		g.cfg.KeyUsed(p.ID)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes))
+	if err != nil {
+		fail(err)
+		return
+	}
+	pol := g.cfg.Policy.Current()
+	if err := anthropic.CheckBetas(r.Header.Values("anthropic-beta"), pol); err != nil {
+		fail(err)
+		return
+	}
+	req, err := anthropic.DecodeClientCountTokensRequest(body, pol)
+	if err != nil {
+		fail(err)
+		return
+	}
+	x.model = req.Model
+	x.ctx = r.Context()
+	x.sg, err = g.decide.Request(pol, p, req, r.Header, g.cfg.Now())
+	if err != nil {
+		fail(policyError(brightline.StageRequest, err))
+		return
+	}
+	d := x.sg.Decision
+	x.record(d)
+	if g.cfg.Audit != nil {
+		cm, err := auditlog.Commit(body)
+		if err != nil {
+			fail(errAuditFailed(err))
+			return
+		}
+		e := x.entry(d, x.sg.Input)
+		e.Commitment = cm.Hash
+		pending := g.auditAsync(x, e, &cm)
+		if err := pending.wait(); err != nil {
+			fail(err)
+			return
+		}
+		pending.setReceipt(w.Header())
+	}
+	if err := decisionError(d, "Request"); err != nil {
+		fail(err)
+		return
+	}
+	setAnnotations(w, d)
+	n := estimateTokens(req)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-brightline-token-count", "estimate")
+	w.Write(fmt.Appendf(nil, `{"input_tokens":%s}`, strconv.Itoa(n)))
+	g.log.Info("count_tokens", "request_id", x.id, "principal", p.ID, "model", x.model, "status", x.status,
+		"input_tokens", n, "decisions", decisionLog(x.decisions))
+}
+
+// Token estimate. Providers' tokenizers are not public, so the count is
+// an estimate that errs high, as a client budgeting its context wants:
+//
+//   - text (system, messages, tool results, documents, cited text, tool
+//     definitions, and the strings of fields the model does not hold):
+//     one token per 3 bytes of UTF-8, at least one per word-ish rune run
+//     — English runs near 4 bytes a token, code and other scripts nearer
+//     3;
+//   - each image: 1600 tokens (an image the provider scales to its
+//     1.15-megapixel limit costs about that);
+//   - each binary document (a PDF): its base64 size / 4 (about 3 bytes of
+//     file per token), or 1600 a page-less guess when it is a URL or file;
+//   - each message, block and tool: 4 tokens of framing.
+func estimateTokens(req *llm.Request) int {
+	n := textTokens(req.System)
+	for i := range req.Messages {
+		n += 4 + blockTokens(req.Messages[i].Content)
+	}
+	for i := range req.Tools {
+		t := &req.Tools[i]
+		n += 4 + textTokens(t.Name) + textTokens(t.Description) + textTokens(string(t.InputSchema)) + textTokens(string(t.Definition))
+	}
+	for _, s := range req.ExtraText {
+		n += textTokens(s)
+	}
+	return n
+}
+
+const imageTokens = 1600
+
+func blockTokens(bs []llm.Block) int {
+	n := 0
+	for i := range bs {
+		b := &bs[i]
+		n += 4 + textTokens(b.Text)
+		for _, c := range b.Citations {
+			n += textTokens(c.CitedText)
+		}
+		switch {
+		case b.Image != nil:
+			n += imageTokens
+		case b.ToolCall != nil:
+			n += textTokens(b.ToolCall.Name) + textTokens(string(b.ToolCall.Arguments))
+		case b.ToolResult != nil:
+			n += blockTokens(b.ToolResult.Content)
+		case b.Document != nil:
+			d := b.Document
+			n += textTokens(d.Title) + textTokens(d.Context) + textTokens(d.Source) + blockTokens(d.Content)
+			switch {
+			case d.Data != "":
+				n += len(d.Data) / 4
+			case d.URL != "" || d.FileID != "":
+				n += imageTokens
+			}
+		case b.Type == llm.BlockThinking:
+			n += textTokens(b.Signature) / 4
+		}
+	}
+	return n
+}
+
+// textTokens estimates the tokens of s: a third of its bytes, and never
+// fewer than its runs of letters and digits.
+func textTokens(s string) int {
+	if s == "" {
+		return 0
+	}
+	words, in := 0, false
+	for _, r := range s {
+		alnum := r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') || r >= utf8.RuneSelf
+		if alnum && !in {
+			words++
+		}
+		in = alnum
+	}
+	return max(words, (len(s)+2)/3)
+}
