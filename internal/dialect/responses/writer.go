@@ -88,6 +88,9 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 	s.encoding = true
 	switch ev.Type {
 	case llm.EventStart:
+		if ev.Usage != nil {
+			s.usage.Add(*ev.Usage) // Anthropic's input tokens
+		}
 		if s.model == "" {
 			s.model = ev.Model
 		}
