@@ -372,25 +372,42 @@ func zipParen(s string) bool {
 }
 
 // mergeFindings adds the findings in add that overlap none in out, and
-// returns them all sorted by Start.
+// returns them all sorted by Start. It reuses the arrays of out and add.
 func mergeFindings(out, add []Finding) []Finding {
 	if len(add) == 0 {
 		return out
 	}
 	slices.SortFunc(add, func(a, b Finding) int { return a.Start - b.Start })
-	merged := make([]Finding, 0, len(out)+len(add))
+	// Keep the findings of add that overlap neither the finding placed
+	// before them (of out or add) nor the next of out. A kept finding
+	// never starts where one of out does, so the merged order is plain.
+	kept := add[:0]
 	k := 0
+	lastEnd, placed := 0, false
 	for _, a := range add {
 		for k < len(out) && out[k].Start < a.Start {
-			merged = append(merged, out[k])
+			lastEnd, placed = out[k].End, true
 			k++
 		}
-		if n := len(merged); n > 0 && merged[n-1].End > a.Start || k < len(out) && out[k].Start < a.End {
+		if placed && lastEnd > a.Start || k < len(out) && out[k].Start < a.End {
 			continue
 		}
-		merged = append(merged, a)
+		kept = append(kept, a)
+		lastEnd, placed = a.End, true
 	}
-	return append(merged, out[k:]...)
+	// Merge from the back, so that out can grow in place.
+	i, j := len(out)-1, len(kept)-1
+	out = slices.Grow(out, len(kept))[:len(out)+len(kept)]
+	for w := len(out) - 1; j >= 0; w-- {
+		if i >= 0 && out[i].Start > kept[j].Start {
+			out[w] = out[i]
+			i--
+		} else {
+			out[w] = kept[j]
+			j--
+		}
+	}
+	return out
 }
 
 // score combines a base score with the context words pos (raising) and neg

@@ -28,3 +28,54 @@ func TestSortFields(t *testing.T) {
 		}
 	}
 }
+
+// mergeFindingsRef is the plain form of mergeFindings: a forward merge into
+// a new slice.
+func mergeFindingsRef(out, add []Finding) []Finding {
+	if len(add) == 0 {
+		return out
+	}
+	slices.SortFunc(add, func(a, b Finding) int { return a.Start - b.Start })
+	merged := make([]Finding, 0, len(out)+len(add))
+	k := 0
+	for _, a := range add {
+		for k < len(out) && out[k].Start < a.Start {
+			merged = append(merged, out[k])
+			k++
+		}
+		if n := len(merged); n > 0 && merged[n-1].End > a.Start || k < len(out) && out[k].Start < a.End {
+			continue
+		}
+		merged = append(merged, a)
+	}
+	return append(merged, out[k:]...)
+}
+
+// TestMergeFindings checks the in-place merge against mergeFindingsRef.
+func TestMergeFindings(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	spans := func(n int, typ string) []Finding {
+		var fs []Finding
+		at := 0
+		for range n {
+			at += r.IntN(6)
+			end := at + 1 + r.IntN(6)
+			fs = append(fs, Finding{Type: typ, Start: at, End: end})
+			at = end
+		}
+		return fs
+	}
+	for k := range 5000 {
+		out := spans(r.IntN(8), TypePhone)
+		var add []Finding // in any order, overlapping each other too
+		for range r.IntN(8) {
+			at := r.IntN(40)
+			add = append(add, Finding{Type: TypePerson, Start: at, End: at + 1 + r.IntN(8)})
+		}
+		want := mergeFindingsRef(slices.Clone(out), slices.Clone(add))
+		got := mergeFindings(slices.Clip(slices.Clone(out)), slices.Clone(add))
+		if !slices.Equal(got, want) {
+			t.Fatalf("case %d: mergeFindings(%v, %v)\n got %v\nwant %v", k, out, add, got, want)
+		}
+	}
+}
