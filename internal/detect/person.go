@@ -414,14 +414,11 @@ func lookupName(s string) (uint8, bool) {
 	return 0, false
 }
 
-// lookup fills in the gazetteer flags of t.
-func (t *nameTok) lookup(text string) {
-	if t.initial {
-		return
-	}
-	t.flags, _ = lookupName(text[t.start:t.end])
-	t.known = t.flags&(nameFirst|nameLast) != 0
-	t.particle = t.flags&nameParticle != 0
+// setFlags fills in the gazetteer flags of t.
+func (t *nameTok) setFlags(f uint8) {
+	t.flags = f
+	t.known = f&(nameFirst|nameLast) != 0
+	t.particle = f&nameParticle != 0
 }
 
 // cachedTok is an entry of scan.toks.
@@ -441,9 +438,8 @@ func (sc *scan) nameTok(text string, j int) (nameTok, bool) {
 	}
 	t, ok := scanNameTok(text, j)
 	if ok && !t.initial {
-		t.flags, _ = sc.lookupName(text[t.start:t.end])
-		t.known = t.flags&(nameFirst|nameLast) != 0
-		t.particle = t.flags&nameParticle != 0
+		f, _ := sc.lookupName(text[t.start:t.end])
+		t.setFlags(f)
 	}
 	*e = cachedTok{at: j + 1, ok: ok, t: t}
 	return t, ok
