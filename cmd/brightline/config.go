@@ -284,13 +284,38 @@ func (c *Config) toolEffects() (*policy.ToolEffects, error) {
 type ProviderConfig struct {
 	// Name is how routes refer to this provider.
 	Name string `yaml:"name"`
-	// Type is anthropic, openai, openai-compatible or simulated.
+	// Type is anthropic, openai, openai-compatible, bedrock (Amazon
+	// Bedrock), vertex (Anthropic models on Google Vertex AI) or
+	// simulated.
 	Type string `yaml:"type"`
 	// BaseURL defaults to the vendor's public API; required for
-	// openai-compatible (e.g. http://localhost:11434/v1 for Ollama).
+	// openai-compatible (e.g. http://localhost:11434/v1 for Ollama). For
+	// bedrock and vertex it overrides the regional endpoint, e.g. a VPC
+	// or Private Service Connect endpoint.
 	BaseURL string `yaml:"base_url"`
 	// APIKey authenticates the gateway to the provider. Use ${VAR}.
+	// Unused by bedrock and vertex.
 	APIKey string `yaml:"api_key"`
+	// Region is the cloud region: for bedrock the AWS region requests are
+	// sent to and signed for (us-east-1, us-gov-west-1, ...; default
+	// AWS_REGION); for vertex the location (us-east5, europe-west1,
+	// global), required.
+	Region string `yaml:"region"`
+	// Project is the Google Cloud project id; vertex only, required.
+	Project string `yaml:"project"`
+	// AccessKeyID, SecretAccessKey and SessionToken are static AWS
+	// credentials for bedrock (use ${VAR}). Left empty, the default AWS
+	// credentials chain is used: environment, shared config and
+	// credentials files, SSO, web identity, ECS and EC2 instance roles.
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	SessionToken    string `yaml:"session_token"`
+	// CredentialsFile is a Google credentials JSON file for vertex (a
+	// service account key, or authorized_user or external_account
+	// credentials). Left empty, application default credentials are
+	// used: GOOGLE_APPLICATION_CREDENTIALS, gcloud's, or the metadata
+	// server.
+	CredentialsFile string `yaml:"credentials_file"`
 	// Headers are extra static headers sent upstream.
 	Headers map[string]string `yaml:"headers"`
 	// Timeout bounds the wait for response headers (and, for
@@ -352,7 +377,10 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 
 // defaultConfig is the configuration used without a file: a real provider
 // for each vendor whose API key is in the environment, else the simulated
-// provider.
+// provider for every model name ("*"), so that a coding agent started with
+// its own default model (claude-..., gpt-5...) gets a clearly labelled
+// simulated answer instead of a 404. The simulated provider never serves
+// when a real key is set.
 func defaultConfig(getenv func(string) string) Config {
 	var cfg Config
 	if k := getenv("ANTHROPIC_API_KEY"); k != "" {
@@ -367,7 +395,10 @@ func defaultConfig(getenv func(string) string) Config {
 	}
 	if len(cfg.Providers) == 0 {
 		cfg.Providers = []ProviderConfig{{Name: "simulated", Type: "simulated"}}
-		cfg.Routes = []RouteConfig{{Model: "simulated", Targets: []TargetConfig{{Provider: "simulated"}}}}
+		cfg.Routes = []RouteConfig{
+			{Model: "simulated", Targets: []TargetConfig{{Provider: "simulated"}}},
+			{Model: "*", Targets: []TargetConfig{{Provider: "simulated"}}},
+		}
 	}
 	return cfg
 }
@@ -597,11 +628,28 @@ func (c *Config) validate() error {
 			if p.BaseURL == "" {
 				errs = append(errs, fmt.Errorf("%s (%s): base_url is required for openai-compatible providers", where, p.Name))
 			}
+		case "bedrock":
+			if (p.AccessKeyID == "") != (p.SecretAccessKey == "") {
+				errs = append(errs, fmt.Errorf("%s (%s): set both access_key_id and secret_access_key, or neither to use the default AWS credentials chain", where, p.Name))
+			}
+			if p.SessionToken != "" && p.AccessKeyID == "" {
+				errs = append(errs, fmt.Errorf("%s (%s): session_token needs access_key_id and secret_access_key", where, p.Name))
+			}
+		case "vertex":
+			if p.Project == "" || p.Region == "" {
+				errs = append(errs, fmt.Errorf("%s (%s): vertex providers need project and region (e.g. region: us-east5)", where, p.Name))
+			}
 		case "simulated":
 		case "":
-			errs = append(errs, fmt.Errorf("%s (%s): type is required (anthropic, openai, openai-compatible or simulated)", where, p.Name))
+			errs = append(errs, fmt.Errorf("%s (%s): type is required (anthropic, openai, openai-compatible, bedrock, vertex or simulated)", where, p.Name))
 		default:
-			errs = append(errs, fmt.Errorf("%s (%s): unknown type %q (want anthropic, openai, openai-compatible or simulated)", where, p.Name, p.Type))
+			errs = append(errs, fmt.Errorf("%s (%s): unknown type %q (want anthropic, openai, openai-compatible, bedrock, vertex or simulated)", where, p.Name, p.Type))
+		}
+		if p.Type != "bedrock" && (p.AccessKeyID != "" || p.SecretAccessKey != "" || p.SessionToken != "") {
+			errs = append(errs, fmt.Errorf("%s (%s): access_key_id, secret_access_key and session_token are for bedrock providers only", where, p.Name))
+		}
+		if p.Type != "vertex" && (p.Project != "" || p.CredentialsFile != "") {
+			errs = append(errs, fmt.Errorf("%s (%s): project and credentials_file are for vertex providers only", where, p.Name))
 		}
 	}
 	if len(c.Routes) == 0 {

@@ -59,7 +59,14 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	}
 	for _, p := range cfg.Providers {
 		if p.Type == "simulated" {
-			log.Warn("serving from the SIMULATED provider: answers are canned echoes, not a real model; set ANTHROPIC_API_KEY or OPENAI_API_KEY, or use -config", "provider", p.Name)
+			msg := "serving from the SIMULATED provider: answers are canned echoes, not a real model; set ANTHROPIC_API_KEY or OPENAI_API_KEY, or use -config"
+			for _, rt := range cfg.Routes {
+				if rt.Model == "*" && len(rt.Targets) > 0 && rt.Targets[0].Provider == p.Name {
+					msg += `; every model name (route "*") is answered by it, so a client asking for claude-... or gpt-... gets simulated answers marked [simulated]`
+					break
+				}
+			}
+			log.Warn(msg, "provider", p.Name)
 		}
 	}
 	n, err := db.CountActiveKeys(ctx)
@@ -312,15 +319,43 @@ func buildRouter(cfg *Config, obs provider.Observer) (*provider.Router, error) {
 func buildProviders(cfg *Config) (map[string]provider.Provider, error) {
 	providers := make(map[string]provider.Provider, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
-		p, err := provider.New(provider.HTTPConfig{
-			Name:              pc.Name,
-			Kind:              pc.Type,
-			BaseURL:           pc.BaseURL,
-			APIKey:            pc.APIKey,
-			Headers:           pc.Headers,
-			Timeout:           pc.Timeout,
-			StreamIdleTimeout: pc.StreamIdleTimeout,
-		})
+		var p provider.Provider
+		var err error
+		switch pc.Type {
+		case provider.KindBedrock:
+			p, err = provider.NewBedrock(context.Background(), provider.BedrockConfig{
+				Name:              pc.Name,
+				Region:            pc.Region,
+				BaseURL:           pc.BaseURL,
+				AccessKeyID:       pc.AccessKeyID,
+				SecretAccessKey:   pc.SecretAccessKey,
+				SessionToken:      pc.SessionToken,
+				Headers:           pc.Headers,
+				Timeout:           pc.Timeout,
+				StreamIdleTimeout: pc.StreamIdleTimeout,
+			})
+		case provider.KindVertex:
+			p, err = provider.NewVertex(context.Background(), provider.VertexConfig{
+				Name:              pc.Name,
+				Project:           pc.Project,
+				Region:            pc.Region,
+				BaseURL:           pc.BaseURL,
+				CredentialsFile:   pc.CredentialsFile,
+				Headers:           pc.Headers,
+				Timeout:           pc.Timeout,
+				StreamIdleTimeout: pc.StreamIdleTimeout,
+			})
+		default:
+			p, err = provider.New(provider.HTTPConfig{
+				Name:              pc.Name,
+				Kind:              pc.Type,
+				BaseURL:           pc.BaseURL,
+				APIKey:            pc.APIKey,
+				Headers:           pc.Headers,
+				Timeout:           pc.Timeout,
+				StreamIdleTimeout: pc.StreamIdleTimeout,
+			})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
