@@ -86,18 +86,28 @@ type Router struct {
 var ErrBreakerOpen = errors.New("circuit breaker open")
 
 // Models lists the routes with exact (non-glob) names, sorted by name. A
-// model's OwnedBy is the name of its first target's provider.
+// model's OwnedBy is the name of its first target's provider. When every
+// route is a glob (the default "*" to the simulated provider, say), it
+// lists the glob patterns themselves, so that a client sees what it may
+// ask for instead of an empty list.
 func (r *Router) Models() []llm.Model {
-	var models []llm.Model
+	var models, globs []llm.Model
 	for _, rt := range r.Routes {
-		if isGlob(rt.Model) || slices.ContainsFunc(models, func(m llm.Model) bool { return m.ID == rt.Model }) {
+		list := &models
+		if isGlob(rt.Model) {
+			list = &globs
+		}
+		if slices.ContainsFunc(*list, func(m llm.Model) bool { return m.ID == rt.Model }) {
 			continue
 		}
 		m := llm.Model{ID: rt.Model}
 		if len(rt.Targets) > 0 && rt.Targets[0].Provider != nil {
 			m.OwnedBy = rt.Targets[0].Provider.Name()
 		}
-		models = append(models, m)
+		*list = append(*list, m)
+	}
+	if len(models) == 0 {
+		models = globs
 	}
 	slices.SortFunc(models, func(a, b llm.Model) int { return strings.Compare(a.ID, b.ID) })
 	return models
