@@ -18,10 +18,6 @@ import (
 // with headers (":message-type" event, exception or error; ":event-type"
 // or ":exception-type") and a JSON payload, checksummed.
 
-// maxEventMessage bounds one event-stream message, as the format does
-// (16 MiB).
-const maxEventMessage = 16 << 20
-
 // eventStream reads event-stream messages.
 type eventStream struct {
 	br  *bufio.Reader
