@@ -16,6 +16,7 @@ import (
 
 	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -307,7 +308,8 @@ func newVKey(t *testing.T) string {
 func TestBehindMMD(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
-	tl := openTestLog(t, func(c *Config) { c.Now = clock.Now })
+	reg := prometheus.NewRegistry()
+	tl := openTestLog(t, func(c *Config) { c.Now = clock.Now; c.Registerer = reg })
 	stalled := errors.New("tessera is stalled")
 	fault := func() error { return stalled }
 	tl.integrateFault.Store(&fault)
@@ -322,6 +324,9 @@ func TestBehindMMD(t *testing.T) {
 	}
 	if st := tl.Status(); st.Degraded != "" || st.Lag != 2 || st.LagAge != 999*time.Millisecond || st.JournalSize != 2 || st.Size != 0 {
 		t.Errorf("status within the MMD: got %+v, want ok with 2 entries 999ms behind", st)
+	}
+	if got := gauges(t, reg); got["brightline_audit_integration_lag_entries"] != 2 || got["brightline_audit_integration_lag_seconds"] != 0.999 || got["brightline_audit_journal_size"] != 2 {
+		t.Errorf("lag metrics: got %v, want 2 entries 0.999s behind, journal size 2", got)
 	}
 	clock.Add(2 * time.Millisecond)
 	if _, err := tl.Append(ctx, decision(2), nil); !errors.Is(err, ErrBehind) {
@@ -345,6 +350,24 @@ func TestBehindMMD(t *testing.T) {
 	if r, err := tl.Append(ctx, decision(3), nil); err != nil || r.Index != 2 {
 		t.Errorf("append after catching up: got %d, %v; want index 2", r.Index, err)
 	}
+}
+
+// gauges reads reg's gauges by name.
+func gauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if g := m.GetGauge(); g != nil {
+				out[mf.GetName()] = g.GetValue()
+			}
+		}
+	}
+	return out
 }
 
 // TestJournalDiskFull: a journal that can't write fails the append (the

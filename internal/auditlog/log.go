@@ -447,8 +447,10 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 	defer func() { <-l.slots }()
 
 	for attempt := 0; ; attempt++ {
-		r, err := l.journal(ctx, rec)
-		if err == nil || l.cfg.QueueSize == 0 || ctx.Err() != nil {
+		r, journaled, err := l.journal(ctx, rec)
+		// Retry only what never reached the journal: a journaled record
+		// appended again would be logged twice.
+		if err == nil || journaled || l.cfg.QueueSize == 0 || ctx.Err() != nil {
 			if err != nil {
 				return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
 			}
@@ -515,30 +517,32 @@ func (l *Log) acquire(ctx context.Context) error {
 }
 
 // journal hands rec to the journal writer, waits until it is durable,
-// signs its receipt and, when sequenced, waits for the tree. It respects
-// ctx; a record whose append gave up may still be journaled and logged.
-func (l *Log) journal(ctx context.Context, rec *journalRecord) (Receipt, error) {
+// signs its receipt and, when sequenced, waits for the tree. journaled
+// reports whether rec may be in the journal (then it must not be retried).
+// It respects ctx; a record whose append gave up may still be journaled
+// and logged.
+func (l *Log) journal(ctx context.Context, rec *journalRecord) (_ Receipt, journaled bool, _ error) {
 	req := journalReq{rec: rec, done: make(chan error, 1)}
 	select {
 	case l.j.reqs <- req:
 	case <-ctx.Done():
-		return Receipt{}, ctx.Err()
+		return Receipt{}, false, ctx.Err()
 	case <-l.closing:
-		return Receipt{}, ErrClosed
+		return Receipt{}, false, ErrClosed
 	}
 	select {
 	case err := <-req.done:
 		if err != nil {
-			return Receipt{}, err
+			return Receipt{}, false, err
 		}
 	case <-ctx.Done():
-		return Receipt{}, ctx.Err()
+		return Receipt{}, true, ctx.Err()
 	case <-l.dead:
-		return Receipt{}, fmt.Errorf("the log closed before the entry was journaled: %w", ErrClosed)
+		return Receipt{}, true, fmt.Errorf("the log closed before the entry was journaled: %w", ErrClosed)
 	}
 	r, err := l.sign(rec)
 	if err != nil {
-		return Receipt{}, err
+		return Receipt{}, true, err
 	}
 	if l.cfg.Release == ReleaseSequenced {
 		// Without a queue, fail on the first failure to integrate; the
@@ -546,10 +550,10 @@ func (l *Log) journal(ctx context.Context, rec *journalRecord) (Receipt, error) 
 		// this answer is refused. Never journal it again: that would log
 		// it twice.
 		if err := l.waitIntegrated(ctx, rec.seq, l.cfg.QueueSize == 0); err != nil {
-			return Receipt{}, fmt.Errorf("entry %d is journaled but not yet in the log: %w", rec.seq, err)
+			return Receipt{}, true, fmt.Errorf("entry %d is journaled but not yet in the log: %w", rec.seq, err)
 		}
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // sign makes rec's receipt and keeps its encoding on rec for the index.
@@ -873,11 +877,7 @@ func (l *Log) Status() Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.cfg.Now()
-	s.Size, s.JournalSize = l.integrated, max(l.journalNext, l.integrated)
-	s.Lag = s.JournalSize - s.Size
-	if len(l.pending) > 0 {
-		s.LagAge = max(now.Sub(l.pending[0].time), 0)
-	}
+	s.Size, s.JournalSize, s.Lag, s.LagAge = l.lagLocked(now)
 	switch err := l.behindLocked(now); {
 	case err != nil:
 		s.Degraded = err.Error()
@@ -889,6 +889,24 @@ func (l *Log) Status() Status {
 		s.LastError, s.LastErrorAt = l.lastErr.Error(), l.lastErrAt
 	}
 	return s
+}
+
+// lagLocked returns the tree's size, the journal's, the entries between
+// and the age of the oldest of them. The caller holds mu.
+func (l *Log) lagLocked(now time.Time) (size, journal, lag uint64, age time.Duration) {
+	size, journal = l.integrated, max(l.journalNext, l.integrated)
+	if len(l.pending) > 0 {
+		age = max(now.Sub(l.pending[0].time), 0)
+	}
+	return size, journal, journal - size, age
+}
+
+// lag is lagLocked for metrics.
+func (l *Log) lag() (journal, lag uint64, age time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, journal, lag, age = l.lagLocked(l.cfg.Now())
+	return journal, lag, age
 }
 
 // Close stops new appends, waits (up to 10s in all) for the journal to be

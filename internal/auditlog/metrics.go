@@ -53,15 +53,15 @@ func (m *metrics) setStatus(l *Log) {
 	journal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "brightline_audit_journal_size",
 		Help: "Entries durable in the audit journal: the next log index.",
-	}, func() float64 { return float64(l.Status().JournalSize) })
+	}, func() float64 { j, _, _ := l.lag(); return float64(j) })
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "brightline_audit_integration_lag_entries",
 		Help: "Journal entries not yet integrated into the audit log.",
-	}, func() float64 { return float64(l.Status().Lag) })
+	}, func() float64 { _, n, _ := l.lag(); return float64(n) })
 	lagAge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "brightline_audit_integration_lag_seconds",
 		Help: "Age of the oldest journal entry not yet integrated; past the MMD, appends are refused.",
-	}, func() float64 { return l.Status().LagAge.Seconds() })
+	}, func() float64 { _, _, age := l.lag(); return age.Seconds() })
 	m.cols = []prometheus.Collector{m.appends, m.latency, m.published, m.size, journal, lag, lagAge}
 	if m.reg == nil {
 		return
