@@ -264,7 +264,8 @@ func match(sc *scan, text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 	}
 	if isDigit(c) {
 		// SSNs, cards and IMEIs share one scan of digit groups.
-		g, gok := scanGroups(text, i, "- ")
+		var g digitGroups
+		gok := scanGroups(&g, text, i, "- ")
 		if gok {
 			if f, ok := ssn(text, i, &g); ok {
 				return f, true

@@ -63,13 +63,14 @@ func (g *digitGroups) is(lens ...int) bool {
 
 // scanGroups reads digit groups from i, separated by one byte from seps. It
 // fails if there are too many digits or groups to be any identifier here.
-// ssn, card and imei take the groups scanned with seps "- " by match.
-func scanGroups(text string, i int, seps string) (digitGroups, bool) {
-	var g digitGroups
+// ssn, card and imei take the groups scanned with seps "- " by match. It
+// fills in *g, which must be zero, rather than return it: the struct is
+// large, and match scans every number.
+func scanGroups(g *digitGroups, text string, i int, seps string) bool {
 	for {
 		j := digitsRun(text, i)
 		if j == i || g.nd+(j-i) > len(g.d) || g.ng == len(g.lens) {
-			return g, false
+			return false
 		}
 		copy(g.d[g.nd:], text[i:j])
 		g.nd += j - i
@@ -81,7 +82,7 @@ func scanGroups(text string, i int, seps string) (digitGroups, bool) {
 			i = j + 1
 			continue
 		}
-		return g, true
+		return true
 	}
 }
 
@@ -189,7 +190,8 @@ func ipv6(text string, i int) (Finding, bool) {
 }
 
 func ipv4(text string, i int) (Finding, bool) {
-	g, ok := scanGroups(text, i, ".")
+	var g digitGroups
+	ok := scanGroups(&g, text, i, ".")
 	if !ok || g.ng != 4 || !boundaryAt(text, g.end) {
 		return Finding{}, false
 	}
