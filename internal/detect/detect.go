@@ -298,12 +298,13 @@ func match(sc *scan, text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 			return f, true
 		}
 	}
-	if isAlpha(c) {
+	if isAlpha(c) && maybePerson(sc, text, i, fh) {
 		if f, ok := person(sc, text, i, fh); ok && (f.Score >= Threshold || !isUpper(c) || !plateAhead(text, i)) {
 			return f, true
 		}
 	}
-	if isUpper(c) || isDigit(c) {
+	// A plate is capitals and digits: "Main" is none.
+	if (isUpper(c) || isDigit(c)) && !(i+1 < len(text) && isLower(text[i+1])) {
 		return plate(text, i)
 	}
 	return Finding{}, false

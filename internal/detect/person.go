@@ -628,19 +628,9 @@ var honorifics = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
 // field (a "first_name" column) makes any name-shaped value a name. The
 // score may be below Threshold: [Find] raises such a candidate if an
 // identifier shares its line.
+//
+// The caller has checked maybePerson(sc, text, i, fh).
 func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
-	c := text[i]
-	if !isAlpha(c) || isLower(c) && !sc.maybeLowerName(text, i) {
-		return Finding{}, false
-	}
-	// A capitalised word followed by a lower-case word or punctuation is a
-	// name only after a title or label, or in a name field: check those
-	// before looking anything up, since most capitalised words are alone.
-	if !isLower(c) && loneWord(text, i) && fh != hintName && fh != hintGiven && fh != hintSurname {
-		if t, _ := titleBefore(text, i); !t && !labelBefore(text, i) {
-			return Finding{}, false
-		}
-	}
 	r := scanRun(sc, text, i, 6)
 	if r.n == 0 || r.toks[0].initial {
 		return Finding{}, false
@@ -776,6 +766,25 @@ func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 		return Finding{}, false
 	}
 	return Finding{Type: TypePerson, Start: start, End: end, Score: min(base, 0.99), Evidence: personEvidence[rule][ctx]}, true
+}
+
+// maybePerson is the cheap first test of person: whether a name may
+// start at text[i]. Most words fail it, and match calls it itself, before
+// person, so that they cost no more than it.
+func maybePerson(sc *scan, text string, i int, fh fieldHint) bool {
+	c := text[i]
+	if !isAlpha(c) || isLower(c) && !sc.maybeLowerName(text, i) {
+		return false
+	}
+	// A capitalised word followed by a lower-case word or punctuation is a
+	// name only after a title or label, or in a name field: check those
+	// before looking anything up, since most capitalised words are alone.
+	if !isLower(c) && loneWord(text, i) && fh != hintName && fh != hintGiven && fh != hintSurname {
+		if t, _ := titleBefore(text, i); !t && !labelBefore(text, i) {
+			return false
+		}
+	}
+	return true
 }
 
 // loneWord reports whether the word at i is followed by neither another
