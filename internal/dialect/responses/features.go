@@ -62,6 +62,9 @@ var knownFields = map[string]bool{
 	"text": false, "reasoning": false, "metadata": false, "store": false, "include": false,
 	"truncation": false, "service_tier": false, "safety_identifier": false, "prompt_cache_key": false,
 	"prompt_cache_retention": false, "top_logprobs": false, "stream_options": false, "max_tool_calls": false,
+	// The Codex CLI's: ids of the installation and session, for the
+	// provider's logs.
+	"client_metadata": false,
 }
 
 // hostedToolKind returns the server tool kind of a hosted tool type, or "".

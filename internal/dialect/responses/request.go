@@ -86,10 +86,11 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 }
 
 type wireTool struct {
-	Type        string          `json:"type"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
+	Type        string            `json:"type"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Parameters  json.RawMessage   `json:"parameters"`
+	Tools       []json.RawMessage `json:"tools"` // a namespace's
 }
 
 // decodeError is a decoding failure whose message is already fit for the
@@ -251,12 +252,11 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 	}
 	req.System = system.String()
 	for i, raw := range w.Tools {
-		tool, keep, err := decodeTool(i, raw, req, allow, client)
-		if err != nil {
+		if err := decodeTool(fmt.Sprintf("tools: at index %d", i), raw, req, allow, client); err != nil {
 			return nil, err
 		}
-		if keep {
-			req.Tools = append(req.Tools, tool)
+		if len(req.ExtraFields) > 0 && req.ExtraFields[len(req.ExtraFields)-1] == "tools[?]" {
+			req.ExtraFields[len(req.ExtraFields)-1] = fmt.Sprintf("tools[%d]", i)
 		}
 	}
 	tc, err := decodeToolChoice(w.ToolChoice)
@@ -309,9 +309,11 @@ func decodeInput(req *llm.Request, system *strings.Builder, input json.RawMessag
 	var raws []json.RawMessage // only for hosted tool items, if any
 	req.Messages = make([]llm.Message, 0, len(items))
 	// add appends blocks to the last message if it has role r, else to a
-	// new one. Tool results share a message only with tool results.
+	// new one: an assistant turn's items (reasoning, text, calls) make
+	// one message, and so do consecutive call outputs. A user message
+	// item always starts a message of its own, as in Chat Completions.
 	add := func(r llm.Role, results bool, blocks ...llm.Block) {
-		if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == r {
+		if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == r && (r == llm.RoleAssistant || results) {
 			last := &req.Messages[n-1]
 			lastResults := len(last.Content) > 0 && last.Content[0].Type == llm.BlockToolResult
 			if r == llm.RoleAssistant || lastResults == results {
@@ -519,39 +521,54 @@ func parseArguments(s string) (json.RawMessage, error) {
 // defaultSchema is the input schema of a tool that declares no parameters.
 const defaultSchema = `{"type":"object"}`
 
-// decodeTool converts tools[i]. keep is false for a hosted tool, which
+// decodeTool adds the tool raw (at where, for errors) to req.Tools: a
+// function tool, or each function tool of a namespace, under its own
+// name (the namespace is not kept: a call names the tool). A hosted tool
 // stays in Raw only: it is refused unless client and the policy allows
-// its kind, and then named in req.ExtraFields.
-func decodeTool(i int, raw json.RawMessage, req *llm.Request, allow Allow, client bool) (llm.Tool, bool, error) {
+// its kind, and then named in req.ExtraFields as "tools[?]" for the
+// caller to number.
+func decodeTool(where string, raw json.RawMessage, req *llm.Request, allow Allow, client bool) error {
 	var t wireTool
 	if err := json.Unmarshal(raw, &t); err != nil {
-		return llm.Tool{}, false, invalid("tools: at index %d: %s", i, describe(err))
+		return invalid("%s: %s", where, describe(err))
 	}
-	if t.Type == "function" {
+	switch t.Type {
+	case "function":
 		if t.Name == "" {
-			return llm.Tool{}, false, invalid("tools: at index %d: name: required", i)
+			return invalid("%s: name: required", where)
 		}
 		schema := json.RawMessage(defaultSchema)
 		if isSet(t.Parameters) {
 			if t.Parameters[0] != '{' {
-				return llm.Tool{}, false, invalid("tools: at index %d: parameters: must be a JSON object", i)
+				return invalid("%s: parameters: must be a JSON object", where)
 			}
 			schema = t.Parameters
 		}
-		return llm.Tool{Name: t.Name, Description: t.Description, InputSchema: schema}, true, nil
+		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, InputSchema: schema})
+		return nil
+	case "namespace":
+		if strings.Contains(where, "(namespace") {
+			return invalid("%s: a namespace may not hold a namespace", where)
+		}
+		for j, inner := range t.Tools {
+			if err := decodeTool(fmt.Sprintf("%s (namespace %q): tools: at index %d", where, t.Name, j), inner, req, nil, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "":
+		return invalid("%s: type: required", where)
 	}
 	kind := hostedToolKind(t.Type)
 	switch {
-	case t.Type == "":
-		return llm.Tool{}, false, invalid("tools: at index %d: type: required", i)
 	case kind == "" || !client:
-		return llm.Tool{}, false, invalid("tools: at index %d: unsupported tool type %q", i, t.Type)
+		return invalid("%s: unsupported tool type %q", where, t.Type)
 	case allow == nil || !allow.AllowsServerTool(kind):
-		return llm.Tool{}, false, serverToolRefused(fmt.Sprintf("tools: at index %d (type %q)", i, t.Type), kind)
+		return serverToolRefused(fmt.Sprintf("%s (type %q)", where, t.Type), kind)
 	}
-	req.ExtraFields = append(req.ExtraFields, fmt.Sprintf("tools[%d]", i))
+	req.ExtraFields = append(req.ExtraFields, "tools[?]")
 	req.ExtraText = wire.Strings(req.ExtraText, raw)
-	return llm.Tool{}, false, nil
+	return nil
 }
 
 func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {

@@ -12,7 +12,9 @@ var requestKeys = func() *wire.Keys {
 		"type": nil, "role": nil, "content": wire.ArrayOf(part), "call_id": nil, "name": nil,
 		"arguments": nil, "output": wire.ArrayOf(part), "summary": wire.ArrayOf(part), "encrypted_content": nil,
 	})
-	tool := wire.Object(map[string]*wire.Keys{"type": nil, "name": nil, "description": nil, "parameters": nil})
+	function := wire.Object(map[string]*wire.Keys{"type": nil, "name": nil, "description": nil, "parameters": nil})
+	tool := wire.Object(map[string]*wire.Keys{"type": nil, "name": nil, "description": nil, "parameters": nil,
+		"tools": wire.ArrayOf(function)})
 	return wire.Object(map[string]*wire.Keys{
 		"model": nil, "instructions": nil, "input": wire.ArrayOf(item), "tools": wire.ArrayOf(tool),
 		"tool_choice":         wire.Object(map[string]*wire.Keys{"type": nil, "name": nil, "mode": nil}),
