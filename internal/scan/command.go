@@ -32,6 +32,13 @@ With no findings, a signed "no exposure found" attestation is made (scanner
 version, vendor profile hash, tree hash, time), signed with -key FILE or with
 DATADIR/scan.key, which is created on first use.
 
+A host that serves other vendors' models too (the Bedrock runtime, Vertex
+AI) counts as exposure only with evidence of the vendor's models nearby (a
+model ID, an SDK import or constant in the same file, or the SDK in a
+manifest at or above it). Without it the finding is listed as a possible
+route: shown, but not counted by --fail-on-exposure. A tree with possible
+routes gets no attestation.
+
 Exit status: 0 scan done; 1 exposure found with --fail-on-exposure; 2 usage
 error; 3 the scan failed.
 
@@ -46,7 +53,7 @@ func Command(ctx context.Context, args []string, dataDir string, stdout, stderr 
 	fs.SetOutput(stderr)
 	vendor := fs.String("vendor", "", "vendor profile: "+strings.Join(Vendors(), ", "))
 	format := fs.String("format", "table", "output format: table, json, sarif or cyclonedx")
-	failOn := fs.Bool("fail-on-exposure", false, "exit 1 when anything is found")
+	failOn := fs.Bool("fail-on-exposure", false, "exit 1 when exposure is found (possible routes do not count)")
 	vendored := fs.Bool("include-vendored", false, "also scan vendored trees, build outputs and generated files")
 	keyFile := fs.String("key", "", "note signer key `FILE` for the attestation (default DATADIR/scan.key)")
 	outFile := fs.String("o", "", "write the report to `FILE` instead of standard output")
@@ -145,7 +152,7 @@ func Command(ctx context.Context, args []string, dataDir string, stdout, stderr 
 		fmt.Fprintf(stderr, "brightline scan: couldn't write report: %v\n", err)
 		return ExitError
 	}
-	if *failOn && len(res.Findings) > 0 {
+	if *failOn && len(Exposure(res.Findings)) > 0 {
 		return ExitExposure
 	}
 	return ExitOK

@@ -49,12 +49,18 @@ func WriteCycloneDX(w io.Writer, res *Result, p *Profile, now time.Time) error {
 	var comps []cdx.Component
 	var svcs []cdx.Service
 	var refs []string
-	for i, g := range Groups(res.Findings) {
+	// Possible routes are listed after the exposure, marked with the
+	// brightline:possible-route property.
+	exposure := Groups(Exposure(res.Findings))
+	for i, g := range append(exposure, Groups(PossibleRoutes(res.Findings))...) {
 		ref := fmt.Sprintf("%s-%s-%d", p.Name, g.Kind, i+1)
 		refs = append(refs, ref)
 		props := []cdx.Property{
 			{Name: "brightline:kind", Value: string(g.Kind)},
 			{Name: "brightline:depth", Value: string(g.Depth)},
+		}
+		if i >= len(exposure) {
+			props = append(props, cdx.Property{Name: "brightline:possible-route", Value: "true"})
 		}
 		if g.Ecosystem != "" {
 			props = append(props, cdx.Property{Name: "brightline:ecosystem", Value: string(g.Ecosystem)})

@@ -93,6 +93,10 @@ type Finding struct {
 	Line      int       `json:"line"` // 1-based
 	Evidence  string    `json:"evidence"`
 	Rule      string    `json:"rule,omitempty"` // the profile pattern that fired, for source findings
+	// PossibleRoute marks a host that serves other vendors' models too,
+	// found with no evidence of this vendor's models nearby: reported, but
+	// not exposure (see [Exposure]).
+	PossibleRoute bool `json:"possible_route,omitempty"`
 }
 
 func sortFindings(fs []Finding) []Finding {

@@ -65,6 +65,11 @@ type Pattern struct {
 	Regexp    string   `yaml:"regexp" json:"regexp"`
 	Examples  []string `yaml:"examples" json:"examples,omitempty"`
 	Counter   []string `yaml:"counter" json:"counter,omitempty"`
+	// Route marks a host that serves other vendors' models too (the
+	// Bedrock runtime, Vertex AI): its findings are exposure only with
+	// evidence of the vendor's models nearby, else possible routes (see
+	// route.go).
+	Route bool `yaml:"route" json:"route,omitempty"`
 
 	re    *regexp.Regexp
 	group int // index of the "c" group, or -1

@@ -93,16 +93,21 @@ type DepthCount struct {
 
 // Report is the JSON output.
 type Report struct {
-	Scanner      string       `json:"scanner"`
-	Version      string       `json:"version"`
-	Vendor       string       `json:"vendor"`
-	ProfileHash  string       `json:"profile_hash"`
-	Path         string       `json:"path"`
-	FilesScanned int          `json:"files_scanned"`
-	BytesScanned int64        `json:"bytes_scanned"`
-	FilesSkipped int          `json:"files_skipped"`
-	Summary      []DepthCount `json:"summary"`
-	Findings     []Finding    `json:"findings"`
+	Scanner      string `json:"scanner"`
+	Version      string `json:"version"`
+	Vendor       string `json:"vendor"`
+	ProfileHash  string `json:"profile_hash"`
+	Path         string `json:"path"`
+	FilesScanned int    `json:"files_scanned"`
+	BytesScanned int64  `json:"bytes_scanned"`
+	FilesSkipped int    `json:"files_skipped"`
+	// Summary counts the exposure: every finding but the possible routes.
+	Summary []DepthCount `json:"summary"`
+	// PossibleRoutes is how many findings are possible routes (hosts that
+	// serve other vendors' models too, with no evidence of this vendor's
+	// nearby); they are in Findings with possible_route set.
+	PossibleRoutes int       `json:"possible_routes"`
+	Findings       []Finding `json:"findings"`
 	// Attestation is the signed "no exposure found" note, when there are no
 	// findings and one was made.
 	Attestation string `json:"attestation,omitempty"`
@@ -116,7 +121,7 @@ func newReport(res *Result, p *Profile, attestation []byte) Report {
 	return Report{
 		Scanner: ToolName, Version: Version(), Vendor: p.Name, ProfileHash: p.Hash(),
 		Path: res.Root, FilesScanned: len(res.Files), BytesScanned: res.Bytes, FilesSkipped: res.Skipped,
-		Summary: Summary(res.Findings), Findings: fs, Attestation: string(attestation),
+		Summary: Summary(Exposure(res.Findings)), PossibleRoutes: len(PossibleRoutes(res.Findings)), Findings: fs, Attestation: string(attestation),
 	}
 }
 
@@ -130,22 +135,23 @@ func WriteJSON(w io.Writer, res *Result, p *Profile, attestation []byte) error {
 	return nil
 }
 
-// WriteTable writes the human report: the findings grouped by component,
-// each with its locations, then the depth summary, then the attestation if
-// there is one.
+// WriteTable writes the human report: the exposure grouped by component,
+// each with its locations, then the possible routes, then the depth
+// summary of the exposure, then the attestation if there is one.
 func WriteTable(w io.Writer, res *Result, p *Profile, attestation []byte) error {
 	title := p.Title
 	if title == "" {
 		title = p.Name
 	}
-	gs := Groups(res.Findings)
+	exposure, possible := Exposure(res.Findings), PossibleRoutes(res.Findings)
+	gs := Groups(exposure)
 	files := map[string]bool{}
-	for _, f := range res.Findings {
+	for _, f := range exposure {
 		files[f.File] = true
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s exposure in %s: %d findings, %d components, %d files (%d files, %s scanned)\n\n",
-		title, res.Root, len(res.Findings), len(gs), len(files), len(res.Files), humanBytes(res.Bytes))
+		title, res.Root, len(exposure), len(gs), len(files), len(res.Files), humanBytes(res.Bytes))
 	if len(gs) > 0 {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "COMPONENT\tKIND\tDEPTH\tECOSYSTEM\tWHERE\tEVIDENCE")
@@ -161,13 +167,27 @@ func WriteTable(w io.Writer, res *Result, p *Profile, attestation []byte) error 
 		tw.Flush()
 		b.WriteString("\n")
 	}
+	if len(possible) > 0 {
+		fmt.Fprintf(&b, "Possible routes: %d findings of hosts that also serve other vendors' models, with no evidence of %s models\n"+
+			"nearby (a model ID, SDK import or constant in the file, or the SDK in a manifest at or above it). Not counted as exposure.\n", len(possible), title)
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "COMPONENT\tWHERE\tEVIDENCE")
+		for _, f := range possible {
+			fmt.Fprintf(tw, "%s\t%s:%d\t%s\n", f.Component, f.File, f.Line, f.Evidence)
+		}
+		tw.Flush()
+		b.WriteString("\n")
+	}
 	b.WriteString("Depth summary\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, s := range Summary(res.Findings) {
+	for _, s := range Summary(exposure) {
 		fmt.Fprintf(tw, "  %s\t%d components\t%d findings\n", s.Label, s.Components, s.Findings)
 	}
 	tw.Flush()
-	if len(res.Findings) == 0 {
+	switch {
+	case len(exposure) == 0 && len(possible) > 0:
+		fmt.Fprintf(&b, "\nNo %s exposure found; review the possible routes (no attestation is made while there are any).\n", title)
+	case len(exposure) == 0:
 		fmt.Fprintf(&b, "\nNo %s exposure found.\n", title)
 	}
 	if len(attestation) > 0 {

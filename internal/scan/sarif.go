@@ -111,14 +111,19 @@ func WriteSARIF(w io.Writer, res *Result, p *Profile) error {
 	results := []sarifResult{}
 	for _, f := range res.Findings {
 		ri := slices.Index(Kinds, f.Kind)
+		level, msg := rules[ri].DefaultConfig.Level, fmt.Sprintf("%s exposure (%s): %s %s", p.Name, f.Depth.Label(), f.Kind, f.Component)
+		if f.PossibleRoute {
+			level = "note"
+			msg = fmt.Sprintf("possible route to %s: %s %s also serves other vendors' models, and nothing nearby names %s's; not counted as exposure", p.Name, f.Kind, f.Component, p.Name)
+		}
 		results = append(results, sarifResult{
-			RuleID: rules[ri].ID, RuleIndex: ri, Level: rules[ri].DefaultConfig.Level,
-			Message: sarifText{fmt.Sprintf("%s exposure (%s): %s %s", p.Name, f.Depth.Label(), f.Kind, f.Component)},
+			RuleID: rules[ri].ID, RuleIndex: ri, Level: level,
+			Message: sarifText{msg},
 			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
 				ArtifactLocation: sarifArtifactLoc{URI: f.File, URIBaseID: "%SRCROOT%"},
 				Region:           sarifRegion{StartLine: f.Line, Snippet: sarifText{f.Evidence}},
 			}}},
-			Properties: map[string]any{"component": f.Component, "depth": f.Depth, "ecosystem": f.Ecosystem, "vendor": p.Name},
+			Properties: map[string]any{"component": f.Component, "depth": f.Depth, "ecosystem": f.Ecosystem, "vendor": p.Name, "possibleRoute": f.PossibleRoute},
 		})
 	}
 	var bases map[string]sarifArtifactLoc

@@ -129,7 +129,7 @@ func Scan(ctx context.Context, root string, p *Profile, opts Options) (*Result, 
 		res.Bytes += w.bytes
 		res.Skipped += w.skipped
 	}
-	res.Findings = sortFindings(res.Findings)
+	res.Findings = markPossibleRoutes(p, sortFindings(res.Findings))
 	slices.Sort(res.Files)
 	return res, nil
 }
