@@ -171,7 +171,7 @@ func checkContextManagement(value []byte) error {
 // the client runs.
 func isClientTool(typ string) bool {
 	for _, p := range []string{"computer_", "bash_", "text_editor_", "memory_"} {
-		if strings.HasPrefix(typ, p) && !strings.Contains(typ, "code_execution") {
+		if strings.HasPrefix(typ, p) && !strings.Contains(typ, "code_execution") && !strings.Contains(typ, "_toolset_") {
 			return true
 		}
 	}
