@@ -20,8 +20,8 @@ import (
 type wireRequest struct {
 	Model              string            `json:"model"`
 	Instructions       json.RawMessage   `json:"instructions"`
-	Input              json.RawMessage   `json:"input"`
-	Tools              []json.RawMessage `json:"tools"`
+	Input              wireInput         `json:"input"`
+	Tools              []wireTool        `json:"tools"`
 	ToolChoice         json.RawMessage   `json:"tool_choice"`
 	ParallelToolCalls  *bool             `json:"parallel_tool_calls"`
 	MaxOutputTokens    *int              `json:"max_output_tokens"`
@@ -86,11 +86,46 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 }
 
 type wireTool struct {
-	Type        string            `json:"type"`
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Parameters  json.RawMessage   `json:"parameters"`
-	Tools       []json.RawMessage `json:"tools"` // a namespace's
+	Type        string          `json:"type"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+	Tools       []wireTool      `json:"tools"` // a namespace's
+}
+
+// wireInput is input: a string or a list of items.
+type wireInput struct {
+	Set   bool // present and not null
+	Text  string
+	Items []wireItem // when Set and not a string
+}
+
+func (in *wireInput) UnmarshalJSON(data []byte) error {
+	*in = wireInput{}
+	switch data[0] {
+	case 'n':
+		return nil
+	case '"':
+		in.Set = true
+		return json.Unmarshal(data, &in.Text)
+	case '[':
+		in.Set = true
+		in.Items = []wireItem{}
+		if err := json.Unmarshal(data, &in.Items); err != nil {
+			// Decode item by item to say which one is wrong.
+			var raws []json.RawMessage
+			json.Unmarshal(data, &raws)
+			for i, raw := range raws {
+				var it wireItem
+				if err := json.Unmarshal(raw, &it); err != nil {
+					return &decodeError{fmt.Sprintf("input: at index %d: %s", i, describe(err))}
+				}
+			}
+			return &decodeError{"input: " + describe(err)}
+		}
+		return nil
+	}
+	return &decodeError{"input: must be a string or an array of items, got " + jsonKind(data[0])}
 }
 
 // decodeError is a decoding failure whose message is already fit for the
@@ -247,16 +282,26 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 		}
 		system.WriteString(s)
 	}
-	if err := decodeInput(req, &system, w.Input, allow, client); err != nil {
+	if err := decodeInput(req, &system, body, &w.Input, allow, client); err != nil {
 		return nil, err
 	}
 	req.System = system.String()
-	for i, raw := range w.Tools {
-		if err := decodeTool(fmt.Sprintf("tools: at index %d", i), raw, req, allow, client); err != nil {
+	var rawTools []json.RawMessage // only for hosted tools, if any
+	for i := range w.Tools {
+		hosted, err := decodeTool(i, "", &w.Tools[i], req, allow, client)
+		if err != nil {
 			return nil, err
 		}
-		if len(req.ExtraFields) > 0 && req.ExtraFields[len(req.ExtraFields)-1] == "tools[?]" {
-			req.ExtraFields[len(req.ExtraFields)-1] = fmt.Sprintf("tools[%d]", i)
+		if hosted {
+			if rawTools == nil {
+				var t struct {
+					Tools []json.RawMessage `json:"tools"`
+				}
+				json.Unmarshal(body, &t)
+				rawTools = t.Tools
+			}
+			req.ExtraFields = append(req.ExtraFields, fmt.Sprintf("tools[%d]", i))
+			req.ExtraText = wire.Strings(req.ExtraText, rawTools[i])
 		}
 	}
 	tc, err := decodeToolChoice(w.ToolChoice)
@@ -275,37 +320,17 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 
 // decodeInput decodes input, a string or a list of items, into
 // req.Messages, and appends system and developer text to system.
-func decodeInput(req *llm.Request, system *strings.Builder, input json.RawMessage, allow Allow, client bool) error {
-	if !isSet(input) {
+func decodeInput(req *llm.Request, system *strings.Builder, body []byte, input *wireInput, allow Allow, client bool) error {
+	if !input.Set {
 		return invalid("input: required")
 	}
-	switch input[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(input, &s); err != nil {
-			return invalid("input: %s", describe(err))
-		}
-		if s != "" {
-			req.Messages = []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: s}}}}
+	if input.Items == nil {
+		if input.Text != "" {
+			req.Messages = []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: input.Text}}}}
 		}
 		return nil
-	case '[':
-	default:
-		return invalid("input: must be a string or an array of items, got %s", jsonKind(input[0]))
 	}
-	var items []wireItem
-	if err := json.Unmarshal(input, &items); err != nil {
-		// Decode item by item to say which one is wrong.
-		var raws []json.RawMessage
-		json.Unmarshal(input, &raws)
-		for i, raw := range raws {
-			var it wireItem
-			if err := json.Unmarshal(raw, &it); err != nil {
-				return invalid("input: at index %d: %s", i, describe(err))
-			}
-		}
-		return invalid("input: %s", describe(err))
-	}
+	items := input.Items
 	var raws []json.RawMessage // only for hosted tool items, if any
 	req.Messages = make([]llm.Message, 0, len(items))
 	// add appends blocks to the last message if it has role r, else to a
@@ -415,7 +440,11 @@ func decodeInput(req *llm.Request, system *strings.Builder, input json.RawMessag
 			// An earlier answer's hosted tool call: it stays in Raw
 			// for the provider, and its text is inspected.
 			if raws == nil {
-				json.Unmarshal(input, &raws)
+				var in struct {
+					Input []json.RawMessage `json:"input"`
+				}
+				json.Unmarshal(body, &in)
+				raws = in.Input
 			}
 			req.ExtraFields = append(req.ExtraFields, fmt.Sprintf("input[%d]", i))
 			req.ExtraText = wire.Strings(req.ExtraText, raws[i])
@@ -521,54 +550,51 @@ func parseArguments(s string) (json.RawMessage, error) {
 // defaultSchema is the input schema of a tool that declares no parameters.
 const defaultSchema = `{"type":"object"}`
 
-// decodeTool adds the tool raw (at where, for errors) to req.Tools: a
-// function tool, or each function tool of a namespace, under its own
-// name (the namespace is not kept: a call names the tool). A hosted tool
-// stays in Raw only: it is refused unless client and the policy allows
-// its kind, and then named in req.ExtraFields as "tools[?]" for the
-// caller to number.
-func decodeTool(where string, raw json.RawMessage, req *llm.Request, allow Allow, client bool) error {
-	var t wireTool
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return invalid("%s: %s", where, describe(err))
+// decodeTool adds tools[i] (or, in a namespace, the tool of that name)
+// to req.Tools: a function tool, or each function tool of a namespace,
+// under its own name (the namespace is not kept: a call names the tool).
+// hosted says it is a tool the provider runs, which stays in Raw only: it
+// is refused unless client and the policy allows its kind.
+func decodeTool(i int, namespace string, t *wireTool, req *llm.Request, allow Allow, client bool) (hosted bool, err error) {
+	where := fmt.Sprintf("tools: at index %d", i)
+	if namespace != "" {
+		where = fmt.Sprintf("tools (namespace %q): at index %d", namespace, i)
 	}
 	switch t.Type {
 	case "function":
 		if t.Name == "" {
-			return invalid("%s: name: required", where)
+			return false, invalid("%s: name: required", where)
 		}
 		schema := json.RawMessage(defaultSchema)
 		if isSet(t.Parameters) {
 			if t.Parameters[0] != '{' {
-				return invalid("%s: parameters: must be a JSON object", where)
+				return false, invalid("%s: parameters: must be a JSON object", where)
 			}
 			schema = t.Parameters
 		}
 		req.Tools = append(req.Tools, llm.Tool{Name: t.Name, Description: t.Description, InputSchema: schema})
-		return nil
+		return false, nil
 	case "namespace":
-		if strings.Contains(where, "(namespace") {
-			return invalid("%s: a namespace may not hold a namespace", where)
+		if namespace != "" {
+			return false, invalid("%s: a namespace may not hold a namespace", where)
 		}
-		for j, inner := range t.Tools {
-			if err := decodeTool(fmt.Sprintf("%s (namespace %q): tools: at index %d", where, t.Name, j), inner, req, nil, false); err != nil {
-				return err
+		for j := range t.Tools {
+			if _, err := decodeTool(j, t.Name, &t.Tools[j], req, nil, false); err != nil {
+				return false, err
 			}
 		}
-		return nil
+		return false, nil
 	case "":
-		return invalid("%s: type: required", where)
+		return false, invalid("%s: type: required", where)
 	}
 	kind := hostedToolKind(t.Type)
 	switch {
 	case kind == "" || !client:
-		return invalid("%s: unsupported tool type %q", where, t.Type)
+		return false, invalid("%s: unsupported tool type %q", where, t.Type)
 	case allow == nil || !allow.AllowsServerTool(kind):
-		return serverToolRefused(fmt.Sprintf("%s (type %q)", where, t.Type), kind)
+		return false, serverToolRefused(fmt.Sprintf("%s (type %q)", where, t.Type), kind)
 	}
-	req.ExtraFields = append(req.ExtraFields, "tools[?]")
-	req.ExtraText = wire.Strings(req.ExtraText, raw)
-	return nil
+	return true, nil
 }
 
 func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
