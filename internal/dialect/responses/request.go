@@ -18,20 +18,20 @@ import (
 // Unknown fields are ignored here and survive in Request.Raw. requestKeys
 // (strict.go) must list every field these types decode.
 type wireRequest struct {
-	Model              string            `json:"model"`
-	Instructions       json.RawMessage   `json:"instructions"`
-	Input              wireInput         `json:"input"`
-	Tools              []wireTool        `json:"tools"`
-	ToolChoice         json.RawMessage   `json:"tool_choice"`
-	ParallelToolCalls  *bool             `json:"parallel_tool_calls"`
-	MaxOutputTokens    *int              `json:"max_output_tokens"`
-	Temperature        *float64          `json:"temperature"`
-	TopP               *float64          `json:"top_p"`
-	Stream             bool              `json:"stream"`
-	User               string            `json:"user"`
-	PreviousResponseID *string           `json:"previous_response_id"`
-	Conversation       json.RawMessage   `json:"conversation"`
-	Background         *bool             `json:"background"`
+	Model              string          `json:"model"`
+	Instructions       json.RawMessage `json:"instructions"`
+	Input              wireInput       `json:"input"`
+	Tools              []wireTool      `json:"tools"`
+	ToolChoice         json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls  *bool           `json:"parallel_tool_calls"`
+	MaxOutputTokens    *int            `json:"max_output_tokens"`
+	Temperature        *float64        `json:"temperature"`
+	TopP               *float64        `json:"top_p"`
+	Stream             bool            `json:"stream"`
+	User               string          `json:"user"`
+	PreviousResponseID *string         `json:"previous_response_id"`
+	Conversation       json.RawMessage `json:"conversation"`
+	Background         *bool           `json:"background"`
 }
 
 // wireItem is one input item. Type says which fields are set; a message
