@@ -74,6 +74,24 @@ var Capabilities = map[string]map[string]Capability{
 		FeatureLogprobs:      {Unknown, ""},
 		FeatureSeed:          {Unknown, ""},
 	},
+	// Amazon's own models (Nova, Titan) are reached through Bedrock's
+	// Converse API, which Brightline translates to and from the canonical
+	// model.
+	VendorAmazon: {
+		FeatureTools:         {Supported, "through Bedrock Converse"},
+		FeatureToolChoice:    {Differs, "Converse has auto, any and a named tool, but no \"none\": tools stay offered"},
+		FeatureParallelTools: {Unknown, "not verified through Converse"},
+		FeatureImages:        {Differs, "image data only (png, jpeg, gif, webp); images by URL are refused"},
+		FeatureStreaming:     {Supported, "ConverseStream"},
+		FeatureSystem:        {Supported, ""},
+		FeatureThinking:      {Missing, "thinking blocks and configuration do not cross into Converse"},
+		FeaturePromptCaching: {Missing, "Converse cache points are not mapped; cache_control is dropped"},
+		FeatureJSONMode:      {Missing, "response_format does not cross into Converse"},
+		FeatureStopSequences: {Supported, ""},
+		FeatureTopK:          {Missing, "top_k is not mapped into Converse"},
+		FeatureLogprobs:      {Missing, "Converse returns no log probabilities"},
+		FeatureSeed:          {Missing, "Converse has no seed"},
+	},
 	VendorXAI: {
 		FeatureTools:         {Supported, ""},
 		FeatureToolChoice:    {Supported, ""},
@@ -98,4 +116,50 @@ func CapabilityOf(vendor, feature string) Capability {
 		return c
 	}
 	return Capability{Support: Unknown, Note: "no capability data for " + vendor}
+}
+
+// Features that depend on where a vendor's models are hosted rather than on
+// the model, for [HostCapabilities]. The traffic inventory does not record
+// them per request.
+const (
+	FeatureCountTokens = "count_tokens"   // POST /v1/messages/count_tokens
+	FeatureBetas       = "anthropic_beta" // anthropic-beta features
+	FeatureServerTools = "server_tools"   // tools the provider runs (web search, code execution, MCP connector)
+)
+
+// HostCapabilities says how a provider type that hosts another vendor's
+// models differs from that vendor's own API, for the features where it
+// does: Anthropic's models on Amazon Bedrock ("bedrock") and on Google
+// Vertex AI ("vertex"). The models and the Messages body are the same, so
+// every other feature is as in Capabilities[VendorAnthropic].
+var HostCapabilities = map[string]map[string]Capability{
+	"bedrock": {
+		FeatureCountTokens:   {Missing, "Brightline's bedrock provider serves no count_tokens"},
+		FeatureBetas:         {Differs, "Brightline moves anthropic-beta into the body's anthropic_beta; Bedrock accepts only some betas, and later than Anthropic's API"},
+		FeatureServerTools:   {Missing, "web search, web fetch, code execution and the MCP connector are Anthropic API features, not offered on Bedrock's InvokeModel"},
+		FeaturePromptCaching: {Differs, "available for some Claude models and regions only, with Bedrock's own pricing"},
+	},
+	"vertex": {
+		FeatureCountTokens:   {Missing, "Brightline's vertex provider serves no count_tokens"},
+		FeatureBetas:         {Differs, "anthropic-beta is forwarded, but Vertex accepts only some betas, and later than Anthropic's API"},
+		FeatureServerTools:   {Differs, "only some server tools are offered on Vertex; check the model's Vertex documentation"},
+		FeaturePromptCaching: {Differs, "supported, with Google's pricing and regional availability"},
+	},
+}
+
+// CapabilityVia returns vendor's support for feature when its models are
+// served by a provider of type providerType: the host's difference from
+// [HostCapabilities] if it has one for the feature, else [CapabilityOf]
+// (or, for a host-only feature, Supported).
+func CapabilityVia(vendor, providerType, feature string) Capability {
+	if c, ok := HostCapabilities[providerType][feature]; ok && vendor == VendorAnthropic {
+		return c
+	}
+	switch feature {
+	case FeatureCountTokens, FeatureBetas, FeatureServerTools:
+		if vendor == VendorAnthropic {
+			return Capability{Support: Supported}
+		}
+	}
+	return CapabilityOf(vendor, feature)
 }

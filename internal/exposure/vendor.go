@@ -16,6 +16,7 @@ const (
 	VendorMeta       = "meta"
 	VendorMistral    = "mistral"
 	VendorDeepSeek   = "deepseek"
+	VendorAmazon     = "amazon" // Nova and Titan, on Bedrock
 	VendorSelfHosted = "self-hosted"
 	VendorSimulated  = "simulated"
 	VendorUnknown    = "unknown"
@@ -71,13 +72,28 @@ var modelVendors = []struct {
 	{"mixtral", VendorMistral, false},
 	{"codestral", VendorMistral, false},
 	{"deepseek", VendorDeepSeek, false},
+	// Bedrock ids name the maker first: amazon.nova-pro-v1:0,
+	// meta.llama3-1-70b-instruct-v1:0, openai.gpt-oss-120b-1:0.
+	{"openai.gpt-oss", VendorOpenAI, false},
+	{"amazon.", VendorAmazon, true},
+	{"meta.llama", VendorMeta, false},
+	{"mistral.", VendorMistral, false},
+	{"deepseek.", VendorDeepSeek, false},
+	{"cohere.", "cohere", true},
+	{"ai21.", "ai21", true},
+	{"writer.", "writer", true},
 }
 
 // VendorOf names the vendor behind a provider of type providerType at
 // baseURL serving model.
 //
 // anthropic and openai providers are those vendors and simulated is
-// "simulated", whatever the model. For an openai-compatible provider:
+// "simulated", whatever the model. A vertex provider serves Anthropic's
+// models only, so it is "anthropic". A bedrock provider is the model's
+// maker: anthropic.claude-… and us.anthropic.claude-… are "anthropic",
+// amazon.nova-… "amazon", meta.llama… "meta", and so on; an id that
+// names no maker (an application inference profile ARN) is "unknown".
+// For an openai-compatible provider:
 //
 //  1. A closed-weight model is its maker's whatever the host: claude-* is
 //     "anthropic", gpt-*, o1, o3 and o4 "openai", gemini-* "google",
@@ -103,6 +119,17 @@ func VendorOf(providerType, baseURL, model string) string {
 		return VendorOpenAI
 	case "simulated":
 		return VendorSimulated
+	case "vertex":
+		return VendorAnthropic
+	case "bedrock":
+		m := model
+		if strings.HasPrefix(m, "arn:") {
+			m = m[strings.LastIndexByte(m, '/')+1:]
+		}
+		if v, _ := vendorOfModel(m); v != "" {
+			return v
+		}
+		return VendorUnknown
 	}
 	mv, closed := vendorOfModel(model)
 	if closed {
@@ -158,7 +185,7 @@ func vendorOfModel(model string) (vendor string, closed bool) {
 	if i := strings.LastIndexByte(m, '/'); i >= 0 {
 		m = m[i+1:]
 	}
-	for _, p := range []string{"us.", "eu.", "apac.", "global."} {
+	for _, p := range []string{"us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca."} {
 		m = strings.TrimPrefix(m, p)
 	}
 	for _, mv := range modelVendors {

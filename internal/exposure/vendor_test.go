@@ -45,6 +45,16 @@ func TestVendorOf(t *testing.T) {
 		{"openai-compatible", "https://llm.example.com/v1", "o1x", "unknown"}, // not the o1 family
 		{"openai-compatible", "https://llm.example.com/v1", "qwen2.5", "unknown"},
 		{"openai-compatible", "", "", "unknown"},
+		// Bedrock: the model's maker; Vertex: Anthropic's models only.
+		{"bedrock", "", "anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic"},
+		{"bedrock", "https://bedrock-runtime.us-gov-west-1.amazonaws.com", "us-gov.anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic"},
+		{"bedrock", "", "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0", "anthropic"},
+		{"bedrock", "", "amazon.nova-pro-v1:0", "amazon"},
+		{"bedrock", "", "meta.llama3-1-70b-instruct-v1:0", "meta"},
+		{"bedrock", "", "mistral.mistral-large-2407-v1:0", "mistral"},
+		{"bedrock", "", "openai.gpt-oss-120b-1:0", "openai"},
+		{"bedrock", "", "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3", "unknown"},
+		{"vertex", "", "claude-sonnet-4-5@20250929", "anthropic"},
 		{"openai-compatible", "::not a url", "", "unknown"},
 	}
 	for _, tt := range tests {
@@ -53,5 +63,27 @@ func TestVendorOf(t *testing.T) {
 				t.Errorf("VendorOf(%q, %q, %q) = %q, want %q", tt.typ, tt.url, tt.model, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCapabilityVia(t *testing.T) {
+	tests := []struct {
+		vendor, host, feature string
+		want                  Support
+	}{
+		{VendorAnthropic, "anthropic", FeatureCountTokens, Supported},
+		{VendorAnthropic, "bedrock", FeatureCountTokens, Missing},
+		{VendorAnthropic, "vertex", FeatureCountTokens, Missing},
+		{VendorAnthropic, "bedrock", FeatureBetas, Differs},
+		{VendorAnthropic, "bedrock", FeatureServerTools, Missing},
+		{VendorAnthropic, "vertex", FeatureServerTools, Differs},
+		{VendorAnthropic, "bedrock", FeatureThinking, Supported}, // the model's own, as on Anthropic's API
+		{VendorAmazon, "bedrock", FeatureImages, Differs},
+		{VendorAmazon, "bedrock", FeatureThinking, Missing},
+	}
+	for _, tt := range tests {
+		if got := CapabilityVia(tt.vendor, tt.host, tt.feature); got.Support != tt.want {
+			t.Errorf("CapabilityVia(%s, %s, %s) = %s, want %s", tt.vendor, tt.host, tt.feature, got.Support, tt.want)
+		}
 	}
 }
