@@ -13,15 +13,21 @@
 // top_k, thinking configuration, ...). When translating, only the canonical
 // fields survive. In particular:
 //
-//   - A "system" given as an array of text blocks is joined with "\n\n".
-//   - redacted_thinking blocks are dropped when decoding requests and
-//     responses (the canonical model cannot hold their opaque data); in a
-//     stream they become [llm.EventOther] frames, like signature_delta.
-//   - Request content blocks other than text, image, tool_use, tool_result,
-//     thinking and redacted_thinking are rejected: the gateway inspects all
-//     content and fails closed on what it cannot model. Which top-level
-//     fields, provider-executed tools and anthropic-beta values a client
-//     may send is the allow-list's to say: see [Allow].
+//   - A "system" given as an array of text blocks is joined with "\n\n",
+//     and so are "system" messages inside "messages", after it, in order
+//     (the bytes keep them where the client put them).
+//   - Documents (base64, url, file, text and content sources) and search
+//     results become [llm.BlockDocument] and [llm.BlockSearchResult], their
+//     text as text blocks the detectors read; citations keep their wire
+//     form with the cited text read out; redacted_thinking keeps its data
+//     (in a stream it is an [llm.EventOther] frame, like signature_delta);
+//     tool_reference names a tool. Server tool blocks in the conversation's
+//     history (a server tool's earlier call and result) are decoded only
+//     from a client whose policy allows their kind. Other block types are
+//     rejected: the gateway inspects all content and fails closed on what
+//     it cannot model. Which top-level fields, provider-executed tools and
+//     anthropic-beta values a client may send is the allow-list's to say:
+//     see [Allow].
 //   - In responses, server tool blocks (server_tool_use, mcp_tool_use and
 //     their results) become [llm.BlockServerToolUse] and
 //     [llm.BlockServerToolResult], kept whole in [llm.Opaque]; a block of
