@@ -477,8 +477,7 @@ func validPhoneDigits(b []byte) bool {
 		}
 		// The national significant number is nn in decimal, as
 		// libphonenumber writes it (without leading zeros).
-		var nsn [20]byte
-		if v := usPhone(); v != nil && v.valid(strconv.AppendUint(nsn[:0], nn, 10)) {
+		if v := usPhone(); v != nil && v.valid(strconv.FormatUint(nn, 10)) {
 			return true
 		}
 		return validNANP(nn, usPhone() == nil)
@@ -488,5 +487,12 @@ func validPhoneDigits(b []byte) bool {
 		return false
 	}
 	region := phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode()))
+	if v := regionPhone(region); v != nil && v.cc == int(num.GetCountryCode()) {
+		// What IsValidNumberForRegion(num, region) checks.
+		if v.valid(phonenumbers.GetNationalSignificantNumber(num)) {
+			return true
+		}
+		return phonenumbers.IsValidNumber(num)
+	}
 	return phonenumbers.IsValidNumberForRegion(num, region) || phonenumbers.IsValidNumber(num)
 }

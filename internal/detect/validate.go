@@ -90,20 +90,51 @@ func validSSN(d []byte) bool {
 // locked cache and matches it twice; here the patterns are compiled once,
 // and the types' patterns for each length are one expression. It is nil
 // if the metadata cannot be read, and callers then ask the library.
-var usPhone = sync.OnceValue(func() *usValidator {
+var usPhone = sync.OnceValue(func() *regionValidator { return loadRegionValidator("US") })
+
+// regionValidators holds the validators of the regions other than US that
+// regionPhone has been asked for, by region code (nil if none).
+var regionValidators sync.Map
+
+// regionPhone returns the validator of a region, as usPhone does for US,
+// or nil.
+func regionPhone(region string) *regionValidator {
+	if region == "US" {
+		return usPhone()
+	}
+	if v, ok := regionValidators.Load(region); ok {
+		return v.(*regionValidator)
+	}
+	v, _ := regionValidators.LoadOrStore(region, loadRegionValidator(region))
+	return v.(*regionValidator)
+}
+
+// loadRegionValidator compiles the validator of a geographic region, or
+// returns nil if the metadata cannot be read or does not list the region
+// exactly once.
+func loadRegionValidator(region string) *regionValidator {
 	coll, err := phonenumbers.MetadataCollection()
-	if err != nil {
+	if err != nil || region == "" || region == "001" || region == "ZZ" {
 		return nil
 	}
+	var found *phonenumbers.PhoneMetadata
 	for _, m := range coll.GetMetadata() {
-		if m.GetId() == "US" {
-			return newUSValidator(m)
+		if m.GetId() == region {
+			if found != nil {
+				return nil
+			}
+			found = m
 		}
 	}
-	return nil
-})
+	if found == nil {
+		return nil
+	}
+	return newRegionValidator(found)
+}
 
-type usValidator struct {
+// regionValidator validates the national numbers of one region.
+type regionValidator struct {
+	cc      int // the region's country calling code
 	general *phoneDesc
 	// byLen[n] matches the n-digit numbers of any type whose possible
 	// lengths admit n; nil if none does. Read-only after construction.
@@ -128,7 +159,7 @@ func lengthFits(lens []int32, n int) bool {
 	return len(lens) == 0 || slices.Contains(lens, int32(n))
 }
 
-func newUSValidator(m *phonenumbers.PhoneMetadata) *usValidator {
+func newRegionValidator(m *phonenumbers.PhoneMetadata) *regionValidator {
 	// The types libphonenumber's getNumberTypeHelper tries; a number of
 	// none of them is UNKNOWN, which is what invalid means. Mobile is only
 	// tried when its pattern differs from fixed line's.
@@ -137,7 +168,7 @@ func newUSValidator(m *phonenumbers.PhoneMetadata) *usValidator {
 	if !m.GetSameMobileAndFixedLinePattern() {
 		types = append(types, m.GetMobile())
 	}
-	v := &usValidator{general: compileDesc(m.GetGeneralDesc())}
+	v := &regionValidator{cc: int(m.GetCountryCode()), general: compileDesc(m.GetGeneralDesc())}
 	for n := range v.byLen {
 		var alts []string
 		for _, d := range types {
@@ -153,11 +184,11 @@ func newUSValidator(m *phonenumbers.PhoneMetadata) *usValidator {
 }
 
 // valid reports whether the national significant number nsn is a valid
-// US number.
-func (v *usValidator) valid(nsn []byte) bool {
+// number of the region.
+func (v *regionValidator) valid(nsn string) bool {
 	n := len(nsn)
-	if n > maxNSN || v.byLen[n] == nil || !lengthFits(v.general.lens, n) || !v.general.re.Match(nsn) {
+	if n > maxNSN || v.byLen[n] == nil || !lengthFits(v.general.lens, n) || !v.general.re.MatchString(nsn) {
 		return false
 	}
-	return v.byLen[n].Match(nsn)
+	return v.byLen[n].MatchString(nsn)
 }
