@@ -184,7 +184,8 @@ func newRegionValidator(m *phonenumbers.PhoneMetadata) *regionValidator {
 }
 
 // valid reports whether the national significant number nsn is a valid
-// number of the region.
+// number of the region. nsn has at most maxNSN digits: Parse refuses a
+// longer one, and a NANP number has ten.
 func (v *regionValidator) valid(nsn string) bool {
 	n := len(nsn)
 	if n > maxNSN || v.byLen[n] == nil || !lengthFits(v.general.lens, n) || !v.general.re.MatchString(nsn) {
