@@ -64,6 +64,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't open database %s: %w", path, err)
 	}
+	if err := makePrivate(abs); err != nil {
+		return nil, fmt.Errorf("couldn't open database %s: can't create the file or make it private (is the directory writable?): %w", path, err)
+	}
 	bt := fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())
 
 	write, err := sql.Open("sqlite", dsn(abs, url.Values{
@@ -168,6 +171,30 @@ func checkPath(path string) (string, error) {
 		return "", fmt.Errorf("%s is a directory", abs)
 	}
 	return abs, nil
+}
+
+// fileMode is the mode of the database and its -wal and -shm files: they
+// hold API key hashes and audit material, readable by the owner only.
+const fileMode = 0o600
+
+// makePrivate creates the database file at abs with fileMode if it does not
+// exist, and sets fileMode on it and on any -wal and -shm files left by an
+// earlier run (older versions created them 0644). SQLite creates new -wal
+// and -shm files with the database file's mode, so they follow.
+func makePrivate(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, name := range []string{abs, abs + "-wal", abs + "-shm"} {
+		if err := os.Chmod(name, fileMode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // dsn returns a file: URI for the driver, so that any character in the

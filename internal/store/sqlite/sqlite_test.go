@@ -331,3 +331,57 @@ func TestCreateKeyReportsStorageErrors(t *testing.T) {
 		t.Errorf("CreateKey without a table: got %v, want a storage error that is not ErrExists", err)
 	}
 }
+
+func TestFileModes(t *testing.T) {
+	check := func(t *testing.T, path string) {
+		t.Helper()
+		for _, name := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode().Perm(); got != 0o600 {
+				t.Errorf("%s: got mode %v, want 0600", filepath.Base(name), got)
+			}
+		}
+	}
+	write := func(t *testing.T, db *DB) {
+		t.Helper()
+		// A write makes sure the -wal and -shm files exist.
+		if _, err := db.write.Exec(`CREATE TABLE IF NOT EXISTS mode_probe (x)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("new", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "brightline.db")
+		db, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		write(t, db)
+		check(t, path)
+	})
+	t.Run("existing", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "brightline.db")
+		db, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, db)
+		// Leave the -wal and -shm files behind, as a crash would, with
+		// the modes older versions used.
+		for _, name := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Chmod(name, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db2, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, path)
+		db2.Close()
+		db.Close()
+	})
+}
