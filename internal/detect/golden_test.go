@@ -81,6 +81,8 @@ func goldenInputs(t testing.TB) []goldenInput {
 	// The two benchmark texts: long inputs in which tables, sentences and
 	// documents follow one another.
 	add("bench/mixed", benchText(t, 1<<20))
+	// A long text of one line, as a JSON body may be.
+	add("bench/one-line", strings.ReplaceAll(benchText(t, 1<<18), "\n", " "))
 	var sb strings.Builder
 	for k := 0; sb.Len() < 1<<20; k++ {
 		sb.WriteString(tune[k%len(tune)].Text)

@@ -231,6 +231,9 @@ func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 		}
 	}
 
+	// Several groups may share a unit (a long table row): test its text
+	// once.
+	unitFacts := unitTests{zips: make([]int8, len(units.info)), relations: make([]int8, len(units.info))}
 	personsIn := make([]int, len(units.info))
 	for i, f := range fs {
 		if f.Type == TypePerson {
@@ -248,8 +251,8 @@ func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 			continue
 		}
 		ui := units.info[g.unit]
-		s.USPerson = usPerson(text, fs, g.idx, ui.start, ui.end) || signalIn(us, ui.start, ui.end)
-		if g.person && personsIn[g.unit] > g.types.get(TypePerson) && hasWord(text[ui.start:ui.end], relationWords) {
+		s.USPerson = usPersonFindings(text, fs, g.idx) || unitFacts.zip(g.unit, text[ui.start:ui.end]) || signalIn(us, ui.start, ui.end)
+		if g.person && personsIn[g.unit] > g.types.get(TypePerson) && unitFacts.relation(g.unit, text[ui.start:ui.end]) {
 			s.Categories |= catAssociations
 		}
 		for _, i := range g.idx {
@@ -438,9 +441,8 @@ func digitsOnly(s string) string {
 	return string(b)
 }
 
-// usPerson reports US-person signals among the findings idx or in the
-// unit text around them.
-func usPerson(text string, fs []Finding, idx []int, start, end int) bool {
+// usPersonFindings reports the US-person signals among the findings idx.
+func usPersonFindings(text string, fs []Finding, idx []int) bool {
 	for _, i := range idx {
 		switch f := fs[i]; f.Type {
 		case TypeSSN, TypeStreetAddress:
@@ -451,7 +453,31 @@ func usPerson(text string, fs []Finding, idx []int, start, end int) bool {
 			}
 		}
 	}
-	return hasZIP(text[start:end])
+	return false
+}
+
+// unitTests memoises tests of a unit's text by unit index: 0 not yet
+// tested, 1 false, 2 true.
+type unitTests struct{ zips, relations []int8 }
+
+func memo(m []int8, u int, test func() bool) bool {
+	if m[u] == 0 {
+		m[u] = 1
+		if test() {
+			m[u] = 2
+		}
+	}
+	return m[u] == 2
+}
+
+// zip reports hasZIP of the text of unit u.
+func (t unitTests) zip(u int, text string) bool {
+	return memo(t.zips, u, func() bool { return hasZIP(text) })
+}
+
+// relation reports whether the text of unit u holds a relation word.
+func (t unitTests) relation(u int, text string) bool {
+	return memo(t.relations, u, func() bool { return hasWord(text, relationWords) })
 }
 
 // signalIn reports whether an offset in us lies in [start, end).

@@ -3,6 +3,7 @@ package detect
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,40 @@ func TestMergeFindings(t *testing.T) {
 		got := mergeFindings(slices.Clip(slices.Clone(out)), slices.Clone(add))
 		if !slices.Equal(got, want) {
 			t.Fatalf("case %d: mergeFindings(%v, %v)\n got %v\nwant %v", k, out, add, got, want)
+		}
+	}
+}
+
+// TestLineFinder checks lineFinder.bounds against the plain searches, on
+// spans in order (as findings come) and out of order.
+func TestLineFinder(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for k := range 2000 {
+		b := make([]byte, r.IntN(200))
+		for j := range b {
+			b[j] = "ab \n"[r.IntN(4)]
+		}
+		text := string(b)
+		var l lineFinder
+		at := 0
+		for range 20 {
+			if k%4 == 0 {
+				at = r.IntN(len(text) + 1) // out of order
+			}
+			s := min(len(text), at+r.IntN(10))
+			e := min(len(text), s+1+r.IntN(10))
+			at = e
+			gs, ge := l.bounds(text, s, e)
+			ws := strings.LastIndexByte(text[:s], '\n') + 1
+			we := strings.IndexByte(text[e:], '\n')
+			if we < 0 {
+				we = len(text)
+			} else {
+				we += e
+			}
+			if gs != ws || ge != we {
+				t.Fatalf("bounds(%q, %d, %d) got %d, %d, want %d, %d", text, s, e, gs, ge, ws, we)
+			}
 		}
 	}
 }

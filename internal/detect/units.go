@@ -42,19 +42,18 @@ func unitsOf(text string, fs []Finding) *unitSet {
 	}
 	objs := enclosingObjects(text, fs)
 	var last unitInfo // the latest sentence unit
+	var lines lineFinder
+	rowStart, rowEnd, row := -1, -1, false // isRow of the line last tested
 	for i, f := range fs {
 		if objs != nil && objs[i].end > 0 {
 			u.of[i] = add(objs[i])
 			continue
 		}
-		ls := strings.LastIndexByte(text[:f.Start], '\n') + 1
-		le := strings.IndexByte(text[f.End:], '\n')
-		if le < 0 {
-			le = len(text)
-		} else {
-			le += f.End
+		ls, le := lines.bounds(text, f.Start, f.End)
+		if ls != rowStart || le != rowEnd {
+			rowStart, rowEnd, row = ls, le, isRow(text[ls:le])
 		}
-		if isRow(text[ls:le]) {
+		if row {
 			u.of[i] = add(unitInfo{unitRow, ls, le})
 			continue
 		}
@@ -134,6 +133,39 @@ func enclosingObjects(text string, fs []Finding) []unitInfo {
 		}
 	}
 	return out
+}
+
+// lineFinder finds the line around each of a series of spans. Findings
+// come sorted and apart, so each search goes on from the last one instead
+// of from the span: on a long line (a one-line JSON body) searching from
+// the span every time would cost the line's length per finding.
+type lineFinder struct {
+	from, start int // the line holding text[from-1] starts at start
+	to, end     int // the first '\n' at or after to is at end (len(text) if none)
+	used        bool
+}
+
+// bounds returns the start of the line holding text[s] and the offset of
+// the first '\n' at or after e (len(text) if none), as
+// strings.LastIndexByte(text[:s], '\n')+1 and strings.IndexByte(text[e:],
+// '\n')+e would.
+func (l *lineFinder) bounds(text string, s, e int) (int, int) {
+	if !l.used || s < l.from || e < l.to {
+		*l = lineFinder{used: true, end: -1}
+	}
+	if k := strings.LastIndexByte(text[l.from:s], '\n'); k >= 0 {
+		l.start = l.from + k + 1
+	}
+	l.from = s
+	if e > l.end {
+		if k := strings.IndexByte(text[e:], '\n'); k >= 0 {
+			l.end = e + k
+		} else {
+			l.end = len(text)
+		}
+	}
+	l.to = e
+	return l.start, l.end
 }
 
 // isRow reports whether line looks like a table row: two or more commas,
