@@ -56,6 +56,22 @@ type Config struct {
 		// drain on SIGINT/SIGTERM before they are ended with an error
 		// event. Default 30s.
 		ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+		// BodyReadTimeout bounds how long a client may take to send a
+		// request body, on every endpoint; a client that stalls has its
+		// connection closed. It is lifted once the body is read, so
+		// streamed answers are not affected. Default 30s.
+		BodyReadTimeout time.Duration `yaml:"body_read_timeout"`
+		// KeyRequestsInFlight caps the model API requests one API key may
+		// have in flight; more get 429 with Retry-After. Default 64.
+		KeyRequestsInFlight int `yaml:"key_requests_in_flight"`
+		// KeyBytesInFlight caps the request body bytes one API key's
+		// requests in flight may hold; more get 429. At least
+		// max_request_bytes. Default 67108864 (64 MiB).
+		KeyBytesInFlight int64 `yaml:"key_bytes_in_flight"`
+		// BodyBytesInFlight caps, over all keys, the request body bytes
+		// being read and inspected at once; more get 429. At least
+		// max_request_bytes. Default 536870912 (512 MiB).
+		BodyBytesInFlight int64 `yaml:"body_bytes_in_flight"`
 	} `yaml:"limits"`
 
 	// Providers are the upstream APIs. Names must be unique.
@@ -519,6 +535,18 @@ func (c *Config) fillDefaults() {
 	if c.Limits.ShutdownTimeout == 0 {
 		c.Limits.ShutdownTimeout = 30 * time.Second
 	}
+	if c.Limits.BodyReadTimeout == 0 {
+		c.Limits.BodyReadTimeout = 30 * time.Second
+	}
+	if c.Limits.KeyRequestsInFlight == 0 {
+		c.Limits.KeyRequestsInFlight = 64
+	}
+	if c.Limits.KeyBytesInFlight == 0 {
+		c.Limits.KeyBytesInFlight = 64 << 20
+	}
+	if c.Limits.BodyBytesInFlight == 0 {
+		c.Limits.BodyBytesInFlight = 512 << 20
+	}
 	if c.Policy.PollInterval == 0 {
 		c.Policy.PollInterval = 2 * time.Second
 	}
@@ -534,6 +562,18 @@ func (c *Config) validate() error {
 	var errs []error
 	if c.Limits.MaxRequestBytes < 0 {
 		errs = append(errs, errors.New("limits.max_request_bytes must be positive"))
+	}
+	if c.Limits.BodyReadTimeout < 0 {
+		errs = append(errs, fmt.Errorf("limits.body_read_timeout: %s must not be negative", c.Limits.BodyReadTimeout))
+	}
+	if c.Limits.KeyRequestsInFlight < 0 {
+		errs = append(errs, fmt.Errorf("limits.key_requests_in_flight: %d must be positive", c.Limits.KeyRequestsInFlight))
+	}
+	if c.Limits.KeyBytesInFlight < c.Limits.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("limits.key_bytes_in_flight: %d, want at least max_request_bytes (%d)", c.Limits.KeyBytesInFlight, c.Limits.MaxRequestBytes))
+	}
+	if c.Limits.BodyBytesInFlight < c.Limits.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("limits.body_bytes_in_flight: %d, want at least max_request_bytes (%d)", c.Limits.BodyBytesInFlight, c.Limits.MaxRequestBytes))
 	}
 	if c.Audit.WitnessQuorum < 0 || c.Audit.WitnessQuorum > len(c.Audit.Witnesses) {
 		errs = append(errs, fmt.Errorf("audit.witness_quorum: %d, want 0 to the number of witnesses (%d)", c.Audit.WitnessQuorum, len(c.Audit.Witnesses)))

@@ -153,13 +153,19 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	var used store.UsageBatcher // last-used times, written in batches
 	gw := gateway.New(gateway.Config{
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
-		Logger:          log,
-		Metrics:         metrics,
-		Policy:          policySrc,
-		Tools:           tools,
-		KeyUsed:         used.Mark,
-		Surveillance:    surv.Surveillance,
-		Audit:           auditLog,
+		Limits: gateway.Limits{
+			BodyReadTimeout:     cfg.Limits.BodyReadTimeout,
+			KeyRequestsInFlight: cfg.Limits.KeyRequestsInFlight,
+			KeyBytesInFlight:    cfg.Limits.KeyBytesInFlight,
+			BodyBytesInFlight:   cfg.Limits.BodyBytesInFlight,
+		},
+		Logger:       log,
+		Metrics:      metrics,
+		Policy:       policySrc,
+		Tools:        tools,
+		KeyUsed:      used.Mark,
+		Surveillance: surv.Surveillance,
+		Audit:        auditLog,
 		AuditStatus: func() gateway.AuditStatus {
 			st := auditLog.Status()
 			return gateway.AuditStatus{Size: st.Size, PublishedSize: st.PublishedSize, JournalSize: st.JournalSize, Lag: st.Lag,
@@ -196,7 +202,9 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		Handler:           gw,
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
-		// No WriteTimeout: streams may legitimately run for minutes.
+		// No ReadTimeout or WriteTimeout: streams may legitimately run for
+		// minutes. The gateway sets a read deadline per request while it
+		// reads the body (limits.body_read_timeout).
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	models := make([]string, 0)

@@ -97,16 +97,21 @@ type Config struct {
 	// Trace, if set, is told every policy decision and the input it was
 	// made on (safeguard.Config.Trace). For tests and debugging.
 	Trace func(safeguard.Outcome)
+	// Limits bound body reads and what each key may have in flight; see
+	// [Limits] for the defaults.
+	Limits Limits
 }
 
 // Gateway is the HTTP front of Brightline. Create it with New.
 type Gateway struct {
-	cfg    Config
-	decide *safeguard.Decider
-	auth   Authenticator
-	router Router
-	log    *slog.Logger
-	mux    *http.ServeMux
+	cfg      Config
+	decide   *safeguard.Decider
+	auth     Authenticator
+	router   Router
+	log      *slog.Logger
+	mux      *http.ServeMux
+	limits   Limits // cfg.Limits with defaults
+	inFlight *limiter
 
 	// hardStop is cancelled when draining ends: in-flight streams then end
 	// with an error event instead of being cut off.
@@ -129,6 +134,8 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 	if g.cfg.Now == nil {
 		g.cfg.Now = time.Now
 	}
+	g.limits = cfg.Limits.withDefaults()
+	g.inFlight = newLimiter(g.limits)
 	g.decide = safeguard.New(safeguard.Config{Tools: cfg.Tools, Surveillance: cfg.Surveillance, Trace: cfg.Trace})
 	g.hardStop, g.stopNow = context.WithCancel(context.Background())
 	g.mux = http.NewServeMux()
@@ -148,7 +155,7 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 
 // ServeHTTP serves the model APIs, /healthz and /metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.mux.ServeHTTP(w, r)
+	g.mux.ServeHTTP(w, g.limitBodyRead(w, r))
 }
 
 // Abort ends every in-flight stream with an error event in its client's
@@ -308,7 +315,15 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			g.cfg.KeyUsed(p.ID)
 		}
 
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes))
+		// The budgets are taken before the body is read, on its declared
+		// length when it has one.
+		held, err := g.inFlight.admit(p.ID, max(0, min(r.ContentLength, g.cfg.MaxRequestBytes)))
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer held.release()
+		body, err := io.ReadAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
 		if err != nil {
 			fail(err)
 			return
@@ -367,6 +382,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			w.Header().Set("x-brightline-dropped-fields", strings.Join(req.ExtraFields, ", "))
 		}
 
+		held.doneInspecting()
 		x.req = req
 		hdr := make(http.Header)
 		for _, k := range forwardedHeaders {
