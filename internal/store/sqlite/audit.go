@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/store"
@@ -85,4 +86,21 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 		return nil, fmt.Errorf("no audit entries for request %q: %w", requestID, brightline.ErrNotFound)
 	}
 	return out, nil
+}
+
+// ForgetAuditBodies deletes the salt and body of every audit index row
+// recorded before t, and returns how many rows it changed. The rows stay,
+// and so does each entry's commitment in the log: only the opening is
+// gone. Safe to retry.
+func (db *DB) ForgetAuditBodies(ctx context.Context, t time.Time) (int64, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE audit_index SET salt = NULL, body = NULL
+		WHERE salt IS NOT NULL AND created_at < ?`, micros(t))
+	if err != nil {
+		return 0, fmt.Errorf("couldn't delete audit bodies recorded before %s: %w", t.Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("couldn't delete audit bodies recorded before %s: %w", t.Format(time.RFC3339), err)
+	}
+	return n, nil
 }

@@ -1,0 +1,46 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/brightline/brightline/internal/store"
+)
+
+func TestForgetAuditBodies(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	rec := func(i uint64, rid string) store.AuditRecord {
+		return store.AuditRecord{LogIndex: i, RequestID: rid, Kind: "decision", Stage: "request", Salt: []byte{1}, Body: []byte("body")}
+	}
+	if err := db.RecordAuditEntries(ctx, []store.AuditRecord{rec(0, "req_old")}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if err := db.RecordAuditEntries(ctx, []store.AuditRecord{rec(1, "req_new")}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.ForgetAuditBodies(ctx, now.Add(-30*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("ForgetAuditBodies: got %d, %v, want 1 row", n, err)
+	}
+	for _, tc := range []struct {
+		rid  string
+		gone bool
+	}{{"req_old", true}, {"req_new", false}} {
+		recs, err := db.AuditEntries(ctx, tc.rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := recs[0].Salt == nil && recs[0].Body == nil; got != tc.gone {
+			t.Errorf("%s: got salt %x body %q, want gone=%v", tc.rid, recs[0].Salt, recs[0].Body, tc.gone)
+		}
+	}
+	// Again: nothing left to forget.
+	if n, err := db.ForgetAuditBodies(ctx, now.Add(-30*time.Minute)); err != nil || n != 0 {
+		t.Errorf("second ForgetAuditBodies: got %d, %v, want 0", n, err)
+	}
+}
