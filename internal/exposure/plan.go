@@ -242,12 +242,16 @@ func planRoute(ctx context.Context, idx *routeIndex, shadow ShadowSummaries, rp 
 		rp.Notes = append(rp.Notes, fmt.Sprintf("no traffic in the window; the route would send traffic to %s", from))
 	}
 
-	// Targets at the new vendor.
+	// Targets at the new vendor, and the provider types that would serve
+	// it: the same vendor through a cloud (Bedrock, Vertex) may lack
+	// features its own API has.
+	var hosts []string
 	if rt := idx.match(rp.Route); rt != nil {
 		rp.ConfiguredAs = rt.Model
 		for _, t := range rt.Targets {
 			if targetVendor(t, rp.Route) == to {
 				rp.Targets = append(rp.Targets, t.Provider+"/"+targetModel(t, rp.Route))
+				hosts = append(hosts, t.ProviderType)
 			}
 		}
 	} else {
@@ -263,7 +267,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadow ShadowSummaries, rp 
 		if n == 0 {
 			continue
 		}
-		c := CapabilityOf(to, f)
+		c := capabilityAt(to, hosts, f)
 		if c.Support == Supported {
 			continue
 		}
@@ -350,3 +354,22 @@ func judgeShadow(s store.ShadowSummary, usesTools bool, reasons, notes []string)
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+// supportRank orders levels of support from best to worst.
+var supportRank = map[Support]int{Supported: 0, Differs: 1, Unknown: 2, Missing: 3}
+
+// capabilityAt is how well vendor supports feature through the provider
+// types hosts (the targets a route would use): the worst of them, since a
+// request may go to any. With no hosts, the vendor's own API.
+func capabilityAt(vendor string, hosts []string, feature string) Capability {
+	if len(hosts) == 0 {
+		return CapabilityOf(vendor, feature)
+	}
+	worst := CapabilityVia(vendor, hosts[0], feature)
+	for _, h := range hosts[1:] {
+		if c := CapabilityVia(vendor, h, feature); supportRank[c.Support] > supportRank[worst.Support] {
+			worst = c
+		}
+	}
+	return worst
+}

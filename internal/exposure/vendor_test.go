@@ -87,3 +87,17 @@ func TestCapabilityVia(t *testing.T) {
 		}
 	}
 }
+
+// TestCapabilityAtHosts: a move to Anthropic through Bedrock is judged by
+// what Bedrock offers, the worst of the route's targets.
+func TestCapabilityAtHosts(t *testing.T) {
+	if c := capabilityAt(VendorAnthropic, nil, FeatureCountTokens); c.Support != Supported {
+		t.Errorf("Anthropic's own API, count_tokens: got %s, want supported", c.Support)
+	}
+	if c := capabilityAt(VendorAnthropic, []string{"anthropic", "bedrock"}, FeatureCountTokens); c.Support != Missing {
+		t.Errorf("a route with a Bedrock target, count_tokens: got %s, want missing", c.Support)
+	}
+	if c := capabilityAt(VendorAnthropic, []string{"bedrock"}, FeaturePromptCaching); c.Support != Differs {
+		t.Errorf("Bedrock, prompt caching: got %s, want differs", c.Support)
+	}
+}
