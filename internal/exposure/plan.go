@@ -363,7 +363,7 @@ var supportRank = map[Support]int{Supported: 0, Differs: 1, Unknown: 2, Missing:
 // request may go to any. With no hosts, the vendor's own API.
 func capabilityAt(vendor string, hosts []string, feature string) Capability {
 	if len(hosts) == 0 {
-		return CapabilityOf(vendor, feature)
+		return CapabilityVia(vendor, "", feature)
 	}
 	worst := CapabilityVia(vendor, hosts[0], feature)
 	for _, h := range hosts[1:] {
