@@ -227,6 +227,12 @@ type AuditConfig struct {
 	// integrator is behind, new requests are refused (503) and /healthz is
 	// degraded, until it catches up. Default 1s.
 	MMD time.Duration `yaml:"mmd"`
+	// BodyRetention is how long the request bodies and salts that open
+	// the log's commitments (for `brightline audit open`) are kept; after
+	// it they are deleted, swept every few minutes, and only the
+	// commitment stays in the log. They are encrypted at rest with
+	// <data_dir>/bodies.key, created on first start. Default 720h.
+	BodyRetention time.Duration `yaml:"body_retention"`
 }
 
 // WitnessConfig is one witness: its submission URL and its verifier key.
@@ -556,6 +562,9 @@ func (c *Config) fillDefaults() {
 	if c.Audit.MMD == 0 {
 		c.Audit.MMD = time.Second
 	}
+	if c.Audit.BodyRetention == 0 {
+		c.Audit.BodyRetention = 720 * time.Hour
+	}
 }
 
 func (c *Config) validate() error {
@@ -591,6 +600,9 @@ func (c *Config) validate() error {
 	}
 	if c.Audit.MMD < 0 {
 		errs = append(errs, fmt.Errorf("audit.mmd: %s must not be negative", c.Audit.MMD))
+	}
+	if c.Audit.BodyRetention < 0 {
+		errs = append(errs, fmt.Errorf("audit.body_retention: %s must not be negative", c.Audit.BodyRetention))
 	}
 	for route, sc := range c.Shadow.Routes {
 		known := false

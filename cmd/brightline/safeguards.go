@@ -49,6 +49,13 @@ func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.R
 	if created {
 		log.Info("created the audit log key; give auditors its verifier key", "vkey", vkey, "file", filepath.Join(cfg.DataDir, auditlog.KeyFile))
 	}
+	bodyKey, created, err := auditlog.LoadOrCreateBodyKey(filepath.Join(cfg.DataDir, auditlog.BodyKeyFile))
+	if err != nil {
+		return nil, "", fmt.Errorf("couldn't load the key that encrypts audited request bodies: %w", err)
+	}
+	if created {
+		log.Info("created the key that encrypts audited request bodies; keep it apart from database backups, `brightline audit open` needs it", "file", filepath.Join(cfg.DataDir, auditlog.BodyKeyFile))
+	}
 	var witnesses []auditlog.Witness
 	for i, w := range cfg.Audit.Witnesses {
 		v, err := auditverify.NewWitnessVerifier(w.VKey)
@@ -61,6 +68,8 @@ func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.R
 		Dir:           filepath.Join(cfg.DataDir, auditlog.DirName),
 		Signer:        signer,
 		Index:         db,
+		BodyKey:       bodyKey,
+		BodyRetention: cfg.Audit.BodyRetention,
 		Witnesses:     witnesses,
 		WitnessQuorum: cfg.Audit.WitnessQuorum,
 		QueueSize:     cfg.Audit.QueueSize,

@@ -262,6 +262,12 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		return nil
 	})
 	g.Go(func() error {
+		// Request bodies kept to open commitments expire after
+		// audit.body_retention.
+		auditLog.RunBodySweeper(gctx, 10*time.Minute)
+		return nil
+	})
+	g.Go(func() error {
 		if err := approvals.RunSweeper(gctx, 5*time.Second); err != nil && gctx.Err() == nil {
 			log.Error("approval sweeper stopped", "err", err)
 		}

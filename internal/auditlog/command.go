@@ -668,9 +668,10 @@ func (c *command) open(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opened := 0
+	opened, gone := 0, 0
+	var key *BodyKey // loaded at the first sealed row
 	for _, r := range recs {
-		if r.Salt == nil {
+		if r.Salt == nil && r.LogIndex >= cp.Size {
 			continue
 		}
 		if r.LogIndex >= cp.Size {
@@ -684,6 +685,26 @@ func (c *command) open(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
 		}
+		if r.Salt == nil {
+			if e.Commitment != "" && e.RequestID == rid {
+				// Deleted after audit.body_retention.
+				fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s)\ncommitment: %s\nbody:       deleted after the retention period (audit.body_retention)\n",
+					rid, r.LogIndex, e.Kind, e.Stage, e.Commitment)
+				gone++
+			}
+			continue
+		}
+		if key == nil && isSealed(r.Salt) {
+			if key, err = LoadBodyKey(filepath.Join(c.dataDir, BodyKeyFile)); err != nil {
+				if errors.Is(err, ErrNoBodyKey) {
+					return fmt.Errorf("request %q's body is encrypted with the body key, which is missing (%v): it can't be opened without it", rid, err)
+				}
+				return err
+			}
+		}
+		if r.Salt, r.Body, err = OpenRecord(key, r.Salt, r.Body); err != nil {
+			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
+		}
 		got := CommitmentHash(r.Salt, r.Body)
 		fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s, included in checkpoint size %d)\nsalt:       %s\ncommitment: %s\nbody:\n%s\n",
 			rid, r.LogIndex, e.Kind, e.Stage, cp.Size, hex.EncodeToString(r.Salt), e.Commitment, r.Body)
@@ -695,6 +716,9 @@ func (c *command) open(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(c.stdout, "check:      SHA-256(salt ‖ body) matches the logged commitment\n")
 		opened++
+	}
+	if opened == 0 && gone > 0 {
+		return fmt.Errorf("request %q's body is gone: it was deleted after the retention period (audit.body_retention); its commitment stays in the log", rid)
 	}
 	if opened == 0 {
 		return fmt.Errorf("request %q has no content commitment to open", rid)

@@ -116,6 +116,13 @@ type Config struct {
 	// receipts. Nil means no local index (then `audit prove` and `audit
 	// open` can't work).
 	Index store.AuditIndex
+	// BodyKey, if set, encrypts each commitment's salt and body before
+	// they are written to the journal and the index (see [BodyKey]). Nil
+	// writes them in plaintext (tests).
+	BodyKey *BodyKey
+	// BodyRetention is how long the index keeps commitment openings;
+	// [Log.ForgetBodies] deletes older ones. 0 keeps them for ever.
+	BodyRetention time.Duration
 
 	// JournalDir holds the journal; "" means JournalDirName beside Dir.
 	JournalDir string
@@ -431,6 +438,9 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 		rec.index.Salt, rec.index.Body = c.Salt, c.Body
 		if rec.index.Body == nil {
 			rec.index.Body = []byte{}
+		}
+		if k := l.cfg.BodyKey; k != nil {
+			rec.index.Salt, rec.index.Body = k.seal("salt", c.Salt), k.seal("body", rec.index.Body)
 		}
 	}
 	data, err := e.Marshal()

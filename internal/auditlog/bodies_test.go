@@ -1,0 +1,120 @@
+package auditlog
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brightline/brightline/internal/store/sqlite"
+)
+
+// TestBodiesAtRest checks that commitment openings are encrypted in the
+// index with the body key, that `audit open` decrypts them (and says so
+// when the key is missing), and that past the retention period they are
+// deleted while the commitment stays in the log.
+func TestBodiesAtRest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, _, _, err := LoadOrCreateKey(filepath.Join(dir, KeyFile), testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(dir, BodyKeyFile)
+	key, created, err := LoadOrCreateBodyKey(keyPath)
+	if err != nil || !created {
+		t.Fatalf("LoadOrCreateBodyKey: created %v, %v", created, err)
+	}
+	if fi, err := os.Stat(keyPath); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
+		t.Fatalf("body key file: got %v, %v, want 32 bytes, mode 0600", fi, err)
+	}
+	if _, created, err := LoadOrCreateBodyKey(keyPath); err != nil || created {
+		t.Fatalf("second LoadOrCreateBodyKey: created %v, %v, want the existing key", created, err)
+	}
+
+	dbPath := filepath.Join(dir, IndexDB)
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	db.Now = clock
+	const retention = 720 * time.Hour
+	l, err := Open(ctx, Config{Dir: filepath.Join(dir, DirName), Signer: s, Index: db, BodyKey: key,
+		BodyRetention: retention, Now: clock, CheckpointInterval: 100 * time.Millisecond, Release: ReleaseSequenced})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "MARKER-7f3a9c-secret-prompt"
+	// A denial, as the gateway records it with the request body.
+	e := decision(0)
+	cm, err := Commit([]byte(`{"messages":[{"content":"` + marker + `"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, e, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rid := e.RequestID
+
+	// Nothing on disk holds the plaintext: not the database nor its WAL,
+	// not the journal.
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(marker)) {
+			t.Errorf("%s holds the request body in plaintext", path)
+		}
+		if bytes.Contains(b, cm.Salt) {
+			t.Errorf("%s holds the commitment salt in plaintext", path)
+		}
+		return nil
+	})
+
+	code, out, errOut := run(t, dir, "open", rid)
+	if code != 0 || !strings.Contains(out, marker) || !strings.Contains(out, "matches the logged commitment") {
+		t.Fatalf("open: got exit %d, stdout %q, stderr %q, want the body and a matching commitment", code, out, errOut)
+	}
+
+	// Without the key, open says what is missing.
+	if err := os.Rename(keyPath, keyPath+".away"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, dir, "open", rid)
+	if code == 0 || !strings.Contains(errOut, "body key") || !strings.Contains(errOut, "missing") || strings.Contains(out, marker) {
+		t.Errorf("open without the key: got exit %d, stdout %q, stderr %q, want an error naming the missing body key", code, out, errOut)
+	}
+	if err := os.Rename(keyPath+".away", keyPath); err != nil {
+		t.Fatal(err)
+	}
+
+	// Past the retention period, the sweep deletes the opening.
+	l2 := &Log{cfg: Config{Index: db, BodyRetention: retention, Now: clock}}
+	now = now.Add(retention - time.Minute)
+	if n, err := l2.ForgetBodies(ctx); err != nil || n != 0 {
+		t.Fatalf("ForgetBodies within retention: got %d, %v, want 0", n, err)
+	}
+	now = now.Add(2 * time.Minute)
+	if n, err := l2.ForgetBodies(ctx); err != nil || n != 1 {
+		t.Fatalf("ForgetBodies after retention: got %d, %v, want 1", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, dir, "open", rid)
+	if code == 0 || !strings.Contains(errOut, "gone") || !strings.Contains(out, cm.Hash) || strings.Contains(out, marker) {
+		t.Errorf("open after retention: got exit %d, stdout %q, stderr %q, want the commitment and an error saying the body is gone", code, out, errOut)
+	}
+}
