@@ -66,9 +66,11 @@ func (g *Gateway) limitBodyRead(w http.ResponseWriter, r *http.Request) *http.Re
 	return r
 }
 
-// deadlineBody lifts the connection's read deadline when the body reaches
-// EOF. After any other error the deadline stays: the server then discards
-// the rest of the body, and must not wait for it without one.
+// deadlineBody lifts the read deadline when the body reaches EOF. (On
+// HTTP/1 net/http lifts it too, as it starts its background read there;
+// HTTP/2 keeps a per-stream deadline, which only this lifts.) After any
+// other error the deadline stays: the server then discards the rest of the
+// body, and must not wait for it without one.
 type deadlineBody struct {
 	io.ReadCloser
 	rc      *http.ResponseController
