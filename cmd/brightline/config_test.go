@@ -83,6 +83,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"mcp server without url or command", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nmcp: {servers: [{name: x}]}\n", []string{`mcp.servers[0] (x): give exactly one of url and command`}},
 		{"duplicate", "providers: [{name: a, type: simulated}, {name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}, {model: m, targets: [{provider: a}]}]\n", []string{`duplicate provider name "a"`, `duplicate route for model "m"`}},
 		{"duration as int", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nbreaker: {cooldown: 30}\n", []string{"line 3"}},
+		{"key bytes below max request", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nlimits: {max_request_bytes: 2000, key_bytes_in_flight: 1000}\n", []string{`limits.key_bytes_in_flight: 1000, want at least max_request_bytes (2000)`}},
+		{"body bytes below max request", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nlimits: {max_request_bytes: 2000, body_bytes_in_flight: 1000}\n", []string{`limits.body_bytes_in_flight: 1000, want at least max_request_bytes (2000)`}},
+		{"negative body read timeout", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nlimits: {body_read_timeout: -1s}\n", []string{`limits.body_read_timeout: -1s must not be negative`}},
+		{"negative body retention", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\naudit: {body_retention: -1h}\n", []string{`audit.body_retention: -1h0m0s must not be negative`}},
 		{"bad level", "log: {level: loud}\nproviders: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{`log.level: "loud"`}},
 	}
 	for _, tt := range tests {
@@ -127,5 +131,19 @@ func TestDefaultConfig(t *testing.T) {
 				t.Errorf("got listen %q data %q, want the embedded defaults", cfg.Listen, cfg.DataDir)
 			}
 		})
+	}
+}
+
+func TestLimitDefaults(t *testing.T) {
+	cfg, err := loadConfig("", envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Limits
+	if l.BodyReadTimeout != 30*time.Second || l.KeyRequestsInFlight != 64 || l.KeyBytesInFlight != 64<<20 || l.BodyBytesInFlight != 512<<20 {
+		t.Errorf("got limits %+v, want body_read_timeout 30s, key_requests_in_flight 64, key_bytes_in_flight 64 MiB, body_bytes_in_flight 512 MiB", l)
+	}
+	if cfg.Audit.BodyRetention != 720*time.Hour {
+		t.Errorf("got audit.body_retention %s, want 720h", cfg.Audit.BodyRetention)
 	}
 }
