@@ -170,12 +170,48 @@ func (l *Log) ForgetBodies(ctx context.Context) (int64, error) {
 	return f.ForgetAuditBodies(ctx, l.cfg.Now().Add(-l.cfg.BodyRetention))
 }
 
-// RunBodySweeper calls ForgetBodies every interval until ctx ends, logging
-// failures (the next sweep retries).
+// bodySealer is the part of the index that encrypts openings written
+// before there was a body key.
+type bodySealer interface {
+	// SealAuditBodies replaces the salt and body of every row whose salt
+	// is plainSaltLen bytes long by what seal returns. Safe to retry.
+	SealAuditBodies(ctx context.Context, plainSaltLen int, seal func(salt, body []byte) ([]byte, []byte)) (int64, error)
+}
+
+// SealOldBodies encrypts, with Config.BodyKey, the openings the index holds
+// in plaintext: those written before the gateway had a body key. It does
+// nothing without a BodyKey or with an index that cannot.
+func (l *Log) SealOldBodies(ctx context.Context) (int64, error) {
+	s, ok := l.cfg.Index.(bodySealer)
+	k := l.cfg.BodyKey
+	if !ok || k == nil {
+		return 0, nil
+	}
+	return s.SealAuditBodies(ctx, SaltSize, func(salt, body []byte) ([]byte, []byte) {
+		return k.seal("salt", salt), k.seal("body", body)
+	})
+}
+
+// RunBodySweeper first encrypts the openings left in plaintext by earlier
+// versions (SealOldBodies), then calls ForgetBodies every interval until
+// ctx ends, logging failures (the next sweep retries).
 func (l *Log) RunBodySweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	sealed := false
 	for {
+		if !sealed {
+			n, err := l.SealOldBodies(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				l.log.Warn("couldn't encrypt the request bodies earlier versions left in plaintext in the audit index; will retry", "err", err)
+			case err == nil:
+				sealed = true
+				if n > 0 {
+					l.log.Info("encrypted the request bodies earlier versions left in plaintext in the audit index", "rows", n)
+				}
+			}
+		}
 		n, err := l.ForgetBodies(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:

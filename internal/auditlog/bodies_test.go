@@ -118,3 +118,57 @@ func TestBodiesAtRest(t *testing.T) {
 		t.Errorf("open after retention: got exit %d, stdout %q, stderr %q, want the commitment and an error saying the body is gone", code, out, errOut)
 	}
 }
+
+// TestSealOldBodies checks that openings written without a body key are
+// encrypted in place, and still open.
+func TestSealOldBodies(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, _, _, err := LoadOrCreateKey(filepath.Join(dir, KeyFile), testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, IndexDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// An earlier version: no body key.
+	l, err := Open(ctx, Config{Dir: filepath.Join(dir, DirName), Signer: s, Index: db, CheckpointInterval: 100 * time.Millisecond, Release: ReleaseSequenced})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := decision(1)
+	cm, err := Commit([]byte(`{"messages":[{"content":"old secret"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, e, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	key, _, err := LoadOrCreateBodyKey(filepath.Join(dir, BodyKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2 := &Log{cfg: Config{Index: db, BodyKey: key}}
+	for i, want := range []int64{1, 0} {
+		if n, err := l2.SealOldBodies(ctx); err != nil || n != want {
+			t.Fatalf("SealOldBodies run %d: got %d, %v, want %d", i, n, err, want)
+		}
+	}
+	recs, err := db.AuditEntries(ctx, e.RequestID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(recs[0].Body, []byte("old secret")) || bytes.Equal(recs[0].Salt, cm.Salt) {
+		t.Fatalf("the index row still holds the opening in plaintext")
+	}
+	salt, body, err := OpenRecord(key, recs[0].Salt, recs[0].Body)
+	if err != nil || CommitmentHash(salt, body) != cm.Hash {
+		t.Errorf("OpenRecord: got %v, want the opening of %s", err, cm.Hash)
+	}
+}

@@ -104,3 +104,57 @@ func (db *DB) ForgetAuditBodies(ctx context.Context, t time.Time) (int64, error)
 	}
 	return n, nil
 }
+
+// SealAuditBodies passes the salt and body of every audit index row whose
+// salt is plainSaltLen bytes long (openings written before they were
+// encrypted) to seal, and stores what it returns in their place, in
+// batches. It returns how many rows it rewrote. Safe to retry: a rewritten
+// row's salt no longer has that length.
+func (db *DB) SealAuditBodies(ctx context.Context, plainSaltLen int, seal func(salt, body []byte) ([]byte, []byte)) (int64, error) {
+	var n int64
+	for after := int64(-1); ; {
+		rows, err := db.read.QueryContext(ctx, `SELECT log_index, salt, body FROM audit_index
+			WHERE salt IS NOT NULL AND length(salt) = ? AND log_index > ? ORDER BY log_index LIMIT 500`, plainSaltLen, after)
+		if err != nil {
+			return n, fmt.Errorf("couldn't read audit bodies to encrypt: %w", err)
+		}
+		type row struct {
+			idx        int64
+			salt, body []byte
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.idx, &r.salt, &r.body); err != nil {
+				rows.Close()
+				return n, fmt.Errorf("couldn't read audit bodies to encrypt: %w", err)
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, fmt.Errorf("couldn't read audit bodies to encrypt: %w", err)
+		}
+		if len(batch) == 0 {
+			return n, nil
+		}
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return n, fmt.Errorf("couldn't encrypt audit bodies: %w", err)
+		}
+		for _, r := range batch {
+			salt, body := seal(r.salt, r.body)
+			// The salt check keeps a row forgotten meanwhile forgotten.
+			if _, err := tx.ExecContext(ctx, `UPDATE audit_index SET salt = ?, body = ? WHERE log_index = ? AND salt = ?`,
+				salt, body, r.idx, r.salt); err != nil {
+				tx.Rollback()
+				return n, fmt.Errorf("couldn't encrypt the audit body of log index %d: %w", r.idx, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return n, fmt.Errorf("couldn't encrypt audit bodies: %w", err)
+		}
+		n += int64(len(batch))
+		after = batch[len(batch)-1].idx
+	}
+}

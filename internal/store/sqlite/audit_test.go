@@ -44,3 +44,34 @@ func TestForgetAuditBodies(t *testing.T) {
 		t.Errorf("second ForgetAuditBodies: got %d, %v, want 0", n, err)
 	}
 }
+
+func TestSealAuditBodies(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	plain := make([]byte, 32)
+	recs := []store.AuditRecord{
+		{LogIndex: 0, RequestID: "req_plain", Kind: "decision", Stage: "request", Salt: plain, Body: []byte("secret")},
+		{LogIndex: 1, RequestID: "req_sealed", Kind: "decision", Stage: "request", Salt: make([]byte, 80), Body: []byte("ciphertext")},
+		{LogIndex: 2, RequestID: "req_none", Kind: "decision", Stage: "request"},
+	}
+	if err := db.RecordAuditEntries(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	seal := func(salt, body []byte) ([]byte, []byte) {
+		return append([]byte("sealed:"), salt...), append([]byte("sealed:"), body...)
+	}
+	for i, want := range []int64{1, 0} { // the second run finds nothing left
+		if n, err := db.SealAuditBodies(ctx, 32, seal); err != nil || n != want {
+			t.Fatalf("run %d: got %d, %v, want %d", i, n, err, want)
+		}
+	}
+	for rid, want := range map[string]string{"req_plain": "sealed:secret", "req_sealed": "ciphertext", "req_none": ""} {
+		got, err := db.AuditEntries(ctx, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got[0].Body) != want {
+			t.Errorf("%s: got body %q, want %q", rid, got[0].Body, want)
+		}
+	}
+}

@@ -73,7 +73,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		"_pragma": {bt, "foreign_keys(1)", "journal_mode(WAL)",
 			// Writes are rare (keys, approvals, counters) and a lost
 			// revocation matters, so pay for an fsync per commit.
-			"synchronous(FULL)"},
+			"synchronous(FULL)",
+			// Deleted content (expired audit bodies) is overwritten,
+			// not left in free pages.
+			"secure_delete(1)"},
 		"_txlock": {"immediate"},
 	}))
 	if err != nil {
