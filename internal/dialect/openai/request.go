@@ -505,7 +505,7 @@ func userBlocks(c *wireContent) ([]llm.Block, error) {
 			if p.ImageURL == nil {
 				return nil, fmt.Errorf("content: at index %d: image_url: required", j)
 			}
-			img, err := parseImageURL(p.ImageURL.URL)
+			img, err := ParseImageURL(p.ImageURL.URL)
 			if err != nil {
 				return nil, fmt.Errorf("content: at index %d: image_url.url: %s", j, err)
 			}
@@ -522,8 +522,9 @@ func userBlocks(c *wireContent) ([]llm.Block, error) {
 	return blocks, nil
 }
 
-// parseImageURL accepts base64 data: URLs and http(s) URLs.
-func parseImageURL(u string) (*llm.Image, error) {
+// ParseImageURL reads an image_url value of the OpenAI APIs (Chat
+// Completions and Responses): a base64 data: URL or an http(s) URL.
+func ParseImageURL(u string) (*llm.Image, error) {
 	if rest, ok := cutPrefixFold(u, "data:"); ok {
 		meta, data, ok := strings.Cut(rest, ",")
 		if !ok {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/openai"
 	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
@@ -482,7 +483,7 @@ func contentBlocks(c *wireContent, images bool) ([]llm.Block, error) {
 			if p.FileID != "" {
 				return nil, fmt.Errorf("content: at index %d: file_id: files stored at the provider are not supported; send the image as image_url (a data: or https URL)", j)
 			}
-			img, err := parseImageURL(p.ImageURL)
+			img, err := openai.ParseImageURL(p.ImageURL)
 			if err != nil {
 				return nil, fmt.Errorf("content: at index %d: image_url: %s", j, err)
 			}
@@ -494,41 +495,6 @@ func contentBlocks(c *wireContent, images bool) ([]llm.Block, error) {
 		}
 	}
 	return blocks, nil
-}
-
-// parseImageURL accepts base64 data: URLs and http(s) URLs.
-func parseImageURL(u string) (*llm.Image, error) {
-	if rest, ok := cutPrefixFold(u, "data:"); ok {
-		meta, data, ok := strings.Cut(rest, ",")
-		if !ok {
-			return nil, errors.New("malformed data URL")
-		}
-		media, ok := strings.CutSuffix(meta, ";base64")
-		if !ok {
-			return nil, errors.New("data URL must be base64-encoded")
-		}
-		if media == "" {
-			return nil, errors.New("data URL has no media type")
-		}
-		return &llm.Image{MediaType: media, Data: data}, nil
-	}
-	if _, ok := cutPrefixFold(u, "https://"); ok {
-		return &llm.Image{URL: u}, nil
-	}
-	if _, ok := cutPrefixFold(u, "http://"); ok {
-		return &llm.Image{URL: u}, nil
-	}
-	if u == "" {
-		return nil, errors.New("required")
-	}
-	return nil, errors.New("must be an http(s) or base64 data URL")
-}
-
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
-		return s[len(prefix):], true
-	}
-	return s, false
 }
 
 // parseArguments checks that a function call's arguments string holds a
