@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -754,10 +752,10 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 		b = append(b, `,"max_completion_tokens":`...)
 		b = appendInt(b, req.MaxTokens)
 	}
-	if b, err = appendFloatField(b, "temperature", req.Temperature); err != nil {
+	if b, err = wire.AppendFloatField(b, "temperature", req.Temperature); err != nil {
 		return nil, err
 	}
-	if b, err = appendFloatField(b, "top_p", req.TopP); err != nil {
+	if b, err = wire.AppendFloatField(b, "top_p", req.TopP); err != nil {
 		return nil, err
 	}
 	if len(req.Stop) > 0 {
@@ -810,19 +808,6 @@ func comma(b []byte) []byte {
 		b = append(b, ',')
 	}
 	return b
-}
-
-func appendFloatField(b []byte, name string, f *float64) ([]byte, error) {
-	if f == nil {
-		return b, nil
-	}
-	if math.IsNaN(*f) || math.IsInf(*f, 0) {
-		return nil, fmt.Errorf("couldn't encode %s: %v is not a JSON number", name, *f)
-	}
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return strconv.AppendFloat(b, *f, 'g', -1, 64), nil
 }
 
 func appendUserMessage(b []byte, m *llm.Message) ([]byte, error) {

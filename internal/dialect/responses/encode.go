@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 
 	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
@@ -83,10 +81,10 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 		b = append(b, `,"max_output_tokens":`...)
 		b = appendInt(b, req.MaxTokens)
 	}
-	if b, err = appendFloatField(b, "temperature", req.Temperature); err != nil {
+	if b, err = wire.AppendFloatField(b, "temperature", req.Temperature); err != nil {
 		return nil, err
 	}
-	if b, err = appendFloatField(b, "top_p", req.TopP); err != nil {
+	if b, err = wire.AppendFloatField(b, "top_p", req.TopP); err != nil {
 		return nil, err
 	}
 	if req.Stream {
@@ -121,19 +119,6 @@ func requestSizeHint(req *llm.Request) int {
 		n += 80 + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
 	}
 	return n
-}
-
-func appendFloatField(b []byte, name string, f *float64) ([]byte, error) {
-	if f == nil {
-		return b, nil
-	}
-	if math.IsNaN(*f) || math.IsInf(*f, 0) {
-		return nil, fmt.Errorf("couldn't encode %s: %v is not a JSON number", name, *f)
-	}
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	return strconv.AppendFloat(b, *f, 'g', -1, 64), nil
 }
 
 // appendMessage appends the input items of one canonical message. Runs of

@@ -1,6 +1,11 @@
 package wire
 
-import "unicode/utf8"
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -61,4 +66,19 @@ func AppendEscaped(b []byte, s string) []byte {
 		start = i
 	}
 	return append(b, s[start:]...)
+}
+
+// AppendFloatField appends ,"name": and *f, or nothing when f is nil. NaN
+// and infinities are not JSON numbers and are an error.
+func AppendFloatField(b []byte, name string, f *float64) ([]byte, error) {
+	if f == nil {
+		return b, nil
+	}
+	if math.IsNaN(*f) || math.IsInf(*f, 0) {
+		return nil, fmt.Errorf("couldn't encode %s: %v is not a JSON number", name, *f)
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendFloat(b, *f, 'g', -1, 64), nil
 }
