@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -90,7 +89,7 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 		c.Parts = []wirePart{}
 		return decodeList(data, &c.Parts, "content")
 	}
-	return &decodeError{"content: must be a string or an array of content parts, got " + jsonKind(data[0])}
+	return &decodeError{"content: must be a string or an array of content parts, got " + wire.JSONKind(data[0])}
 }
 
 // wireStop is the stop parameter: a string, an array of strings, or null.
@@ -143,64 +142,15 @@ func decodeList[T any](data []byte, out *[]T, field string) error {
 	return &decodeError{field + ": " + describe(err)}
 }
 
-// describe turns an encoding/json error into a message for the client.
+// describe turns a decoding error into a message for the client.
 func describe(err error) string {
-	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
-	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		got := te.Value
-		if got == "bool" {
-			got = "boolean"
-		}
-		if te.Field == "" {
-			return fmt.Sprintf("must be %s, got %s", typeName(te.Type), got)
-		}
-		return fmt.Sprintf("%s: must be %s, got %s", te.Field, typeName(te.Type), got)
+	if msg, ok := wire.DescribeJSONError(err); ok {
+		return msg
 	}
 	if de, ok := errors.AsType[*decodeError](err); ok {
 		return de.msg
 	}
 	return err.Error()
-}
-
-func typeName(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	default:
-		return "an object"
-	}
-}
-
-// jsonKind names the kind of JSON value that starts with c.
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	default:
-		return "number"
-	}
 }
 
 // locateRequestError finds where a request body that failed to decode went
@@ -294,7 +244,7 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 			var v any
 			return nil, invalid("%s", describe(json.Unmarshal(body, &v)))
 		}
-		return nil, invalid("request body must be a JSON object, got %s", jsonKind(trimmed[0]))
+		return nil, invalid("request body must be a JSON object, got %s", wire.JSONKind(trimmed[0]))
 	}
 	if !utf8.Valid(body) {
 		return nil, invalid("request body is not valid UTF-8")
@@ -666,7 +616,7 @@ func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
 		}
 		return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Function.Name}, nil
 	}
-	return nil, fmt.Errorf("must be a string or an object, got %s", jsonKind(raw[0]))
+	return nil, fmt.Errorf("must be a string or an object, got %s", wire.JSONKind(raw[0]))
 }
 
 // EncodeRequest encodes req as a chat completion request body for an

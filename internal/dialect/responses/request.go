@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -83,7 +82,7 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 		c.Parts = []wirePart{}
 		return json.Unmarshal(data, &c.Parts)
 	}
-	return &decodeError{"must be a string or an array of content parts, got " + jsonKind(data[0])}
+	return &decodeError{"must be a string or an array of content parts, got " + wire.JSONKind(data[0])}
 }
 
 type wireTool struct {
@@ -126,7 +125,7 @@ func (in *wireInput) UnmarshalJSON(data []byte) error {
 		}
 		return nil
 	}
-	return &decodeError{"input: must be a string or an array of items, got " + jsonKind(data[0])}
+	return &decodeError{"input: must be a string or an array of items, got " + wire.JSONKind(data[0])}
 }
 
 // decodeError is a decoding failure whose message is already fit for the
@@ -139,61 +138,15 @@ func invalid(format string, args ...any) *brightline.Error {
 	return brightline.Errorf(brightline.CodeInvalidRequest, format, args...)
 }
 
-// describe turns an encoding/json error into a message for the client.
+// describe turns a decoding error into a message for the client.
 func describe(err error) string {
-	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
-	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		got := te.Value
-		if got == "bool" {
-			got = "boolean"
-		}
-		if te.Field == "" {
-			return fmt.Sprintf("must be %s, got %s", typeName(te.Type), got)
-		}
-		return fmt.Sprintf("%s: must be %s, got %s", te.Field, typeName(te.Type), got)
+	if msg, ok := wire.DescribeJSONError(err); ok {
+		return msg
 	}
 	if de, ok := errors.AsType[*decodeError](err); ok {
 		return de.msg
 	}
 	return err.Error()
-}
-
-func typeName(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int64:
-		return "an integer"
-	case reflect.Float64:
-		return "a number"
-	case reflect.Slice:
-		return "an array"
-	}
-	return "an object"
-}
-
-// jsonKind names the kind of JSON value that starts with c.
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
 }
 
 // isSet reports whether a raw field was present and not null.
@@ -230,7 +183,7 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 			var v any
 			return nil, invalid("%s", describe(json.Unmarshal(body, &v)))
 		}
-		return nil, invalid("request body must be a JSON object, got %s", jsonKind(trimmed[0]))
+		return nil, invalid("request body must be a JSON object, got %s", wire.JSONKind(trimmed[0]))
 	}
 	if !utf8.Valid(body) {
 		return nil, invalid("request body is not valid UTF-8")
@@ -275,7 +228,7 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 	var system strings.Builder
 	if isSet(w.Instructions) {
 		if w.Instructions[0] != '"' {
-			return nil, invalid("instructions: must be a string, got %s", jsonKind(w.Instructions[0]))
+			return nil, invalid("instructions: must be a string, got %s", wire.JSONKind(w.Instructions[0]))
 		}
 		var s string
 		if err := json.Unmarshal(w.Instructions, &s); err != nil {
@@ -610,5 +563,5 @@ func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
 		}
 		return nil, fmt.Errorf("unsupported type %q", o.Type)
 	}
-	return nil, fmt.Errorf("must be a string or an object, got %s", jsonKind(raw[0]))
+	return nil, fmt.Errorf("must be a string or an object, got %s", wire.JSONKind(raw[0]))
 }
