@@ -23,6 +23,15 @@ const (
 	// signed activation (Detail "seq" 1), or by a rotation signed by a
 	// threshold of the set before (Detail "rotation" holds its note).
 	KindTrustRoot = "trust_root"
+	// KindForward records one request about to be forwarded upstream (a
+	// first try, a retry, a failover or a shadow request): RequestID,
+	// PrincipalID, Provider, Model, the policy and trust in force, and
+	// Commitment, hex SHA-256(salt ‖ the exact bytes sent), with a fresh
+	// salt that travels to the provider in the Brightline-Receipt header
+	// (auditverify.UpstreamReceipt). Detail "attempt" is the attempt's
+	// number for the request, from 1; Detail "shadow" is "true" for a
+	// shadow-mode mirror.
+	KindForward = "forward"
 )
 
 // entryVersion is the "v" field of every entry this package writes.
@@ -35,7 +44,7 @@ const MaxEntrySize = 1<<16 - 1
 // Entry is one log entry: a decision or an event, never prompt or response
 // content. [Entry.Marshal] gives its canonical, versioned encoding.
 type Entry struct {
-	Kind          string            // "decision", "policy_activation", "policy_refused", "approval"
+	Kind          string            // "decision", "policy_activation", "policy_refused", "approval", "forward"
 	Time          time.Time         // kept to the microsecond, in UTC; Append fills a zero Time
 	RequestID     string            //
 	PrincipalID   string            //
