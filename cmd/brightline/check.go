@@ -88,7 +88,7 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	}
 	principal := brightline.Principal{Name: *name, Person: *person, Org: *org, Purpose: *purpose, Roles: roles}
 	if *principalKey != "" {
-		if principal, err = principalOfKey(ctx, cfg.DataDir, *principalKey); err != nil {
+		if principal, err = principalOfKey(ctx, cfg, *principalKey); err != nil {
 			return err
 		}
 	}
@@ -160,14 +160,13 @@ func decodeRequest(dialect string, body []byte, hdr http.Header, p *policy.Polic
 	return req, err
 }
 
-// principalOfKey looks up the principal of an API key in the database in
-// dataDir, which must exist.
-func principalOfKey(ctx context.Context, dataDir, key string) (brightline.Principal, error) {
-	path := filepath.Join(dataDir, "brightline.db")
-	if _, err := os.Stat(path); err != nil {
-		return brightline.Principal{}, fmt.Errorf("couldn't look up -principal-key: no database at %s: %w", path, err)
+// principalOfKey looks up the principal of an API key in cfg's store,
+// which must exist.
+func principalOfKey(ctx context.Context, cfg *Config, key string) (brightline.Principal, error) {
+	if ok, err := storeExists(cfg); !ok {
+		return brightline.Principal{}, fmt.Errorf("couldn't look up -principal-key: no database at %s: %w", filepath.Join(cfg.DataDir, sqliteFile), err)
 	}
-	db, err := openDataStore(ctx, dataDir)
+	db, err := openDataStore(ctx, cfg)
 	if err != nil {
 		return brightline.Principal{}, err
 	}

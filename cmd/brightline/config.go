@@ -26,10 +26,29 @@ import (
 type Config struct {
 	// Listen is the TCP address to serve on. Default 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
-	// DataDir holds the SQLite database and, later, log tiles and keys.
-	// Default ./brightline-data. Relative paths are relative to the
-	// working directory.
+	// DataDir holds the keys (log.key, approval.key, subjects.key,
+	// bodies.key), the audit log's tiles and, with the SQLite store, the
+	// database. Default ./brightline-data. Relative paths are relative to
+	// the working directory. Replicas sharing one PostgreSQL store share
+	// one data_dir too (a shared volume): see README, "Several replicas".
 	DataDir string `yaml:"data_dir"`
+
+	Store struct {
+		// Driver is sqlite (default: <data_dir>/brightline.db, one
+		// gateway) or postgres (several replicas share the store, the
+		// audit journal and the surveillance counters).
+		Driver string `yaml:"driver"`
+		// URL is the PostgreSQL connection string, e.g.
+		// ${BRIGHTLINE_DATABASE_URL}. Required for postgres, refused for
+		// sqlite.
+		URL string `yaml:"url"`
+		// MergeInterval is how often a replica merges its surveillance
+		// counters with the other replicas' through PostgreSQL. A
+		// collector spread over N replicas can exceed a limit by at most
+		// what it adds on the other replicas within one interval, so it
+		// may only be shortened below the default. Default 250ms.
+		MergeInterval time.Duration `yaml:"merge_interval"`
+	} `yaml:"store"`
 
 	Log struct {
 		// Level is debug, info, warn or error. Default info.
@@ -369,6 +388,7 @@ type TargetConfig struct {
 const (
 	defaultListen          = "127.0.0.1:8080"
 	defaultDataDir         = "./brightline-data"
+	defaultMergeInterval   = 250 * time.Millisecond
 	defaultMaxRequestBytes = 32 << 20
 )
 
@@ -523,6 +543,12 @@ func (c *Config) fillDefaults() {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	if c.Store.Driver == "" {
+		c.Store.Driver = driverSQLite
+	}
+	if c.Store.MergeInterval == 0 {
+		c.Store.MergeInterval = defaultMergeInterval
+	}
 	if c.Approvals.BaseURL == "" {
 		c.Approvals.BaseURL = "http://" + c.Listen
 	}
@@ -569,6 +595,21 @@ func (c *Config) fillDefaults() {
 
 func (c *Config) validate() error {
 	var errs []error
+	switch c.Store.Driver {
+	case driverSQLite:
+		if c.Store.URL != "" {
+			errs = append(errs, errors.New("store.url is set but store.driver is sqlite; set driver: postgres, or remove the url"))
+		}
+	case driverPostgres:
+		if c.Store.URL == "" {
+			errs = append(errs, errors.New("store.driver is postgres but store.url is empty; set it, e.g. url: ${BRIGHTLINE_DATABASE_URL}"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store.driver: %q, want sqlite or postgres", c.Store.Driver))
+	}
+	if c.Store.MergeInterval < 0 || c.Store.MergeInterval > defaultMergeInterval {
+		errs = append(errs, fmt.Errorf("store.merge_interval: %s, want more than 0 and at most %s (a longer interval lets a collector spread over replicas overshoot a limit further)", c.Store.MergeInterval, defaultMergeInterval))
+	}
 	if c.Limits.MaxRequestBytes < 0 {
 		errs = append(errs, errors.New("limits.max_request_bytes must be positive"))
 	}

@@ -283,7 +283,7 @@ func TestEquivalence(t *testing.T) {
 			args = append(args, "-person", k.person, "-org", k.org)
 		}
 		key := strings.TrimSpace(cli(args...))
-		p, err := principalOfKey(ctx, cfg.DataDir, key)
+		p, err := principalOfKey(ctx, cfg, key)
 		if err != nil {
 			t.Fatal(err)
 		}

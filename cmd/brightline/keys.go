@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/store"
-	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
 // stringList is a repeatable string flag.
@@ -41,24 +38,16 @@ func runKeys(ctx context.Context, args []string, e *env) error {
 }
 
 // openStore loads the config named by -config and opens its store.
-func openStore(ctx context.Context, configPath string, e *env) (*sqlite.DB, *Config, error) {
+func openStore(ctx context.Context, configPath string, e *env) (dataStore, *Config, error) {
 	cfg, err := loadConfig(configPath, e.getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := openDataStore(ctx, cfg.DataDir)
+	db, err := openDataStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	return db, cfg, nil
-}
-
-// openDataStore creates dataDir if needed and opens the SQLite store in it.
-func openDataStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("couldn't create data directory: %w", err)
-	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, "brightline.db"))
 }
 
 func keysCreate(ctx context.Context, args []string, e *env) error {

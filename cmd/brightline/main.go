@@ -52,6 +52,7 @@ const usage = `Brightline: an AI gateway that enforces safeguards whichever prov
 
 Usage:
   brightline serve [-config FILE]          run the gateway
+  brightline init [-config FILE]           make the shared keys once, before several replicas start
   brightline keys create -name NAME [-org ORG] [-purpose PURPOSE] [-role ROLE]...
   brightline keys list [-json]
   brightline keys revoke KEY_ID
@@ -117,6 +118,8 @@ func run(ctx context.Context, args []string, e *env) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], e)
+	case "init":
+		return runInit(ctx, args[1:], e)
 	case "keys":
 		return runKeys(ctx, args[1:], e)
 	case "policy":

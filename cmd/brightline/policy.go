@@ -284,7 +284,7 @@ func policyVerify(ctx context.Context, args []string, e *env) error {
 	trust := pc.trust()
 	if !*noRollback {
 		var root store.TrustRoot
-		if active, root, err = storedPolicyState(ctx, cfg.DataDir); err != nil {
+		if active, root, err = storedPolicyState(ctx, cfg); err != nil {
 			return err
 		}
 		if root.Seq > 0 && root.Hash != trust.Hash() {

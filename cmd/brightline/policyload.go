@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,7 +206,7 @@ func loadConfiguredPolicy(ctx context.Context, cfg *Config, checkRollback bool) 
 	var root store.TrustRoot
 	if checkRollback {
 		var err error
-		if active, root, err = storedPolicyState(ctx, cfg.DataDir); err != nil {
+		if active, root, err = storedPolicyState(ctx, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -236,14 +235,16 @@ func loadConfiguredPolicy(ctx context.Context, cfg *Config, checkRollback bool) 
 }
 
 // storedPolicyState reads the active policy activation and the trust root
-// from the database in dataDir, without creating one: no database means
+// from cfg's store, without creating a SQLite database: no database means
 // neither yet.
-func storedPolicyState(ctx context.Context, dataDir string) (store.PolicyActivation, store.TrustRoot, error) {
-	path := filepath.Join(dataDir, "brightline.db")
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+func storedPolicyState(ctx context.Context, cfg *Config) (store.PolicyActivation, store.TrustRoot, error) {
+	if ok, err := storeExists(cfg); !ok {
+		if err != nil {
+			return store.PolicyActivation{}, store.TrustRoot{}, &loadError{"store", err}
+		}
 		return store.PolicyActivation{}, store.TrustRoot{}, nil
 	}
-	db, err := openDataStore(ctx, dataDir)
+	db, err := openDataStore(ctx, cfg)
 	if err != nil {
 		return store.PolicyActivation{}, store.TrustRoot{}, &loadError{"store", err}
 	}

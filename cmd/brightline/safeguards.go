@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -25,7 +23,6 @@ import (
 	"github.com/brightline/brightline/internal/mcpproxy"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/safeguard"
-	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
 // approvalKeyFile holds the Ed25519 key that signs approval tokens.
@@ -34,15 +31,10 @@ const approvalKeyFile = "approval.key"
 // openAudit opens the audit log in <data>/log and its journal in
 // <data>/journal, creating its note key on first start and printing the
 // key's verifier, which auditors need.
-func openAudit(ctx context.Context, cfg *Config, db *sqlite.DB, reg prometheus.Registerer, log *slog.Logger) (*auditlog.Log, string, error) {
+func openAudit(ctx context.Context, cfg *Config, db dataStore, reg prometheus.Registerer, log *slog.Logger) (*auditlog.Log, string, error) {
+	// establishKeys made the key if the deployment had none.
 	path := filepath.Join(cfg.DataDir, auditlog.KeyFile)
-	origin := cfg.Audit.Origin
-	if _, err := os.Stat(path); origin == "" && errors.Is(err, fs.ErrNotExist) {
-		// Witnesses and auditors tell logs apart by origin, so the default
-		// is unique to this deployment.
-		origin = defaultOrigin()
-	}
-	signer, vkey, created, err := auditlog.LoadOrCreateKey(path, origin)
+	signer, vkey, created, err := auditlog.LoadOrCreateKey(path, cfg.Audit.Origin)
 	if err != nil {
 		return nil, "", fmt.Errorf("couldn't load the audit log key: %w", err)
 	}
@@ -144,7 +136,7 @@ func auditApproval(l *auditlog.Log) func(context.Context, approval.Event) error 
 
 // openApprovals starts the approval service, its token key in
 // <data>/approval.key.
-func openApprovals(cfg *Config, db *sqlite.DB, l *auditlog.Log, log *slog.Logger) (*approval.Service, error) {
+func openApprovals(cfg *Config, db dataStore, l *auditlog.Log, log *slog.Logger) (*approval.Service, error) {
 	path := filepath.Join(cfg.DataDir, approvalKeyFile)
 	key, created, err := approval.LoadOrCreateKey(path)
 	if err != nil {

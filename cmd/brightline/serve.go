@@ -46,11 +46,14 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	// Tessera logs through klog; send that to the same JSON log.
 	klog.SetSlogLogger(log.With("component", "tessera"))
 
-	db, err := openDataStore(ctx, cfg.DataDir)
+	db, err := openDataStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if _, err := establishKeys(ctx, cfg, db, log); err != nil {
+		return err
+	}
 
 	metrics := gateway.NewMetrics()
 	router, err := buildRouter(cfg, metrics)
