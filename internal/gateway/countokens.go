@@ -47,7 +47,17 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) {
 	if g.cfg.KeyUsed != nil {
 		g.cfg.KeyUsed(p.ID)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes))
+	// A count is under the same budgets as the request it precedes: a
+	// flood of counts from one key must not take the memory or the
+	// inspection budget others need. (The body read timeout applies to
+	// every endpoint; see ServeHTTP.)
+	held, err := g.inFlight.admit(p.ID, max(0, min(r.ContentLength, g.cfg.MaxRequestBytes)))
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer held.release()
+	body, err := io.ReadAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
 	if err != nil {
 		fail(err)
 		return

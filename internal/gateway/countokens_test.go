@@ -3,8 +3,12 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 
@@ -71,5 +75,121 @@ func TestUnknownEndpointAfterAuthentication(t *testing.T) {
 	status, _, body = h.post(t, "/v1/messages/batches", `{}`, anthropicHdr(testKey))
 	if status != 404 || !strings.Contains(body, `"type":"not_found_error"`) || !strings.Contains(body, "no such endpoint: POST /v1/messages/batches") {
 		t.Errorf("anthropic: got %d %s, want 404 not_found_error saying no such endpoint", status, body)
+	}
+}
+
+// countDialect is count_tokens as a limitDialects case: its refusals are
+// Anthropic's rate_limit_error.
+var countDialect = dialectCase{"count_tokens", "/v1/messages/count_tokens", anthropicHdr,
+	func(model, pad string) string {
+		return fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"hi%s"}]}`, model, pad)
+	}, `"rate_limit_error"`}
+
+// TestCountTokensFlood floods count_tokens from one key whose bodies are
+// still arriving: the key's further requests, counts and messages alike,
+// get 429 with Retry-After, another key is served, and the slots come back
+// once the bodies are complete.
+func TestCountTokensFlood(t *testing.T) {
+	const n = 3
+	srv, _ := limitsGateway(t, gateway.Limits{KeyRequestsInFlight: n})
+	d := countDialect
+	body := d.body("free", "")
+
+	type stalled struct {
+		w      *io.PipeWriter
+		status chan int
+	}
+	var held []stalled
+	for range n {
+		pr, pw := io.Pipe()
+		s := stalled{w: pw, status: make(chan int, 1)}
+		held = append(held, s)
+		req, err := http.NewRequest("POST", srv.URL+d.path, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range d.hdr(testKey) {
+			req.Header.Set(k, v)
+		}
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("stalled count: %v", err)
+				s.status <- 0
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			s.status <- resp.StatusCode
+		}()
+		go pw.Write([]byte(body[:10])) // the rest comes later
+	}
+
+	// The stalled counts take the key's slots as the gateway admits them;
+	// until then a count of the same key is answered.
+	deadline := time.Now().Add(20 * time.Second)
+	var status int
+	var ra, got string
+	for {
+		status, ra, got = send(t, srv.URL+d.path, d.hdr(testKey), body, false)
+		if status != http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+	}
+	checkRefused(t, d, status, ra, got)
+	// The budget is the key's, over all its endpoints.
+	msgs := limitDialects[1]
+	status, ra, got = send(t, srv.URL+msgs.path, msgs.hdr(testKey), msgs.body("free", ""), false)
+	checkRefused(t, msgs, status, ra, got)
+	// Another key is not starved.
+	if status, _, got := send(t, srv.URL+d.path, d.hdr(otherKey), body, false); status != http.StatusOK || !strings.Contains(got, `"input_tokens"`) {
+		t.Errorf("another key's count: got %d %s, want 200 with input_tokens", status, got)
+	}
+	if status, _, got := send(t, srv.URL+msgs.path, msgs.hdr(otherKey), msgs.body("free", ""), false); status != http.StatusOK {
+		t.Errorf("another key's message: got %d %s, want 200", status, got)
+	}
+
+	for _, s := range held {
+		if _, err := s.w.Write([]byte(body[10:])); err != nil {
+			t.Fatal(err)
+		}
+		s.w.Close()
+		if got := <-s.status; got != http.StatusOK {
+			t.Errorf("stalled count once complete: got %d, want 200", got)
+		}
+	}
+	// The slots are returned.
+	if status, _, got := send(t, srv.URL+d.path, d.hdr(testKey), body, false); status != http.StatusOK {
+		t.Errorf("after release: got %d %s, want 200", status, got)
+	}
+}
+
+// TestCountTokensBytes checks that a count's body counts against its key's
+// bytes in flight and the global budget for bodies being inspected,
+// declared or read.
+func TestCountTokensBytes(t *testing.T) {
+	d := countDialect
+	pad := strings.Repeat("x", 1200)
+	for _, tc := range []struct {
+		name string
+		lim  gateway.Limits
+		msg  string
+	}{
+		{"key bytes", gateway.Limits{KeyBytesInFlight: 1000}, "limit of 1000 bytes"},
+		{"body bytes", gateway.Limits{BodyBytesInFlight: 1000}, "too many request bodies"},
+	} {
+		for _, chunked := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/chunked=%v", tc.name, chunked), func(t *testing.T) {
+				srv, _ := limitsGateway(t, tc.lim)
+				status, ra, body := send(t, srv.URL+d.path, d.hdr(testKey), d.body("free", pad), chunked)
+				checkRefused(t, d, status, ra, body)
+				if !strings.Contains(body, tc.msg) {
+					t.Errorf("got %s, want a message saying %q", body, tc.msg)
+				}
+				if status, _, body := send(t, srv.URL+d.path, d.hdr(testKey), d.body("free", ""), chunked); status != http.StatusOK {
+					t.Errorf("small count: got %d %s, want 200", status, body)
+				}
+			})
+		}
 	}
 }

@@ -226,6 +226,7 @@ func TestBodyReadTimeout(t *testing.T) {
 	}{
 		{"login", "POST /ui/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nuser=a"},
 		{"model API", "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + testKey + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":"},
+		{"count_tokens", "POST /v1/messages/count_tokens HTTP/1.1\r\nHost: x\r\nX-Api-Key: " + testKey + "\r\nAnthropic-Version: 2023-06-01\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
