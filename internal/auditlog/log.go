@@ -163,6 +163,17 @@ type Config struct {
 	// HTTPClient talks to witnesses; nil means http.DefaultClient.
 	HTTPClient *http.Client
 
+	// Journal, if set, is a journal that the replicas of a fleet share
+	// (PostgreSQL) in place of the file journal in JournalDir; Dir is then
+	// on a volume every replica shares, and Elector picks the replica that
+	// integrates. See fleet.go. JournalTimeout bounds each group's commit
+	// to it; 0 means 10s.
+	Journal        Journal
+	JournalTimeout time.Duration
+	// Elector elects the replica that integrates a shared Journal; nil
+	// means AlwaysLeader (a single replica). It needs Journal.
+	Elector Elector
+
 	Registerer prometheus.Registerer // may be nil
 	Logger     *slog.Logger          // nil means slog.Default()
 	Now        func() time.Time      // fills a zero Entry.Time, times receipts and the MMD; nil means time.Now
@@ -182,14 +193,19 @@ type Status struct {
 	Published      string        // that checkpoint; equal to Checkpoint when the quorum is 0
 	LastError      string        // the last failure (append or integration), "" if none: history, not status
 	LastErrorAt    time.Time     // when it happened
+	// Integrator reports whether this replica integrates the journal:
+	// always on a single node; with a shared journal, while elected. A
+	// follower's Size is its checkpoint's.
+	Integrator bool
 }
 
 // Log is an open audit log. It is safe for concurrent use.
 type Log struct {
 	cfg     Config
 	log     *slog.Logger
-	add     tessera.AddFn
+	add     tessera.AddFn // nil with a shared journal: each term opens its own
 	reader  tessera.LogReader
+	opts    *tessera.AppendOptions
 	stopTes func(context.Context) error
 	cancel  context.CancelFunc // stops Tessera's and our background work
 	bg      sync.WaitGroup
@@ -197,8 +213,10 @@ type Log struct {
 	slots   chan struct{} // one token per append under way
 	waiting atomic.Int64  // appends waiting for a slot (queue mode)
 
-	j         *journal
-	jstop     chan struct{} // closed to stop the journal writer
+	j         *journal         // the file journal; nil with a shared one
+	reqs      chan journalReq  // to the journal writer (file or shared)
+	leading   atomic.Bool      // this replica integrates
+	jstop     chan struct{}    // closed to stop the journal writer
 	wake      chan struct{} // tells the integrator there is work (buffered 1)
 	closeOnce sync.Once
 	closing   chan struct{} // closed when Close starts: no new appends
@@ -209,7 +227,8 @@ type Log struct {
 	integrateFault atomic.Pointer[func() error]
 
 	mu           sync.Mutex
-	pending      []*journalRecord // guarded by mu: durable in the journal, not yet in the tree, in order
+	pending      []*journalRecord // guarded by mu: durable in the journal, not yet in the tree, in order (with a shared journal: this replica's only)
+	fleetOldest  time.Time        // guarded by mu: with a shared journal, the time of its oldest record not yet integrated (zero if none)
 	integrated   uint64           // guarded by mu: the tree's size as the integrator last saw it
 	journalNext  uint64           // guarded by mu: the journal's next sequence number
 	progress     chan struct{}    // guarded by mu: closed and replaced after every integration attempt
@@ -283,6 +302,20 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = time.Second
+		if cfg.Journal != nil {
+			// Followers learn the integrated size from the checkpoint, so
+			// it must come well within the MMD.
+			cfg.CheckpointInterval = min(max(cfg.MMD/4, 100*time.Millisecond), time.Second)
+		}
+	}
+	if cfg.Elector != nil && cfg.Journal == nil {
+		return nil, errors.New("couldn't open audit log: an elector needs a shared journal")
+	}
+	if cfg.Journal != nil && cfg.Elector == nil {
+		cfg.Elector = AlwaysLeader{}
+	}
+	if cfg.JournalTimeout <= 0 {
+		cfg.JournalTimeout = 10 * time.Second
 	}
 	if cfg.WitnessTimeout <= 0 {
 		cfg.WitnessTimeout = 5 * time.Second
@@ -297,10 +330,6 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("couldn't open audit log: %w", err)
 	}
 
-	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir, HTTPClient: cfg.HTTPClient})
-	if err != nil {
-		return nil, fmt.Errorf("couldn't open audit log in %s: %w", cfg.Dir, err)
-	}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(cfg.Signer).
 		WithBatching(uint(cfg.BatchMaxSize), cfg.BatchMaxAge).
@@ -327,6 +356,13 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		opts = opts.WithWitnesses(group, &tessera.WitnessOptions{Timeout: cfg.WitnessTimeout, FailOpen: true})
 	}
 
+	if cfg.Journal != nil {
+		return openShared(ctx, cfg, opts)
+	}
+	driver, err := posix.New(ctx, posix.Config{Path: cfg.Dir, HTTPClient: cfg.HTTPClient})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't open audit log in %s: %w", cfg.Dir, err)
+	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	app, shutdown, reader, err := tessera.NewAppender(bgCtx, driver, opts)
 	if err != nil {
@@ -344,6 +380,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		log:        cfg.Logger,
 		add:        app.Add,
 		reader:     reader,
+		opts:       opts,
 		stopTes:    shutdown,
 		cancel:     cancel,
 		slots:      make(chan struct{}, cfg.MaxInFlight),
@@ -362,7 +399,8 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	j.durable = l.journaled
-	l.j, l.pending, l.journalNext = j, backlog, j.next
+	l.j, l.reqs, l.pending, l.journalNext = j, j.reqs, backlog, j.next
+	l.leading.Store(true)
 	if b, err := os.ReadFile(filepath.Join(cfg.Dir, publishedFile)); err == nil {
 		if n, ok := l.quorum(b); ok {
 			l.published, l.publishedSz = b, n
@@ -497,6 +535,11 @@ func (l *Log) behindLocked(now time.Time) error {
 			return fmt.Errorf("%w: entry %d has waited %s (MMD %s)", ErrBehind, l.pending[0].seq, age.Round(time.Millisecond), l.cfg.MMD)
 		}
 	}
+	if !l.fleetOldest.IsZero() {
+		if age := now.Sub(l.fleetOldest); age > l.cfg.MMD {
+			return fmt.Errorf("%w: entry %d has waited %s (MMD %s)", ErrBehind, l.integrated, age.Round(time.Millisecond), l.cfg.MMD)
+		}
+	}
 	return nil
 }
 
@@ -534,7 +577,7 @@ func (l *Log) acquire(ctx context.Context) error {
 func (l *Log) journal(ctx context.Context, rec *journalRecord) (_ Receipt, journaled bool, _ error) {
 	req := journalReq{rec: rec, done: make(chan error, 1)}
 	select {
-	case l.j.reqs <- req:
+	case l.reqs <- req:
 	case <-ctx.Done():
 		return Receipt{}, false, ctx.Err()
 	case <-l.closing:
@@ -543,7 +586,9 @@ func (l *Log) journal(ctx context.Context, rec *journalRecord) (_ Receipt, journ
 	select {
 	case err := <-req.done:
 		if err != nil {
-			return Receipt{}, false, err
+			// A shared journal's commit may have failed after it took
+			// the group: retrying could log it twice.
+			return Receipt{}, l.cfg.Journal != nil, err
 		}
 	case <-ctx.Done():
 		return Receipt{}, true, ctx.Err()
@@ -680,7 +725,7 @@ func (l *Log) integrate(ctx context.Context) {
 			continue // take what has arrived meanwhile
 		}
 		last = time.Now()
-		err := l.integrateBatch(ctx, batch)
+		err := l.integrateBatch(ctx, l.add, batch)
 		if ctx.Err() != nil {
 			return
 		}
@@ -736,8 +781,9 @@ func (l *Log) advance(size uint64, batch []*journalRecord, err error) {
 	l.progress = make(chan struct{})
 }
 
-// integrateBatch writes batch's index rows, then appends it to Tessera.
-func (l *Log) integrateBatch(ctx context.Context, batch []*journalRecord) error {
+// integrateBatch writes batch's index rows, then appends it to Tessera
+// with add.
+func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*journalRecord) error {
 	if f := l.integrateFault.Load(); f != nil {
 		if err := (*f)(); err != nil {
 			return err
@@ -759,7 +805,7 @@ func (l *Log) integrateBatch(ctx context.Context, batch []*journalRecord) error 
 	}
 	futures := make([]tessera.IndexFuture, len(batch))
 	for i, r := range batch {
-		futures[i] = l.add(ctx, tessera.NewEntry(r.entry))
+		futures[i] = add(ctx, tessera.NewEntry(r.entry))
 	}
 	// Tessera's futures ignore contexts and may never resolve once its
 	// background work is cancelled, so wait for them on the side.
@@ -888,6 +934,7 @@ func (l *Log) Status() Status {
 	defer l.mu.Unlock()
 	now := l.cfg.Now()
 	s.Size, s.JournalSize, s.Lag, s.LagAge = l.lagLocked(now)
+	s.Integrator = l.leading.Load()
 	switch err := l.behindLocked(now); {
 	case err != nil:
 		s.Degraded = err.Error()
@@ -907,6 +954,9 @@ func (l *Log) lagLocked(now time.Time) (size, journal, lag uint64, age time.Dura
 	size, journal = l.integrated, max(l.journalNext, l.integrated)
 	if len(l.pending) > 0 {
 		age = max(now.Sub(l.pending[0].time), 0)
+	}
+	if !l.fleetOldest.IsZero() {
+		age = max(age, now.Sub(l.fleetOldest))
 	}
 	return size, journal, journal - size, age
 }
@@ -931,6 +981,13 @@ func (l *Log) Close() error {
 		defer cancel()
 		l.mu.Lock()
 		next, done := l.journalNext, l.integrated >= l.journalNext
+		if l.cfg.Journal != nil {
+			// Wait for this replica's records only.
+			next, done = 0, len(l.pending) == 0
+			if !done {
+				next = l.pending[len(l.pending)-1].seq + 1
+			}
+		}
 		l.mu.Unlock()
 		if !done {
 			// Stop at the first failure: a failing integrator won't drain.
