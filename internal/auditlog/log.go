@@ -213,11 +213,11 @@ type Log struct {
 	slots   chan struct{} // one token per append under way
 	waiting atomic.Int64  // appends waiting for a slot (queue mode)
 
-	j         *journal         // the file journal; nil with a shared one
-	reqs      chan journalReq  // to the journal writer (file or shared)
-	leading   atomic.Bool      // this replica integrates
-	jstop     chan struct{}    // closed to stop the journal writer
-	wake      chan struct{} // tells the integrator there is work (buffered 1)
+	j         *journal        // the file journal; nil with a shared one
+	reqs      chan journalReq // to the journal writer (file or shared)
+	leading   atomic.Bool     // this replica integrates
+	jstop     chan struct{}   // closed to stop the journal writer
+	wake      chan struct{}   // tells the integrator there is work (buffered 1)
 	closeOnce sync.Once
 	closing   chan struct{} // closed when Close starts: no new appends
 	dead      chan struct{} // closed once background work is cancelled
