@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/brightline/brightline/internal/approval"
@@ -51,7 +52,16 @@ func runAudit(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	return exitStatus(auditlog.Command(ctx, args, cfg.DataDir, e.stdout, e.stderr))
+	open := func(ctx context.Context) (auditlog.EntryIndex, error) {
+		if ok, err := storeExists(cfg); !ok {
+			if err != nil {
+				return nil, fmt.Errorf("no local index: %w", err)
+			}
+			return nil, fmt.Errorf("no local index: no database at %s", filepath.Join(cfg.DataDir, sqliteFile))
+		}
+		return openDataStore(ctx, cfg)
+	}
+	return exitStatus(auditlog.Command(ctx, args, cfg.DataDir, open, e.stdout, e.stderr))
 }
 
 func runScan(ctx context.Context, args []string, e *env) error {

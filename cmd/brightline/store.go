@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/brightline/brightline/internal/approval"
+	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
@@ -66,4 +67,21 @@ func storeExists(cfg *Config) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// existingStore opens cfg's store for a command that reads it, refusing
+// to create a SQLite database: an empty new one would answer "nothing
+// recorded" for the wrong reason.
+func existingStore(cfg *Config) func(context.Context) (exposure.Store, error) {
+	return func(ctx context.Context) (exposure.Store, error) {
+		ok, err := storeExists(cfg)
+		if !ok {
+			path := filepath.Join(cfg.DataDir, sqliteFile)
+			if err != nil {
+				return nil, fmt.Errorf("couldn't open database %s: %w", path, err)
+			}
+			return nil, fmt.Errorf("no database at %s: is the data directory right, and has the gateway run with it?", path)
+		}
+		return openDataStore(ctx, cfg)
+	}
 }

@@ -76,7 +76,7 @@ func runExposure(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	return exitStatus(exposure.Command(ctx, args, cfg.DataDir, routeInfo(cfg), e.stdout, e.stderr))
+	return exitStatus(exposure.Command(ctx, args, existingStore(cfg), routeInfo(cfg), e.stdout, e.stderr))
 }
 
 func runTransition(ctx context.Context, args []string, e *env) error {
@@ -88,5 +88,5 @@ func runTransition(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintln(e.stderr, "usage: brightline transition [-config FILE] plan --from VENDOR --to VENDOR [--since 30d] [--format table|json]")
 		return errUsage
 	}
-	return exitStatus(exposure.PlanCommand(ctx, args[1:], cfg.DataDir, routeInfo(cfg), e.stdout, e.stderr))
+	return exitStatus(exposure.PlanCommand(ctx, args[1:], existingStore(cfg), routeInfo(cfg), e.stdout, e.stderr))
 }

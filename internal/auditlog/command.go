@@ -18,7 +18,7 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/auditverify"
-	"github.com/brightline/brightline/internal/store/sqlite"
+	"github.com/brightline/brightline/internal/store"
 )
 
 // Where the gateway keeps the log under its data directory.
@@ -58,15 +58,28 @@ With no -log and -key, commands use the local log in the data directory.
 `
 )
 
+// EntryIndex is the part of the gateway's store the commands read: the
+// index from request ID to log entries, with commitment openings.
+type EntryIndex interface {
+	AuditEntries(ctx context.Context, requestID string) ([]store.AuditRecord, error)
+	Close() error
+}
+
+// OpenIndexFunc opens the gateway's store for a command. It must refuse
+// to create one.
+type OpenIndexFunc func(context.Context) (EntryIndex, error)
+
 // Command runs `brightline audit verify|prove|stats|open`; args are what
-// follows "audit". It returns the process exit code: 0 on success, 1 when
-// a check fails or an operation errors, 2 for a usage error.
-func Command(ctx context.Context, args []string, dataDir string, stdout, stderr io.Writer) (exitCode int) {
+// follows "audit". The log is the one in dataDir unless -log names
+// another; openIndex opens the gateway's store, for prove and open. It
+// returns the process exit code: 0 on success, 1 when a check fails or an
+// operation errors, 2 for a usage error.
+func Command(ctx context.Context, args []string, dataDir string, openIndex OpenIndexFunc, stdout, stderr io.Writer) (exitCode int) {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, cmdUsage)
 		return 2
 	}
-	c := &command{dataDir: dataDir, stdout: stdout, stderr: stderr}
+	c := &command{dataDir: dataDir, openIndex: openIndex, stdout: stdout, stderr: stderr}
 	var run func(context.Context, []string) error
 	switch args[0] {
 	case "verify":
@@ -104,6 +117,7 @@ type usageError struct{ error }
 
 type command struct {
 	dataDir        string
+	openIndex      OpenIndexFunc
 	stdout, stderr io.Writer
 }
 
@@ -404,7 +418,7 @@ func (c *command) verifyProof(path string, pol auditverify.Policy) error {
 }
 
 // local opens the local index and log, with the local key.
-func (c *command) local(ctx context.Context) (*sqlite.DB, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
+func (c *command) local(ctx context.Context) (EntryIndex, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
 	vkey, err := c.localVKey()
 	if err != nil {
 		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
@@ -418,11 +432,7 @@ func (c *command) local(ctx context.Context) (*sqlite.DB, auditverify.Source, au
 	if err != nil {
 		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
 	}
-	dbPath := filepath.Join(c.dataDir, IndexDB)
-	if _, err := os.Stat(dbPath); err != nil {
-		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, fmt.Errorf("no local index: %w", err)
-	}
-	db, err := sqlite.Open(ctx, dbPath)
+	db, err := c.openIndex(ctx)
 	if err != nil {
 		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
 	}

@@ -97,7 +97,14 @@ func dataDir(t *testing.T) (string, string) {
 func run(t *testing.T, data string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Command(context.Background(), args, data, &out, &errb)
+	open := func(ctx context.Context) (EntryIndex, error) {
+		path := filepath.Join(data, IndexDB)
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no local index: %w", err)
+		}
+		return sqlite.Open(ctx, path)
+	}
+	code := Command(context.Background(), args, data, open, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -3,20 +3,15 @@ package exposure
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
 const exposureUsage = `usage: brightline exposure [flags]
@@ -45,11 +40,24 @@ flags:
   --format FORMAT    table (default) or json
 `
 
+// Store is what the commands read: the traffic inventory and the shadow
+// results.
+type Store interface {
+	Reader
+	ShadowSummaries
+	Close() error
+}
+
+// OpenFunc opens the gateway's store for a command. It must refuse to
+// create one: an empty new store would report "no exposure" for the wrong
+// reason.
+type OpenFunc func(context.Context) (Store, error)
+
 // Command runs `brightline exposure`; args are those after "exposure". It
-// reads dataDir/brightline.db, which must exist, and describes vendors
-// with routes, the gateway's configuration. It returns the exit code: 0 on
-// success, 1 if the command failed, 2 for a usage error.
-func Command(ctx context.Context, args []string, dataDir string, routes []RouteInfo, stdout, stderr io.Writer) (exitCode int) {
+// reads the store open opens, and describes vendors with routes, the
+// gateway's configuration. It returns the exit code: 0 on success, 1 if
+// the command failed, 2 for a usage error.
+func Command(ctx context.Context, args []string, open OpenFunc, routes []RouteInfo, stdout, stderr io.Writer) (exitCode int) {
 	fs := flag.NewFlagSet("exposure", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, exposureUsage) }
@@ -76,7 +84,7 @@ func Command(ctx context.Context, args []string, dataDir string, routes []RouteI
 			return 2
 		}
 	}
-	db, err := openStore(ctx, dataDir)
+	db, err := open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "brightline exposure: %v\n", err)
 		return 1
@@ -100,10 +108,10 @@ func Command(ctx context.Context, args []string, dataDir string, routes []RouteI
 }
 
 // PlanCommand runs `brightline transition plan`; args are those after
-// "plan". It reads usage and shadow results from dataDir/brightline.db,
-// which must exist. It returns the exit code: 0 when the plan was made
-// (whatever its verdict), 1 if the command failed, 2 for a usage error.
-func PlanCommand(ctx context.Context, args []string, dataDir string, routes []RouteInfo, stdout, stderr io.Writer) (exitCode int) {
+// "plan". It reads usage and shadow results from the store open opens. It
+// returns the exit code: 0 when the plan was made (whatever its verdict),
+// 1 if the command failed, 2 for a usage error.
+func PlanCommand(ctx context.Context, args []string, open OpenFunc, routes []RouteInfo, stdout, stderr io.Writer) (exitCode int) {
 	fs := flag.NewFlagSet("transition plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, planUsage) }
@@ -135,7 +143,7 @@ func PlanCommand(ctx context.Context, args []string, dataDir string, routes []Ro
 		fmt.Fprintf(stderr, "brightline transition plan: %v\n", err)
 		return 2
 	}
-	db, err := openStore(ctx, dataDir)
+	db, err := open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "brightline transition plan: %v\n", err)
 		return 1
@@ -156,19 +164,6 @@ func PlanCommand(ctx context.Context, args []string, dataDir string, routes []Ro
 		return 1
 	}
 	return 0
-}
-
-// openStore opens the gateway's database in dataDir, refusing to create
-// one: an empty new database would report "no exposure" for the wrong
-// reason.
-func openStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
-	path := filepath.Join(dataDir, "brightline.db")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no database at %s: is the data directory right, and has the gateway run with it?", path)
-	} else if err != nil {
-		return nil, fmt.Errorf("couldn't open database %s: %w", path, err)
-	}
-	return sqlite.Open(ctx, path)
 }
 
 func writeIndented(w io.Writer, v any) error {

@@ -3,6 +3,8 @@ package exposure
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,7 +52,7 @@ func TestCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			code := Command(context.Background(), tt.args, tt.dir, testRoutes, &stdout, &stderr)
+			code := Command(context.Background(), tt.args, openIn(tt.dir), testRoutes, &stdout, &stderr)
 			if code != tt.code {
 				t.Errorf("got exit code %d, want %d; stderr %s", code, tt.code, stderr.String())
 			}
@@ -71,7 +73,7 @@ func TestCommand(t *testing.T) {
 	}
 	t.Run("json decodes", func(t *testing.T) {
 		var stdout, stderr strings.Builder
-		if code := Command(context.Background(), []string{"--format=json"}, dir, testRoutes, &stdout, &stderr); code != 0 {
+		if code := Command(context.Background(), []string{"--format=json"}, openIn(dir), testRoutes, &stdout, &stderr); code != 0 {
 			t.Fatalf("exit code %d: %s", code, stderr.String())
 		}
 		var resp Response
@@ -112,7 +114,7 @@ func TestPlanCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			code := PlanCommand(context.Background(), tt.args, dir, testRoutes, &stdout, &stderr)
+			code := PlanCommand(context.Background(), tt.args, openIn(dir), testRoutes, &stdout, &stderr)
 			if code != tt.code {
 				t.Errorf("got exit code %d, want %d; stderr %s", code, tt.code, stderr.String())
 			}
@@ -125,5 +127,17 @@ func TestPlanCommand(t *testing.T) {
 				t.Errorf("stderr lacks %q: %s", tt.stderr, stderr.String())
 			}
 		})
+	}
+}
+
+// openIn opens the SQLite store in dir, as cmd/brightline does for the
+// default driver, refusing to create one.
+func openIn(dir string) OpenFunc {
+	return func(ctx context.Context) (Store, error) {
+		path := filepath.Join(dir, "brightline.db")
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no database at %s: is the data directory right, and has the gateway run with it?", path)
+		}
+		return sqlite.Open(ctx, path)
 	}
 }
