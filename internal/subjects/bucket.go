@@ -218,7 +218,12 @@ func (c *Counter) MarshalPrincipal(principal string) ([]byte, error) {
 	if bs == nil {
 		return nil, nil
 	}
-	var out []byte
+	return appendBuckets(nil, bs)
+}
+
+// appendBuckets appends the encoding of bs read by
+// [Counter.UnmarshalPrincipal] to out.
+func appendBuckets(out []byte, bs []Bucket) ([]byte, error) {
 	for i := range bs {
 		enc, err := bs[i].MarshalBinary()
 		if err != nil {

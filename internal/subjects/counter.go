@@ -162,6 +162,8 @@ type principal struct {
 	// changes (a new bucket, a fold, a merge), invalidating cache.
 	gen   uint64
 	cache countsCache
+	// dirty is set when a slot is marked dirty; a [Sync] clears both.
+	dirty bool
 }
 
 // countsCache holds each window's union of every bucket but the current
@@ -181,6 +183,10 @@ type slot struct {
 	idx int64
 	all *hyperloglog.Sketch
 	us  *hyperloglog.Sketch // nil until a US-person subject is seen
+	// dirty marks a bucket changed by an observation since a [Sync] last
+	// took it: what this replica has to share. Merges do not set it, or
+	// replicas would echo each other's updates forever.
+	dirty bool
 }
 
 // Validate reports whether c's options are usable. Invalid options are
@@ -303,7 +309,9 @@ func (p *principal) fold(l *layout, s *slot) {
 	if cidx < p.latest/l.coarse-l.n30d {
 		return
 	}
-	mergeSlot(l, l.claim(p.coarse, cidx), s)
+	dst := l.claim(p.coarse, cidx)
+	mergeSlot(l, dst, s)
+	dst.dirty = dst.dirty || s.dirty // a folded bucket not yet shared
 }
 
 // Observe records that principal's current request touched subjects.
@@ -319,6 +327,7 @@ func (c *Counter) Observe(principal string, subjects []Subject) {
 	defer p.mu.Unlock()
 	p.latest = max(p.latest, now)
 	s := p.claimFine(l, p.latest/l.fine)
+	s.dirty, p.dirty = true, true
 	for i := range subjects {
 		h := subjects[i].Key.Hash()
 		s.all.InsertHash(h)

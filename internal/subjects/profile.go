@@ -54,6 +54,9 @@ type Profiles struct {
 	lru     list.List                    // most recently seen at the front
 	hist    map[string]*[NumCategories + 1]int
 	evicted int
+	// changed holds the pairs observed since a [Sync] last took them,
+	// each once (profile.dirty).
+	changed []*profile
 }
 
 type profileKey struct {
@@ -68,6 +71,7 @@ type profile struct {
 	seen    [NumCategories]int32
 	breadth uint8 // as counted in hist
 	last    int64 // unix nanoseconds of the latest observation
+	dirty   bool  // in Profiles.changed
 }
 
 // ProfileStats is what rules see of one principal's profiles.
@@ -153,6 +157,10 @@ func (p *Profiles) Observe(principal string, key Key, categories uint8) int {
 	}
 	e.last = now.UnixNano()
 	p.setBreadth(e, p.breadthAt(e, today))
+	if !e.dirty {
+		e.dirty = true
+		p.changed = append(p.changed, e)
+	}
 	return int(e.breadth)
 }
 
@@ -264,15 +272,20 @@ func (p *Profiles) MarshalPrincipal(principal string) []byte {
 	defer p.mu.Unlock()
 	out := []byte{profileVersion}
 	for el := p.lru.Back(); el != nil; el = el.Prev() { // oldest first, so a reload keeps the order
-		e := el.Value.(*profile)
-		if e.k.principal != principal {
-			continue
+		if e := el.Value.(*profile); e.k.principal == principal {
+			out = e.appendRecord(out)
 		}
-		out = append(out, e.k.key[:]...)
-		out = binary.BigEndian.AppendUint64(out, uint64(e.last))
-		for _, d := range e.seen {
-			out = binary.BigEndian.AppendUint32(out, uint32(d))
-		}
+	}
+	return out
+}
+
+// appendRecord appends e's encoding (see [Profiles.MarshalPrincipal]) to
+// out.
+func (e *profile) appendRecord(out []byte) []byte {
+	out = append(out, e.k.key[:]...)
+	out = binary.BigEndian.AppendUint64(out, uint64(e.last))
+	for _, d := range e.seen {
+		out = binary.BigEndian.AppendUint32(out, uint32(d))
 	}
 	return out
 }

@@ -1,0 +1,412 @@
+package subjects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/brightline/brightline/internal/store"
+)
+
+// DefaultSyncInterval is the zero value of [Sync.Interval].
+const DefaultSyncInterval = 250 * time.Millisecond
+
+// Sync shares a [Counter] and a [Profiles] with the other gateway replicas
+// through a [store.SubjectMerger], so that every replica decides on what
+// the whole fleet has seen of a principal: a collector that spreads its
+// requests over three replicas is refused at about the count at which one
+// replica alone would refuse it.
+//
+// # A round
+//
+// Each [Sync.Round] (every Interval in [Sync.Run]) does two things:
+//
+//   - It merges into the store, in one transaction, what this replica
+//     observed since its last round: the buckets that observations changed
+//     (the current hour's, mostly) of every principal and organisation
+//     ([OrgID]) that was active, and the profile pairs observed. The store
+//     locks each stored state, unions it with the delta in Go and writes
+//     the union back. Where another replica wrote the state since this
+//     replica last saw it, the union is merged back into the local state.
+//   - It reads the states other replicas wrote since the last round and
+//     merges them into the local state.
+//
+// Both merges are unions (a HyperLogLog merge is the register-wise
+// maximum; a profile keeps, per subject and category, the latest day
+// seen), so they are idempotent and order-free: a round that fails, or
+// crashes after storing, is retried whole by the next one, and merging a
+// state twice changes nothing. Observations never wait for a round: the
+// request path only marks what it changed.
+//
+// What is merged: the distinct-subject windows (all subjects and US
+// persons, 1h, 24h and 30d) of every principal and organisation, and
+// profile breadth (every category gathered about a subject within the
+// profile window, whichever replica saw it). What is not: the request
+// windows ([Requests], counters.requests_1h), which stay per replica.
+//
+// # How far a collector can overshoot a limit
+//
+// A replica decides on its own observations plus the fleet's state as of
+// its last round. A subject observed on replica B reaches the store at
+// B's next round, at most Interval (T) later, and replica A's view at A's
+// next round after that, at most T later again. So with N replicas, when
+// the first replica refuses a principal at a limit L, the fleet has let
+// through at most the subjects the principal added on the other N−1
+// replicas within the last 2T (plus the rounds' own duration), beyond L,
+// and the sketch's error (0.81% standard error at the default precision;
+// practically exact below a few thousand subjects). A collector adding r
+// new people a second, evenly over N replicas, overshoots by at most
+// r × 2T × (N−1)/N: with T = 250 ms and three replicas, a third of r. For
+// rounds that run in step (each replica's round right after the others')
+// the lag is one interval, not two.
+//
+// While the store is unreachable each replica counts only what it sees, so
+// a collector spread over N replicas can reach up to N times a limit. What
+// was observed meanwhile stays marked and is merged when the store returns.
+type Sync struct {
+	// Counter is the replica's distinct-subject counter. Required.
+	Counter *Counter
+	// Profiles is the replica's profile breadth. Nil shares none.
+	Profiles *Profiles
+	// Store holds the fleet's merged state. Required.
+	Store store.SubjectMerger
+	// Interval is how often [Sync.Run] runs a round. Zero means
+	// DefaultSyncInterval.
+	Interval time.Duration
+	// OnError is called by [Sync.Run] with the error of a failed round.
+	// Nil ignores it; the next round retries.
+	OnError func(error)
+
+	mu    sync.Mutex // serialises rounds; guards everything below
+	since int64      // the store's watermark for SubjectStatesSince
+	// seen is the Version of each stored state this replica's local
+	// state holds (it merged it, or wrote it from a union it holds).
+	seen   map[stateKey]int64
+	synced time.Time
+}
+
+type stateKey struct{ principal, kind string }
+
+func (s *Sync) interval() time.Duration {
+	if s.Interval > 0 {
+		return s.Interval
+	}
+	return DefaultSyncInterval
+}
+
+// Run runs a round every Interval until ctx is done, then returns nil. A
+// failed round is reported to OnError and retried by the next one.
+func (s *Sync) Run(ctx context.Context) error {
+	t := time.NewTicker(s.interval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := s.Round(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+			s.OnError(err)
+		}
+	}
+}
+
+// Synced returns the time (on the Counter's clock) at which the last
+// round succeeded, or the zero time if none has.
+func (s *Sync) Synced() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.synced
+}
+
+// Round merges what this replica observed since the last round into the
+// store, and what the other replicas stored into this replica's state. On
+// error the observations not stored stay marked for the next round. A
+// first round restores the whole stored state: run one before serving.
+func (s *Sync) Round(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = make(map[stateKey]int64)
+	}
+	windows, err := s.Counter.takeChanged()
+	if err != nil {
+		return err
+	}
+	var profiles []changedProfiles
+	if s.Profiles != nil {
+		profiles = s.Profiles.takeChanged()
+	}
+	states := make([]store.SubjectState, 0, len(windows)+len(profiles))
+	for _, w := range windows {
+		states = append(states, store.SubjectState{PrincipalID: w.principal, Kind: store.SubjectWindows, Data: w.data})
+	}
+	for _, p := range profiles {
+		states = append(states, store.SubjectState{PrincipalID: p.principal, Kind: store.SubjectProfiles, Data: p.data})
+	}
+
+	var errs []error
+	if len(states) > 0 {
+		// prev is each stored state's Version before this merge, from the
+		// last attempt of the transaction.
+		prev := make(map[stateKey]int64, len(states))
+		merged, err := s.Store.MergeSubjectStates(ctx, states, func(stored, delta store.SubjectState) ([]byte, error) {
+			prev[stateKey{stored.PrincipalID, stored.Kind}] = stored.Version
+			return s.merge(stored.Data, delta)
+		})
+		if err != nil {
+			s.Counter.requeue(windows)
+			if s.Profiles != nil {
+				s.Profiles.requeue(profiles)
+			}
+			return fmt.Errorf("couldn't merge the subject counters into the store: %w", err)
+		}
+		for _, m := range merged {
+			k := stateKey{m.PrincipalID, m.Kind}
+			if v, ok := s.seen[k]; !ok || v != prev[k] {
+				// Another replica wrote it since we last looked: take
+				// the union. Otherwise the local state holds it already.
+				if err := s.apply(m); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+			s.seen[k] = m.Version
+		}
+	}
+
+	pulled, next, err := s.Store.SubjectStatesSince(ctx, s.since)
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("couldn't read the fleet's subject counters: %w", err))...)
+	}
+	for _, st := range pulled {
+		k := stateKey{st.PrincipalID, st.Kind}
+		if v, ok := s.seen[k]; ok && v == st.Version {
+			continue
+		}
+		if err := s.apply(st); err != nil {
+			// Not marked seen: the next write to the state brings it
+			// again.
+			errs = append(errs, err)
+			continue
+		}
+		s.seen[k] = st.Version
+	}
+	s.since = next
+	if len(errs) == 0 {
+		s.synced = time.Unix(0, s.Counter.now()).UTC()
+	}
+	return errors.Join(errs...)
+}
+
+// Forget drops what the Sync remembers of principals the Counter and
+// Profiles no longer hold. Call it after their Sweep.
+func (s *Sync) Forget() {
+	held := make(map[stateKey]bool)
+	for _, id := range s.Counter.Principals() {
+		held[stateKey{id, store.SubjectWindows}] = true
+	}
+	if s.Profiles != nil {
+		for _, id := range s.Profiles.Principals() {
+			held[stateKey{id, store.SubjectProfiles}] = true
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.seen {
+		if !held[k] {
+			delete(s.seen, k)
+		}
+	}
+}
+
+// merge returns the union of a stored state's data and a delta of the
+// same kind, as the store keeps it.
+func (s *Sync) merge(stored []byte, delta store.SubjectState) ([]byte, error) {
+	switch delta.Kind {
+	case store.SubjectWindows:
+		scratch := &Counter{Bucket: s.Counter.Bucket, LongBucket: s.Counter.LongBucket, Precision: s.Counter.Precision, Now: s.Counter.Now}
+		if err := scratch.UnmarshalPrincipal("", stored); err != nil {
+			return nil, fmt.Errorf("stored windows of %s: %w", delta.PrincipalID, err)
+		}
+		if err := scratch.UnmarshalPrincipal("", delta.Data); err != nil {
+			return nil, fmt.Errorf("windows of %s: %w", delta.PrincipalID, err)
+		}
+		out, err := scratch.MarshalPrincipal("")
+		if out == nil && err == nil {
+			out = []byte{} // every bucket has left the windows
+		}
+		return out, err
+	case store.SubjectProfiles:
+		scratch := &Profiles{Capacity: s.Profiles.Capacity, Window: s.Profiles.Window, Now: s.Profiles.Now}
+		if len(stored) > 0 {
+			if err := scratch.UnmarshalPrincipal("", stored); err != nil {
+				return nil, fmt.Errorf("stored profiles of %s: %w", delta.PrincipalID, err)
+			}
+		}
+		if err := scratch.UnmarshalPrincipal("", delta.Data); err != nil {
+			return nil, fmt.Errorf("profiles of %s: %w", delta.PrincipalID, err)
+		}
+		return scratch.MarshalPrincipal(""), nil
+	}
+	return nil, fmt.Errorf("state of %s: unknown kind %q", delta.PrincipalID, delta.Kind)
+}
+
+// apply merges a stored state into the local state.
+func (s *Sync) apply(st store.SubjectState) error {
+	var err error
+	switch st.Kind {
+	case store.SubjectWindows:
+		err = s.Counter.UnmarshalPrincipal(st.PrincipalID, st.Data)
+	case store.SubjectProfiles:
+		if s.Profiles == nil || len(st.Data) == 0 {
+			return nil
+		}
+		err = s.Profiles.UnmarshalPrincipal(st.PrincipalID, st.Data)
+	default:
+		err = fmt.Errorf("unknown kind %q", st.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("couldn't merge the fleet's %s state of %s: %w", st.Kind, st.PrincipalID, err)
+	}
+	return nil
+}
+
+// changedWindows is one principal's buckets changed by observations since
+// the last round, and their encoding.
+type changedWindows struct {
+	principal string
+	buckets   []Bucket
+	data      []byte
+}
+
+// takeChanged returns the buckets observations changed since the last
+// call, and unmarks them.
+func (c *Counter) takeChanged() ([]changedWindows, error) {
+	l := c.init()
+	c.mu.RLock()
+	ps := make(map[string]*principal, len(c.principals))
+	for id, p := range c.principals {
+		ps[id] = p
+	}
+	c.mu.RUnlock()
+	var out []changedWindows
+	for id, p := range ps {
+		p.mu.Lock()
+		if !p.dirty {
+			p.mu.Unlock()
+			continue
+		}
+		p.dirty = false
+		var bs []Bucket
+		take := func(ring []slot, width int64) {
+			for i := range ring {
+				s := &ring[i]
+				if s.all == nil || !s.dirty {
+					continue
+				}
+				s.dirty = false
+				b := Bucket{Start: time.Unix(0, s.idx*width).UTC(), Width: time.Duration(width), all: s.all.Clone()}
+				if s.us != nil {
+					b.us = s.us.Clone()
+				}
+				bs = append(bs, b)
+			}
+		}
+		take(p.fine, l.fine)
+		take(p.coarse, l.coarse)
+		p.mu.Unlock()
+		if len(bs) == 0 {
+			continue
+		}
+		data, err := appendBuckets(nil, bs)
+		if err != nil {
+			c.requeue(out)
+			c.requeue([]changedWindows{{principal: id, buckets: bs}})
+			return nil, err
+		}
+		out = append(out, changedWindows{principal: id, buckets: bs, data: data})
+	}
+	return out, nil
+}
+
+// requeue marks again the buckets of ws that could not be stored, or the
+// coarse buckets they have been folded into since. Buckets that have left
+// every window are dropped.
+func (c *Counter) requeue(ws []changedWindows) {
+	l := c.init()
+	for _, w := range ws {
+		p := c.get(w.principal, false)
+		if p == nil {
+			continue
+		}
+		p.mu.Lock()
+		for _, b := range w.buckets {
+			idx := b.Start.UnixNano() / int64(b.Width)
+			var s *slot
+			if int64(b.Width) == l.fine {
+				s = find(p.fine, idx)
+				if s == nil {
+					idx = idx * l.fine / l.coarse
+				}
+			}
+			if s == nil {
+				s = find(p.coarse, idx)
+			}
+			if s != nil {
+				s.dirty, p.dirty = true, true
+			}
+		}
+		p.mu.Unlock()
+	}
+}
+
+// changedProfiles is one principal's pairs observed since the last round,
+// encoded as [Profiles.MarshalPrincipal] does.
+type changedProfiles struct {
+	principal string
+	entries   []*profile
+	data      []byte
+}
+
+// takeChanged returns the pairs observed since the last call, and
+// unmarks them.
+func (p *Profiles) takeChanged() []changedProfiles {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	byID := make(map[string]int)
+	var out []changedProfiles
+	for _, e := range p.changed {
+		e.dirty = false
+		if el, ok := p.entries[e.k]; !ok || el.Value.(*profile) != e {
+			continue // evicted or expired since
+		}
+		i, ok := byID[e.k.principal]
+		if !ok {
+			i = len(out)
+			byID[e.k.principal] = i
+			out = append(out, changedProfiles{principal: e.k.principal, data: []byte{profileVersion}})
+		}
+		out[i].entries = append(out[i].entries, e)
+		out[i].data = e.appendRecord(out[i].data)
+	}
+	clear(p.changed)
+	p.changed = p.changed[:0]
+	return out
+}
+
+// requeue marks again the pairs of ps that could not be stored.
+func (p *Profiles) requeue(ps []changedProfiles) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range ps {
+		for _, e := range c.entries {
+			if el, ok := p.entries[e.k]; ok && el.Value.(*profile) == e && !e.dirty {
+				e.dirty = true
+				p.changed = append(p.changed, e)
+			}
+		}
+	}
+}
