@@ -22,6 +22,9 @@ type fakeAuditor struct {
 	err     error
 	entries []auditlog.Entry
 	commits []*auditlog.Commitment
+	// forwards are the forward entries (one per upstream attempt), kept
+	// apart from the decisions.
+	forwards []auditlog.Entry
 }
 
 func (a *fakeAuditor) Append(_ context.Context, e auditlog.Entry, c *auditlog.Commitment) (auditlog.Receipt, error) {
@@ -30,9 +33,13 @@ func (a *fakeAuditor) Append(_ context.Context, e auditlog.Entry, c *auditlog.Co
 	if a.err != nil {
 		return auditlog.Receipt{}, a.err
 	}
+	if e.Kind == auditlog.KindForward {
+		a.forwards = append(a.forwards, e)
+		return auditlog.Receipt{Index: uint64(len(a.entries) + len(a.forwards) - 1)}, nil
+	}
 	a.entries = append(a.entries, e)
 	a.commits = append(a.commits, c)
-	return auditlog.Receipt{Index: uint64(len(a.entries) - 1)}, nil
+	return auditlog.Receipt{Index: uint64(len(a.entries) + len(a.forwards) - 1)}, nil
 }
 
 // TestAuditFailsClosed: when the log cannot take the decision, the client

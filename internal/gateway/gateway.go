@@ -397,6 +397,8 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		defer cancel()
 		stop := context.AfterFunc(g.hardStop, cancel)
 		defer stop()
+		// Every attempt upstream first gets its own receipt.
+		ctx = g.withForwarder(ctx, x, d)
 
 		if req.Stream {
 			g.stream(ctx, w, r, x, req, hdr)

@@ -295,6 +295,11 @@ func (b *Bedrock) build(model, op string, body []byte, stream bool) newRequest {
 		} else {
 			hdr.Set("Accept", "application/json")
 		}
+		// The receipt is set before signing: it is one of the signed
+		// headers, as any header the SDK would not drop.
+		if err := receipt(ctx, b.name, model, body, hdr); err != nil {
+			return nil, err
+		}
 		req.Header = hdr
 		creds, err := b.creds.Retrieve(ctx)
 		if err != nil {

@@ -327,12 +327,18 @@ func (h *HTTP) send(ctx context.Context, endpoint string, call *Call, body []byt
 			}
 		}
 	}
+	if err := receipt(ctx, h.name, r.Model, body, hdr); err != nil {
+		return nil, err
+	}
 	req.Header = hdr
 	return h.client.Do(req)
 }
 
 // sendError turns a failed exchange into the error Provider documents.
 func (h *HTTP) sendError(ctx context.Context, err error) error {
+	if fe, ok := errors.AsType[*ForwardError](err); ok {
+		return fe
+	}
 	if te := timeoutCause(ctx); te != nil {
 		return te
 	}

@@ -238,6 +238,12 @@ func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Hea
 				return v, served, br, nil
 			}
 
+			if fe, ok := errors.AsType[*ForwardError](err); ok {
+				// Nothing was sent: the gateway could not receipt the
+				// request, and would fail the same way everywhere.
+				br.release(trial)
+				return zero, served, nil, fe.Err
+			}
 			oc := classify(ctx, err)
 			switch oc {
 			case outcomeRetry, outcomeFailOver:

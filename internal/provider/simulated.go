@@ -7,11 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -20,6 +23,15 @@ import (
 // concurrent use.
 type Simulated struct {
 	name string
+
+	// Receipts, if set, makes the simulated provider act as a provider
+	// that checks upstream receipts: each request is encoded as an
+	// Anthropic Messages body (the bytes a receipt commits to, since the
+	// simulated provider has no wire format of its own) and refused with a
+	// 403 *llm.WireError unless Receipts accepts it. Without it, a
+	// request is still receipted when its context carries a Forwarder.
+	// Set it before first use.
+	Receipts ReceiptChecker
 }
 
 var _ Provider = (*Simulated)(nil)
@@ -40,6 +52,9 @@ func (s *Simulated) Complete(ctx context.Context, call *Call) (*llm.Response, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.receipted(ctx, call); err != nil {
+		return nil, err
+	}
 	return simulate(call.Request), nil
 }
 
@@ -48,7 +63,35 @@ func (s *Simulated) Stream(ctx context.Context, call *Call) (llm.Stream, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.receipted(ctx, call); err != nil {
+		return nil, err
+	}
 	return &simStream{ctx: ctx, events: simEvents(simulate(call.Request))}, nil
+}
+
+// receipted gets the request's receipt from ctx's Forwarder, if any, and
+// checks it with s.Receipts, if set.
+func (s *Simulated) receipted(ctx context.Context, call *Call) error {
+	if forwarderFrom(ctx) == nil && s.Receipts == nil {
+		return nil
+	}
+	body, err := anthropic.EncodeRequest(call.Request)
+	if err != nil {
+		return fmt.Errorf("couldn't encode the request for provider %s: %w", s.name, err)
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://simulated/v1/messages", nil)
+	if err != nil {
+		return err
+	}
+	if err := receipt(ctx, s.name, call.Request.Model, body, r.Header); err != nil {
+		return err
+	}
+	if s.Receipts != nil {
+		if err := s.Receipts.Check(r, body); err != nil {
+			return refused(err)
+		}
+	}
+	return nil
 }
 
 // simToolSyntax is the answer to a /tool directive that cannot be parsed.

@@ -211,6 +211,9 @@ func (v *Vertex) build(call *Call, method string, body []byte, stream bool) newR
 			}
 		}
 		hdr.Set("Authorization", "Bearer "+tok.AccessToken)
+		if err := receipt(ctx, v.name, call.Request.Model, body, hdr); err != nil {
+			return nil, err
+		}
 		req.Header = hdr
 		return req, nil
 	}

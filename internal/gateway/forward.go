@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/auditverify"
+	"github.com/brightline/brightline/internal/auditlog"
+	"github.com/brightline/brightline/internal/provider"
+)
+
+// forwarder receipts every upstream attempt of one exchange (issue 17):
+// before a provider sends a request, it appends a "forward" entry to the
+// log, committing to the exact bytes sent under a fresh salt, and gives
+// the provider the Brightline-Receipt header value: the log's receipt for
+// that entry, the entry and the salt. If the append fails nothing is sent
+// and the client gets the 503 of any audit failure.
+//
+// Retries, failovers and refusal retries share the exchange's forwarder,
+// so their attempt numbers count up; each gets its own entry and receipt.
+type forwarder struct {
+	g      *Gateway
+	x      *exchange
+	d      brightline.Decision // the request's decision: the policy and trust in force
+	shadow bool
+	// attempts counts the attempts receipted so far; attempts may come
+	// from the request's goroutine and from a shadow worker.
+	attempts atomic.Int64
+}
+
+var _ provider.Forwarder = (*forwarder)(nil)
+
+// withForwarder returns ctx with the receipting forwarder of exchange x,
+// decided by d, or ctx unchanged without an Auditor.
+func (g *Gateway) withForwarder(ctx context.Context, x *exchange, d brightline.Decision) context.Context {
+	if g.cfg.Audit == nil {
+		return ctx
+	}
+	return provider.WithForwarder(ctx, &forwarder{g: g, x: x, d: d})
+}
+
+// Forward appends the forward entry of one attempt and returns its
+// upstream receipt, encoded. An Auditor that returns unsigned receipts
+// (tests, dry runs) yields "": the request goes without the header.
+func (f *forwarder) Forward(ctx context.Context, fw provider.Forward) (string, error) {
+	n := f.attempts.Add(1)
+	salt := make([]byte, auditverify.UpstreamSaltSize)
+	if _, err := rand.Read(salt); err != nil {
+		return "", errAuditFailed(fmt.Errorf("couldn't draw a salt for the forward entry: %w", err))
+	}
+	e := auditlog.Entry{
+		Kind:          auditlog.KindForward,
+		Time:          f.g.cfg.Now(),
+		RequestID:     f.x.id,
+		PrincipalID:   f.x.principal.ID,
+		Dialect:       string(f.x.codec.dialect),
+		Provider:      fw.Provider,
+		Model:         fw.Model,
+		PolicyHash:    f.d.PolicyHash,
+		PolicyVersion: f.d.PolicyVersion,
+		TrustHash:     f.d.TrustHash,
+		Commitment:    auditverify.UpstreamCommitment(salt, fw.Body),
+		Detail:        map[string]string{"attempt": strconv.FormatInt(n, 10)},
+	}
+	if f.shadow {
+		e.Detail["shadow"] = "true"
+	}
+	// The log stores the time to the microsecond, in UTC; so do the
+	// bytes the provider gets.
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	entry, err := e.Marshal()
+	if err != nil {
+		return "", errAuditFailed(err)
+	}
+	// Like the decision's, the append outlives a client that goes away.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
+	r, err := f.g.cfg.Audit.Append(actx, e, nil)
+	if err != nil {
+		return "", errAuditFailed(err)
+	}
+	if r.Note == nil {
+		return "", nil
+	}
+	u, err := auditverify.NewUpstreamReceipt(r, entry, salt, fw.Body)
+	if err != nil {
+		return "", errAuditFailed(err)
+	}
+	return u.Encode(), nil
+}
