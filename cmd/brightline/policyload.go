@@ -340,6 +340,9 @@ type policySource struct {
 	// retryAt, if set, is when a bundle refused as not yet active becomes
 	// active; polling loads it again from then.
 	retryAt time.Time
+	// fleetSeen is the newest version another gateway sharing the store
+	// was seen to activate, so that each is acted on once.
+	fleetSeen int64
 }
 
 var _ gateway.PolicySource = (*policySource)(nil)
@@ -589,6 +592,15 @@ func (s *policySource) poll(ctx context.Context) {
 		if !s.retryAt.IsZero() && !s.clock().Before(s.retryAt) {
 			s.log.Info("policy bundle activation time reached; loading it", "file", s.cfg.File)
 			s.loadLocked(ctx)
+		} else if v, ok := s.fleetAhead(ctx); ok && v != s.fleetSeen {
+			// Another gateway sharing the store put a newer bundle in
+			// force. Load the files again: if they hold it, this replica
+			// follows; if they hold an older one, the load is refused as a
+			// rollback (once per newer version), and the status shows it.
+			s.fleetSeen = v
+			s.log.Warn("another gateway sharing the store activated a newer policy; loading the policy files again",
+				"active_version", v, "version_in_force", s.state.Load().policy.Version(), "file", s.cfg.File)
+			s.loadLocked(ctx)
 		}
 	case s.hasPending && s.observed.sameContent(s.pending):
 		s.log.Info("policy files changed; reloading", "file", s.cfg.File)
@@ -596,6 +608,20 @@ func (s *policySource) poll(ctx context.Context) {
 	default:
 		s.pending, s.hasPending = s.observed, true
 	}
+}
+
+// fleetAhead reports whether the store's active policy version is newer
+// than the one in force here, as when another replica sharing the store
+// activated a newer bundle, and that version.
+func (s *policySource) fleetAhead(ctx context.Context) (int64, bool) {
+	if s.cfg.Unsigned || s.store == nil {
+		return 0, false
+	}
+	a, err := s.store.ActivePolicy(ctx)
+	if err != nil {
+		return 0, false
+	}
+	return a.Version, a.Version > s.state.Load().policy.Version()
 }
 
 // fileState is what a poll knows of one file. Files are compared by

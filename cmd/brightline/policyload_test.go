@@ -631,3 +631,57 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 		t.Errorf("log lacks the SIGHUP reload:\n%s", log)
 	}
 }
+
+// TestPolicySourceFleet checks two gateways sharing one store: a newer
+// bundle put in force by one is followed by the other, and refused as a
+// rollback, once, while the other's files still hold the older one.
+func TestPolicySourceFleet(t *testing.T) {
+	op := newParty(t, "operator")
+	h := newSourceHarness(t)
+	pathA := filepath.Join(t.TempDir(), "policy.yaml")
+	pathB := filepath.Join(t.TempDir(), "policy.yaml")
+	writeBundle(t, pathA, policyText("one"), 1, past, op)
+	writeBundle(t, pathB, policyText("one"), 1, past, op)
+	a, err := h.start(signedConfig(pathA, 1, op))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.event()
+	b, err := h.start(signedConfig(pathB, 1, op))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.event()
+	ctx := t.Context()
+
+	writeBundle(t, pathA, policyText("two"), 2, past, op)
+	if err := a.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ev := h.event(); ev.Result != "activated" || ev.Version != 2 {
+		t.Fatalf("A: got %+v, want activation of version 2", ev)
+	}
+
+	// B's files still hold version 1: its next poll sees the fleet ahead
+	// and refuses its own bundle as a rollback, once.
+	b.poll(ctx)
+	if ev := h.event(); ev.Result != "refused" || ev.Class != "rollback" {
+		t.Fatalf("B: got %+v, want a rollback refusal", ev)
+	}
+	if st := b.Status(); st.LastRefusal == nil {
+		t.Errorf("B's status shows no refusal: %+v", st)
+	}
+	b.poll(ctx)
+	h.noEvent()
+
+	// Once B's files hold version 2, B follows.
+	writeBundle(t, pathB, policyText("two"), 2, past, op)
+	b.poll(ctx) // sees the change
+	b.poll(ctx) // sees it settled, and loads it
+	if ev := h.event(); ev.Result != "activated" || ev.Version != 2 {
+		t.Fatalf("B: got %+v, want activation of version 2", ev)
+	}
+	if got := b.Current().Version(); got != 2 {
+		t.Errorf("B has version %d in force, want 2", got)
+	}
+}
