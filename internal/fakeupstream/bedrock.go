@@ -116,6 +116,10 @@ func (b *Bedrock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		bedrockError(w, status, typ, msg)
 		return
 	}
+	if msg := b.checkReceipt(r, body); msg != "" {
+		bedrockError(w, http.StatusForbidden, "AccessDeniedException", msg)
+		return
+	}
 	var f Failure
 	if b.Fail != nil {
 		if ff := b.Fail(n); ff != nil {

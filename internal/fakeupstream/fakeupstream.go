@@ -31,6 +31,8 @@ type Failure struct {
 	// ErrorEvent: after BreakAfter frames (or at once), send the vendor's
 	// in-stream error event instead of dropping the connection.
 	ErrorEvent bool
+	// Message is the error body's message; default the status text.
+	Message string
 }
 
 // ToolCall makes the fake answer with a call to a tool.
@@ -91,8 +93,15 @@ type Server struct {
 	Latency time.Duration
 	// Record keeps every request in Requests.
 	Record bool
+	// Receipts, if set, makes the fake a provider that checks Brightline's
+	// upstream receipts (an *auditverify/provider.Verifier): a request it
+	// refuses is answered with 403 and the vendor's permission error,
+	// whose message names the reason, and counted in Refused. The
+	// Bedrock and Vertex fakes check after the request's authentication.
+	Receipts ReceiptChecker
 
 	n         atomic.Int64
+	refused   atomic.Int64
 	cancelled atomic.Int64
 	mu        sync.Mutex
 	requests  []Request
@@ -103,6 +112,28 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// ReceiptChecker checks a request's Brightline-Receipt header against its
+// body.
+type ReceiptChecker interface {
+	Check(r *http.Request, body []byte) error
+}
+
+// Refused returns how many requests Receipts refused.
+func (s *Server) Refused() int { return int(s.refused.Load()) }
+
+// checkReceipt reports the refusal message, or "" if Receipts is unset or
+// accepts the request.
+func (s *Server) checkReceipt(r *http.Request, body []byte) string {
+	if s.Receipts == nil {
+		return ""
+	}
+	if err := s.Receipts.Check(r, body); err != nil {
+		s.refused.Add(1)
+		return "Brightline receipt refused: " + err.Error()
+	}
+	return ""
 }
 
 // Count returns how many requests the fake has received.
@@ -134,6 +165,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
 		s.mu.Unlock()
+	}
+	if msg := s.checkReceipt(r, body); msg != "" {
+		writeError(w, anthropic, Failure{Status: http.StatusForbidden, ErrorType: "permission_error", Message: msg})
+		return
 	}
 	var f Failure
 	if s.Fail != nil {
@@ -539,6 +574,9 @@ func (a *answer) openaiSSE(includeUsage bool) []string {
 func writeError(w http.ResponseWriter, anthropic bool, f Failure) {
 	typ := f.ErrorType
 	msg := http.StatusText(f.Status)
+	if f.Message != "" {
+		msg = f.Message
+	}
 	if anthropic {
 		if typ == "" {
 			typ = map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -547,7 +585,7 @@ func writeError(w http.ResponseWriter, anthropic bool, f Failure) {
 				typ = "api_error"
 			}
 		}
-		if f.Status == 529 {
+		if f.Status == 529 && f.Message == "" {
 			msg = "Overloaded"
 		}
 	} else if typ == "" {

@@ -117,6 +117,10 @@ func (v *Vertex) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		googleError(w, 403, "PERMISSION_DENIED", fmt.Sprintf("Permission 'aiplatform.endpoints.predict' denied on resource '//aiplatform.googleapis.com/projects/%s/locations/%s/publishers/anthropic/models/%s' (or it may not exist).", parts[1], parts[3], parts[7]))
 		return
 	}
+	if msg := v.checkReceipt(r, body); msg != "" {
+		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", msg)
+		return
+	}
 	var f Failure
 	if v.Fail != nil {
 		if ff := v.Fail(n); ff != nil {
