@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
@@ -92,25 +94,59 @@ func (g *Gateway) withhold(x *exchange, o safeguard.ToolOutcome, call *llm.ToolC
 }
 
 // excerpt is the last user text of a request, shortened, for approvers.
+// It copies at most what it keeps (about excerptRunes runes), not the
+// text, which may be tens of megabytes.
 func excerpt(req *llm.Request) string {
+	const limit = (excerptRunes + 1) * utf8.UTFMax
 	for i := len(req.Messages) - 1; i >= 0; i-- {
 		m := req.Messages[i]
 		if m.Role != llm.RoleUser {
 			continue
 		}
 		var b strings.Builder
+		cut := false
 		for _, bl := range m.Content {
-			if bl.Type == llm.BlockText {
-				b.WriteString(bl.Text)
-				b.WriteByte(' ')
+			if bl.Type != llm.BlockText {
+				continue
+			}
+			t := bl.Text
+			if b.Len() == 0 {
+				// Leading space is trimmed, so it does not count.
+				if t = strings.TrimLeftFunc(t, unicode.IsSpace); t == "" {
+					continue
+				}
+			}
+			if n := limit - b.Len(); len(t) > n {
+				t, cut = t[:n], true
+			}
+			b.WriteString(t)
+			b.WriteByte(' ')
+			if cut {
+				break
 			}
 		}
-		if s := strings.TrimSpace(b.String()); s != "" {
-			if r := []rune(s); len(r) > 400 {
-				s = string(r[:400]) + "…"
+		s := b.String()
+		if !cut {
+			s = strings.TrimRightFunc(s, unicode.IsSpace)
+		}
+		// (When cut, "…" is added even if only space follows.)
+		if s != "" {
+			if cut || utf8.RuneCountInString(s) > excerptRunes {
+				n := 0
+				for j := range s {
+					if n == excerptRunes {
+						s = s[:j]
+						break
+					}
+					n++
+				}
+				s += "…"
 			}
 			return s
 		}
 	}
 	return ""
 }
+
+// excerptRunes is the length of an excerpt, in runes.
+const excerptRunes = 400

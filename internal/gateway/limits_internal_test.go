@@ -3,10 +3,12 @@ package gateway
 import (
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/llm"
 )
 
 func isRateLimited(err error) bool {
@@ -44,5 +46,84 @@ func TestBodyBytesInFlight(t *testing.T) {
 	a.release()
 	if len(l.keys) != 0 || l.bodyBytes != 0 {
 		t.Errorf("after release: got keys %v and %d body bytes, want none", l.keys, l.bodyBytes)
+	}
+}
+
+// excerptCopy is excerpt as it was before it was bounded: it copies the
+// whole text. The bounded one must give the same excerpt.
+func excerptCopy(req *llm.Request) string {
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		m := req.Messages[i]
+		if m.Role != llm.RoleUser {
+			continue
+		}
+		var b strings.Builder
+		for _, bl := range m.Content {
+			if bl.Type == llm.BlockText {
+				b.WriteString(bl.Text)
+				b.WriteByte(' ')
+			}
+		}
+		if s := strings.TrimSpace(b.String()); s != "" {
+			if r := []rune(s); len(r) > 400 {
+				s = string(r[:400]) + "…"
+			}
+			return s
+		}
+	}
+	return ""
+}
+
+func textRequest(texts ...string) *llm.Request {
+	var bs []llm.Block
+	for _, t := range texts {
+		bs = append(bs, llm.Block{Type: llm.BlockText, Text: t})
+	}
+	return &llm.Request{Messages: []llm.Message{
+		{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: "earlier"}}},
+		{Role: llm.RoleUser, Content: bs},
+		{Role: llm.RoleAssistant, Content: []llm.Block{{Type: llm.BlockText, Text: "answer"}}},
+	}}
+}
+
+func TestExcerpt(t *testing.T) {
+	long := strings.Repeat("é word ", 300)
+	for _, tc := range []struct {
+		name  string
+		texts []string
+	}{
+		{"short", []string{"  hello there  "}},
+		{"blocks", []string{"a", "", "b"}},
+		{"blank last message", []string{"   ", "\n"}},
+		{"leading space", []string{"   ", strings.Repeat(" ", 5000) + "hi"}},
+		{"exactly 400", []string{strings.Repeat("ü", 400)}},
+		{"401", []string{strings.Repeat("ü", 401)}},
+		{"long", []string{long}},
+		{"long over blocks", []string{long[:700], long[700:], long}},
+		{"4-byte runes", []string{strings.Repeat("𝄞", 1000)}},
+		{"long then space", []string{strings.Repeat("x", 399) + strings.Repeat(" ", 5000) + "y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := textRequest(tc.texts...)
+			if got, want := excerpt(req), excerptCopy(req); got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestExcerptCopiesLittle checks that a 30 MB prompt costs an excerpt
+// kilobytes, not a copy of the prompt (120 MB as runes, before).
+func TestExcerptCopiesLittle(t *testing.T) {
+	req := textRequest(strings.Repeat("The convoy left at dawn. ", 30<<20/25))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	if got := excerpt(req); !strings.HasSuffix(got, "…") {
+		t.Fatalf("got %q, want a shortened excerpt", got)
+	}
+	runtime.ReadMemStats(&ms)
+	if n := ms.TotalAlloc - before; n > 64<<10 {
+		t.Errorf("excerpt of 30 MB allocated %d bytes, want under 64 KiB", n)
 	}
 }
