@@ -404,7 +404,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			g.stream(ctx, w, r, x, req, hdr)
 			return
 		}
-		smp := g.sample(x.model)
+		smp := g.sample(x)
 		resp, served, err := g.router.Complete(ctx, req, hdr)
 		x.served = served
 		if err != nil {
@@ -495,7 +495,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	defer s.Close()
 	var collected *collectingStream
-	smp := g.sample(x.model)
+	smp := g.sample(x)
 	if smp != nil {
 		collected = &collectingStream{Stream: s}
 		s = collected

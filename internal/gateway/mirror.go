@@ -5,14 +5,18 @@ import (
 	"github.com/brightline/brightline/internal/shadow"
 )
 
-// sample decides whether this request is mirrored to its route's shadow
+// sample decides whether exchange x is mirrored to its route's shadow
 // candidate; nil (no mirror, or not sampled) makes every later step a
-// no-op.
-func (g *Gateway) sample(route string) *shadow.Sample {
+// no-op. A mirrored request carries receipts of its own, marked shadow.
+func (g *Gateway) sample(x *exchange) *shadow.Sample {
 	if g.cfg.Mirror == nil {
 		return nil
 	}
-	return g.cfg.Mirror.Sample(route)
+	s := g.cfg.Mirror.Sample(x.model)
+	if s != nil && g.cfg.Audit != nil {
+		s.Receipt(&forwarder{g: g, x: x, d: x.sg.Decision, shadow: true})
+	}
+	return s
 }
 
 // collectingStream passes a provider's stream through unchanged while

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,10 @@ import (
 	"github.com/brightline/brightline/internal/fakeupstream"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/provider"
+	"github.com/brightline/brightline/internal/shadow"
+	"github.com/brightline/brightline/internal/store"
+	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
 // receiptLog is a real audit log in a temporary directory, checkpointed
@@ -277,5 +282,83 @@ func TestReceiptsUnderTheTrustSet(t *testing.T) {
 		case !signed && !errors.Is(err, receipts.ErrUntrusted):
 			t.Errorf("under an unsigned policy: got %v, want %v", err, receipts.ErrUntrusted)
 		}
+	}
+}
+
+// recordingChecker keeps the receipts it is shown and passes them on.
+type recordingChecker struct {
+	next    *receipts.Verifier
+	mu      sync.Mutex
+	headers []string
+}
+
+func (c *recordingChecker) Check(r *http.Request, body []byte) error {
+	c.mu.Lock()
+	c.headers = append(c.headers, r.Header.Get(auditverify.UpstreamHeader))
+	c.mu.Unlock()
+	return c.next.Check(r, body)
+}
+
+// TestShadowCarriesItsOwnReceipt: a request mirrored to a shadow
+// candidate carries a receipt of its own, marked shadow, which a checking
+// candidate accepts.
+func TestShadowCarriesItsOwnReceipt(t *testing.T) {
+	ctx := context.Background()
+	l, vkey, _ := receiptLog(t)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "brightline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v := &receipts.Verifier{VerifierKey: vkey}
+	rec := &recordingChecker{next: v}
+	cand := provider.NewSimulated("candidate")
+	cand.Receipts = rec
+	m, err := shadow.New(shadow.Config{
+		Candidates: map[string]shadow.Candidate{"via-openai": {Provider: cand, Model: "cand", Sample: 1}},
+		Store:      db,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, gateway.Config{Audit: l, Mirror: m})
+	h.openai.Receipts = v
+	if status, _, body := h.post(t, "/v1/chat/completions", `{"model":"via-openai","messages":[{"role":"user","content":"hi"}]}`, bearer(testKey)); status != 200 {
+		t.Fatalf("got %d %s", status, body)
+	}
+	var res []store.ShadowResult
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for len(res) == 0 && time.Now().Before(deadline) {
+		<-tick.C
+		if res, err = db.ShadowResults(ctx, "via-openai", time.Time{}, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || !res[0].CandidateOK {
+		t.Fatalf("got shadow results %+v, want one the candidate answered", res)
+	}
+	lv, _ := note.NewVerifier(vkey)
+	primary, err := auditverify.ParseUpstreamReceipt(h.openai.Requests()[0].Header.Get(auditverify.UpstreamHeader), lv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.headers) != 1 {
+		t.Fatalf("the candidate saw %d requests, want 1", len(rec.headers))
+	}
+	sh, err := auditverify.ParseUpstreamReceipt(rec.headers[0], lv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sh.Forward.Shadow || primary.Forward.Shadow || sh.Receipt.Index == primary.Receipt.Index ||
+		sh.Forward.RequestID != primary.Forward.RequestID || sh.Forward.Provider != "candidate" {
+		t.Errorf("shadow %+v (entry %d), primary %+v (entry %d): want distinct entries of the same request, the shadow's marked",
+			sh.Forward, sh.Receipt.Index, primary.Forward, primary.Receipt.Index)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline/internal/llm"
+	"github.com/brightline/brightline/internal/provider"
 )
 
 // A Sample is one request picked for mirroring, in three steps that the
@@ -63,6 +64,17 @@ func (s *Sample) Keep(req *llm.Request, primary *llm.Response, primaryErr error,
 	s.j.req = copyRequest(req, r.cand.model(r.name))
 	s.j.primary = Answer{Response: copyResponse(primary), Err: primaryErr}
 	s.j.primaryLatency = primaryLatency
+}
+
+// Receipt makes the candidate's request carry upstream receipts from f,
+// as every request the gateway forwards does: the candidate's provider
+// gives f the exact bytes of each attempt before sending it (see
+// provider.Forwarder). Without it, the request goes unreceipted.
+func (s *Sample) Receipt(f provider.Forwarder) {
+	if s == nil {
+		return
+	}
+	s.j.fwd = f
 }
 
 // Submit queues what Keep copied for the workers without blocking: when the

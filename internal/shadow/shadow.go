@@ -178,6 +178,8 @@ type job struct {
 	req            *llm.Request
 	primary        Answer
 	primaryLatency time.Duration
+	// fwd, if set, receipts the candidate's request (Sample.Receipt).
+	fwd provider.Forwarder
 }
 
 // New starts a Mirror's workers.
@@ -304,6 +306,9 @@ func (m *Mirror) run(j *job) {
 	r := j.route
 	ctx, cancel := context.WithTimeout(m.base, m.timeout)
 	defer cancel()
+	if j.fwd != nil {
+		ctx = provider.WithForwarder(ctx, j.fwd)
+	}
 	start := m.now()
 	resp, err := r.cand.Provider.Complete(ctx, &provider.Call{Request: j.req})
 	latency := m.now().Sub(start)
