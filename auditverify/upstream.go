@@ -50,7 +50,8 @@ var (
 // receipt's leaf hash and read them), and the salt of the entry's body
 // commitment. The entry carries no content: request id, principal,
 // provider, model, the policy and trust set in force, the attempt number,
-// and the commitment hex(SHA-256(salt ‖ body)) to the exact bytes sent.
+// and the commitment hex(SHA-256(salt ‖ SHA-256(body))) to the exact
+// bytes sent.
 //
 // The encoded form is one header value, four parts joined by dots:
 //
@@ -75,7 +76,7 @@ type Forward struct {
 	PolicyHash    string
 	PolicyVersion int64
 	TrustHash     string // "" when the policy in force was not signed
-	Commitment    string // hex SHA-256(salt ‖ body)
+	Commitment    string // hex SHA-256(salt ‖ SHA-256(body))
 	Attempt       int    // the attempt's number for the request, from 1
 	Shadow        bool   // a shadow-mode mirror, not the request's answer
 }
@@ -185,12 +186,20 @@ func parseForward(b []byte) (Forward, error) {
 	return f, nil
 }
 
-// UpstreamCommitment returns hex(SHA-256(salt ‖ body)), the body
-// commitment of a forward entry.
+// UpstreamCommitment returns the body commitment of a forward entry:
+// hex(SHA-256(salt ‖ SHA-256(body))). The body is hashed first so that a
+// provider that keeps only SHA-256(body) of what it served, and the
+// receipt, can still be reconciled with the log ([UpstreamCommitmentOf]).
 func UpstreamCommitment(salt, body []byte) string {
+	return UpstreamCommitmentOf(salt, sha256.Sum256(body))
+}
+
+// UpstreamCommitmentOf is [UpstreamCommitment] of a body whose SHA-256 is
+// bodySHA256.
+func UpstreamCommitmentOf(salt []byte, bodySHA256 [sha256.Size]byte) string {
 	h := sha256.New()
 	h.Write(salt)
-	h.Write(body)
+	h.Write(bodySHA256[:])
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(sum[:0]))
 }
@@ -201,8 +210,7 @@ func UpstreamCommitment(salt, body []byte) string {
 // window <= 0 skips the time check. Errors wrap [ErrBodyMismatch] or
 // [ErrStale].
 func (u UpstreamReceipt) Verify(body []byte, now time.Time, window time.Duration) error {
-	got := UpstreamCommitment(u.Salt, body)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(u.Forward.Commitment)) != 1 {
+	if !u.Commits(sha256.Sum256(body)) {
 		return fmt.Errorf("%w (%d bytes received)", ErrBodyMismatch, len(body))
 	}
 	if window > 0 {
@@ -212,6 +220,13 @@ func (u UpstreamReceipt) Verify(body []byte, now time.Time, window time.Duration
 		}
 	}
 	return nil
+}
+
+// Commits reports whether u commits to the body whose SHA-256 is
+// bodySHA256.
+func (u UpstreamReceipt) Commits(bodySHA256 [sha256.Size]byte) bool {
+	got := UpstreamCommitmentOf(u.Salt, bodySHA256)
+	return subtle.ConstantTimeCompare([]byte(got), []byte(u.Forward.Commitment)) == 1
 }
 
 // VerifyUpstream parses the header form of an upstream receipt with the

@@ -26,7 +26,7 @@ const (
 	// KindForward records one request about to be forwarded upstream (a
 	// first try, a retry, a failover or a shadow request): RequestID,
 	// PrincipalID, Provider, Model, the policy and trust in force, and
-	// Commitment, hex SHA-256(salt ‖ the exact bytes sent), with a fresh
+	// Commitment, hex SHA-256(salt ‖ SHA-256(the exact bytes sent)), with a fresh
 	// salt that travels to the provider in the Brightline-Receipt header
 	// (auditverify.UpstreamReceipt). Detail "attempt" is the attempt's
 	// number for the request, from 1; Detail "shadow" is "true" for a
