@@ -75,6 +75,8 @@ Usage:
                                            work the queue of held tool calls
   brightline audit verify|prove|stats|open verify the audit log, prove a decision's inclusion,
                                            count decisions, open a request's commitment
+  brightline audit reconcile -log URL -key VKEY -trust KEYS|FILE PROVIDER_LOG.jsonl
+                                           a provider's record of what it served, checked against the log
   brightline scan PATH --vendor NAME [--format table|json|sarif|cyclonedx] [--fail-on-exposure]
                                            where a vendor is embedded in a code tree
   brightline exposure [--vendor NAME] [--since 30d] [--principal ID] [--format table|json]
@@ -131,6 +133,9 @@ func run(ctx context.Context, args []string, e *env) error {
 	case "detect":
 		return runDetect(ctx, args[1:], e)
 	case "audit":
+		if len(args) > 1 && args[1] == "reconcile" {
+			return runReconcile(ctx, args[2:], e)
+		}
 		return runAudit(ctx, args[1:], e)
 	case "approvals":
 		return runApprovals(ctx, args[1:], e)
