@@ -12,6 +12,15 @@
 // is atomic here through a transaction and a row lock, a table lock or an
 // advisory lock, so that it holds across replicas too: an approval is
 // consumed once, whichever replicas race for it.
+//
+// # Cancellation
+//
+// A call whose context ends while the server is still working returns the
+// context's error at once, and pgx closes the connection; the server may
+// still finish the statement, as it would after any lost connection. A
+// write that fails that way has an unknown outcome, like any ambiguous
+// failure the store interfaces describe. For ConsumeApproval the worst
+// case is an approval consumed by no call: it fails closed.
 package postgres
 
 import (
