@@ -109,7 +109,9 @@ type Verifier struct {
 	Window time.Duration
 	// Log, if set, is the gateway's log (auditverify.NewSource of its
 	// /log URL, with the auditor's credentials: the trust history needs
-	// entry bundles). nil skips the log checks.
+	// entry bundles). nil skips the log checks. The first check reads
+	// every entry of the log to follow its trust history; later ones read
+	// only the new checkpoint's new entries.
 	Log auditverify.Source
 	// Witnesses are the checkpoint cosigners required of the log, and
 	// Quorum how many; none by default.
@@ -221,7 +223,10 @@ func (v *Verifier) Verify(ctx context.Context, header string, body []byte) (audi
 func (v *Verifier) checkLog(ctx context.Context, u auditverify.UpstreamReceipt, now time.Time) error {
 	idx, hash := u.Receipt.Index, u.Forward.PolicyHash
 	v.mu.Lock()
-	if idx >= v.cp.Size && now.Sub(v.read) >= v.Refresh {
+	// The checkpoint is read again at most every Refresh, unless this
+	// receipt is due and the last read was before it fell due.
+	due := u.Receipt.Due()
+	if idx >= v.cp.Size && (now.Sub(v.read) >= v.Refresh || (now.After(due) && v.read.Before(due))) {
 		if err := v.refresh(ctx, now); err != nil {
 			v.mu.Unlock()
 			return fmt.Errorf("%w: %v", ErrLog, err)
