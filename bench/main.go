@@ -18,29 +18,34 @@
 //     added latency, and any errors;
 //
 // then finds the maximum requests/s with -concurrency closed-loop workers.
+// Through the gateway it also reports the audit log's integration lag
+// (sampled from /healthz every 100 ms; the age of the oldest entry not yet
+// in the log bounds every entry's merge delay from above) and, in the
+// throughput runs, the audit entries made durable per second (from
+// /metrics).
+//
+// With -soak it runs issue 13's soak instead (see soak.go):
+//
+//	go run ./bench -soak -duration 10m   # 500 requests/s, 30 MiB bodies ×20
+//
+// and exits non-zero if the goal is missed.
 package main
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/brightline/brightline/internal/fakeupstream"
 )
 
 func main() {
@@ -61,73 +66,51 @@ func run() error {
 		modes       = flag.String("modes", "plain,stream", "which of plain and stream requests to run")
 		skipMax     = flag.Bool("skip-max", false, "skip the throughput runs")
 		latency     = flag.Duration("upstream-latency", 0, "the fake model's time to answer, as a real model's would be")
+		soakMode    = flag.Bool("soak", false, "run the soak instead: normal keys at -soak-rate plus one abusive key, for -duration")
+		soakRate    = flag.Int("soak-rate", 500, "soak: requests/s over all normal keys")
+		soakKeys    = flag.Int("soak-keys", 10, "soak: normal keys")
+		abusers     = flag.Int("abusers", 20, "soak: the abusive key's concurrent requests")
+		abuseBytes  = flag.Int("abuse-bytes", 30<<20, "soak: the abusive key's body size")
 	)
 	flag.Parse()
 	if *upstream != "" {
 		return serveUpstream(*upstream, *latency)
 	}
 
-	dir, err := os.MkdirTemp("", "brightline-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if *bin == "" {
-		*bin = filepath.Join(dir, "brightline")
-		fmt.Fprintln(os.Stderr, "building ./cmd/brightline …")
-		cmd := exec.Command("go", "build", "-o", *bin, "./cmd/brightline")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("couldn't build brightline: %w", err)
+	if *soakMode {
+		cfg := soakConfig{duration: *duration, rate: *soakRate, keys: *soakKeys, abusers: *abusers, abuseBytes: *abuseBytes}
+		logs := &lineCap{w: os.Stderr, max: 20}
+		e, err := startEnv(envConfig{bin: *bin, upstream: upstreamProcess(*latency, os.Stderr), keys: cfg.keyNames(), stderr: logs})
+		defer e.close()
+		if err != nil {
+			return err
 		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		r, err := soak(ctx, e, cfg)
+		if err != nil {
+			return err
+		}
+		r.report(os.Stdout)
+		if s := logs.summary(); s != "" {
+			fmt.Fprintln(os.Stderr, s)
+		}
+		if f := r.failures(); len(f) > 0 {
+			return fmt.Errorf("soak goal not met: %s", strings.Join(f, "; "))
+		}
+		return nil
 	}
 
-	upAddr, gwAddr := freeAddr(), freeAddr()
-	self, err := os.Executable()
+	// One key carries the whole load here; the per-key budget (64 in
+	// flight by default) would refuse some of it, and this run measures
+	// overhead, not the budget.
+	e, err := startEnv(envConfig{bin: *bin, upstream: upstreamProcess(*latency, os.Stderr),
+		extra: "limits: {key_requests_in_flight: 100000}\n"})
+	defer e.close()
 	if err != nil {
 		return err
 	}
-	up := exec.Command(self, "-upstream", upAddr, "-upstream-latency", latency.String())
-	up.Stderr = os.Stderr
-	if err := up.Start(); err != nil {
-		return err
-	}
-	defer up.Process.Kill()
-
-	cfgPath := filepath.Join(dir, "bench.yaml")
-	cfg := fmt.Sprintf(`listen: %s
-data_dir: %s
-log: {level: error}
-# One key carries the whole load here; the per-key budget (64 in flight by
-# default) would refuse some of it, and this run measures overhead, not
-# the budget.
-limits: {key_requests_in_flight: 100000}
-providers:
-  - {name: fake, type: openai-compatible, base_url: "http://%s/v1"}
-routes:
-  - model: bench-model
-    targets: [{provider: fake, model: upstream-model}]
-`, gwAddr, filepath.Join(dir, "data"), upAddr)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	out, err := exec.Command(*bin, "keys", "create", "-config", cfgPath, "-name", "bench").Output()
-	if err != nil {
-		return fmt.Errorf("couldn't create a key: %w", err)
-	}
-	key := strings.TrimSpace(string(out))
-	gw := exec.Command(*bin, "serve", "-config", cfgPath)
-	gw.Stderr = os.Stderr
-	if err := gw.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		gw.Process.Signal(os.Interrupt)
-		gw.Wait()
-	}()
-	if err := waitHealthy("http://"+gwAddr+"/healthz", "http://"+upAddr+"/v1/chat/completions"); err != nil {
-		return err
-	}
+	upAddr, gwAddr, key := e.upAddr, e.gwAddr, e.keys["bench"]
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -154,8 +137,8 @@ routes:
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 
 	fmt.Printf("# Brightline overhead benchmark\n\n%d requests/s for %v per run; upstream (answering after %v), gateway and load generator on this machine (%d CPUs).\n\n", *rate, *duration, *latency, numCPU())
-	fmt.Println("| run | requests | errors | p50 | p99 | max | added p50 | added p99 |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| run | requests | errors | p50 | p99 | max | added p50 | added p99 | merge lag p99 / max |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	var streamModes []bool
 	for _, m := range strings.Split(*modes, ",") {
 		switch m {
@@ -178,7 +161,9 @@ routes:
 			if _, err := openLoop(ctx, client, tg.url, body, tg.hdr, *rate, time.Second); err != nil {
 				return err
 			}
+			lags := sampleLag(ctx, e, client)
 			r, err := openLoop(ctx, client, tg.url, body, tg.hdr, *rate, *duration)
+			lag := lags()
 			if err != nil {
 				return err
 			}
@@ -193,7 +178,11 @@ routes:
 				added50 = fmtDur(r.p(50) - base.p(50))
 				added99 = fmtDur(r.p(99) - base.p(99))
 			}
-			fmt.Printf("| %s | %d | %d | %s | %s | %s | %s | %s |\n", name, len(r.lat), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), fmtDur(r.p(100)), added50, added99)
+			lagCol := ""
+			if tg.name != "direct" {
+				lagCol = fmtDur(pct(lag, 99)) + " / " + fmtDur(pct(lag, 100))
+			}
+			fmt.Printf("| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", name, len(r.lat), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), fmtDur(r.p(100)), added50, added99, lagCol)
 			if r.errors > 0 {
 				fmt.Fprintf(os.Stderr, "  first error: %v\n", r.firstErr)
 			}
@@ -204,26 +193,68 @@ routes:
 		return nil
 	}
 	fmt.Printf("\nMaximum throughput, %d closed-loop workers for %v:\n\n", *concurrency, *maxDuration)
-	fmt.Println("| run | requests/s | errors | p50 | p99 |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| run | requests/s | errors | p50 | p99 | audit entries/s |")
+	fmt.Println("|---|---|---|---|---|---|")
 	for _, stream := range streamModes {
 		for _, tg := range targets {
 			body := tg.body
 			if stream {
 				body = strings.Replace(body, `{"model"`, `{"stream":true,"model"`, 1)
 			}
+			before, err := e.appends(client)
+			if err != nil {
+				return err
+			}
 			r, err := closedLoop(ctx, client, tg.url, body, tg.hdr, *concurrency, *maxDuration)
 			if err != nil {
 				return err
+			}
+			after, err := e.appends(client)
+			if err != nil {
+				return err
+			}
+			journaled := ""
+			if tg.name != "direct" {
+				journaled = fmt.Sprintf("%.0f", float64(after-before)/maxDuration.Seconds())
 			}
 			name := tg.label
 			if stream {
 				name += ", streamed"
 			}
-			fmt.Printf("| %s | %.0f | %d | %s | %s |\n", name, float64(len(r.lat))/maxDuration.Seconds(), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)))
+			fmt.Printf("| %s | %.0f | %d | %s | %s | %s |\n", name, float64(len(r.lat))/maxDuration.Seconds(), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), journaled)
 		}
 	}
 	return nil
+}
+
+// sampleLag samples the audit log's integration lag every 100 ms until
+// the returned function is called, which returns the samples. The lag (the
+// age of the oldest entry not yet in the log) bounds each entry's merge
+// delay from above.
+func sampleLag(ctx context.Context, e *env, c *http.Client) func() []time.Duration {
+	ctx, cancel := context.WithCancel(ctx)
+	var lags []time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if lag, err := e.auditLag(c); err == nil {
+				lags = append(lags, lag)
+			}
+		}
+	}()
+	return func() []time.Duration {
+		cancel()
+		<-done
+		return lags
+	}
 }
 
 type result struct {
@@ -331,38 +362,6 @@ func closedLoop(ctx context.Context, c *http.Client, url, body string, hdr http.
 	}
 	wg.Wait()
 	return r, nil
-}
-
-func serveUpstream(addr string, latency time.Duration) error {
-	srv := &http.Server{Addr: addr, Handler: &fakeupstream.Server{Latency: latency}, ReadHeaderTimeout: 10 * time.Second}
-	return srv.ListenAndServe()
-}
-
-func waitHealthy(urls ...string) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for _, u := range urls {
-		for {
-			resp, err := http.Get(u)
-			if err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				return errors.New("gateway or upstream did not start: " + u)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return nil
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func fmtDur(d time.Duration) string {
