@@ -66,13 +66,13 @@ func URL(t testing.TB) string {
 	name := "brightline_test_" + strings.ToLower(rand.Text()[:16])
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	if err := exec(ctx, admin, `CREATE DATABASE `+name+` ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`); err != nil {
+	if err := execAdmin(ctx, admin, `CREATE DATABASE `+name+` ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`); err != nil {
 		t.Fatalf("couldn't create test database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 		defer cancel()
-		if err := exec(ctx, admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		if err := execAdmin(ctx, admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
 			t.Errorf("couldn't drop test database %s: %v", name, err)
 		}
 	})
@@ -80,9 +80,9 @@ func URL(t testing.TB) string {
 	return u.String()
 }
 
-// exec runs one statement on a connection of its own: CREATE and DROP
+// execAdmin runs one statement on a connection of its own: CREATE and DROP
 // DATABASE may not run inside a transaction or a pooled session's state.
-func exec(ctx context.Context, url, sql string) error {
+func execAdmin(ctx context.Context, url, sql string) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return fmt.Errorf("couldn't connect to %s: %w", EnvURL, err)
