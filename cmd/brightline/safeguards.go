@@ -56,6 +56,7 @@ func openAudit(ctx context.Context, cfg *Config, db dataStore, reg prometheus.Re
 		}
 		witnesses = append(witnesses, auditlog.Witness{URL: w.URL, Verifier: v})
 	}
+	journal, elector := fleetJournal(db)
 	l, err := auditlog.Open(ctx, auditlog.Config{
 		Dir:           filepath.Join(cfg.DataDir, auditlog.DirName),
 		Signer:        signer,
@@ -68,6 +69,8 @@ func openAudit(ctx context.Context, cfg *Config, db dataStore, reg prometheus.Re
 		JournalDir:    filepath.Join(cfg.DataDir, auditlog.JournalDirName),
 		Release:       cfg.Audit.Release,
 		MMD:           cfg.Audit.MMD,
+		Journal:       journal,
+		Elector:       elector,
 		Registerer:    reg,
 		Logger:        log,
 	})
