@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"context"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/brightline/brightline/internal/store/pgtest"
 )
@@ -166,6 +169,35 @@ func TestOpenErrors(t *testing.T) {
 				t.Errorf("got %q, which shows the password", err)
 			}
 		})
+	}
+}
+
+func TestOpenRefusesOtherEncodings(t *testing.T) {
+	admin := pgtest.AdminURL(t)
+	url := pgtest.URL(t) // for its cleanup; the database is recreated below
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	conn, err := pgx.Connect(context.Background(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{`DROP DATABASE ` + name,
+		`CREATE DATABASE ` + name + ` ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`} {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := Open(context.Background(), url)
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a SQL_ASCII database: got nil error")
+	}
+	if !strings.Contains(err.Error(), "SQL_ASCII, want UTF8") {
+		t.Errorf("got %q, want it to name the encoding and ask for UTF8", err)
 	}
 }
 

@@ -66,11 +66,29 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't open database %s: %w", describe(cfg), err)
 	}
+	if err := checkEncoding(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("couldn't open database %s: %w", describe(cfg), err)
+	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("couldn't open database %s: %w", describe(cfg), err)
 	}
 	return &DB{pool: pool}, nil
+}
+
+// checkEncoding refuses a database whose encoding is not UTF8: in
+// SQL_ASCII, say, text that is not valid UTF-8 would be stored as it came
+// rather than refused, and SQLite and PostgreSQL would disagree.
+func checkEncoding(ctx context.Context, pool *pgxpool.Pool) error {
+	var enc string
+	if err := pool.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()`).Scan(&enc); err != nil {
+		return err
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("the database's encoding is %s, want UTF8 (CREATE DATABASE ... ENCODING 'UTF8')", enc)
+	}
+	return nil
 }
 
 // Pool returns the connection pool, for code that keeps its own tables in
