@@ -119,7 +119,7 @@ type Config struct {
 		Cooldown time.Duration `yaml:"cooldown"`
 	} `yaml:"breaker"`
 
-	// --- policy and tools (issue 3) ---
+	// --- policy and tools ---
 
 	// Policy names the policy that decides every request, answer and tool
 	// call. Without it the embedded default policy applies.
@@ -775,7 +775,7 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// validatePolicy checks the policy and tools sections (issue 3).
+// validatePolicy checks the policy and tools sections.
 func (c *Config) validatePolicy() []error {
 	var errs []error
 	pc := &c.Policy

@@ -1,6 +1,7 @@
 // Package web serves the operator console under /ui/: server-rendered
-// pages with embedded CSS and no JavaScript. For now it has one page,
-// /ui/approvals, where people on duty approve or deny held tool calls.
+// pages with embedded CSS and no JavaScript: /ui/approvals, where people
+// on duty approve or deny held tool calls, and /ui/exposure, the traffic
+// inventory by vendor (exposure.go).
 //
 // # Sign-in and CSRF
 //
