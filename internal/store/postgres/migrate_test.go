@@ -144,7 +144,11 @@ func TestOpenNewerSchema(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	admin := pgtest.AdminURL(t)
+	missing, err := neturl.Parse(pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing.Path = "/no_such_database"
 	tests := []struct {
 		name string
 		url  string
@@ -152,7 +156,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"empty", "", "URL is empty"},
 		{"malformed", "postgres://u:secretpw@[::1", "malformed"},
-		{"no such database", strings.Replace(admin, "/postgres?", "/no_such_database?", 1), `"no_such_database"`},
+		{"no such database", missing.String(), `"no_such_database"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
