@@ -314,8 +314,6 @@ func (l *Log) integrateShared(ctx context.Context) {
 			continue
 		}
 		backoff = 0
-		l.leading.Store(true)
-		l.log.InfoContext(ctx, "this replica integrates the audit log")
 		err = l.leadTerm(ctx, lead)
 		l.leading.Store(false)
 		release()
@@ -342,6 +340,8 @@ func (l *Log) leadTerm(ctx, lead context.Context) error {
 		return err
 	}
 	defer unlock()
+	l.leading.Store(true)
+	l.log.InfoContext(ctx, "this replica integrates the audit log")
 
 	// Tessera's background work outlives lead by as much as the batch
 	// handed to it last needs: its futures resolve only while it runs.
