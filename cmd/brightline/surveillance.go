@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/store"
@@ -57,6 +60,12 @@ func loadSubjectSecret(dataDir string) (secret []byte, created bool, err error) 
 type surveillanceState struct {
 	*safeguard.Surveillance
 	db store.SubjectStates
+	// sync shares the counters with the other replicas when db is a
+	// store.SubjectMerger (PostgreSQL); nil for SQLite, whose one
+	// gateway saves its counters every saveInterval instead.
+	sync         *subjects.Sync
+	saveInterval time.Duration
+	log          *slog.Logger
 }
 
 // openSurveillance loads the subject secret and the persisted counters.
@@ -79,7 +88,19 @@ func openSurveillance(ctx context.Context, cfg *Config, db store.SubjectStates, 
 			// empties counters.requests_1h.
 			Requests: &subjects.Requests{},
 		},
-		db: db,
+		db:           db,
+		saveInterval: cfg.Surveillance.SaveInterval,
+		log:          log,
+	}
+	if m, ok := db.(store.SubjectMerger); ok {
+		// Replicas share one state: the first round reads all of it,
+		// and later rounds merge this replica's observations in.
+		s.sync = &subjects.Sync{Counter: s.Counter, Profiles: s.Profiles, Store: m, OnError: s.logSyncError()}
+		if err := s.sync.Round(ctx); err != nil {
+			return nil, fmt.Errorf("couldn't restore the surveillance counters: %w", err)
+		}
+		log.Info("sharing the surveillance counters with the other replicas", "principals", len(s.Counter.Principals()), "interval", cmp.Or(s.sync.Interval, subjects.DefaultSyncInterval))
+		return s, nil
 	}
 	states, err := db.SubjectStates(ctx)
 	if err != nil {
@@ -102,13 +123,76 @@ func openSurveillance(ctx context.Context, cfg *Config, db store.SubjectStates, 
 	return s, nil
 }
 
-// save writes every principal's and organisation's counters to the
-// store, and forgets principals with nothing left in any window. An
-// organisation's windows are kept under subjects.OrgID.
-func (s *surveillanceState) save(ctx context.Context) error {
+// Run keeps the counters in the store until ctx is done: with a merging
+// store, a sync round every sync interval (see subjects.Sync); otherwise a
+// save every save interval. Failures are logged and retried; Run returns
+// nil. Call save once more after Run returns, at shutdown.
+func (s *surveillanceState) Run(ctx context.Context) error {
+	if s.sync == nil {
+		s.every(ctx, s.saveInterval, func() {
+			if err := s.save(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("couldn't save the surveillance counters; will retry", "err", err)
+			}
+		})
+		return nil
+	}
+	var g errgroup.Group
+	g.Go(func() error { return s.sync.Run(ctx) })
+	g.Go(func() error {
+		s.every(ctx, s.saveInterval, s.sweep)
+		return nil
+	})
+	return g.Wait()
+}
+
+// every calls fn every d until ctx is done.
+func (s *surveillanceState) every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			fn()
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// logSyncError returns the Sync's OnError: a round fails every interval
+// while the store is down, so it logs the first failure and then at most
+// one a minute, with the count.
+func (s *surveillanceState) logSyncError() func(error) {
+	var last time.Time
+	failed := 0
+	return func(err error) {
+		failed++
+		if now := time.Now(); now.Sub(last) >= time.Minute {
+			s.log.Warn("couldn't share the surveillance counters with the other replicas; each replica counts alone until the store answers", "err", err, "failed_rounds", failed)
+			last, failed = now, 0
+		}
+	}
+}
+
+// sweep forgets principals with nothing left in any window.
+func (s *surveillanceState) sweep() {
 	s.Counter.Sweep()
 	s.Profiles.Sweep()
 	s.Requests.Sweep(time.Now())
+	if s.sync != nil {
+		s.sync.Forget()
+	}
+}
+
+// save writes every principal's and organisation's counters to the
+// store, and forgets principals with nothing left in any window. An
+// organisation's windows are kept under subjects.OrgID. With a merging
+// store it runs a sync round, which writes what changed since the last.
+func (s *surveillanceState) save(ctx context.Context) error {
+	s.sweep()
+	if s.sync != nil {
+		return s.sync.Round(ctx)
+	}
 	var states []store.SubjectState
 	for _, id := range s.Counter.Principals() {
 		b, err := s.Counter.MarshalPrincipal(id)
