@@ -48,6 +48,7 @@ type FindingsAttrs struct {
 	Identifiers []Identifier `json:"identifiers"`
 	// Counts counts identifiers by type. Every canonical type is present,
 	// zero when none was found, so findings.counts["SSN"] never fails.
+	// Inputs without findings may share one map: treat it as read-only.
 	Counts           map[string]int `json:"counts"`
 	Subjects         int            `json:"subjects"`           // distinct people the text is about
 	USPersonSubjects int            `json:"us_person_subjects"` // of those, the ones with US-person signals

@@ -45,6 +45,18 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		}
 	})
+	// The request bench/ sends: a system prompt and one short question,
+	// no people. Most requests through a gateway look like this.
+	b.Run("short", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req := &llm.Request{Model: "m", System: "You are a logistics assistant.",
+				Messages: []llm.Message{{Role: llm.RoleUser, Content: []llm.Block{{Type: llm.BlockText, Text: "Summarise the readiness of the motor pool in one sentence."}}}}}
+			if _, err := d.Request(p, who, req, nil, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("exchange", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -2,6 +2,7 @@ package safeguard
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -79,10 +80,10 @@ func requestTexts(req *llm.Request) []textRef {
 func (s *Surveillance) inspect(in *policy.Input, req *llm.Request) *inspection {
 	x := &inspection{pieces: requestTexts(req)}
 	f := &in.Findings
-	f.Counts = make(map[string]int, len(brightline.IdentifierTypes))
-	for _, t := range brightline.IdentifierTypes {
-		f.Counts[t] = 0
-	}
+	// Most requests name no one: they share the all-zero counts, and a
+	// request gets a map of its own at its first finding.
+	f.Counts = noCounts
+	ownCounts := false
 	f.Identifiers = []policy.Identifier{}
 	type seen struct {
 		us   bool
@@ -102,6 +103,9 @@ func (s *Surveillance) inspect(in *policy.Input, req *llm.Request) *inspection {
 		a := detect.Analyze(*p.ptr)
 		x.analyses = append(x.analyses, a)
 		for _, fd := range a.Findings {
+			if !ownCounts {
+				f.Counts, ownCounts = maps.Clone(noCounts), true
+			}
 			f.Counts[fd.Type]++
 			f.Identifiers = append(f.Identifiers, policy.Identifier{Type: fd.Type, Category: detect.Category(fd.Type)})
 		}

@@ -92,7 +92,7 @@ type ToolOutcome struct {
 func (d *Decider) ToolCall(p *policy.Policy, c ToolCall) (ToolOutcome, error) {
 	in := &policy.Input{
 		Principal: c.Principal,
-		Findings:  policy.FindingsAttrs{Counts: zeroCounts(), Identifiers: []policy.Identifier{}, Categories: []string{}},
+		Findings:  policy.FindingsAttrs{Counts: noCounts, Identifiers: []policy.Identifier{}, Categories: []string{}},
 		Counters:  d.cfg.Surveillance.counters(c.Principal, c.Time),
 		Time:      c.Time,
 	}
@@ -151,11 +151,12 @@ func (d *Decider) decideTool(p *policy.Policy, in *policy.Input, name string, ar
 	return out, nil
 }
 
-// zeroCounts is findings.counts with every identifier type at zero.
-func zeroCounts() map[string]int {
+// noCounts is findings.counts with every identifier type at zero. Inputs
+// without findings share it, so it must never be written.
+var noCounts = func() map[string]int {
 	m := make(map[string]int, len(brightline.IdentifierTypes))
 	for _, t := range brightline.IdentifierTypes {
 		m[t] = 0
 	}
 	return m
-}
+}()
