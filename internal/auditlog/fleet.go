@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -104,7 +105,12 @@ const fenceFile = "integrator.lock"
 
 // sharedWriter group-commits this replica's records to a shared journal:
 // every record that arrives while a group commits joins the next group,
-// and a group is one transaction.
+// and a group is one transaction. sharedWriters groups are under way at
+// once, so that the next one waits on the server for the journal's head
+// while the one before commits; the journal still numbers them in commit
+// order.
+const sharedWriters = 2
+
 type sharedWriter struct {
 	j       Journal
 	now     func() time.Time
@@ -197,9 +203,15 @@ func decodeShared(raws [][]byte) ([]*journalRecord, error) {
 func (l *Log) sharedJournaled(recs []*journalRecord) {
 	l.mu.Lock()
 	for _, r := range recs {
-		if r.seq >= l.integrated {
-			l.pending = append(l.pending, r)
+		if r.seq < l.integrated {
+			continue
 		}
+		// Groups committed at once may report out of order.
+		i := len(l.pending)
+		for i > 0 && l.pending[i-1].seq > r.seq {
+			i--
+		}
+		l.pending = slices.Insert(l.pending, i, r)
 	}
 	l.journalNext = max(l.journalNext, recs[len(recs)-1].seq+1)
 	l.mu.Unlock()
@@ -708,7 +720,9 @@ func openShared(ctx context.Context, cfg Config, opts *tessera.AppendOptions) (*
 			l.published, l.publishedSz = b, n
 		}
 	}
-	l.bg.Go(func() { w.run(l.jstop, l.journalFailed, l.journalWorks) })
+	for range sharedWriters {
+		l.bg.Go(func() { w.run(l.jstop, l.journalFailed, l.journalWorks) })
+	}
 	l.bg.Go(func() { l.integrateShared(bgCtx) })
 	l.bg.Go(func() { l.pollShared(bgCtx) })
 	l.bg.Go(func() { l.trackPublished(bgCtx) })

@@ -38,33 +38,59 @@ func (j *Journal) Append(ctx context.Context, n int, encode func(first uint64) (
 	if n <= 0 {
 		return 0, fmt.Errorf("couldn't append to the audit journal: %d records", n)
 	}
-	tx, err := j.pool.Begin(ctx)
+	// Two round trips: BEGIN with the allocation, then the insert with
+	// the commit. On any error the connection goes back to the pool
+	// inside the failed transaction, and the pool closes it rather than
+	// reuse it, which rolls the transaction back.
+	conn, err := j.pool.Acquire(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("couldn't begin an audit journal transaction: %w", err)
+		return 0, fmt.Errorf("couldn't connect to append to the audit journal: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`UPDATE audit_journal_head SET next = next + $1 RETURNING next`, n)
+	br := conn.SendBatch(ctx, b)
+	_, err = br.Exec()
 	var next int64
-	if err := tx.QueryRow(ctx, `UPDATE audit_journal_head SET next = next + $1 RETURNING next`, n).Scan(&next); err != nil {
+	if err == nil {
+		err = br.QueryRow().Scan(&next)
+	}
+	if err = errors.Join(err, br.Close()); err != nil {
 		return 0, fmt.Errorf("couldn't allocate %d audit journal sequence numbers: %w", n, err)
 	}
 	first := uint64(next) - uint64(n)
 	recs, err := encode(first)
 	if err != nil {
+		rollback(ctx, conn)
 		return 0, err
 	}
 	if len(recs) != n {
+		rollback(ctx, conn)
 		return 0, fmt.Errorf("couldn't append to the audit journal: encoded %d records, want %d", len(recs), n)
 	}
 	// One statement whatever the group's size: the records travel as one
 	// array and are numbered by their position in it.
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_journal (seq, record)
-		SELECT $1::bigint + i - 1, r FROM unnest($2::bytea[]) WITH ORDINALITY AS t(r, i)`, int64(first), recs); err != nil {
-		return 0, fmt.Errorf("couldn't insert audit journal records %d to %d: %w", first, first+uint64(n)-1, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
+	b = &pgx.Batch{}
+	b.Queue(`INSERT INTO audit_journal (seq, record)
+		SELECT $1::bigint + i - 1, r FROM unnest($2::bytea[]) WITH ORDINALITY AS t(r, i)`, int64(first), recs)
+	b.Queue(`COMMIT`)
+	br = conn.SendBatch(ctx, b)
+	_, ierr := br.Exec()
+	_, cerr := br.Exec()
+	if err := errors.Join(ierr, cerr, br.Close()); err != nil {
 		return 0, fmt.Errorf("couldn't commit audit journal records %d to %d: %w", first, first+uint64(n)-1, err)
 	}
+	if conn.Conn().PgConn().TxStatus() != 'I' {
+		// COMMIT of a transaction that failed answers ROLLBACK, no error.
+		return 0, fmt.Errorf("couldn't commit audit journal records %d to %d: the transaction did not commit", first, first+uint64(n)-1)
+	}
 	return first, nil
+}
+
+// rollback ends conn's transaction; if it can't, the pool closes conn.
+func rollback(ctx context.Context, conn *pgxpool.Conn) {
+	conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
 }
 
 // Read returns up to max records from sequence number from on, in order,

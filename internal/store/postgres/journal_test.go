@@ -775,8 +775,8 @@ func TestFleetDatabaseDown(t *testing.T) {
 		})
 	}
 	f.verify(t, w, &rs, logs...)
-	if st := logs[0].Status(); !strings.Contains(st.LastError, "journal") {
-		t.Errorf("last error after recovery: got %q, want the journal's failure kept as history", st.LastError)
+	if st := logs[0].Status(); !strings.Contains(st.LastError, "not currently accepting connections") {
+		t.Errorf("last error after recovery: got %q, want the database's refusal kept as history", st.LastError)
 	}
 }
 
