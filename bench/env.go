@@ -288,35 +288,46 @@ func (e *env) appends(c *http.Client) (int64, error) {
 
 // lineCap passes the first max lines written to it on to w and counts
 // the rest, so that a gateway refusing thousands of requests does not
-// bury the report in its log lines. It is safe for concurrent use.
+// bury the report in its log lines. Lines other than the gateway's
+// per-request lines (its errors about the audit log, say) have a cap of
+// their own, ten times larger. It is safe for concurrent use.
 type lineCap struct {
 	mu      sync.Mutex
 	w       io.Writer
 	max     int
-	lines   int
+	lines   int // per-request lines seen
+	other   int // other lines seen
 	dropped int
+	partial []byte // a line not yet ended
 }
+
+// requestLine marks the gateway's log line for one request.
+var requestLine = []byte(`"msg":"request"`)
 
 func (c *lineCap) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := len(p)
-	for len(p) > 0 {
-		line, rest, found := bytes.Cut(p, []byte("\n"))
-		if c.lines < c.max {
+	c.partial = append(c.partial, p...)
+	for {
+		line, rest, found := bytes.Cut(c.partial, []byte("\n"))
+		if !found {
+			break
+		}
+		seen, max := &c.lines, c.max
+		if !bytes.Contains(line, requestLine) {
+			seen, max = &c.other, 10*c.max
+		}
+		if *seen < max {
 			c.w.Write(line)
-			if found {
-				c.w.Write([]byte("\n"))
-			}
-		} else if found {
+			c.w.Write([]byte("\n"))
+		} else {
 			c.dropped++
 		}
-		if found {
-			c.lines++
-		}
-		p = rest
+		*seen++
+		c.partial = rest
 	}
-	return n, nil
+	c.partial = append(c.partial[:0:0], c.partial...) // drop what was passed on
+	return len(p), nil
 }
 
 // summary says how many lines were not passed on.

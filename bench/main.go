@@ -104,9 +104,15 @@ func run() error {
 	// One key carries the whole load here; the per-key budget (64 in
 	// flight by default) would refuse some of it, and this run measures
 	// overhead, not the budget.
+	logs := &lineCap{w: os.Stderr, max: 5}
 	e, err := startEnv(envConfig{bin: *bin, upstream: upstreamProcess(*latency, os.Stderr),
-		extra: "limits: {key_requests_in_flight: 100000}\n"})
+		extra: "limits: {key_requests_in_flight: 100000}\n", stderr: logs})
 	defer e.close()
+	defer func() {
+		if s := logs.summary(); s != "" {
+			fmt.Fprintln(os.Stderr, s)
+		}
+	}()
 	if err != nil {
 		return err
 	}

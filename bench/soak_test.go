@@ -77,12 +77,13 @@ func TestSoakFailures(t *testing.T) {
 func TestLineCap(t *testing.T) {
 	var b strings.Builder
 	c := &lineCap{w: &b, max: 2}
-	for _, s := range []string{"one\ntw", "o\nthree\n", "four\n"} {
+	const req = `{"msg":"request"} `
+	for _, s := range []string{req + "one\n" + req + "tw", "o\n" + req + "three\nintegration stopped\n", req + "four\n"} {
 		if n, err := c.Write([]byte(s)); n != len(s) || err != nil {
 			t.Fatalf("Write(%q) = %d, %v; want %d, nil", s, n, err, len(s))
 		}
 	}
-	if got, want := b.String(), "one\ntwo\n"; got != want {
+	if got, want := b.String(), req+"one\n"+req+"two\nintegration stopped\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	if got, want := c.summary(), "(2 more lines of the gateway's log not shown)"; got != want {
