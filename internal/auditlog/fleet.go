@@ -277,7 +277,7 @@ func (l *Log) pollOnce(ctx context.Context) error {
 	defer cancel()
 	next, err := l.cfg.Journal.Next(qctx)
 	if err != nil {
-		return fmt.Errorf("couldn't read the audit journal's head: %w", err)
+		return err
 	}
 	l.mu.Lock()
 	integrated := l.integrated
@@ -287,7 +287,7 @@ func (l *Log) pollOnce(ctx context.Context) error {
 	if next > integrated {
 		raws, err := l.cfg.Journal.Read(qctx, integrated, 1)
 		if err != nil {
-			return fmt.Errorf("couldn't read the audit journal: %w", err)
+			return err
 		}
 		recs, err := decodeShared(raws)
 		if err != nil {
