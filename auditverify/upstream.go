@@ -58,7 +58,7 @@ var (
 //	v1.<receipt note>.<entry>.<salt>
 //
 // each part after the version in unpadded base64url (RFC 4648 §5). It is
-// about 1.2 KB.
+// about 900 bytes.
 type UpstreamReceipt struct {
 	Receipt Receipt
 	Entry   []byte // the forward entry, as the log holds it

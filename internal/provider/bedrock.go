@@ -295,8 +295,8 @@ func (b *Bedrock) build(model, op string, body []byte, stream bool) newRequest {
 		} else {
 			hdr.Set("Accept", "application/json")
 		}
-		// The receipt is set before signing: it is one of the signed
-		// headers, as any header the SDK would not drop.
+		// The receipt is set before signing, so that the signature is
+		// computed over the headers exactly as they are sent.
 		if err := receipt(ctx, b.name, model, body, hdr); err != nil {
 			return nil, err
 		}
