@@ -35,6 +35,14 @@
 // is sent to them and a checkpoint counts as published only once it carries
 // [Config.WitnessQuorum] cosignatures; /log/checkpoint serves the latest such
 // checkpoint. Auditors check everything with package auditverify.
+//
+// # A fleet
+//
+// With [Config.Journal] (PostgreSQL, see internal/store/postgres), the
+// replicas of a fleet share one journal and one directory: each appends and
+// signs receipts, one at a time elected by [Config.Elector] integrates and
+// publishes, and the others follow from the shared checkpoint. fleet.go
+// says why the tree then never forks, skips or repeats.
 package auditlog
 
 import (
@@ -156,7 +164,9 @@ type Config struct {
 	BatchMaxAge  time.Duration
 	BatchMaxSize int
 	// CheckpointInterval is how often a new checkpoint is signed and sent
-	// to witnesses; 0 means 1s (Tessera's minimum is 100ms).
+	// to witnesses; 0 means 1s (Tessera's minimum is 100ms), or with a
+	// shared Journal a quarter of the MMD (100ms to 1s): followers learn
+	// the integrated size from the checkpoint.
 	CheckpointInterval time.Duration
 	// WitnessTimeout bounds each round of witnessing; 0 means 5s.
 	WitnessTimeout time.Duration
