@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -122,11 +124,20 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// TestLogChecks: with the log at hand, a receipt whose entry the log does
-// not hold is accepted while its promise is not due, and refused once the
-// MMD has passed; an included entry under a policy the log never
-// activated is refused.
-func TestLogChecks(t *testing.T) {
+// loggedForward is a real log holding one forward entry, under a policy
+// never activated, once a checkpoint covers it; ghost signs receipts, with
+// the log's key, for entries the log never integrated.
+type loggedForward struct {
+	vkey  string
+	src   auditverify.Source
+	body  []byte
+	u     auditverify.UpstreamReceipt
+	ghost func(at time.Time) string
+	trust auditverify.TrustSet
+}
+
+func newLoggedForward(t *testing.T) *loggedForward {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	signer, vkey, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, "log.key"), "provider.test/audit")
@@ -137,8 +148,7 @@ func TestLogChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	// One real forward entry, under a policy never activated.
+	t.Cleanup(func() { l.Close() })
 	body := []byte(`{"x":1}`)
 	salt := make([]byte, auditverify.UpstreamSaltSize)
 	e := auditlog.Entry{Kind: auditlog.KindForward, Time: time.Now().UTC().Truncate(time.Microsecond), RequestID: "req_1",
@@ -165,27 +175,58 @@ func TestLogChecks(t *testing.T) {
 		}
 	}
 	_, ovk, _ := note.GenerateKey(rand.Reader, "vendor")
-	trust := auditverify.TrustSet{Keys: []string{ovk}, Threshold: 1}
-
-	v := &provider.Verifier{VerifierKey: vkey, Trust: trust, Log: src}
-	if _, err := v.Verify(ctx, u.Encode(), body); !errors.Is(err, provider.ErrUntrusted) {
-		t.Errorf("included, under an unactivated policy: got %v, want %v", err, provider.ErrUntrusted)
-	}
-
-	// A receipt the log signed for an entry it never integrated.
+	next := r.Index + 1000
 	ghost := func(at time.Time) string {
-		g := auditverify.Receipt{Origin: r.Origin, Index: r.Index + 1000, LeafHash: tlog.RecordHash(entry), Time: at.UTC().Truncate(time.Microsecond), MMD: time.Second}
-		g.Note, err = note.Sign(&note.Note{Text: g.Text()}, signer)
-		if err != nil {
+		next++
+		g := auditverify.Receipt{Origin: r.Origin, Index: next, LeafHash: tlog.RecordHash(entry), Time: at.UTC().Truncate(time.Microsecond), MMD: time.Second}
+		var err error
+		if g.Note, err = note.Sign(&note.Note{Text: g.Text()}, signer); err != nil {
 			t.Fatal(err)
 		}
 		return auditverify.UpstreamReceipt{Receipt: g, Entry: entry, Salt: salt}.Encode()
 	}
-	if _, err := v.Verify(ctx, ghost(time.Now()), body); err != nil {
+	return &loggedForward{vkey: vkey, src: src, body: body, u: u, ghost: ghost,
+		trust: auditverify.TrustSet{Keys: []string{ovk}, Threshold: 1}}
+}
+
+// TestLogChecks: with the log at hand, a receipt whose entry the log does
+// not hold is accepted while its promise is not due, and refused once the
+// MMD has passed; an included entry under a policy the log never
+// activated is refused.
+func TestLogChecks(t *testing.T) {
+	ctx := context.Background()
+	lf := newLoggedForward(t)
+	v := &provider.Verifier{VerifierKey: lf.vkey, Trust: lf.trust, Log: lf.src}
+	if _, err := v.Verify(ctx, lf.u.Encode(), lf.body); !errors.Is(err, provider.ErrUntrusted) {
+		t.Errorf("included, under an unactivated policy: got %v, want %v", err, provider.ErrUntrusted)
+	}
+	if _, err := v.Verify(ctx, lf.ghost(time.Now()), lf.body); err != nil {
 		t.Errorf("not in the log, not due yet: got %v, want it accepted as a promise", err)
 	}
-	if _, err := v.Verify(ctx, ghost(time.Now().Add(-10*time.Second)), body); !errors.Is(err, provider.ErrNotInLog) {
+	if _, err := v.Verify(ctx, lf.ghost(time.Now().Add(-10*time.Second)), lf.body); !errors.Is(err, provider.ErrNotInLog) {
 		t.Errorf("not in the log past the MMD: got %v, want %v", err, provider.ErrNotInLog)
+	}
+}
+
+// TestReconcileLogFindings: reconciliation names an entry under a policy
+// the trust set never signed and a receipt whose entry is missing past the
+// MMD, and counts one not yet due as pending.
+func TestReconcileLogFindings(t *testing.T) {
+	lf := newLoggedForward(t)
+	sum := sha256.Sum256(lf.body)
+	var rec bytes.Buffer
+	for _, h := range []string{lf.u.Encode(), lf.ghost(time.Now().Add(-10 * time.Second)), lf.ghost(time.Now().Add(time.Minute))} {
+		b, _ := json.Marshal(provider.ServedRecord{Time: time.Now(), Receipt: h, BodySHA256: hex.EncodeToString(sum[:])})
+		rec.Write(append(b, '\n'))
+	}
+	rep, err := provider.Reconcile(context.Background(), provider.ReconcileConfig{VerifierKey: lf.vkey, Trust: lf.trust, Log: lf.src}, &rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != 3 || rep.OK != 0 || rep.Pending != 1 || len(rep.Findings) != 2 ||
+		rep.Findings[0].Line != 1 || rep.Findings[0].Reason != "untrusted_policy" ||
+		rep.Findings[1].Line != 2 || rep.Findings[1].Reason != "not_in_log" {
+		t.Errorf("got %+v, want line 1 untrusted_policy, line 2 not_in_log, one pending", rep)
 	}
 }
 
