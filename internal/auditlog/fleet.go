@@ -310,6 +310,8 @@ func (l *Log) pollOnce(ctx context.Context) error {
 // for as long as it leads, then waits to lead again, until ctx ends or
 // integration breaks.
 func (l *Log) integrateShared(ctx context.Context) {
+	// Retry well within the MMD: receipts wait on the integrator.
+	maxBackoff := max(min(l.cfg.MMD/4, 5*time.Second), 100*time.Millisecond)
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		lead, release, err := l.cfg.Elector.Lead(ctx)
@@ -319,26 +321,31 @@ func (l *Log) integrateShared(ctx context.Context) {
 			}
 			l.noteErr(fmt.Errorf("couldn't run for the audit log's integrator: %w", err))
 			l.log.WarnContext(ctx, "couldn't run for the audit log's integrator; retrying", "err", err)
-			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
+			backoff = min(max(2*backoff, 100*time.Millisecond), maxBackoff)
 			if !sleepCtx(ctx, backoff) {
 				return
 			}
 			continue
 		}
-		backoff = 0
 		err = l.leadTerm(ctx, lead)
 		l.leading.Store(false)
+		lost := lead.Err() != nil
 		release()
-		l.mu.Lock()
-		broken := l.broken
-		l.mu.Unlock()
-		if broken != nil {
-			return
-		}
-		if ctx.Err() != nil {
+		if l.isBroken() || ctx.Err() != nil {
 			return
 		}
 		l.log.WarnContext(ctx, "this replica no longer integrates the audit log", "err", err)
+		if lost {
+			backoff = 0
+			continue
+		}
+		// The term failed while it led (Tessera or the journal failed):
+		// step down for a while, so that another replica may try.
+		l.noteErr(fmt.Errorf("couldn't integrate the audit log: %w", err))
+		backoff = min(max(2*backoff, 100*time.Millisecond), maxBackoff)
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
 	}
 }
 
