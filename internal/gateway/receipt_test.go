@@ -73,6 +73,11 @@ func TestUpstreamReceipts(t *testing.T) {
 	h := newHarness(t, gateway.Config{Audit: l})
 	v := &receipts.Verifier{VerifierKey: vkey}
 	h.anthropic.Receipts, h.openai.Receipts = v, v
+	// The simulated provider checks them too.
+	h.router.Routes[2].Targets[0].Provider.(*provider.Simulated).Receipts = v
+	if status, _, body := h.post(t, "/v1/chat/completions", `{"model":"simulated","messages":[{"role":"user","content":"hi"}]}`, bearer(testKey)); status != 200 {
+		t.Fatalf("simulated: got %d %s, want 200", status, body)
+	}
 
 	for _, c := range []struct{ path, body string }{
 		{"/v1/chat/completions", `{"model":"via-openai","messages":[{"role":"user","content":"first"}]}`},
