@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -575,6 +576,17 @@ func TestFleetSequenced(t *testing.T) {
 	}
 	if b.Status().Integrator {
 		t.Fatal("the second replica integrates while the first does")
+	}
+	// The follower serves the log from the shared directory.
+	srv := httptest.NewServer(b.Handler(nil))
+	defer srv.Close()
+	fsrc := auditverify.NewSource(srv.URL+"/log", nil, nil)
+	cp, err := auditverify.FetchCheckpoint(context.Background(), fsrc, f.pol)
+	if err != nil || cp.Size < 5 {
+		t.Fatalf("the follower's /log/checkpoint: got size %d, %v; want at least 5", cp.Size, err)
+	}
+	if err := auditverify.VerifyTree(context.Background(), fsrc, cp, false, nil); err != nil {
+		t.Fatalf("the follower's /log/ tiles: %v", err)
 	}
 }
 
