@@ -183,17 +183,19 @@ func (v *Verifier) now() time.Time {
 	return time.Now()
 }
 
-// Check verifies the upstream receipt of r, whose body is body. It returns
-// the receipt on success. Errors wrap one of the package's or
-// auditverify's sentinels ([Reason] names them); a receipt is recorded as
-// seen only when everything else passed.
+// Check verifies the upstream receipt of r, whose body is body. Errors
+// wrap one of the package's or auditverify's sentinels ([Reason] names
+// them); a receipt is recorded as seen only when everything else passed,
+// so a refused request does not use it up.
 func (v *Verifier) Check(r *http.Request, body []byte) error {
 	_, err := v.Verify(r.Context(), r.Header.Get(auditverify.UpstreamHeader), body)
 	return err
 }
 
 // Verify is Check on a header value: it verifies header (the
-// Brightline-Receipt value, "" when none) against body.
+// Brightline-Receipt value, "" when none) against body, and returns the
+// receipt read from it (its Forward says which request, principal, model
+// and policy).
 func (v *Verifier) Verify(ctx context.Context, header string, body []byte) (auditverify.UpstreamReceipt, error) {
 	if err := v.init(); err != nil {
 		return auditverify.UpstreamReceipt{}, err
