@@ -839,3 +839,37 @@ func BenchmarkFleetAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJournalAppend measures the PostgreSQL journal alone, without
+// the replica's group commit in front of it: concurrent callers each
+// committing groups of the given size. Compare with BenchmarkJournal in
+// internal/auditlog (the file journal, group-committed). It reports
+// records/s.
+func BenchmarkJournalAppend(b *testing.B) {
+	rec := make([]byte, 300)
+	for _, bc := range []struct{ callers, group int }{{1, 1}, {64, 1}, {1, 64}} {
+		b.Run(fmt.Sprintf("callers=%d/group=%d", bc.callers, bc.group), func(b *testing.B) {
+			db := openDB(b, pgtest.URL(b))
+			j := postgres.NewJournal(db.Pool())
+			encode := func(uint64) ([][]byte, error) {
+				recs := make([][]byte, bc.group)
+				for i := range recs {
+					recs[i] = rec
+				}
+				return recs, nil
+			}
+			b.SetParallelism(max(1, bc.callers/runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := j.Append(context.Background(), bc.group, encode); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*bc.group)/time.Since(start).Seconds(), "records/s")
+		})
+	}
+}
