@@ -340,3 +340,37 @@ func TestFleetJournalFails(t *testing.T) {
 	}
 	waitUntil(t, "status ok", func() bool { return l.Status().Degraded == "" })
 }
+
+// TestFleetFollowersBehind: with nobody integrating, every replica
+// refuses appends once the journal's oldest record is older than the MMD,
+// the one that appended it (its own record) and the one that did not (the
+// journal's head, polled), and says why; once a replica integrates, both
+// accept appends again.
+func TestFleetFollowersBehind(t *testing.T) {
+	ctx := context.Background()
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	b := newBallot(-1) // nobody leads
+	logs, _ := sharedFleet(t, &memJournal{}, b, t.TempDir(), 2, func(_ int, c *Config) {
+		c.Now, c.MMD = now, time.Second
+	})
+	if _, err := logs[0].Append(ctx, decision(0), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the other replica to see the journal's head", func() bool { return logs[1].Status().JournalSize == 1 })
+	clock.Add(int64(2 * time.Second))
+	for i, l := range logs {
+		waitUntil(t, "status to say the log is behind", func() bool { return strings.Contains(l.Status().Degraded, "MMD") })
+		if _, err := l.Append(ctx, decision(10+i), nil); !errors.Is(err, ErrBehind) {
+			t.Errorf("replica %d: append with entry 0 waiting 2s (MMD 1s): got %v, want ErrBehind", i, err)
+		}
+	}
+	b.elect(1)
+	for i, l := range logs {
+		waitUntil(t, "the log to catch up", func() bool { st := l.Status(); return st.Size == 1 && st.Degraded == "" })
+		if _, err := l.Append(ctx, decision(20+i), nil); err != nil {
+			t.Errorf("replica %d: append once integrated: %v", i, err)
+		}
+	}
+}
