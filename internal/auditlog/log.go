@@ -159,8 +159,14 @@ type Config struct {
 
 	// The integrator hands Tessera up to BatchMaxSize journal records at a
 	// time (0 means 4096: each Tessera batch costs 8 fsyncs, so under load
-	// bigger batches integrate faster); BatchMaxAge is how long Tessera waits for more
-	// once a batch is handed over; 0 means 1ms.
+	// bigger batches integrate faster) and waits for them before handing
+	// over more. BatchMaxAge is how long Tessera waits for more once a
+	// batch is handed over; 0 means 25ms. It is long on purpose: Tessera
+	// v1.0.4 can write two of its flushes in swapped order when a timer
+	// flush fires while a batch is still being handed over (fixed upstream
+	// after v1.0.4), and the integrator's index check would then stop the
+	// log. With the whole batch handed over well within BatchMaxAge, each
+	// of our batches is one Tessera flush.
 	BatchMaxAge  time.Duration
 	BatchMaxSize int
 	// CheckpointInterval is how often a new checkpoint is signed and sent
@@ -305,7 +311,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cfg.MaxInFlight = 4096
 	}
 	if cfg.BatchMaxAge <= 0 {
-		cfg.BatchMaxAge = time.Millisecond
+		cfg.BatchMaxAge = 25 * time.Millisecond
 	}
 	if cfg.BatchMaxSize <= 0 {
 		cfg.BatchMaxSize = 4096
