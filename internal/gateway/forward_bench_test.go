@@ -15,17 +15,23 @@ import (
 )
 
 // BenchmarkReceiptedRequest is one request at a time through the gateway
-// with the audit log on (journal release), against a fake upstream that
+// with the audit log on (journal or sequenced release), against a fake upstream that
 // answers at once: the latency the log adds shows, including, since issue
 // 17, the forward entry appended before each attempt upstream. Run it on
 // the commit before and after a change to see the difference.
 func BenchmarkReceiptedRequest(b *testing.B) {
+	for _, release := range []string{auditlog.ReleaseJournal, auditlog.ReleaseSequenced} {
+		b.Run("audit="+release, func(b *testing.B) { benchmarkReceipted(b, release) })
+	}
+}
+
+func benchmarkReceipted(b *testing.B, release string) {
 	dir := b.TempDir()
 	signer, _, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, "log.key"), "bench.example/audit")
 	if err != nil {
 		b.Fatal(err)
 	}
-	l, err := auditlog.Open(context.Background(), auditlog.Config{Dir: filepath.Join(dir, "log"), Signer: signer})
+	l, err := auditlog.Open(context.Background(), auditlog.Config{Dir: filepath.Join(dir, "log"), Signer: signer, Release: release})
 	if err != nil {
 		b.Fatal(err)
 	}
