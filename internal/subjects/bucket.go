@@ -19,6 +19,7 @@ type Bucket struct {
 
 	all *hyperloglog.Sketch // every subject seen in the bucket
 	us  *hyperloglog.Sketch // US-person subjects, or nil if none
+	p   uint8               // the sketches' precision
 }
 
 // bucketVersion is the first byte of an encoded Bucket.
@@ -67,6 +68,7 @@ func (b *Bucket) UnmarshalBinary(data []byte) error {
 	}
 	rest := data[17:]
 	var sks [2]*hyperloglog.Sketch
+	var p uint8
 	for i := range sks {
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || n > uint64(len(rest)-k) {
@@ -80,6 +82,12 @@ func (b *Bucket) UnmarshalBinary(data []byte) error {
 		if err := sk.UnmarshalBinary(rest[:n]); err != nil {
 			return fmt.Errorf("couldn't decode bucket sketch: %w", err)
 		}
+		// The sketch encoding's second byte is its precision (the
+		// decoder has checked it).
+		if i > 0 && rest[1] != p {
+			return fmt.Errorf("couldn't decode bucket: sketches of precisions %d and %d", p, rest[1])
+		}
+		p = rest[1]
 		sks[i] = sk
 		rest = rest[n:]
 	}
@@ -89,7 +97,7 @@ func (b *Bucket) UnmarshalBinary(data []byte) error {
 	if sks[0] == nil {
 		return errors.New("couldn't decode bucket: no subject sketch")
 	}
-	*b = Bucket{Start: time.Unix(0, start).UTC(), Width: time.Duration(width), all: sks[0], us: sks[1]}
+	*b = Bucket{Start: time.Unix(0, start).UTC(), Width: time.Duration(width), all: sks[0], us: sks[1], p: p}
 	return nil
 }
 
@@ -119,7 +127,7 @@ func (c *Counter) Snapshot(principal string) []Bucket {
 	oldest := now/l.coarse - l.n30d
 	var out []Bucket
 	add := func(s *slot, width int64) {
-		b := Bucket{Start: time.Unix(0, s.idx*width).UTC(), Width: time.Duration(width), all: s.all.Clone()}
+		b := Bucket{Start: time.Unix(0, s.idx*width).UTC(), Width: time.Duration(width), all: s.all.Clone(), p: l.precision}
 		if s.us != nil {
 			b.us = s.us.Clone()
 		}
@@ -173,11 +181,8 @@ func (c *Counter) Merge(principal string, buckets ...Bucket) error {
 		if idx > t/width+1 {
 			return fmt.Errorf("couldn't merge bucket %d: it starts at %v, in the future", i, b.Start)
 		}
-		// Check the precision on a scratch sketch before touching state.
-		for _, sk := range []*hyperloglog.Sketch{b.all, b.us} {
-			if err := l.newSketch().Merge(sk); err != nil {
-				return fmt.Errorf("couldn't merge bucket %d: %w", i, err)
-			}
+		if b.p != l.precision {
+			return fmt.Errorf("couldn't merge bucket %d: precision %d, want %d", i, b.p, l.precision)
 		}
 		if idx > t/width {
 			// A replica whose clock runs slightly ahead; follow it.

@@ -1,9 +1,13 @@
 package subjects
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
@@ -83,8 +87,19 @@ type Sync struct {
 	since int64      // the store's watermark for SubjectStatesSince
 	// seen is the Version of each stored state this replica's local
 	// state holds (it merged it, or wrote it from a union it holds).
-	seen   map[stateKey]int64
+	seen map[stateKey]int64
+	// held is, per principal, a hash of each stored bucket the local
+	// state holds, as last stored: merging a stored state back only
+	// decodes the buckets that changed since.
+	held   map[string][]heldBucket
 	synced time.Time
+}
+
+// heldBucket is a stored bucket the local Counter holds: its start and
+// width in nanoseconds, and a hash of its encoding.
+type heldBucket struct {
+	start, width int64
+	hash         uint64
 }
 
 type stateKey struct{ principal, kind string }
@@ -130,6 +145,7 @@ func (s *Sync) Round(ctx context.Context) error {
 	defer s.mu.Unlock()
 	if s.seen == nil {
 		s.seen = make(map[stateKey]int64)
+		s.held = make(map[string][]heldBucket)
 	}
 	windows, err := s.Counter.takeChanged()
 	if err != nil {
@@ -172,6 +188,8 @@ func (s *Sync) Round(ctx context.Context) error {
 					errs = append(errs, err)
 					continue
 				}
+			} else if m.Kind == store.SubjectWindows {
+				s.noteHeld(m.PrincipalID, m.Data)
 			}
 			s.seen[k] = m.Version
 		}
@@ -218,6 +236,9 @@ func (s *Sync) Forget() {
 	for k := range s.seen {
 		if !held[k] {
 			delete(s.seen, k)
+			if k.kind == store.SubjectWindows {
+				delete(s.held, k.principal)
+			}
 		}
 	}
 }
@@ -227,6 +248,14 @@ func (s *Sync) Forget() {
 func (s *Sync) merge(stored []byte, delta store.SubjectState) ([]byte, error) {
 	switch delta.Kind {
 	case store.SubjectWindows:
+		if out, ok, err := s.Counter.mergeEncoded(stored, delta.Data); ok || err != nil {
+			if err != nil {
+				err = fmt.Errorf("windows of %s: %w", delta.PrincipalID, err)
+			}
+			return out, err
+		}
+		// A stored bucket is due to be folded or dropped: let a
+		// scratch Counter do it.
 		scratch := &Counter{Bucket: s.Counter.Bucket, LongBucket: s.Counter.LongBucket, Precision: s.Counter.Precision, Now: s.Counter.Now}
 		if err := scratch.UnmarshalPrincipal("", stored); err != nil {
 			return nil, fmt.Errorf("stored windows of %s: %w", delta.PrincipalID, err)
@@ -259,7 +288,7 @@ func (s *Sync) apply(st store.SubjectState) error {
 	var err error
 	switch st.Kind {
 	case store.SubjectWindows:
-		err = s.Counter.UnmarshalPrincipal(st.PrincipalID, st.Data)
+		err = s.applyWindows(st)
 	case store.SubjectProfiles:
 		if s.Profiles == nil || len(st.Data) == 0 {
 			return nil
@@ -308,7 +337,7 @@ func (c *Counter) takeChanged() ([]changedWindows, error) {
 					continue
 				}
 				s.dirty = false
-				b := Bucket{Start: time.Unix(0, s.idx*width).UTC(), Width: time.Duration(width), all: s.all.Clone()}
+				b := Bucket{Start: time.Unix(0, s.idx*width).UTC(), Width: time.Duration(width), all: s.all.Clone(), p: l.precision}
 				if s.us != nil {
 					b.us = s.us.Clone()
 				}
@@ -410,3 +439,147 @@ func (p *Profiles) requeue(ps []changedProfiles) {
 		}
 	}
 }
+
+// rawBucket is one bucket of a principal's encoding, not decoded.
+type rawBucket struct {
+	start, width int64
+	enc          []byte // as Bucket.MarshalBinary wrote it
+}
+
+// splitBuckets splits an encoding written by [Counter.MarshalPrincipal]
+// into its buckets, reading only their headers.
+func splitBuckets(data []byte) ([]rawBucket, error) {
+	var out []rawBucket
+	for len(data) > 0 {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < n {
+			return nil, errors.New("couldn't decode buckets: truncated")
+		}
+		enc := data[k : k+int(n)]
+		if len(enc) < 17 || enc[0] != bucketVersion {
+			return nil, errors.New("couldn't decode bucket: bad header")
+		}
+		out = append(out, rawBucket{start: int64(binary.BigEndian.Uint64(enc[1:9])), width: int64(binary.BigEndian.Uint64(enc[9:17])), enc: enc})
+		data = data[k+int(n):]
+	}
+	return out, nil
+}
+
+// mergeEncoded returns the union of two principal encodings, decoding
+// only the buckets both hold. It reports ok false, without merging, if a
+// bucket of stored is due to be folded into a coarse bucket or has left
+// every window: a scratch Counter does that.
+func (c *Counter) mergeEncoded(stored, delta []byte) (out []byte, ok bool, err error) {
+	l := c.init()
+	now := c.now()
+	sb, err := splitBuckets(stored)
+	if err != nil {
+		return nil, false, fmt.Errorf("stored: %w", err)
+	}
+	for _, b := range sb {
+		idx := b.start / max(b.width, 1)
+		if (b.width == l.fine && idx < now/l.fine-l.n24h) || (b.width == l.coarse && idx < now/l.coarse-l.n30d) {
+			return nil, false, nil
+		}
+	}
+	db, err := splitBuckets(delta)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, d := range db {
+		var in Bucket
+		if err := in.UnmarshalBinary(d.enc); err != nil {
+			return nil, false, err
+		}
+		if d.width != l.fine && d.width != l.coarse {
+			return nil, false, fmt.Errorf("bucket width %v is not %v or %v", time.Duration(d.width), time.Duration(l.fine), time.Duration(l.coarse))
+		}
+		if d.start/d.width > now/d.width+1 {
+			return nil, false, fmt.Errorf("bucket starts at %v, in the future", in.Start)
+		}
+		i := slices.IndexFunc(sb, func(b rawBucket) bool { return b.start == d.start && b.width == d.width })
+		if in.p != l.precision {
+			return nil, false, fmt.Errorf("bucket of precision %d, want %d", in.p, l.precision)
+		}
+		if i < 0 {
+			sb = append(sb, d)
+			continue
+		}
+		var have Bucket
+		if err := have.UnmarshalBinary(sb[i].enc); err != nil {
+			return nil, false, fmt.Errorf("stored: %w", err)
+		}
+		if err := have.all.Merge(in.all); err != nil {
+			return nil, false, err
+		}
+		if in.us != nil {
+			if have.us == nil {
+				have.us = l.newSketch()
+			}
+			if err := have.us.Merge(in.us); err != nil {
+				return nil, false, err
+			}
+		}
+		enc, err := have.MarshalBinary()
+		if err != nil {
+			return nil, false, err
+		}
+		sb[i].enc = enc
+	}
+	slices.SortStableFunc(sb, func(a, b rawBucket) int { return cmp.Compare(a.start, b.start) })
+	out = []byte{}
+	for _, b := range sb {
+		out = binary.AppendUvarint(out, uint64(len(b.enc)))
+		out = append(out, b.enc...)
+	}
+	return out, true, nil
+}
+
+// applyWindows merges into the Counter the buckets of a stored state that
+// changed since this replica last held it.
+func (s *Sync) applyWindows(st store.SubjectState) error {
+	bs, err := splitBuckets(st.Data)
+	if err != nil {
+		return err
+	}
+	had := s.held[st.PrincipalID]
+	var changed []Bucket
+	now := make([]heldBucket, 0, len(bs))
+	for _, b := range bs {
+		h := heldBucket{start: b.start, width: b.width, hash: maphash.Bytes(heldSeed, b.enc)}
+		now = append(now, h)
+		if slices.Contains(had, h) {
+			continue
+		}
+		var in Bucket
+		if err := in.UnmarshalBinary(b.enc); err != nil {
+			return err
+		}
+		changed = append(changed, in)
+	}
+	if err := s.Counter.Merge(st.PrincipalID, changed...); err != nil {
+		delete(s.held, st.PrincipalID) // some may be merged: decode all next time
+		return err
+	}
+	s.held[st.PrincipalID] = now
+	return nil
+}
+
+// noteHeld records the buckets of a stored state the local Counter holds
+// already.
+func (s *Sync) noteHeld(principal string, data []byte) {
+	bs, err := splitBuckets(data)
+	if err != nil {
+		delete(s.held, principal)
+		return
+	}
+	now := make([]heldBucket, 0, len(bs))
+	for _, b := range bs {
+		now = append(now, heldBucket{start: b.start, width: b.width, hash: maphash.Bytes(heldSeed, b.enc)})
+	}
+	s.held[principal] = now
+}
+
+// heldSeed seeds the hashes of held buckets; they are compared only
+// within this process.
+var heldSeed = maphash.MakeSeed()

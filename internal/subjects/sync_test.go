@@ -505,3 +505,53 @@ func BenchmarkSyncRound(b *testing.B) {
 		})
 	}
 }
+
+// TestMergeEncoded: the bucket-level merge of two encodings counts the
+// same as decoding both into one Counter, and refuses what Counter.Merge
+// refuses; it leaves buckets due to be folded or dropped to the Counter.
+func TestMergeEncoded(t *testing.T) {
+	clk := newClock()
+	a, b := &Counter{Now: clk.Now}, &Counter{Now: clk.Now}
+	for h := range 5 {
+		a.Observe("p", people(h*100, 60, h%2 == 0))
+		b.Observe("p", people(h*100+30, 60, true)) // overlaps a's by 30 each hour
+		if h == 2 {
+			b.Observe("p", people(10_000, 20_000, false)) // one dense bucket
+		}
+		clk.Add(time.Hour)
+	}
+	stored, _ := a.MarshalPrincipal("p")
+	delta, _ := b.MarshalPrincipal("p")
+	fast, ok, err := (&Counter{Now: clk.Now}).mergeEncoded(stored, delta)
+	if err != nil || !ok {
+		t.Fatalf("mergeEncoded: ok %v, %v", ok, err)
+	}
+	want := &Counter{Now: clk.Now}
+	if err := want.UnmarshalPrincipal("p", stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := want.UnmarshalPrincipal("p", delta); err != nil {
+		t.Fatal(err)
+	}
+	got := &Counter{Now: clk.Now}
+	if err := got.UnmarshalPrincipal("p", fast); err != nil {
+		t.Fatal(err)
+	}
+	if g, w := got.Counts("p"), want.Counts("p"); g != w {
+		t.Errorf("got %+v, want %+v", g, w)
+	}
+	if g := got.Counts("p"); g.Subjects24h < 20_000 || g.USPersonSubjects24h < 300 {
+		t.Errorf("got %+v: the merge lost buckets", g)
+	}
+
+	p16 := &Counter{Now: clk.Now, Precision: 16}
+	p16.Observe("p", people(0, 3, false))
+	other, _ := p16.MarshalPrincipal("p")
+	if _, _, err := (&Counter{Now: clk.Now}).mergeEncoded(stored, other); err == nil {
+		t.Error("a bucket of another precision: no error")
+	}
+	clk.Add(30 * time.Hour)
+	if _, ok, err := (&Counter{Now: clk.Now}).mergeEncoded(stored, delta); ok || err != nil {
+		t.Errorf("with buckets past 24h: got ok %v, %v; want the Counter to fold them", ok, err)
+	}
+}
