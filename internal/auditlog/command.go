@@ -308,7 +308,7 @@ func (c *command) verify(ctx context.Context, args []string) error {
 			if audit.BadDecisions > 10 {
 				fmt.Fprintf(c.stdout, "TRUST: … and %d more decisions under untrusted policies\n", audit.BadDecisions-10)
 			}
-			return fmt.Errorf("the log breaks the trust set: %d activations or trust changes it did not sign, and %d decisions made under a policy it did not sign",
+			return fmt.Errorf("the log breaks the trust set: %d activations or trust changes it did not sign, and %d decisions or forwarded requests made under a policy it did not sign",
 				len(audit.Findings)-min(audit.BadDecisions, 10), audit.BadDecisions)
 		}
 		fmt.Fprintf(c.stdout, "trust: every policy activation is signed by a threshold of the trust set, and every decision was made under one (trust set now %s)\n", audit.Trust().Hash())
@@ -694,6 +694,12 @@ func (c *command) open(ctx context.Context, args []string) error {
 		e, err := ParseEntry(p.Entry)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
+		}
+		if e.Kind == KindForward {
+			// A forward entry commits to the bytes sent upstream; the
+			// provider holds them and the salt (its Brightline-Receipt
+			// header), the gateway keeps no opening.
+			continue
 		}
 		if r.Salt == nil {
 			if e.Commitment != "" && e.RequestID == rid {

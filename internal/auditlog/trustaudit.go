@@ -23,7 +23,8 @@ type TrustAudit struct {
 	good, bad map[string]bool
 	// Findings lists every breach, in log order.
 	Findings []TrustFinding
-	// BadDecisions counts decisions made under an untrusted policy.
+	// BadDecisions counts decisions, and requests forwarded upstream, made
+	// under an untrusted policy.
 	BadDecisions int
 }
 
@@ -104,11 +105,17 @@ func (a *TrustAudit) Add(i uint64, e Entry) {
 			return
 		}
 		a.good[e.PolicyHash] = true
-	case KindDecision:
+	case KindDecision, KindForward:
+		// A forward entry is a request sent upstream under the policy it
+		// names: one under an untrusted policy is as bad as the decision.
 		if !a.good[e.PolicyHash] {
 			a.BadDecisions++
 			if a.BadDecisions <= 10 {
-				flag("%s decision under policy %s, which no trusted activation put in force", strings.TrimSpace(e.Stage+" "+e.Action), orDash(e.PolicyHash))
+				what := strings.TrimSpace(e.Stage+" "+e.Action) + " decision"
+				if e.Kind == KindForward {
+					what = "request forwarded upstream"
+				}
+				flag("%s under policy %s, which no trusted activation put in force", what, orDash(e.PolicyHash))
 			}
 		}
 	}
