@@ -884,6 +884,15 @@ func newPGProxy(t *testing.T, target string) *pgProxy {
 }
 
 func (p *pgProxy) serve(c net.Conn) {
+	// While cut, the server is not even dialled: as for a server that is
+	// down, a connection attempt costs it nothing.
+	p.mu.Lock()
+	cut := p.cut
+	p.mu.Unlock()
+	if cut {
+		c.Close()
+		return
+	}
 	up, err := net.Dial("tcp", p.target)
 	p.mu.Lock()
 	if err != nil || p.cut {
