@@ -337,6 +337,12 @@ type ProviderConfig struct {
 	// APIKey authenticates the gateway to the provider. Use ${VAR}.
 	// Unused by bedrock and vertex.
 	APIKey string `yaml:"api_key"`
+	// VerifyReceipts (simulated only) makes the simulated provider act as
+	// a vendor that checks this gateway's receipts: every request must
+	// carry a valid Brightline-Receipt from this gateway's audit log,
+	// bound to the exact bytes received, or it is refused with 403. It
+	// runs the vendor's side of issue 17 without a real vendor.
+	VerifyReceipts bool `yaml:"verify_receipts"`
 	// Region is the cloud region: for bedrock the AWS region requests are
 	// sent to and signed for (us-east-1, us-gov-west-1, ...; default
 	// AWS_REGION); for vertex the location (us-east5, europe-west1,
@@ -695,6 +701,9 @@ func (c *Config) validate() error {
 	names := map[string]bool{}
 	for i, p := range c.Providers {
 		where := fmt.Sprintf("providers[%d]", i)
+		if p.VerifyReceipts && p.Type != "simulated" {
+			errs = append(errs, fmt.Errorf("%s (%s): verify_receipts is for the simulated provider; a real vendor checks receipts on its side (auditverify/provider)", where, p.Name))
+		}
 		if p.Name == "" {
 			errs = append(errs, fmt.Errorf("%s: name is required", where))
 		} else if names[p.Name] {

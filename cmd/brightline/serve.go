@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	vendor "github.com/brightline/brightline/auditverify/provider"
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/gateway"
@@ -376,7 +378,27 @@ func buildProviders(cfg *Config) (map[string]provider.Provider, error) {
 		if err != nil {
 			return nil, fmt.Errorf("provider %q: %w", pc.Name, err)
 		}
+		if sim, ok := p.(*provider.Simulated); ok && pc.VerifyReceipts {
+			if sim.Receipts, err = receiptChecker(cfg); err != nil {
+				return nil, fmt.Errorf("provider %q: verify_receipts: %w", pc.Name, err)
+			}
+		}
 		providers[pc.Name] = p
 	}
 	return providers, nil
+}
+
+// receiptChecker is the vendor's side of receipts upstream for the
+// simulated provider: a verifier of this gateway's log key, which must
+// exist (serve makes it before the providers).
+func receiptChecker(cfg *Config) (provider.ReceiptChecker, error) {
+	b, err := os.ReadFile(filepath.Join(cfg.DataDir, auditlog.KeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the audit log key (brightline init makes it): %w", err)
+	}
+	vkey, err := auditlog.VerifierKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, err
+	}
+	return &vendor.Verifier{VerifierKey: vkey}, nil
 }
