@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -57,7 +56,7 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer held.release()
-	body, err := io.ReadAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
+	body, err := held.readAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
 	if err != nil {
 		fail(err)
 		return

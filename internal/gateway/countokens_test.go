@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 
+	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/gateway"
 )
 
@@ -91,7 +93,21 @@ var countDialect = dialectCase{"count_tokens", "/v1/messages/count_tokens", anth
 // once the bodies are complete.
 func TestCountTokensFlood(t *testing.T) {
 	const n = 3
-	srv, _ := limitsGateway(t, gateway.Limits{KeyRequestsInFlight: n})
+	auth := &fakeAuth{keys: map[string]brightline.Principal{
+		testKey:  {ID: "key_test", Name: "test", Roles: []string{"user"}},
+		otherKey: {ID: "key_other", Name: "other", Roles: []string{"user"}},
+	}}
+	gw := gateway.New(gateway.Config{Limits: gateway.Limits{KeyRequestsInFlight: n}}, auth, newHoldingRouter())
+	// The gateway reads a body only once it has admitted the request, so
+	// the first read of a stalled count's body says it holds its slot.
+	reading := make(chan struct{}, n)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Stalled") != "" {
+			r.Body = &firstRead{ReadCloser: r.Body, signal: reading}
+		}
+		gw.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
 	d := countDialect
 	body := d.body("free", "")
 
@@ -111,6 +127,7 @@ func TestCountTokensFlood(t *testing.T) {
 		for k, v := range d.hdr(testKey) {
 			req.Header.Set(k, v)
 		}
+		req.Header.Set("X-Stalled", "1")
 		go func() {
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -124,18 +141,11 @@ func TestCountTokensFlood(t *testing.T) {
 		}()
 		go pw.Write([]byte(body[:10])) // the rest comes later
 	}
-
-	// The stalled counts take the key's slots as the gateway admits them;
-	// until then a count of the same key is answered.
-	deadline := time.Now().Add(20 * time.Second)
-	var status int
-	var ra, got string
-	for {
-		status, ra, got = send(t, srv.URL+d.path, d.hdr(testKey), body, false)
-		if status != http.StatusOK || time.Now().After(deadline) {
-			break
-		}
+	for range n {
+		<-reading
 	}
+
+	status, ra, got := send(t, srv.URL+d.path, d.hdr(testKey), body, false)
 	checkRefused(t, d, status, ra, got)
 	// The budget is the key's, over all its endpoints.
 	msgs := limitDialects[1]
@@ -162,6 +172,18 @@ func TestCountTokensFlood(t *testing.T) {
 	if status, _, got := send(t, srv.URL+d.path, d.hdr(testKey), body, false); status != http.StatusOK {
 		t.Errorf("after release: got %d %s, want 200", status, got)
 	}
+}
+
+// firstRead signals once, at the first Read.
+type firstRead struct {
+	io.ReadCloser
+	signal chan<- struct{}
+	once   sync.Once
+}
+
+func (f *firstRead) Read(p []byte) (int, error) {
+	f.once.Do(func() { f.signal <- struct{}{} })
+	return f.ReadCloser.Read(p)
 }
 
 // TestCountTokensBytes checks that a count's body counts against its key's

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"runtime"
@@ -126,4 +127,94 @@ func TestExcerptCopiesLittle(t *testing.T) {
 	if n := ms.TotalAlloc - before; n > 64<<10 {
 		t.Errorf("excerpt of 30 MB allocated %d bytes, want under 64 KiB", n)
 	}
+}
+
+// TestLeaseReadAll reads bodies whose declared length is right, too
+// short, too long or absent, and checks that a body of the declared
+// length costs one buffer.
+func TestLeaseReadAll(t *testing.T) {
+	body := strings.Repeat("0123456789", 100_000) // 1 MB
+	for _, tc := range []struct {
+		name     string
+		declared int64
+	}{
+		{"declared", int64(len(body))},
+		{"unknown", 0},
+		{"declared short", 1000},
+		{"declared long", int64(len(body)) + 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLimiter(Limits{}.withDefaults())
+			s, err := l.admit("k", tc.declared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.release()
+			// Small reads, as a network body gives.
+			got, err := s.readAll(s.body(&smallReader{r: strings.NewReader(body), n: 1 << 14}))
+			if err != nil || string(got) != body {
+				t.Fatalf("got %d bytes, %v; want the %d-byte body", len(got), err, len(body))
+			}
+		})
+	}
+
+	l := newLimiter(Limits{}.withDefaults())
+	s, err := l.admit("k", int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	if _, err := s.readAll(s.body(strings.NewReader(body))); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&ms)
+	if n := ms.TotalAlloc - before; n > uint64(len(body))+64<<10 {
+		t.Errorf("reading a declared %d-byte body allocated %d bytes, want one buffer", len(body), n)
+	}
+}
+
+// smallReader returns at most n bytes a Read.
+type smallReader struct {
+	r io.Reader
+	n int
+}
+
+func (s *smallReader) Read(p []byte) (int, error) { return s.r.Read(p[:min(len(p), s.n)]) }
+
+// BenchmarkReadBody reads a 30 MiB body of declared length, as the
+// gateway does, and with io.ReadAll, as it did.
+func BenchmarkReadBody(b *testing.B) {
+	body := []byte(strings.Repeat("x", 30<<20))
+	l := newLimiter(Limits{}.withDefaults())
+	b.Run("lease", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := l.admit("k", int64(len(body)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.readAll(s.body(bytes.NewReader(body))); err != nil {
+				b.Fatal(err)
+			}
+			s.release()
+		}
+	})
+	b.Run("io.ReadAll", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			s, err := l.admit("k", int64(len(body)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadAll(s.body(bytes.NewReader(body))); err != nil {
+				b.Fatal(err)
+			}
+			s.release()
+		}
+	})
 }
