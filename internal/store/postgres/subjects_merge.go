@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -14,12 +15,12 @@ import (
 var _ store.SubjectMerger = (*DB)(nil)
 
 // MergeSubjectStates implements [store.SubjectMerger]. In one transaction
-// it takes each state's row in turn, in byte order of (principal, kind)
-// (COLLATE "C", which is Go's string order): inserting an empty row if
-// there is none, then locking it with SELECT ... FOR UPDATE. Every merger
-// and SaveSubjectStates lock rows in that order, so concurrent merges of
-// overlapping states wait for each other rather than deadlock. merge runs
-// in Go while the rows are locked, and one UPDATE writes the unions. A
+// it inserts an empty row for each state that has none, then locks every
+// state's row with SELECT ... FOR UPDATE, both in byte order of
+// (principal, kind) (COLLATE "C", which is Go's string order), so that
+// concurrent merges of overlapping states wait for each other rather than
+// deadlock. merge runs in Go while the rows are locked, and one UPDATE
+// writes the unions. A
 // state's Version is the id of the transaction that wrote it, stamped by
 // a trigger (migration 0003).
 func (db *DB) MergeSubjectStates(ctx context.Context, states []store.SubjectState, merge func(stored, state store.SubjectState) ([]byte, error)) ([]store.SubjectState, error) {
@@ -49,44 +50,60 @@ func (db *DB) MergeSubjectStates(ctx context.Context, states []store.SubjectStat
 	data := make([][]byte, len(sorted))
 	var out []store.SubjectState
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		// Insert-if-missing then lock, row by row, pipelined in one
-		// round trip.
-		var b pgx.Batch
 		for i, s := range sorted {
 			ids[i], kinds[i] = s.PrincipalID, s.Kind
-			b.Queue(`INSERT INTO subject_state (principal_id, kind, data, updated_at) VALUES ($1, $2, '', $3)
-				ON CONFLICT (principal_id, kind) DO NOTHING`, s.PrincipalID, s.Kind, now)
-			b.Queue(`SELECT data, version FROM subject_state WHERE principal_id = $1 AND kind = $2 FOR UPDATE`, s.PrincipalID, s.Kind)
 		}
-		br := tx.SendBatch(ctx, &b)
-		for i, s := range sorted {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return fmt.Errorf("couldn't lock the %s state of %s: %w", s.Kind, s.PrincipalID, err)
+		// Insert the missing rows, then lock every row, both in byte
+		// order: a merger waits on another's inserts only in its insert
+		// phase and on row locks only in its lock phase, each in the same
+		// order in every merger, so no cycle can form.
+		rows, err := tx.Query(ctx, `INSERT INTO subject_state (principal_id, kind, data, updated_at)
+			SELECT p, k, '', $3 FROM unnest($1::text[], $2::text[]) AS u(p, k) ORDER BY p COLLATE "C", k COLLATE "C"
+			ON CONFLICT (principal_id, kind) DO NOTHING RETURNING principal_id, kind`, ids, kinds, now)
+		if err != nil {
+			return fmt.Errorf("couldn't insert the new subject states: %w", err)
+		}
+		inserted := make(map[[2]string]bool)
+		var id, kind string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &kind}, func() error {
+			inserted[[2]string{id, kind}] = true
+			return nil
+		}); err != nil {
+			return fmt.Errorf("couldn't insert the new subject states: %w", err)
+		}
+		rows, err = tx.Query(ctx, `SELECT s.principal_id, s.kind, s.data, s.version FROM subject_state s
+			JOIN unnest($1::text[], $2::text[]) AS u(p, k) ON s.principal_id = u.p AND s.kind = u.k
+			ORDER BY s.principal_id COLLATE "C", s.kind COLLATE "C" FOR UPDATE OF s`, ids, kinds)
+		if err != nil {
+			return fmt.Errorf("couldn't lock the subject states: %w", err)
+		}
+		i := 0
+		var d []byte
+		var v int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &kind, &d, &v}, func() error {
+			if i >= len(sorted) || id != ids[i] || kind != kinds[i] {
+				return fmt.Errorf("locked the %s state of %s, out of order", kind, id)
 			}
-			stored := store.SubjectState{PrincipalID: s.PrincipalID, Kind: s.Kind}
-			var d []byte
-			var v int64
-			if err := br.QueryRow().Scan(&d, &v); err != nil {
-				br.Close()
-				return fmt.Errorf("couldn't lock the %s state of %s: %w", s.Kind, s.PrincipalID, err)
-			}
-			if tag.RowsAffected() == 0 { // it was there before
-				stored.Data, stored.Version = d, v
+			s := sorted[i]
+			stored := store.SubjectState{PrincipalID: id, Kind: kind}
+			if !inserted[[2]string{id, kind}] {
+				stored.Data, stored.Version = bytes.Clone(d), v
 			}
 			merged, err := merge(stored, s)
 			if err != nil {
-				br.Close()
-				return fmt.Errorf("couldn't merge the %s state of %s: %w", s.Kind, s.PrincipalID, err)
+				return fmt.Errorf("couldn't merge the %s state of %s: %w", kind, id, err)
 			}
 			if merged == nil {
 				merged = []byte{}
 			}
 			data[i] = merged
-		}
-		if err := br.Close(); err != nil {
+			i++
+			return nil
+		}); err != nil {
 			return fmt.Errorf("couldn't lock the subject states: %w", err)
+		}
+		if i != len(sorted) {
+			return fmt.Errorf("couldn't lock the subject states: locked %d of %d", i, len(sorted))
 		}
 		var version int64
 		if err := tx.QueryRow(ctx, `UPDATE subject_state s SET data = u.data, updated_at = $4
