@@ -72,10 +72,10 @@
 // Counter state is in memory. [Counter.Snapshot] returns a principal's live
 // [Bucket]s, which marshal to bytes, and [Counter.Merge] merges buckets back
 // in. Because sketches merge by union, buckets written by several gateway
-// replicas for the same principal and time can be merged in any order. The
-// store integration (SQLite, PostgreSQL) that persists buckets across
-// restarts and shares them between replicas comes later; this package only
-// provides the encoding and the merge.
+// replicas for the same principal and time can be merged in any order.
+// [Sync] shares a Counter's buckets with other replicas through a store
+// that merges them (PostgreSQL); a single gateway saves them to SQLite
+// with [Counter.MarshalPrincipal].
 package subjects
 
 import (

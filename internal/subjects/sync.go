@@ -64,7 +64,18 @@ const DefaultSyncInterval = 250 * time.Millisecond
 // new people a second, evenly over N replicas, overshoots by at most
 // r × 2T × (N−1)/N: with T = 250 ms and three replicas, a third of r. For
 // rounds that run in step (each replica's round right after the others')
-// the lag is one interval, not two.
+// the lag is one interval, not two. A round that takes longer than the
+// interval delays the next (Run skips the ticks it missed), so T is the
+// longer of the two.
+//
+// # Cost
+//
+// A round decodes only the buckets that changed: the store merges a
+// delta bucket into the stored bucket of the same start, and a stored
+// state merged back skips the buckets whose encoding this replica already
+// holds (it keeps a hash of each; equal bytes are the same sketch). The
+// current hour's bucket is sent whole, not as the subjects added since the
+// last round, so that Observe keeps one sketch insertion per subject.
 //
 // While the store is unreachable each replica counts only what it sees, so
 // a collector spread over N replicas can reach up to N times a limit. What
