@@ -95,7 +95,7 @@ func openSurveillance(ctx context.Context, cfg *Config, db store.SubjectStates, 
 	if m, ok := db.(store.SubjectMerger); ok {
 		// Replicas share one state: the first round reads all of it,
 		// and later rounds merge this replica's observations in.
-		s.sync = &subjects.Sync{Counter: s.Counter, Profiles: s.Profiles, Store: m, OnError: s.logSyncError()}
+		s.sync = &subjects.Sync{Counter: s.Counter, Profiles: s.Profiles, Store: m, Interval: cfg.Store.MergeInterval, OnError: s.logSyncError()}
 		if err := s.sync.Round(ctx); err != nil {
 			return nil, fmt.Errorf("couldn't restore the surveillance counters: %w", err)
 		}
