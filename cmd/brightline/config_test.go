@@ -147,3 +147,17 @@ func TestLimitDefaults(t *testing.T) {
 		t.Errorf("got audit.body_retention %s, want 720h", cfg.Audit.BodyRetention)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	cfg, err := loadConfig("", envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := memoryLimit(cfg, envMap(nil))
+	if want := int64(512<<20 + memoryHeadroom); !ok || got != want {
+		t.Errorf("memoryLimit with the defaults = %d, %v; want %d (body_bytes_in_flight plus headroom)", got, ok, want)
+	}
+	if _, ok := memoryLimit(cfg, envMap(map[string]string{"GOMEMLIMIT": "1GiB"})); ok {
+		t.Error("memoryLimit with GOMEMLIMIT set: got a limit, want none (the environment wins)")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,10 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.Log.Level)) // validated by loadConfig
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if limit, ok := memoryLimit(cfg, e.getenv); ok {
+		debug.SetMemoryLimit(limit)
+		log.Info("soft memory limit set from limits.body_bytes_in_flight; GOMEMLIMIT overrides it", "bytes", limit)
+	}
 	// Tessera logs through klog; send that to the same JSON log.
 	klog.SetSlogLogger(log.With("component", "tessera"))
 
@@ -401,4 +406,20 @@ func receiptChecker(cfg *Config) (provider.ReceiptChecker, error) {
 		return nil, err
 	}
 	return &vendor.Verifier{VerifierKey: vkey}, nil
+}
+
+// memoryHeadroom is what the soft memory limit allows beyond the bodies in
+// flight: decoded requests, answers being relayed, caches and counters.
+const memoryHeadroom = 64 << 20
+
+// memoryLimit is the soft memory limit serve sets (debug.SetMemoryLimit)
+// unless GOMEMLIMIT is set: limits.body_bytes_in_flight plus headroom.
+// Bodies are bounded by that budget, but the garbage collector would
+// otherwise let the heap grow to twice the live size before collecting,
+// so a flood of large bodies could take twice the budget.
+func memoryLimit(cfg *Config, getenv func(string) string) (int64, bool) {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	return cfg.Limits.BodyBytesInFlight + memoryHeadroom, true
 }

@@ -323,7 +323,7 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			return
 		}
 		defer held.release()
-		body, err := io.ReadAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
+		body, err := held.readAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
 		if err != nil {
 			fail(err)
 			return
