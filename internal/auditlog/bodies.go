@@ -128,28 +128,38 @@ func isSealed(b []byte) bool {
 }
 
 // OpenRecord returns the plaintext salt and body of an index row, which
-// may have been sealed with k (k may be nil for rows that were not).
-// It returns an error wrapping ErrNoBodyKey if the row is sealed and k is
-// nil.
-func OpenRecord(k *BodyKey, salt, body []byte) ([]byte, []byte, error) {
-	if !isSealed(salt) {
-		return salt, body, nil // written without a body key
+// may have been sealed with k (k may be nil for rows that were not). A body
+// kept in a side file (see openings.go) is read from openingsDir, usually
+// <data>/openings. It returns an error wrapping ErrNoBodyKey if the row or
+// its side file is sealed and k is nil, and one wrapping ErrOpeningGone if
+// the side file was deleted after the retention period.
+func OpenRecord(k *BodyKey, openingsDir string, salt, body []byte) ([]byte, []byte, error) {
+	if isSealed(salt) {
+		if k == nil {
+			return nil, nil, ErrNoBodyKey
+		}
+		s, err := k.open("salt", salt)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := k.open("body", body)
+		if err != nil {
+			return nil, nil, err
+		}
+		salt, body = s, b
 	}
-	if k == nil {
-		return nil, nil, ErrNoBodyKey
+	// else written without a body key
+	if isOpeningRef(body) {
+		b, err := readOpening(openingsDir, k, body)
+		if err != nil {
+			return nil, nil, err
+		}
+		body = b
 	}
-	s, err := k.open("salt", salt)
-	if err != nil {
-		return nil, nil, err
+	if body == nil {
+		body = []byte{}
 	}
-	b, err := k.open("body", body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if b == nil {
-		b = []byte{}
-	}
-	return s, b, nil
+	return salt, body, nil
 }
 
 // bodyForgetter is the part of the index the retention sweep needs.
@@ -160,14 +170,29 @@ type bodyForgetter interface {
 }
 
 // ForgetBodies deletes from the index the openings of commitments recorded
-// more than Config.BodyRetention ago; the commitments stay in the log. It
-// does nothing when BodyRetention is 0 or the index cannot forget.
+// more than Config.BodyRetention ago, and the side files of large ones
+// written before then; the commitments stay in the log. It returns how many
+// index rows it changed. It does nothing when BodyRetention is 0.
 func (l *Log) ForgetBodies(ctx context.Context) (int64, error) {
-	f, ok := l.cfg.Index.(bodyForgetter)
-	if !ok || l.cfg.BodyRetention <= 0 {
+	if l.cfg.BodyRetention <= 0 {
 		return 0, nil
 	}
-	return f.ForgetAuditBodies(ctx, l.cfg.Now().Add(-l.cfg.BodyRetention))
+	t := l.cfg.Now().Add(-l.cfg.BodyRetention)
+	var rows int64
+	var err error
+	if f, ok := l.cfg.Index.(bodyForgetter); ok {
+		rows, err = f.ForgetAuditBodies(ctx, t)
+	}
+	// Files after rows: a row the sweep could not change still finds its
+	// file until the next sweep.
+	if dir := l.openingsDir(); dir != "" && err == nil {
+		files, ferr := forgetOpenings(dir, t)
+		if files > 0 && l.log != nil {
+			l.log.Info("deleted expired request bodies' side files", "files", files, "retention", l.cfg.BodyRetention)
+		}
+		err = ferr
+	}
+	return rows, err
 }
 
 // bodySealer is the part of the index that encrypts openings written

@@ -167,7 +167,7 @@ func TestSealOldBodies(t *testing.T) {
 	if bytes.Contains(recs[0].Body, []byte("old secret")) || bytes.Equal(recs[0].Salt, cm.Salt) {
 		t.Fatalf("the index row still holds the opening in plaintext")
 	}
-	salt, body, err := OpenRecord(key, recs[0].Salt, recs[0].Body)
+	salt, body, err := OpenRecord(key, filepath.Join(dir, OpeningsDirName), recs[0].Salt, recs[0].Body)
 	if err != nil || CommitmentHash(salt, body) != cm.Hash {
 		t.Errorf("OpenRecord: got %v, want the opening of %s", err, cm.Hash)
 	}

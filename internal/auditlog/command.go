@@ -718,9 +718,19 @@ func (c *command) open(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		if r.Salt, r.Body, err = OpenRecord(key, r.Salt, r.Body); err != nil {
+		salt, body, err := OpenRecord(key, filepath.Join(c.dataDir, OpeningsDirName), r.Salt, r.Body)
+		if errors.Is(err, ErrOpeningGone) && e.Commitment != "" && e.RequestID == rid {
+			// A large body's side file, deleted after
+			// audit.body_retention before its index row was.
+			fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s)\ncommitment: %s\nbody:       deleted after the retention period (audit.body_retention)\n",
+				rid, r.LogIndex, e.Kind, e.Stage, e.Commitment)
+			gone++
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
 		}
+		r.Salt, r.Body = salt, body
 		got := CommitmentHash(r.Salt, r.Body)
 		fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s, included in checkpoint size %d)\nsalt:       %s\ncommitment: %s\nbody:\n%s\n",
 			rid, r.LogIndex, e.Kind, e.Stage, cp.Size, hex.EncodeToString(r.Salt), e.Commitment, r.Body)

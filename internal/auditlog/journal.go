@@ -31,6 +31,10 @@ import (
 //	                 stage; a byte 1 if a commitment follows (salt and body,
 //	                 each length-prefixed), else 0
 //
+// A body larger than OpeningInlineMax is not in its record: the record's
+// body is a reference to the side file the appending request wrote first
+// (see openings.go), so a group stays small whatever the requests' sizes.
+//
 // Sequence numbers are the entries' log indexes: the journal assigns them
 // in order, and the integrator appends record n to Tessera only when the
 // tree holds exactly n entries. Appends are group-committed: every record

@@ -131,6 +131,10 @@ type Config struct {
 	// BodyRetention is how long the index keeps commitment openings;
 	// [Log.ForgetBodies] deletes older ones. 0 keeps them for ever.
 	BodyRetention time.Duration
+	// OpeningsDir holds the side files of bodies larger than
+	// [OpeningInlineMax] (see openings.go); "" means OpeningsDirName
+	// beside Dir. With a shared Journal, every replica must see it.
+	OpeningsDir string
 
 	// JournalDir holds the journal; "" means JournalDirName beside Dir.
 	JournalDir string
@@ -493,7 +497,7 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 		if rec.index.Body == nil {
 			rec.index.Body = []byte{}
 		}
-		if k := l.cfg.BodyKey; k != nil {
+		if k := l.cfg.BodyKey; k != nil && !needsSideFile(c.Body) {
 			rec.index.Salt, rec.index.Body = k.seal("salt", c.Salt), k.seal("body", rec.index.Body)
 		}
 	}
@@ -510,8 +514,31 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 	}
 	defer func() { <-l.slots }()
 
+	// A large body goes to a side file, written and fsynced here, by the
+	// request, before its record joins the journal: the journal's groups
+	// and the index's batches stay small (see openings.go). Failing to
+	// write it fails the append.
+	var sideFile string
+	referred := false // a record that refers to sideFile may be journaled
+	defer func() {
+		if sideFile != "" && !referred {
+			os.Remove(sideFile)
+		}
+	}()
+	if c != nil && needsSideFile(c.Body) {
+		ref, path, err := writeOpening(l.openingsDir(), l.cfg.BodyKey, l.cfg.Now(), c.Hash, c.Body)
+		if err != nil {
+			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
+		}
+		rec.index.Body, sideFile = ref, path
+		if k := l.cfg.BodyKey; k != nil {
+			rec.index.Salt, rec.index.Body = k.seal("salt", c.Salt), k.seal("body", ref)
+		}
+	}
+
 	for attempt := 0; ; attempt++ {
 		r, journaled, err := l.journal(ctx, rec)
+		referred = referred || journaled || err == nil
 		// Retry only what never reached the journal: a journaled record
 		// appended again would be logged twice.
 		if err == nil || journaled || l.cfg.QueueSize == 0 || ctx.Err() != nil {
