@@ -102,8 +102,11 @@ type Sync struct {
 	// held is, per principal, a hash of each stored bucket the local
 	// state holds, as last stored: merging a stored state back only
 	// decodes the buckets that changed since.
-	held   map[string][]heldBucket
-	synced time.Time
+	held map[string][]heldBucket
+	// profGen is, per principal, the generation of the stored profiles
+	// the local Profiles holds.
+	profGen map[string]uint64
+	synced  time.Time
 }
 
 // heldBucket is a stored bucket the local Counter holds: its start and
@@ -157,6 +160,7 @@ func (s *Sync) Round(ctx context.Context) error {
 	if s.seen == nil {
 		s.seen = make(map[stateKey]int64)
 		s.held = make(map[string][]heldBucket)
+		s.profGen = make(map[string]uint64)
 	}
 	windows, err := s.Counter.takeChanged()
 	if err != nil {
@@ -201,6 +205,8 @@ func (s *Sync) Round(ctx context.Context) error {
 				}
 			} else if m.Kind == store.SubjectWindows {
 				s.noteHeld(m.PrincipalID, m.Data)
+			} else if gen, _, err := splitSyncProfiles(m.Data); err == nil {
+				s.profGen[m.PrincipalID] = gen
 			}
 			s.seen[k] = m.Version
 		}
@@ -249,6 +255,8 @@ func (s *Sync) Forget() {
 			delete(s.seen, k)
 			if k.kind == store.SubjectWindows {
 				delete(s.held, k.principal)
+			} else {
+				delete(s.profGen, k.principal)
 			}
 		}
 	}
@@ -280,16 +288,11 @@ func (s *Sync) merge(stored []byte, delta store.SubjectState) ([]byte, error) {
 		}
 		return out, err
 	case store.SubjectProfiles:
-		scratch := &Profiles{Capacity: s.Profiles.Capacity, Window: s.Profiles.Window, Now: s.Profiles.Now}
-		if len(stored) > 0 {
-			if err := scratch.UnmarshalPrincipal("", stored); err != nil {
-				return nil, fmt.Errorf("stored profiles of %s: %w", delta.PrincipalID, err)
-			}
-		}
-		if err := scratch.UnmarshalPrincipal("", delta.Data); err != nil {
+		out, err := s.Profiles.mergeEncoded(stored, delta.Data)
+		if err != nil {
 			return nil, fmt.Errorf("profiles of %s: %w", delta.PrincipalID, err)
 		}
-		return scratch.MarshalPrincipal(""), nil
+		return out, nil
 	}
 	return nil, fmt.Errorf("state of %s: unknown kind %q", delta.PrincipalID, delta.Kind)
 }
@@ -301,10 +304,10 @@ func (s *Sync) apply(st store.SubjectState) error {
 	case store.SubjectWindows:
 		err = s.applyWindows(st)
 	case store.SubjectProfiles:
-		if s.Profiles == nil || len(st.Data) == 0 {
+		if s.Profiles == nil {
 			return nil
 		}
-		err = s.Profiles.UnmarshalPrincipal(st.PrincipalID, st.Data)
+		err = s.applyProfiles(st)
 	default:
 		err = fmt.Errorf("unknown kind %q", st.Kind)
 	}
@@ -594,3 +597,198 @@ func (s *Sync) noteHeld(principal string, data []byte) {
 // heldSeed seeds the hashes of held buckets; they are compared only
 // within this process.
 var heldSeed = maphash.MakeSeed()
+
+// checkProfiles checks an encoding written by [Profiles.MarshalPrincipal]
+// and returns its records.
+func checkProfiles(data []byte) ([]byte, error) {
+	if len(data) == 0 || data[0] != profileVersion {
+		return nil, errors.New("couldn't decode profiles: unknown version")
+	}
+	if (len(data)-1)%profileRecord != 0 {
+		return nil, fmt.Errorf("couldn't decode profiles: %d bytes is not a whole number of records", len(data)-1)
+	}
+	return data[1:], nil
+}
+
+// The profiles of a principal as the store keeps them: a version byte
+// (syncProfileVersion) and the state's generation, a count of the merges
+// that changed it (big-endian uint64), then records as
+// [Profiles.MarshalPrincipal] writes them, each followed by the
+// generation that last changed it. A replica that holds generation g
+// merges back only the records changed after g.
+const (
+	syncProfileVersion = 2
+	syncRecord         = profileRecord + 8
+)
+
+// splitSyncProfiles returns the generation and records of a stored
+// profiles state; an empty state is generation 0.
+func splitSyncProfiles(data []byte) (gen uint64, recs []byte, err error) {
+	if len(data) == 0 {
+		return 0, nil, nil
+	}
+	if len(data) < 9 || data[0] != syncProfileVersion || (len(data)-9)%syncRecord != 0 {
+		return 0, nil, errors.New("couldn't decode stored profiles: bad encoding")
+	}
+	return binary.BigEndian.Uint64(data[1:9]), data[9:], nil
+}
+
+// mergeEncoded returns the union of a stored profiles state and the
+// encoding of a delta ([Profiles.MarshalPrincipal]'s), record by record
+// without building a Profiles: per subject the later last-seen time and,
+// per category, the later day. Records the delta changes get the next
+// generation. Records that left the window are dropped, and past Capacity
+// the least recently seen.
+func (p *Profiles) mergeEncoded(stored, delta []byte) ([]byte, error) {
+	dr, err := checkProfiles(delta)
+	if err != nil {
+		return nil, err
+	}
+	gen, sr, err := splitSyncProfiles(stored)
+	if err != nil {
+		return nil, err
+	}
+	gen++
+	cutoff := p.now().Add(-p.window()).UnixNano()
+	// Index the delta, which is small, and stream the stored records.
+	type pending struct {
+		rec  [profileRecord]byte
+		used bool
+	}
+	var order []Key
+	dm := make(map[Key]*pending, len(dr)/profileRecord)
+	for ; len(dr) > 0; dr = dr[profileRecord:] {
+		k := Key(dr[:32])
+		if d, ok := dm[k]; ok {
+			maxRecord(d.rec[:], dr[:profileRecord])
+			continue
+		}
+		d := &pending{}
+		copy(d.rec[:], dr[:profileRecord])
+		dm[k] = d
+		order = append(order, k)
+	}
+	out := make([]byte, 9, 9+len(sr)+len(dm)*syncRecord)
+	out[0] = syncProfileVersion
+	binary.BigEndian.PutUint64(out[1:9], gen)
+	for ; len(sr) > 0; sr = sr[syncRecord:] {
+		if int64(binary.BigEndian.Uint64(sr[32:40])) < cutoff {
+			continue
+		}
+		i := len(out)
+		out = append(out, sr[:syncRecord]...)
+		if d, ok := dm[Key(sr[:32])]; ok {
+			d.used = true
+			if maxRecord(out[i:i+profileRecord], d.rec[:]) {
+				binary.BigEndian.PutUint64(out[i+profileRecord:], gen)
+			}
+		}
+	}
+	for _, k := range order {
+		if d := dm[k]; !d.used && int64(binary.BigEndian.Uint64(d.rec[32:40])) >= cutoff {
+			out = append(out, d.rec[:]...)
+			out = binary.BigEndian.AppendUint64(out, gen)
+		}
+	}
+	if n := (len(out) - 9) / syncRecord; n > p.capacity() {
+		// Keep the most recently seen, in their order.
+		recs := make([][]byte, n)
+		for i := range recs {
+			recs[i] = out[9+i*syncRecord : 9+(i+1)*syncRecord]
+		}
+		byLast := slices.Clone(recs)
+		slices.SortFunc(byLast, func(a, b []byte) int {
+			return cmp.Compare(binary.BigEndian.Uint64(b[32:40]), binary.BigEndian.Uint64(a[32:40]))
+		})
+		keep := make(map[*byte]bool, p.capacity())
+		for _, r := range byLast[:p.capacity()] {
+			keep[&r[0]] = true
+		}
+		trimmed := slices.Clone(out[:9])
+		for _, r := range recs {
+			if keep[&r[0]] {
+				trimmed = append(trimmed, r...)
+			}
+		}
+		out = trimmed
+	}
+	return out, nil
+}
+
+// maxRecord merges profile record src into dst: the later last-seen time
+// and, per category, the later day. It reports whether dst changed.
+func maxRecord(dst, src []byte) bool {
+	changed := false
+	if l := binary.BigEndian.Uint64(src[32:40]); l > binary.BigEndian.Uint64(dst[32:40]) {
+		binary.BigEndian.PutUint64(dst[32:], l)
+		changed = true
+	}
+	for c := range NumCategories {
+		off := 40 + 4*c
+		if d := binary.BigEndian.Uint32(src[off:]); d > binary.BigEndian.Uint32(dst[off:]) {
+			binary.BigEndian.PutUint32(dst[off:], d)
+			changed = true
+		}
+	}
+	return changed
+}
+
+// applyProfiles merges into the Profiles the records of a stored state
+// changed after the generation this replica holds.
+func (s *Sync) applyProfiles(st store.SubjectState) error {
+	gen, recs, err := splitSyncProfiles(st.Data)
+	if err != nil {
+		return err
+	}
+	held := s.profGen[st.PrincipalID]
+	news := []byte{profileVersion}
+	for ; len(recs) > 0; recs = recs[syncRecord:] {
+		if binary.BigEndian.Uint64(recs[profileRecord:syncRecord]) > held {
+			news = append(news, recs[:profileRecord]...)
+		}
+	}
+	if len(news) > 1 {
+		if err := s.Profiles.mergeNew(st.PrincipalID, news); err != nil {
+			return err
+		}
+	}
+	s.profGen[st.PrincipalID] = gen
+	return nil
+}
+
+// mergeNew merges into principal's pairs the records of an encoding that
+// bring something the pairs lack: a later last-seen time or day for a
+// category, or a subject not tracked. Records that bring nothing are skipped without
+// touching the pair's recency, so merging back a large stored state costs
+// a lookup a record.
+func (p *Profiles) mergeNew(principal string, data []byte) error {
+	recs, err := checkProfiles(data)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	var news []byte
+	for ; len(recs) > 0; recs = recs[profileRecord:] {
+		rec := recs[:profileRecord]
+		el, ok := p.entries[profileKey{principal, Key(rec[:32])}]
+		if ok {
+			e := el.Value.(*profile)
+			newer := int64(binary.BigEndian.Uint64(rec[32:40])) > e.last
+			for c := range NumCategories {
+				newer = newer || int32(binary.BigEndian.Uint32(rec[40+4*c:])) > e.seen[c]
+			}
+			if !newer {
+				continue
+			}
+		}
+		if news == nil {
+			news = []byte{profileVersion}
+		}
+		news = append(news, rec...)
+	}
+	p.mu.Unlock()
+	if news == nil {
+		return nil
+	}
+	return p.UnmarshalPrincipal(principal, news)
+}

@@ -3,6 +3,7 @@ package subjects
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -553,5 +554,115 @@ func TestMergeEncoded(t *testing.T) {
 	clk.Add(30 * time.Hour)
 	if _, ok, err := (&Counter{Now: clk.Now}).mergeEncoded(stored, delta); ok || err != nil {
 		t.Errorf("with buckets past 24h: got ok %v, %v; want the Counter to fold them", ok, err)
+	}
+}
+
+// BenchmarkSyncRoundProfiles measures a round for 100 principals that
+// each track 2000 profile pairs and observe one more a round, while
+// another replica writes the same principals: the stored profiles are
+// decoded, merged and merged back whole.
+func BenchmarkSyncRoundProfiles(b *testing.B) {
+	st := &memMerger{}
+	clk := newClock()
+	a, other := newNode(st, clk), newNode(st, clk)
+	ids := make([]string, 100)
+	pool := people(0, 2100, false)
+	for i := range ids {
+		ids[i] = "key_" + strconv.Itoa(i)
+		for _, p := range pool[:2000] {
+			a.p.Observe(ids[i], p.Key, 0b1)
+		}
+	}
+	if err := a.sync.Round(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	n := 2000
+	for b.Loop() {
+		b.StopTimer()
+		for _, id := range ids {
+			a.p.Observe(id, pool[n%len(pool)].Key, 0b10)
+			other.p.Observe(id, pool[(n+1)%len(pool)].Key, 0b100)
+		}
+		n++
+		if err := other.sync.Round(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := a.sync.Round(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestProfilesMergeEncoded: the stored profiles keep, per subject, the
+// later day of each category; a record changed by a merge gets the new
+// generation and one unchanged keeps its own; past Capacity the least
+// recently seen go, and records that left the window are dropped.
+func TestProfilesMergeEncoded(t *testing.T) {
+	clk := newClock()
+	src := &Profiles{Now: clk.Now}
+	ks := people(0, 3, false)
+	src.Observe("p", ks[0].Key, 0b001)
+	clk.Add(time.Hour)
+	src.Observe("p", ks[1].Key, 0b010)
+	first, err := (&Profiles{Now: clk.Now}).mergeEncoded(nil, src.MarshalPrincipal("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(48 * time.Hour)
+	delta := &Profiles{Now: clk.Now}
+	delta.Observe("p", ks[1].Key, 0b100) // a new category two days later
+	delta.Observe("p", ks[2].Key, 0b001)
+	second, err := (&Profiles{Now: clk.Now}).mergeEncoded(first, delta.MarshalPrincipal("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, recs, err := splitSyncProfiles(second)
+	if err != nil || gen != 2 || len(recs) != 3*syncRecord {
+		t.Fatalf("got generation %d, %d bytes of records, %v; want 2 and 3 records", gen, len(recs), err)
+	}
+	gens := map[Key]uint64{}
+	for r := recs; len(r) > 0; r = r[syncRecord:] {
+		gens[Key(r[:32])] = binary.BigEndian.Uint64(r[profileRecord:syncRecord])
+	}
+	if gens[ks[0].Key] != 1 || gens[ks[1].Key] != 2 || gens[ks[2].Key] != 2 {
+		t.Errorf("generations: got %v, want 1 for the unchanged record and 2 for the others", gens)
+	}
+	// Replica r holds generation 1 and merges back only what changed.
+	r := &Sync{Counter: &Counter{Now: clk.Now}, Profiles: &Profiles{Now: clk.Now}, profGen: map[string]uint64{}}
+	if err := r.applyProfiles(store.SubjectState{PrincipalID: "p", Kind: store.SubjectProfiles, Data: first}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.applyProfiles(store.SubjectState{PrincipalID: "p", Kind: store.SubjectProfiles, Data: second}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Profiles.Stats("p").MaxBreadth; got != 2 {
+		t.Errorf("merged back: got breadth %d, want 2", got)
+	}
+	if held, _ := r.Profiles.Len(); held != 3 {
+		t.Errorf("merged back: holds %d pairs, want 3", held)
+	}
+
+	// Capacity 2: the least recently seen (ks[0]) goes.
+	capped, err := (&Profiles{Now: clk.Now, Capacity: 2}).mergeEncoded(first, delta.MarshalPrincipal("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, recs, _ := splitSyncProfiles(capped); len(recs) != 2*syncRecord || Key(recs[:32]) == ks[0].Key {
+		t.Errorf("capacity 2: got %d bytes of records, want ks[1] and ks[2]", len(recs))
+	}
+	// 31 days on, only what the delta brings is inside the window.
+	clk.Add(31 * 24 * time.Hour)
+	late := &Profiles{Now: clk.Now}
+	late.Observe("p", ks[0].Key, 0b1)
+	out, err := late.mergeEncoded(second, late.MarshalPrincipal("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, recs, _ := splitSyncProfiles(out); len(recs) != syncRecord {
+		t.Errorf("after the window: got %d records, want 1", len(recs)/syncRecord)
+	}
+	if _, err := late.mergeEncoded([]byte{1, 2, 3}, late.MarshalPrincipal("p")); err == nil {
+		t.Error("a damaged stored state: no error")
 	}
 }
