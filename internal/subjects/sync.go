@@ -73,9 +73,14 @@ const DefaultSyncInterval = 250 * time.Millisecond
 // A round decodes only the buckets that changed: the store merges a
 // delta bucket into the stored bucket of the same start, and a stored
 // state merged back skips the buckets whose encoding this replica already
-// holds (it keeps a hash of each; equal bytes are the same sketch). The
-// current hour's bucket is sent whole, not as the subjects added since the
-// last round, so that Observe keeps one sketch insertion per subject.
+// holds (it keeps a hash of each; equal bytes are the same sketch).
+// Profile records carry the generation of the merge that last changed
+// them, and a replica merges back only those newer than the generation it
+// holds. The current hour's bucket is sent whole, not as the subjects
+// added since the last round, so that Observe keeps one sketch insertion
+// per subject.
+//
+// # When the store is down
 //
 // While the store is unreachable each replica counts only what it sees, so
 // a collector spread over N replicas can reach up to N times a limit. What
@@ -622,10 +627,24 @@ const (
 )
 
 // splitSyncProfiles returns the generation and records of a stored
-// profiles state; an empty state is generation 0.
+// profiles state; an empty state is generation 0, and one in
+// [Profiles.MarshalPrincipal]'s encoding generation 1.
 func splitSyncProfiles(data []byte) (gen uint64, recs []byte, err error) {
 	if len(data) == 0 {
 		return 0, nil, nil
+	}
+	if data[0] == profileVersion {
+		// Saved by SaveSubjectStates, not merged: generation 1 throughout.
+		v1, err := checkProfiles(data)
+		if err != nil {
+			return 0, nil, err
+		}
+		recs = make([]byte, 0, len(v1)/profileRecord*syncRecord)
+		for ; len(v1) > 0; v1 = v1[profileRecord:] {
+			recs = append(recs, v1[:profileRecord]...)
+			recs = binary.BigEndian.AppendUint64(recs, 1)
+		}
+		return 1, recs, nil
 	}
 	if len(data) < 9 || data[0] != syncProfileVersion || (len(data)-9)%syncRecord != 0 {
 		return 0, nil, errors.New("couldn't decode stored profiles: bad encoding")

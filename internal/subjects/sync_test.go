@@ -662,6 +662,10 @@ func TestProfilesMergeEncoded(t *testing.T) {
 	if _, recs, _ := splitSyncProfiles(out); len(recs) != syncRecord {
 		t.Errorf("after the window: got %d records, want 1", len(recs)/syncRecord)
 	}
+	// A state saved whole, not merged, is read as generation 1.
+	if gen, recs, err := splitSyncProfiles(src.MarshalPrincipal("p")); err != nil || gen != 1 || len(recs) != 2*syncRecord {
+		t.Errorf("a saved state: got generation %d, %d bytes, %v; want 1, 2 records", gen, len(recs), err)
+	}
 	if _, err := late.mergeEncoded([]byte{1, 2, 3}, late.MarshalPrincipal("p")); err == nil {
 		t.Error("a damaged stored state: no error")
 	}
