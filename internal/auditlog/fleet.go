@@ -424,15 +424,18 @@ func (l *Log) leadTerm(ctx, lead context.Context) error {
 			// Tessera it will be written, and the fence must be held
 			// until it is.
 			wctx, cancel := context.WithTimeout(tctx, 60*time.Second)
-			err = l.integrateBatch(wctx, add, batch)
+			var n int
+			n, err = l.integrateBatch(wctx, add, batch)
 			cancel()
-			after, serr := reader.IntegratedSize(tctx)
-			if serr != nil {
-				err = errors.Join(err, serr)
-				after = batch[0].seq
-			}
+			after := l.checkSize(tctx, reader, batch, n, &err)
 			l.advanceShared(after, batch, err)
 			if l.isBroken() {
+				return err
+			}
+			if errors.Is(err, errUnresolved) {
+				// Tessera may still sequence some of the batch: end the
+				// term (its appender shuts down) rather than hand the
+				// batch over again.
 				return err
 			}
 			if err == nil {

@@ -46,6 +46,7 @@
 package auditlog
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -245,6 +246,9 @@ type Log struct {
 	// integrateFault, if set, is called before each integration attempt;
 	// an error it returns fails the attempt. Tests use it to stall Tessera.
 	integrateFault atomic.Pointer[func() error]
+	// testHooks, if set, injects failures into Tessera's side of an
+	// integration attempt (tests only).
+	testHooks atomic.Pointer[integrateHooks]
 
 	mu           sync.Mutex
 	pending      []*journalRecord // guarded by mu: durable in the journal, not yet in the tree, in order (with a shared journal: this replica's only)
@@ -768,19 +772,15 @@ func (l *Log) integrate(ctx context.Context) {
 			continue // take what has arrived meanwhile
 		}
 		last = time.Now()
-		err := l.integrateBatch(ctx, l.add, batch)
+		n, err := l.integrateBatch(ctx, l.add, batch)
 		if ctx.Err() != nil {
 			return
 		}
-		size, serr := l.reader.IntegratedSize(ctx)
-		if serr != nil {
-			err = errors.Join(err, serr)
-			size = batch[0].seq
-		}
-		l.advance(size, batch, err)
+		next := l.checkSize(ctx, l.reader, batch, n, &err)
+		l.advance(next, batch, err)
 		if err == nil {
 			backoff = 0
-			l.j.prune(size)
+			l.j.prune(next)
 			continue
 		}
 		l.log.WarnContext(ctx, "couldn't integrate audit journal entries; retrying", "from", batch[0].seq, "entries", len(batch), "err", err)
@@ -796,7 +796,8 @@ func (l *Log) integrate(ctx context.Context) {
 }
 
 // advance records that the tree has size entries after integrating batch
-// (with err, nil if it worked).
+// (with err, nil if it worked): size is where the next batch starts, as
+// checkSize derived it.
 func (l *Log) advance(size uint64, batch []*journalRecord, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -805,7 +806,7 @@ func (l *Log) advance(size uint64, batch []*journalRecord, err error) {
 		err = fmt.Errorf("the tree holds %d entries after integrating %d to %d", size, first, last)
 	}
 	if size < first || size > last+1 || errors.Is(err, errMismatch) {
-		l.broken = fmt.Errorf("the tree holds %d entries, but the journal's next record for it is %d (batch to %d)", size, first, last)
+		l.broken = fmt.Errorf("the tree and the journal disagree after integrating records %d to %d (next %d): %v", first, last, size, err)
 		l.log.Error("audit log integration stopped: the tree and the journal disagree", "err", l.broken)
 	}
 	if err != nil {
@@ -824,12 +825,37 @@ func (l *Log) advance(size uint64, batch []*journalRecord, err error) {
 	l.progress = make(chan struct{})
 }
 
+// integrateHooks inject failures into integration attempts (tests).
+type integrateHooks struct {
+	// add, if set, wraps Tessera's AddFn for each batch.
+	add func(tessera.AddFn) tessera.AddFn
+	// size, if set, is called before the integrator reads the tree's
+	// size after a batch; an error it returns fails that read.
+	size func() error
+}
+
+// errUnresolved means integrateBatch stopped waiting (its context ended)
+// while Tessera still held some of the batch: where the tree ends is not
+// known until they resolve, so the batch must not be handed over again by
+// the same appender.
+var errUnresolved = errors.New("some entries of the batch are still unresolved in Tessera")
+
 // integrateBatch writes batch's index rows, then appends it to Tessera
-// with add.
-func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*journalRecord) error {
+// with add and waits for every entry's future. It returns how many of
+// batch's leading records Tessera sequenced, each at its journal sequence
+// number: the next batch starts after them, and Tessera holds none of
+// batch any more (unless the error is errUnresolved).
+//
+// Tessera sequences a batch in one or more flushes; a flush that fails
+// writes nothing (its tree state is not updated) and fails all its
+// futures, so the failed records are retried. A record sequenced at
+// another index than its sequence number (a flush written out of order,
+// or one after a failed one: a hole) is errMismatch: its receipt is
+// wrong, and integration must stop.
+func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*journalRecord) (int, error) {
 	if f := l.integrateFault.Load(); f != nil {
 		if err := (*f)(); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if l.cfg.Index != nil {
@@ -843,36 +869,90 @@ func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*jo
 			}
 		}
 		if err := l.index(ctx, recs); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	futures := make([]tessera.IndexFuture, len(batch))
+	if h := l.testHooks.Load(); h != nil && h.add != nil {
+		add = h.add(add)
+	}
+	// Hash the entries first so that handing them over is quick: Tessera
+	// v1.0.4 can write two timer flushes of one batch in swapped order,
+	// so a batch should reach it well within its BatchMaxAge (one flush).
+	entries := make([]*tessera.Entry, len(batch))
 	for i, r := range batch {
-		futures[i] = add(ctx, tessera.NewEntry(r.entry))
+		entries[i] = tessera.NewEntry(r.entry)
+	}
+	futures := make([]tessera.IndexFuture, len(batch))
+	start := time.Now()
+	for i, e := range entries {
+		futures[i] = add(ctx, e)
+	}
+	if d := time.Since(start); d >= l.cfg.BatchMaxAge {
+		l.log.WarnContext(ctx, "handing a batch to Tessera took longer than its batch age; it may be split into flushes", "from", batch[0].seq, "entries", len(batch), "took", d, "batch_max_age", l.cfg.BatchMaxAge)
 	}
 	// Tessera's futures ignore contexts and may never resolve once its
 	// background work is cancelled, so wait for them on the side.
-	errc := make(chan error, 1)
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
+		n, prefix := 0, true
+		var ferr, merr error
 		for i, f := range futures {
 			idx, err := f()
-			if err != nil {
-				errc <- fmt.Errorf("couldn't sequence entry %d: %w", batch[i].seq, err)
-				return
-			}
-			if idx.Index != batch[i].seq {
-				errc <- fmt.Errorf("%w: Tessera gave journal record %d index %d", errMismatch, batch[i].seq, idx.Index)
-				return
+			switch {
+			case err != nil:
+				prefix = false
+				if ferr == nil {
+					ferr = fmt.Errorf("couldn't sequence entry %d: %w", batch[i].seq, err)
+				}
+			case idx.Index != batch[i].seq:
+				prefix = false
+				if merr == nil {
+					merr = fmt.Errorf("%w: Tessera gave journal record %d index %d", errMismatch, batch[i].seq, idx.Index)
+				}
+			case prefix:
+				n++
 			}
 		}
-		errc <- nil
+		done <- result{n, cmp.Or(merr, ferr)}
 	}()
 	select {
-	case err := <-errc:
-		return err
+	case r := <-done:
+		return r.n, r.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, fmt.Errorf("%w: %w", errUnresolved, ctx.Err())
 	}
+}
+
+// checkSize returns where the next batch starts after integrateBatch
+// sequenced the first n records of batch (with *err): first+n, which
+// must be the tree's size now. A tree of another size is a mismatch
+// (set in *err). If the size cannot be read, the futures' answer stands:
+// going back to an older size would hand Tessera records it already
+// holds.
+func (l *Log) checkSize(ctx context.Context, reader tessera.LogReader, batch []*journalRecord, n int, err *error) uint64 {
+	next := batch[0].seq + uint64(n)
+	if errors.Is(*err, errUnresolved) {
+		return next
+	}
+	var size uint64
+	var serr error
+	if h := l.testHooks.Load(); h != nil && h.size != nil {
+		serr = h.size()
+	}
+	if serr == nil {
+		size, serr = reader.IntegratedSize(ctx)
+	}
+	switch {
+	case serr != nil:
+		l.log.WarnContext(ctx, "couldn't read the audit log's size after a batch; going by Tessera's indexes", "next", next, "err", serr)
+	case size != next && !errors.Is(*err, errMismatch):
+		*err = errors.Join(*err, fmt.Errorf("%w: the tree holds %d entries, want %d (Tessera sequenced %d records of the batch from %d)", errMismatch, size, next, n, batch[0].seq))
+	}
+	return next
 }
 
 // index writes recs in one transaction. Rows a crashed run wrote before
