@@ -45,7 +45,7 @@ type Config struct {
 		// MergeInterval is how often a replica merges its surveillance
 		// counters with the other replicas' through PostgreSQL. A
 		// collector spread over N replicas can exceed a limit by at most
-		// what it adds on the other replicas within one interval, so it
+		// what it adds on the other replicas within two intervals, so it
 		// may only be shortened below the default. Default 250ms.
 		MergeInterval time.Duration `yaml:"merge_interval"`
 	} `yaml:"store"`

@@ -284,18 +284,12 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		return nil
 	})
 	g.Go(func() error {
-		t := time.NewTicker(cfg.Surveillance.SaveInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-			case <-gctx.Done():
-				return nil
-			}
-			if err := surv.save(gctx); err != nil {
-				log.Warn("couldn't save the surveillance counters; will retry", "err", err)
-			}
+		// SQLite: saves every surveillance.save_interval. PostgreSQL:
+		// merges with the other replicas every store.merge_interval.
+		if err := surv.Run(gctx); err != nil && gctx.Err() == nil {
+			return fmt.Errorf("surveillance counters: %w", err)
 		}
+		return nil
 	})
 	err = g.Wait()
 	// Requests drained above have been counted since the last save.
