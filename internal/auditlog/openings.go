@@ -89,21 +89,49 @@ func writeOpening(dir string, k *BodyKey, now time.Time, hash string, body []byt
 	shard := now.Format(openingShardLayout)
 	rel := shard + "/" + strconv.FormatInt(now.UnixMicro(), 10) + "-" + hash
 	ref = append(bytes.Clone(openingRefMagic), rel...)
-	var content []byte
+	// Header and body are written apart: a 30 MiB body is not copied
+	// once more to join them.
+	header, content := append(bytes.Clone(openingFileMagic), 0), body
 	if k != nil {
-		content = append(append(bytes.Clone(openingFileMagic), 1), k.seal("opening "+rel, body)...)
-	} else {
-		content = append(append(bytes.Clone(openingFileMagic), 0), body...)
+		header[len(header)-1] = 1
+		content = k.seal("opening "+rel, body)
 	}
 	shardDir := filepath.Join(dir, shard)
 	if err := mkdirSync(dir, shardDir); err != nil {
 		return nil, "", fmt.Errorf("couldn't write the request body's side file: %w", err)
 	}
 	path = filepath.Join(shardDir, filepath.Base(rel))
-	if err := writeFileAtomic(path, content); err != nil {
+	if err := writeNewFile(path, header, content); err != nil {
 		return nil, "", fmt.Errorf("couldn't write the request body's side file: %w", err)
 	}
 	return ref, path, nil
+}
+
+// writeNewFile writes parts to path durably and whole or not at all: a
+// temporary file in the same directory, fsync, rename, fsync of the
+// directory.
+func writeNewFile(path string, parts ...[]byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	var werr error
+	for _, p := range parts {
+		if _, werr = f.Write(p); werr != nil {
+			break
+		}
+	}
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
 }
 
 // mkdirSync creates shardDir (and dir) if missing, and makes the new
