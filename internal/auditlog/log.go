@@ -358,7 +358,10 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		WithCheckpointSigner(cfg.Signer).
 		WithBatching(uint(cfg.BatchMaxSize), cfg.BatchMaxAge).
 		WithCheckpointInterval(cfg.CheckpointInterval).
-		WithPushback(uint(max(cfg.MaxInFlight, cfg.BatchMaxSize))).
+		// Tessera's POSIX driver ignores pushback (v1.0.4); drivers that
+		// push back count entries not yet integrated, so leave room for
+		// several batches: one must never be refused part way.
+		WithPushback(uint(max(cfg.MaxInFlight, 4*cfg.BatchMaxSize))).
 		// Keep partial tiles: auditors holding an older checkpoint still
 		// find the exact tiles for its size. They are small.
 		WithGarbageCollectionInterval(0)
