@@ -366,6 +366,136 @@ func (r *replica) api(t *testing.T, method, path, key string) (int, map[string]a
 	return resp.StatusCode, out
 }
 
+// dripPerson is the drip collector's text bringing new US person i.
+func dripPerson(i int) string {
+	firsts := []string{"Maria", "James", "Linda", "Robert", "Susan", "Michael", "Karen", "David", "Nancy", "Thomas",
+		"Laura", "Daniel", "Sarah", "Paul", "Helen", "Mark", "Donna", "Steven", "Carol", "Kevin"}
+	lasts := []string{"Garcia", "Smith", "Johnson", "Brown", "Miller", "Davis", "Wilson", "Moore", "Taylor", "Anderson",
+		"Thomas", "Jackson", "Harris", "Martin", "Thompson", "Robinson", "Clark", "Lewis", "Walker", "Hall",
+		"Allen", "Wright", "Scott", "Green", "Adams", "Baker", "Nelson", "Carter", "Mitchell", "Roberts"}
+	name := firsts[i%len(firsts)] + " " + lasts[i/len(firsts)%len(lasts)]
+	return fmt.Sprintf("Add to the file: %s, cell (212) %03d-%04d, seen downtown.", name, 400+i/10000, i%10000)
+}
+
+// helpDeskCustomer is the help desk's text about one of five customers.
+func helpDeskCustomer(i int) string {
+	firsts := []string{"Maria", "James", "Linda", "Robert", "Susan"}
+	lasts := []string{"Garcia", "Smith", "Johnson", "Brown", "Miller"}
+	c := i % 5
+	return fmt.Sprintf("Customer %s %s, (617) 555-01%02d, asks where order %d is.", firsts[c], lasts[c], 10+c, 1000+i)
+}
+
+// dripRefusedBy is the rule that refuses the drip collector.
+const dripRefusedBy = "(rule us-persons-24h)"
+
+// drip runs the collector and the help desk against reps in turn: drip
+// request n (from 1) brings new US person n and goes to reps[(n-1) %
+// len(reps)]; a help-desk request about one of five customers follows every
+// fourth to the same replica (so the help desk's go to every replica). Each request waits for the answer to the one
+// before, and drip requests are at least dripSpacing apart. It returns the
+// number of the first drip request refused, once every replica refuses
+// the collector; the help desk must never be refused.
+func drip(t *testing.T, reps []*replica, dripKey, deskKey string) int {
+	t.Helper()
+	// The spacing bounds the collector's rate, and so how far it can
+	// overshoot the limit on the other replicas within two merge
+	// intervals: at 100 requests a second and 25ms, about 3.
+	const dripSpacing = 10 * time.Millisecond
+	tick := time.NewTicker(dripSpacing)
+	defer tick.Stop()
+	first := 0
+	for n := 1; n <= 400 && first == 0; n++ {
+		<-tick.C
+		r := reps[(n-1)%len(reps)]
+		a := r.ask(dripKey, openaiDialect, dripPerson(n))
+		switch {
+		case a.err != nil:
+			t.Fatalf("drip request %d to %s: %v", n, r.name, a.err)
+		case a.status == http.StatusForbidden && bytes.Contains(a.body, []byte(dripRefusedBy)):
+			first = n
+		case a.status != http.StatusOK:
+			t.Fatalf("drip request %d to %s: got %d %s, want 200 or 403 %s", n, r.name, a.status, a.body, dripRefusedBy)
+		}
+		if n%4 != 0 {
+			continue
+		}
+		d := r.ask(deskKey, openaiDialect, helpDeskCustomer(n))
+		if d.err != nil || d.status != http.StatusOK {
+			t.Fatalf("help-desk request %d to %s: got %d %s (%v), want 200: it only ever asks about five people", n, r.name, d.status, d.body, d.err)
+		}
+	}
+	if first == 0 {
+		t.Fatalf("the drip collector was not refused in 400 requests to %d replicas (each saw about %d new people: do they merge their counters?)", len(reps), 400/len(reps))
+	}
+	// Once one replica refuses the collector, every replica does within
+	// a few merge intervals, and the help desk still goes through.
+	n := first
+	for _, r := range reps {
+		poll(t, 5*time.Second, "replica "+r.name+" refuses the drip collector", func() bool {
+			n++
+			a := r.ask(dripKey, openaiDialect, dripPerson(n))
+			return a.status == http.StatusForbidden && bytes.Contains(a.body, []byte(dripRefusedBy))
+		})
+		if d := r.ask(deskKey, openaiDialect, helpDeskCustomer(n)); d.status != http.StatusOK {
+			t.Fatalf("help-desk request to %s after the collector's refusal: got %d %s, want 200", r.name, d.status, d.body)
+		}
+	}
+	return first
+}
+
+// TestFleetDrip: a collector drip-feeding new US persons round-robin over
+// three replicas is refused within 5% of the request count at which one
+// node refuses it (measured here on one replica with its own database,
+// counting under the same subject secret), and a help-desk client spread
+// the same way is never refused.
+func TestFleetDrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts gateway processes")
+	}
+	t.Parallel()
+	// What is measured is the policy's refusal (403): a longer MMD keeps
+	// an audit log integrating slowly on a loaded machine from refusing
+	// requests (503) meanwhile.
+	const mmd = "audit: {mmd: 10s}\n"
+	fl := newFleet(t, fleetOptions{replicas: 3, extra: mmd})
+	secret, err := os.ReadFile(filepath.Join(fl.dataDir, subjectKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := newFleet(t, fleetOptions{replicas: 1, subjectKey: string(secret), extra: mmd})
+
+	oneDrip, _ := one.key(t, "collector")
+	oneDesk, _ := one.key(t, "help desk")
+	flDrip, _ := fl.key(t, "collector")
+	flDesk, _ := fl.key(t, "help desk")
+	// The two deployments are apart: they run at once.
+	var single, spread int
+	t.Run("drips", func(t *testing.T) {
+		t.Run("one node", func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			single = drip(t, one.replicas, oneDrip, oneDesk)
+			t.Logf("one node refused the drip collector at request %d (%s)", single, time.Since(start).Round(time.Millisecond))
+		})
+		t.Run("three replicas", func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			spread = drip(t, fl.replicas, flDrip, flDesk)
+			t.Logf("three replicas refused the drip collector at request %d (merge interval %s; %s)", spread, fleetMergeInterval, time.Since(start).Round(time.Millisecond))
+		})
+	})
+	if t.Failed() {
+		return
+	}
+	// The default policy refuses past 200 distinct US persons in 24h.
+	if single < 195 || single > 210 {
+		t.Errorf("one node refused the collector at request %d, want about 201", single)
+	}
+	if diff := spread - single; float64(max(diff, -diff)) > 0.05*float64(single) {
+		t.Errorf("three replicas refused the collector at request %d, one node at %d: want within 5%% (%.1f requests)", spread, single, 0.05*float64(single))
+	}
+}
+
 // bearerTransport adds an API key to every request.
 type bearerTransport struct{ key string }
 
