@@ -57,7 +57,12 @@ func (g *Gateway) authenticate(r *http.Request) (brightline.Principal, error) {
 		return brightline.Principal{}, &brightline.Error{Code: brightline.CodeUnauthenticated, Err: errNoKey,
 			Message: "missing API key: send it as \"Authorization: Bearer <key>\" or \"x-api-key: <key>\" (create one with: brightline keys create -name NAME)"}
 	}
-	p, err := g.auth.Authenticate(r.Context(), key)
+	// A store that does not answer (a partitioned database) must not hold
+	// the request: past authTimeout it is refused with 503, like a store
+	// that fails.
+	ctx, cancel := context.WithTimeout(r.Context(), authTimeout)
+	defer cancel()
+	p, err := g.auth.Authenticate(ctx, key)
 	switch {
 	case errors.Is(err, brightline.ErrNotFound):
 		return p, &brightline.Error{Code: brightline.CodeUnauthenticated, Err: err, Message: "invalid API key"}
@@ -67,6 +72,9 @@ func (g *Gateway) authenticate(r *http.Request) (brightline.Principal, error) {
 	}
 	return p, nil
 }
+
+// authTimeout bounds one key lookup in the store.
+const authTimeout = 5 * time.Second
 
 // CacheAuthenticator remembers successful authentications for ttl, so the
 // store is not consulted on every request. Revoking a key therefore takes

@@ -62,6 +62,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// pgx masks the password in the URL it quotes.
 		return nil, fmt.Errorf("couldn't open database: the PostgreSQL URL is malformed: %w", err)
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server that does not answer (a network partition) must fail a
+		// connection attempt in bounded time, so that requests get 503
+		// rather than wait for the operating system to give up. The URL's
+		// connect_timeout overrides it.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't open database %s: %w", describe(cfg), err)
@@ -124,6 +131,10 @@ func describe(cfg *pgxpool.Config) string {
 	c := cfg.ConnConfig
 	return fmt.Sprintf("%q on %s:%d", c.Database, c.Host, c.Port)
 }
+
+// defaultConnectTimeout bounds each new connection unless the URL sets
+// connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
 
 // PostgreSQL's SQLSTATE codes that the store maps to its own errors.
 const (
