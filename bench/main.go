@@ -71,6 +71,7 @@ func run() error {
 		soakKeys    = flag.Int("soak-keys", 10, "soak: normal keys")
 		abusers     = flag.Int("abusers", 20, "soak: the abusive key's concurrent requests")
 		abuseBytes  = flag.Int("abuse-bytes", 30<<20, "soak: the abusive key's body size")
+		databaseURL = flag.String("database-url", "", "run the gateway on this PostgreSQL database (store.driver postgres) instead of SQLite")
 	)
 	flag.Parse()
 	if *upstream != "" {
@@ -105,8 +106,11 @@ func run() error {
 	// flight by default) would refuse some of it, and this run measures
 	// overhead, not the budget.
 	logs := &lineCap{w: os.Stderr, max: 5}
-	e, err := startEnv(envConfig{bin: *bin, upstream: upstreamProcess(*latency, os.Stderr),
-		extra: "limits: {key_requests_in_flight: 100000}\n", stderr: logs})
+	extra := "limits: {key_requests_in_flight: 100000}\n"
+	if *databaseURL != "" {
+		extra += fmt.Sprintf("store: {driver: postgres, url: %q}\n", *databaseURL)
+	}
+	e, err := startEnv(envConfig{bin: *bin, upstream: upstreamProcess(*latency, os.Stderr), extra: extra, stderr: logs})
 	defer e.close()
 	defer func() {
 		if s := logs.summary(); s != "" {
