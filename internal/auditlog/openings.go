@@ -117,12 +117,7 @@ func writeNewFile(path string, parts ...[]byte) error {
 		return err
 	}
 	tmp := f.Name()
-	var werr error
-	for _, p := range parts {
-		if _, werr = f.Write(p); werr != nil {
-			break
-		}
-	}
+	werr := writeFlushed(f, parts)
 	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
 		os.Remove(tmp)
 		return err
@@ -152,6 +147,42 @@ func mkdirSync(dir, shardDir string) error {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// flushChunk is how much of a side file is written before it is flushed
+// (see startFlush).
+const flushChunk = 1 << 20
+
+// writeFlushed writes parts to f a chunk at a time, starting each chunk's
+// writeback once written and waiting for the one before, so that little
+// of f is ever dirty in the page cache.
+func writeFlushed(f *os.File, parts [][]byte) error {
+	var off, prev int64 = 0, -1
+	chunk := func(b []byte) error {
+		if _, err := f.Write(b); err != nil {
+			return err
+		}
+		if err := startFlush(f, off, int64(len(b))); err != nil {
+			return err
+		}
+		if prev >= 0 {
+			if err := waitFlush(f, prev, off-prev); err != nil {
+				return err
+			}
+		}
+		prev, off = off, off+int64(len(b))
+		return nil
+	}
+	for _, p := range parts {
+		for len(p) > 0 {
+			n := min(len(p), flushChunk)
+			if err := chunk(p[:n]); err != nil {
+				return err
+			}
+			p = p[n:]
+		}
+	}
+	return nil
 }
 
 // isOpeningRef reports whether an index row's (decrypted) body is a
