@@ -166,7 +166,8 @@ type Config struct {
 	// time (0 means 1024: each Tessera batch costs 8 fsyncs, so under load
 	// bigger batches integrate faster, but handing 4096 over took 17-22ms
 	// on a loaded 2-core machine, too close to BatchMaxAge; 1024 take about
-	// 5ms) and waits for them before handing over more. BatchMaxAge is how long Tessera waits for more once a
+	// 5ms) and waits for them before handing over more. BatchMaxAge is
+	// how long Tessera waits for more once a
 	// batch is handed over; 0 means 25ms. It is long on purpose: Tessera
 	// v1.0.4 can write two of its flushes in swapped order when a timer
 	// flush fires while a batch is still being handed over (fixed upstream
