@@ -473,6 +473,12 @@ func TestCommit(t *testing.T) {
 	if string(raw.Body) != "not json {" {
 		t.Errorf("non-JSON body: got %q, want it unchanged", raw.Body)
 	}
+	// Past CanonicalMax, JSON is committed as sent.
+	big := []byte(`{"b": 1, "a": "` + strings.Repeat("x", CanonicalMax) + `"}`)
+	c, _ := Commit(big)
+	if !bytes.Equal(c.Body, big) || CommitmentHash(c.Salt, c.Body) != c.Hash {
+		t.Errorf("a body over CanonicalMax: got a %d-byte opening, want the %d bytes as sent", len(c.Body), len(big))
+	}
 }
 
 // TestCloseWithAppendsInFlight checks that Close neither hangs nor leaves
