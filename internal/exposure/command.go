@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
 )
 
 const exposureUsage = `usage: brightline exposure [flags]
