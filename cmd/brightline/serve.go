@@ -95,8 +95,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	}
 	defer auditLog.Close()
 	recordEntry := func(ctx context.Context, e auditlog.Entry) error {
-		_, err := auditLog.Append(ctx, e, nil)
-		return err
+		return appendWaiting(ctx, auditLog, e)
 	}
 
 	// --- policy and tools ---
@@ -416,4 +415,33 @@ func memoryLimit(cfg *Config, getenv func(string) string) (int64, bool) {
 		return 0, false
 	}
 	return cfg.Limits.BodyBytesInFlight + memoryHeadroom, true
+}
+
+// behindWait bounds how long a policy or trust entry waits for the audit
+// log to catch up with its merge delay.
+const behindWait = 30 * time.Second
+
+// appendWaiting appends e, waiting up to behindWait while the log refuses
+// appends because integration is behind its MMD. Requests are refused at
+// once in that state; a policy activation or trust entry is not a
+// request, and at a fleet's start no integrator may have been elected
+// yet, so it waits rather than stop the replica. Any other error, or a
+// log still behind after the wait, is returned: the entry is not recorded
+// and what it records is not put in force.
+func appendWaiting(ctx context.Context, l *auditlog.Log, e auditlog.Entry) error {
+	ctx, cancel := context.WithTimeout(ctx, behindWait)
+	defer cancel()
+	for {
+		_, err := l.Append(ctx, e, nil)
+		if !errors.Is(err, auditlog.ErrBehind) {
+			return err
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
