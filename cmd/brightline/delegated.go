@@ -8,7 +8,7 @@ import (
 
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/auditlog"
-	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/toolclass"
 	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/scan"
 )

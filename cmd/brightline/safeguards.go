@@ -18,7 +18,7 @@ import (
 	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/auditlog"
-	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/toolclass"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/mcpproxy"
 	"github.com/brightline/brightline/internal/policy"

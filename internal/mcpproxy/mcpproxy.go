@@ -101,7 +101,7 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/auditlog"
-	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 var _ Approvals = (*approval.Service)(nil)

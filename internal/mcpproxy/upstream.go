@@ -18,7 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/brightline/brightline/internal/approval"
-	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 // Identity is the upstream identity approvals of calls to u are bound to:

@@ -5,7 +5,7 @@ import (
 	"path"
 	"slices"
 
-	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 // Tool effect classes, as rules see them in tool_call.effect. The human-

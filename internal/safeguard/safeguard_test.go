@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/detect/toolclass"
+	"github.com/brightline/brightline/internal/toolclass"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/safeguard"
