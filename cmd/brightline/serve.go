@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -20,10 +21,13 @@ import (
 	"k8s.io/klog/v2"
 
 	vendor "github.com/brightline/brightline/auditverify/provider"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
+	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/web"
 )
@@ -43,15 +47,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	level.UnmarshalText([]byte(cfg.Log.Level)) // validated by loadConfig
-	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	if limit, ok := memoryLimit(cfg, e.getenv); ok {
-		debug.SetMemoryLimit(limit)
-		log.Info("soft memory limit set from limits.body_bytes_in_flight; GOMEMLIMIT overrides it", "bytes", limit)
-	}
-	// Tessera logs through klog; send that to the same JSON log.
-	klog.SetSlogLogger(log.With("component", "tessera"))
+	log := serveLogger(cfg, e)
 
 	db, err := openDataStore(ctx, cfg)
 	if err != nil {
@@ -61,106 +57,192 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if _, err := establishKeys(ctx, cfg, db, log); err != nil {
 		return err
 	}
+	s := &server{cfg: cfg, db: db, log: log, metrics: gateway.NewMetrics()}
+	defer s.close()
+	if err := s.open(ctx, *allowUnsigned); err != nil {
+		return err
+	}
+	return s.run(ctx)
+}
 
-	metrics := gateway.NewMetrics()
-	router, err := buildRouter(cfg, metrics)
-	if err != nil {
-		return err
+// serveLogger returns the JSON logger serve writes to stderr at
+// log.level, sends Tessera's klog lines to it, and sets the soft memory
+// limit (see memoryLimit).
+func serveLogger(cfg *Config, e *env) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Log.Level)) // validated by loadConfig
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if limit, ok := memoryLimit(cfg, e.getenv); ok {
+		debug.SetMemoryLimit(limit)
+		log.Info("soft memory limit set from limits.body_bytes_in_flight; GOMEMLIMIT overrides it", "bytes", limit)
 	}
-	for _, p := range cfg.Providers {
-		if p.Type == "simulated" {
-			msg := "serving from the SIMULATED provider: answers are canned echoes, not a real model; set ANTHROPIC_API_KEY or OPENAI_API_KEY, or use -config"
-			for _, rt := range cfg.Routes {
-				if rt.Model == "*" && len(rt.Targets) > 0 && rt.Targets[0].Provider == p.Name {
-					msg += `; every model name (route "*") is answered by it, so a client asking for claude-... or gpt-... gets simulated answers marked [simulated]`
-					break
-				}
-			}
-			log.Warn(msg, "provider", p.Name)
-		}
-	}
-	n, err := db.CountActiveKeys(ctx)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		log.Warn("no API keys yet, so every request will get 401; create one with: brightline keys create -name NAME", "data_dir", cfg.DataDir)
-	}
+	// Tessera logs through klog; send that to the same JSON log.
+	klog.SetSlogLogger(log.With("component", "tessera"))
+	return log
+}
 
-	// The audit log opens first: every policy activation, decision and
-	// approval from here on is recorded in it.
-	auditLog, logVKey, err := openAudit(ctx, cfg, db, metrics.Registerer(), log)
-	if err != nil {
-		return err
-	}
-	defer auditLog.Close()
-	recordEntry := func(ctx context.Context, e auditlog.Entry) error {
-		return appendWaiting(ctx, auditLog, e)
-	}
+// server is what `brightline serve` runs: the gateway, the services it
+// mounts, and their background loops. open builds it in order, run serves
+// until ctx is done, and close releases what open opened.
+type server struct {
+	cfg     *Config
+	db      dataStore
+	log     *slog.Logger
+	metrics *gateway.Metrics
 
-	// --- policy and tools ---
-	// The trust root first: the store must not be behind the log, and the
-	// configured trust set must be the pinned one (or a signed rotation of
-	// it). Then a policy file that fails its checks stops the gateway
-	// here; later reloads that fail keep the policy in force.
-	anchor, err := auditlog.ReadAnchor(ctx, filepath.Join(cfg.DataDir, auditlog.DirName), logVKey)
+	auditLog    *auditlog.Log
+	policy      gateway.PolicySource
+	watchPolicy func(context.Context, <-chan os.Signal)
+	hup         chan os.Signal // SIGHUP: reload the policy
+	surv        *surveillanceState
+	approvals   *approval.Service
+	usage       *exposure.Recorder
+	used        *keyUsage
+	gw          *gateway.Gateway
+	ln          net.Listener
+	srv         *http.Server
+
+	closers []func() // run in reverse order by close
+}
+
+// open builds the server: the audit log first, since every policy
+// activation, decision and approval from then on is recorded in it, then
+// the policy, the safeguards' state, the gateway and what it mounts, and
+// the listener.
+func (s *server) open(ctx context.Context, allowUnsigned bool) error {
+	cfg, log := s.cfg, s.log
+	router, err := buildRouter(cfg, s.metrics)
 	if err != nil {
 		return err
 	}
-	plan, err := establishTrust(ctx, &cfg.Policy, db, anchor, *allowUnsigned, recordEntry)
+	warnSimulated(cfg, log)
+	if err := s.warnNoKeys(ctx); err != nil {
+		return err
+	}
+	auditLog, logVKey, err := openAudit(ctx, cfg, s.db, s.metrics.Registerer(), log)
 	if err != nil {
 		return err
 	}
-	policySrc, watchPolicy, err := servePolicy(ctx, cfg, db, plan, log, metrics, recordEntry)
-	if err != nil {
+	s.auditLog = auditLog
+	s.closers = append(s.closers, func() { auditLog.Close() })
+	if err := s.openPolicy(ctx, logVKey, allowUnsigned); err != nil {
 		return err
 	}
-	metrics.WatchPolicy(policySrc)
 	tools, err := cfg.toolEffects()
 	if err != nil {
 		return err
 	}
-	// SIGHUP reloads the policy; it must never stop the server, so it has
-	// its own channel rather than joining the shutdown signals.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	// --- end policy and tools ---
-
-	surv, err := openSurveillance(ctx, cfg, db, log)
-	if err != nil {
+	if s.surv, err = openSurveillance(ctx, cfg, s.db, log); err != nil {
 		return err
 	}
-
-	auth := gateway.StoreAuthenticator(db)
-	if cfg.Auth.CacheTTL > 0 {
-		auth = gateway.CacheAuthenticator(auth, cfg.Auth.CacheTTL, 100_000)
-	}
-	approvals, err := openApprovals(cfg, db, auditLog, log)
-	if err != nil {
+	if s.approvals, err = openApprovals(cfg, s.db, auditLog, log); err != nil {
 		return err
 	}
-	mirror, err := openShadow(cfg, db, metrics.Registerer(), log)
+	mirror, err := openShadow(cfg, s.db, s.metrics.Registerer(), log)
 	if err != nil {
 		return err
 	}
 	if mirror != nil {
-		defer mirror.Close() // before the store closes (deferred earlier)
+		s.closers = append(s.closers, func() { mirror.Close() }) // before the store closes
+	}
+	s.gw = s.newGateway(router, tools, mirror)
+	if err := s.mount(ctx, tools); err != nil {
+		return err
+	}
+	return s.listen()
+}
+
+// close releases what open opened, last first.
+func (s *server) close() {
+	for _, c := range slices.Backward(s.closers) {
+		c()
+	}
+}
+
+// warnSimulated warns about each simulated provider, loudly if it answers
+// every model name.
+func warnSimulated(cfg *Config, log *slog.Logger) {
+	for _, p := range cfg.Providers {
+		if p.Type != "simulated" {
+			continue
+		}
+		msg := "serving from the SIMULATED provider: answers are canned echoes, not a real model; set ANTHROPIC_API_KEY or OPENAI_API_KEY, or use -config"
+		for _, rt := range cfg.Routes {
+			if rt.Model == "*" && len(rt.Targets) > 0 && rt.Targets[0].Provider == p.Name {
+				msg += `; every model name (route "*") is answered by it, so a client asking for claude-... or gpt-... gets simulated answers marked [simulated]`
+				break
+			}
+		}
+		log.Warn(msg, "provider", p.Name)
+	}
+}
+
+// warnNoKeys warns when no API key exists yet.
+func (s *server) warnNoKeys(ctx context.Context) error {
+	n, err := s.db.CountActiveKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		s.log.Warn("no API keys yet, so every request will get 401; create one with: brightline keys create -name NAME", "data_dir", s.cfg.DataDir)
+	}
+	return nil
+}
+
+// openPolicy puts the policy in force. The trust root first: the store
+// must not be behind the log, and the configured trust set must be the
+// pinned one (or a signed rotation of it). Then a policy file that fails
+// its checks stops the gateway here; later reloads that fail keep the
+// policy in force.
+func (s *server) openPolicy(ctx context.Context, logVKey string, allowUnsigned bool) error {
+	cfg := s.cfg
+	recordEntry := func(ctx context.Context, e auditlog.Entry) error {
+		return appendWaiting(ctx, s.auditLog, e)
+	}
+	anchor, err := auditlog.ReadAnchor(ctx, filepath.Join(cfg.DataDir, auditlog.DirName), logVKey)
+	if err != nil {
+		return err
+	}
+	plan, err := establishTrust(ctx, &cfg.Policy, s.db, anchor, allowUnsigned, recordEntry)
+	if err != nil {
+		return err
+	}
+	policySrc, watchPolicy, err := servePolicy(ctx, cfg, s.db, plan, s.log, s.metrics, recordEntry)
+	if err != nil {
+		return err
+	}
+	s.policy, s.watchPolicy = policySrc, watchPolicy
+	s.metrics.WatchPolicy(policySrc)
+	// SIGHUP reloads the policy; it must never stop the server, so it has
+	// its own channel rather than joining the shutdown signals.
+	s.hup = make(chan os.Signal, 1)
+	signal.Notify(s.hup, syscall.SIGHUP)
+	s.closers = append(s.closers, func() { signal.Stop(s.hup) })
+	return nil
+}
+
+// newGateway makes the gateway, with the traffic inventory and the
+// last-used times of keys fed from its requests.
+func (s *server) newGateway(router *provider.Router, tools *policy.ToolEffects, mirror *shadow.Mirror) *gateway.Gateway {
+	cfg, auditLog := s.cfg, s.auditLog
+	auth := gateway.StoreAuthenticator(s.db)
+	if cfg.Auth.CacheTTL > 0 {
+		auth = gateway.CacheAuthenticator(auth, cfg.Auth.CacheTTL, 100_000)
 	}
 	// The traffic inventory: which provider and model each key's requests
 	// used, aggregated in memory and written every minute.
-	usage := exposure.NewRecorder(db, nil)
+	s.usage = exposure.NewRecorder(s.db, nil)
 	ptypes := providerTypes(cfg)
 	finished := func(f gateway.Finished) {
-		usage.Record(exposure.Use{
+		s.usage.Record(exposure.Use{
 			PrincipalID: f.Principal.ID, PrincipalName: f.Principal.Name, Route: f.Route,
 			Provider: f.Served.Provider, ProviderType: ptypes[f.Served.Provider], Model: f.Served.Model,
 			InputTokens: int64(f.Usage.InputTokens), OutputTokens: int64(f.Usage.OutputTokens),
 			Features: exposure.FeaturesOf(f.Request),
 		})
 	}
-	var used store.UsageBatcher // last-used times, written in batches
-	gw := gateway.New(gateway.Config{
+	s.used = &keyUsage{db: s.db, log: s.log}
+	return gateway.New(gateway.Config{
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
 		Limits: gateway.Limits{
 			BodyReadTimeout:     cfg.Limits.BodyReadTimeout,
@@ -168,104 +250,93 @@ func runServe(ctx context.Context, args []string, e *env) error {
 			KeyBytesInFlight:    cfg.Limits.KeyBytesInFlight,
 			BodyBytesInFlight:   cfg.Limits.BodyBytesInFlight,
 		},
-		Logger:       log,
-		Metrics:      metrics,
-		Policy:       policySrc,
+		Logger:       s.log,
+		Metrics:      s.metrics,
+		Policy:       s.policy,
 		Tools:        tools,
-		KeyUsed:      used.Mark,
-		Surveillance: surv.Surveillance,
+		KeyUsed:      s.used.Mark,
+		Surveillance: s.surv.Surveillance,
 		Audit:        auditLog,
 		AuditStatus: func() gateway.AuditStatus {
 			st := auditLog.Status()
 			return gateway.AuditStatus{Size: st.Size, PublishedSize: st.PublishedSize, JournalSize: st.JournalSize, Lag: st.Lag,
 				LagSeconds: st.LagAge.Seconds(), Degraded: st.Degraded, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
 		},
-		Approvals: approvals,
+		Approvals: s.approvals,
 		Finished:  finished,
 		Mirror:    mirror,
 	}, auth, router)
+}
 
-	gw.Handle("/brightline/v1/approvals", approvals.Handler(gw.Principal))
-	gw.Handle("/brightline/v1/approvals/", approvals.Handler(gw.Principal))
-	gw.Handle("/ui/", web.Handler(approvals, gw.Principal))
-	gw.Handle("/log/", auditLog.Handler(isAuditor(gw)))
-	routes := routeInfo(cfg)
+// mount puts the approvals API, the console, the audit log, the traffic
+// inventory and the MCP proxy on the gateway's mux.
+func (s *server) mount(ctx context.Context, tools *policy.ToolEffects) error {
+	gw, db := s.gw, s.db
+	gw.Handle("/brightline/v1/approvals", s.approvals.Handler(gw.Principal))
+	gw.Handle("/brightline/v1/approvals/", s.approvals.Handler(gw.Principal))
+	gw.Handle("/ui/", web.Handler(s.approvals, gw.Principal))
+	gw.Handle("/log/", s.auditLog.Handler(isAuditor(gw)))
+	routes := routeInfo(s.cfg)
 	gw.Handle("/brightline/v1/exposure", exposure.Handler(db, routes, gw.Principal))
 	exposurePage := web.ExposureHandler(db, routes, gw.Principal)
 	gw.Handle("/ui/exposure", exposurePage)
 	gw.Handle("/ui/exposure.css", exposurePage)
-	mcp, err := openMCP(ctx, cfg, tools, surv.Surveillance, policySrc, approvals, gw, auditLog, log)
+	mcp, err := openMCP(ctx, s.cfg, tools, s.surv.Surveillance, s.policy, s.approvals, gw, s.auditLog, s.log)
 	if err != nil {
 		return err
 	}
 	if mcp != nil {
-		defer mcp.Close()
+		s.closers = append(s.closers, func() { mcp.Close() })
 		gw.Handle("/mcp/", mcp.Handler())
 	}
+	return nil
+}
 
+// listen opens the listener and the HTTP server around the gateway.
+func (s *server) listen() error {
+	cfg := s.cfg
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           gw,
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.gw,
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		// No ReadTimeout or WriteTimeout: streams may legitimately run for
 		// minutes. The gateway sets a read deadline per request while it
 		// reads the body (limits.body_read_timeout).
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	models := make([]string, 0)
 	for _, r := range cfg.Routes {
 		models = append(models, r.Model)
 	}
-	log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
+	s.log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
+	return nil
+}
 
+// run serves until ctx is done, with the background loops beside the
+// server, then drains (see shutdown) and saves what the loops would have
+// saved next.
+func (s *server) run(ctx context.Context) error {
+	log := s.log
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { watchPolicy(gctx, hup); return nil })
+	g.Go(func() error { s.watchPolicy(gctx, s.hup); return nil })
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	})
 	g.Go(func() error {
 		<-gctx.Done()
-		log.Info("shutting down: draining in-flight requests", "timeout", cfg.Limits.ShutdownTimeout)
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
-		defer cancel()
-		err := srv.Shutdown(sctx)
-		if errors.Is(err, context.DeadlineExceeded) {
-			// Time is up: end the remaining streams with an error event in
-			// their dialect, give them a moment to be written, then close.
-			log.Warn("drain deadline passed; ending remaining streams")
-			gw.Abort()
-			actx, acancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer acancel()
-			if err := srv.Shutdown(actx); err != nil {
-				srv.Close()
-			}
-			return nil
-		}
-		return err
+		return s.shutdown()
 	})
+	g.Go(func() error { s.used.Run(gctx, 30*time.Second); return nil })
 	g.Go(func() error {
-		t := time.NewTicker(30 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-			case <-gctx.Done():
-				return nil
-			}
-			if err := used.Flush(gctx, db); err != nil {
-				log.Warn("couldn't record when keys were last used; will retry", "err", err)
-			}
-		}
-	})
-	g.Go(func() error {
-		if err := usage.Run(gctx, time.Minute); err != nil {
+		if err := s.usage.Run(gctx, time.Minute); err != nil {
 			log.Warn("couldn't save the traffic inventory", "err", err)
 		}
 		return nil
@@ -273,11 +344,11 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	g.Go(func() error {
 		// Request bodies kept to open commitments expire after
 		// audit.body_retention.
-		auditLog.RunBodySweeper(gctx, 10*time.Minute)
+		s.auditLog.RunBodySweeper(gctx, 10*time.Minute)
 		return nil
 	})
 	g.Go(func() error {
-		if err := approvals.RunSweeper(gctx, 5*time.Second); err != nil && gctx.Err() == nil {
+		if err := s.approvals.RunSweeper(gctx, 5*time.Second); err != nil && gctx.Err() == nil {
 			log.Error("approval sweeper stopped", "err", err)
 		}
 		return nil
@@ -285,22 +356,72 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	g.Go(func() error {
 		// SQLite: saves every surveillance.save_interval. PostgreSQL:
 		// merges with the other replicas every store.merge_interval.
-		if err := surv.Run(gctx); err != nil && gctx.Err() == nil {
+		if err := s.surv.Run(gctx); err != nil && gctx.Err() == nil {
 			return fmt.Errorf("surveillance counters: %w", err)
 		}
 		return nil
 	})
-	err = g.Wait()
+	err := g.Wait()
 	// Requests drained above have been counted since the last save.
-	if serr := surv.save(context.Background()); serr != nil {
+	if serr := s.surv.save(context.Background()); serr != nil {
 		log.Error("couldn't save the surveillance counters at shutdown", "err", serr)
 	}
 	// Requests drained above may have marked keys since the last tick.
-	if ferr := used.Flush(context.Background(), db); ferr != nil {
-		log.Warn("couldn't record when keys were last used", "err", ferr)
-	}
+	s.used.flush(context.Background(), "couldn't record when keys were last used")
 	log.Info("stopped")
 	return err
+}
+
+// shutdown drains in-flight requests for limits.shutdown_timeout. When
+// time is up it ends the remaining streams with an error event in their
+// dialect, gives them a moment to be written, then closes.
+func (s *server) shutdown() error {
+	timeout := s.cfg.Limits.ShutdownTimeout
+	s.log.Info("shutting down: draining in-flight requests", "timeout", timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	s.log.Warn("drain deadline passed; ending remaining streams")
+	s.gw.Abort()
+	actx, acancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer acancel()
+	if err := s.srv.Shutdown(actx); err != nil {
+		s.srv.Close()
+	}
+	return nil
+}
+
+// keyUsage records when each key was last used, in batches: the gateway
+// marks keys on the request path, and Run writes the marks to the store.
+type keyUsage struct {
+	store.UsageBatcher
+	db  store.Keys
+	log *slog.Logger
+}
+
+// Run flushes the marks every interval until ctx is done. A failed flush
+// keeps its marks for the next one. Flush once more after Run returns.
+func (u *keyUsage) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		u.flush(ctx, "couldn't record when keys were last used; will retry")
+	}
+}
+
+// flush writes the marks, logging msg if that fails.
+func (u *keyUsage) flush(ctx context.Context, msg string) {
+	if err := u.Flush(ctx, u.db); err != nil {
+		u.log.Warn(msg, "err", err)
+	}
 }
 
 // buildRouter turns the providers and routes of cfg into a router.
