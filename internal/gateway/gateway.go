@@ -514,7 +514,7 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	// Flush when the upstream has nothing more buffered: each event reaches
 	// the client as soon as it exists, but a burst of events that arrived
 	// together leaves in one write instead of one write per event.
-	pending, _ := s.(interface{ Buffered() int })
+	pending, _ := s.(llm.Bufferer)
 
 	for {
 		ev, err := s.Next()

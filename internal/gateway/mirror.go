@@ -37,7 +37,7 @@ func (s *collectingStream) Next() (llm.StreamEvent, error) {
 
 // Buffered keeps the wrapped stream's batching hint (see Gateway.stream).
 func (s *collectingStream) Buffered() int {
-	if b, ok := s.Stream.(interface{ Buffered() int }); ok {
+	if b, ok := s.Stream.(llm.Bufferer); ok {
 		return b.Buffered()
 	}
 	return 0

@@ -272,7 +272,7 @@ func (s *policyStream) decideResponse(stop llm.StopReason, finished bool) error 
 // Buffered reports whether more events are ready without blocking.
 func (s *policyStream) Buffered() int {
 	n := len(s.out)
-	if b, ok := s.src.(interface{ Buffered() int }); ok {
+	if b, ok := s.src.(llm.Bufferer); ok {
 		n += b.Buffered()
 	}
 	return n

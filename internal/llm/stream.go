@@ -91,3 +91,14 @@ type Stream interface {
 	// still running. It is safe to call more than once.
 	Close() error
 }
+
+// Bufferer is an optional capability of a [Stream] (or of a reader a stream
+// is built on): Buffered reports how much the stream holds that the next
+// Next can return without waiting for the provider, such as bytes read but
+// not yet returned as events. 0 means the next Next may block. A server
+// flushes its response only when Buffered is 0, so that events that arrived
+// together go out together. Buffered is called from the goroutine reading
+// the stream, like Next.
+type Bufferer interface {
+	Buffered() int
+}

@@ -15,7 +15,7 @@ import (
 // buffered returns s's Buffered, failing the test if s lacks the method.
 func buffered(t *testing.T, s llm.Stream) int {
 	t.Helper()
-	b, ok := s.(interface{ Buffered() int })
+	b, ok := s.(llm.Bufferer)
 	if !ok {
 		t.Fatalf("stream %T does not implement Buffered", s)
 	}

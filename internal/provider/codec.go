@@ -19,12 +19,12 @@ type codec struct {
 	decodeError     func(status int, body []byte) *llm.WireError
 }
 
-// eventReader reads canonical events from a provider's SSE stream.
+// eventReader reads canonical events from a provider's SSE stream. Its
+// Buffered returns the number of bytes read from the stream but not yet
+// returned as events.
 type eventReader interface {
 	Next() (llm.StreamEvent, error)
-	// Buffered returns the number of bytes read from the stream but not
-	// yet returned as events.
-	Buffered() int
+	llm.Bufferer
 }
 
 var anthropicCodec = codec{

@@ -61,15 +61,15 @@
 // # Streams
 //
 // Streams returned by this package ([HTTP.Stream], [Simulated.Stream] and
-// [Router.Stream]) implement interface{ Buffered() int }, an optional
-// capability of an llm.Stream: Buffered reports how much the stream holds
-// that the next Next can return without waiting for the provider (bytes
-// read but not yet returned as events; for the simulated provider, the
-// events left). 0 means the next Next may block. A server can flush its
-// response only when Buffered is 0, so that events that arrived together
-// go out together. Buffered is called from the goroutine reading the
-// stream, like Next. Router.Stream's stream reports 0 after its first
-// event if the provider's stream lacks the method.
+// [Router.Stream]) implement [llm.Bufferer], an optional capability of an
+// llm.Stream: Buffered reports how much the stream holds that the next Next
+// can return without waiting for the provider (bytes read but not yet
+// returned as events; for the simulated provider, the events left). 0 means
+// the next Next may block. A server can flush its response only when
+// Buffered is 0, so that events that arrived together go out together.
+// Buffered is called from the goroutine reading the stream, like Next.
+// Router.Stream's stream reports 0 after its first event if the provider's
+// stream lacks the method.
 //
 // To add a provider kind such as Bedrock or Vertex, give [New] a case for
 // it (see the Kind switch in [NewHTTP]).
@@ -113,22 +113,16 @@ type Provider interface {
 	Complete(ctx context.Context, call *Call) (*llm.Response, error)
 	// Stream sends a streamed request and returns once the provider has
 	// answered with 2xx headers. Cancelling ctx or closing the stream
-	// cancels the upstream request. Streams may implement
-	// interface{ Buffered() int } (see the package doc); the streams
-	// returned by this package's providers and its Router do.
+	// cancels the upstream request. Streams may implement [llm.Bufferer]
+	// (see the package doc); the streams returned by this package's
+	// providers and its Router do.
 	Stream(ctx context.Context, call *Call) (llm.Stream, error)
 }
 
-// bufferer is the optional capability of a stream to say how much it can
-// return without waiting; see the package doc.
-type bufferer interface {
-	Buffered() int
-}
-
 var (
-	_ bufferer = (*httpStream)(nil)
-	_ bufferer = (*simStream)(nil)
-	_ bufferer = (*routedStream)(nil)
+	_ llm.Bufferer = (*httpStream)(nil)
+	_ llm.Bufferer = (*simStream)(nil)
+	_ llm.Bufferer = (*routedStream)(nil)
 )
 
 // TimeoutError reports that a provider did not answer in time: no response

@@ -422,7 +422,7 @@ func (s *routedStream) Next() (llm.StreamEvent, error) {
 // reading the stream.
 func (s *routedStream) Buffered() int {
 	n := 0
-	if b, ok := s.Stream.(bufferer); ok {
+	if b, ok := s.Stream.(llm.Bufferer); ok {
 		n = b.Buffered()
 	}
 	if s.hasFirst {
