@@ -8,11 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/brightline/brightline/internal/bundle"
 	"github.com/brightline/brightline/internal/policy"
@@ -150,7 +147,7 @@ func policySign(args []string, e *env) error {
 	case err != nil:
 		return fmt.Errorf("couldn't read policy bundle note: %w", err)
 	default:
-		if m, err = noteManifest(old); err != nil {
+		if m, err = bundle.ClaimedManifest(old); err != nil {
 			return fmt.Errorf("%s: %w", notePath, err)
 		}
 		if sum := sha256.Sum256(pol); sum != m.PolicySHA256 {
@@ -175,62 +172,8 @@ func policySign(args []string, e *env) error {
 		return fmt.Errorf("couldn't write policy bundle note: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "signed version %d of %s (sha256:%x, activate %s)\n", m.Version, path, m.PolicySHA256[:], m.Activate.Format(time.RFC3339))
-	fmt.Fprintf(e.stdout, "%s now carries signatures by: %s\n", notePath, strings.Join(noteSigners(signed), ", "))
+	fmt.Fprintf(e.stdout, "%s now carries signatures by: %s\n", notePath, strings.Join(bundle.ClaimedSigners(signed), ", "))
 	return nil
-}
-
-// noteManifest parses the manifest of a signed note without checking its
-// signatures.
-func noteManifest(signed []byte) (bundle.Manifest, error) {
-	// With no verifiers Open always fails; UnverifiedNoteError carries
-	// the parsed note.
-	_, err := note.Open(signed, note.VerifierList())
-	if e, ok := errors.AsType[*note.UnverifiedNoteError](err); ok {
-		return bundle.ParseManifest(e.Note.Text)
-	}
-	return bundle.Manifest{}, fmt.Errorf("%w: not a signed note: %v", bundle.ErrMalformed, err)
-}
-
-// noteSigners returns the names on the signatures of a note, unverified,
-// sorted and without repeats.
-func noteSigners(signed []byte) []string {
-	_, err := note.Open(signed, note.VerifierList())
-	e, ok := errors.AsType[*note.UnverifiedNoteError](err)
-	if !ok {
-		return nil
-	}
-	var names []string
-	for _, s := range e.Note.UnverifiedSigs {
-		names = append(names, s.Name)
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
-// trustedSigners returns the names of the trusted parties whose signatures
-// on a note verify, for display; bundle.Verify is what decides.
-func trustedSigners(signed []byte, keys []string) []string {
-	var vs []note.Verifier
-	seen := map[string]bool{}
-	for _, k := range keys {
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		if v, err := note.NewVerifier(k); err == nil {
-			vs = append(vs, v)
-		}
-	}
-	n, err := note.Open(signed, note.VerifierList(vs...))
-	if err != nil {
-		return nil
-	}
-	var names []string
-	for _, s := range n.Sigs {
-		names = append(names, s.Name)
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
 }
 
 // replaceFile writes data to path atomically: a reader, such as a
@@ -294,12 +237,12 @@ func policyVerify(ctx context.Context, args []string, e *env) error {
 
 	w := e.stdout
 	fmt.Fprintf(w, "file:      %s\n", pc.File)
-	if m, err := noteManifest(signed); err == nil {
+	if m, err := bundle.ClaimedManifest(signed); err == nil {
 		fmt.Fprintf(w, "version:   %d\n", m.Version)
 		fmt.Fprintf(w, "policy:    sha256:%x\n", m.PolicySHA256[:])
 		fmt.Fprintf(w, "activate:  %s\n", m.Activate.Format(time.RFC3339))
 	}
-	signers := trustedSigners(signed, pc.Trust.Keys)
+	signers := bundle.TrustedSigners(signed, pc.Trust.Keys)
 	fmt.Fprintf(w, "signers:   %s (%d of %d required)\n", dash(strings.Join(signers, ", ")), len(signers), pc.Trust.Threshold)
 	if active.Version > 0 {
 		fmt.Fprintf(w, "active:    version %d (%s)\n", active.Version, active.Hash)
@@ -312,7 +255,7 @@ func policyVerify(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(w, "result:    REFUSED (%s)\n", reasonClass(err))
 		return fmt.Errorf("policy bundle refused: %w", err)
 	}
-	if m, err := noteManifest(signed); err == nil && m.Version == active.Version {
+	if m, err := bundle.ClaimedManifest(signed); err == nil && m.Version == active.Version {
 		fmt.Fprintln(w, "result:    OK (this is the active bundle)")
 		return nil
 	}
@@ -542,7 +485,7 @@ func policyRotateTrust(args []string, e *env) error {
 	if err := replaceFile(path, signed, 0o644); err != nil {
 		return fmt.Errorf("couldn't write the rotation: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "%s now carries signatures by: %s\n", path, strings.Join(noteSigners(signed), ", "))
+	fmt.Fprintf(e.stdout, "%s now carries signatures by: %s\n", path, strings.Join(bundle.ClaimedSigners(signed), ", "))
 	return nil
 }
 

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -117,7 +115,7 @@ func checkPolicy(pc *PolicyConfig, trust bundle.Trust, pol, note []byte, active 
 		if err != nil {
 			return nil, &loadError{verifyClass(err), fmt.Errorf("%s: %w", pc.File, err)}
 		}
-		if hash := policyHash(pol); v.Manifest.Version == active.Version && hash != active.Hash {
+		if hash := policy.HashSource(pol); v.Manifest.Version == active.Version && hash != active.Hash {
 			return nil, &loadError{"rollback", fmt.Errorf("%s: %w", pc.File,
 				&changedVersionError{Version: active.Version, Hash: hash, ActiveHash: active.Hash})}
 		}
@@ -160,13 +158,6 @@ func verifyClass(err error) string {
 	return "other"
 }
 
-// policyHash returns the hash of policy bytes as the store and
-// policy.Policy.Hash write it.
-func policyHash(pol []byte) string {
-	sum := sha256.Sum256(pol)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 // activeActivation returns the store's active policy activation, or the
 // zero activation if none was recorded.
 func activeActivation(ctx context.Context, st store.Policies) (store.PolicyActivation, error) {
@@ -178,17 +169,6 @@ func activeActivation(ctx context.Context, st store.Policies) (store.PolicyActiv
 		return a, &loadError{"store", err}
 	}
 	return a, nil
-}
-
-// claimedManifest parses the manifest of a note without checking any
-// signature, for reporting what a refused bundle claimed to be.
-func claimedManifest(note []byte) (bundle.Manifest, bool) {
-	i := bytes.Index(note, []byte("\n\n"))
-	if i < 0 {
-		return bundle.Manifest{}, false
-	}
-	m, err := bundle.ParseManifest(string(note[:i+1]))
-	return m, err == nil
 }
 
 // loadConfiguredPolicy returns the policy serve would put in force with
@@ -532,9 +512,10 @@ func (s *policySource) check(ctx context.Context, pol, note []byte) (*loadedPoli
 func (s *policySource) refuse(ctx context.Context, err error, pol, note []byte) {
 	ev := policyEvent{Result: "refused", Class: reasonClass(err), Reason: err.Error()}
 	if pol != nil {
-		ev.Hash = policyHash(pol)
+		ev.Hash = policy.HashSource(pol)
 	}
-	if m, ok := claimedManifest(note); ok {
+	if m, _ := bundle.ClaimedManifest(note); m.Version > 0 {
+		// What the bundle claims to be, even if the note is malformed.
 		ev.Version = m.Version
 	}
 	if e, ok := errors.AsType[*bundle.ThresholdError](err); ok {

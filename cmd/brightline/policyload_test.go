@@ -25,6 +25,7 @@ import (
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/bundle"
 	"github.com/brightline/brightline/internal/gateway"
+	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
@@ -102,12 +103,12 @@ func TestCheckPolicy(t *testing.T) {
 		{name: "newer than active", version: 3, signers: []party{op, ve},
 			active: store.PolicyActivation{Version: 2, Hash: "sha256:x"}, wantNewer: true},
 		{name: "the active bundle again", version: 2, signers: []party{op, ve},
-			active: store.PolicyActivation{Version: 2, Hash: policyHash([]byte(v1))}},
+			active: store.PolicyActivation{Version: 2, Hash: policy.HashSource([]byte(v1))}},
 		{name: "active version, other policy", version: 2, signers: []party{op, ve},
 			active:    store.PolicyActivation{Version: 2, Hash: "sha256:other"},
 			wantClass: "rollback", wantErr: "version 2 is the active version but its policy differs"},
 		{name: "older than active", version: 1, signers: []party{op, ve},
-			active:    store.PolicyActivation{Version: 2, Hash: policyHash([]byte(v1))},
+			active:    store.PolicyActivation{Version: 2, Hash: policy.HashSource([]byte(v1))},
 			wantClass: "rollback", wantErr: "version 1 is not newer than the active version 2"},
 		{name: "one of two", version: 1, signers: []party{op},
 			wantClass: "threshold", wantErr: "1 of the 2 required trusted signatures (operator)"},
@@ -164,7 +165,7 @@ func TestCheckPolicy(t *testing.T) {
 			if got, want := strings.Join(lp.signers, ","), "operator,vendor"; got != want {
 				t.Errorf("got signers %s, want %s", got, want)
 			}
-			if got, want := lp.policy.Hash(), policyHash([]byte(text)); got != want {
+			if got, want := lp.policy.Hash(), policy.HashSource([]byte(text)); got != want {
 				t.Errorf("got hash %s, want %s", got, want)
 			}
 		})
@@ -497,7 +498,7 @@ func TestPolicySourceUnsigned(t *testing.T) {
 	if err := replaceFile(path, []byte(policyText("two")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if ev := h.event(); ev.Result != "activated" || ev.Hash != policyHash([]byte(policyText("two"))) {
+	if ev := h.event(); ev.Result != "activated" || ev.Hash != policy.HashSource([]byte(policyText("two"))) {
 		t.Fatalf("got event %+v, want activation of the edited file", ev)
 	}
 }
@@ -614,7 +615,7 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 		cancel()
 		t.Fatalf("%s: not seen within 20s; log:\n%s", what, stderr.String())
 	}
-	oldHash, newHash := policyHash([]byte(policyText("one"))), policyHash([]byte(policyText("two")))
+	oldHash, newHash := policy.HashSource([]byte(policyText("one"))), policy.HashSource([]byte(policyText("two")))
 	waitFor("start", func(h string) bool { return strings.Contains(h, oldHash) })
 
 	write(t, policyPath, policyText("two"))

@@ -1,13 +1,17 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // ErrMalformed is wrapped by every error that reports a manifest text or a
@@ -153,4 +157,79 @@ func quote(s string) string {
 		return strconv.Quote(s[:max]) + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// ClaimedManifest returns the manifest that a signed note claims, without
+// checking any signature: for showing what a bundle says it is, never for
+// deciding whether to trust it ([Verify] decides that).
+//
+// The error is nil only if the note is well formed (the note format of
+// [golang.org/x/mod/sumdb/note], with a signature block) and its text is a
+// manifest; it wraps [ErrMalformed] otherwise. When the note is not well
+// formed but the text before its first blank line is a manifest, as in a
+// note cut short while being written or one with a garbled signature line,
+// that manifest is returned together with the error, so that a refusal can
+// still name the version the bundle claims.
+func ClaimedManifest(signedNote []byte) (Manifest, error) {
+	n, err := openNote(signedNote)
+	if err == nil {
+		var m Manifest
+		if m, err = ParseManifest(n.Text); err == nil {
+			return m, nil
+		}
+	}
+	text, _, ok := bytes.Cut(signedNote, []byte("\n\n"))
+	if !ok {
+		return Manifest{}, err
+	}
+	m, perr := ParseManifest(string(text) + "\n")
+	if perr != nil {
+		return Manifest{}, err
+	}
+	return m, err
+}
+
+// ClaimedSigners returns the names on a signed note's signatures, sorted
+// and without repeats, without checking any of them: for showing who has
+// signed so far. It returns nil for a note that is not well formed.
+func ClaimedSigners(signedNote []byte) []string {
+	n, err := openNote(signedNote)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, s := range n.UnverifiedSigs {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// TrustedSigners returns the names of the parties among keys whose
+// signatures on a note verify, sorted and without repeats, for display:
+// keys that don't parse are skipped, and a note that doesn't open (one
+// with a signature by a listed key that doesn't verify, say) has none.
+// [Verify] is what decides.
+func TrustedSigners(signedNote []byte, keys []string) []string {
+	var vs []note.Verifier
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if v, err := note.NewVerifier(k); err == nil {
+			vs = append(vs, v)
+		}
+	}
+	n, err := note.Open(signedNote, note.VerifierList(vs...))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, s := range n.Sigs {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

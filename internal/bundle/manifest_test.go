@@ -129,3 +129,49 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+func TestClaimedManifest(t *testing.T) {
+	op, ve := newParty(t, "operator"), newParty(t, "vendor")
+	signed := signAll(t, validText, op, ve)
+	other := strings.Replace(validText, "version 7", "version 8", 1)
+	tests := []struct {
+		name        string
+		note        []byte
+		wantVersion int64 // 0: no manifest returned
+		wantErr     bool  // an error wrapping ErrMalformed
+	}{
+		{"signed", signed, 7, false},
+		{"cut short", signed[:len(signed)-1], 7, true},
+		{"garbled signature line", append(signAll(t, validText, op), "— vendor not-base64\n"...), 7, true},
+		{"blank line among signatures", append(append([]byte{}, signed...), "\n— x AAAAAAAA\n"...), 7, true},
+		{"text before a second blank line", []byte(validText + "\n" + other + "\n" + string(signed[len(validText)+1:])), 7, true},
+		{"bare text", []byte(validText), 0, true},
+		{"no manifest", signAll(t, validText, op)[len(validText)-8:], 0, true},
+		{"empty", nil, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ClaimedManifest(tt.note)
+			if m.Version != tt.wantVersion {
+				t.Errorf("got version %d, want %d", m.Version, tt.wantVersion)
+			}
+			if (err != nil) != tt.wantErr || err != nil && !errors.Is(err, ErrMalformed) {
+				t.Errorf("got error %v, want one wrapping ErrMalformed: %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestClaimedSigners(t *testing.T) {
+	op, ve, outsider := newParty(t, "operator"), newParty(t, "vendor"), newParty(t, "outsider")
+	signed := signAll(t, validText, ve, op, outsider, op)
+	if got, want := strings.Join(ClaimedSigners(signed), ","), "operator,outsider,vendor"; got != want {
+		t.Errorf("ClaimedSigners: got %s, want %s", got, want)
+	}
+	if got := ClaimedSigners(signed[:len(signed)-1]); got != nil {
+		t.Errorf("ClaimedSigners of a malformed note: got %v, want nil", got)
+	}
+	if got, want := strings.Join(TrustedSigners(signed, []string{op.vkey, ve.vkey, ve.vkey, "not a key"}), ","), "operator,vendor"; got != want {
+		t.Errorf("TrustedSigners: got %s, want %s", got, want)
+	}
+}

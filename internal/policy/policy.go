@@ -97,10 +97,9 @@ func Compile(f *File) (*Policy, error) {
 			return nil, fmt.Errorf("policy: couldn't encode policy %s for hashing: %w", f.Name, err)
 		}
 	}
-	sum := sha256.Sum256(src)
 	p := &Policy{
 		file:   f,
-		hash:   "sha256:" + hex.EncodeToString(sum[:]),
+		hash:   HashSource(src),
 		stages: map[brightline.Stage][]*rule{},
 		byID:   map[string]*rule{},
 	}
@@ -355,8 +354,17 @@ func (c *compiler) rule(p *Policy, safeguard string, r Rule) {
 // modified.
 func (p *Policy) File() *File { return p.file }
 
-// Hash returns "sha256:" and the hex SHA-256 of the policy's source bytes.
+// Hash returns "sha256:" and the hex SHA-256 of the policy's source bytes
+// ([HashSource] of them).
 func (p *Policy) Hash() string { return p.hash }
+
+// HashSource returns the hash of policy source bytes as [Policy.Hash]
+// reports it, "sha256:" and the hex SHA-256, whether or not they compile:
+// the store, the audit log and refusals name policies by it.
+func HashSource(src []byte) string {
+	sum := sha256.Sum256(src)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
 
 // Version returns the bundle version set by [Policy.WithVersion]; 0 for a
 // policy that did not come from a bundle.
