@@ -16,6 +16,7 @@ import (
 	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/subjects"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 // Config is the whole configuration of a Brightline gateway, read from one
@@ -306,7 +307,7 @@ type MCPServerConfig struct {
 func (c *Config) toolEffects() (*policy.ToolEffects, error) {
 	decls := make([]policy.ToolDecl, len(c.Tools))
 	for i, t := range c.Tools {
-		if policy.EffectRank(t.Effect) == policy.EffectRank(policy.EffectInformational) {
+		if toolclass.Rank(t.Effect) == toolclass.Rank(toolclass.Informational) {
 			where := fmt.Sprintf("tools[%d]", i)
 			if t.Line > 0 {
 				where = fmt.Sprintf("line %d", t.Line)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 // Kinds of [Change].
@@ -161,14 +163,14 @@ func diffSettings(old, new *File) []Change {
 		o, had := oldT[d.Name]
 		switch {
 		case !had:
-			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s declared %s", d.Name, d.Effect), Weakens: d.Effect != EffectForce})
+			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s declared %s", d.Name, d.Effect), Weakens: d.Effect != toolclass.Force})
 		case o != d.Effect:
-			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s from %s to %s", d.Name, o, d.Effect), Weakens: EffectRank(d.Effect) < EffectRank(o)})
+			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s from %s to %s", d.Name, o, d.Effect), Weakens: toolclass.Rank(d.Effect) < toolclass.Rank(o)})
 		}
 	}
 	for _, d := range old.Tools {
 		if !newT[d.Name] {
-			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s (%s) no longer declared", d.Name, d.Effect), Weakens: d.Effect != EffectInformational})
+			out = append(out, Change{Kind: ToolChanged, Detail: fmt.Sprintf("%s (%s) no longer declared", d.Name, d.Effect), Weakens: d.Effect != toolclass.Informational})
 		}
 	}
 	orDefault := func(s, def string) string {

@@ -8,14 +8,6 @@ import (
 	"github.com/brightline/brightline/internal/toolclass"
 )
 
-// Tool effect classes, as rules see them in tool_call.effect. The human-
-// control safeguard holds calls of class force.
-const (
-	EffectInformational = "informational"
-	EffectConsequential = "consequential"
-	EffectForce         = "force"
-)
-
 // Values of the policy's undeclared_tools switch.
 const (
 	// UndeclaredClassify classes an undeclared tool with the effect
@@ -29,29 +21,6 @@ const (
 // DefaultMaxPendingPerRequester is how many approvals one requester may
 // have pending when the policy does not say.
 const DefaultMaxPendingPerRequester = 20
-
-// EffectRank orders the effect classes: informational 1, consequential 2,
-// force 3, anything else 0.
-func EffectRank(effect string) int {
-	switch effect {
-	case EffectInformational:
-		return 1
-	case EffectConsequential:
-		return 2
-	case EffectForce:
-		return 3
-	}
-	return 0
-}
-
-// StricterEffect returns the stricter of two effect classes; "" counts as
-// the least strict.
-func StricterEffect(a, b string) string {
-	if EffectRank(b) > EffectRank(a) {
-		return b
-	}
-	return a
-}
 
 // ToolEffects resolves tool names to declared effect classes. Exact names
 // win over globs; among globs the first listed wins. Names are matched as
@@ -71,7 +40,7 @@ func NewToolEffects(decls []ToolDecl, normalize func(string) string) (*ToolEffec
 		if d.Line > 0 {
 			where = fmt.Sprintf("line %d", d.Line)
 		}
-		if EffectRank(d.Effect) == 0 {
+		if toolclass.Rank(d.Effect) == 0 {
 			return nil, fmt.Errorf("%s (%s): effect %q is not informational, consequential or force", where, d.Name, d.Effect)
 		}
 		if _, err := path.Match(d.Name, ""); err != nil || d.Name == "" {

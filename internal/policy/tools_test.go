@@ -3,12 +3,14 @@ package policy
 import (
 	"strings"
 	"testing"
+
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 func TestToolEffectsNormalized(t *testing.T) {
 	te, err := NewToolEffects([]ToolDecl{
-		{Name: "fire_*", Effect: EffectForce},
-		{Name: "get_weather", Effect: EffectInformational},
+		{Name: "fire_*", Effect: toolclass.Force},
+		{Name: "get_weather", Effect: toolclass.Informational},
 	}, NormalizeToolName)
 	if err != nil {
 		t.Fatal(err)
@@ -17,12 +19,12 @@ func TestToolEffectsNormalized(t *testing.T) {
 		name, want string
 		declared   bool
 	}{
-		{"fire_interceptor", EffectForce, true},
-		{"f\u0456re_interceptor", EffectForce, true}, // Cyrillic і
-		{"F1RE_interceptor", EffectForce, true},
-		{"ＦＩＲＥ_interceptor", EffectForce, true}, // full-width
-		{"get_weather", EffectInformational, true},
-		{"GET_WEATHER", EffectInformational, true},
+		{"fire_interceptor", toolclass.Force, true},
+		{"f\u0456re_interceptor", toolclass.Force, true}, // Cyrillic і
+		{"F1RE_interceptor", toolclass.Force, true},
+		{"ＦＩＲＥ_interceptor", toolclass.Force, true}, // full-width
+		{"get_weather", toolclass.Informational, true},
+		{"GET_WEATHER", toolclass.Informational, true},
 		{"launch_missile", "", false},
 	}
 	for _, tt := range tests {

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/toolclass"
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/subjects"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 func load(t testing.TB, yaml string) *policy.Policy {

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/toolclass"
 	"github.com/brightline/brightline/internal/policy"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 // Effect is the effect class of a tool and where it came from.
@@ -31,7 +31,7 @@ type Effect struct {
 func (d *Decider) Effect(p *policy.Policy, name string, def *toolclass.Tool) Effect {
 	norm := policy.NormalizeToolName(name)
 	var e Effect
-	if c, ok := p.Tools().Effect(norm); ok && policy.EffectRank(c) > 0 {
+	if c, ok := p.Tools().Effect(norm); ok && toolclass.Rank(c) > 0 {
 		e = Effect{Class: c, Declared: true, Reason: "declared " + c + " in the signed policy"}
 	} else {
 		t := toolclass.Tool{Name: name}
@@ -40,15 +40,15 @@ func (d *Decider) Effect(p *policy.Policy, name string, def *toolclass.Tool) Eff
 		}
 		r := toolclass.Classify(t)
 		e = Effect{Class: r.Class, Reason: r.Reason}
-		if policy.EffectRank(e.Class) == 0 {
-			e = Effect{Class: policy.EffectForce, Reason: "the classifier gave no class, so it is held as force"}
+		if toolclass.Rank(e.Class) == 0 {
+			e = Effect{Class: toolclass.Force, Reason: "the classifier gave no class, so it is held as force"}
 		}
-		if p.UndeclaredTools() == policy.UndeclaredHold && e.Class != policy.EffectInformational && e.Class != policy.EffectForce {
-			e.Class = policy.EffectForce
+		if p.UndeclaredTools() == policy.UndeclaredHold && e.Class != toolclass.Informational && e.Class != toolclass.Force {
+			e.Class = toolclass.Force
 			e.Reason = "not declared in the signed policy, which holds undeclared tools that are not informational (classified: " + e.Reason + ")"
 		}
 	}
-	if c, ok := d.cfg.Tools.Effect(norm); ok && policy.EffectRank(c) > policy.EffectRank(e.Class) {
+	if c, ok := d.cfg.Tools.Effect(norm); ok && toolclass.Rank(c) > toolclass.Rank(e.Class) {
 		e.Class, e.Raised = c, true
 		e.Reason += "; raised to " + c + " by the operator's config"
 	}

@@ -161,7 +161,9 @@ import (
 	"strings"
 )
 
-// The effect classes, as DESIGN.md names them.
+// The effect classes, as DESIGN.md names them: the values of a tool's
+// declared effect in the signed policy and of tool_call.effect in rules.
+// This is their one definition.
 const (
 	Informational = "informational"
 	Consequential = "consequential"
@@ -251,15 +253,19 @@ func Classify(t Tool) Result {
 	return r
 }
 
-// rank orders the classes: a higher rank holds more.
-func rank(class string) int {
+// Rank orders the effect classes: Informational 1, Consequential 2, Force
+// 3, and anything else 0, so a caller can both validate a class (Rank > 0)
+// and compare two (a higher rank holds more).
+func Rank(class string) int {
 	switch class {
 	case Informational:
-		return 0
-	case Consequential:
 		return 1
+	case Consequential:
+		return 2
+	case Force:
+		return 3
 	}
-	return 2 // Force, and anything unknown: fail closed
+	return 0
 }
 
 // classifyTool classifies t as written and, when it holds leetspeak, with
@@ -270,7 +276,7 @@ func classifyTool(t Tool) Result {
 		if !leetIn(t, one) {
 			continue
 		}
-		if r := classifyFloored(t, one); rank(r.Class) > rank(best.Class) {
+		if r := classifyFloored(t, one); Rank(r.Class) > Rank(best.Class) {
 			r.Reason = fmt.Sprintf("de-leeted (%q): %s", deleet(foldCase(t.Name), one, true), r.Reason)
 			best = r
 		}
@@ -293,7 +299,7 @@ func classifyFloored(t Tool, one rune) Result {
 		return full
 	}
 	floor := classify(Tool{Name: t.Name}, one, true)
-	if rank(floor.Class) <= rank(full.Class) {
+	if Rank(floor.Class) <= Rank(full.Class) {
 		return full
 	}
 	floor.Reason = fmt.Sprintf("%s; the name alone is %s, and a description or schema may raise a tool's class, never lower it (with them: %s)", floor.Reason, floor.Class, full.Reason)
