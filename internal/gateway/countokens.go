@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/llm"
 )
@@ -28,84 +26,63 @@ import (
 // sent upstream. See estimateTokens.
 
 func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) {
-	c := anthropicCodec
-	x := &exchange{id: newRequestID(), start: time.Now(), codec: c, status: http.StatusOK}
-	w.Header().Set("x-request-id", x.id)
-	w.Header().Set("request-id", x.id)
-	fail := func(err error) {
-		x.err = err
-		x.status = g.writeError(w, r, c, err)
-		g.log.Info("count_tokens", "request_id", x.id, "principal", x.principal.ID, "model", x.model, "status", x.status, "err", err)
-	}
-	p, err := g.authenticate(r)
-	if err != nil {
-		fail(err)
-		return
-	}
-	x.principal = p
-	if g.cfg.KeyUsed != nil {
-		g.cfg.KeyUsed(p.ID)
-	}
+	x := g.newExchange(w, r, anthropicCodec)
+	x.logAs = "count_tokens"
+	defer g.finish(x)
 	// A count is under the same budgets as the request it precedes: a
 	// flood of counts from one key must not take the memory or the
 	// inspection budget others need. (The body read timeout applies to
 	// every endpoint; see ServeHTTP.)
-	held, err := g.inFlight.admit(p.ID, max(0, min(r.ContentLength, g.cfg.MaxRequestBytes)))
-	if err != nil {
-		fail(err)
-		return
-	}
+	held, body, err := g.admit(w, r, x)
 	defer held.release()
-	body, err := held.readAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
 	if err != nil {
-		fail(err)
+		g.fail(w, r, x, err)
 		return
 	}
+	n, err := g.decideCount(w, r, x, body)
+	if err != nil {
+		g.fail(w, r, x, err)
+		return
+	}
+	x.estimate = n
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-brightline-token-count", "estimate")
+	w.Write(fmt.Appendf(nil, `{"input_tokens":%s}`, strconv.Itoa(n)))
+}
+
+// decideCount decodes a count_tokens body and decides it as
+// /v1/messages would, recording the decision before anything is said; it
+// returns the estimate for a request the policy lets through.
+func (g *Gateway) decideCount(w http.ResponseWriter, r *http.Request, x *exchange, body []byte) (int, error) {
 	pol := g.cfg.Policy.Current()
 	if err := anthropic.CheckBetas(r.Header.Values("anthropic-beta"), pol); err != nil {
-		fail(err)
-		return
+		return 0, err
 	}
 	req, err := anthropic.DecodeClientCountTokensRequest(body, pol)
 	if err != nil {
-		fail(err)
-		return
+		return 0, err
 	}
 	x.model = req.Model
-	x.ctx = r.Context()
-	x.sg, err = g.decide.Request(pol, p, req, r.Header, g.cfg.Now())
+	x.sg, err = g.decide.Request(pol, x.principal, req, r.Header, g.cfg.Now())
 	if err != nil {
-		fail(policyError(brightline.StageRequest, err))
-		return
+		return 0, policyError(brightline.StageRequest, err)
 	}
 	d := x.sg.Decision
 	x.record(d)
 	if g.cfg.Audit != nil {
-		cm, err := auditlog.Commit(body)
-		if err != nil {
-			fail(errAuditFailed(err))
-			return
+		if err := g.auditRequest(x, d, x.sg.Input, body); err != nil {
+			return 0, err
 		}
-		e := x.entry(d, x.sg.Input)
-		e.Commitment = cm.Hash
-		pending := g.auditAsync(x, e, &cm)
-		if err := pending.wait(); err != nil {
-			fail(err)
-			return
+		if err := x.pending.wait(); err != nil {
+			return 0, err
 		}
-		pending.setReceipt(w.Header())
+		x.pending.setReceipt(w.Header())
 	}
 	if err := decisionError(d, "Request"); err != nil {
-		fail(err)
-		return
+		return 0, err
 	}
 	setAnnotations(w, d)
-	n := estimateTokens(req)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-brightline-token-count", "estimate")
-	w.Write(fmt.Appendf(nil, `{"input_tokens":%s}`, strconv.Itoa(n)))
-	g.log.Info("count_tokens", "request_id", x.id, "principal", p.ID, "model", x.model, "status", x.status,
-		"input_tokens", n, "decisions", decisionLog(x.decisions))
+	return estimateTokens(req), nil
 }
 
 // Token estimate. Providers' tokenizers are not public, so the count is

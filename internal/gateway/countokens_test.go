@@ -62,6 +62,15 @@ func TestCountTokens(t *testing.T) {
 	if status != 401 || !strings.Contains(body, "authentication_error") {
 		t.Errorf("bad key: got %d %s, want 401 authentication_error", status, body)
 	}
+
+	// Counts are requests like any other in the request metrics, each
+	// under the status it got.
+	h.waitMetrics(t,
+		`brightline_requests_total{code="200",dialect="anthropic",stream="false"} 1`,
+		`brightline_requests_total{code="403",dialect="anthropic",stream="false"} 1`,
+		`brightline_requests_total{code="400",dialect="anthropic",stream="false"} 1`,
+		`brightline_requests_total{code="401",dialect="anthropic",stream="false"} 1`,
+	)
 }
 
 func TestUnknownEndpointAfterAuthentication(t *testing.T) {

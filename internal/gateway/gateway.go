@@ -8,6 +8,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -245,29 +246,36 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request) {
 	w.Write(c.encodeModels(g.router.Models()))
 }
 
-// exchange is the state of one model API request, for logging and metrics.
+// exchange is the state of one model API request: what its stages hand
+// on, and what its log line and metrics report. Its fields are grouped by
+// the stage that writes them.
 type exchange struct {
+	arrival
+	requestStage
+	answer
+	holds
+	outcome
+}
+
+// arrival is what the request is: written as it is admitted and decoded
+// (newExchange, admit, decideRequest).
+type arrival struct {
 	id        string
 	start     time.Time
 	codec     *codec
+	ctx       context.Context
 	principal brightline.Principal
 	model     string
 	stream    bool
-	served    provider.Served
-	usage     llm.Usage
-	decisions []brightline.Decision
-	status    int
-	err       error
-	ctx       context.Context
-	excerpt   string   // the last user text, for approvers
-	held      []Held   // tool calls held for approval
-	approvals []string // their approval ids
+	excerpt   string // the last user text, for approvers
+}
+
+// requestStage is what deciding the request leaves for the later stages
+// (decideRequest).
+type requestStage struct {
 	// sg decides the request, then its answer's tool calls and the answer,
 	// all with the policy in force when the request arrived.
 	sg *safeguard.Exchange
-	// auditedApprovals counts the approvals already named in a tool_call
-	// entry.
-	auditedApprovals int
 	// pending is the request decision's append, under way in parallel
 	// with the upstream call; nothing is released before it succeeds.
 	pending *pendingAudit
@@ -277,111 +285,115 @@ type exchange struct {
 	restore *safeguard.Placeholders
 }
 
+// answer is who answered and what it cost (complete, stream).
+type answer struct {
+	served provider.Served
+	usage  llm.Usage
+}
+
+// holds are the tool calls held for approval (withhold), and how many of
+// them a tool_call entry has named (audit).
+type holds struct {
+	held             []Held
+	approvals        []string // their approval ids
+	auditedApprovals int
+}
+
+// outcome is what the client got, for the log line and metrics: every
+// stage records its decisions, and whoever ends the exchange sets status
+// and err (fail, stream).
+type outcome struct {
+	decisions []brightline.Decision
+	status    int
+	err       error
+	// logAs is the message of the request's log line; "" means "request".
+	logAs string
+	// estimate is count_tokens' answer, logged as input_tokens.
+	estimate int
+}
+
 // record keeps a policy decision for the request's log line and metrics.
 func (x *exchange) record(d brightline.Decision) { x.decisions = append(x.decisions, d) }
 
+// newExchange starts the exchange of request r to an endpoint of dialect
+// c, naming it in the response headers. Call g.finish when it ends.
+func (g *Gateway) newExchange(w http.ResponseWriter, r *http.Request, c *codec) *exchange {
+	x := &exchange{
+		arrival: arrival{id: newRequestID(), start: time.Now(), codec: c, ctx: r.Context()},
+		outcome: outcome{status: http.StatusOK},
+	}
+	w.Header().Set("x-request-id", x.id)
+	if c.dialect == brightline.DialectAnthropic {
+		w.Header().Set("request-id", x.id)
+	}
+	return x
+}
+
+// fail ends exchange x with err. Nothing is released, an error included,
+// before the request's decision is in the log.
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, x *exchange, err error) {
+	if aerr := x.pending.wait(); aerr != nil {
+		err = aerr
+	}
+	x.pending.setReceipt(w.Header())
+	x.err = err
+	if r.Context().Err() != nil {
+		// The client went away; there is no one to answer.
+		x.status = statusClientClosed
+		return
+	}
+	x.status = g.writeError(w, r, x.codec, err)
+}
+
+// admit authenticates r, takes its in-flight budgets before the body is
+// read (on its declared length when it has one), then reads the body. The
+// caller releases the lease, which is nil if no budget was taken, when it
+// has answered, error or not.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, x *exchange) (*lease, []byte, error) {
+	p, err := g.authenticate(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	x.principal = p
+	if g.cfg.KeyUsed != nil {
+		g.cfg.KeyUsed(p.ID)
+	}
+	held, err := g.inFlight.admit(p.ID, max(0, min(r.ContentLength, g.cfg.MaxRequestBytes)))
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := held.readAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
+	return held, body, err
+}
+
+// auditRequest starts appending the request decision d, made on in, with
+// a commitment to the body as received; x.pending.wait gives the result.
+func (g *Gateway) auditRequest(x *exchange, d brightline.Decision, in *policy.Input, body []byte) error {
+	cm, err := auditlog.Commit(body)
+	if err != nil {
+		return errAuditFailed(err)
+	}
+	e := x.entry(d, in)
+	e.Commitment = cm.Hash
+	x.pending = g.auditAsync(x, e, &cm)
+	return nil
+}
+
 func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		x := &exchange{id: newRequestID(), start: time.Now(), codec: c, status: http.StatusOK}
-		w.Header().Set("x-request-id", x.id)
-		if c.dialect == brightline.DialectAnthropic {
-			w.Header().Set("request-id", x.id)
-		}
+		x := g.newExchange(w, r, c)
 		defer g.finish(x)
-
-		fail := func(err error) {
-			// Nothing is released, an error included, before the request's
-			// decision is in the log.
-			if aerr := x.pending.wait(); aerr != nil {
-				err = aerr
-			}
-			x.pending.setReceipt(w.Header())
-			x.err = err
-			if r.Context().Err() != nil {
-				// The client went away; there is no one to answer.
-				x.status = statusClientClosed
-				return
-			}
-			x.status = g.writeError(w, r, c, err)
-		}
-
-		p, err := g.authenticate(r)
-		if err != nil {
-			fail(err)
-			return
-		}
-		x.principal = p
-		if g.cfg.KeyUsed != nil {
-			g.cfg.KeyUsed(p.ID)
-		}
-
-		// The budgets are taken before the body is read, on its declared
-		// length when it has one.
-		held, err := g.inFlight.admit(p.ID, max(0, min(r.ContentLength, g.cfg.MaxRequestBytes)))
-		if err != nil {
-			fail(err)
-			return
-		}
+		held, body, err := g.admit(w, r, x)
 		defer held.release()
-		body, err := held.readAll(held.body(http.MaxBytesReader(w, r.Body, g.cfg.MaxRequestBytes)))
 		if err != nil {
-			fail(err)
+			g.fail(w, r, x, err)
 			return
 		}
-		// The same policy decides every stage of this exchange, even if a
-		// reload happens meanwhile; its allow-lists apply to decoding.
-		pol := g.cfg.Policy.Current()
-		req, err := c.decodeRequest(body, r.Header, pol)
+		req, err := g.decideRequest(w, r, x, body)
 		if err != nil {
-			fail(err)
+			g.fail(w, r, x, err)
 			return
 		}
-		x.model, x.stream = req.Model, req.Stream
-		x.ctx = r.Context()
-		x.excerpt = excerpt(req)
-
-		// Decide before anything is forwarded.
-		x.sg, err = g.decide.Request(pol, p, req, r.Header, g.cfg.Now())
-		in, d := x.sg.Input, x.sg.Decision
-		if err != nil {
-			// A refusal for want of a decision is recorded too.
-			if g.cfg.Audit != nil {
-				failed := brightline.Decision{Stage: brightline.StageRequest, Action: "policy_error",
-					PolicyVersion: pol.Version(), PolicyHash: pol.Hash(), TrustHash: pol.TrustHash()}
-				if aerr := g.audit(x, failed, in); aerr != nil {
-					fail(aerr)
-					return
-				}
-			}
-			fail(policyError(brightline.StageRequest, err))
-			return
-		}
-		x.record(d)
-		if g.cfg.Audit != nil {
-			cm, err := auditlog.Commit(body)
-			if err != nil {
-				fail(errAuditFailed(err))
-				return
-			}
-			e := x.entry(d, in)
-			e.Commitment = cm.Hash
-			x.pending = g.auditAsync(x, e, &cm)
-		}
-		if err := decisionError(d, "Request"); err != nil {
-			fail(err)
-			return
-		}
-		setAnnotations(w, d)
-		if x.restore, err = x.sg.Redact(); err != nil {
-			fail(policyError(brightline.StageRequest, err))
-			return
-		}
-		if req.Raw == nil && len(req.ExtraFields) > 0 {
-			// A redacted request is sent re-encoded, so fields the model
-			// does not hold, and their unredacted text, are dropped.
-			w.Header().Set("x-brightline-dropped-fields", strings.Join(req.ExtraFields, ", "))
-		}
-
 		held.doneInspecting()
 		x.req = req
 		hdr := make(http.Header)
@@ -398,67 +410,127 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 		stop := context.AfterFunc(g.hardStop, cancel)
 		defer stop()
 		// Every attempt upstream first gets its own receipt.
-		ctx = g.withForwarder(ctx, x, d)
+		ctx = g.withForwarder(ctx, x, x.sg.Decision)
 
 		if req.Stream {
 			g.stream(ctx, w, r, x, req, hdr)
 			return
 		}
-		smp := g.sample(x)
-		resp, served, err := g.router.Complete(ctx, req, hdr)
-		x.served = served
-		if err != nil {
-			fail(g.interrupted(err))
-			return
-		}
-		resp, served, err = g.retryRefusal(ctx, x, req, hdr, resp, served)
-		x.served = served
-		if err != nil {
-			fail(err)
-			return
-		}
-		x.usage = resp.Usage
-		// Shadow mode compares the answer as the provider gave it, before
-		// the tool-call stage holds calls or identifiers are restored.
-		smp.Keep(req, resp, nil, time.Since(x.start))
-		if err := g.decideResponse(x, resp); err != nil {
-			fail(err)
-			return
-		}
-		if x.restore != nil {
-			// The client gets the identifiers back, in a copy.
-			restored := *resp
-			restored.Content = slices.Clone(resp.Content)
-			for i := range restored.Content {
-				if b := &restored.Content[i]; b.Type == llm.BlockText {
-					b.Text = x.restore.Restore(b.Text)
-				}
-			}
-			restored.Raw = nil
-			resp = &restored
-		}
-		out := resp.Raw
-		if resp.Dialect != c.dialect || out == nil {
-			if out, err = c.encodeResponse(resp); err != nil {
-				fail(err)
-				return
-			}
-		}
-		if err := x.pending.wait(); err != nil {
-			fail(err)
-			return
-		}
-		x.pending.setReceipt(w.Header())
-		setServedHeaders(w, served)
-		for _, h := range x.held {
-			w.Header().Add(HeaderHeldApproval, h.ApprovalID)
-			w.Header().Add(HeaderHeldStatusURL, h.StatusURL)
-			w.Header().Add(HeaderHeldExpires, h.ExpiresAt.Format(time.RFC3339))
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(out)
-		smp.Submit()
+		g.complete(ctx, w, r, x, req, hdr)
 	}
+}
+
+// decideRequest decodes body under the policy in force and decides it at
+// stage request, before anything is forwarded: the decision's append
+// starts (x.pending), and a request the policy does not let through is an
+// error. It returns the request to forward, redacted if policy says so.
+func (g *Gateway) decideRequest(w http.ResponseWriter, r *http.Request, x *exchange, body []byte) (*llm.Request, error) {
+	// The same policy decides every stage of this exchange, even if a
+	// reload happens meanwhile; its allow-lists apply to decoding.
+	pol := g.cfg.Policy.Current()
+	req, err := x.codec.decodeRequest(body, r.Header, pol)
+	if err != nil {
+		return nil, err
+	}
+	x.model, x.stream = req.Model, req.Stream
+	x.excerpt = excerpt(req)
+
+	x.sg, err = g.decide.Request(pol, x.principal, req, r.Header, g.cfg.Now())
+	in, d := x.sg.Input, x.sg.Decision
+	if err != nil {
+		// A refusal for want of a decision is recorded too.
+		if g.cfg.Audit != nil {
+			failed := brightline.Decision{Stage: brightline.StageRequest, Action: "policy_error",
+				PolicyVersion: pol.Version(), PolicyHash: pol.Hash(), TrustHash: pol.TrustHash()}
+			if aerr := g.audit(x, failed, in); aerr != nil {
+				return nil, aerr
+			}
+		}
+		return nil, policyError(brightline.StageRequest, err)
+	}
+	x.record(d)
+	if g.cfg.Audit != nil {
+		if err := g.auditRequest(x, d, in, body); err != nil {
+			return nil, err
+		}
+	}
+	if err := decisionError(d, "Request"); err != nil {
+		return nil, err
+	}
+	setAnnotations(w, d)
+	if x.restore, err = x.sg.Redact(); err != nil {
+		return nil, policyError(brightline.StageRequest, err)
+	}
+	if req.Raw == nil && len(req.ExtraFields) > 0 {
+		// A redacted request is sent re-encoded, so fields the model
+		// does not hold, and their unredacted text, are dropped.
+		w.Header().Set("x-brightline-dropped-fields", strings.Join(req.ExtraFields, ", "))
+	}
+	return req, nil
+}
+
+// complete forwards a request that is not streamed, decides the answer
+// and writes it in the client's dialect.
+func (g *Gateway) complete(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header) {
+	smp := g.sample(x)
+	resp, served, err := g.router.Complete(ctx, req, hdr)
+	x.served = served
+	if err != nil {
+		g.fail(w, r, x, g.interrupted(err))
+		return
+	}
+	resp, served, err = g.retryRefusal(ctx, x, req, hdr, resp, served)
+	x.served = served
+	if err != nil {
+		g.fail(w, r, x, err)
+		return
+	}
+	x.usage = resp.Usage
+	// Shadow mode compares the answer as the provider gave it, before
+	// the tool-call stage holds calls or identifiers are restored.
+	smp.Keep(req, resp, nil, time.Since(x.start))
+	if err := g.decideResponse(x, resp); err != nil {
+		g.fail(w, r, x, err)
+		return
+	}
+	if x.restore != nil {
+		resp = restored(resp, x.restore)
+	}
+	out := resp.Raw
+	if resp.Dialect != x.codec.dialect || out == nil {
+		if out, err = x.codec.encodeResponse(resp); err != nil {
+			g.fail(w, r, x, err)
+			return
+		}
+	}
+	if err := x.pending.wait(); err != nil {
+		g.fail(w, r, x, err)
+		return
+	}
+	x.pending.setReceipt(w.Header())
+	setServedHeaders(w, served)
+	for _, h := range x.held {
+		w.Header().Add(HeaderHeldApproval, h.ApprovalID)
+		w.Header().Add(HeaderHeldStatusURL, h.StatusURL)
+		w.Header().Add(HeaderHeldExpires, h.ExpiresAt.Format(time.RFC3339))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out)
+	smp.Submit()
+}
+
+// restored is a copy of resp in which the client gets the identifiers a
+// redaction replaced back.
+func restored(resp *llm.Response, p *safeguard.Placeholders) *llm.Response {
+	c := *resp
+	c.Content = slices.Clone(resp.Content)
+	for i := range c.Content {
+		if b := &c.Content[i]; b.Type == llm.BlockText {
+			b.Text = p.Restore(b.Text)
+		}
+	}
+	c.Raw = nil
+	return &c
 }
 
 // Handle mounts h on the gateway's mux at pattern (http.ServeMux syntax),
@@ -595,16 +667,20 @@ func (g *Gateway) finish(x *exchange) {
 		attrs = append(attrs, "target", x.served.Target, "attempts", x.served.Attempts,
 			"input_tokens", x.usage.InputTokens, "output_tokens", x.usage.OutputTokens)
 	}
+	if x.estimate > 0 {
+		attrs = append(attrs, "input_tokens", x.estimate)
+	}
 	if len(x.decisions) > 0 {
 		attrs = append(attrs, "decisions", decisionLog(x.decisions))
 	}
+	msg := cmp.Or(x.logAs, "request")
 	switch {
 	case x.err == nil:
-		g.log.Info("request", attrs...)
+		g.log.Info(msg, attrs...)
 	case x.status >= 500:
-		g.log.Error("request", append(attrs, "err", x.err)...)
+		g.log.Error(msg, append(attrs, "err", x.err)...)
 	default:
-		g.log.Info("request", append(attrs, "err", x.err)...)
+		g.log.Info(msg, append(attrs, "err", x.err)...)
 	}
 }
 
