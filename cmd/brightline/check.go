@@ -17,7 +17,6 @@ import (
 	"github.com/brightline/brightline/internal/llm"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/safeguard"
-	"github.com/brightline/brightline/internal/store"
 )
 
 const checkUsage = "usage: brightline check [-config FILE] [-principal-key KEY | -principal NAME [-person P] [-org ORG] [-purpose PURPOSE] [-role ROLE]...]\n" +
@@ -178,7 +177,7 @@ func principalOfKey(ctx context.Context, cfg *Config, key string) (brightline.Pr
 		}
 		key = string(b)
 	}
-	p, err := db.PrincipalByKeyHash(ctx, store.HashKey(strings.TrimSpace(key)))
+	p, err := db.PrincipalByKeyHash(ctx, brightline.HashKey(strings.TrimSpace(key)))
 	if errors.Is(err, brightline.ErrNotFound) {
 		return p, errors.New("-principal-key matches no active API key (brightline keys list shows them)")
 	}

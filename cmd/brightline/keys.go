@@ -76,17 +76,17 @@ func keysCreate(ctx context.Context, args []string, e *env) error {
 	}
 	defer db.Close()
 
-	plaintext, hash, err := store.NewKey()
+	plaintext, hash, err := brightline.NewKey()
 	if err != nil {
 		return err
 	}
-	id, err := store.NewKeyID()
+	id, err := brightline.NewKeyID()
 	if err != nil {
 		return err
 	}
 	k := store.Key{
 		ID:        id,
-		Prefix:    store.DisplayPrefix(plaintext),
+		Prefix:    brightline.DisplayPrefix(plaintext),
 		Principal: brightline.Principal{ID: id, Name: *name, Person: *person, Org: *org, Purpose: *purpose, Roles: roles},
 	}
 	if err := db.CreateKey(ctx, k, hash); err != nil {

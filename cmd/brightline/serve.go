@@ -397,7 +397,7 @@ func (s *server) shutdown() error {
 // keyUsage records when each key was last used, in batches: the gateway
 // marks keys on the request path, and Run writes the marks to the store.
 type keyUsage struct {
-	store.UsageBatcher
+	gateway.UsageBatcher
 	db  store.Keys
 	log *slog.Logger
 }

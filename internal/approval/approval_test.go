@@ -125,7 +125,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	for _, p := range []brightline.Principal{agent, officer1, officer2, clerk, selfish, agentLaptop, officer1Phone, grace} {
-		_, hash, err := store.NewKey()
+		_, hash, err := brightline.NewKey()
 		if err != nil {
 			t.Fatal(err)
 		}

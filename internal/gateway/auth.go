@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/store"
 )
 
 // KeyStore looks principals up by the hash of their API key.
@@ -34,7 +32,7 @@ func (a storeAuth) Authenticate(ctx context.Context, key string) (brightline.Pri
 	// here, so they pay no timer.
 	ctx, cancel := context.WithTimeout(ctx, authTimeout)
 	defer cancel()
-	return a.s.PrincipalByKeyHash(ctx, store.HashKey(key))
+	return a.s.PrincipalByKeyHash(ctx, brightline.HashKey(key))
 }
 
 // apiKey returns the key from Authorization: Bearer or x-api-key.
@@ -103,7 +101,7 @@ type cacheEntry struct {
 }
 
 func (c *cacheAuth) Authenticate(ctx context.Context, key string) (brightline.Principal, error) {
-	h := sha256.Sum256([]byte(key))
+	h := brightline.HashKey(key)
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[h]

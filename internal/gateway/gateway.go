@@ -73,7 +73,7 @@ type Config struct {
 	// Now is the clock rules see as time. nil means time.Now.
 	Now func() time.Time
 	// KeyUsed, if set, is told the principal id of every authenticated
-	// model API request. It must not block (store.UsageBatcher.Mark).
+	// model API request. It must not block (UsageBatcher.Mark).
 	KeyUsed func(principalID string)
 	// Approvals records tool calls held for human approval. nil holds
 	// them with a notice that no approval service exists.

@@ -167,7 +167,7 @@ func newFixtureWith(t testing.TB, wait time.Duration, decide func(context.Contex
 	db.Now = f.clock.Now
 	f.db = db
 	for _, p := range []brightline.Principal{agent, other, approver, agentLaptop, approver2} {
-		_, hash, err := store.NewKey()
+		_, hash, err := brightline.NewKey()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,15 +6,17 @@
 // # API keys and principals
 //
 // Each API key authenticates exactly one [brightline.Principal], and the
-// principal's ID is the key's ID ("key_" followed by a ULID, see [NewKeyID]).
+// principal's ID is the key's ID ("key_" followed by a ULID, see
+// [brightline.NewKeyID]).
 // There is no principal without a key and no key shared by principals, so
 // revoking a key retires its principal. Rotating a caller's key therefore
 // means creating a new principal with the same Name, Org, Purpose and Roles;
 // decisions recorded against the old ID stay attributable to it.
 //
-// Keys are stored only as SHA-256 hashes ([HashKey]); the plaintext is shown
-// once, when [NewKey] mints it. The first [PrefixLen] characters are kept
-// for display so that an operator can tell keys apart.
+// Keys are stored only as SHA-256 hashes ([brightline.HashKey]); the
+// plaintext is shown once, when [brightline.NewKey] mints it. The first
+// [brightline.PrefixLen] characters are kept for display so that an
+// operator can tell keys apart.
 //
 // # Time
 //
@@ -42,7 +44,8 @@ var ErrExists = errors.New("already exists")
 type Key struct {
 	// ID identifies the key and is also Principal.ID.
 	ID string
-	// Prefix is the first PrefixLen characters of the plaintext, for display.
+	// Prefix is the first brightline.PrefixLen characters of the
+	// plaintext, for display (see [brightline.DisplayPrefix]).
 	Prefix string
 	// Principal is the caller the key authenticates.
 	Principal brightline.Principal
@@ -109,7 +112,8 @@ type Keys interface {
 	// TouchKeys sets LastUsedAt to the store's current time for each of the
 	// active keys in ids, in one write. Unknown and revoked ids are ignored
 	// and an empty ids is a no-op. It is meant to be called periodically
-	// with a batch of uses (see [UsageBatcher]), never once per request.
+	// with a batch of uses (see gateway.UsageBatcher), never once per
+	// request.
 	// Safe to retry.
 	TouchKeys(ctx context.Context, ids []string) error
 }

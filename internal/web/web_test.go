@@ -63,7 +63,7 @@ func newService(t *testing.T) (*approval.Service, *httptest.Server, *events) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	ev := &events{}
 	for _, p := range []brightline.Principal{agent, officer, clerk} {
-		_, hash, err := store.NewKey()
+		_, hash, err := brightline.NewKey()
 		if err != nil {
 			t.Fatal(err)
 		}

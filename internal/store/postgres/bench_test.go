@@ -38,13 +38,13 @@ func BenchmarkPrincipalByKeyHash(b *testing.B) {
 	hashes := make([][32]byte, n)
 	rows := make([][]any, n)
 	for i := range hashes {
-		plain, hash, err := store.NewKey()
+		plain, hash, err := brightline.NewKey()
 		if err != nil {
 			b.Fatal(err)
 		}
 		id := fmt.Sprintf("key_%05d", i)
 		hashes[i] = hash
-		rows[i] = []any{id, hash[:], store.DisplayPrefix(plain), id, "", "acme", "benchmark", `["user","approver"]`, int64(0)}
+		rows[i] = []any{id, hash[:], brightline.DisplayPrefix(plain), id, "", "acme", "benchmark", `["user","approver"]`, int64(0)}
 	}
 	// Setup only: one COPY rather than 10,000 commits.
 	if _, err := db.pool.CopyFrom(ctx, pgx.Identifier{"keys"},
@@ -78,7 +78,7 @@ func BenchmarkPrincipalByKeyHash(b *testing.B) {
 		})
 	})
 	b.Run("unknown", func(b *testing.B) {
-		_, unknown, err := store.NewKey()
+		_, unknown, err := brightline.NewKey()
 		if err != nil {
 			b.Fatal(err)
 		}

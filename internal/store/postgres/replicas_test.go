@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/pgtest"
 	"github.com/brightline/brightline/internal/store/storetest"
@@ -249,12 +250,12 @@ func TestCreateKeyAcrossReplicas(t *testing.T) {
 	r := openReplicas(t, 3, nil)
 	var ok, exists atomic.Int32
 	race(9, func(i int) {
-		plain, hash, err := store.NewKey()
+		plain, hash, err := brightline.NewKey()
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		err = r.dbs[i%3].CreateKey(ctx, store.Key{ID: "key_same", Prefix: store.DisplayPrefix(plain)}, hash)
+		err = r.dbs[i%3].CreateKey(ctx, store.Key{ID: "key_same", Prefix: brightline.DisplayPrefix(plain)}, hash)
 		switch {
 		case err == nil:
 			ok.Add(1)

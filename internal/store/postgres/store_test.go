@@ -125,7 +125,7 @@ func TestStorageErrorsAreNotSentinels(t *testing.T) {
 	if _, err := db.pool.Exec(ctx, `DROP TABLE keys`); err != nil {
 		t.Fatal(err)
 	}
-	_, hash, err := store.NewKey()
+	_, hash, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestContextCancellation(t *testing.T) {
 	db := openTemp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, hash, err := store.NewKey()
+	_, hash, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

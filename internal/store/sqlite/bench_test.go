@@ -27,13 +27,13 @@ func BenchmarkPrincipalByKeyHash(b *testing.B) {
 	const n = 10000
 	hashes := make([][32]byte, n)
 	for i := range hashes {
-		plain, hash, err := store.NewKey()
+		plain, hash, err := brightline.NewKey()
 		if err != nil {
 			b.Fatal(err)
 		}
 		id := fmt.Sprintf("key_%05d", i)
 		p := brightline.Principal{Name: id, Org: "acme", Purpose: "benchmark", Roles: []string{"user", "approver"}}
-		if err := db.CreateKey(ctx, store.Key{ID: id, Prefix: store.DisplayPrefix(plain), Principal: p}, hash); err != nil {
+		if err := db.CreateKey(ctx, store.Key{ID: id, Prefix: brightline.DisplayPrefix(plain), Principal: p}, hash); err != nil {
 			b.Fatal(err)
 		}
 		hashes[i] = hash
@@ -61,7 +61,7 @@ func BenchmarkPrincipalByKeyHash(b *testing.B) {
 		})
 	})
 	b.Run("unknown", func(b *testing.B) {
-		_, unknown, err := store.NewKey()
+		_, unknown, err := brightline.NewKey()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -35,12 +35,12 @@ func TestDiskFull(t *testing.T) {
 	var created []string
 	var fullErr error
 	for i := range 10000 {
-		plain, hash, err := store.NewKey()
+		plain, hash, err := brightline.NewKey()
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := fmt.Sprintf("key_%05d", i)
-		k := store.Key{ID: id, Prefix: store.DisplayPrefix(plain), Principal: brightline.Principal{Name: strings.Repeat("n", 200)}}
+		k := store.Key{ID: id, Prefix: brightline.DisplayPrefix(plain), Principal: brightline.Principal{Name: strings.Repeat("n", 200)}}
 		if err := db.CreateKey(ctx, k, hash); err != nil {
 			fullErr = err
 			break
@@ -69,7 +69,7 @@ func TestDiskFull(t *testing.T) {
 	if _, err := db.write.ExecContext(ctx, "PRAGMA max_page_count = 1073741823"); err != nil {
 		t.Fatal(err)
 	}
-	_, hash, _ := store.NewKey()
+	_, hash, _ := brightline.NewKey()
 	if err := db.CreateKey(ctx, store.Key{ID: "key_after", Prefix: "bl_x"}, hash); err != nil {
 		t.Errorf("write after space was freed: %v", err)
 	}

@@ -72,12 +72,12 @@ func TestReopenKeepsDataAndMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, hash, err := store.NewKey()
+	plain, hash, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := brightline.Principal{ID: "key_1", Name: "ci", Org: "acme", Purpose: "logistics", Roles: []string{"admin", "auditor"}}
-	if err := db.CreateKey(ctx, store.Key{ID: "key_1", Prefix: store.DisplayPrefix(plain), Principal: want}, hash); err != nil {
+	if err := db.CreateKey(ctx, store.Key{ID: "key_1", Prefix: brightline.DisplayPrefix(plain), Principal: want}, hash); err != nil {
 		t.Fatal(err)
 	}
 	before := migrationRows(t, db)
@@ -107,7 +107,7 @@ func TestReopenKeepsDataAndMigrations(t *testing.T) {
 			t.Errorf("schema_migrations row %d: got %+v, want %+v (unchanged)", i, after[i], before[i])
 		}
 	}
-	got, err := db.PrincipalByKeyHash(ctx, store.HashKey(plain))
+	got, err := db.PrincipalByKeyHash(ctx, brightline.HashKey(plain))
 	if err != nil {
 		t.Fatalf("lookup after reopening: %v", err)
 	}
@@ -322,7 +322,7 @@ func TestCreateKeyReportsStorageErrors(t *testing.T) {
 	if _, err := db.write.Exec(`DROP TABLE keys`); err != nil {
 		t.Fatal(err)
 	}
-	_, hash, err := store.NewKey()
+	_, hash, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

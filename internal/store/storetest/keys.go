@@ -44,11 +44,11 @@ func TestKeys(t *testing.T, open OpenFunc[store.Keys]) {
 // newKey returns a Key with a fresh plaintext, as the CLI would create it.
 func newKey(t *testing.T, id string, p brightline.Principal) (store.Key, [32]byte) {
 	t.Helper()
-	plain, hash, err := store.NewKey()
+	plain, hash, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.Key{ID: id, Prefix: store.DisplayPrefix(plain), Principal: p}, hash
+	return store.Key{ID: id, Prefix: brightline.DisplayPrefix(plain), Principal: p}, hash
 }
 
 // mustCreate creates a key for a principal named after id.
@@ -158,7 +158,7 @@ func testCreateThenLookup(t *testing.T, s store.Keys, _ *clock) {
 func testLookupUnknown(t *testing.T, s store.Keys, _ *clock) {
 	ctx := context.Background()
 	mustCreate(t, s, "key_known")
-	_, unknown, err := store.NewKey()
+	_, unknown, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func testLookupUnknown(t *testing.T, s store.Keys, _ *clock) {
 	}{
 		{"random hash", unknown},
 		{"zero hash", [32]byte{}},
-		{"hash of the empty string", store.HashKey("")},
+		{"hash of the empty string", brightline.HashKey("")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := s.PrincipalByKeyHash(ctx, tt.hash)
@@ -326,7 +326,7 @@ func testDuplicates(t *testing.T, s store.Keys, _ *clock) {
 	if err := s.RevokeKey(ctx, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, fresh, err := store.NewKey()
+	_, fresh, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func testDuplicates(t *testing.T, s store.Keys, _ *clock) {
 
 func testInvalid(t *testing.T, s store.Keys, _ *clock) {
 	ctx := context.Background()
-	_, hash, err := store.NewKey()
+	_, hash, err := brightline.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,12 +503,12 @@ func testConcurrent(t *testing.T, s store.Keys, c *clock) {
 			for i := range perW {
 				id := fmt.Sprintf("key_w%d_%02d", w, i)
 				c.Advance(time.Microsecond)
-				plain, hash, err := store.NewKey() // not newKey: t.Fatal is for the test goroutine
+				plain, hash, err := brightline.NewKey() // not newKey: t.Fatal is for the test goroutine
 				if err != nil {
 					t.Errorf("writer %d: NewKey: %v", w, err)
 					return
 				}
-				k := store.Key{ID: id, Prefix: store.DisplayPrefix(plain), Principal: brightline.Principal{Name: id}}
+				k := store.Key{ID: id, Prefix: brightline.DisplayPrefix(plain), Principal: brightline.Principal{Name: id}}
 				if err := s.CreateKey(ctx, k, hash); err != nil {
 					t.Errorf("writer %d: CreateKey(%s): %v", w, id, err)
 					return

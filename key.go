@@ -1,4 +1,4 @@
-package store
+package brightline
 
 import (
 	"crypto/rand"
@@ -56,7 +56,7 @@ func HashKey(plaintext string) [32]byte {
 }
 
 // DisplayPrefix returns the first PrefixLen characters of a plaintext key,
-// the part stored in [Key.Prefix], or all of it if it is shorter.
+// the part stores keep for display (store.Key.Prefix), or all of it if it is shorter.
 func DisplayPrefix(plaintext string) string {
 	if len(plaintext) <= PrefixLen {
 		return plaintext
@@ -69,8 +69,8 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // NewKeyID returns a new key (and principal) ID: "key_" followed by a ULID,
 // 48 bits of millisecond time then 80 random bits in Crockford base32, so
-// IDs sort roughly by creation time. Callers must treat IDs as opaque; the
-// store orders keys by insertion, not by ID.
+// IDs sort roughly by creation time. Callers must treat IDs as opaque;
+// stores order keys by insertion, not by ID.
 func NewKeyID() (string, error) {
 	return newKeyID(time.Now())
 }

@@ -1,4 +1,4 @@
-package store
+package gateway
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"sync"
 )
 
-// UsageBatcher collects which keys were used so that recording LastUsedAt
-// costs a map insert on the request path and one write per flush instead of
-// one write per request. The zero value is ready to use and it is safe for
+// UsageBatcher collects which keys were used (see [Config.KeyUsed]) so
+// that recording their last use costs a map insert on the request path and
+// one write per flush instead of one write per request. The zero value is ready to use and it is safe for
 // concurrent use.
 //
 // The owner calls Flush on a ticker (a minute is plenty for an operator's
@@ -28,10 +28,19 @@ func (u *UsageBatcher) Mark(id string) {
 	u.used[id] = struct{}{}
 }
 
+// KeyToucher records when API keys were last used. store.Keys implements
+// it.
+type KeyToucher interface {
+	// TouchKeys sets the last-used time of each active key in ids to the
+	// store's current time, in one write. Unknown and revoked ids are
+	// ignored and an empty ids is a no-op. Safe to retry.
+	TouchKeys(ctx context.Context, ids []string) error
+}
+
 // Flush writes the keys marked since the last successful flush with
 // k.TouchKeys, stamping them with the store's current time. If the write
 // fails the marks are kept for the next Flush and the error is returned.
-func (u *UsageBatcher) Flush(ctx context.Context, k Keys) error {
+func (u *UsageBatcher) Flush(ctx context.Context, k KeyToucher) error {
 	u.mu.Lock()
 	used := u.used
 	u.used = nil

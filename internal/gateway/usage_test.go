@@ -1,4 +1,4 @@
-package store
+package gateway
 
 import (
 	"context"
@@ -9,10 +9,9 @@ import (
 	"testing"
 )
 
-// touchRecorder is a Keys whose TouchKeys records its calls and fails while
-// fail is set. Its other methods are not used and would panic.
+// touchRecorder is a KeyToucher that records its calls and fails while
+// fail is set.
 type touchRecorder struct {
-	Keys
 	mu    sync.Mutex
 	calls [][]string
 	fail  error
