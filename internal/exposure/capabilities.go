@@ -1,5 +1,7 @@
 package exposure
 
+import "github.com/brightline/brightline/internal/vendor"
+
 // Support says how well a vendor serves a feature through Brightline.
 type Support string
 
@@ -29,7 +31,7 @@ type Capability struct {
 // It is written to be conservative and should be updated as vendors and
 // Brightline's translations change; a shadow run is the real test.
 var Capabilities = map[string]map[string]Capability{
-	VendorAnthropic: {
+	vendor.Anthropic: {
 		FeatureTools:         {Supported, ""},
 		FeatureToolChoice:    {Supported, ""},
 		FeatureParallelTools: {Supported, ""},
@@ -44,7 +46,7 @@ var Capabilities = map[string]map[string]Capability{
 		FeatureLogprobs:      {Missing, "the Messages API returns no log probabilities"},
 		FeatureSeed:          {Missing, "the Messages API has no seed"},
 	},
-	VendorOpenAI: {
+	vendor.OpenAI: {
 		FeatureTools:         {Supported, ""},
 		FeatureToolChoice:    {Supported, ""},
 		FeatureParallelTools: {Supported, ""},
@@ -59,7 +61,7 @@ var Capabilities = map[string]map[string]Capability{
 		FeatureLogprobs:      {Supported, ""},
 		FeatureSeed:          {Supported, "best effort"},
 	},
-	VendorGoogle: {
+	vendor.Google: {
 		FeatureTools:         {Supported, "through Gemini's OpenAI-compatible API"},
 		FeatureToolChoice:    {Supported, ""},
 		FeatureParallelTools: {Unknown, "not verified through the OpenAI-compatible API"},
@@ -77,7 +79,7 @@ var Capabilities = map[string]map[string]Capability{
 	// Amazon's own models (Nova, Titan) are reached through Bedrock's
 	// Converse API, which Brightline translates to and from the canonical
 	// model.
-	VendorAmazon: {
+	vendor.Amazon: {
 		FeatureTools:         {Supported, "through Bedrock Converse"},
 		FeatureToolChoice:    {Differs, "Converse has auto, any and a named tool, but no \"none\": tools stay offered"},
 		FeatureParallelTools: {Unknown, "not verified through Converse"},
@@ -92,7 +94,7 @@ var Capabilities = map[string]map[string]Capability{
 		FeatureLogprobs:      {Missing, "Converse returns no log probabilities"},
 		FeatureSeed:          {Missing, "Converse has no seed"},
 	},
-	VendorXAI: {
+	vendor.XAI: {
 		FeatureTools:         {Supported, ""},
 		FeatureToolChoice:    {Supported, ""},
 		FeatureParallelTools: {Supported, ""},
@@ -131,7 +133,7 @@ const (
 // models differs from that vendor's own API, for the features where it
 // does: Anthropic's models on Amazon Bedrock ("bedrock") and on Google
 // Vertex AI ("vertex"). The models and the Messages body are the same, so
-// every other feature is as in Capabilities[VendorAnthropic].
+// every other feature is as in Capabilities[vendor.Anthropic].
 var HostCapabilities = map[string]map[string]Capability{
 	"bedrock": {
 		FeatureCountTokens:   {Missing, "Brightline's bedrock provider serves no count_tokens"},
@@ -147,19 +149,19 @@ var HostCapabilities = map[string]map[string]Capability{
 	},
 }
 
-// CapabilityVia returns vendor's support for feature when its models are
+// CapabilityVia returns vendor v's support for feature when its models are
 // served by a provider of type providerType: the host's difference from
 // [HostCapabilities] if it has one for the feature, else [CapabilityOf]
 // (or, for a host-only feature, Supported).
-func CapabilityVia(vendor, providerType, feature string) Capability {
-	if c, ok := HostCapabilities[providerType][feature]; ok && vendor == VendorAnthropic {
+func CapabilityVia(v, providerType, feature string) Capability {
+	if c, ok := HostCapabilities[providerType][feature]; ok && v == vendor.Anthropic {
 		return c
 	}
 	switch feature {
 	case FeatureCountTokens, FeatureBetas, FeatureServerTools:
-		if vendor == VendorAnthropic {
+		if v == vendor.Anthropic {
 			return Capability{Support: Supported}
 		}
 	}
-	return CapabilityOf(vendor, feature)
+	return CapabilityOf(v, feature)
 }

@@ -14,7 +14,7 @@
 // [Report] turns the aggregates into one row per principal, provider and
 // model: requests, tokens, first and last use, the routes, the features and
 // whether the route has a configured target at another vendor to move to.
-// [VendorOf] names the vendor behind a provider and model. The same report
+// [vendor.Of] names the vendor behind a provider and model. The same report
 // is served as JSON by [Handler] (GET /brightline/v1/exposure), printed by
 // [Command] (brightline exposure) and shown on the console.
 //

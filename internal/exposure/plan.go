@@ -113,7 +113,7 @@ type TransitionPlan struct {
 }
 
 // Plan rehearses moving the traffic that vendor from served since since to
-// vendor to (vendors as [VendorOf] names them). It reads usage from st,
+// vendor to (vendors as [vendor.Of] names them). It reads usage from st,
 // the configuration from routes and shadow results from shadow, which may
 // be nil. A route is a no-go when it has no target at to, when its traffic
 // uses a feature to lacks or that [Capabilities] does not know, or when

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline/internal/store"
+	"github.com/brightline/brightline/internal/vendor"
 )
 
 // RouteInfo is a configured route, as reports need it: the model name
@@ -175,12 +176,12 @@ func newRouteIndex(routes []RouteInfo) *routeIndex {
 func (idx *routeIndex) vendor(provider, providerType, model string) string {
 	t, ok := idx.providers[provider]
 	if !ok {
-		return VendorOf(providerType, "", model)
+		return vendor.Of(providerType, "", model)
 	}
 	if providerType == "" {
 		providerType = t.ProviderType
 	}
-	return VendorOf(providerType, t.BaseURL, model)
+	return vendor.Of(providerType, t.BaseURL, model)
 }
 
 // match returns the route serving the requested model, as the router
@@ -211,15 +212,15 @@ func targetModel(t TargetInfo, requested string) string {
 
 // targetVendor names the vendor of t serving requested.
 func targetVendor(t TargetInfo, requested string) string {
-	return VendorOf(t.ProviderType, t.BaseURL, targetModel(t, requested))
+	return vendor.Of(t.ProviderType, t.BaseURL, targetModel(t, requested))
 }
 
 // alternatives lists rt's targets for requested whose vendor is not
-// vendor, as "provider/model (vendor)".
-func (idx *routeIndex) alternatives(rt *RouteInfo, requested, vendor string) []string {
+// current, as "provider/model (vendor)".
+func (idx *routeIndex) alternatives(rt *RouteInfo, requested, current string) []string {
 	var out []string
 	for _, t := range rt.Targets {
-		if v := targetVendor(t, requested); v != vendor && v != VendorSimulated {
+		if v := targetVendor(t, requested); v != current && v != vendor.Simulated {
 			out = append(out, fmt.Sprintf("%s/%s (%s)", t.Provider, targetModel(t, requested), v))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/exposure"
+	"github.com/brightline/brightline/internal/vendor"
 )
 
 // ExposureHandler serves the console's exposure page, GET /ui/exposure
@@ -126,7 +127,7 @@ func (e *exposurePage) vendors() []string {
 			if model == "" {
 				model = rt.Model
 			}
-			if v := exposure.VendorOf(t.ProviderType, t.BaseURL, model); !slices.Contains(out, v) {
+			if v := vendor.Of(t.ProviderType, t.BaseURL, model); !slices.Contains(out, v) {
 				out = append(out, v)
 			}
 		}

@@ -1,8 +1,8 @@
-package exposure
+package vendor
 
 import "testing"
 
-func TestVendorOf(t *testing.T) {
+func TestOf(t *testing.T) {
 	tests := []struct {
 		typ, url, model string
 		want            string
@@ -59,45 +59,9 @@ func TestVendorOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url+" "+tt.model, func(t *testing.T) {
-			if got := VendorOf(tt.typ, tt.url, tt.model); got != tt.want {
-				t.Errorf("VendorOf(%q, %q, %q) = %q, want %q", tt.typ, tt.url, tt.model, got, tt.want)
+			if got := Of(tt.typ, tt.url, tt.model); got != tt.want {
+				t.Errorf("Of(%q, %q, %q) = %q, want %q", tt.typ, tt.url, tt.model, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestCapabilityVia(t *testing.T) {
-	tests := []struct {
-		vendor, host, feature string
-		want                  Support
-	}{
-		{VendorAnthropic, "anthropic", FeatureCountTokens, Supported},
-		{VendorAnthropic, "bedrock", FeatureCountTokens, Missing},
-		{VendorAnthropic, "vertex", FeatureCountTokens, Missing},
-		{VendorAnthropic, "bedrock", FeatureBetas, Differs},
-		{VendorAnthropic, "bedrock", FeatureServerTools, Missing},
-		{VendorAnthropic, "vertex", FeatureServerTools, Differs},
-		{VendorAnthropic, "bedrock", FeatureThinking, Supported}, // the model's own, as on Anthropic's API
-		{VendorAmazon, "bedrock", FeatureImages, Differs},
-		{VendorAmazon, "bedrock", FeatureThinking, Missing},
-	}
-	for _, tt := range tests {
-		if got := CapabilityVia(tt.vendor, tt.host, tt.feature); got.Support != tt.want {
-			t.Errorf("CapabilityVia(%s, %s, %s) = %s, want %s", tt.vendor, tt.host, tt.feature, got.Support, tt.want)
-		}
-	}
-}
-
-// TestCapabilityAtHosts: a move to Anthropic through Bedrock is judged by
-// what Bedrock offers, the worst of the route's targets.
-func TestCapabilityAtHosts(t *testing.T) {
-	if c := capabilityAt(VendorAnthropic, nil, FeatureCountTokens); c.Support != Supported {
-		t.Errorf("Anthropic's own API, count_tokens: got %s, want supported", c.Support)
-	}
-	if c := capabilityAt(VendorAnthropic, []string{"anthropic", "bedrock"}, FeatureCountTokens); c.Support != Missing {
-		t.Errorf("a route with a Bedrock target, count_tokens: got %s, want missing", c.Support)
-	}
-	if c := capabilityAt(VendorAnthropic, []string{"bedrock"}, FeaturePromptCaching); c.Support != Differs {
-		t.Errorf("Bedrock, prompt caching: got %s, want differs", c.Support)
 	}
 }

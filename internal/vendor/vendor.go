@@ -1,4 +1,11 @@
-package exposure
+// Package vendor is the identity of AI vendors: their names, the API hosts
+// they run and the models they make, and [Of], which names the vendor
+// behind a provider and model. It is the one place these facts are
+// written: the traffic inventory (internal/exposure) reports vendors by
+// [Of], and the code scanner's profiles (internal/scan/profiles) are named
+// after these vendors and tested to attribute their hosts and model ids as
+// [Of] does.
+package vendor
 
 import (
 	"net"
@@ -6,34 +13,35 @@ import (
 	"strings"
 )
 
-// Vendors [VendorOf] names. Any other answer is a host's second-level
-// name for an unrecognised openai-compatible API, or VendorUnknown.
+// Vendors [Of] names. Any other answer is the name of a hosting service
+// that runs open-weight models behind an openai-compatible API (together,
+// groq, …), or Unknown.
 const (
-	VendorAnthropic  = "anthropic"
-	VendorOpenAI     = "openai"
-	VendorGoogle     = "google"
-	VendorXAI        = "xai"
-	VendorMeta       = "meta"
-	VendorMistral    = "mistral"
-	VendorDeepSeek   = "deepseek"
-	VendorAmazon     = "amazon" // Nova and Titan, on Bedrock
-	VendorSelfHosted = "self-hosted"
-	VendorSimulated  = "simulated"
-	VendorUnknown    = "unknown"
+	Anthropic  = "anthropic"
+	OpenAI     = "openai"
+	Google     = "google"
+	XAI        = "xai"
+	Meta       = "meta"
+	Mistral    = "mistral"
+	DeepSeek   = "deepseek"
+	Amazon     = "amazon" // Nova and Titan, on Bedrock
+	SelfHosted = "self-hosted"
+	Simulated  = "simulated"
+	Unknown    = "unknown"
 )
 
 // hostVendors maps API host suffixes to the vendor that runs them, for
 // openai-compatible providers. A host matches a suffix when it equals it
 // or ends with "." followed by it.
 var hostVendors = []struct{ suffix, vendor string }{
-	{"api.anthropic.com", VendorAnthropic},
-	{"api.openai.com", VendorOpenAI},
+	{"api.anthropic.com", Anthropic},
+	{"api.openai.com", OpenAI},
 	{"openai.azure.com", "azure-openai"},
-	{"api.x.ai", VendorXAI},
-	{"generativelanguage.googleapis.com", VendorGoogle},
-	{"aiplatform.googleapis.com", VendorGoogle},
-	{"api.mistral.ai", VendorMistral},
-	{"api.deepseek.com", VendorDeepSeek},
+	{"api.x.ai", XAI},
+	{"generativelanguage.googleapis.com", Google},
+	{"aiplatform.googleapis.com", Google},
+	{"api.mistral.ai", Mistral},
+	{"api.deepseek.com", DeepSeek},
 	{"api.together.xyz", "together"},
 	{"api.together.ai", "together"},
 	{"api.fireworks.ai", "fireworks"},
@@ -43,7 +51,7 @@ var hostVendors = []struct{ suffix, vendor string }{
 	{"openrouter.ai", "openrouter"},
 	{"api.cohere.com", "cohere"},
 	{"api.cohere.ai", "cohere"},
-	{"api.llama.com", VendorMeta},
+	{"api.llama.com", Meta},
 }
 
 // modelVendors maps model name prefixes to the vendor that makes the model,
@@ -55,36 +63,36 @@ var modelVendors = []struct {
 	prefix, vendor string
 	closed         bool
 }{
-	{"gpt-oss", VendorOpenAI, false},
-	{"gemma", VendorGoogle, false},
-	{"claude", VendorAnthropic, true},
-	{"anthropic.claude", VendorAnthropic, true}, // Bedrock ids
-	{"gpt-", VendorOpenAI, true},
-	{"chatgpt-", VendorOpenAI, true},
-	{"o1", VendorOpenAI, true},
-	{"o3", VendorOpenAI, true},
-	{"o4", VendorOpenAI, true},
-	{"gemini", VendorGoogle, true},
-	{"grok", VendorXAI, true},
-	{"llama", VendorMeta, false},
-	{"meta-llama", VendorMeta, false},
-	{"mistral", VendorMistral, false},
-	{"mixtral", VendorMistral, false},
-	{"codestral", VendorMistral, false},
-	{"deepseek", VendorDeepSeek, false},
+	{"gpt-oss", OpenAI, false},
+	{"gemma", Google, false},
+	{"claude", Anthropic, true},
+	{"anthropic.claude", Anthropic, true}, // Bedrock ids
+	{"gpt-", OpenAI, true},
+	{"chatgpt-", OpenAI, true},
+	{"o1", OpenAI, true},
+	{"o3", OpenAI, true},
+	{"o4", OpenAI, true},
+	{"gemini", Google, true},
+	{"grok", XAI, true},
+	{"llama", Meta, false},
+	{"meta-llama", Meta, false},
+	{"mistral", Mistral, false},
+	{"mixtral", Mistral, false},
+	{"codestral", Mistral, false},
+	{"deepseek", DeepSeek, false},
 	// Bedrock ids name the maker first: amazon.nova-pro-v1:0,
 	// meta.llama3-1-70b-instruct-v1:0, openai.gpt-oss-120b-1:0.
-	{"openai.gpt-oss", VendorOpenAI, false},
-	{"amazon.", VendorAmazon, true},
-	{"meta.llama", VendorMeta, false},
-	{"mistral.", VendorMistral, false},
-	{"deepseek.", VendorDeepSeek, false},
+	{"openai.gpt-oss", OpenAI, false},
+	{"amazon.", Amazon, true},
+	{"meta.llama", Meta, false},
+	{"mistral.", Mistral, false},
+	{"deepseek.", DeepSeek, false},
 	{"cohere.", "cohere", true},
 	{"ai21.", "ai21", true},
 	{"writer.", "writer", true},
 }
 
-// VendorOf names the vendor behind a provider of type providerType at
+// Of names the vendor behind a provider of type providerType at
 // baseURL serving model.
 //
 // anthropic and openai providers are those vendors and simulated is
@@ -111,16 +119,16 @@ var modelVendors = []struct {
 //     "mistral", deepseek-* "deepseek".
 //
 // Anything else is "unknown".
-func VendorOf(providerType, baseURL, model string) string {
+func Of(providerType, baseURL, model string) string {
 	switch providerType {
 	case "anthropic":
-		return VendorAnthropic
+		return Anthropic
 	case "openai":
-		return VendorOpenAI
+		return OpenAI
 	case "simulated":
-		return VendorSimulated
+		return Simulated
 	case "vertex":
-		return VendorAnthropic
+		return Anthropic
 	case "bedrock":
 		m := model
 		if strings.HasPrefix(m, "arn:") {
@@ -129,7 +137,7 @@ func VendorOf(providerType, baseURL, model string) string {
 		if v, _ := vendorOfModel(m); v != "" {
 			return v
 		}
-		return VendorUnknown
+		return Unknown
 	}
 	mv, closed := vendorOfModel(model)
 	if closed {
@@ -141,7 +149,7 @@ func VendorOf(providerType, baseURL, model string) string {
 	if mv != "" {
 		return mv
 	}
-	return VendorUnknown
+	return Unknown
 }
 
 // vendorOfURL names the vendor by the URL's host, or "" if it cannot.
@@ -160,19 +168,19 @@ func vendorOfURL(baseURL string) string {
 		}
 	}
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") {
-		return VendorSelfHosted
+		return SelfHosted
 	}
 	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
-		return VendorSelfHosted
+		return SelfHosted
 	}
 	where := host + u.Path
 	for _, s := range []string{"ollama", "vllm", "llama.cpp", "llamacpp", "lmstudio", "localai", "tgi"} {
 		if strings.Contains(where, s) {
-			return VendorSelfHosted
+			return SelfHosted
 		}
 	}
 	if strings.HasSuffix(host, "aiplatform.googleapis.com") { // {region}-aiplatform.googleapis.com
-		return VendorGoogle
+		return Google
 	}
 	return ""
 }
