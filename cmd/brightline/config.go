@@ -602,6 +602,32 @@ func (c *Config) fillDefaults() {
 
 func (c *Config) validate() error {
 	var errs []error
+	errs = append(errs, c.validateStore()...)
+	errs = append(errs, c.validateLimits()...)
+	errs = append(errs, c.validateAudit()...)
+	errs = append(errs, c.validateShadow()...)
+	errs = append(errs, c.validateMCP()...)
+	errs = append(errs, c.validateSurveillance()...)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	if len(c.Providers) == 0 {
+		errs = append(errs, errors.New("providers: at least one provider is required"))
+	}
+	names := map[string]bool{}
+	for i, p := range c.Providers {
+		errs = append(errs, validateProvider(i, p, names)...)
+	}
+	errs = append(errs, c.validateRoutes(names)...)
+	errs = append(errs, c.validatePolicy()...)
+	return errors.Join(errs...)
+}
+
+// validateStore checks the store section.
+func (c *Config) validateStore() []error {
+	var errs []error
 	switch c.Store.Driver {
 	case driverSQLite:
 		if c.Store.URL != "" {
@@ -617,41 +643,61 @@ func (c *Config) validate() error {
 	if c.Store.MergeInterval < 0 || c.Store.MergeInterval > defaultMergeInterval {
 		errs = append(errs, fmt.Errorf("store.merge_interval: %s, want more than 0 and at most %s (a longer interval lets a collector spread over replicas overshoot a limit further)", c.Store.MergeInterval, defaultMergeInterval))
 	}
-	if c.Limits.MaxRequestBytes < 0 {
+	return errs
+}
+
+// validateLimits checks the limits section.
+func (c *Config) validateLimits() []error {
+	var errs []error
+	l := &c.Limits
+	if l.MaxRequestBytes < 0 {
 		errs = append(errs, errors.New("limits.max_request_bytes must be positive"))
 	}
-	if c.Limits.BodyReadTimeout < 0 {
-		errs = append(errs, fmt.Errorf("limits.body_read_timeout: %s must not be negative", c.Limits.BodyReadTimeout))
+	if l.BodyReadTimeout < 0 {
+		errs = append(errs, fmt.Errorf("limits.body_read_timeout: %s must not be negative", l.BodyReadTimeout))
 	}
-	if c.Limits.KeyRequestsInFlight < 0 {
-		errs = append(errs, fmt.Errorf("limits.key_requests_in_flight: %d must be positive", c.Limits.KeyRequestsInFlight))
+	if l.KeyRequestsInFlight < 0 {
+		errs = append(errs, fmt.Errorf("limits.key_requests_in_flight: %d must be positive", l.KeyRequestsInFlight))
 	}
-	if c.Limits.KeyBytesInFlight < c.Limits.MaxRequestBytes {
-		errs = append(errs, fmt.Errorf("limits.key_bytes_in_flight: %d, want at least max_request_bytes (%d)", c.Limits.KeyBytesInFlight, c.Limits.MaxRequestBytes))
+	if l.KeyBytesInFlight < l.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("limits.key_bytes_in_flight: %d, want at least max_request_bytes (%d)", l.KeyBytesInFlight, l.MaxRequestBytes))
 	}
-	if c.Limits.BodyBytesInFlight < c.Limits.MaxRequestBytes {
-		errs = append(errs, fmt.Errorf("limits.body_bytes_in_flight: %d, want at least max_request_bytes (%d)", c.Limits.BodyBytesInFlight, c.Limits.MaxRequestBytes))
+	if l.BodyBytesInFlight < l.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("limits.body_bytes_in_flight: %d, want at least max_request_bytes (%d)", l.BodyBytesInFlight, l.MaxRequestBytes))
 	}
-	if c.Audit.WitnessQuorum < 0 || c.Audit.WitnessQuorum > len(c.Audit.Witnesses) {
-		errs = append(errs, fmt.Errorf("audit.witness_quorum: %d, want 0 to the number of witnesses (%d)", c.Audit.WitnessQuorum, len(c.Audit.Witnesses)))
+	return errs
+}
+
+// validateAudit checks the audit section.
+func (c *Config) validateAudit() []error {
+	var errs []error
+	a := &c.Audit
+	if a.WitnessQuorum < 0 || a.WitnessQuorum > len(a.Witnesses) {
+		errs = append(errs, fmt.Errorf("audit.witness_quorum: %d, want 0 to the number of witnesses (%d)", a.WitnessQuorum, len(a.Witnesses)))
 	}
-	for i, w := range c.Audit.Witnesses {
+	for i, w := range a.Witnesses {
 		if w.URL == "" || w.VKey == "" {
 			errs = append(errs, fmt.Errorf("audit.witnesses[%d]: url and vkey are required", i))
 		}
 	}
-	if c.Audit.QueueSize < 0 {
+	if a.QueueSize < 0 {
 		errs = append(errs, errors.New("audit.queue_size must not be negative"))
 	}
-	if c.Audit.Release != "journal" && c.Audit.Release != "sequenced" {
-		errs = append(errs, fmt.Errorf("audit.release: %q, want journal or sequenced", c.Audit.Release))
+	if a.Release != "journal" && a.Release != "sequenced" {
+		errs = append(errs, fmt.Errorf("audit.release: %q, want journal or sequenced", a.Release))
 	}
-	if c.Audit.MMD < 0 {
-		errs = append(errs, fmt.Errorf("audit.mmd: %s must not be negative", c.Audit.MMD))
+	if a.MMD < 0 {
+		errs = append(errs, fmt.Errorf("audit.mmd: %s must not be negative", a.MMD))
 	}
-	if c.Audit.BodyRetention < 0 {
-		errs = append(errs, fmt.Errorf("audit.body_retention: %s must not be negative", c.Audit.BodyRetention))
+	if a.BodyRetention < 0 {
+		errs = append(errs, fmt.Errorf("audit.body_retention: %s must not be negative", a.BodyRetention))
 	}
+	return errs
+}
+
+// validateShadow checks the shadow section.
+func (c *Config) validateShadow() []error {
+	var errs []error
 	for route, sc := range c.Shadow.Routes {
 		known := false
 		for _, p := range c.Providers {
@@ -667,23 +713,34 @@ func (c *Config) validate() error {
 	if c.Shadow.Concurrency < 0 || c.Shadow.Queue < 0 || c.Shadow.Timeout < 0 {
 		errs = append(errs, errors.New("shadow: concurrency, queue and timeout must not be negative"))
 	}
-	seenMCP := map[string]bool{}
+	return errs
+}
+
+// validateMCP checks the mcp section.
+func (c *Config) validateMCP() []error {
+	var errs []error
+	seen := map[string]bool{}
 	for i, m := range c.MCP.Servers {
 		switch {
 		case m.Name == "" || strings.ContainsAny(m.Name, "/ "):
 			errs = append(errs, fmt.Errorf("mcp.servers[%d]: name %q must be non-empty, without '/' or spaces", i, m.Name))
-		case seenMCP[m.Name]:
+		case seen[m.Name]:
 			errs = append(errs, fmt.Errorf("mcp.servers[%d]: duplicate name %q", i, m.Name))
 		case (m.URL == "") == (len(m.Command) == 0):
 			errs = append(errs, fmt.Errorf("mcp.servers[%d] (%s): give exactly one of url and command", i, m.Name))
 		}
-		seenMCP[m.Name] = true
+		seen[m.Name] = true
 	}
-	// These two bound what the surveillance safeguard remembers. Setting
-	// them is the operator's alone, so they may only make it remember
-	// more: a smaller capacity would forget profiles before the
-	// broad-profiles rule counts them, a longer interval would lose more
-	// counts in a crash.
+	return errs
+}
+
+// validateSurveillance checks the surveillance section. Its two settings
+// bound what the surveillance safeguard remembers. Setting them is the
+// operator's alone, so they may only make it remember more: a smaller
+// capacity would forget profiles before the broad-profiles rule counts
+// them, a longer interval would lose more counts in a crash.
+func (c *Config) validateSurveillance() []error {
+	var errs []error
 	if c.Surveillance.ProfileCapacity != 0 && c.Surveillance.ProfileCapacity < minProfileCapacity {
 		errs = append(errs, fmt.Errorf("surveillance.profile_capacity %d is below %d: the config may only make the safeguard remember more, not less",
 			c.Surveillance.ProfileCapacity, minProfileCapacity))
@@ -691,70 +748,81 @@ func (c *Config) validate() error {
 	if c.Surveillance.SaveInterval <= 0 || c.Surveillance.SaveInterval > maxSaveInterval {
 		errs = append(errs, fmt.Errorf("surveillance.save_interval must be positive and at most %v, so that a crash loses little of the counts", maxSaveInterval))
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
+	return errs
+}
+
+// validateProvider checks providers[i], p, and adds its name to names,
+// the names seen so far.
+func validateProvider(i int, p ProviderConfig, names map[string]bool) []error {
+	var errs []error
+	where := fmt.Sprintf("providers[%d]", i)
+	if p.VerifyReceipts && p.Type != "simulated" {
+		errs = append(errs, fmt.Errorf("%s (%s): verify_receipts is for the simulated provider; a real vendor checks receipts on its side (auditverify/provider)", where, p.Name))
+	}
+	if p.Name == "" {
+		errs = append(errs, fmt.Errorf("%s: name is required", where))
+	} else if names[p.Name] {
+		errs = append(errs, fmt.Errorf("%s: duplicate provider name %q", where, p.Name))
+	}
+	names[p.Name] = true
+	// A beta header sent upstream on every request would switch on
+	// provider features for everyone; only betas that execute nothing
+	// at the provider may be set here (others are the signed policy's
+	// to allow, per request).
+	for k, v := range p.Headers {
+		if strings.EqualFold(k, "anthropic-beta") {
+			if err := anthropic.CheckBetas([]string{v}, nil); err != nil {
+				errs = append(errs, fmt.Errorf("%s (%s): headers: anthropic-beta %q may run tools at the provider; only the signed policy can allow that (allow.anthropic_beta), and the client sends it per request", where, p.Name, v))
+			}
+		}
+	}
+	for _, err := range p.typeErrors() {
+		errs = append(errs, fmt.Errorf("%s (%s): %w", where, p.Name, err))
+	}
+	if p.Type != "bedrock" && (p.AccessKeyID != "" || p.SecretAccessKey != "" || p.SessionToken != "") {
+		errs = append(errs, fmt.Errorf("%s (%s): access_key_id, secret_access_key and session_token are for bedrock providers only", where, p.Name))
+	}
+	if p.Type != "vertex" && (p.Project != "" || p.CredentialsFile != "") {
+		errs = append(errs, fmt.Errorf("%s (%s): project and credentials_file are for vertex providers only", where, p.Name))
+	}
+	return errs
+}
+
+// typeErrors checks the type of p and the settings its type needs.
+func (p *ProviderConfig) typeErrors() []error {
+	var errs []error
+	switch p.Type {
+	case "anthropic", "openai":
+		if p.APIKey == "" {
+			errs = append(errs, fmt.Errorf("api_key is empty; set it, e.g. api_key: ${%s_API_KEY}", strings.ToUpper(p.Type)))
+		}
+	case "openai-compatible":
+		if p.BaseURL == "" {
+			errs = append(errs, errors.New("base_url is required for openai-compatible providers"))
+		}
+	case "bedrock":
+		if (p.AccessKeyID == "") != (p.SecretAccessKey == "") {
+			errs = append(errs, errors.New("set both access_key_id and secret_access_key, or neither to use the default AWS credentials chain"))
+		}
+		if p.SessionToken != "" && p.AccessKeyID == "" {
+			errs = append(errs, errors.New("session_token needs access_key_id and secret_access_key"))
+		}
+	case "vertex":
+		if p.Project == "" || p.Region == "" {
+			errs = append(errs, errors.New("vertex providers need project and region (e.g. region: us-east5)"))
+		}
+	case "simulated":
+	case "":
+		errs = append(errs, errors.New("type is required (anthropic, openai, openai-compatible, bedrock, vertex or simulated)"))
 	default:
-		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+		errs = append(errs, fmt.Errorf("unknown type %q (want anthropic, openai, openai-compatible, bedrock, vertex or simulated)", p.Type))
 	}
-	if len(c.Providers) == 0 {
-		errs = append(errs, errors.New("providers: at least one provider is required"))
-	}
-	names := map[string]bool{}
-	for i, p := range c.Providers {
-		where := fmt.Sprintf("providers[%d]", i)
-		if p.VerifyReceipts && p.Type != "simulated" {
-			errs = append(errs, fmt.Errorf("%s (%s): verify_receipts is for the simulated provider; a real vendor checks receipts on its side (auditverify/provider)", where, p.Name))
-		}
-		if p.Name == "" {
-			errs = append(errs, fmt.Errorf("%s: name is required", where))
-		} else if names[p.Name] {
-			errs = append(errs, fmt.Errorf("%s: duplicate provider name %q", where, p.Name))
-		}
-		names[p.Name] = true
-		// A beta header sent upstream on every request would switch on
-		// provider features for everyone; only betas that execute nothing
-		// at the provider may be set here (others are the signed policy's
-		// to allow, per request).
-		for k, v := range p.Headers {
-			if strings.EqualFold(k, "anthropic-beta") {
-				if err := anthropic.CheckBetas([]string{v}, nil); err != nil {
-					errs = append(errs, fmt.Errorf("%s (%s): headers: anthropic-beta %q may run tools at the provider; only the signed policy can allow that (allow.anthropic_beta), and the client sends it per request", where, p.Name, v))
-				}
-			}
-		}
-		switch p.Type {
-		case "anthropic", "openai":
-			if p.APIKey == "" {
-				errs = append(errs, fmt.Errorf("%s (%s): api_key is empty; set it, e.g. api_key: ${%s_API_KEY}", where, p.Name, strings.ToUpper(p.Type)))
-			}
-		case "openai-compatible":
-			if p.BaseURL == "" {
-				errs = append(errs, fmt.Errorf("%s (%s): base_url is required for openai-compatible providers", where, p.Name))
-			}
-		case "bedrock":
-			if (p.AccessKeyID == "") != (p.SecretAccessKey == "") {
-				errs = append(errs, fmt.Errorf("%s (%s): set both access_key_id and secret_access_key, or neither to use the default AWS credentials chain", where, p.Name))
-			}
-			if p.SessionToken != "" && p.AccessKeyID == "" {
-				errs = append(errs, fmt.Errorf("%s (%s): session_token needs access_key_id and secret_access_key", where, p.Name))
-			}
-		case "vertex":
-			if p.Project == "" || p.Region == "" {
-				errs = append(errs, fmt.Errorf("%s (%s): vertex providers need project and region (e.g. region: us-east5)", where, p.Name))
-			}
-		case "simulated":
-		case "":
-			errs = append(errs, fmt.Errorf("%s (%s): type is required (anthropic, openai, openai-compatible, bedrock, vertex or simulated)", where, p.Name))
-		default:
-			errs = append(errs, fmt.Errorf("%s (%s): unknown type %q (want anthropic, openai, openai-compatible, bedrock, vertex or simulated)", where, p.Name, p.Type))
-		}
-		if p.Type != "bedrock" && (p.AccessKeyID != "" || p.SecretAccessKey != "" || p.SessionToken != "") {
-			errs = append(errs, fmt.Errorf("%s (%s): access_key_id, secret_access_key and session_token are for bedrock providers only", where, p.Name))
-		}
-		if p.Type != "vertex" && (p.Project != "" || p.CredentialsFile != "") {
-			errs = append(errs, fmt.Errorf("%s (%s): project and credentials_file are for vertex providers only", where, p.Name))
-		}
-	}
+	return errs
+}
+
+// validateRoutes checks the routes section; names are the providers'.
+func (c *Config) validateRoutes(names map[string]bool) []error {
+	var errs []error
 	if len(c.Routes) == 0 {
 		errs = append(errs, errors.New("routes: at least one route is required"))
 	}
@@ -781,8 +849,7 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	errs = append(errs, c.validatePolicy()...)
-	return errors.Join(errs...)
+	return errs
 }
 
 // validatePolicy checks the policy and tools sections.
