@@ -164,119 +164,148 @@ func (r *Router) Stream(ctx context.Context, req *llm.Request, hdr http.Header) 
 	return s, served, nil
 }
 
-// route runs the attempt loop shared by Complete and Stream.
+// route runs the attempt loop shared by Complete and Stream: each target
+// of the request's route in turn (after the target named after, if set),
+// with retries, until one answers or the loop must stop.
 func route[T any](r *Router, ctx context.Context, req *llm.Request, hdr http.Header, after string,
 	try func(context.Context, Provider, *Call) (T, error)) (T, Served, *breaker, error) {
 	var zero T
-	rt := r.route(req.Model)
-	if rt == nil {
-		return zero, Served{}, nil, &brightline.Error{
-			Code:    brightline.CodeNotFound,
-			Message: "model " + quote(req.Model) + " is not served by this gateway (GET /v1/models lists the models)",
-		}
+	targets, err := r.targets(req.Model, after)
+	if err != nil {
+		return zero, Served{}, nil, err
 	}
-	if len(rt.Targets) == 0 {
-		return zero, Served{}, nil, brightline.Errorf(brightline.CodeInternal, "model %q has no targets configured", req.Model)
+	a := &attempts{r: r, retry: r.Retry.withDefaults(), bpol: r.Breaker.withDefaults(), obs: r.Observer}
+	if a.obs == nil {
+		a.obs = nopObserver{}
 	}
-	retry := r.Retry.withDefaults()
-	bpol := r.Breaker.withDefaults()
-	obs := r.Observer
-	if obs == nil {
-		obs = nopObserver{}
-	}
-
-	targets := rt.Targets
-	if after == "" {
-		targets = r.canary(targets)
-	}
-	if after != "" {
-		for i, tg := range targets {
-			if tg.Provider.Name()+"/"+cmp(tg.Model, req.Model) == after {
-				targets = targets[i+1:]
-				break
-			}
-		}
-		if len(targets) == len(rt.Targets) || len(targets) == 0 {
-			return zero, Served{}, nil, brightline.Errorf(brightline.CodeUnavailable, "no target for model %q follows %s", req.Model, after)
-		}
-	}
-	var (
-		served  Served
-		lastErr error         // the last attempt's error
-		skipped bool          // some target was skipped by its breaker
-		minWait time.Duration // the shortest remaining cooldown of skipped targets
-	)
 	for i, tg := range targets {
 		model := cmp(tg.Model, req.Model)
 		key := tg.Provider.Name() + "/" + model
 		if i > 0 {
-			obs.Failover(served.Target, key)
+			a.obs.Failover(a.served.Target, key)
 		}
-		served = Served{Target: key, Provider: tg.Provider.Name(), Model: model, Dialect: tg.Provider.Dialect(), Attempts: served.Attempts}
-		br := r.breakers.get(key)
+		a.served = Served{Target: key, Provider: tg.Provider.Name(), Model: model, Dialect: tg.Provider.Dialect(), Attempts: a.served.Attempts}
 		c := *req
 		c.Model = model
-		call := &Call{Request: &c, Header: hdr}
-
-		for attempt := 1; attempt <= retry.MaxAttempts; attempt++ {
-			ok, trial, wait := br.allow(r.now(), bpol)
-			if !ok {
-				if attempt == 1 {
-					skipped = true
-					if minWait == 0 || wait < minWait {
-						minWait = wait
-					}
-				}
-				break
-			}
-			start := r.now()
-			v, err := try(ctx, tg.Provider, call)
-			served.Attempts++
-			obs.Attempt(key, r.now().Sub(start), err)
-			if err == nil {
-				br.success()
-				return v, served, br, nil
-			}
-
-			if fe, ok := errors.AsType[*ForwardError](err); ok {
-				// Nothing was sent: the gateway could not receipt the
-				// request, and would fail the same way everywhere.
-				br.release(trial)
-				return zero, served, nil, fe.Err
-			}
-			oc := classify(ctx, err)
-			switch oc {
-			case outcomeRetry, outcomeFailOver:
-				lastErr = err
-				if br.failure(r.now(), trial, bpol) {
-					obs.BreakerOpen(key)
-				}
-			default:
-				br.release(trial)
-			}
-			if oc == outcomeCanceled {
-				return zero, served, nil, canceled(ctx, req.Model)
-			}
-			if oc == outcomeReject {
-				return zero, served, nil, rejected(tg.Provider.Name(), err)
-			}
-			if oc == outcomeFailOver || attempt == retry.MaxAttempts {
-				break
-			}
-			wait = retryAfterOf(err)
-			if wait > retry.MaxRetryAfter {
-				break
-			}
-			if wait <= 0 {
-				wait = retry.backoff(attempt, r.rand())
-			}
-			obs.Retry(key, wait)
-			if err := r.sleep(ctx, wait); err != nil || ctx.Err() != nil {
-				return zero, served, nil, canceled(ctx, req.Model)
-			}
+		v, br, done, err := tryTarget(ctx, a, tg.Provider, &Call{Request: &c, Header: hdr}, req.Model, try)
+		if done {
+			return v, a.served, br, err
 		}
 	}
-	return zero, served, nil, exhausted(req.Model, len(targets), lastErr, skipped, minWait)
+	return zero, a.served, nil, exhausted(req.Model, len(targets), a.lastErr, a.skipped, a.minWait)
+}
+
+// targets returns the targets a request for model tries, in order: the
+// route's, picked by canary weights, or those after the target named
+// after.
+func (r *Router) targets(model, after string) ([]Target, error) {
+	rt := r.route(model)
+	if rt == nil {
+		return nil, &brightline.Error{
+			Code:    brightline.CodeNotFound,
+			Message: "model " + quote(model) + " is not served by this gateway (GET /v1/models lists the models)",
+		}
+	}
+	if len(rt.Targets) == 0 {
+		return nil, brightline.Errorf(brightline.CodeInternal, "model %q has no targets configured", model)
+	}
+	if after == "" {
+		return r.canary(rt.Targets), nil
+	}
+	targets := rt.Targets
+	for i, tg := range targets {
+		if tg.Provider.Name()+"/"+cmp(tg.Model, model) == after {
+			targets = targets[i+1:]
+			break
+		}
+	}
+	if len(targets) == len(rt.Targets) || len(targets) == 0 {
+		return nil, brightline.Errorf(brightline.CodeUnavailable, "no target for model %q follows %s", model, after)
+	}
+	return targets, nil
+}
+
+// attempts is the state of one route call's attempt loop, across its
+// targets.
+type attempts struct {
+	r     *Router
+	retry RetryPolicy
+	bpol  BreakerPolicy
+	obs   Observer
+
+	served  Served        // the target being tried, and attempts so far
+	lastErr error         // the last attempt's error
+	skipped bool          // some target was skipped by its breaker
+	minWait time.Duration // the shortest remaining cooldown of skipped targets
+}
+
+// tryTarget makes up to retry.MaxAttempts attempts of call on provider p,
+// the target a.served names; asked is the model the client asked for.
+// done reports that the route call ends here, with v and the target's
+// breaker, or with err; otherwise the next target is tried.
+func tryTarget[T any](ctx context.Context, a *attempts, p Provider, call *Call, asked string,
+	try func(context.Context, Provider, *Call) (T, error)) (v T, br *breaker, done bool, err error) {
+	var zero T
+	r, key := a.r, a.served.Target
+	br = r.breakers.get(key)
+	for attempt := 1; attempt <= a.retry.MaxAttempts; attempt++ {
+		ok, trial, wait := br.allow(r.now(), a.bpol)
+		if !ok {
+			if attempt == 1 {
+				a.skipped = true
+				if a.minWait == 0 || wait < a.minWait {
+					a.minWait = wait
+				}
+			}
+			return zero, nil, false, nil
+		}
+		start := r.now()
+		v, err := try(ctx, p, call)
+		a.served.Attempts++
+		a.obs.Attempt(key, r.now().Sub(start), err)
+		if err == nil {
+			br.success()
+			return v, br, true, nil
+		}
+
+		if fe, ok := errors.AsType[*ForwardError](err); ok {
+			// Nothing was sent: the gateway could not receipt the
+			// request, and would fail the same way everywhere.
+			br.release(trial)
+			return zero, nil, true, fe.Err
+		}
+		oc := classify(ctx, err)
+		switch oc {
+		case outcomeRetry, outcomeFailOver:
+			a.lastErr = err
+			if br.failure(r.now(), trial, a.bpol) {
+				a.obs.BreakerOpen(key)
+			}
+		default:
+			br.release(trial)
+		}
+		if oc == outcomeCanceled {
+			return zero, nil, true, canceled(ctx, asked)
+		}
+		if oc == outcomeReject {
+			return zero, nil, true, rejected(p.Name(), err)
+		}
+		if oc == outcomeFailOver || attempt == a.retry.MaxAttempts {
+			return zero, nil, false, nil
+		}
+		wait = retryAfterOf(err)
+		if wait > a.retry.MaxRetryAfter {
+			return zero, nil, false, nil
+		}
+		if wait <= 0 {
+			wait = a.retry.backoff(attempt, r.rand())
+		}
+		a.obs.Retry(key, wait)
+		if err := r.sleep(ctx, wait); err != nil || ctx.Err() != nil {
+			return zero, nil, true, canceled(ctx, asked)
+		}
+	}
+	return zero, nil, false, nil
 }
 
 // route returns the route for model, or nil.
