@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +46,7 @@ func realClients(t *testing.T) (node, js string) {
 	return node, js
 }
 
-// startFreshGateway starts `brightline serve` on a free port with a data
+// startFreshGateway starts `brightline serve` on a port of its own with a data
 // directory in a temporary directory, the embedded default policy, the
 // simulated provider for every model (as with no provider keys, which the
 // child does not get) and a new API key. It returns the base URL (ending
@@ -55,18 +54,12 @@ func realClients(t *testing.T) (node, js string) {
 func startFreshGateway(t *testing.T) (baseURL, key string) {
 	t.Helper()
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	cfg := filepath.Join(dir, "brightline.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, `listen: %s
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, `listen: 127.0.0.1:0
 data_dir: %s
 providers: [{name: simulated, type: simulated}]
 routes: [{model: "*", targets: [{provider: simulated}]}]
-`, addr, filepath.Join(dir, "data")), 0o600); err != nil {
+`, filepath.Join(dir, "data")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var keyOut bytes.Buffer
@@ -74,8 +67,8 @@ routes: [{model: "*", targets: [{provider: simulated}]}]
 	if err := run(context.Background(), []string{"keys", "create", "-name", "clients", "-config", cfg}, e); err != nil {
 		t.Fatal(err)
 	}
-	startGateway(t, cfg, addr)
-	return "http://" + addr + "/v1", strings.TrimSpace(keyOut.String())
+	gw := startGateway(t, cfg)
+	return gw.url("/v1"), strings.TrimSpace(keyOut.String())
 }
 
 // runClient runs a client program with a deadline and returns its

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,36 +26,109 @@ import (
 // that tests can start the real gateway as a process and kill it.
 const execMainEnv = "BRIGHTLINE_TEST_EXEC_MAIN"
 
-// startGateway starts `brightline serve -config cfg` as a child process
-// and waits until it answers /healthz.
-func startGateway(t *testing.T, cfg, addr string) *exec.Cmd {
-	t.Helper()
+// serveProc is a `brightline serve` child process: the test binary
+// re-executed (see execMainEnv), so that tests can kill it.
+type serveProc struct {
+	cmd  *exec.Cmd
+	addr string // where it listens, from its log
+	// exited is closed once the process has exited (and been waited for).
+	exited chan struct{}
+}
+
+// startServe starts `brightline serve -config cfg`, its log going to log,
+// and returns once it serves. The config should say listen: 127.0.0.1:0:
+// the gateway binds a port the kernel picks and the test reads the
+// address from the log line that announces it, so no port is chosen free
+// and then reused (something else may take it in between).
+func startServe(t *testing.T, cfg string, log io.Writer) (*serveProc, error) {
 	cmd := exec.Command(os.Args[0], "serve", "-config", cfg)
 	cmd.Env = append(os.Environ(), execMainEnv+"=1", "ANTHROPIC_API_KEY=", "OPENAI_API_KEY=")
 	cmd.Dir = filepath.Dir(cfg)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	listening := make(chan string, 1)
+	cmd.Stderr = &logWatch{to: log, listening: listening}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return cmd
-			}
-		}
+	p := &serveProc{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(p.kill)
+	select {
+	case p.addr = <-listening:
+	case <-p.exited:
+		return nil, fmt.Errorf("brightline serve exited at start")
+	case <-time.After(60 * time.Second):
+		p.kill()
+		return nil, fmt.Errorf("brightline serve did not listen within 60s")
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	t.Fatalf("gateway did not start:\n%s", stderr.String())
-	return nil
+	// The listener is bound before the line is logged, so this request
+	// waits in its backlog until the server accepts it.
+	resp, err := http.Get(p.url("/healthz"))
+	if err != nil {
+		return nil, fmt.Errorf("brightline serve listens on %s but /healthz failed: %w", p.addr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("brightline serve: /healthz answered %d, want 200", resp.StatusCode)
+	}
+	return p, nil
+}
+
+func (p *serveProc) url(path string) string { return "http://" + p.addr + path }
+
+// kill SIGKILLs the process, if it still runs, and waits for it to exit.
+func (p *serveProc) kill() {
+	select {
+	case <-p.exited:
+	default:
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+	}
+}
+
+// logWatch passes a child's JSON log on to a writer and sends the address
+// of its "brightline listening" line on listening (buffered, sent once).
+// exec's copying goroutine is its only caller.
+type logWatch struct {
+	to        io.Writer
+	listening chan<- string
+	line      []byte // the start of the current line, until the address is sent
+	sent      bool
+}
+
+func (w *logWatch) Write(b []byte) (int, error) {
+	w.to.Write(b)
+	if w.sent {
+		return len(b), nil
+	}
+	w.line = append(w.line, b...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal(w.line[:i], &l) == nil && l.Msg == "brightline listening" {
+			w.listening <- strings.TrimPrefix(l.Addr, "http://")
+			w.sent, w.line = true, nil
+			return len(b), nil
+		}
+		w.line = w.line[i+1:]
+	}
+}
+
+// startGateway starts `brightline serve -config cfg` and returns once it
+// serves; the test fails if it does not.
+func startGateway(t *testing.T, cfg string) *serveProc {
+	t.Helper()
+	log := &lockedBuffer{}
+	p, err := startServe(t, cfg, log)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, log.String())
+	}
+	return p
 }
 
 // TestKillDashNine is the audit log's crash-safety requirement, end to
@@ -73,18 +145,12 @@ func TestKillDashNine(t *testing.T) {
 		t.Skip("starts and kills the gateway")
 	}
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	cfg := filepath.Join(dir, "brightline.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: %s
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: 127.0.0.1:0
 data_dir: %s
 providers: [{name: simulated, type: simulated}]
 routes: [{model: simulated, targets: [{provider: simulated}]}]
-`, addr, filepath.Join(dir, "data"))), 0o600)
+`, filepath.Join(dir, "data"))), 0o600)
 
 	var keyOut bytes.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: &keyOut, stderr: io.Discard, getenv: func(string) string { return "" }}
@@ -93,7 +159,8 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 	}
 	key := strings.TrimSpace(keyOut.String())
 
-	gw := startGateway(t, cfg, addr)
+	gw := startGateway(t, cfg)
+	url := gw.url("/v1/chat/completions")
 	// A bulk list of 30 US persons: the default policy denies it.
 	var bulk strings.Builder
 	bulk.WriteString("name,phone\\n")
@@ -111,6 +178,9 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 		receipts = map[string]string{} // request id → its receipt header
 		stop     = make(chan struct{})
 		wg       sync.WaitGroup
+		// enough is closed when 300 answers have arrived.
+		enough     = make(chan struct{})
+		enoughOnce sync.Once
 	)
 	client := &http.Client{Timeout: 10 * time.Second}
 	for w := range 8 {
@@ -122,7 +192,7 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 				default:
 				}
 				body := fmt.Sprintf(bodies[(w+i)%len(bodies)], i)
-				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions", strings.NewReader(body))
+				req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+key)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -137,23 +207,24 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 				mu.Lock()
 				answered[id] = resp.StatusCode
 				receipts[id] = resp.Header.Get(auditverify.ReceiptHeader)
+				if len(answered) >= 300 {
+					enoughOnce.Do(func() { close(enough) })
+				}
 				mu.Unlock()
 			}
 		})
 	}
-	// Let some hundreds of answers arrive, then kill the gateway under load.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		mu.Lock()
-		n := len(answered)
-		mu.Unlock()
-		if n >= 300 || time.Now().After(deadline) {
-			break
-		}
+	// Let some hundreds of answers arrive, then kill the gateway under
+	// load. (Past 30s, kill it with however many there are: the checks
+	// below hold for any number.)
+	select {
+	case <-enough:
+	case <-time.After(30 * time.Second):
 	}
-	if err := gw.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := gw.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	gw.Wait()
+	<-gw.exited
 	close(stop)
 	wg.Wait()
 	statuses := map[int]int{}
@@ -198,7 +269,7 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 	// gateway serves, so the first /healthz shows no lag; then it publishes
 	// a checkpoint over everything. Then stop it cleanly.
 	restarted := time.Now()
-	gw = startGateway(t, cfg, addr)
+	gw = startGateway(t, cfg)
 	ready := time.Since(restarted)
 	var health struct {
 		Status string
@@ -207,21 +278,16 @@ routes: [{model: simulated, targets: [{provider: simulated}]}]
 			Lag  uint64
 		}
 	}
-	getJSON(t, "http://"+addr+"/healthz", &health)
+	getJSON(t, gw.url("/healthz"), &health)
 	if health.Status != "ok" || health.Audit.Size <= maxReceipt {
 		t.Errorf("first /healthz after the restart: got %+v, want ok with the tree past entry %d, the last receipted", health, maxReceipt)
 	}
 	t.Logf("restarted and caught up in %s (size %d)", ready, health.Audit.Size)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if n := checkpointSize(t, "http://"+addr+"/log/checkpoint"); n >= health.Audit.Size {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint of size %d within 30s", health.Audit.Size)
-		}
-	}
-	gw.Process.Signal(os.Interrupt)
-	gw.Wait()
+	poll(t, 30*time.Second, fmt.Sprintf("a checkpoint of size %d", health.Audit.Size), func() bool {
+		return checkpointSize(t, gw.url("/log/checkpoint")) >= health.Audit.Size
+	})
+	gw.cmd.Process.Signal(os.Interrupt)
+	<-gw.exited
 
 	// Verify the log from its directory, recomputing the tree from the
 	// entries, and collect the request ids it holds.

@@ -11,13 +11,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,16 +41,11 @@ const fleetCacheTTL = 2 * time.Second
 
 // replica is one gateway process of a fleet.
 type replica struct {
-	name string // A, B, C
-	addr string
-	cfg  string // its config file
-	cmd  *exec.Cmd
-	log  *lockedBuffer // its stderr: the JSON log
-	// exited is closed once the process has exited (and been waited for).
-	exited chan struct{}
+	name       string        // A, B, C
+	cfg        string        // its config file
+	log        *lockedBuffer // its stderr: the JSON log
+	*serveProc               // once started
 }
-
-func (r *replica) url(path string) string { return "http://" + r.addr + path }
 
 // lockedBuffer is a bytes.Buffer safe for a child's stderr and the test.
 type lockedBuffer struct {
@@ -94,48 +87,6 @@ type fleetOptions struct {
 	extra string
 }
 
-// freeAddrs returns n distinct loopback addresses that are free now, for
-// replicas to listen on. The gateway binds its listen address itself, so
-// the test cannot hand it a listener. A port the kernel picks (":0") comes
-// from the ephemeral range, where any client connection of the loaded
-// test may take it before the replica binds it; so the ports come from
-// just below that range, which only explicit binds use, each handed out
-// once per test process.
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	portMu.Lock()
-	defer portMu.Unlock()
-	if nextPort == 0 {
-		low := 32768
-		if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-			fmt.Sscan(string(b), &low)
-		}
-		// Start anywhere in the 8000 ports below the range, so that
-		// concurrent test processes rarely meet.
-		nextPort = low - 8000 + int(time.Now().UnixNano()%7000)
-	}
-	var addrs []string
-	for len(addrs) < n {
-		if nextPort >= 65536 {
-			t.Fatal("out of ports")
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", nextPort)
-		nextPort++
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue // taken by something else: use the next
-		}
-		ln.Close()
-		addrs = append(addrs, addr)
-	}
-	return addrs
-}
-
-var (
-	portMu   sync.Mutex
-	nextPort int // guarded by portMu: the next port freeAddrs tries
-)
-
 // newFleet initialises a deployment (`brightline init`) and starts its
 // replicas at once, returning when every one answers /healthz.
 func newFleet(t *testing.T, o fleetOptions) *fleet {
@@ -153,17 +104,18 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 			t.Fatal(err)
 		}
 	}
-	for i, addr := range freeAddrs(t, o.replicas) {
-		r := &replica{name: string(rune('A' + i)), addr: addr, log: &lockedBuffer{}}
+	for i := range o.replicas {
+		r := &replica{name: string(rune('A' + i)), log: &lockedBuffer{}}
 		r.cfg = filepath.Join(f.dir, "brightline-"+r.name+".yaml")
-		cfg := fmt.Sprintf(`listen: %s
+		// Each replica listens on a port the kernel picks for it.
+		cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 data_dir: %s
 store: {driver: postgres, url: %q, merge_interval: %s}
 auth: {cache_ttl: %s}
 providers: [{name: simulated, type: simulated}]
 routes: [{model: simulated, targets: [{provider: simulated}]}]
 tools: [{name: fire_interceptor, effect: force}]
-%s`, addr, f.dataDir, o.storeURL, fleetMergeInterval, fleetCacheTTL, o.extra)
+%s`, f.dataDir, o.storeURL, fleetMergeInterval, fleetCacheTTL, o.extra)
 		if err := os.WriteFile(r.cfg, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -220,52 +172,19 @@ func (f *fleet) key(t *testing.T, name string, flags ...string) (key, id string)
 	return strings.TrimSpace(out.String()), m[1]
 }
 
-// start starts the replica's process and waits until it answers /healthz.
+// start starts the replica's process and waits until it serves.
 func (r *replica) start(t *testing.T) error {
-	cmd := exec.Command(os.Args[0], "serve", "-config", r.cfg)
-	cmd.Env = append(os.Environ(), execMainEnv+"=1", "ANTHROPIC_API_KEY=", "OPENAI_API_KEY=")
-	cmd.Dir = filepath.Dir(r.cfg)
-	cmd.Stderr = r.log
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	r.cmd = cmd
-	exited := make(chan struct{})
-	r.exited = exited
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		r.kill()
+	t.Cleanup(func() { // after startServe's, which kills the process
 		if t.Failed() {
-			t.Logf("replica %s (%s) log, last lines:\n%s", r.name, r.addr, lastLines(r.log.String(), 30))
+			t.Logf("replica %s log, last lines:\n%s", r.name, lastLines(r.log.String(), 30))
 		}
 	})
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		select {
-		case <-exited:
-			return fmt.Errorf("replica %s exited at start:\n%s", r.name, r.log.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if resp, err := http.Get(r.url("/healthz")); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
+	p, err := startServe(t, r.cfg, r.log)
+	if err != nil {
+		return fmt.Errorf("replica %s: %w:\n%s", r.name, err, r.log.String())
 	}
-	return fmt.Errorf("replica %s did not answer /healthz within 60s:\n%s", r.name, r.log.String())
-}
-
-// kill SIGKILLs the replica and waits for it to exit.
-func (r *replica) kill() {
-	select {
-	case <-r.exited:
-	default:
-		r.cmd.Process.Signal(syscall.SIGKILL)
-		<-r.exited
-	}
+	r.serveProc = p
+	return nil
 }
 
 // stop shuts the replica down as an operator would (SIGINT) and waits.
@@ -292,7 +211,9 @@ func lastLines(s string, n int) string {
 }
 
 // poll calls cond every 20ms until it is true, failing the test with what
-// if deadline passes first.
+// if deadline passes first. It is for conditions only another process can
+// answer (a replica's HTTP answers, its checkpoints), which send the test
+// no event it could wait on.
 func poll(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
@@ -645,7 +566,9 @@ func TestFleetRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []*replica{b, c, a} {
-		for ; ; time.Sleep(10 * time.Millisecond) {
+		// The test fails in cond once cache_ttl has passed, well before
+		// poll's deadline.
+		poll(t, 10*fleetCacheTTL, r.name+" refusing the revoked key", func() bool {
 			took := time.Since(revoking)
 			ans := r.ask(key, openaiDialect, "status report")
 			if ans.status == http.StatusUnauthorized {
@@ -653,7 +576,7 @@ func TestFleetRevocation(t *testing.T) {
 					t.Errorf("%s's 401: got %s, want the OpenAI invalid_api_key error", r.name, ans.body)
 				}
 				t.Logf("%s refused the key revoked through A %s after the revocation began (cache_ttl %s)", r.name, took.Round(time.Millisecond), fleetCacheTTL)
-				break
+				return true
 			}
 			if ans.status != http.StatusOK {
 				t.Fatalf("%s, %s after the revocation: got %d %s (%v), want 200 (remembered) or 401", r.name, took, ans.status, ans.body, ans.err)
@@ -661,7 +584,8 @@ func TestFleetRevocation(t *testing.T) {
 			if took >= fleetCacheTTL {
 				t.Fatalf("%s accepted the key %s after its revocation through A began, past auth.cache_ttl (%s)", r.name, took, fleetCacheTTL)
 			}
-		}
+			return false
+		})
 	}
 	// Once refused, it stays refused, in every dialect.
 	for _, r := range fl.replicas {
