@@ -4,22 +4,16 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/auditlog"
-	"github.com/brightline/brightline/internal/toolclass"
 	"github.com/brightline/brightline/internal/safeguard"
 	"github.com/brightline/brightline/internal/scan"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 // The commands below live with the package they drive; this file only
 // finds their configuration and maps their exit codes.
-
-// errExit carries a delegated command's exit status.
-type errExit struct{ code int }
-
-func (e errExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // exitStatus turns a delegated command's exit code into run's error.
 func exitStatus(code int) error {
@@ -30,21 +24,6 @@ func exitStatus(code int) error {
 		return errUsage
 	}
 	return errExit{code}
-}
-
-// takeConfig removes a leading "-config FILE" (or -config=FILE) from args,
-// for commands whose own flags don't know it, and loads that config.
-func takeConfig(args []string, e *env) (*Config, []string, error) {
-	path := ""
-	switch {
-	case len(args) >= 2 && (args[0] == "-config" || args[0] == "--config"):
-		path, args = args[1], args[2:]
-	case len(args) >= 1 && (strings.HasPrefix(args[0], "-config=") || strings.HasPrefix(args[0], "--config=")):
-		_, path, _ = strings.Cut(args[0], "=")
-		args = args[1:]
-	}
-	cfg, err := loadConfig(path, e.getenv)
-	return cfg, args, err
 }
 
 func runAudit(ctx context.Context, args []string, e *env) error {

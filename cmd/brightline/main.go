@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -47,6 +48,15 @@ type env struct {
 
 // errUsage reports a command-line mistake; the message has been printed.
 var errUsage = errors.New("usage error")
+
+// errExit carries the exit status of a command that has printed why it
+// failed.
+type errExit struct{ code int }
+
+func (e errExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// errFailed reports a failure the command has printed: exit status 1.
+var errFailed error = errExit{1}
 
 const usage = `Brightline: an AI gateway that enforces safeguards whichever provider serves.
 
@@ -94,20 +104,28 @@ func main() {
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	err := run(ctx, os.Args[1:], e)
 	stop()
+	if code := exitCode(err, os.Stderr); code != 0 {
+		os.Exit(code)
+	}
+}
+
+// exitCode returns the process exit status for run's error, writing the
+// error to stderr unless the command has already said what went wrong.
+func exitCode(err error, stderr io.Writer) int {
+	var x errExit
 	switch {
 	case err == nil:
+		return 0
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	case errors.As(err, new(errExit)): // a delegated command has said why
-		var x errExit
-		errors.As(err, &x)
-		os.Exit(x.code)
+		return 2
+	case errors.As(err, &x): // the command has said why
+		return x.code
 	case errors.Is(err, errWeakens): // policy diff: let CI gate on it
-		fmt.Fprintf(os.Stderr, "brightline: %v\n", err)
-		os.Exit(3)
+		fmt.Fprintf(stderr, "brightline: %v\n", err)
+		return 3
 	default:
-		fmt.Fprintf(os.Stderr, "brightline: %v\n", err)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "brightline: %v\n", err)
+		return 1
 	}
 }
 
@@ -164,6 +182,21 @@ func newFlagSet(name string, e *env) *flag.FlagSet {
 	fs := flag.NewFlagSet("brightline "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	return fs
+}
+
+// takeConfig removes a leading "-config FILE" (or -config=FILE) from args,
+// for commands whose own flags don't know it, and loads that config.
+func takeConfig(args []string, e *env) (*Config, []string, error) {
+	path := ""
+	switch {
+	case len(args) >= 2 && (args[0] == "-config" || args[0] == "--config"):
+		path, args = args[1], args[2:]
+	case len(args) >= 1 && (strings.HasPrefix(args[0], "-config=") || strings.HasPrefix(args[0], "--config=")):
+		_, path, _ = strings.Cut(args[0], "=")
+		args = args[1:]
+	}
+	cfg, err := loadConfig(path, e.getenv)
+	return cfg, args, err
 }
 
 // parseFlags parses args, turning flag errors into errUsage.

@@ -123,3 +123,12 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("http: got status %d", resp.StatusCode)
 	}
 }
+
+// runCommand calls a command's function as run would, with stdin and
+// captured output, and returns the exit status main would give.
+func runCommand(stdin string, f func(e *env) error) (code int, stdout, stderr string) {
+	var out, errb strings.Builder
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code = exitCode(f(e), &errb)
+	return code, out.String(), errb.String()
+}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/brightline/brightline/internal/approval"
-	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
@@ -72,8 +71,8 @@ func storeExists(cfg *Config) (bool, error) {
 // existingStore opens cfg's store for a command that reads it, refusing
 // to create a SQLite database: an empty new one would answer "nothing
 // recorded" for the wrong reason.
-func existingStore(cfg *Config) func(context.Context) (exposure.Store, error) {
-	return func(ctx context.Context) (exposure.Store, error) {
+func existingStore(cfg *Config) openExposureStore {
+	return func(ctx context.Context) (exposureStore, error) {
 		ok, err := storeExists(cfg)
 		if !ok {
 			path := filepath.Join(cfg.DataDir, sqliteFile)

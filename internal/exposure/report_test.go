@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -132,35 +131,6 @@ func TestReport(t *testing.T) {
 			t.Errorf("got routes %q, name %q", g.Routes, g.PrincipalName)
 		}
 	})
-}
-
-func TestReportTable(t *testing.T) {
-	db := openDB(t)
-	seed(t, db)
-	rows, err := Report(context.Background(), db, testRoutes, Filter{Vendor: "anthropic"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := WriteTable(&b, rows, Filter{Vendor: "anthropic"}); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	for _, want := range []string{
-		"PRINCIPAL", "name-key_a (key_a)", "anthropic/claude-sonnet", "openai/gpt-5 (openai)", "route gone: old-model",
-		"Vendor anthropic: 3 principals, 18 requests, first seen 2026-11-21; 1 of 3 principals have an alternative route for all of it.",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("table lacks %q:\n%s", want, out)
-		}
-	}
-	b.Reset()
-	if err := WriteTable(&b, nil, Filter{Vendor: "xai", Since: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := b.String(), "No xai traffic recorded since 2026-11-23 10:00 UTC.\n"; got != want {
-		t.Errorf("empty table: got %q, want %q", got, want)
-	}
 }
 
 func BenchmarkReport(b *testing.B) {
