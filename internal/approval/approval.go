@@ -123,6 +123,16 @@ const (
 	UpstreamGateway = "gateway"
 )
 
+// TimeLeft describes how long until t, rounded to the second, or
+// "expired".
+func TimeLeft(t, now time.Time) string {
+	d := t.Sub(now)
+	if d <= 0 {
+		return "expired"
+	}
+	return d.Round(time.Second).String()
+}
+
 // MCPUpstream is the identity of the MCP upstream named name whose server
 // is server (its URL, or its command line).
 func MCPUpstream(name, server string) string {

@@ -16,7 +16,7 @@
 // whether the route has a configured target at another vendor to move to.
 // [vendor.Of] names the vendor behind a provider and model. The same report
 // is served as JSON by [Handler] (GET /brightline/v1/exposure), printed by
-// [Command] (brightline exposure) and shown on the console.
+// brightline exposure (cmd/brightline) and shown on the console.
 //
 // # Transition plans
 //
@@ -24,8 +24,8 @@
 // routes and principals affected, the features in use that the target vendor
 // lacks or treats differently ([Capabilities]), the shadow-mode results so
 // far, and a go/no-go for each route with its reasons. The thresholds are
-// constants ([MinShadowSamples] and the rest). [PlanCommand] prints it
-// (brightline transition plan).
+// constants ([MinShadowSamples] and the rest). brightline transition plan
+// (cmd/brightline) prints it.
 package exposure
 
 import (

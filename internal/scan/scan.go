@@ -9,8 +9,8 @@
 // and run through a literal-anchor prefilter (an Aho-Corasick automaton)
 // before any regexp. The results render as a table, JSON, SARIF 2.1.0 or
 // CycloneDX 1.6, and a clean scan can be attested with a signed note
-// ([SignAttestation], [VerifyAttestation]). [Command] is the
-// "brightline scan" command line.
+// ([SignAttestation], [VerifyAttestation]). The "brightline scan" command
+// line is in cmd/brightline.
 package scan
 
 import (

@@ -1,4 +1,4 @@
-package scan
+package main
 
 import (
 	"bytes"
@@ -11,17 +11,19 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/brightline/brightline/internal/scan"
 )
 
-// Exit codes of [Command].
-const (
-	ExitOK       = 0 // the scan ran; nothing found, or findings without --fail-on-exposure
-	ExitExposure = 1 // --fail-on-exposure and something was found
-	ExitUsage    = 2 // bad flags, no path, or an unknown vendor
-	ExitError    = 3 // the scan or the attestation failed
+// Exit statuses of brightline scan besides 0 (the scan ran; nothing
+// found, or findings without --fail-on-exposure) and 2 (bad flags, no
+// path, or an unknown vendor).
+var (
+	errScanExposure = errExit{1} // --fail-on-exposure and something was found
+	errScanFailed   = errExit{3} // the scan or the attestation failed
 )
 
-const commandUsage = `usage: brightline scan PATH --vendor NAME [flags]
+const scanUsage = `usage: brightline scan PATH --vendor NAME [flags]
 
 Find where an AI vendor's technology is embedded in the code tree at PATH:
 dependencies, imports, API hosts, model IDs, environment variables, API keys
@@ -45,13 +47,21 @@ error; 3 the scan failed.
 Flags:
 `
 
-// Command runs "brightline scan" with args (the arguments after "scan").
-// dataDir holds the default attestation key, scan.key. It writes the report
-// to stdout (or -o FILE), messages to stderr, and returns the exit code.
-func Command(ctx context.Context, args []string, dataDir string, stdout, stderr io.Writer) (exitCode int) {
+func runScan(ctx context.Context, args []string, e *env) error {
+	cfg, args, err := takeConfig(args, e)
+	if err != nil {
+		return err
+	}
+	return scanTree(ctx, args, cfg.DataDir, e)
+}
+
+// scanTree runs "brightline scan" with args (the arguments after "scan").
+// dataDir holds the default attestation key, scan.key. It writes the
+// report to stdout (or -o FILE) and messages to stderr.
+func scanTree(ctx context.Context, args []string, dataDir string, e *env) error {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	vendor := fs.String("vendor", "", "vendor profile: "+strings.Join(Vendors(), ", "))
+	fs.SetOutput(e.stderr)
+	vendor := fs.String("vendor", "", "vendor profile: "+strings.Join(scan.Vendors(), ", "))
 	format := fs.String("format", "table", "output format: table, json, sarif or cyclonedx")
 	failOn := fs.Bool("fail-on-exposure", false, "exit 1 when exposure is found (possible routes do not count)")
 	vendored := fs.Bool("include-vendored", false, "also scan vendored trees, build outputs and generated files")
@@ -59,7 +69,7 @@ func Command(ctx context.Context, args []string, dataDir string, stdout, stderr 
 	outFile := fs.String("o", "", "write the report to `FILE` instead of standard output")
 	attFile := fs.String("attestation", "", "also write the attestation note to `FILE`")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, commandUsage)
+		fmt.Fprint(e.stderr, scanUsage)
 		fs.PrintDefaults()
 	}
 
@@ -69,9 +79,9 @@ func Command(ctx context.Context, args []string, dataDir string, stdout, stderr 
 	for {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return ExitOK
+				return nil
 			}
-			return ExitUsage
+			return errUsage
 		}
 		if fs.NArg() == 0 {
 			break
@@ -80,48 +90,48 @@ func Command(ctx context.Context, args []string, dataDir string, stdout, stderr 
 		rest = fs.Args()[1:]
 	}
 	if len(paths) != 1 {
-		fmt.Fprintf(stderr, "brightline scan: want exactly one PATH, got %d\n", len(paths))
+		fmt.Fprintf(e.stderr, "brightline scan: want exactly one PATH, got %d\n", len(paths))
 		fs.Usage()
-		return ExitUsage
+		return errUsage
 	}
 	if *vendor == "" {
-		fmt.Fprintf(stderr, "brightline scan: --vendor is required: one of %s\n", strings.Join(Vendors(), ", "))
-		return ExitUsage
+		fmt.Fprintf(e.stderr, "brightline scan: --vendor is required: one of %s\n", strings.Join(scan.Vendors(), ", "))
+		return errUsage
 	}
 	switch *format {
 	case "table", "json", "sarif", "cyclonedx":
 	default:
-		fmt.Fprintf(stderr, "brightline scan: unknown format %q: want table, json, sarif or cyclonedx\n", *format)
-		return ExitUsage
+		fmt.Fprintf(e.stderr, "brightline scan: unknown format %q: want table, json, sarif or cyclonedx\n", *format)
+		return errUsage
 	}
-	profile, err := LoadProfile(*vendor)
+	profile, err := scan.LoadProfile(*vendor)
 	if err != nil {
-		fmt.Fprintf(stderr, "brightline scan: %v\n", err)
-		var uv *UnknownVendorError
+		fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
+		var uv *scan.UnknownVendorError
 		if errors.As(err, &uv) {
-			return ExitUsage
+			return errUsage
 		}
-		return ExitError
+		return errScanFailed
 	}
 
 	start := time.Now()
-	res, err := Scan(ctx, paths[0], profile, Options{IncludeVendored: *vendored})
+	res, err := scan.Scan(ctx, paths[0], profile, scan.Options{IncludeVendored: *vendored})
 	if err != nil {
-		fmt.Fprintf(stderr, "brightline scan: %v\n", err)
-		return ExitError
+		fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
+		return errScanFailed
 	}
 
 	var attestation []byte
 	if len(res.Findings) == 0 {
-		attestation, err = attest(res, profile, start, *keyFile, dataDir, stderr)
+		attestation, err = scanAttest(res, profile, start, *keyFile, dataDir, e.stderr)
 		if err != nil {
-			fmt.Fprintf(stderr, "brightline scan: %v\n", err)
-			return ExitError
+			fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
+			return errScanFailed
 		}
 		if *attFile != "" {
 			if err := os.WriteFile(*attFile, attestation, 0o644); err != nil {
-				fmt.Fprintf(stderr, "brightline scan: couldn't write attestation: %v\n", err)
-				return ExitError
+				fmt.Fprintf(e.stderr, "brightline scan: couldn't write attestation: %v\n", err)
+				return errScanFailed
 			}
 		}
 	}
@@ -129,56 +139,57 @@ func Command(ctx context.Context, args []string, dataDir string, stdout, stderr 
 	var out bytes.Buffer
 	switch *format {
 	case "table":
-		err = WriteTable(&out, res, profile, attestation)
+		err = scan.WriteTable(&out, res, profile, attestation)
 	case "json":
-		err = WriteJSON(&out, res, profile, attestation)
+		err = scan.WriteJSON(&out, res, profile, attestation)
 	case "sarif":
-		err = WriteSARIF(&out, res, profile)
+		err = scan.WriteSARIF(&out, res, profile)
 	case "cyclonedx":
-		err = WriteCycloneDX(&out, res, profile, start)
+		err = scan.WriteCycloneDX(&out, res, profile, start)
 	}
 	if err == nil && attestation != nil && (*format == "sarif" || *format == "cyclonedx") && *attFile == "" {
 		// These formats have no place for it; don't lose it.
-		fmt.Fprintf(stderr, "no exposure found; attestation:\n%s", attestation)
+		fmt.Fprintf(e.stderr, "no exposure found; attestation:\n%s", attestation)
 	}
 	if err == nil {
 		if *outFile != "" {
 			err = os.WriteFile(*outFile, out.Bytes(), 0o644)
 		} else {
-			_, err = stdout.Write(out.Bytes())
+			_, err = e.stdout.Write(out.Bytes())
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "brightline scan: couldn't write report: %v\n", err)
-		return ExitError
+		fmt.Fprintf(e.stderr, "brightline scan: couldn't write report: %v\n", err)
+		return errScanFailed
 	}
-	if *failOn && len(Exposure(res.Findings)) > 0 {
-		return ExitExposure
+	if *failOn && len(scan.Exposure(res.Findings)) > 0 {
+		return errScanExposure
 	}
-	return ExitOK
+	return nil
 }
 
-// attest signs a "no exposure found" attestation for res.
-func attest(res *Result, p *Profile, start time.Time, keyFile, dataDir string, stderr io.Writer) ([]byte, error) {
+// scanAttest signs a "no exposure found" attestation for res, with the
+// key in keyFile, else DATADIR/scan.key, made on first use.
+func scanAttest(res *scan.Result, p *scan.Profile, start time.Time, keyFile, dataDir string, stderr io.Writer) ([]byte, error) {
 	if keyFile == "" {
 		if dataDir == "" {
 			dataDir = "brightline-data"
 		}
 		keyFile = filepath.Join(dataDir, "scan.key")
 	}
-	skey, vkey, created, err := LoadOrCreateKey(keyFile)
+	skey, vkey, created, err := scan.LoadOrCreateKey(keyFile)
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		fmt.Fprintf(stderr, "created scan attestation key %s; verifier key: %s\n", keyFile, vkey)
 	}
-	tree, err := TreeHash(res.Root, res.Files)
+	tree, err := scan.TreeHash(res.Root, res.Files)
 	if err != nil {
 		return nil, err
 	}
-	return SignAttestation(Attestation{
-		Scanner: ToolName + " " + Version(), Vendor: p.Name, ProfileHash: p.Hash(),
+	return scan.SignAttestation(scan.Attestation{
+		Scanner: scan.ToolName + " " + scan.Version(), Vendor: p.Name, ProfileHash: p.Hash(),
 		TreeHash: tree, Files: len(res.Files), Time: start.UTC().Truncate(time.Second),
 	}, skey)
 }

@@ -1,4 +1,4 @@
-package approval
+package main
 
 import (
 	"bytes"
@@ -13,9 +13,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/brightline/brightline/internal/approval"
 )
 
-const cliUsage = `usage: brightline approvals <command> [flags]
+const approvalsUsage = `usage: brightline approvals <command> [flags]
 
 commands:
   list [-status pending|approved|denied|expired|consumed|all]   the queue (default: pending)
@@ -28,25 +30,23 @@ flags for every command:
   -key KEY   an API key with the approver role (default $BRIGHTLINE_API_KEY)
 `
 
-// Command runs `brightline approvals list|show|approve|deny` against a
-// running gateway's HTTP API; args are those after "approvals". It returns
-// the exit code: 0 on success, 1 if the command failed, 2 for a usage
-// error.
-func Command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (exitCode int) {
+// runApprovals runs `brightline approvals list|show|approve|deny` against
+// a running gateway's HTTP API; args are those after "approvals".
+func runApprovals(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
-		fmt.Fprint(stderr, cliUsage)
-		return 2
+		fmt.Fprint(e.stderr, approvalsUsage)
+		return errUsage
 	}
 	cmd := args[0]
 	fs := flag.NewFlagSet("approvals "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, cliUsage) }
-	base := getenv("BRIGHTLINE_URL")
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, approvalsUsage) }
+	base := e.getenv("BRIGHTLINE_URL")
 	if base == "" {
 		base = "http://127.0.0.1:8080"
 	}
 	fs.StringVar(&base, "url", base, "gateway URL")
-	key := fs.String("key", getenv("BRIGHTLINE_API_KEY"), "API key")
+	key := fs.String("key", e.getenv("BRIGHTLINE_API_KEY"), "API key")
 	var status, reason string
 	var wantArgs int
 	switch cmd {
@@ -58,32 +58,32 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 		fs.StringVar(&reason, "reason", "", "why the call is denied (required)")
 		wantArgs = 1
 	default:
-		fmt.Fprintf(stderr, "brightline approvals: unknown command %q\n\n%s", cmd, cliUsage)
-		return 2
+		fmt.Fprintf(e.stderr, "brightline approvals: unknown command %q\n\n%s", cmd, approvalsUsage)
+		return errUsage
 	}
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
-		return 2
+		return errUsage
 	}
 	if len(pos) != wantArgs {
-		fmt.Fprintf(stderr, "brightline approvals %s: got %d arguments, want %d\n\n%s", cmd, len(pos), wantArgs, cliUsage)
-		return 2
+		fmt.Fprintf(e.stderr, "brightline approvals %s: got %d arguments, want %d\n\n%s", cmd, len(pos), wantArgs, approvalsUsage)
+		return errUsage
 	}
 	if *key == "" {
-		fmt.Fprintln(stderr, "brightline approvals: no API key: pass -key or set BRIGHTLINE_API_KEY")
-		return 2
+		fmt.Fprintln(e.stderr, "brightline approvals: no API key: pass -key or set BRIGHTLINE_API_KEY")
+		return errUsage
 	}
 	if cmd == "deny" && strings.TrimSpace(reason) == "" {
-		fmt.Fprintln(stderr, "brightline approvals deny: a denial needs -reason")
-		return 2
+		fmt.Fprintln(e.stderr, "brightline approvals deny: a denial needs -reason")
+		return errUsage
 	}
-	c := &client{base: strings.TrimSuffix(base, "/"), key: *key, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &approvalsClient{base: strings.TrimSuffix(base, "/"), key: *key, http: &http.Client{Timeout: 30 * time.Second}}
 
 	switch cmd {
 	case "list":
-		var out ListView
+		var out approval.ListView
 		if err = c.do(ctx, http.MethodGet, "/brightline/v1/approvals?status="+url.QueryEscape(status), nil, &out); err == nil {
-			printList(stdout, out.Approvals, time.Now())
+			printApprovals(e.stdout, out.Approvals, time.Now())
 		}
 	case "show":
 		var raw json.RawMessage
@@ -91,35 +91,30 @@ func Command(ctx context.Context, args []string, getenv func(string) string, std
 			var buf bytes.Buffer
 			json.Indent(&buf, raw, "", "  ")
 			buf.WriteByte('\n')
-			stdout.Write(buf.Bytes())
+			e.stdout.Write(buf.Bytes())
 		}
 	case "approve":
-		var v View
+		var v approval.View
 		if err = c.do(ctx, http.MethodPost, "/brightline/v1/approvals/"+url.PathEscape(pos[0])+"/approve", nil, &v); err == nil {
-			n := 0
-			for _, vote := range v.Votes {
-				if vote.Approve {
-					n++
-				}
-			}
-			if v.Status == StatusApproved {
-				fmt.Fprintf(stdout, "approved %s: %s (%d of %d approvals)\n", v.ID, v.Tool, n, v.Require.Count)
+			n := approvingVotes(v)
+			if v.Status == approval.StatusApproved {
+				fmt.Fprintf(e.stdout, "approved %s: %s (%d of %d approvals)\n", v.ID, v.Tool, n, v.Require.Count)
 			} else {
-				fmt.Fprintf(stdout, "vote recorded on %s: %s (%d of %d approvals); still %s\n", v.ID, v.Tool, n, v.Require.Count, v.Status)
+				fmt.Fprintf(e.stdout, "vote recorded on %s: %s (%d of %d approvals); still %s\n", v.ID, v.Tool, n, v.Require.Count, v.Status)
 			}
 		}
 	case "deny":
-		var v View
+		var v approval.View
 		body, _ := json.Marshal(map[string]string{"reason": reason})
 		if err = c.do(ctx, http.MethodPost, "/brightline/v1/approvals/"+url.PathEscape(pos[0])+"/deny", body, &v); err == nil {
-			fmt.Fprintf(stdout, "denied %s: %s\n", v.ID, v.Tool)
+			fmt.Fprintf(e.stdout, "denied %s: %s\n", v.ID, v.Tool)
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "brightline approvals %s: %v\n", cmd, err)
-		return 1
+		fmt.Fprintf(e.stderr, "brightline approvals %s: %v\n", cmd, err)
+		return errFailed
 	}
-	return 0
+	return nil
 }
 
 // parseInterspersed parses flags before and after positional arguments,
@@ -139,14 +134,15 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-type client struct {
+// approvalsClient calls a gateway's approvals API with an API key.
+type approvalsClient struct {
 	base, key string
 	http      *http.Client
 }
 
 // do sends a request and decodes a 2xx JSON answer into out; any other
 // answer becomes an error carrying the server's message.
-func (c *client) do(ctx context.Context, method, path string, body []byte, out any) error {
+func (c *approvalsClient) do(ctx context.Context, method, path string, body []byte, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -183,7 +179,18 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, out a
 	return nil
 }
 
-func printList(w io.Writer, vs []View, now time.Time) {
+// approvingVotes counts the votes for v.
+func approvingVotes(v approval.View) int {
+	n := 0
+	for _, vote := range v.Votes {
+		if vote.Approve {
+			n++
+		}
+	}
+	return n
+}
+
+func printApprovals(w io.Writer, vs []approval.View, now time.Time) {
 	if len(vs) == 0 {
 		fmt.Fprintln(w, "no approvals")
 		return
@@ -191,32 +198,16 @@ func printList(w io.Writer, vs []View, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tTOOL\tREQUESTER\tAPPROVALS\tEXPIRES IN\tARGUMENTS")
 	for _, v := range vs {
-		n := 0
-		for _, vote := range v.Votes {
-			if vote.Approve {
-				n++
-			}
-		}
 		left := "-"
-		if v.Status == StatusPending || v.Status == StatusApproved {
-			left = TimeLeft(v.ExpiresAt, now)
+		if v.Status == approval.StatusPending || v.Status == approval.StatusApproved {
+			left = approval.TimeLeft(v.ExpiresAt, now)
 		}
 		args := string(v.Arguments)
 		if r := []rune(args); len(r) > 60 {
 			args = string(r[:57]) + "..."
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d %s\t%s\t%s\n", v.ID, v.Status, v.Tool, v.Requester.Name+" ("+v.Requester.ID+")",
-			n, v.Require.Count, v.Require.Role, left, args)
+			approvingVotes(v), v.Require.Count, v.Require.Role, left, args)
 	}
 	tw.Flush()
-}
-
-// TimeLeft describes how long until t, rounded to the second, or
-// "expired".
-func TimeLeft(t, now time.Time) string {
-	d := t.Sub(now)
-	if d <= 0 {
-		return "expired"
-	}
-	return d.Round(time.Second).String()
 }
