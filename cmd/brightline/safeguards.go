@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,35 +19,29 @@ import (
 	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/auditlog"
-	"github.com/brightline/brightline/internal/toolclass"
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/mcpproxy"
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/safeguard"
+	"github.com/brightline/brightline/internal/toolclass"
 )
 
 // approvalKeyFile holds the Ed25519 key that signs approval tokens.
 const approvalKeyFile = "approval.key"
 
 // openAudit opens the audit log in <data>/log and its journal in
-// <data>/journal, creating its note key on first start and printing the
-// key's verifier, which auditors need.
+// <data>/journal, with the log key and body key establishKeys made or
+// checked. It returns the log key's verifier, which auditors need.
 func openAudit(ctx context.Context, cfg *Config, db dataStore, reg prometheus.Registerer, log *slog.Logger) (*auditlog.Log, string, error) {
-	// establishKeys made the key if the deployment had none.
 	path := filepath.Join(cfg.DataDir, auditlog.KeyFile)
-	signer, vkey, created, err := auditlog.LoadOrCreateKey(path, cfg.Audit.Origin)
+	signer, vkey, err := auditlog.LoadKey(path, cfg.Audit.Origin)
 	if err != nil {
-		return nil, "", fmt.Errorf("couldn't load the audit log key: %w", err)
+		return nil, "", sharedKeyError("the audit log key", path, err)
 	}
-	if created {
-		log.Info("created the audit log key; give auditors its verifier key", "vkey", vkey, "file", filepath.Join(cfg.DataDir, auditlog.KeyFile))
-	}
-	bodyKey, created, err := auditlog.LoadOrCreateBodyKey(filepath.Join(cfg.DataDir, auditlog.BodyKeyFile))
+	path = filepath.Join(cfg.DataDir, auditlog.BodyKeyFile)
+	bodyKey, err := auditlog.LoadBodyKey(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("couldn't load the key that encrypts audited request bodies: %w", err)
-	}
-	if created {
-		log.Info("created the key that encrypts audited request bodies; keep it apart from database backups, `brightline audit open` needs it", "file", filepath.Join(cfg.DataDir, auditlog.BodyKeyFile))
+		return nil, "", sharedKeyError("the key that encrypts audited request bodies", path, err)
 	}
 	var witnesses []auditlog.Witness
 	for i, w := range cfg.Audit.Witnesses {
@@ -137,18 +132,25 @@ func auditApproval(l *auditlog.Log) func(context.Context, approval.Event) error 
 	}
 }
 
-// openApprovals starts the approval service, its token key in
-// <data>/approval.key.
-func openApprovals(cfg *Config, db dataStore, l *auditlog.Log, log *slog.Logger) (*approval.Service, error) {
+// openApprovals starts the approval service, with the token key in
+// <data>/approval.key that establishKeys made or checked.
+func openApprovals(cfg *Config, db dataStore, l *auditlog.Log) (*approval.Service, error) {
 	path := filepath.Join(cfg.DataDir, approvalKeyFile)
-	key, created, err := approval.LoadOrCreateKey(path)
+	key, err := approval.LoadKey(path)
 	if err != nil {
-		return nil, err
-	}
-	if created {
-		log.Info("created the approval token key", "file", path, "fingerprint", approval.Fingerprint(key.Public().(ed25519.PublicKey)))
+		return nil, sharedKeyError("the approval token key", path, err)
 	}
 	return approval.New(approval.Config{Store: db, Keys: db, Signer: key, Record: auditApproval(l), BaseURL: cfg.Approvals.BaseURL})
+}
+
+// sharedKeyError is the error of reading what, a shared key at path,
+// after establishKeys made or checked it. serve never makes a shared key
+// after that check: a file missing now was removed under the gateway.
+func sharedKeyError(what, path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, auditlog.ErrNoBodyKey) {
+		return fmt.Errorf("%w: %s (%s) is gone since the gateway checked it at start; restore it from backup, or mount the data_dir the other replicas use", errKeyMissing, what, path)
+	}
+	return fmt.Errorf("couldn't load %s: %w", what, err)
 }
 
 // isAuditor reports whether r carries the API key of a principal with the

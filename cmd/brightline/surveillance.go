@@ -25,19 +25,26 @@ import (
 // 0600 beside the database, never in it.
 const subjectKeyFile = "subjects.key"
 
+// readSubjectSecret reads the deployment's subject secret from path. A
+// missing file is an error wrapping fs.ErrNotExist.
+func readSubjectSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't read the subject key: %w", err)
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("subject key %s: got %d bytes, want 32; restore it from backup (a new key would reset every counter)", path, len(b))
+	}
+	return b, nil
+}
+
 // loadSubjectSecret reads the deployment's subject secret from dataDir,
-// creating it on first start. created reports that it was made now.
+// creating it if there is none. created reports that it was made now.
 func loadSubjectSecret(dataDir string) (secret []byte, created bool, err error) {
 	path := filepath.Join(dataDir, subjectKeyFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) != 32 {
-			return nil, false, fmt.Errorf("subject key %s: got %d bytes, want 32; restore it from backup (a new key would reset every counter)", path, len(b))
-		}
-		return b, false, nil
-	}
+	b, err := readSubjectSecret(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fmt.Errorf("couldn't read the subject key: %w", err)
+		return b, false, err
 	}
 	b = make([]byte, 32)
 	rand.Read(b)
@@ -68,16 +75,15 @@ type surveillanceState struct {
 	log          *slog.Logger
 }
 
-// openSurveillance loads the subject secret and the persisted counters.
-// A counter that cannot be restored stops the gateway: starting with the
-// counters at zero would let a restart reset the safeguard.
+// openSurveillance loads the subject secret, which establishKeys made or
+// checked, and the persisted counters. A counter that cannot be restored
+// stops the gateway: starting with the counters at zero would let a
+// restart reset the safeguard.
 func openSurveillance(ctx context.Context, cfg *Config, db store.SubjectStates, log *slog.Logger) (*surveillanceState, error) {
-	secret, created, err := loadSubjectSecret(cfg.DataDir)
+	path := filepath.Join(cfg.DataDir, subjectKeyFile)
+	secret, err := readSubjectSecret(path)
 	if err != nil {
-		return nil, err
-	}
-	if created {
-		log.Info("created the subject-key secret; back it up with the database", "file", filepath.Join(cfg.DataDir, subjectKeyFile))
+		return nil, sharedKeyError("the subject-key secret", path, err)
 	}
 	s := &surveillanceState{
 		Surveillance: &safeguard.Surveillance{

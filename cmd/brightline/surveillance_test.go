@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,6 +37,17 @@ func TestSurveillanceSurvivesRestart(t *testing.T) {
 	}
 	defer db.Close()
 
+	// serve opens the counters only after establishKeys has made or
+	// checked the secret, and never makes one itself.
+	if _, err := openSurveillance(ctx, cfg, db, log); !errors.Is(err, errKeyMissing) {
+		t.Fatalf("no subject secret: got %v, want errKeyMissing", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, subjectKeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("openSurveillance made a subject secret (stat: %v)", err)
+	}
+	if _, _, err := loadSubjectSecret(dir); err != nil {
+		t.Fatal(err)
+	}
 	s, err := openSurveillance(ctx, cfg, db, log)
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +124,9 @@ func TestSurveillanceAcrossReplicas(t *testing.T) {
 	cfg.Surveillance.ProfileCapacity = 1000
 	cfg.Surveillance.SaveInterval = time.Minute
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, _, err := loadSubjectSecret(dir); err != nil {
+		t.Fatal(err)
+	}
 	open := func() *surveillanceState {
 		t.Helper()
 		db, err := postgres.Open(ctx, url)

@@ -267,51 +267,58 @@ func (s *Service) ConsumeCall(ctx context.Context, c Call) (Approval, error) {
 	return s.Consume(ctx, tok, c)
 }
 
-// LoadOrCreateKey reads the Ed25519 token-signing key at path (PKCS #8,
-// PEM), creating it with mode 0600 if the file does not exist. created
-// reports whether it did, so the caller can print the fingerprint (see
-// [Fingerprint]).
-func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err error) {
+// LoadKey reads the Ed25519 token-signing key at path (PKCS #8, PEM). A
+// missing file is an error wrapping fs.ErrNotExist.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		_, key, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, false, fmt.Errorf("couldn't generate approval signing key: %w", err)
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return nil, false, fmt.Errorf("couldn't encode approval signing key: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return LoadOrCreateKey(path) // another process created it first
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("couldn't create approval signing key: %w", err)
-		}
-		werr := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			os.Remove(path)
-			return nil, false, fmt.Errorf("couldn't write approval signing key %s: %w", path, err)
-		}
-		return key, true, nil
-	}
 	if err != nil {
-		return nil, false, fmt.Errorf("couldn't read approval signing key: %w", err)
+		return nil, fmt.Errorf("couldn't read approval signing key: %w", err)
 	}
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, false, fmt.Errorf("couldn't read approval signing key %s: not a PEM PRIVATE KEY", path)
+		return nil, fmt.Errorf("couldn't read approval signing key %s: not a PEM PRIVATE KEY", path)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, false, fmt.Errorf("couldn't read approval signing key %s: %w", path, err)
+		return nil, fmt.Errorf("couldn't read approval signing key %s: %w", path, err)
 	}
 	key, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, false, fmt.Errorf("couldn't read approval signing key %s: it is %T, want Ed25519", path, k)
+		return nil, fmt.Errorf("couldn't read approval signing key %s: it is %T, want Ed25519", path, k)
 	}
-	return key, false, nil
+	return key, nil
+}
+
+// LoadOrCreateKey reads the token-signing key at path (see [LoadKey]),
+// creating it with mode 0600 if the file does not exist. created reports
+// whether it did, so the caller can print the fingerprint (see
+// [Fingerprint]).
+func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err error) {
+	key, err = LoadKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, false, err
+	}
+	_, key, err = ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't generate approval signing key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't encode approval signing key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateKey(path) // another process created it first
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("couldn't create approval signing key: %w", err)
+	}
+	werr := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		os.Remove(path)
+		return nil, false, fmt.Errorf("couldn't write approval signing key %s: %w", path, err)
+	}
+	return key, true, nil
 }
 
 // Fingerprint returns "sha256:" and the hex SHA-256 of pub, for operators

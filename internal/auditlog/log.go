@@ -1135,29 +1135,37 @@ func (l *Log) Close() error {
 	return err
 }
 
-// LoadOrCreateKey reads the note signer key at path, or creates one (0600)
-// named name and writes it; created reports which. vkey is the matching
-// verifier key to give auditors. An existing key with another name is an
-// error, because the name is the log's origin.
-func LoadOrCreateKey(path, name string) (s note.Signer, vkey string, created bool, err error) {
+// LoadKey reads the note signer key at path. vkey is the matching
+// verifier key to give auditors. A key named other than name, unless name
+// is "", is an error, because the name is the log's origin; so is a
+// missing file (wrapping fs.ErrNotExist).
+func LoadKey(path, name string) (s note.Signer, vkey string, err error) {
 	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		skey := strings.TrimSpace(string(b))
-		s, err := note.NewSigner(skey)
-		if err != nil {
-			return nil, "", false, fmt.Errorf("couldn't read log key %s: %w", path, err)
-		}
-		if name != "" && s.Name() != name {
-			return nil, "", false, fmt.Errorf("log key %s is named %q, want %q", path, s.Name(), name)
-		}
-		vkey, err := VerifierKey(skey)
-		if err != nil {
-			return nil, "", false, fmt.Errorf("couldn't read log key %s: %w", path, err)
-		}
-		return s, vkey, false, nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, "", false, fmt.Errorf("couldn't read log key: %w", err)
+	if err != nil {
+		return nil, "", fmt.Errorf("couldn't read log key: %w", err)
+	}
+	skey := strings.TrimSpace(string(b))
+	s, err = note.NewSigner(skey)
+	if err != nil {
+		return nil, "", fmt.Errorf("couldn't read log key %s: %w", path, err)
+	}
+	if name != "" && s.Name() != name {
+		return nil, "", fmt.Errorf("log key %s is named %q, want %q", path, s.Name(), name)
+	}
+	vkey, err = VerifierKey(skey)
+	if err != nil {
+		return nil, "", fmt.Errorf("couldn't read log key %s: %w", path, err)
+	}
+	return s, vkey, nil
+}
+
+// LoadOrCreateKey reads the note signer key at path (see [LoadKey]), or
+// creates one (0600) named name and writes it if there is none; created
+// reports which.
+func LoadOrCreateKey(path, name string) (s note.Signer, vkey string, created bool, err error) {
+	s, vkey, err = LoadKey(path, name)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return s, vkey, false, err
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
