@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -785,28 +786,39 @@ func TestConsumeCall(t *testing.T) {
 	}
 }
 
+// TestRunSweeper: the sweeper expires an overdue approval on its first
+// tick, not before, and only once. It runs in a synctest bubble, so its
+// ticker's interval passes in virtual time.
 func TestRunSweeper(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	f := newFixture(t)
-	a := f.create(t, 1, time.Minute)
-	f.clock.Advance(time.Hour)
-	done := make(chan error)
-	go func() { done <- f.svc.RunSweeper(ctx, time.Millisecond) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for f.rec.count(a.ID, "expired") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the sweeper did not expire the approval within 30s")
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		f := newFixture(t)
+		a := f.create(t, 1, time.Minute)
+		f.clock.Advance(time.Hour)
+		const every = 5 * time.Second
+		done := make(chan error)
+		go func() { done <- f.svc.RunSweeper(ctx, every) }()
+		time.Sleep(every - time.Millisecond)
+		synctest.Wait()
+		if n := f.rec.count(a.ID, "expired"); n != 0 {
+			t.Errorf("before the first tick: got %d expiry events, want 0", n)
 		}
 		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("RunSweeper after cancel: got %v, want nil", err)
-	}
-	if got, _ := f.db.GetApproval(context.Background(), a.ID); got.Status != StatusExpired {
-		t.Errorf("got %q, want expired", got.Status)
-	}
-	if n := f.rec.count(a.ID, "expired"); n != 1 {
-		t.Errorf("got %d expiry events, want 1", n)
-	}
+		synctest.Wait()
+		if n := f.rec.count(a.ID, "expired"); n != 1 {
+			t.Errorf("after the first tick: got %d expiry events, want 1", n)
+		}
+		time.Sleep(every) // a second tick finds nothing more to expire
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("RunSweeper after cancel: got %v, want nil", err)
+		}
+		if got, _ := f.db.GetApproval(context.Background(), a.ID); got.Status != StatusExpired {
+			t.Errorf("got %q, want expired", got.Status)
+		}
+		if n := f.rec.count(a.ID, "expired"); n != 1 {
+			t.Errorf("got %d expiry events, want 1", n)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/brightline/brightline/internal/store"
@@ -216,23 +217,38 @@ func TestRecorderRunFlushesAtEnd(t *testing.T) {
 	}
 }
 
+// TestRecorderRunFlushesPeriodically: Run flushes on each tick of its
+// interval, not before. It runs in a synctest bubble, so the interval
+// passes in virtual time.
 func TestRecorderRunFlushesPeriodically(t *testing.T) {
-	sink := &memSink{}
-	r := NewRecorder(sink, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go r.Run(ctx, time.Millisecond)
-	r.Record(use("key_a", "claude-x", t0))
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if req, _, _ := sink.totals(); req == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("usage was not flushed within 30s")
+	synctest.Test(t, func(t *testing.T) {
+		sink := &memSink{}
+		r := NewRecorder(sink, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		go func() { errc <- r.Run(ctx, time.Minute) }()
+		r.Record(use("key_a", "claude-x", t0))
+		time.Sleep(time.Minute - time.Millisecond)
+		synctest.Wait()
+		if req, _, _ := sink.totals(); req != 0 {
+			t.Errorf("before the first tick: got %d requests stored, want 0", req)
 		}
 		time.Sleep(time.Millisecond)
-	}
+		synctest.Wait()
+		if req, _, _ := sink.totals(); req != 1 {
+			t.Errorf("after the first tick: got %d requests stored, want 1", req)
+		}
+		r.Record(use("key_a", "claude-x", t0))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if req, _, _ := sink.totals(); req != 2 {
+			t.Errorf("after the second tick: got %d requests stored, want 2", req)
+		}
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 }
 
 func TestRecorderBounded(t *testing.T) {
