@@ -145,6 +145,21 @@ type fixture struct {
 	proxy  *Proxy
 	server *httptest.Server
 	shots  atomic.Int64 // the HTTP upstream's
+	// created receives each approval the service creates (up to 64 not
+	// yet read; more are dropped).
+	created chan approval.Approval
+}
+
+// nextCreated returns the next approval the service creates.
+func (f *fixture) nextCreated(t *testing.T) approval.Approval {
+	t.Helper()
+	select {
+	case a := <-f.created:
+		return a
+	case <-time.After(20 * time.Second):
+		t.Fatal("no approval was created within 20s")
+		return approval.Approval{}
+	}
 }
 
 const ttl = 10 * time.Minute
@@ -179,8 +194,17 @@ func newFixtureWith(t testing.TB, wait time.Duration, decide func(context.Contex
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.created = make(chan approval.Approval, 64)
 	f.svc, err = approval.New(approval.Config{Store: db, Keys: db, Signer: key, Now: f.clock.Now, BaseURL: "http://gw.test",
-		PollInterval: 10 * time.Millisecond, Record: func(context.Context, approval.Event) error { return nil }})
+		PollInterval: 10 * time.Millisecond, Record: func(_ context.Context, e approval.Event) error {
+			if e.Type == approval.EventCreated {
+				select {
+				case f.created <- e.Approval:
+				default: // a test that does not read them
+				}
+			}
+			return nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +275,13 @@ func (f *fixture) connect(t testing.TB, upstream, key string) *mcp.ClientSession
 
 func dial(t testing.TB, endpoint, key string) *mcp.ClientSession {
 	t.Helper()
-	c := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, nil)
+	return dialWith(t, endpoint, key, nil)
+}
+
+// dialWith is dial with the client's options.
+func dialWith(t testing.TB, endpoint, key string, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
+	c := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, opts)
 	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{
 		Endpoint:   endpoint,
 		HTTPClient: &http.Client{Transport: bearer{key}},
@@ -539,23 +569,9 @@ func TestProxyWaits(t *testing.T) {
 		}
 		done <- res
 	}()
-	// Approve the held call as soon as it appears.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		pending, err := f.svc.List(ctx, approval.StatusPending)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pending) == 1 {
-			if _, err := f.svc.Approve(ctx, pending[0].ID, approver); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no pending approval appeared")
-		}
-		time.Sleep(5 * time.Millisecond)
+	// Approve the held call as soon as it is created.
+	if _, err := f.svc.Approve(ctx, f.nextCreated(t).ID, approver); err != nil {
+		t.Fatal(err)
 	}
 	wantShot(t, <-done, 1, "W1")
 
@@ -567,21 +583,8 @@ func TestProxyWaits(t *testing.T) {
 		}
 		done <- res
 	}()
-	for {
-		pending, err := f.svc.List(ctx, approval.StatusPending)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pending) == 1 {
-			if _, err := f.svc.Deny(ctx, pending[0].ID, approver, "no"); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no pending approval appeared")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if _, err := f.svc.Deny(ctx, f.nextCreated(t).ID, approver, "no"); err != nil {
+		t.Fatal(err)
 	}
 	if res := <-done; !res.IsError || !strings.Contains(text(res), "denied") {
 		t.Errorf("got %q, want a denial", text(res))
@@ -594,7 +597,15 @@ func TestProxyWaits(t *testing.T) {
 func TestToolListChanged(t *testing.T) {
 	f := newFixture(t, 0)
 	ctx := context.Background()
-	cs := f.connect(t, "http", "agent-key")
+	changed := make(chan struct{}, 1)
+	cs := dialWith(t, f.server.URL+"/mcp/http", "agent-key", &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			select {
+			case changed <- struct{}{}:
+			default: // one pending wake-up is enough
+			}
+		},
+	})
 	mcp.AddTool(f.up, &mcp.Tool{Name: "launch_missile", Description: "Launch a missile at the coordinates."},
 		func(context.Context, *mcp.CallToolRequest, struct {
 			Lat float64 `json:"lat"`
@@ -602,7 +613,9 @@ func TestToolListChanged(t *testing.T) {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "launched"}}}, nil, nil
 		})
 	f.up.RemoveTools("get_weather")
-	deadline := time.Now().Add(20 * time.Second)
+	// The proxy re-reads the upstream's tools when told they changed, and
+	// tells its clients in turn: check the list on each notice.
+	deadline := time.After(20 * time.Second)
 	for {
 		res, err := cs.ListTools(ctx, nil)
 		if err != nil {
@@ -615,10 +628,11 @@ func TestToolListChanged(t *testing.T) {
 		if len(got) == 2 && got["launch_missile"] == "force" && got["get_weather"] == nil {
 			break
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-changed:
+		case <-deadline:
 			t.Fatalf("got tools %v, want fire_interceptor and launch_missile, both force", got)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	wantHeld(t, call(t, cs, "launch_missile", map[string]any{"lat": 1.5}, nil))
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_weather", Arguments: map[string]any{"city": "Oslo"}}); err == nil {
