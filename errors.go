@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// ErrorCode is a stable, client-visible error class. The gateway maps each
-// code to exactly one HTTP status and to the error type of the client's
-// dialect; see internal/gateway.
+// ErrorCode is a stable, client-visible error class. Each code has exactly
+// one HTTP status ([ErrorCode.HTTPStatus]); [ErrorResponse] is the one
+// function that turns errors into a code, a status and a message.
 type ErrorCode string
 
 // Error codes. The comment gives the HTTP status each maps to.
@@ -17,6 +17,7 @@ const (
 	CodeUnauthenticated  ErrorCode = "unauthenticated"   // 401: missing or unknown API key
 	CodePermissionDenied ErrorCode = "permission_denied" // 403: authenticated but not allowed
 	CodeNotFound         ErrorCode = "not_found"         // 404: unknown model or path
+	CodeConflict         ErrorCode = "conflict"          // 409: the record is not in the state the request needs (e.g. an approval already decided)
 	CodeNoSuchEndpoint   ErrorCode = "no_such_endpoint"  // 404: a path under /v1/ the gateway does not serve
 	CodeTooLarge         ErrorCode = "request_too_large" // 413: body over the configured limit
 	CodeRateLimited      ErrorCode = "rate_limited"      // 429: upstream rate limit that retries could not absorb
@@ -79,6 +80,8 @@ func (c ErrorCode) HTTPStatus() int {
 		return 403
 	case CodeNotFound, CodeNoSuchEndpoint:
 		return 404
+	case CodeConflict:
+		return 409
 	case CodeTooLarge:
 		return 413
 	case CodeRateLimited:
@@ -92,4 +95,60 @@ func (c ErrorCode) HTTPStatus() int {
 	default:
 		return 500
 	}
+}
+
+// A CodedError is a sentinel error that clients are told about with its
+// code: [ErrorResponse] reports an error wrapping it with that code and the
+// whole text of the error (wrapping included) as the message, so wrap it
+// only with detail the client may see. Make one with [NewCodedError] and
+// test for it with errors.Is.
+type CodedError struct {
+	code ErrorCode
+	text string
+}
+
+// NewCodedError returns a sentinel error with text text, reported to
+// clients with code.
+func NewCodedError(code ErrorCode, text string) *CodedError {
+	return &CodedError{code: code, text: text}
+}
+
+func (e *CodedError) Error() string { return e.text }
+
+// Code is the code clients are told.
+func (e *CodedError) Code() ErrorCode { return e.code }
+
+// MethodNotAllowedError is a request whose method the path does not serve.
+// [ErrorResponse] answers it with 405 and code invalid_request.
+type MethodNotAllowedError struct {
+	Allow string // the methods the path serves, e.g. "GET" or "GET, HEAD"
+}
+
+func (e *MethodNotAllowedError) Error() string { return "method not allowed; use " + e.Allow }
+
+// ErrorResponse returns the HTTP status and the *Error a client is told
+// about for err. It is the one place errors become HTTP statuses, for
+// every part of Brightline that answers over HTTP (the model APIs, the
+// approvals and exposure APIs, the console); each writes the returned
+// *Error in its own format. In order:
+//
+//   - the first *Error in err's chain, with its code's status;
+//   - a [MethodNotAllowedError]: 405, invalid_request, its text;
+//   - a [CodedError]: its code's status, its code, err's whole text;
+//   - anything else: 500, code internal and the message "internal error",
+//     so that no internal detail reaches the client.
+//
+// The returned *Error is the one in err's chain or wraps err. Callers log
+// err itself, for the operator, at least for every status of 500 or more.
+func ErrorResponse(err error) (status int, e *Error) {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code.HTTPStatus(), e
+	}
+	if m, ok := errors.AsType[*MethodNotAllowedError](err); ok {
+		return 405, &Error{Code: CodeInvalidRequest, Message: m.Error(), Err: err}
+	}
+	if c, ok := errors.AsType[*CodedError](err); ok {
+		return c.code.HTTPStatus(), &Error{Code: c.code, Message: err.Error(), Err: err}
+	}
+	return 500, &Error{Code: CodeInternal, Message: "internal error", Err: err}
 }

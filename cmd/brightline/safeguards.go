@@ -140,7 +140,7 @@ func openApprovals(cfg *Config, db dataStore, l *auditlog.Log) (*approval.Servic
 	if err != nil {
 		return nil, sharedKeyError("the approval token key", path, err)
 	}
-	return approval.New(approval.Config{Store: db, Keys: db, Signer: key, Record: auditApproval(l), BaseURL: cfg.Approvals.BaseURL})
+	return approval.New(approval.Config{Store: db, Keys: db, Signer: key, Record: auditApproval(l), BaseURL: cfg.Approvals.BaseURL, Logger: log})
 }
 
 // sharedKeyError is the error of reading what, a shared key at path,

@@ -277,7 +277,7 @@ func (s *server) mount(ctx context.Context, tools *policy.ToolEffects) error {
 	gw.Handle("/ui/", web.Handler(s.approvals, gw.Principal))
 	gw.Handle("/log/", s.auditLog.Handler(isAuditor(gw)))
 	routes := routeInfo(s.cfg)
-	gw.Handle("/brightline/v1/exposure", exposure.Handler(db, routes, gw.Principal))
+	gw.Handle("/brightline/v1/exposure", exposure.Handler(db, routes, gw.Principal, s.log))
 	exposurePage := web.ExposureHandler(db, routes, gw.Principal)
 	gw.Handle("/ui/exposure", exposurePage)
 	gw.Handle("/ui/exposure.css", exposurePage)

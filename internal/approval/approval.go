@@ -146,25 +146,30 @@ func GatewayUpstream(route string) string {
 }
 
 // Errors the service returns, wrapped with detail. An unknown id is
-// brightline.ErrNotFound.
+// brightline.ErrNotFound. Those made with [brightline.NewCodedError] carry
+// the code the HTTP API answers them with, and their text is shown to the
+// client, wrapping included.
 var (
-	ErrNotPending     = errors.New("approval is no longer pending")
-	ErrNotApproved    = errors.New("approval is not approved")
-	ErrExpired        = errors.New("approval has expired")
-	ErrConsumed       = errors.New("approval has already been used")
-	ErrForbidden      = errors.New("not allowed to decide this approval")
-	ErrReasonRequired = errors.New("a denial needs a reason")
-	ErrDigestMismatch = errors.New("the call differs from the approved call")
-	ErrInvalidToken   = errors.New("invalid approval token")
-	ErrNotRecorded    = errors.New("couldn't record the change in the audit log")
+	ErrNotPending     = brightline.NewCodedError(brightline.CodeConflict, "approval is no longer pending")
+	ErrNotApproved    = brightline.NewCodedError(brightline.CodeConflict, "approval is not approved")
+	ErrExpired        = brightline.NewCodedError(brightline.CodeConflict, "approval has expired")
+	ErrConsumed       = brightline.NewCodedError(brightline.CodeConflict, "approval has already been used")
+	ErrForbidden      = brightline.NewCodedError(brightline.CodePermissionDenied, "not allowed to decide this approval")
+	ErrReasonRequired = brightline.NewCodedError(brightline.CodeInvalidRequest, "a denial needs a reason")
+	ErrDigestMismatch = brightline.NewCodedError(brightline.CodePermissionDenied, "the call differs from the approved call")
+	ErrInvalidToken   = brightline.NewCodedError(brightline.CodePermissionDenied, "invalid approval token")
+	// ErrNotRecorded: the audit log could not record a change, so it was
+	// not made. The API answers 503 without the detail (see
+	// [ClientError]).
+	ErrNotRecorded = errors.New("couldn't record the change in the audit log")
 	// ErrWrongUpstream: the approval is bound to another upstream.
-	ErrWrongUpstream = errors.New("the approval is for another upstream")
+	ErrWrongUpstream = brightline.NewCodedError(brightline.CodePermissionDenied, "the approval is for another upstream")
 	// ErrNotPresenter: only the requester's person or a delegate named
 	// in the approval may use its token.
-	ErrNotPresenter = errors.New("only the requester or a named delegate may run this approved call")
+	ErrNotPresenter = brightline.NewCodedError(brightline.CodePermissionDenied, "only the requester or a named delegate may run this approved call")
 	// ErrRequesterRevoked: the requester's key was revoked, so its
 	// approvals can no longer be used.
-	ErrRequesterRevoked = errors.New("the requester's key has been revoked")
+	ErrRequesterRevoked = brightline.NewCodedError(brightline.CodePermissionDenied, "the requester's key has been revoked")
 	// ErrTooManyPending: the requester's person already has the most
 	// pending approvals the policy allows. [Service.Create] returns it
 	// inside a *brightline.Error with code rate_limited (HTTP 429).
@@ -245,6 +250,9 @@ type Config struct {
 	// PollInterval is how often [Service.Wait] re-reads the store for
 	// changes made by other processes. Zero means 2s.
 	PollInterval time.Duration
+	// Logger receives the detail of failed sweeps and of API errors
+	// answered with 500 or more. nil discards.
+	Logger *slog.Logger
 }
 
 // Keys is the part of the key store the service reads.
@@ -264,6 +272,7 @@ type Service struct {
 	record  func(context.Context, Event) error
 	baseURL string
 	poll    time.Duration
+	log     *slog.Logger
 
 	// locks serialise the changes to one approval in this process, so that
 	// no reader here sees a change between its commit and its audit record
@@ -296,6 +305,7 @@ func New(cfg Config) (*Service, error) {
 		record:  cfg.Record,
 		baseURL: strings.TrimSuffix(cfg.BaseURL, "/"),
 		poll:    cfg.PollInterval,
+		log:     cfg.Logger,
 		seed:    maphash.MakeSeed(),
 		changed: make(chan struct{}),
 	}
@@ -304,6 +314,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.poll <= 0 {
 		s.poll = 2 * time.Second
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
 }
@@ -456,7 +469,7 @@ func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
 			return nil
 		case <-t.C:
 			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				slog.WarnContext(ctx, "approvals: couldn't expire overdue approvals", "err", err)
+				s.log.WarnContext(ctx, "approvals: couldn't expire overdue approvals", "err", err)
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -123,7 +122,7 @@ func (s *Service) Handler(auth func(*http.Request) (brightline.Principal, error)
 				err = f(w, r, p)
 			}
 			if err != nil {
-				writeError(w, r, err)
+				s.writeError(w, r, err)
 			}
 		}
 	}
@@ -139,11 +138,11 @@ func (s *Service) Handler(auth func(*http.Request) (brightline.Principal, error)
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			writeError(w, r, errMethod{allow})
+			s.writeError(w, r, &brightline.MethodNotAllowedError{Allow: allow})
 		})
 	}
 	mux.HandleFunc("/brightline/v1/approvals/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, brightline.Errorf(brightline.CodeNotFound, "no such approvals endpoint: %s %s", r.Method, r.URL.Path))
+		s.writeError(w, r, brightline.Errorf(brightline.CodeNotFound, "no such approvals endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return mux
 }
@@ -243,43 +242,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// ErrorStatus maps an error from this package, or a *brightline.Error, to
-// the HTTP status, error type and client-visible message. It is the one
-// place that does so for the approval API and console; anything it does
-// not recognise is an internal error whose detail is not shown.
-func ErrorStatus(err error) (status int, typ, message string) {
-	if e, ok := errors.AsType[*brightline.Error](err); ok {
-		if st := e.Code.HTTPStatus(); st != http.StatusInternalServerError {
-			return st, string(e.Code), e.Message
-		}
-		return http.StatusInternalServerError, string(brightline.CodeInternal), "internal error"
+// ClientError gives the errors of this package whose client message is
+// not their text the *brightline.Error the approval API and console answer
+// with: an unknown approval, and a change the audit log could not record
+// (whose detail stays in the operator's log). Other errors are returned as
+// they are; [brightline.ErrorResponse] maps the result to its status.
+func ClientError(err error) error {
+	if _, ok := errors.AsType[*brightline.Error](err); ok {
+		return err
 	}
-	if m, ok := errors.AsType[errMethod](err); ok {
-		return http.StatusMethodNotAllowed, string(brightline.CodeInvalidRequest), m.Error()
-	}
-	msg := err.Error()
 	switch {
 	case errors.Is(err, brightline.ErrNotFound):
-		return http.StatusNotFound, string(brightline.CodeNotFound), "no such approval"
-	case errors.Is(err, ErrForbidden), errors.Is(err, ErrDigestMismatch), errors.Is(err, ErrInvalidToken),
-		errors.Is(err, ErrWrongUpstream), errors.Is(err, ErrNotPresenter), errors.Is(err, ErrRequesterRevoked):
-		return http.StatusForbidden, string(brightline.CodePermissionDenied), msg
-	case errors.Is(err, ErrReasonRequired):
-		return http.StatusBadRequest, string(brightline.CodeInvalidRequest), msg
-	case errors.Is(err, ErrNotPending), errors.Is(err, ErrNotApproved), errors.Is(err, ErrExpired), errors.Is(err, ErrConsumed):
-		return http.StatusConflict, "conflict", msg
+		return &brightline.Error{Code: brightline.CodeNotFound, Message: "no such approval", Err: err}
 	case errors.Is(err, ErrNotRecorded):
-		return http.StatusServiceUnavailable, string(brightline.CodeUnavailable), "the audit log could not record the change, so it was not made; try again"
+		return &brightline.Error{Code: brightline.CodeUnavailable, Err: err,
+			Message: "the audit log could not record the change, so it was not made; try again"}
 	}
-	return http.StatusInternalServerError, string(brightline.CodeInternal), "internal error"
+	return err
 }
 
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, typ, msg := ErrorStatus(err)
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, e := brightline.ErrorResponse(ClientError(err))
 	if status >= 500 {
-		slog.ErrorContext(r.Context(), "approvals", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "approvals", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if e, ok := errors.AsType[*brightline.Error](err); ok && e.RetryAfter > 0 {
+	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
 	}
 	var body struct {
@@ -288,11 +275,6 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	body.Error.Type, body.Error.Message = typ, msg
+	body.Error.Type, body.Error.Message = string(e.Code), e.Message
 	writeJSON(w, status, body)
 }
-
-// errMethod is a request with a method the path does not serve.
-type errMethod struct{ allow string }
-
-func (e errMethod) Error() string { return "method not allowed; use " + e.allow }

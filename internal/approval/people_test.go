@@ -151,7 +151,7 @@ func TestPendingCapPerPerson(t *testing.T) {
 	if !errors.Is(err, ErrTooManyPending) || brightline.ErrorCodeOf(err) != brightline.CodeRateLimited {
 		t.Fatalf("third for one person: got %v, want ErrTooManyPending with code rate_limited", err)
 	}
-	if st, _, _ := ErrorStatus(err); st != http.StatusTooManyRequests {
+	if st, _ := brightline.ErrorResponse(ClientError(err)); st != http.StatusTooManyRequests {
 		t.Errorf("status: got %d, want 429", st)
 	}
 	if err := create(officer1, 4, 2); err != nil {

@@ -2,7 +2,6 @@ package exposure
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,41 +30,43 @@ type Response struct {
 // the [Report] as JSON, to principals with the admin or auditor role.
 // since is a duration back from now ("30d", "12h") or a date or RFC 3339
 // time. auth authenticates the request. Errors are
-// {"error":{"type","message"}}.
-func Handler(st Reader, routes []RouteInfo, auth func(*http.Request) (brightline.Principal, error)) http.Handler {
+// {"error":{"type","message"}}; log receives the detail of those answered
+// with 500 or more (nil discards).
+func Handler(st Reader, routes []RouteInfo, auth func(*http.Request) (brightline.Principal, error), log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, r, errMethod)
+			writeError(w, r, log, &brightline.MethodNotAllowedError{Allow: "GET"})
 			return
 		}
 		p, err := auth(r)
 		if err != nil {
-			writeError(w, r, err)
+			writeError(w, r, log, err)
 			return
 		}
 		if !CanView(p) {
-			writeError(w, r, brightline.Errorf(brightline.CodePermissionDenied, "the exposure inventory needs the admin or auditor role"))
+			writeError(w, r, log, brightline.Errorf(brightline.CodePermissionDenied, "the exposure inventory needs the admin or auditor role"))
 			return
 		}
 		q := r.URL.Query()
 		f := Filter{Vendor: q.Get("vendor"), Principal: q.Get("principal")}
 		if s := q.Get("since"); s != "" {
 			if f.Since, err = ParseSince(s, time.Now()); err != nil {
-				writeError(w, r, brightline.Errorf(brightline.CodeInvalidRequest, "%v", err))
+				writeError(w, r, log, brightline.Errorf(brightline.CodeInvalidRequest, "%v", err))
 				return
 			}
 		}
 		rows, err := Report(r.Context(), st, routes, f)
 		if err != nil {
-			writeError(w, r, err)
+			writeError(w, r, log, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, Response{Vendor: f.Vendor, Since: f.Since, Principal: f.Principal, Rows: rows})
 	})
 }
-
-var errMethod = errors.New("method not allowed; use GET")
 
 // ParseSince reads a window's start: a duration back from now in days
 // ("30d") or Go syntax ("12h", "90m"), a date ("2026-01-31", UTC) or an
@@ -89,25 +90,12 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("since %q is not a duration (30d, 12h), a date (2026-01-31) or an RFC 3339 time", s)
 }
 
-// errorStatus maps an error to the HTTP status, error type and message
-// the client sees. It is the one place this package does so; anything it
-// does not recognise is an internal error whose detail is not shown.
-func errorStatus(err error) (status int, typ, message string) {
-	if errors.Is(err, errMethod) {
-		return http.StatusMethodNotAllowed, string(brightline.CodeInvalidRequest), err.Error()
-	}
-	if e, ok := errors.AsType[*brightline.Error](err); ok {
-		if st := e.Code.HTTPStatus(); st != http.StatusInternalServerError {
-			return st, string(e.Code), e.Message
-		}
-	}
-	return http.StatusInternalServerError, string(brightline.CodeInternal), "internal error"
-}
-
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, typ, msg := errorStatus(err)
+// writeError answers err as {"error":{"type","message"}}, with the status
+// [brightline.ErrorResponse] gives it, and logs the detail of a 5xx.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, e := brightline.ErrorResponse(err)
 	if status >= 500 {
-		slog.ErrorContext(r.Context(), "exposure", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.ErrorContext(r.Context(), "exposure", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var body struct {
 		Error struct {
@@ -115,7 +103,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	body.Error.Type, body.Error.Message = typ, msg
+	body.Error.Type, body.Error.Message = string(e.Code), e.Message
 	writeJSON(w, status, body)
 }
 

@@ -28,7 +28,7 @@ func testAuth(r *http.Request) (brightline.Principal, error) {
 func TestHandler(t *testing.T) {
 	db := openDB(t)
 	seed(t, db)
-	srv := httptest.NewServer(Handler(db, testRoutes, testAuth))
+	srv := httptest.NewServer(Handler(db, testRoutes, testAuth, nil))
 	defer srv.Close()
 
 	tests := []struct {

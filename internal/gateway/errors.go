@@ -13,15 +13,15 @@ import (
 	"github.com/brightline/brightline/internal/provider"
 )
 
-// statusOf maps an error code to its HTTP status.
-func statusOf(code brightline.ErrorCode) int { return code.HTTPStatus() }
-
-// classify turns any error from the pipeline into the *brightline.Error the
-// client sees. Errors that are not already classified become a generic
-// internal error, so that no internal detail reaches the client.
-func classify(err error) *brightline.Error {
-	if e, ok := errors.AsType[*brightline.Error](err); ok {
-		return e
+// upstreamError gives the failures of an upstream call the
+// *brightline.Error the client is told about: an oversize body, a provider
+// that did not answer in time, an error the provider reported in the
+// middle of a stream, a stream cut short. Any other error, and one that
+// already holds a *brightline.Error, is returned as it is, for
+// [brightline.ErrorResponse] to report.
+func upstreamError(err error) error {
+	if _, ok := errors.AsType[*brightline.Error](err); ok {
+		return err
 	}
 	if mb, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return &brightline.Error{Code: brightline.CodeTooLarge, Err: err,
@@ -54,15 +54,20 @@ func classify(err error) *brightline.Error {
 		return &brightline.Error{Code: brightline.CodeUpstream, Err: err,
 			Message: "the provider's stream ended before the answer was complete"}
 	}
-	return &brightline.Error{Code: brightline.CodeInternal, Message: "internal error", Err: err}
+	return err
 }
 
-// writeError is the one place a failure becomes an HTTP response: it
-// classifies err, writes the status and the error body in the client's
-// dialect, and returns the status.
+// clientError returns the status and the *brightline.Error the client is
+// told about for err (see [brightline.ErrorResponse]).
+func clientError(err error) (int, *brightline.Error) {
+	return brightline.ErrorResponse(upstreamError(err))
+}
+
+// writeError is the one place a failure becomes a model API response: it
+// maps err with [clientError], writes the status and the error body in the
+// client's dialect, and returns the status.
 func (g *Gateway) writeError(w http.ResponseWriter, r *http.Request, c *codec, err error) int {
-	e := classify(err)
-	status := statusOf(e.Code)
+	status, e := clientError(err)
 	if e.Code == brightline.CodeInternal {
 		g.log.Error("internal error", "path", r.URL.Path, "err", err)
 	}

@@ -601,8 +601,8 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 				return
 			}
 			x.err = g.interrupted(err)
-			e := classify(x.err)
-			x.status = statusOf(e.Code)
+			status, e := clientError(x.err)
+			x.status = status
 			g.log.Warn("stream failed after first byte", "request_id", x.id, "target", served.Target, "err", err)
 			if werr := sw.WriteError(e); werr != nil {
 				g.log.Debug("couldn't write stream error event", "request_id", x.id, "err", werr)

@@ -78,7 +78,8 @@ func (e *exposurePage) serve(w http.ResponseWriter, r *http.Request, s session) 
 	}
 	rows, err := exposure.Report(r.Context(), e.st, e.routes, f)
 	if err != nil {
-		status, _, msg := approval.ErrorStatus(err)
+		status, ce := brightline.ErrorResponse(approval.ClientError(err))
+		msg := ce.Message
 		if status >= 500 {
 			slog.ErrorContext(r.Context(), "console: exposure", "err", err)
 		}

@@ -120,7 +120,8 @@ func (c *console) session(h func(http.ResponseWriter, *http.Request, session)) h
 		}
 		p, err := c.authenticate(r, ck.Value)
 		if err != nil {
-			status, _, msg := approval.ErrorStatus(err)
+			status, ce := brightline.ErrorResponse(approval.ClientError(err))
+			msg := ce.Message
 			if status == http.StatusUnauthorized {
 				clearCookie(w, r)
 				c.needLogin(w, r, "Your API key is no longer valid; sign in again.")
@@ -184,7 +185,8 @@ func (c *console) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := c.authenticate(r, key); err != nil {
-		status, _, msg := approval.ErrorStatus(err)
+		status, ce := brightline.ErrorResponse(approval.ClientError(err))
+		msg := ce.Message
 		if status >= 500 {
 			slog.ErrorContext(r.Context(), "console login", "err", err)
 		}
@@ -361,7 +363,8 @@ func (c *console) serveDecide(w http.ResponseWriter, r *http.Request, s session)
 // renderError shows the approvals page (or a bare error page, if the user
 // is unknown) with err explained, under err's HTTP status.
 func (c *console) renderError(w http.ResponseWriter, r *http.Request, err error, msg string) {
-	status, _, m := approval.ErrorStatus(err)
+	status, ce := brightline.ErrorResponse(approval.ClientError(err))
+	m := ce.Message
 	if msg == "" {
 		msg = m
 	}
