@@ -134,7 +134,7 @@ func auditApproval(l *auditlog.Log) func(context.Context, approval.Event) error 
 
 // openApprovals starts the approval service, with the token key in
 // <data>/approval.key that establishKeys made or checked.
-func openApprovals(cfg *Config, db dataStore, l *auditlog.Log) (*approval.Service, error) {
+func openApprovals(cfg *Config, db dataStore, l *auditlog.Log, log *slog.Logger) (*approval.Service, error) {
 	path := filepath.Join(cfg.DataDir, approvalKeyFile)
 	key, err := approval.LoadKey(path)
 	if err != nil {

@@ -135,7 +135,7 @@ func (s *server) open(ctx context.Context, allowUnsigned bool) error {
 	if s.surv, err = openSurveillance(ctx, cfg, s.db, log); err != nil {
 		return err
 	}
-	if s.approvals, err = openApprovals(cfg, s.db, auditLog); err != nil {
+	if s.approvals, err = openApprovals(cfg, s.db, auditLog, log); err != nil {
 		return err
 	}
 	mirror, err := openShadow(cfg, s.db, s.metrics.Registerer(), log)
