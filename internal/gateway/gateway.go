@@ -546,7 +546,10 @@ func (g *Gateway) interrupted(err error) error {
 	return err
 }
 
-func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header) {
+// openStream opens the provider's stream for req, and waits for the
+// request's decision to be in the log. If either fails, it ends x with the
+// error and returns nil.
+func (g *Gateway) openStream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header) llm.Stream {
 	s, served, err := g.router.Stream(ctx, req, hdr)
 	x.served = served
 	if err == nil {
@@ -563,9 +566,20 @@ func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if r.Context().Err() == nil {
 			x.status = g.writeError(w, r, x.codec, x.err)
 		}
+		return nil
+	}
+	return s
+}
+
+// stream forwards a streamed request and relays the answer's events in
+// the client's dialect as the policy stage lets them through.
+func (g *Gateway) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, x *exchange, req *llm.Request, hdr http.Header) {
+	s := g.openStream(ctx, w, r, x, req, hdr)
+	if s == nil {
 		return
 	}
 	defer s.Close()
+	served := x.served
 	var collected *collectingStream
 	smp := g.sample(x)
 	if smp != nil {

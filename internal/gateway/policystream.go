@@ -119,53 +119,11 @@ func (s *policyStream) process(frame []llm.StreamEvent) {
 			changed = true
 			continue
 		}
-		switch {
-		case s.tool && ev.Type == llm.EventBlockStart && ev.Block != nil && (ev.Block.Type == llm.BlockToolUse || ev.Block.Type == llm.BlockServerToolUse):
-			call := *ev.Block.ToolCall
-			s.call = &call
-			s.args.Reset()
-			s.held = append(s.held[:0], ev)
-			changed = true
-		case s.call != nil && ev.Type == llm.EventToolDelta && ev.Index == s.held[0].Index:
-			s.args.WriteString(ev.PartialJSON)
-			s.held = append(s.held, ev)
-			changed = true
-		case s.call != nil && ev.Type == llm.EventBlockStop && ev.Index == s.held[0].Index:
-			s.held = append(s.held, ev)
-			changed = true
-			out, err := s.decideCall()
-			if err != nil {
-				s.err = err
-				return
-			}
-			ready = append(ready, out...)
-		case ev.Type == llm.EventTextDelta:
-			s.text += len(ev.Text)
-			if s.restore != nil {
-				ev.Text = s.restoreDelta(ev.Text)
-				changed = true
-			}
-			ready = append(ready, ev)
-		case s.resp && ev.Type == llm.EventBlockStop:
-			ready = append(ready, ev)
-			if err := s.decideResponse("", false); err != nil {
-				s.err = err
-				return
-			}
-		case ev.Type == llm.EventStop:
-			if s.withheld > 0 && s.released == 0 && ev.StopReason == llm.StopToolUse {
-				ev.StopReason = llm.StopEndTurn
-				changed = true
-			}
-			if s.resp {
-				if err := s.decideResponse(ev.StopReason, true); err != nil {
-					s.err = err
-					return
-				}
-			}
-			ready = append(ready, ev)
-		default:
-			ready = append(ready, ev)
+		var err error
+		ready, err = s.decideEvent(ev, ready, &changed)
+		if err != nil {
+			s.err = err
+			return
 		}
 	}
 	if changed {
@@ -174,6 +132,60 @@ func (s *policyStream) process(frame []llm.StreamEvent) {
 		}
 	}
 	s.out = append(s.out, ready...)
+}
+
+// decideEvent appends to ready what of ev may be sent: a tool call's
+// events are held until the call is decided, text has its placeholders
+// restored, and a block's or the answer's end is decided at stage
+// response. It sets *changed if what it appends differs from the
+// provider's events.
+func (s *policyStream) decideEvent(ev llm.StreamEvent, ready []llm.StreamEvent, changed *bool) ([]llm.StreamEvent, error) {
+	switch {
+	case s.tool && ev.Type == llm.EventBlockStart && ev.Block != nil && (ev.Block.Type == llm.BlockToolUse || ev.Block.Type == llm.BlockServerToolUse):
+		call := *ev.Block.ToolCall
+		s.call = &call
+		s.args.Reset()
+		s.held = append(s.held[:0], ev)
+		*changed = true
+	case s.call != nil && ev.Type == llm.EventToolDelta && ev.Index == s.held[0].Index:
+		s.args.WriteString(ev.PartialJSON)
+		s.held = append(s.held, ev)
+		*changed = true
+	case s.call != nil && ev.Type == llm.EventBlockStop && ev.Index == s.held[0].Index:
+		s.held = append(s.held, ev)
+		*changed = true
+		out, err := s.decideCall()
+		if err != nil {
+			return ready, err
+		}
+		ready = append(ready, out...)
+	case ev.Type == llm.EventTextDelta:
+		s.text += len(ev.Text)
+		if s.restore != nil {
+			ev.Text = s.restoreDelta(ev.Text)
+			*changed = true
+		}
+		ready = append(ready, ev)
+	case s.resp && ev.Type == llm.EventBlockStop:
+		ready = append(ready, ev)
+		if err := s.decideResponse("", false); err != nil {
+			return ready, err
+		}
+	case ev.Type == llm.EventStop:
+		if s.withheld > 0 && s.released == 0 && ev.StopReason == llm.StopToolUse {
+			ev.StopReason = llm.StopEndTurn
+			*changed = true
+		}
+		if s.resp {
+			if err := s.decideResponse(ev.StopReason, true); err != nil {
+				return ready, err
+			}
+		}
+		ready = append(ready, ev)
+	default:
+		ready = append(ready, ev)
+	}
+	return ready, nil
 }
 
 // maxPlaceholder bounds a placeholder's length: "[" + type + "_" + number + "]".
