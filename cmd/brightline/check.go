@@ -95,7 +95,7 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return fmt.Errorf("serve would refuse the configured policy: %w", err)
 	}
-	req, err := decodeRequest(*dialect, body, hdr, lp.policy)
+	req, err := decodeRequest(*dialect, body, hdr, lp.Policy)
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
@@ -106,7 +106,7 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	// One request and no history: the counters count this request alone,
 	// as a gateway would for a principal's first request.
 	dec := safeguard.New(safeguard.Config{Tools: tools, Surveillance: dryRunSurveillance(nil)})
-	x, err := dec.Request(lp.policy, principal, req, hdr, now)
+	x, err := dec.Request(lp.Policy, principal, req, hdr, now)
 	if err != nil {
 		return fmt.Errorf("the policy couldn't decide the request, so the gateway would refuse it (policy_error): %w", err)
 	}

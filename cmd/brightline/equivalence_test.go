@@ -307,8 +307,8 @@ func TestEquivalence(t *testing.T) {
 		"request:allow",
 	}
 	// The gateway over the whole traffic, then replay over the same.
-	eg := newEquivalenceGateway(t, lp.policy, tools, auth)
-	r := newReplayer(lp.policy, tools, time.Now)
+	eg := newEquivalenceGateway(t, lp.Policy, tools, auth)
+	r := newReplayer(lp.Policy, tools, time.Now)
 	toolCalls, denied := 0, 0
 	for i, l := range traffic {
 		at := t0.Add(l.at)
@@ -343,7 +343,7 @@ func TestEquivalence(t *testing.T) {
 	// check, one line at a time, against a gateway with no history.
 	for i, l := range traffic {
 		at := t0.Add(l.at)
-		got := newEquivalenceGateway(t, lp.policy, tools, auth).send(t, l, keys[l.key], at)
+		got := newEquivalenceGateway(t, lp.Policy, tools, auth).send(t, l, keys[l.key], at)
 		body := filepath.Join(dir, fmt.Sprintf("line%d.json", i+1))
 		os.WriteFile(body, []byte(l.body), 0o600)
 		keyFile := filepath.Join(dir, l.key+".key")

@@ -231,7 +231,7 @@ func policyVerify(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		if root.Seq > 0 && root.Hash != trust.Hash() {
-			return fmt.Errorf("policy.trust differs from the trust root pinned in %s: it %s", cfg.DataDir, pinnedTrust(root).Diff(trust))
+			return fmt.Errorf("policy.trust differs from the trust root pinned in %s: it %s", cfg.DataDir, bundle.PinnedTrust(root).Diff(trust))
 		}
 	}
 
@@ -251,8 +251,9 @@ func policyVerify(ctx context.Context, args []string, e *env) error {
 	} else {
 		fmt.Fprintln(w, "active:    none recorded")
 	}
-	if _, err := checkPolicy(&pc, trust, pol, signed, active, time.Now()); err != nil {
-		fmt.Fprintf(w, "result:    REFUSED (%s)\n", reasonClass(err))
+	bc := pc.bundleConfig()
+	if _, err := bundle.Check(&bc, trust, pol, signed, active, time.Now()); err != nil {
+		fmt.Fprintf(w, "result:    REFUSED (%s)\n", bundle.Class(err))
 		return fmt.Errorf("policy bundle refused: %w", err)
 	}
 	if m, err := bundle.ClaimedManifest(signed); err == nil && m.Version == active.Version {
@@ -292,21 +293,21 @@ func policyShow(ctx context.Context, args []string, e *env) error {
 
 // printPolicy describes a policy for people: where it comes from, who
 // signed it, and each rule.
-func printPolicy(w io.Writer, lp *loadedPolicy) {
-	p := lp.policy
-	source := lp.source
+func printPolicy(w io.Writer, lp *bundle.Loaded) {
+	p := lp.Policy
+	source := lp.Source
 	switch {
-	case lp.unsigned:
+	case lp.Unsigned:
 		source += " (UNSIGNED: development mode)"
-	case lp.source != embeddedDefaultSource:
+	case lp.Source != bundle.EmbeddedDefault:
 		source += " (signed bundle)"
 	}
 	fmt.Fprintf(w, "source:    %s\n", source)
 	fmt.Fprintf(w, "version:   %d\n", p.Version())
 	fmt.Fprintf(w, "hash:      %s\n", p.Hash())
-	fmt.Fprintf(w, "signers:   %s\n", dash(strings.Join(lp.signers, ", ")))
-	if !lp.activate.IsZero() {
-		fmt.Fprintf(w, "activate:  %s\n", lp.activate.Format(time.RFC3339))
+	fmt.Fprintf(w, "signers:   %s\n", dash(strings.Join(lp.Signers, ", ")))
+	if !lp.Activate.IsZero() {
+		fmt.Fprintf(w, "activate:  %s\n", lp.Activate.Format(time.RFC3339))
 	}
 	if hs := p.MetadataHeaders(); len(hs) > 0 {
 		fmt.Fprintf(w, "metadata headers: %s\n", strings.Join(hs, ", "))
@@ -383,7 +384,7 @@ func policyDiff(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return fmt.Errorf("couldn't load the policy in force to compare with: %w", err)
 		}
-		old, oldName = lp.policy, lp.source
+		old, oldName = lp.Policy, lp.Source
 	}
 	newName := fs.Arg(fs.NArg() - 1)
 	cur, err := loadPolicyArg(newName)

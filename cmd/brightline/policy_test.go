@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/bundle"
 	"github.com/brightline/brightline/internal/policy"
 )
 
@@ -53,7 +54,7 @@ func TestPolicyKeygenSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, err := runIn(t, dir, "policy", "verify", "-config", "gw.yaml", "policy.yaml")
-	if reasonClass(err) != "threshold" || !strings.Contains(out, "REFUSED (threshold)") {
+	if bundle.Class(err) != "threshold" || !strings.Contains(out, "REFUSED (threshold)") {
 		t.Errorf("verify with one signature: got %v and\n%s\nwant a threshold refusal", err, out)
 	}
 	out, _, err = runIn(t, dir, "policy", "sign", "-key", "vendor.key", "policy.yaml")

@@ -136,16 +136,17 @@ func TestCheckPolicy(t *testing.T) {
 				}
 			}
 			pc := signedConfig(path, 2, op, ve)
-			pol, note, err := readPolicyFiles(&pc)
+			bc := pc.bundleConfig()
+			pol, note, err := bc.ReadFiles()
 			if err != nil {
 				t.Fatal(err)
 			}
-			lp, err := checkPolicy(&pc, pc.trust(), pol, note, tt.active, time.Now())
+			lp, err := bundle.Check(&bc, bc.Trust, pol, note, tt.active, time.Now())
 			if tt.wantClass != "" {
 				if err == nil {
 					t.Fatalf("got no error, want class %s", tt.wantClass)
 				}
-				if got := reasonClass(err); got != tt.wantClass {
+				if got := bundle.Class(err); got != tt.wantClass {
 					t.Errorf("got class %q (%v), want %q", got, err, tt.wantClass)
 				}
 				if !strings.Contains(err.Error(), tt.wantErr) {
@@ -156,16 +157,16 @@ func TestCheckPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := lp.policy.Version(); got != tt.version {
+			if got := lp.Policy.Version(); got != tt.version {
 				t.Errorf("got version %d, want %d", got, tt.version)
 			}
-			if lp.newer != tt.wantNewer {
-				t.Errorf("got newer %v, want %v", lp.newer, tt.wantNewer)
+			if lp.Newer != tt.wantNewer {
+				t.Errorf("got newer %v, want %v", lp.Newer, tt.wantNewer)
 			}
-			if got, want := strings.Join(lp.signers, ","), "operator,vendor"; got != want {
+			if got, want := strings.Join(lp.Signers, ","), "operator,vendor"; got != want {
 				t.Errorf("got signers %s, want %s", got, want)
 			}
-			if got, want := lp.policy.Hash(), policy.HashSource([]byte(text)); got != want {
+			if got, want := lp.Policy.Hash(), policy.HashSource([]byte(text)); got != want {
 				t.Errorf("got hash %s, want %s", got, want)
 			}
 		})
@@ -197,13 +198,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// sourceHarness is a policySource over a real SQLite store.
+// sourceHarness makes policy sources over a real SQLite store, as serve
+// does, and hears of their events.
 type sourceHarness struct {
 	t       *testing.T
 	db      *sqlite.DB
 	log     *syncBuffer
 	metrics *gateway.Metrics
-	events  chan policyEvent
+	events  chan bundle.Event
 	watched bool // metrics.WatchPolicy was called, with the first source
 }
 
@@ -214,19 +216,19 @@ func newSourceHarness(t *testing.T) *sourceHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &sourceHarness{t: t, db: db, log: &syncBuffer{}, metrics: gateway.NewMetrics(), events: make(chan policyEvent, 100)}
+	return &sourceHarness{t: t, db: db, log: &syncBuffer{}, metrics: gateway.NewMetrics(), events: make(chan bundle.Event, 100)}
 }
 
-func (h *sourceHarness) start(pc PolicyConfig) (*policySource, error) {
+func (h *sourceHarness) start(pc PolicyConfig) (policySource, error) {
 	plan, err := establishTrust(h.t.Context(), &pc, h.db, auditlog.Anchor{}, true, nil)
 	if err != nil {
-		return nil, err
+		return policySource{}, err
 	}
-	s := &policySource{cfg: pc, plan: plan, store: h.db,
-		log: slog.New(slog.NewJSONHandler(h.log, nil)), metrics: h.metrics,
-		onEvent: func(ev policyEvent) { h.events <- ev }}
-	if err := s.start(h.t.Context()); err != nil {
-		return nil, err
+	s := newPolicySource(pc, h.db, plan, slog.New(slog.NewJSONHandler(h.log, nil)), h.metrics, nil)
+	count := s.OnEvent
+	s.OnEvent = func(ev bundle.Event) { count(ev); h.events <- ev }
+	if err := s.Start(h.t.Context()); err != nil {
+		return policySource{}, err
 	}
 	if !h.watched {
 		h.metrics.WatchPolicy(s)
@@ -241,14 +243,14 @@ func (h *sourceHarness) scrape() string {
 	return rec.Body.String()
 }
 
-func (h *sourceHarness) event() policyEvent {
+func (h *sourceHarness) event() bundle.Event {
 	h.t.Helper()
 	select {
 	case ev := <-h.events:
 		return ev
 	case <-time.After(10 * time.Second):
 		h.t.Fatal("no policy activation event within 10s")
-		return policyEvent{}
+		return bundle.Event{}
 	}
 }
 
@@ -283,7 +285,7 @@ func TestPolicySourceStart(t *testing.T) {
 	pc := signedConfig(path, 2, op, ve)
 
 	writeBundle(t, path, policyText("one"), 1, past, op)
-	if _, err := h.start(pc); reasonClass(err) != "threshold" || !strings.Contains(err.Error(), "1 of the 2") {
+	if _, err := h.start(pc); bundle.Class(err) != "threshold" || !strings.Contains(err.Error(), "1 of the 2") {
 		t.Fatalf("start with 1 of 2 signatures: got %v, want a threshold refusal", err)
 	}
 	if ev := h.event(); ev.Result != "refused" || ev.Class != "threshold" || ev.Version != 1 || len(ev.Signers) != 1 {
@@ -326,7 +328,7 @@ func TestPolicySourceStart(t *testing.T) {
 
 	// The same version with another policy is refused at start.
 	writeBundle(t, path, policyText("two"), 1, past, op, ve)
-	if _, err := h.start(pc); reasonClass(err) != "rollback" {
+	if _, err := h.start(pc); bundle.Class(err) != "rollback" {
 		t.Errorf("start with a changed version 1: got %v, want a rollback refusal", err)
 	}
 }
@@ -349,7 +351,7 @@ func TestPolicySourceReload(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	hup := make(chan os.Signal)
 	done := make(chan struct{})
-	go func() { s.watch(ctx, hup); close(done) }()
+	go func() { s.Watch(ctx, hup); close(done) }()
 	defer func() { cancel(); <-done }()
 
 	// Version 2 on SIGHUP.
@@ -406,9 +408,11 @@ func TestPolicySourceReload(t *testing.T) {
 	}
 }
 
-// TestPolicySourcePoll checks reloading on a file change: a change loads
-// once it is stable, a refused change is reported once, and a bundle not
-// yet active loads when its time comes.
+// TestPolicySourcePoll checks reloading on a file change, one poll at a
+// time (Watch's ticker calls Poll; bundle's TestWatchPolls checks that): a
+// change loads once two polls in a row have seen it, a refused change is
+// reported once however often the files are polled, and a bundle not yet
+// active loads at the first poll once its time has come.
 func TestPolicySourcePoll(t *testing.T) {
 	op := newParty(t, "operator")
 	h := newSourceHarness(t)
@@ -422,14 +426,13 @@ func TestPolicySourcePoll(t *testing.T) {
 	}
 	h.event()
 	now := time.Now()
-	var mu sync.Mutex
-	s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { s.watch(ctx, nil); close(done) }()
-	defer func() { cancel(); <-done }()
+	s.Now = func() time.Time { return now }
+	ctx := t.Context()
 
 	writeBundle(t, path, policyText("two"), 2, past, op)
+	s.Poll(ctx) // sees the change
+	h.noEvent()
+	s.Poll(ctx) // sees it settled, and loads it
 	if ev := h.event(); ev.Result != "activated" || ev.Version != 2 {
 		t.Fatalf("got event %+v, want activation of version 2", ev)
 	}
@@ -438,25 +441,34 @@ func TestPolicySourcePoll(t *testing.T) {
 	if err := os.WriteFile(path, []byte("rules: [\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	s.Poll(ctx)
+	h.noEvent()
+	s.Poll(ctx)
 	if ev := h.event(); ev.Result != "refused" || ev.Class != "hash" {
 		t.Fatalf("got event %+v, want a hash refusal", ev)
 	}
-	time.Sleep(20 * pc.PollInterval)
+	for range 20 {
+		s.Poll(ctx)
+	}
 	h.noEvent()
 	if got := s.Current().Version(); got != 2 {
 		t.Errorf("got version %d in force, want 2", got)
 	}
 
-	// A bundle that activates later is refused, then loaded when the
-	// clock passes its activation time.
+	// A bundle that activates later is refused, then loaded at the first
+	// poll once the clock reaches its activation time.
 	later := now.Add(time.Hour).Truncate(time.Second)
 	writeBundle(t, path, policyText("three"), 3, later, op)
-	if ev := h.event(); ev.Result != "refused" || ev.Class != "not_yet_active" {
-		t.Fatalf("got event %+v, want a not_yet_active refusal", ev)
+	s.Poll(ctx)
+	s.Poll(ctx)
+	if ev := h.event(); ev.Result != "refused" || ev.Class != "not_yet_active" || ev.Version != 3 {
+		t.Fatalf("got event %+v, want a not_yet_active refusal of version 3", ev)
 	}
-	mu.Lock()
-	now = later.Add(time.Second)
-	mu.Unlock()
+	now = later.Add(-time.Second)
+	s.Poll(ctx)
+	h.noEvent()
+	now = later
+	s.Poll(ctx)
 	if ev := h.event(); ev.Result != "activated" || ev.Version != 3 {
 		t.Fatalf("got event %+v, want activation of version 3", ev)
 	}
@@ -491,13 +503,11 @@ func TestPolicySourceUnsigned(t *testing.T) {
 	}
 	h.event()
 
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { s.watch(ctx, nil); close(done) }()
-	defer func() { cancel(); <-done }()
 	if err := replaceFile(path, []byte(policyText("two")), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	s.Poll(t.Context())
+	s.Poll(t.Context())
 	if ev := h.event(); ev.Result != "activated" || ev.Hash != policy.HashSource([]byte(policyText("two"))) {
 		t.Fatalf("got event %+v, want activation of the edited file", ev)
 	}
@@ -656,7 +666,7 @@ func TestPolicySourceFleet(t *testing.T) {
 	ctx := t.Context()
 
 	writeBundle(t, pathA, policyText("two"), 2, past, op)
-	if err := a.reload(ctx); err != nil {
+	if err := a.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ev := h.event(); ev.Result != "activated" || ev.Version != 2 {
@@ -665,20 +675,20 @@ func TestPolicySourceFleet(t *testing.T) {
 
 	// B's files still hold version 1: its next poll sees the fleet ahead
 	// and refuses its own bundle as a rollback, once.
-	b.poll(ctx)
+	b.Poll(ctx)
 	if ev := h.event(); ev.Result != "refused" || ev.Class != "rollback" {
 		t.Fatalf("B: got %+v, want a rollback refusal", ev)
 	}
 	if st := b.Status(); st.LastRefusal == nil {
 		t.Errorf("B's status shows no refusal: %+v", st)
 	}
-	b.poll(ctx)
+	b.Poll(ctx)
 	h.noEvent()
 
 	// Once B's files hold version 2, B follows.
 	writeBundle(t, pathB, policyText("two"), 2, past, op)
-	b.poll(ctx) // sees the change
-	b.poll(ctx) // sees it settled, and loads it
+	b.Poll(ctx) // sees the change
+	b.Poll(ctx) // sees it settled, and loads it
 	if ev := h.event(); ev.Result != "activated" || ev.Version != 2 {
 		t.Fatalf("B: got %+v, want activation of version 2", ev)
 	}

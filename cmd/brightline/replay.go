@@ -110,7 +110,7 @@ func runReplay(ctx context.Context, args []string, e *env) error {
 		in = f
 	}
 
-	r := newReplayer(lp.policy, tools, time.Now)
+	r := newReplayer(lp.Policy, tools, time.Now)
 	out := json.NewEncoder(e.stdout)
 	br := bufio.NewReader(in)
 	lines, failed := 0, 0

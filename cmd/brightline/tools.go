@@ -34,7 +34,7 @@ func runTools(ctx context.Context, args []string, e *env) error {
 	// gateway resolves it; the classifier decides the rest.
 	dec := safeguard.New(safeguard.Config{Tools: tools})
 	declared := func(name string) string {
-		if eff := dec.Effect(lp.policy, name, nil); eff.Declared || eff.Raised {
+		if eff := dec.Effect(lp.Policy, name, nil); eff.Declared || eff.Raised {
 			return eff.Class
 		}
 		return ""

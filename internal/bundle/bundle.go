@@ -29,6 +29,23 @@
 // manifest, the version is newer than the active one and the activation time
 // has come. Each refusal is a distinct error, so callers can log and count
 // the reason.
+//
+// # Activation
+//
+// [EstablishTrust] decides at start which trust set verifies bundles: the
+// first signed activation pins the configured set, and from then on only a
+// rotation signed by a threshold of the pinned set ([VerifyRotation])
+// changes it. A store behind the audit log ([Anchor]) is refused.
+//
+// [Check] decides whether a bundle may be put in force given the store's
+// active version: a newer version, or the active bundle itself again.
+// [Source] keeps a policy file in force: it checks and records each
+// activation in the [Store] and the [Journal] before swapping the policy
+// in, reloads on SIGHUP, polls the files (loading a change once it has
+// settled), and follows a newer version another gateway sharing the
+// store put in force. A refused bundle leaves the policy in force as it
+// was. [Inspect] answers what a Source would do, for commands that only
+// look.
 package bundle
 
 import (

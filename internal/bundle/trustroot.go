@@ -1,4 +1,4 @@
-package main
+package bundle
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"slices"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/auditlog"
-	"github.com/brightline/brightline/internal/bundle"
 	"github.com/brightline/brightline/internal/store"
 )
 
@@ -19,19 +17,30 @@ import (
 // threshold) in the store and in the audit log. From then on the config's
 // trust set must equal the pinned one, unless a rotation signed by a
 // threshold of the pinned set names the config's set as its successor
-// (policy.trust.rotation). The embedded default and unsigned files are
-// allowed only in a data directory that never pinned a trust root, and an
-// unsigned file needs serve -allow-unsigned-policy as well.
+// (Config.Rotation). The embedded default and unsigned files are allowed
+// only in a data directory that never pinned a trust root, and an
+// unsigned file needs the caller's explicit allowance as well.
 //
 // The store is checked against the log: a store whose newest signed
 // activation or trust root is older than the log's (a restored database)
 // is refused, so a rollback cannot hide behind a backup.
 
-// trustPlan is what establishTrust decided.
-type trustPlan struct {
+// Anchor is what the audit log says of policy: the newest signed
+// activation and trust root it records. The zero Anchor is a log with
+// none.
+type Anchor struct {
+	Size          uint64 // the log's checkpoint size; 0 for a log with none yet
+	PolicyVersion int64  // the highest signed policy version activated
+	PolicyHash    string // its policy hash
+	TrustSeq      int64  // the newest trust root's sequence number (1 for the first pin)
+	TrustHash     string // its hash
+}
+
+// TrustPlan is what [EstablishTrust] decided.
+type TrustPlan struct {
 	// trust verifies bundles: the pinned set, or the configured one when
 	// nothing is pinned yet.
-	trust bundle.Trust
+	trust Trust
 	// pinned is the trust root in force; zero Seq if none.
 	pinned store.TrustRoot
 	// pinOnActivation is set when nothing is pinned: the first signed
@@ -39,22 +48,26 @@ type trustPlan struct {
 	pinOnActivation bool
 }
 
-// pinnedTrust converts a store trust root back to a bundle.Trust.
-func pinnedTrust(r store.TrustRoot) bundle.Trust {
-	return bundle.Trust{Keys: slices.Clone(r.Keys), Threshold: r.Threshold}
+// Trust returns the trust set that verifies bundles.
+func (p *TrustPlan) Trust() Trust { return p.trust }
+
+// PinnedTrust converts a store trust root back to a [Trust].
+func PinnedTrust(r store.TrustRoot) Trust {
+	return Trust{Keys: slices.Clone(r.Keys), Threshold: r.Threshold}
 }
 
-// trustRootError is a refusal to start because of the trust root; its
+// TrustRootError is a refusal to start because of the trust root; its
 // message says what differs and what would be accepted.
-type trustRootError struct{ msg string }
+type TrustRootError struct{ Msg string }
 
-func (e *trustRootError) Error() string { return e.msg }
+func (e *TrustRootError) Error() string { return e.Msg }
 
-// establishTrust checks cfg's policy settings against the store's trust
-// root and the log's anchor. It records a signed rotation if the config
-// names one that applies, through pin (store first, then log).
-func establishTrust(ctx context.Context, pc *PolicyConfig, st store.Policies, anchor auditlog.Anchor, allowUnsigned bool,
-	record func(context.Context, auditlog.Entry) error) (*trustPlan, error) {
+// EstablishTrust checks c against the store's trust root and the log's
+// anchor, and returns which trust set verifies bundles. It records a
+// signed rotation if c names one that applies, and a trust root the log
+// lacks, through j (store first, then log); j may be nil. allowUnsigned
+// is the operator's explicit allowance of an unsigned policy file.
+func EstablishTrust(ctx context.Context, c *Config, st Store, anchor Anchor, allowUnsigned bool, j Journal) (*TrustPlan, error) {
 	root, err := st.TrustRoot(ctx)
 	if err != nil && !errors.Is(err, brightline.ErrNotFound) {
 		return nil, err
@@ -69,30 +82,30 @@ func establishTrust(ctx context.Context, pc *PolicyConfig, st store.Policies, an
 	if root.Seq == 0 && active.Version > 0 {
 		// A store from before trust roots existed: its active bundle was
 		// verified against the configured set, which is pinned now.
-		if pc.File == "" || pc.Unsigned {
-			return nil, &trustRootError{fmt.Sprintf(
+		if c.File == "" || c.Unsigned {
+			return nil, &TrustRootError{fmt.Sprintf(
 				"this data directory has signed policy version %d in force, so it cannot run the embedded default or an unsigned policy; configure policy.file and policy.trust", active.Version)}
 		}
-		p := &trustPlan{trust: pc.trust()}
+		p := &TrustPlan{trust: c.Trust}
 		if err := p.trust.Validate(); err != nil {
 			return nil, fmt.Errorf("policy.trust: %w", err)
 		}
-		if err := p.pin(ctx, st, nil, record); err != nil {
+		if err := p.pin(ctx, st, nil, j); err != nil {
 			return nil, err
 		}
 		return p, nil
 	}
 	if root.Seq == 0 {
 		switch {
-		case pc.File == "":
-			return &trustPlan{}, nil
-		case pc.Unsigned && !allowUnsigned:
-			return nil, &trustRootError{"policy.unsigned is set, which lets anyone who can edit the policy file change the safeguards; " +
+		case c.File == "":
+			return &TrustPlan{}, nil
+		case c.Unsigned && !allowUnsigned:
+			return nil, &TrustRootError{"policy.unsigned is set, which lets anyone who can edit the policy file change the safeguards; " +
 				"it is for development only and needs serve -allow-unsigned-policy as well"}
-		case pc.Unsigned:
-			return &trustPlan{}, nil
+		case c.Unsigned:
+			return &TrustPlan{}, nil
 		}
-		p := &trustPlan{trust: pc.trust(), pinOnActivation: true}
+		p := &TrustPlan{trust: c.Trust, pinOnActivation: true}
 		if err := p.trust.Validate(); err != nil {
 			return nil, fmt.Errorf("policy.trust: %w", err)
 		}
@@ -101,55 +114,55 @@ func establishTrust(ctx context.Context, pc *PolicyConfig, st store.Policies, an
 
 	// A trust root is pinned. If the log lacks it (the store recorded it,
 	// then the append failed or the process died), record it again.
-	if anchor.TrustSeq < root.Seq && record != nil {
-		if err := record(ctx, trustRootEntry(root, pinnedTrust(root))); err != nil {
+	if anchor.TrustSeq < root.Seq && j != nil {
+		if err := j.RecordTrustRoot(ctx, root, PinnedTrust(root)); err != nil {
 			return nil, fmt.Errorf("couldn't record the trust root in the audit log: %w", err)
 		}
 	}
-	pinned := pinnedTrust(root)
+	pinned := PinnedTrust(root)
 	since := fmt.Sprintf("trust root %s (%d of %d keys) has been pinned in this data directory since %s",
 		root.Hash, root.Threshold, len(root.Keys), root.PinnedAt.UTC().Format("2006-01-02T15:04:05Z"))
 	switch {
-	case pc.File == "":
-		return nil, &trustRootError{"no policy.file is configured, but a " + since +
+	case c.File == "":
+		return nil, &TrustRootError{"no policy.file is configured, but a " + since +
 			"; the embedded default policy is allowed only before the first signed activation. Configure the signed bundle in force"}
-	case pc.Unsigned:
-		return nil, &trustRootError{"policy.unsigned is set, but a " + since +
+	case c.Unsigned:
+		return nil, &TrustRootError{"policy.unsigned is set, but a " + since +
 			"; an unsigned policy is allowed only before the first signed activation. Configure the signed bundle"}
 	}
-	want := pc.trust()
+	want := c.Trust
 	if want.Hash() == root.Hash {
-		return &trustPlan{trust: pinned, pinned: root}, nil
+		return &TrustPlan{trust: pinned, pinned: root}, nil
 	}
-	if pc.Trust.Rotation == "" {
-		return nil, &trustRootError{fmt.Sprintf("policy.trust differs from the pinned trust root: it %s. The %s; "+
+	if c.Rotation == "" {
+		return nil, &TrustRootError{fmt.Sprintf("policy.trust differs from the pinned trust root: it %s. The %s; "+
 			"changing it needs a rotation signed by %d of the pinned parties (brightline policy rotate-trust), named in policy.trust.rotation",
 			pinned.Diff(want), since, root.Threshold)}
 	}
-	note, err := os.ReadFile(pc.Trust.Rotation)
+	note, err := os.ReadFile(c.Rotation)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read the trust rotation: %w", err)
 	}
-	r, signers, err := bundle.VerifyRotation(note, pinned)
+	r, signers, err := VerifyRotation(note, pinned)
 	if err != nil {
-		return nil, &trustRootError{fmt.Sprintf("policy.trust differs from the pinned trust root (it %s), and the rotation %s does not allow it: %v",
-			pinned.Diff(want), pc.Trust.Rotation, err)}
+		return nil, &TrustRootError{fmt.Sprintf("policy.trust differs from the pinned trust root (it %s), and the rotation %s does not allow it: %v",
+			pinned.Diff(want), c.Rotation, err)}
 	}
 	if r.To.Hash() != want.Hash() {
-		return nil, &trustRootError{fmt.Sprintf("the rotation %s, signed by %v, replaces the pinned trust set with %s, but policy.trust is %s (it %s)",
-			pc.Trust.Rotation, signers, r.To.Hash(), want.Hash(), r.To.Diff(want))}
+		return nil, &TrustRootError{fmt.Sprintf("the rotation %s, signed by %v, replaces the pinned trust set with %s, but policy.trust is %s (it %s)",
+			c.Rotation, signers, r.To.Hash(), want.Hash(), r.To.Diff(want))}
 	}
-	p := &trustPlan{trust: want, pinned: root}
-	if err := p.pin(ctx, st, note, record); err != nil {
+	p := &TrustPlan{trust: want, pinned: root}
+	if err := p.pin(ctx, st, note, j); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // checkAnchor refuses a store that is behind the audit log.
-func checkAnchor(a auditlog.Anchor, root store.TrustRoot, active store.PolicyActivation) error {
+func checkAnchor(a Anchor, root store.TrustRoot, active store.PolicyActivation) error {
 	behind := func(what string) error {
-		return &trustRootError{fmt.Sprintf("the store is behind the audit log: the log (checkpoint of size %d) records %s. "+
+		return &TrustRootError{fmt.Sprintf("the store is behind the audit log: the log (checkpoint of size %d) records %s. "+
 			"Was brightline.db restored from a backup or replaced? Refusing to start, so that an older policy or trust set cannot come back into force; "+
 			"restore the newest database", a.Size, what)}
 	}
@@ -165,39 +178,26 @@ func checkAnchor(a auditlog.Anchor, root store.TrustRoot, active store.PolicyAct
 }
 
 // pin records p.trust as the next trust root: in the store, then in the
-// log. rotation is the signed rotation note, nil for the first pin.
-func (p *trustPlan) pin(ctx context.Context, st store.Policies, rotation []byte, record func(context.Context, auditlog.Entry) error) error {
+// log through j (nil: the store only). rotation is the signed rotation
+// note, nil for the first pin.
+func (p *TrustPlan) pin(ctx context.Context, st Store, rotation []byte, j Journal) error {
 	r := store.TrustRoot{Seq: p.pinned.Seq + 1, Hash: p.trust.Hash(), Keys: sortedKeys(p.trust), Threshold: p.trust.Threshold, Rotation: rotation}
 	if err := st.PinTrustRoot(ctx, r); err != nil {
 		return fmt.Errorf("couldn't pin the trust root: %w", err)
 	}
 	p.pinned, p.pinOnActivation = r, false
-	if record == nil {
+	if j == nil {
 		return nil
 	}
-	if err := record(ctx, trustRootEntry(r, p.trust)); err != nil {
+	if err := j.RecordTrustRoot(ctx, r, p.trust); err != nil {
 		return fmt.Errorf("couldn't record the trust root in the audit log: %w", err)
 	}
 	return nil
 }
 
-// sortedKeys returns t's distinct keys, sorted.
-func sortedKeys(t bundle.Trust) []string {
+// sortedKeys returns t's distinct keys, sorted, as the store records them.
+func sortedKeys(t Trust) []string {
 	k := slices.Clone(t.Keys)
 	slices.Sort(k)
 	return slices.Compact(k)
-}
-
-// trustRootEntry is the log entry that records trust root r, whose set
-// is t. A rotation carries its signed note, so that auditors can check it
-// against the set before.
-func trustRootEntry(r store.TrustRoot, t bundle.Trust) auditlog.Entry {
-	e := auditlog.Entry{Kind: auditlog.KindTrustRoot, Action: "pinned", TrustHash: r.Hash, Detail: map[string]string{
-		"seq": fmt.Sprint(r.Seq), "trust_hash": r.Hash, "trust": t.Text(),
-	}}
-	if r.Rotation != nil {
-		e.Action = "rotated"
-		e.Detail["rotation"] = string(r.Rotation)
-	}
-	return e
 }
