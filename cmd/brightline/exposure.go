@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline/internal/exposure"
+	"github.com/brightline/brightline/internal/shadow"
 )
 
 const exposureUsage = `usage: brightline exposure [flags]
@@ -30,7 +31,7 @@ flags:
 // traffic inventory and the shadow results.
 type exposureStore interface {
 	exposure.Reader
-	exposure.ShadowSummaries
+	shadow.ResultScanner
 	Close() error
 }
 

@@ -143,7 +143,7 @@ func transitionPlan(ctx context.Context, args []string, open openExposureStore, 
 		return errFailed
 	}
 	defer db.Close()
-	plan, err := exposure.Plan(ctx, db, routes, db, *from, *to, start)
+	plan, err := exposure.Plan(ctx, db, routes, shadow.Stats{Store: db}, *from, *to, start)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "brightline transition plan: %v\n", err)
 		return errFailed

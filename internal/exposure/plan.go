@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 )
 
@@ -38,14 +39,14 @@ const (
 	SlowerFactor = 2.0
 )
 
-// ShadowSummaries reads shadow-mode results; [store.ShadowResults]
-// implements it. Pass a nil ShadowSummaries (an untyped nil interface)
+// ShadowSummaries reads shadow-mode results; [shadow.Stats] implements
+// it. Pass a nil ShadowSummaries (an untyped nil interface)
 // when shadow mode is not set up: every route then lacks shadow evidence.
 type ShadowSummaries interface {
 	// ShadowSummaries returns one summary per candidate for route (the
 	// model name clients ask for) over the results recorded at or after
 	// since. Safe to retry.
-	ShadowSummaries(ctx context.Context, route string, since time.Time) ([]store.ShadowSummary, error)
+	ShadowSummaries(ctx context.Context, route string, since time.Time) ([]shadow.Summary, error)
 }
 
 // PrincipalUse is one principal's traffic in a plan.
@@ -87,7 +88,7 @@ type RoutePlan struct {
 	Gaps    []Gap    `json:"gaps"`
 	// Shadow holds the shadow results for candidates at the To vendor, the
 	// one with the most samples first; it is what the go/no-go used.
-	Shadow []store.ShadowSummary `json:"shadow"`
+	Shadow []shadow.Summary `json:"shadow"`
 	// Go is true when nothing in Reasons stands in the way.
 	Go bool `json:"go"`
 	// Reasons say why the route is a no-go; Notes are worth knowing but do
@@ -114,12 +115,12 @@ type TransitionPlan struct {
 
 // Plan rehearses moving the traffic that vendor from served since since to
 // vendor to (vendors as [vendor.Of] names them). It reads usage from st,
-// the configuration from routes and shadow results from shadow, which may
+// the configuration from routes and shadow results from shadows, which may
 // be nil. A route is a no-go when it has no target at to, when its traffic
 // uses a feature to lacks or that [Capabilities] does not know, or when
 // its shadow results miss a threshold (see [MinShadowSamples] and the
 // rest); each reason is listed.
-func Plan(ctx context.Context, st Reader, routes []RouteInfo, shadow ShadowSummaries, from, to string, since time.Time) (TransitionPlan, error) {
+func Plan(ctx context.Context, st Reader, routes []RouteInfo, shadows ShadowSummaries, from, to string, since time.Time) (TransitionPlan, error) {
 	if from == "" || to == "" {
 		return TransitionPlan{}, errors.New("couldn't plan a transition: both the vendor to move from and the one to move to are needed")
 	}
@@ -194,7 +195,7 @@ func Plan(ctx context.Context, st Reader, routes []RouteInfo, shadow ShadowSumma
 
 	plan.Go = true
 	for _, rp := range order {
-		if err := planRoute(ctx, idx, shadow, rp, from, to, since); err != nil {
+		if err := planRoute(ctx, idx, shadows, rp, from, to, since); err != nil {
 			return TransitionPlan{}, err
 		}
 		plan.Go = plan.Go && rp.Go
@@ -228,13 +229,13 @@ func sortPrincipals(ps []PrincipalUse) {
 }
 
 // planRoute fills in rp's targets, gaps, shadow results and go/no-go.
-func planRoute(ctx context.Context, idx *routeIndex, shadow ShadowSummaries, rp *RoutePlan, from, to string, since time.Time) error {
+func planRoute(ctx context.Context, idx *routeIndex, shadows ShadowSummaries, rp *RoutePlan, from, to string, since time.Time) error {
 	sortPrincipals(rp.Principals)
 	if rp.Principals == nil {
 		rp.Principals = []PrincipalUse{}
 	}
 	slices.Sort(rp.Served)
-	rp.Targets, rp.Gaps, rp.Shadow, rp.Reasons, rp.Notes = []string{}, []Gap{}, []store.ShadowSummary{}, []string{}, []string{}
+	rp.Targets, rp.Gaps, rp.Shadow, rp.Reasons, rp.Notes = []string{}, []Gap{}, []shadow.Summary{}, []string{}, []string{}
 	if rp.Served == nil {
 		rp.Served = []string{}
 	}
@@ -291,10 +292,10 @@ func planRoute(ctx context.Context, idx *routeIndex, shadow ShadowSummaries, rp 
 	}
 
 	// Shadow results.
-	if shadow == nil {
+	if shadows == nil {
 		rp.Reasons = append(rp.Reasons, "no shadow results: shadow mode is not set up")
 	} else {
-		sums, err := shadow.ShadowSummaries(ctx, rp.Route, since)
+		sums, err := shadows.ShadowSummaries(ctx, rp.Route, since)
 		if err != nil {
 			return fmt.Errorf("couldn't read shadow results for route %s: %w", rp.Route, err)
 		}
@@ -307,7 +308,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadow ShadowSummaries, rp 
 				others = append(others, s.Candidate)
 			}
 		}
-		slices.SortStableFunc(rp.Shadow, func(a, b store.ShadowSummary) int { return cmp.Compare(b.Samples, a.Samples) })
+		slices.SortStableFunc(rp.Shadow, func(a, b shadow.Summary) int { return cmp.Compare(b.Samples, a.Samples) })
 		if len(rp.Shadow) == 0 {
 			msg := fmt.Sprintf("no shadow results from a candidate at %s in the window", to)
 			if len(others) > 0 {
@@ -324,7 +325,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadow ShadowSummaries, rp 
 
 // judgeShadow applies the thresholds to s, the best shadow evidence for a
 // route, adding to reasons and notes.
-func judgeShadow(s store.ShadowSummary, usesTools bool, reasons, notes []string) ([]string, []string) {
+func judgeShadow(s shadow.Summary, usesTools bool, reasons, notes []string) ([]string, []string) {
 	c := s.Candidate
 	if s.Samples < MinShadowSamples {
 		reasons = append(reasons, fmt.Sprintf("shadow: only %d samples from %s, want at least %d", s.Samples, c, MinShadowSamples))

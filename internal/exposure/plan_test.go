@@ -7,22 +7,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 )
 
 // fakeShadow serves fixed summaries per route, with a failure hook.
 type fakeShadow struct {
-	byRoute map[string][]store.ShadowSummary
+	byRoute map[string][]shadow.Summary
 	err     error
 }
 
-func (f *fakeShadow) ShadowSummaries(ctx context.Context, route string, since time.Time) ([]store.ShadowSummary, error) {
+func (f *fakeShadow) ShadowSummaries(ctx context.Context, route string, since time.Time) ([]shadow.Summary, error) {
 	return f.byRoute[route], f.err
 }
 
 // goodShadow meets every threshold.
-func goodShadow(candidate string) store.ShadowSummary {
-	return store.ShadowSummary{
+func goodShadow(candidate string) shadow.Summary {
+	return shadow.Summary{
 		Route: "claude-sonnet", Candidate: candidate, Samples: 500, PrimarySuccessRate: 1, CandidateSuccessRate: 0.996,
 		Compared: 498, ToolSamples: 60, ToolAgreement: 0.97, RefusalAgreement: 0.99, MeanSimilarity: 0.6,
 		LatencyP50Primary: 900 * time.Millisecond, LatencyP50Candidate: 1100 * time.Millisecond,
@@ -32,12 +33,12 @@ func goodShadow(candidate string) store.ShadowSummary {
 func TestPlan(t *testing.T) {
 	ctx := context.Background()
 	since := t0.Add(-72 * time.Hour)
-	shadowWith := func(edit func(*store.ShadowSummary)) *fakeShadow {
+	shadowWith := func(edit func(*shadow.Summary)) *fakeShadow {
 		s := goodShadow("openai/gpt-5")
 		if edit != nil {
 			edit(&s)
 		}
-		return &fakeShadow{byRoute: map[string][]store.ShadowSummary{"claude-sonnet": {s}}}
+		return &fakeShadow{byRoute: map[string][]shadow.Summary{"claude-sonnet": {s}}}
 	}
 	tests := []struct {
 		name     string
@@ -50,14 +51,14 @@ func TestPlan(t *testing.T) {
 		{"go", nil, shadowWith(nil), true, nil, nil},
 		{"nil shadow", nil, nil, false, []string{"shadow mode is not set up"}, nil},
 		{"no shadow for the route", nil, &fakeShadow{}, false, []string{"no shadow results from a candidate at openai"}, nil},
-		{"shadow of another vendor", nil, &fakeShadow{byRoute: map[string][]store.ShadowSummary{"claude-sonnet": {goodShadow("xai/grok-4")}}},
+		{"shadow of another vendor", nil, &fakeShadow{byRoute: map[string][]shadow.Summary{"claude-sonnet": {goodShadow("xai/grok-4")}}},
 			false, []string{"only from xai/grok-4"}, nil},
-		{"few samples", nil, shadowWith(func(s *store.ShadowSummary) { s.Samples = MinShadowSamples - 1 }), false, []string{"only 99 samples"}, nil},
-		{"low success", nil, shadowWith(func(s *store.ShadowSummary) { s.CandidateSuccessRate = 0.98 }), false, []string{"answered 98.0% of requests"}, nil},
-		{"tool disagreement", nil, shadowWith(func(s *store.ShadowSummary) { s.ToolAgreement = 0.9 }), false, []string{"tool calls agree in 90.0%"}, nil},
-		{"few tool samples", nil, shadowWith(func(s *store.ShadowSummary) { s.ToolSamples = 3 }), false, []string{"only 3 samples with tool calls"}, nil},
-		{"refusal disagreement", nil, shadowWith(func(s *store.ShadowSummary) { s.RefusalAgreement = 0.8 }), false, []string{"refusals agree in 80.0%"}, nil},
-		{"slow and dissimilar only notes", nil, shadowWith(func(s *store.ShadowSummary) {
+		{"few samples", nil, shadowWith(func(s *shadow.Summary) { s.Samples = MinShadowSamples - 1 }), false, []string{"only 99 samples"}, nil},
+		{"low success", nil, shadowWith(func(s *shadow.Summary) { s.CandidateSuccessRate = 0.98 }), false, []string{"answered 98.0% of requests"}, nil},
+		{"tool disagreement", nil, shadowWith(func(s *shadow.Summary) { s.ToolAgreement = 0.9 }), false, []string{"tool calls agree in 90.0%"}, nil},
+		{"few tool samples", nil, shadowWith(func(s *shadow.Summary) { s.ToolSamples = 3 }), false, []string{"only 3 samples with tool calls"}, nil},
+		{"refusal disagreement", nil, shadowWith(func(s *shadow.Summary) { s.RefusalAgreement = 0.8 }), false, []string{"refusals agree in 80.0%"}, nil},
+		{"slow and dissimilar only notes", nil, shadowWith(func(s *shadow.Summary) {
 			s.LatencyP50Candidate = 3 * s.LatencyP50Primary
 			s.MeanSimilarity = 0.1
 		}), true, nil, []string{"slower", "dissimilar"}},
@@ -114,7 +115,7 @@ func TestPlanRoutesAndPrincipals(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
 	seed(t, db)
-	shadow := &fakeShadow{byRoute: map[string][]store.ShadowSummary{"claude-sonnet": {goodShadow("openai/gpt-5")}}}
+	shadow := &fakeShadow{byRoute: map[string][]shadow.Summary{"claude-sonnet": {goodShadow("openai/gpt-5")}}}
 	plan, err := Plan(ctx, db, testRoutes, shadow, "anthropic", "openai", t0.Add(-72*time.Hour))
 	if err != nil {
 		t.Fatal(err)

@@ -68,16 +68,15 @@ func (s *memStore) ShadowResults(_ context.Context, route string, since time.Tim
 	return out, nil
 }
 
-func (s *memStore) ShadowSummaries(_ context.Context, route string, since time.Time) ([]store.ShadowSummary, error) {
+func (s *memStore) ScanShadowResults(_ context.Context, route string, since time.Time, fn func(store.ShadowResult)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var z store.ShadowSummarizer
 	for _, r := range s.results {
 		if (route == "" || r.Route == route) && !r.At.Before(since) {
-			z.Add(r)
+			fn(r)
 		}
 	}
-	return z.Summaries(), nil
+	return nil
 }
 
 func (s *memStore) len() int {

@@ -6,14 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/fakeupstream"
 	"github.com/brightline/brightline/internal/provider"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
-// The transition plan reads summaries straight from the SQLite store.
-var _ exposure.ShadowSummaries = (*sqlite.DB)(nil)
+// Summaries read the SQLite store.
+var _ ResultScanner = (*sqlite.DB)(nil)
 
 // TestMirrorIntoSQLite runs the mirror against the real store and reads the
 // summary a transition plan would see.
@@ -48,7 +47,7 @@ func TestMirrorIntoSQLite(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	sums, err := db.ShadowSummaries(ctx, "claude-route", time.Time{})
+	sums, err := Stats{Store: db}.ShadowSummaries(ctx, "claude-route", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,9 @@ var _ store.ShadowResults = (*DB)(nil)
 const shadowColumns = `id, route, candidate, at, primary_ok, candidate_ok, primary_us, candidate_us,
 	tool_agreement, refusal_agreement, similarity, detail`
 
-// shadowSummaryColumns is shadowColumns without the detail, which a
-// summary does not read: decoding it would be most of the work.
+// shadowSummaryColumns is shadowColumns without the detail, which
+// ScanShadowResults leaves out: summaries do not read it, and decoding it
+// would be most of the work.
 const shadowSummaryColumns = `id, route, candidate, at, primary_ok, candidate_ok, primary_us, candidate_us,
 	tool_agreement, refusal_agreement, similarity, '{}'`
 
@@ -76,17 +77,14 @@ func (db *DB) ShadowResults(ctx context.Context, route string, since time.Time, 
 	return out, nil
 }
 
-// ShadowSummaries implements [store.ShadowResults]. Medians need every
-// latency, so the rows are summed up in Go as they are read rather than
-// in SQL.
-func (db *DB) ShadowSummaries(ctx context.Context, route string, since time.Time) ([]store.ShadowSummary, error) {
-	var z store.ShadowSummarizer
+// ScanShadowResults implements [store.ShadowResults].
+func (db *DB) ScanShadowResults(ctx context.Context, route string, since time.Time, fn func(store.ShadowResult)) error {
 	err := db.scanShadow(ctx, `SELECT `+shadowSummaryColumns+` FROM shadow_results WHERE ($1 = '' OR route = $1) AND at >= $2`,
-		[]any{route, micros(since)}, z.Add)
+		[]any{route, micros(since)}, fn)
 	if err != nil {
-		return nil, fmt.Errorf("couldn't sum up shadow results for route %q: %w", route, err)
+		return fmt.Errorf("couldn't sum up shadow results for route %q: %w", route, err)
 	}
-	return z.Summaries(), nil
+	return nil
 }
 
 func (db *DB) scanShadow(ctx context.Context, q string, args []any, f func(store.ShadowResult)) error {

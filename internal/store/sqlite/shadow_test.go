@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 )
 
@@ -71,7 +72,7 @@ func BenchmarkShadowSummaries(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		sums, err := db.ShadowSummaries(ctx, "route-1", time.Time{})
+		sums, err := shadow.Stats{Store: db}.ShadowSummaries(ctx, "route-1", time.Time{})
 		if err != nil || len(sums) != 1 || sums[0].Samples != 10000 {
 			b.Fatalf("got %+v, %v; want one summary of 10000 samples", sums, err)
 		}

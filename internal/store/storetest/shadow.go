@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 )
 
@@ -244,7 +245,7 @@ func testShadowSummaries(t *testing.T, s store.ShadowResults, c *clock) {
 		c.Advance(time.Second)
 	}
 	last := t0.Add(5 * time.Second)
-	wantRX := store.ShadowSummary{
+	wantRX := shadow.Summary{
 		Route: "r", Candidate: "x", Samples: 4,
 		PrimarySuccessRate: 0.75, CandidateSuccessRate: 0.75,
 		Compared: 2, ToolSamples: 1, ToolAgreement: 1, RefusalAgreement: 0.5, MeanSimilarity: 0.75,
@@ -252,28 +253,28 @@ func testShadowSummaries(t *testing.T, s store.ShadowResults, c *clock) {
 		LatencyP50Candidate: ms(200), // lower middle of 50, 200, 400
 		First:               t0, Last: t0.Add(3 * time.Second),
 	}
-	wantRY := store.ShadowSummary{
+	wantRY := shadow.Summary{
 		Route: "r", Candidate: "y", Samples: 1,
 		PrimarySuccessRate: 1, CandidateSuccessRate: 1,
 		Compared: 1, ToolSamples: 1, ToolAgreement: 0, RefusalAgreement: 1, MeanSimilarity: 0.25,
 		LatencyP50Primary: ms(10), LatencyP50Candidate: ms(20),
 		First: t0.Add(4 * time.Second), Last: t0.Add(4 * time.Second),
 	}
-	wantQX := store.ShadowSummary{Route: "q", Candidate: "x", Samples: 1, First: last, Last: last}
+	wantQX := shadow.Summary{Route: "q", Candidate: "x", Samples: 1, First: last, Last: last}
 
 	tests := []struct {
 		route string
 		since time.Time
-		want  []store.ShadowSummary
+		want  []shadow.Summary
 	}{
-		{"", time.Time{}, []store.ShadowSummary{wantQX, wantRX, wantRY}},
-		{"r", time.Time{}, []store.ShadowSummary{wantRX, wantRY}},
-		{"q", t0, []store.ShadowSummary{wantQX}},
-		{"r", t0.Add(4 * time.Second), []store.ShadowSummary{wantRY}},
-		{"nope", time.Time{}, []store.ShadowSummary{}},
+		{"", time.Time{}, []shadow.Summary{wantQX, wantRX, wantRY}},
+		{"r", time.Time{}, []shadow.Summary{wantRX, wantRY}},
+		{"q", t0, []shadow.Summary{wantQX}},
+		{"r", t0.Add(4 * time.Second), []shadow.Summary{wantRY}},
+		{"nope", time.Time{}, []shadow.Summary{}},
 	}
 	for _, tt := range tests {
-		got, err := s.ShadowSummaries(context.Background(), tt.route, tt.since)
+		got, err := shadow.Stats{Store: s}.ShadowSummaries(context.Background(), tt.route, tt.since)
 		if err != nil {
 			t.Fatalf("ShadowSummaries(%q): %v", tt.route, err)
 		}
@@ -299,7 +300,11 @@ func testShadowEmpty(t *testing.T, s store.ShadowResults, _ *clock) {
 	if got == nil || len(got) != 0 {
 		t.Errorf("ShadowResults on an empty store: got %#v, want an empty, non-nil slice", got)
 	}
-	sum, err := s.ShadowSummaries(context.Background(), "", time.Time{})
+	calls := 0
+	if err := s.ScanShadowResults(context.Background(), "", time.Time{}, func(store.ShadowResult) { calls++ }); err != nil || calls != 0 {
+		t.Errorf("ScanShadowResults on an empty store: got %d calls, %v; want none and no error", calls, err)
+	}
+	sum, err := shadow.Stats{Store: s}.ShadowSummaries(context.Background(), "", time.Time{})
 	if err != nil || sum == nil || len(sum) != 0 {
 		t.Errorf("ShadowSummaries on an empty store: got %#v, %v; want an empty, non-nil slice", sum, err)
 	}

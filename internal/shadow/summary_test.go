@@ -1,20 +1,22 @@
-package store
+package shadow
 
 import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/brightline/brightline/internal/store"
 )
 
-func TestShadowSummarizer(t *testing.T) {
+func TestSummarizer(t *testing.T) {
 	yes, no := true, false
 	half := 0.5
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	var z ShadowSummarizer
+	var z Summarizer
 	if got := z.Summaries(); got == nil || len(got) != 0 {
 		t.Errorf("zero value: got %#v, want an empty, non-nil slice", got)
 	}
-	for _, r := range []ShadowResult{
+	for _, r := range []store.ShadowResult{
 		{Route: "b", Candidate: "x", PrimaryOK: true, CandidateOK: true, PrimaryLatency: ms(4), CandidateLatency: ms(40), RefusalAgreement: &yes, Similarity: &half, ToolAgreement: &no},
 		{Route: "b", Candidate: "x", PrimaryOK: true, CandidateOK: true, PrimaryLatency: ms(1), CandidateLatency: ms(10), RefusalAgreement: &no, Similarity: &half},
 		{Route: "b", Candidate: "x", PrimaryOK: true, PrimaryLatency: ms(3), CandidateLatency: ms(9000)},
@@ -25,7 +27,7 @@ func TestShadowSummarizer(t *testing.T) {
 		z.Add(r)
 	}
 	got := z.Summaries()
-	want := []ShadowSummary{
+	want := []Summary{
 		{Route: "a", Candidate: "y", Samples: 1},
 		{Route: "b", Candidate: "w", Samples: 1},
 		{Route: "b", Candidate: "x", Samples: 4, PrimarySuccessRate: 1, CandidateSuccessRate: 0.75,
