@@ -127,6 +127,10 @@ func isSealed(b []byte) bool {
 	return len(b) >= sealedOverhead && bytes.HasPrefix(b, sealedMagic)
 }
 
+// Sealed reports whether an index row's salt was sealed with a body key:
+// opening the row needs the key.
+func Sealed(salt []byte) bool { return isSealed(salt) }
+
 // OpenRecord returns the plaintext salt and body of an index row, which
 // may have been sealed with k (k may be nil for rows that were not). A body
 // kept in a side file (see openings.go) is read from openingsDir, usually

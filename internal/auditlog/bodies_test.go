@@ -3,6 +3,7 @@ package auditlog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,18 +84,22 @@ func TestBodiesAtRest(t *testing.T) {
 		return nil
 	})
 
-	code, out, errOut := run(t, dir, "open", rid)
-	if code != 0 || !strings.Contains(out, marker) || !strings.Contains(out, "matches the logged commitment") {
-		t.Fatalf("open: got exit %d, stdout %q, stderr %q, want the body and a matching commitment", code, out, errOut)
+	salt, body, err := openIndexed(t, db, dir, key, rid)
+	if err != nil || !strings.Contains(string(body), marker) || CommitmentHash(salt, body) != cm.Hash {
+		t.Fatalf("OpenRecord: got body %q, %v, want the body and a matching commitment", body, err)
 	}
 
-	// Without the key, open says what is missing.
+	// Without the key, the opening can't be read, and the missing key
+	// file says so. (cmd/brightline's TestAuditOpenBodies checks what
+	// audit open prints.)
+	if _, _, err := openIndexed(t, db, dir, nil, rid); !errors.Is(err, ErrNoBodyKey) {
+		t.Errorf("OpenRecord without the key: got %v, want ErrNoBodyKey", err)
+	}
 	if err := os.Rename(keyPath, keyPath+".away"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = run(t, dir, "open", rid)
-	if code == 0 || !strings.Contains(errOut, "body key") || !strings.Contains(errOut, "missing") || strings.Contains(out, marker) {
-		t.Errorf("open without the key: got exit %d, stdout %q, stderr %q, want an error naming the missing body key", code, out, errOut)
+	if _, err := LoadBodyKey(keyPath); !errors.Is(err, ErrNoBodyKey) {
+		t.Errorf("LoadBodyKey of a missing file: got %v, want ErrNoBodyKey", err)
 	}
 	if err := os.Rename(keyPath+".away", keyPath); err != nil {
 		t.Fatal(err)
@@ -110,13 +115,24 @@ func TestBodiesAtRest(t *testing.T) {
 	if n, err := l2.ForgetBodies(ctx); err != nil || n != 1 {
 		t.Fatalf("ForgetBodies after retention: got %d, %v, want 1", n, err)
 	}
+	recs, err := db.AuditEntries(ctx, rid)
+	if err != nil || len(recs) != 1 || recs[0].Salt != nil || recs[0].Body != nil {
+		t.Errorf("index after retention: got %+v, %v, want the row without its opening", recs, err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = run(t, dir, "open", rid)
-	if code == 0 || !strings.Contains(errOut, "gone") || !strings.Contains(out, cm.Hash) || strings.Contains(out, marker) {
-		t.Errorf("open after retention: got exit %d, stdout %q, stderr %q, want the commitment and an error saying the body is gone", code, out, errOut)
+}
+
+// openIndexed opens the commitment of request rid's one index row, as
+// audit open does.
+func openIndexed(t *testing.T, db *sqlite.DB, dir string, key *BodyKey, rid string) (salt, body []byte, err error) {
+	t.Helper()
+	recs, err := db.AuditEntries(context.Background(), rid)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("AuditEntries(%s): got %d rows, %v, want one", rid, len(recs), err)
 	}
+	return OpenRecord(key, filepath.Join(dir, OpeningsDirName), recs[0].Salt, recs[0].Body)
 }
 
 // TestSealOldBodies checks that openings written without a body key are

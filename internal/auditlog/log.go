@@ -101,6 +101,13 @@ const (
 	ReleaseSequenced = "sequenced"
 )
 
+// Where the gateway keeps the log under its data directory.
+const (
+	DirName = "log"           // tiles and checkpoints: <data>/log
+	KeyFile = "log.key"       // the log's note signer key: <data>/log.key
+	IndexDB = "brightline.db" // the SQLite store holding the local index
+)
+
 // JournalDirName is the journal's directory under the data directory,
 // beside the log's (<data>/journal).
 const JournalDirName = "journal"

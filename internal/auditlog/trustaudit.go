@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -115,7 +116,7 @@ func (a *TrustAudit) Add(i uint64, e Entry) {
 				if e.Kind == KindForward {
 					what = "request forwarded upstream"
 				}
-				flag("%s under policy %s, which no trusted activation put in force", what, orDash(e.PolicyHash))
+				flag("%s under policy %s, which no trusted activation put in force", what, cmp.Or(e.PolicyHash, "-"))
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package auditlog
+package main
 
 import (
 	"bytes"
@@ -14,39 +14,40 @@ import (
 	"time"
 
 	"github.com/brightline/brightline/auditverify"
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/store/sqlite"
 	"golang.org/x/mod/sumdb/note"
 )
 
-// dataDir builds a data directory as the gateway leaves it: a log with 15
+// auditDataDir builds a data directory as the gateway leaves it: a log with 15
 // decisions, 10 of them denials with a commitment, and its index. Beside
 // it, receipts.txt holds their receipts; late.txt adds a receipt for an
 // entry the log lacks, past its MMD; pending.txt one within its MMD;
 // wrong.txt one whose index holds another entry.
-func dataDir(t *testing.T) (string, string) {
+func auditDataDir(t *testing.T) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, vkey, _, err := LoadOrCreateKey(filepath.Join(dir, KeyFile), testOrigin)
+	s, vkey, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, auditlog.KeyFile), auditTestOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, IndexDB))
+	db, err := sqlite.Open(ctx, filepath.Join(dir, auditlog.IndexDB))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	l, err := Open(ctx, Config{Dir: filepath.Join(dir, DirName), Signer: s, Index: db, CheckpointInterval: 100 * time.Millisecond})
+	l, err := auditlog.Open(ctx, auditlog.Config{Dir: filepath.Join(dir, auditlog.DirName), Signer: s, Index: db, CheckpointInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var receipts []Receipt
+	var receipts []auditlog.Receipt
 	for i := range 15 {
-		e := decision(i)
+		e := auditDecision(i)
 		e.Time = time.Date(2026, 11, 1, 0, 0, i, 0, time.UTC)
-		var c *Commitment
+		var c *auditlog.Commitment
 		if i < 10 {
-			cm, err := Commit([]byte(fmt.Sprintf(`{"messages": [{"content": "prompt %d"}]}`, i)))
+			cm, err := auditlog.Commit([]byte(fmt.Sprintf(`{"messages": [{"content": "prompt %d"}]}`, i)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +64,7 @@ func dataDir(t *testing.T) (string, string) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sign := func(r Receipt) string {
+	sign := func(r auditlog.Receipt) string {
 		n, err := note.Sign(&note.Note{Text: r.Text()}, s)
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +77,7 @@ func dataDir(t *testing.T) (string, string) {
 		lines = append(lines, r.Encode())
 	}
 	all := strings.Join(lines, "\n") + "\n"
-	absent := Receipt{Origin: testOrigin, Index: 100, LeafHash: receipts[0].LeafHash, Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), MMD: time.Second}
+	absent := auditlog.Receipt{Origin: auditTestOrigin, Index: 100, LeafHash: receipts[0].LeafHash, Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), MMD: time.Second}
 	soon := absent
 	soon.Time = time.Now().Add(time.Hour)
 	wrong := receipts[4]
@@ -94,22 +95,35 @@ func dataDir(t *testing.T) (string, string) {
 	return dir, vkey
 }
 
-func run(t *testing.T, data string, args ...string) (int, string, string) {
+// auditTestOrigin is the test log's origin.
+const auditTestOrigin = "brightline.test/log"
+
+// auditDecision is the i-th decision of the test log: a denial by the
+// surveillance safeguard.
+func auditDecision(i int) auditlog.Entry {
+	return auditlog.Entry{
+		Kind: auditlog.KindDecision, RequestID: fmt.Sprintf("req_%04d", i), PrincipalID: "key_1",
+		Dialect: "openai", Provider: "simulated", Model: "m", PolicyHash: "sha256:aa", PolicyVersion: 1,
+		Stage: "request", Action: "deny",
+		Matches:    []auditlog.Match{{Safeguard: "surveillance", Rule: "bulk-persons", Action: "deny"}},
+		Detections: map[string]int{"PERSON": i % 7},
+	}
+}
+
+func runAuditCmd(t *testing.T, data string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	open := func(ctx context.Context) (EntryIndex, error) {
-		path := filepath.Join(data, IndexDB)
+	open := func(ctx context.Context) (auditIndex, error) {
+		path := filepath.Join(data, auditlog.IndexDB)
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("no local index: %w", err)
 		}
 		return sqlite.Open(ctx, path)
 	}
-	code := Command(context.Background(), args, data, open, &out, &errb)
-	return code, out.String(), errb.String()
+	return runCommand("", func(e *env) error { return runAuditWith(context.Background(), args, data, open, e) })
 }
 
-func TestCommand(t *testing.T) {
-	data, vkey := dataDir(t)
+func TestAudit(t *testing.T) {
+	data, vkey := auditDataDir(t)
 	state := filepath.Join(t.TempDir(), "state")
 	proofFile := filepath.Join(t.TempDir(), "proof.json")
 
@@ -124,7 +138,7 @@ func TestCommand(t *testing.T) {
 		{"unknown", []string{"frob"}, 2, nil, []string{"unknown command"}},
 		{"verify first", []string{"verify", "-state", state}, 0,
 			[]string{"size 15", "first checkpoint seen", "recomputed from all 15 entries", "OK"}, nil},
-		{"verify again", []string{"verify", "-state", state, "-key", vkey, "-log", filepath.Join(data, DirName)}, 0,
+		{"verify again", []string{"verify", "-state", state, "-key", vkey, "-log", filepath.Join(data, auditlog.DirName)}, 0,
 			[]string{"extends the checkpoint of size 15", "OK"}, nil},
 		{"verify wants witnesses", []string{"verify", "-no-state", "-witness", "w.test+01234567+BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 2,
 			nil, []string{"witness key"}},
@@ -148,7 +162,7 @@ func TestCommand(t *testing.T) {
 		{"open without commitment", []string{"open", "req_0012"}, 1, nil, []string{"no content commitment"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := run(t, data, tc.args...)
+			code, out, errs := runAuditCmd(t, data, tc.args...)
 			if code != tc.wantCode {
 				t.Errorf("exit code: got %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, out, errs)
 			}
@@ -178,18 +192,18 @@ func TestCommand(t *testing.T) {
 		b, _ = json.Marshal(rp)
 		bad := filepath.Join(t.TempDir(), "bad.json")
 		os.WriteFile(bad, b, 0o644)
-		code, _, errs := run(t, data, "verify", "-proof", bad, "-key", vkey)
+		code, _, errs := runAuditCmd(t, data, "verify", "-proof", bad, "-key", vkey)
 		if code != 1 || !strings.Contains(errs, "entry 3 is not in the tree") {
 			t.Errorf("got exit %d, stderr %q; want 1 and 'entry 3 is not in the tree'", code, errs)
 		}
 	})
 
 	t.Run("over HTTP", func(t *testing.T) {
-		s, _, _, err := LoadOrCreateKey(filepath.Join(data, KeyFile), testOrigin)
+		s, _, _, err := auditlog.LoadOrCreateKey(filepath.Join(data, auditlog.KeyFile), auditTestOrigin)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := Open(context.Background(), Config{Dir: filepath.Join(data, DirName), Signer: s, CheckpointInterval: 100 * time.Millisecond})
+		l, err := auditlog.Open(context.Background(), auditlog.Config{Dir: filepath.Join(data, auditlog.DirName), Signer: s, CheckpointInterval: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,35 +213,124 @@ func TestCommand(t *testing.T) {
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
 		other := t.TempDir() // an auditor's machine: no local data
-		code, out, errs := run(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-state", state)
+		code, out, errs := runAuditCmd(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-state", state)
 		if code != 0 || !strings.Contains(out, "recomputed from the hash tiles") {
 			t.Errorf("public verify: got exit %d\nstdout %s\nstderr %s", code, out, errs)
 		}
-		code, out, errs = run(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-state", state, "-auditor-key", "sk-auditor")
+		code, out, errs = runAuditCmd(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-state", state, "-auditor-key", "sk-auditor")
 		if code != 0 || !strings.Contains(out, "recomputed from all 15 entries") {
 			t.Errorf("auditor verify: got exit %d\nstdout %s\nstderr %s", code, out, errs)
 		}
-		code, _, errs = run(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-no-state", "-auditor-key", "sk-wrong")
+		code, _, errs = runAuditCmd(t, other, "verify", "-log", srv.URL+"/log", "-key", vkey, "-no-state", "-auditor-key", "sk-wrong")
 		if code != 1 || !strings.Contains(errs, "403") {
 			t.Errorf("verify with a non-auditor key: got exit %d, stderr %q; want 1 and a 403", code, errs)
 		}
 	})
 
 	t.Run("tampered tile", func(t *testing.T) {
-		flip := filepath.Join(data, DirName, "tile", "0", "000.p", "15")
+		flip := filepath.Join(data, auditlog.DirName, "tile", "0", "000.p", "15")
 		b, err := os.ReadFile(flip)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b[7*32] ^= 1
 		os.WriteFile(flip, b, 0o644)
-		code, _, errs := run(t, data, "verify", "-state", state)
+		code, _, errs := runAuditCmd(t, data, "verify", "-state", state)
 		if code != 1 || !strings.Contains(errs, "tile/0/000.p/15: hash 7 differs from the hash of entry 7") {
 			t.Errorf("verify after editing a tile: got exit %d, stderr %q; want 1 naming tile/0/000.p/15 and entry 7", code, errs)
 		}
-		code, _, errs = run(t, data, "stats")
+		code, _, errs = runAuditCmd(t, data, "stats")
 		if code != 1 || !strings.Contains(errs, "tile/0/000.p/15") {
 			t.Errorf("stats over a tampered log: got exit %d, stderr %q; want 1 naming the tile", code, errs)
 		}
 	})
+}
+
+// TestAuditOpenBodies opens commitments whose openings are sealed with the
+// body key, inline and in a side file: audit open prints the body and
+// checks it, says so when the key is missing, and says the body is gone
+// once retention has deleted it (the index row's opening, or the side
+// file) while the commitment stays in the log.
+func TestAuditOpenBodies(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, _, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, auditlog.KeyFile), auditTestOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(dir, auditlog.BodyKeyFile)
+	key, _, err := auditlog.LoadOrCreateBodyKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, auditlog.IndexDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := auditlog.Open(ctx, auditlog.Config{Dir: filepath.Join(dir, auditlog.DirName), Signer: s, Index: db, BodyKey: key,
+		CheckpointInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "MARKER-7f3a9c-secret-prompt"
+	inline := []byte(`{"messages":[{"content":"` + marker + `"}]}`)
+	large := bytes.Repeat([]byte("x"), 2*auditlog.OpeningInlineMax)
+	copy(large[auditlog.OpeningInlineMax:], marker)
+	var cms []auditlog.Commitment
+	for i, body := range [][]byte{inline, large} {
+		cm, err := auditlog.Commit(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(ctx, auditDecision(i), &cm); err != nil {
+			t.Fatal(err)
+		}
+		cms = append(cms, cm)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sideFiles, _ := filepath.Glob(filepath.Join(dir, auditlog.OpeningsDirName, "*", "*"))
+	if len(sideFiles) != 1 {
+		t.Fatalf("side files: got %q, want the large body's", sideFiles)
+	}
+
+	for i, rid := range []string{"req_0000", "req_0001"} {
+		code, out, errOut := runAuditCmd(t, dir, "open", rid)
+		if code != 0 || !strings.Contains(out, marker) || !strings.Contains(out, "matches the logged commitment") || !strings.Contains(out, cms[i].Hash) {
+			t.Fatalf("open %s: got exit %d, stdout %.200q, stderr %q, want the body and a matching commitment", rid, code, out, errOut)
+		}
+	}
+
+	// Without the key, open says what is missing.
+	if err := os.Rename(keyPath, keyPath+".away"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runAuditCmd(t, dir, "open", "req_0000")
+	if code != 1 || !strings.Contains(errOut, "body key") || !strings.Contains(errOut, "missing") || strings.Contains(out, marker) {
+		t.Errorf("open without the key: got exit %d, stdout %q, stderr %q, want 1 and an error naming the missing body key", code, out, errOut)
+	}
+	if err := os.Rename(keyPath+".away", keyPath); err != nil {
+		t.Fatal(err)
+	}
+
+	// The large body's side file deleted after the retention period, its
+	// index row still referring to it.
+	if err := os.Remove(sideFiles[0]); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runAuditCmd(t, dir, "open", "req_0001")
+	if code != 1 || !strings.Contains(errOut, "gone") || !strings.Contains(out, cms[1].Hash) || !strings.Contains(out, "deleted after the retention period") || strings.Contains(out, marker) {
+		t.Errorf("open after the side file's retention: got exit %d, stdout %q, stderr %q, want 1, the commitment and an error saying the body is gone", code, out, errOut)
+	}
+
+	// The inline opening deleted from the index.
+	if _, err := db.ForgetAuditBodies(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runAuditCmd(t, dir, "open", "req_0000")
+	if code != 1 || !strings.Contains(errOut, "gone") || !strings.Contains(out, cms[0].Hash) || !strings.Contains(out, "deleted after the retention period") || strings.Contains(out, marker) {
+		t.Errorf("open after retention: got exit %d, stdout %q, stderr %q, want 1, the commitment and an error saying the body is gone", code, out, errOut)
+	}
 }

@@ -1,4 +1,4 @@
-package auditlog
+package main
 
 import (
 	"context"
@@ -18,15 +18,11 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/auditverify"
+	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/store"
 )
 
-// Where the gateway keeps the log under its data directory.
-const (
-	DirName  = "log"           // tiles and checkpoints: <data>/log
-	KeyFile  = "log.key"       // the log's note signer key: <data>/log.key
-	IndexDB  = "brightline.db" // the SQLite store holding the local index
-	cmdUsage = `usage: brightline audit <command> [flags]
+const auditUsage = `usage: brightline audit <command> [flags]
 
 commands:
   verify  -log URL|DIR -key VKEY [-witness VKEY]... [-quorum N] [-state FILE] [-auditor-key APIKEY]
@@ -56,30 +52,42 @@ commands:
 
 With no -log and -key, commands use the local log in the data directory.
 `
-)
 
-// EntryIndex is the part of the gateway's store the commands read: the
-// index from request ID to log entries, with commitment openings.
-type EntryIndex interface {
+// auditIndex is the part of the gateway's store the audit commands read:
+// the index from request ID to log entries, with commitment openings.
+type auditIndex interface {
 	AuditEntries(ctx context.Context, requestID string) ([]store.AuditRecord, error)
 	Close() error
 }
 
-// OpenIndexFunc opens the gateway's store for a command. It must refuse
-// to create one.
-type OpenIndexFunc func(context.Context) (EntryIndex, error)
-
-// Command runs `brightline audit verify|prove|stats|open`; args are what
-// follows "audit". The log is the one in dataDir unless -log names
-// another; openIndex opens the gateway's store, for prove and open. It
-// returns the process exit code: 0 on success, 1 when a check fails or an
-// operation errors, 2 for a usage error.
-func Command(ctx context.Context, args []string, dataDir string, openIndex OpenIndexFunc, stdout, stderr io.Writer) (exitCode int) {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, cmdUsage)
-		return 2
+func runAudit(ctx context.Context, args []string, e *env) error {
+	cfg, args, err := takeConfig(args, e)
+	if err != nil {
+		return err
 	}
-	c := &command{dataDir: dataDir, openIndex: openIndex, stdout: stdout, stderr: stderr}
+	open := func(ctx context.Context) (auditIndex, error) {
+		if ok, err := storeExists(cfg); !ok {
+			if err != nil {
+				return nil, fmt.Errorf("no local index: %w", err)
+			}
+			return nil, fmt.Errorf("no local index: no database at %s", filepath.Join(cfg.DataDir, sqliteFile))
+		}
+		return openDataStore(ctx, cfg)
+	}
+	return runAuditWith(ctx, args, cfg.DataDir, open, e)
+}
+
+// runAuditWith runs `brightline audit verify|prove|stats|open`; args are what
+// follows "audit". The log is the one in dataDir unless -log names
+// another; openIndex opens the gateway's store, for prove and open; it
+// must refuse to create one. A check that fails, or an operation that
+// errors, is printed as FAIL and exits with status 1.
+func runAuditWith(ctx context.Context, args []string, dataDir string, openIndex func(context.Context) (auditIndex, error), e *env) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, auditUsage)
+		return errUsage
+	}
+	c := &auditCommand{dataDir: dataDir, openIndex: openIndex, stdout: e.stdout, stderr: e.stderr}
 	var run func(context.Context, []string) error
 	switch args[0] {
 	case "verify":
@@ -91,50 +99,45 @@ func Command(ctx context.Context, args []string, dataDir string, openIndex OpenI
 	case "open":
 		run = c.open
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, cmdUsage)
-		return 0
+		fmt.Fprint(e.stdout, auditUsage)
+		return nil
 	default:
-		fmt.Fprintf(stderr, "brightline audit: unknown command %q\n\n%s", args[0], cmdUsage)
-		return 2
+		fmt.Fprintf(e.stderr, "brightline audit: unknown command %q\n\n%s", args[0], auditUsage)
+		return errUsage
 	}
 	err := run(ctx, args[1:])
-	var ue usageError
+	var ue auditUsageError
 	switch {
 	case err == nil:
-		return 0
+		return nil
 	case errors.Is(err, flag.ErrHelp):
-		return 0
+		return nil
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "brightline audit %s: %v\n", args[0], err)
-		return 2
+		fmt.Fprintf(e.stderr, "brightline audit %s: %v\n", args[0], err)
+		return errUsage
 	default:
-		fmt.Fprintf(stderr, "FAIL: %v\n", err)
-		return 1
+		fmt.Fprintf(e.stderr, "FAIL: %v\n", err)
+		return errFailed
 	}
 }
 
-type usageError struct{ error }
+// auditUsageError is a mistake on the command line, exit status 2.
+type auditUsageError struct{ error }
 
-type command struct {
+type auditCommand struct {
 	dataDir        string
-	openIndex      OpenIndexFunc
+	openIndex      func(context.Context) (auditIndex, error)
 	stdout, stderr io.Writer
 }
 
-// multi is a repeatable string flag.
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
-
-// logFlags are the flags that locate and trust a log.
-type logFlags struct {
+// auditLogFlags are the flags that locate and trust a log.
+type auditLogFlags struct {
 	log, key, auditorKey string
-	witnesses            multi
+	witnesses            multiFlag
 	quorum               int
 }
 
-func (c *command) newFlags(name string, lf *logFlags) *flag.FlagSet {
+func (c *auditCommand) newFlags(name string, lf *auditLogFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("brightline audit "+name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	if lf != nil {
@@ -149,14 +152,14 @@ func (c *command) newFlags(name string, lf *logFlags) *flag.FlagSet {
 
 // resolve fills defaults from the data directory and returns the source
 // and policy.
-func (c *command) resolve(lf *logFlags) (auditverify.Source, auditverify.Policy, error) {
+func (c *auditCommand) resolve(lf *auditLogFlags) (auditverify.Source, auditverify.Policy, error) {
 	if lf.log == "" {
-		lf.log = filepath.Join(c.dataDir, DirName)
+		lf.log = filepath.Join(c.dataDir, auditlog.DirName)
 	}
 	if lf.key == "" {
 		k, err := c.localVKey()
 		if err != nil {
-			return nil, auditverify.Policy{}, usageError{fmt.Errorf("no -key given and %w", err)}
+			return nil, auditverify.Policy{}, auditUsageError{fmt.Errorf("no -key given and %w", err)}
 		}
 		lf.key = k
 	}
@@ -165,7 +168,7 @@ func (c *command) resolve(lf *logFlags) (auditverify.Source, auditverify.Policy,
 	}
 	pol, err := auditverify.NewPolicy(lf.key, lf.witnesses, lf.quorum)
 	if err != nil {
-		return nil, auditverify.Policy{}, usageError{err}
+		return nil, auditverify.Policy{}, auditUsageError{err}
 	}
 	var h http.Header
 	if lf.auditorKey != "" {
@@ -176,30 +179,30 @@ func (c *command) resolve(lf *logFlags) (auditverify.Source, auditverify.Policy,
 
 // entriesReadable reports whether verify can read entry bundles: from a
 // directory, or over HTTP with an auditor key.
-func (lf *logFlags) entriesReadable() bool {
+func (lf *auditLogFlags) entriesReadable() bool {
 	isURL := strings.HasPrefix(lf.log, "http://") || strings.HasPrefix(lf.log, "https://")
 	return !isURL || lf.auditorKey != ""
 }
 
 // localVKey derives the local log's verifier key from its signer key.
-func (c *command) localVKey() (string, error) {
-	path := filepath.Join(c.dataDir, KeyFile)
+func (c *auditCommand) localVKey() (string, error) {
+	path := filepath.Join(c.dataDir, auditlog.KeyFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("couldn't read the local log key: %w", err)
 	}
-	vkey, err := VerifierKey(strings.TrimSpace(string(b)))
+	vkey, err := auditlog.VerifierKey(strings.TrimSpace(string(b)))
 	if err != nil {
 		return "", fmt.Errorf("couldn't read the local log key %s: %w", path, err)
 	}
 	return vkey, nil
 }
 
-// stateKey is where the state file remembers a log's checkpoint: its
+// auditStateKey is where the state file remembers a log's checkpoint: its
 // origin and the name+hash of the key the auditor trusts, so that two logs
 // that share an origin (or a log whose key the auditor changed) are never
 // compared with each other.
-func stateKey(origin, vkey string) string {
+func auditStateKey(origin, vkey string) string {
 	parts := strings.SplitN(vkey, "+", 3)
 	if len(parts) < 2 {
 		return origin
@@ -207,8 +210,8 @@ func stateKey(origin, vkey string) string {
 	return origin + " " + parts[1]
 }
 
-func (c *command) verify(ctx context.Context, args []string) error {
-	var lf logFlags
+func (c *auditCommand) verify(ctx context.Context, args []string) error {
+	var lf auditLogFlags
 	fs := c.newFlags("verify", &lf)
 	statePath := fs.String("state", "", "file remembering the last checkpoint verified (default: ~/.config/brightline/audit-state)")
 	noState := fs.Bool("no-state", false, "neither read nor update the state file")
@@ -217,20 +220,20 @@ func (c *command) verify(ctx context.Context, args []string) error {
 	trustArg := fs.String("trust", "", "the trust set policy bundles must be signed by: a `file`, or verifier keys separated by commas")
 	threshold := fs.Int("threshold", 0, "signatures the -trust set requires (default: the file's threshold line, else every key)")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return auditUsageError{err}
 	}
-	var audit *TrustAudit
+	var audit *auditlog.TrustAudit
 	if *trustArg != "" {
-		t, err := ParseTrust(*trustArg, *threshold, os.ReadFile)
+		t, err := auditlog.ParseTrust(*trustArg, *threshold, os.ReadFile)
 		if err != nil {
-			return usageError{err}
+			return auditUsageError{err}
 		}
-		if audit, err = NewTrustAudit(t); err != nil {
-			return usageError{err}
+		if audit, err = auditlog.NewTrustAudit(t); err != nil {
+			return auditUsageError{err}
 		}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return auditUsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	src, pol, err := c.resolve(&lf)
 	if err != nil {
@@ -257,7 +260,7 @@ func (c *command) verify(ctx context.Context, args []string) error {
 		if state, err = auditverify.LoadState(*statePath); err != nil {
 			return err
 		}
-		if old, ok := state[stateKey(cp.Origin, lf.key)]; ok {
+		if old, ok := state[auditStateKey(cp.Origin, lf.key)]; ok {
 			oldPol := pol
 			oldPol.Quorum = 0 // the quorum was checked when it was saved
 			oc, err := oldPol.Verify([]byte(old))
@@ -275,10 +278,10 @@ func (c *command) verify(ctx context.Context, args []string) error {
 
 	entries := lf.entriesReadable()
 	if audit != nil && !entries {
-		return usageError{errors.New("-trust reads entries: give -auditor-key for a log URL")}
+		return auditUsageError{errors.New("-trust reads entries: give -auditor-key for a log URL")}
 	}
 	if err := auditverify.VerifyTree(ctx, src, cp, entries, func(i uint64, b []byte) error {
-		e, err := ParseEntry(b)
+		e, err := auditlog.ParseEntry(b)
 		if err != nil {
 			return err
 		}
@@ -295,7 +298,7 @@ func (c *command) verify(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "tree: recomputed from the hash tiles; every tile and the root match (give -auditor-key to check the entries too)\n")
 	}
 	if !*noState {
-		state[stateKey(cp.Origin, lf.key)] = string(cp.Note)
+		state[auditStateKey(cp.Origin, lf.key)] = string(cp.Note)
 		if err := auditverify.SaveState(*statePath, state); err != nil {
 			return err
 		}
@@ -326,7 +329,7 @@ func (c *command) verify(ctx context.Context, args []string) error {
 // checkpoint cp: its signature, and its entry at its index in the tree.
 // A receipt not covered by cp is pending until its MMD has passed (at
 // now), and a failure after.
-func (c *command) verifyReceipts(ctx context.Context, path string, src auditverify.Source, pol auditverify.Policy, cp auditverify.Checkpoint, now time.Time) error {
+func (c *auditCommand) verifyReceipts(ctx context.Context, path string, src auditverify.Source, pol auditverify.Policy, cp auditverify.Checkpoint, now time.Time) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("couldn't read receipts: %w", err)
@@ -371,7 +374,7 @@ func (c *command) verifyReceipts(ctx context.Context, path string, src auditveri
 	return nil
 }
 
-func (c *command) verifyProof(path string, pol auditverify.Policy) error {
+func (c *auditCommand) verifyProof(path string, pol auditverify.Policy) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("couldn't read proof: %w", err)
@@ -388,7 +391,7 @@ func (c *command) verifyProof(path string, pol auditverify.Policy) error {
 		if err != nil {
 			return err
 		}
-		e, err := ParseEntry(p.Entry)
+		e, err := auditlog.ParseEntry(p.Entry)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", p.Index, err)
 		}
@@ -418,7 +421,7 @@ func (c *command) verifyProof(path string, pol auditverify.Policy) error {
 }
 
 // local opens the local index and log, with the local key.
-func (c *command) local(ctx context.Context) (EntryIndex, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
+func (c *auditCommand) local(ctx context.Context) (auditIndex, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
 	vkey, err := c.localVKey()
 	if err != nil {
 		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
@@ -427,7 +430,7 @@ func (c *command) local(ctx context.Context) (EntryIndex, auditverify.Source, au
 	if err != nil {
 		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
 	}
-	src := auditverify.NewSource(filepath.Join(c.dataDir, DirName), nil, nil)
+	src := auditverify.NewSource(filepath.Join(c.dataDir, auditlog.DirName), nil, nil)
 	cp, err := auditverify.FetchCheckpoint(ctx, src, pol)
 	if err != nil {
 		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
@@ -439,14 +442,14 @@ func (c *command) local(ctx context.Context) (EntryIndex, auditverify.Source, au
 	return db, src, cp, pol, nil
 }
 
-func (c *command) prove(ctx context.Context, args []string) error {
+func (c *auditCommand) prove(ctx context.Context, args []string) error {
 	fs := c.newFlags("prove", nil)
 	out := fs.String("o", "", "write the proof to this file instead of stdout")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return auditUsageError{err}
 	}
 	if fs.NArg() != 1 {
-		return usageError{errors.New("want one REQUEST_ID")}
+		return auditUsageError{errors.New("want one REQUEST_ID")}
 	}
 	rid := fs.Arg(0)
 	db, src, cp, pol, err := c.local(ctx)
@@ -499,8 +502,8 @@ func (c *command) prove(ctx context.Context, args []string) error {
 	return nil
 }
 
-// parseTime reads an RFC 3339 time, a date, or a duration before now.
-func parseTime(s string, now time.Time) (time.Time, error) {
+// parseAuditTime reads an RFC 3339 time, a date, or a duration before now.
+func parseAuditTime(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -516,44 +519,44 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("time %q is not RFC 3339, YYYY-MM-DD or a duration like 24h", s)
 }
 
-func (c *command) stats(ctx context.Context, args []string) error {
-	var lf logFlags
+func (c *auditCommand) stats(ctx context.Context, args []string) error {
+	var lf auditLogFlags
 	fs := c.newFlags("stats", &lf)
 	sinceS := fs.String("since", "", "count decisions at or after this time (RFC 3339, YYYY-MM-DD, or a duration ago like 24h)")
 	untilS := fs.String("until", "", "count decisions before this time")
 	trustArg := fs.String("trust", "", "judge each policy against this trust set: a `file`, or verifier keys separated by commas")
 	threshold := fs.Int("threshold", 0, "signatures the -trust set requires (default: the file's threshold line, else every key)")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return auditUsageError{err}
 	}
-	var audit *TrustAudit
+	var audit *auditlog.TrustAudit
 	if *trustArg != "" {
-		t, err := ParseTrust(*trustArg, *threshold, os.ReadFile)
+		t, err := auditlog.ParseTrust(*trustArg, *threshold, os.ReadFile)
 		if err != nil {
-			return usageError{err}
+			return auditUsageError{err}
 		}
-		if audit, err = NewTrustAudit(t); err != nil {
-			return usageError{err}
+		if audit, err = auditlog.NewTrustAudit(t); err != nil {
+			return auditUsageError{err}
 		}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return auditUsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	now := time.Now()
-	since, err := parseTime(*sinceS, now)
+	since, err := parseAuditTime(*sinceS, now)
 	if err != nil {
-		return usageError{err}
+		return auditUsageError{err}
 	}
-	until, err := parseTime(*untilS, now)
+	until, err := parseAuditTime(*untilS, now)
 	if err != nil {
-		return usageError{err}
+		return auditUsageError{err}
 	}
 	src, pol, err := c.resolve(&lf)
 	if err != nil {
 		return err
 	}
 	if !lf.entriesReadable() {
-		return usageError{errors.New("stats reads entries: give -auditor-key for a log URL")}
+		return auditUsageError{errors.New("stats reads entries: give -auditor-key for a log URL")}
 	}
 	cp, err := auditverify.FetchCheckpoint(ctx, src, pol)
 	if err != nil {
@@ -571,21 +574,21 @@ func (c *command) stats(ctx context.Context, args []string) error {
 	// recomputed and matches the signed checkpoint: a failure discards the
 	// counts.
 	err = auditverify.VerifyTree(ctx, src, cp, true, func(i uint64, b []byte) error {
-		e, err := ParseEntry(b)
+		e, err := auditlog.ParseEntry(b)
 		if err != nil {
 			return err
 		}
 		if audit != nil {
 			audit.Add(i, e)
 		}
-		if e.Kind == KindPolicyActivation {
+		if e.Kind == auditlog.KindPolicyActivation {
 			if e.TrustHash != "" && e.Detail["note"] != "" {
-				signedBy[e.PolicyHash] = "signed (trust " + short(e.TrustHash) + ")"
+				signedBy[e.PolicyHash] = "signed (trust " + shortHash(e.TrustHash) + ")"
 			} else if _, ok := signedBy[e.PolicyHash]; !ok {
 				signedBy[e.PolicyHash] = "UNSIGNED"
 			}
 		}
-		if e.Kind != KindDecision || e.Time.Before(since) || (!until.IsZero() && !e.Time.Before(until)) {
+		if e.Kind != auditlog.KindDecision || e.Time.Before(since) || (!until.IsZero() && !e.Time.Before(until)) {
 			return nil
 		}
 		decisions++
@@ -598,12 +601,12 @@ func (c *command) stats(ctx context.Context, args []string) error {
 				status += " (not signed by the -trust set)"
 			}
 		}
-		byPolicy[policyKey{orDash(e.PolicyHash), orDash(status)}]++
+		byPolicy[policyKey{dash(e.PolicyHash), dash(status)}]++
 		if len(e.Matches) == 0 {
 			counts[key{"-", "-", e.Action}]++
 		}
 		for _, m := range e.Matches {
-			counts[key{orDash(m.Safeguard), orDash(m.Rule), orDash(m.Action)}]++
+			counts[key{dash(m.Safeguard), dash(m.Rule), dash(m.Action)}]++
 		}
 		return nil
 	})
@@ -642,28 +645,21 @@ func (c *command) stats(ctx context.Context, args []string) error {
 	return nil
 }
 
-// short abbreviates a "sha256:<hex>" hash for tables.
-func short(h string) string {
+// shortHash abbreviates a "sha256:<hex>" hash for tables.
+func shortHash(h string) string {
 	if len(h) > len("sha256:")+12 {
 		return h[:len("sha256:")+12]
 	}
 	return h
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func (c *command) open(ctx context.Context, args []string) error {
+func (c *auditCommand) open(ctx context.Context, args []string) error {
 	fs := c.newFlags("open", nil)
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return auditUsageError{err}
 	}
 	if fs.NArg() != 1 {
-		return usageError{errors.New("want one REQUEST_ID")}
+		return auditUsageError{errors.New("want one REQUEST_ID")}
 	}
 	rid := fs.Arg(0)
 	db, src, cp, _, err := c.local(ctx)
@@ -679,7 +675,7 @@ func (c *command) open(ctx context.Context, args []string) error {
 		return err
 	}
 	opened, gone := 0, 0
-	var key *BodyKey // loaded at the first sealed row
+	var key *auditlog.BodyKey // loaded at the first sealed row
 	for _, r := range recs {
 		if r.Salt == nil && r.LogIndex >= cp.Size {
 			continue
@@ -691,11 +687,11 @@ func (c *command) open(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		e, err := ParseEntry(p.Entry)
+		e, err := auditlog.ParseEntry(p.Entry)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
 		}
-		if e.Kind == KindForward {
+		if e.Kind == auditlog.KindForward {
 			// A forward entry commits to the bytes sent upstream; the
 			// provider holds them and the salt (its Brightline-Receipt
 			// header), the gateway keeps no opening.
@@ -710,16 +706,16 @@ func (c *command) open(ctx context.Context, args []string) error {
 			}
 			continue
 		}
-		if key == nil && isSealed(r.Salt) {
-			if key, err = LoadBodyKey(filepath.Join(c.dataDir, BodyKeyFile)); err != nil {
-				if errors.Is(err, ErrNoBodyKey) {
+		if key == nil && auditlog.Sealed(r.Salt) {
+			if key, err = auditlog.LoadBodyKey(filepath.Join(c.dataDir, auditlog.BodyKeyFile)); err != nil {
+				if errors.Is(err, auditlog.ErrNoBodyKey) {
 					return fmt.Errorf("request %q's body is encrypted with the body key, which is missing (%v): it can't be opened without it", rid, err)
 				}
 				return err
 			}
 		}
-		salt, body, err := OpenRecord(key, filepath.Join(c.dataDir, OpeningsDirName), r.Salt, r.Body)
-		if errors.Is(err, ErrOpeningGone) && e.Commitment != "" && e.RequestID == rid {
+		salt, body, err := auditlog.OpenRecord(key, filepath.Join(c.dataDir, auditlog.OpeningsDirName), r.Salt, r.Body)
+		if errors.Is(err, auditlog.ErrOpeningGone) && e.Commitment != "" && e.RequestID == rid {
 			// A large body's side file, deleted after
 			// audit.body_retention before its index row was.
 			fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s)\ncommitment: %s\nbody:       deleted after the retention period (audit.body_retention)\n",
@@ -731,7 +727,7 @@ func (c *command) open(ctx context.Context, args []string) error {
 			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
 		}
 		r.Salt, r.Body = salt, body
-		got := CommitmentHash(r.Salt, r.Body)
+		got := auditlog.CommitmentHash(r.Salt, r.Body)
 		fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s, included in checkpoint size %d)\nsalt:       %s\ncommitment: %s\nbody:\n%s\n",
 			rid, r.LogIndex, e.Kind, e.Stage, cp.Size, hex.EncodeToString(r.Salt), e.Commitment, r.Body)
 		if e.RequestID != rid {
