@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -480,7 +481,7 @@ func TestHTTPTimeouts(t *testing.T) {
 		if _, err := s.Next(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * short)
+		time.Sleep(2 * short) // the slow reader this case is about
 		_, evs, err := collect(s)
 		if te, ok := errors.AsType[*TimeoutError](err); !ok || te.Waiting != "stream data" {
 			t.Fatalf("got %v after %v, want a *TimeoutError waiting for stream data", err, types(evs))
@@ -565,7 +566,13 @@ func TestHTTPStreamReusesConnections(t *testing.T) {
 			h := newHTTP(t, HTTPConfig{Name: "p", Kind: tt.kind, APIKey: "k", BaseURL: u.URL})
 			const streams = 5
 			for range streams {
-				s, err := h.Stream(context.Background(), &Call{Request: userRequest("m", "hi")})
+				// The transport returns the connection to its pool once
+				// the body has been read to its end.
+				pooled := make(chan error, 1)
+				ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+					PutIdleConn: func(err error) { pooled <- err },
+				})
+				s, err := h.Stream(ctx, &Call{Request: userRequest("m", "hi")})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -573,7 +580,14 @@ func TestHTTPStreamReusesConnections(t *testing.T) {
 					t.Fatal(err)
 				}
 				s.Close()
-				time.Sleep(10 * time.Millisecond) // let the transport pool the connection
+				select {
+				case err := <-pooled:
+					if err != nil {
+						t.Fatalf("the connection was not pooled: %v", err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("the connection was not returned to the pool within 10s of the stream's end")
+				}
 			}
 			if n := conns.Load(); n > 2 {
 				t.Errorf("got %d connections for %d sequential streams, want them reused", n, streams)

@@ -98,6 +98,8 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, frame)
 		w.(http.Flusher).Flush()
 	}
+	// A slow peer: the upstream keeps the response open after its last
+	// frame (Linger), as real ones do before they end the body.
 	time.Sleep(rep.Linger)
 }
 
