@@ -49,6 +49,55 @@ type harness struct {
 	anthropic *fakeupstream.Server // behind provider "anthropic-up"
 	openai    *fakeupstream.Server // behind provider "openai-up"
 	router    *provider.Router
+	// handling counts the gateway's running handlers; upstreamHandling,
+	// the two fakes'.
+	handling, upstreamHandling handlers
+}
+
+// handlers counts the running calls of the handlers it wraps, so that a
+// test can wait until every request it sent has been handled to the end:
+// a handler may still run (and count, and record) after its client has
+// read the last byte.
+type handlers struct {
+	mu   sync.Mutex
+	n    int           // guarded by mu: handlers running
+	idle chan struct{} // guarded by mu: closed while n is 0
+}
+
+func (h *handlers) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		if h.n == 0 {
+			h.idle = make(chan struct{})
+		}
+		h.n++
+		h.mu.Unlock()
+		defer func() {
+			h.mu.Lock()
+			h.n--
+			if h.n == 0 {
+				close(h.idle)
+			}
+			h.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wait waits until no wrapped handler runs, failing t after d.
+func (h *handlers) wait(t *testing.T, d time.Duration, what string) {
+	t.Helper()
+	h.mu.Lock()
+	idle := h.idle
+	h.mu.Unlock()
+	if idle == nil {
+		return // none has run
+	}
+	select {
+	case <-idle:
+	case <-time.After(d):
+		t.Fatalf("%s still running after %s", what, d)
+	}
 }
 
 // newHarness serves these models:
@@ -69,8 +118,8 @@ func newHarness(t testing.TB, cfg gateway.Config) *harness {
 		}},
 		metrics: gateway.NewMetrics(),
 	}
-	aUp := httptest.NewServer(h.anthropic)
-	oUp := httptest.NewServer(h.openai)
+	aUp := httptest.NewServer(h.upstreamHandling.wrap(h.anthropic))
+	oUp := httptest.NewServer(h.upstreamHandling.wrap(h.openai))
 	t.Cleanup(aUp.Close)
 	t.Cleanup(oUp.Close)
 	ap, err := provider.NewHTTP(provider.HTTPConfig{Name: "anthropic-up", Kind: "anthropic", BaseURL: aUp.URL, APIKey: "sk-ant-fake", Timeout: 5 * time.Second})
@@ -103,7 +152,7 @@ func newHarness(t testing.TB, cfg gateway.Config) *harness {
 	}
 	cfg.Metrics = h.metrics
 	h.gw = gateway.New(cfg, h.auth, h.router)
-	h.srv = httptest.NewServer(h.gw)
+	h.srv = httptest.NewServer(h.handling.wrap(h.gw))
 	t.Cleanup(h.srv.Close)
 	return h
 }

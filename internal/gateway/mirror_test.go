@@ -12,7 +12,6 @@ import (
 	"github.com/brightline/brightline/internal/gateway"
 	"github.com/brightline/brightline/internal/provider"
 	"github.com/brightline/brightline/internal/shadow"
-	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
 
@@ -46,19 +45,16 @@ func TestShadowMirrorsStreamsAndCalls(t *testing.T) {
 		}
 	}
 	// A stream's sample is submitted after its last event is flushed, so
-	// the client can be done before the handler is: wait for the four
-	// results before closing the mirror (Close would count a late sample
-	// as closed, not record it).
-	var res []store.ShadowResult
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if res, err = db.ShadowResults(ctx, "simulated", time.Time{}, 100); err != nil {
-			t.Fatal(err)
-		}
-		if len(res) >= 4 {
-			break
-		}
-	}
+	// the client can be done before the handler is: wait for the handlers
+	// to return, then close the mirror, which stores the queued and
+	// running comparisons (a sample submitted after Close would be counted
+	// as closed, not recorded).
+	h.handling.wait(t, 10*time.Second, "gateway handlers")
 	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.ShadowResults(ctx, "simulated", time.Time{}, 100)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res) != 4 {

@@ -191,30 +191,18 @@ func TestFailover(t *testing.T) {
 	)
 }
 
-// waitMetrics waits for /metrics to show every line in want. A streamed
-// request is counted when its handler returns, which can be just after the
-// client has read the last event, so the test polls rather than reading once.
+// waitMetrics waits until every request sent so far has been handled to
+// the end (a streamed request is counted when its handler returns, which
+// can be just after the client has read the last event), then checks
+// that /metrics shows every line in want.
 func (h *harness) waitMetrics(t *testing.T, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		metrics := h.get(t, "/metrics")
-		var missing []string
-		for _, w := range want {
-			if !strings.Contains(metrics, w) {
-				missing = append(missing, w)
-			}
+	h.handling.wait(t, 5*time.Second, "gateway handlers")
+	metrics := h.get(t, "/metrics")
+	for _, w := range want {
+		if !strings.Contains(metrics, w) {
+			t.Errorf("metrics lack %s", w)
 		}
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, m := range missing {
-				t.Errorf("metrics lack %s", m)
-			}
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -312,12 +300,9 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	deadline := time.Now().Add(3 * time.Second)
-	for h.openai.Cancelled() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("upstream request was not cancelled after the client left")
-		}
-		time.Sleep(10 * time.Millisecond)
+	h.upstreamHandling.wait(t, 3*time.Second, "the upstream request, after the client left,")
+	if n := h.openai.Cancelled(); n != 1 {
+		t.Fatalf("upstream requests cancelled after the client left: got %d, want 1", n)
 	}
 }
 
