@@ -39,10 +39,7 @@ type StreamReader struct {
 	buf  []byte // the frame being read
 	data []byte // its data field; lines are joined with "\n"
 
-	queue []llm.StreamEvent // events decoded but not yet returned
-	head  int
-	frame int   // size of the frame the queued events came from
-	err   error // returned once the queue is empty; sticky
+	events wire.EventQueue
 
 	started bool
 	stopped bool
@@ -63,43 +60,11 @@ func NewStreamReader(r io.Reader) *StreamReader {
 // io.ErrUnexpectedEOF if the stream ends before it. An error chunk from the
 // provider is returned as a *llm.WireError. Once Next has returned an error
 // it returns the same error again.
-func (s *StreamReader) Next() (llm.StreamEvent, error) {
-	for s.head >= len(s.queue) {
-		if s.err != nil {
-			return llm.StreamEvent{}, s.err
-		}
-		s.queue, s.head = s.queue[:0], 0
-		if err := s.advance(); err != nil {
-			s.err = err
-			if err != io.EOF {
-				s.queue = s.queue[:0] // a failed frame yields nothing
-			}
-		}
-	}
-	ev := s.queue[s.head]
-	s.queue[s.head] = llm.StreamEvent{}
-	s.head++
-	return ev, nil
-}
+func (s *StreamReader) Next() (llm.StreamEvent, error) { return s.events.Next(s.advance) }
 
 // Buffered returns the number of bytes read from the underlying reader
-// but not yet returned as events: the bytes buffered beyond the last frame
-// read, plus the size of that frame while events decoded from it are still
-// queued. When it is 0, the next Next either blocks on the reader or
-// returns the stream's final error; when it is not, Next has at least part
-// of its input at hand (a buffered frame may still be incomplete). Once the
-// stream has ended or failed, bytes left over in the buffer no longer count,
-// as Next will not read them.
-func (s *StreamReader) Buffered() int {
-	n := 0
-	if s.head < len(s.queue) {
-		n = s.frame
-	}
-	if s.err == nil {
-		n += s.br.Buffered()
-	}
-	return n
-}
+// but not yet returned as events (see [wire.EventQueue.Buffered]).
+func (s *StreamReader) Buffered() int { return s.events.Buffered(s.br.Buffered()) }
 
 // advance reads one frame and queues its events. It returns io.EOF, with
 // the queued EventEnd, at the end of the stream.
@@ -114,16 +79,7 @@ func (s *StreamReader) advance() error {
 	if err := s.translate(hasData); err != nil {
 		return err
 	}
-	s.queue[0].Raw = raw
-	s.queue[0].FrameEvents = len(s.queue)
-	s.frame = len(raw)
-	for i := 1; i < len(s.queue); i++ {
-		s.queue[i].Continued = true
-	}
-	if s.queue[len(s.queue)-1].Type == llm.EventEnd {
-		return io.EOF
-	}
-	return nil
+	return s.events.Seal(raw)
 }
 
 // readFrame reads the next non-empty frame into s.buf and its data into
@@ -270,9 +226,9 @@ func (s *StreamReader) translate(hasData bool) error {
 	}
 	if c.Usage != nil {
 		u := c.Usage.canonical()
-		switch n := len(s.queue); {
-		case n > 0 && s.queue[n-1].Type == llm.EventStop:
-			s.queue[n-1].Usage = &u
+		switch last := s.events.Last(); {
+		case last != nil && last.Type == llm.EventStop:
+			last.Usage = &u
 		case s.stopped:
 			s.emit(llm.StreamEvent{Type: llm.EventUsage, Usage: &u})
 		default:
@@ -281,7 +237,7 @@ func (s *StreamReader) translate(hasData bool) error {
 			s.usage = &u
 		}
 	}
-	if len(s.queue) == 0 {
+	if s.events.Len() == 0 {
 		s.emit(llm.StreamEvent{Type: llm.EventOther}) // e.g. a role-only chunk
 	}
 	return nil
@@ -289,7 +245,7 @@ func (s *StreamReader) translate(hasData bool) error {
 
 func (s *StreamReader) emit(ev llm.StreamEvent) {
 	ev.Dialect = dialect
-	s.queue = append(s.queue, ev)
+	s.events.Push(ev)
 }
 
 func (s *StreamReader) closeBlock() {

@@ -51,10 +51,7 @@ type StreamReader struct {
 	buf  []byte // the frame being read
 	data []byte // its data field
 
-	queue []llm.StreamEvent
-	head  int
-	frame int
-	err   error
+	events wire.EventQueue
 
 	started bool
 	open    blockKind
@@ -73,37 +70,11 @@ func NewStreamReader(r io.Reader) *StreamReader {
 // Next returns the next event. It returns io.EOF after EventEnd and
 // io.ErrUnexpectedEOF if the stream ends before it. Once Next has returned
 // an error it returns the same error again.
-func (s *StreamReader) Next() (llm.StreamEvent, error) {
-	for s.head >= len(s.queue) {
-		if s.err != nil {
-			return llm.StreamEvent{}, s.err
-		}
-		s.queue, s.head = s.queue[:0], 0
-		if err := s.advance(); err != nil {
-			s.err = err
-			if err != io.EOF {
-				s.queue = s.queue[:0]
-			}
-		}
-	}
-	ev := s.queue[s.head]
-	s.queue[s.head] = llm.StreamEvent{}
-	s.head++
-	return ev, nil
-}
+func (s *StreamReader) Next() (llm.StreamEvent, error) { return s.events.Next(s.advance) }
 
 // Buffered returns the number of bytes read from the underlying reader but
-// not yet returned as events (see the openai package's reader).
-func (s *StreamReader) Buffered() int {
-	n := 0
-	if s.head < len(s.queue) {
-		n = s.frame
-	}
-	if s.err == nil {
-		n += s.br.Buffered()
-	}
-	return n
-}
+// not yet returned as events (see [wire.EventQueue.Buffered]).
+func (s *StreamReader) Buffered() int { return s.events.Buffered(s.br.Buffered()) }
 
 func (s *StreamReader) advance() error {
 	hasData, err := s.readFrame()
@@ -116,17 +87,7 @@ func (s *StreamReader) advance() error {
 	if err := s.translate(hasData); err != nil {
 		return err
 	}
-	raw := bytes.Clone(s.buf)
-	s.queue[0].Raw = raw
-	s.queue[0].FrameEvents = len(s.queue)
-	s.frame = len(raw)
-	for i := 1; i < len(s.queue); i++ {
-		s.queue[i].Continued = true
-	}
-	if s.queue[len(s.queue)-1].Type == llm.EventEnd {
-		return io.EOF
-	}
-	return nil
+	return s.events.Seal(bytes.Clone(s.buf))
 }
 
 // readFrame reads the next non-empty frame into s.buf and its data into
@@ -384,7 +345,7 @@ func (s *StreamReader) itemDone(e *wireEvent) error {
 
 func (s *StreamReader) emit(ev llm.StreamEvent) {
 	ev.Dialect = dialect
-	s.queue = append(s.queue, ev)
+	s.events.Push(ev)
 }
 
 func (s *StreamReader) closeBlock() {

@@ -1,7 +1,8 @@
-// Package wire holds the JSON and SSE primitives both wire formats share.
+// Package wire holds the JSON and SSE primitives the wire formats share.
 //
 // [CheckKeys] refuses request keys that encoding/json would read but a
 // provider would not read the same way; [AppendString] and [AppendEscaped]
 // write JSON strings for hand-built output; [SplitField] splits a line of a
-// server-sent event stream.
+// server-sent event stream; [EventQueue] holds the events a stream reader
+// decoded from one frame until its Next returns them.
 package wire
