@@ -182,7 +182,7 @@ func (s *StreamReader) translate(hasData bool) error {
 	if err := json.Unmarshal(s.data, into); err != nil {
 		return fmt.Errorf("couldn't decode stream chunk: %w", err)
 	}
-	if isSet(c.Error) {
+	if wire.IsSet(c.Error) {
 		we, ok := parseError(s.data)
 		if !ok {
 			we = &llm.WireError{Message: trimBody(c.Error)}

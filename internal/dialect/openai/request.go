@@ -87,9 +87,9 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 	case '[':
 		c.Set = true
 		c.Parts = []wirePart{}
-		return decodeList(data, &c.Parts, "content")
+		return wire.DecodeList(data, &c.Parts, "content")
 	}
-	return &decodeError{"content: must be a string or an array of content parts, got " + wire.JSONKind(data[0])}
+	return &wire.DecodeError{Msg: "content: must be a string or an array of content parts, got " + wire.JSONKind(data[0])}
 }
 
 // wireStop is the stop parameter: a string, an array of strings, or null.
@@ -114,43 +114,7 @@ func (s *wireStop) UnmarshalJSON(data []byte) error {
 			return nil
 		}
 	}
-	return &decodeError{"stop: must be a string or an array of strings"}
-}
-
-// decodeError is a decoding failure whose message is already fit for the
-// client.
-type decodeError struct{ msg string }
-
-func (e *decodeError) Error() string { return e.msg }
-
-// decodeList decodes the JSON array data into out. If that fails it decodes
-// element by element to say which one is wrong; errors only pay for that.
-func decodeList[T any](data []byte, out *[]T, field string) error {
-	err := json.Unmarshal(data, out)
-	if err == nil {
-		return nil
-	}
-	var elems []json.RawMessage
-	if json.Unmarshal(data, &elems) == nil {
-		for i, e := range elems {
-			var v T
-			if err := json.Unmarshal(e, &v); err != nil {
-				return &decodeError{fmt.Sprintf("%s: at index %d: %s", field, i, describe(err))}
-			}
-		}
-	}
-	return &decodeError{field + ": " + describe(err)}
-}
-
-// describe turns a decoding error into a message for the client.
-func describe(err error) string {
-	if msg, ok := wire.DescribeJSONError(err); ok {
-		return msg
-	}
-	if de, ok := errors.AsType[*decodeError](err); ok {
-		return de.msg
-	}
-	return err.Error()
+	return &wire.DecodeError{Msg: "stop: must be a string or an array of strings"}
 }
 
 // locateRequestError finds where a request body that failed to decode went
@@ -158,18 +122,18 @@ func describe(err error) string {
 // loses the element index; this one decodes the arrays element by element.
 func locateRequestError(body []byte, err error) string {
 	if _, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return describe(err)
+		return wire.Describe(err)
 	}
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok &&
 		!strings.HasPrefix(te.Field, "messages") && !strings.HasPrefix(te.Field, "tools") {
-		return describe(err) // the field path is exact
+		return wire.Describe(err) // the field path is exact
 	}
 	var lists struct {
 		Messages []json.RawMessage `json:"messages"`
 		Tools    []json.RawMessage `json:"tools"`
 	}
 	if err := json.Unmarshal(body, &lists); err != nil {
-		return describe(err)
+		return wire.Describe(err)
 	}
 	for i, raw := range lists.Messages {
 		var m wireMessage
@@ -180,31 +144,31 @@ func locateRequestError(body []byte, err error) string {
 	for i, raw := range lists.Tools {
 		var t wireTool
 		if err := json.Unmarshal(raw, &t); err != nil {
-			return fmt.Sprintf("tools: at index %d: %s", i, describe(err))
+			return fmt.Sprintf("tools: at index %d: %s", i, wire.Describe(err))
 		}
 	}
-	return describe(err)
+	return wire.Describe(err)
 }
 
 // locateToolCallError describes err, the failure to decode message raw,
 // naming the tool call at fault if there is one.
 func locateToolCallError(raw []byte, err error) string {
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); !ok || !strings.HasPrefix(te.Field, "tool_calls") {
-		return describe(err)
+		return wire.Describe(err)
 	}
 	var m struct {
 		ToolCalls []json.RawMessage `json:"tool_calls"`
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return describe(err)
+		return wire.Describe(err)
 	}
 	for j, raw := range m.ToolCalls {
 		var tc wireToolCall
 		if err := json.Unmarshal(raw, &tc); err != nil {
-			return fmt.Sprintf("tool_calls: at index %d: %s", j, describe(err))
+			return fmt.Sprintf("tool_calls: at index %d: %s", j, wire.Describe(err))
 		}
 	}
-	return describe(err)
+	return wire.Describe(err)
 }
 
 func invalid(format string, args ...any) *brightline.Error {
@@ -235,19 +199,8 @@ func DecodeClientRequest(body []byte, allow Allow) (*llm.Request, error) {
 }
 
 func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, invalid("request body is empty")
-	}
-	if trimmed[0] != '{' {
-		if !json.Valid(trimmed) {
-			var v any
-			return nil, invalid("%s", describe(json.Unmarshal(body, &v)))
-		}
-		return nil, invalid("request body must be a JSON object, got %s", wire.JSONKind(trimmed[0]))
-	}
-	if !utf8.Valid(body) {
-		return nil, invalid("request body is not valid UTF-8")
+	if err := wire.CheckObjectBody(body); err != nil {
+		return nil, invalid("%s", err)
 	}
 	var w wireRequest
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -268,7 +221,7 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 	if w.N != nil && *w.N != 1 {
 		return nil, invalid("n: only n=1 is supported, got %d", *w.N)
 	}
-	if isSet(w.Functions) {
+	if wire.IsSet(w.Functions) {
 		return nil, invalid("functions: deprecated and not supported; use tools")
 	}
 	req := &llm.Request{
@@ -329,11 +282,6 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 	}
 	req.ToolChoice = tc
 	return req, nil
-}
-
-// isSet reports whether a raw field was present and not null.
-func isSet(raw json.RawMessage) bool {
-	return len(raw) > 0 && string(raw) != "null"
 }
 
 func decodeMessages(req *llm.Request, msgs []wireMessage) error {
@@ -535,27 +483,11 @@ func decodeToolCall(tc *wireToolCall) (*llm.ToolCall, error) {
 	if tc.Function.Name == "" {
 		return nil, errors.New("function.name: required")
 	}
-	args, err := parseArguments(tc.Function.Arguments)
+	args, err := wire.ObjectArguments(tc.Function.Arguments)
 	if err != nil {
 		return nil, fmt.Errorf("function.arguments: %s", err)
 	}
 	return &llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args}, nil
-}
-
-// parseArguments checks that a tool call's arguments string holds a JSON
-// object and returns it; empty arguments are {}.
-func parseArguments(s string) (json.RawMessage, error) {
-	if strings.TrimLeft(s, " \t\r\n") == "" {
-		return json.RawMessage("{}"), nil
-	}
-	args := json.RawMessage(s)
-	if !json.Valid(args) {
-		return nil, errors.New("not valid JSON")
-	}
-	if bytes.TrimLeft(args, " \t\r\n")[0] != '{' {
-		return nil, errors.New("must be a JSON object")
-	}
-	return args, nil
 }
 
 // defaultSchema is the input schema of a tool that declares no parameters.
@@ -570,7 +502,7 @@ func decodeTool(t *wireTool) (llm.Tool, error) {
 		return llm.Tool{}, errors.New("function.name: required")
 	}
 	schema := json.RawMessage(defaultSchema)
-	if isSet(f.Parameters) {
+	if wire.IsSet(f.Parameters) {
 		if f.Parameters[0] != '{' {
 			return llm.Tool{}, errors.New("function.parameters: must be a JSON object")
 		}
@@ -580,7 +512,7 @@ func decodeTool(t *wireTool) (llm.Tool, error) {
 }
 
 func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
-	if !isSet(raw) {
+	if !wire.IsSet(raw) {
 		return nil, nil
 	}
 	switch raw[0] {
@@ -606,7 +538,7 @@ func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
 			} `json:"function"`
 		}
 		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, errors.New(describe(err))
+			return nil, errors.New(wire.Describe(err))
 		}
 		if o.Type != "function" {
 			return nil, fmt.Errorf("unsupported type %q", o.Type)

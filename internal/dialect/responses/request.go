@@ -82,7 +82,7 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 		c.Parts = []wirePart{}
 		return json.Unmarshal(data, &c.Parts)
 	}
-	return &decodeError{"must be a string or an array of content parts, got " + wire.JSONKind(data[0])}
+	return &wire.DecodeError{Msg: "must be a string or an array of content parts, got " + wire.JSONKind(data[0])}
 }
 
 type wireTool struct {
@@ -111,47 +111,13 @@ func (in *wireInput) UnmarshalJSON(data []byte) error {
 	case '[':
 		in.Set = true
 		in.Items = []wireItem{}
-		if err := json.Unmarshal(data, &in.Items); err != nil {
-			// Decode item by item to say which one is wrong.
-			var raws []json.RawMessage
-			json.Unmarshal(data, &raws)
-			for i, raw := range raws {
-				var it wireItem
-				if err := json.Unmarshal(raw, &it); err != nil {
-					return &decodeError{fmt.Sprintf("input: at index %d: %s", i, describe(err))}
-				}
-			}
-			return &decodeError{"input: " + describe(err)}
-		}
-		return nil
+		return wire.DecodeList(data, &in.Items, "input")
 	}
-	return &decodeError{"input: must be a string or an array of items, got " + wire.JSONKind(data[0])}
+	return &wire.DecodeError{Msg: "input: must be a string or an array of items, got " + wire.JSONKind(data[0])}
 }
-
-// decodeError is a decoding failure whose message is already fit for the
-// client.
-type decodeError struct{ msg string }
-
-func (e *decodeError) Error() string { return e.msg }
 
 func invalid(format string, args ...any) *brightline.Error {
 	return brightline.Errorf(brightline.CodeInvalidRequest, format, args...)
-}
-
-// describe turns a decoding error into a message for the client.
-func describe(err error) string {
-	if msg, ok := wire.DescribeJSONError(err); ok {
-		return msg
-	}
-	if de, ok := errors.AsType[*decodeError](err); ok {
-		return de.msg
-	}
-	return err.Error()
-}
-
-// isSet reports whether a raw field was present and not null.
-func isSet(raw json.RawMessage) bool {
-	return len(raw) > 0 && string(raw) != "null"
 }
 
 // noState is the end of every refusal of a reference to stored state.
@@ -174,23 +140,12 @@ func DecodeClientRequest(body []byte, allow Allow) (*llm.Request, error) {
 }
 
 func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, invalid("request body is empty")
-	}
-	if trimmed[0] != '{' {
-		if !json.Valid(trimmed) {
-			var v any
-			return nil, invalid("%s", describe(json.Unmarshal(body, &v)))
-		}
-		return nil, invalid("request body must be a JSON object, got %s", wire.JSONKind(trimmed[0]))
-	}
-	if !utf8.Valid(body) {
-		return nil, invalid("request body is not valid UTF-8")
+	if err := wire.CheckObjectBody(body); err != nil {
+		return nil, invalid("%s", err)
 	}
 	var w wireRequest
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, invalid("%s", describe(err))
+		return nil, invalid("%s", wire.Describe(err))
 	}
 	if err := wire.CheckKeys(body, requestKeys); err != nil {
 		return nil, invalid("%s", err)
@@ -201,7 +156,7 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 	if w.PreviousResponseID != nil && *w.PreviousResponseID != "" {
 		return nil, invalid("previous_response_id: %s", noState)
 	}
-	if isSet(w.Conversation) {
+	if wire.IsSet(w.Conversation) {
 		return nil, invalid("conversation: %s", noState)
 	}
 	if w.Background != nil && *w.Background {
@@ -226,13 +181,13 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 		req.MaxTokens = *w.MaxOutputTokens
 	}
 	var system strings.Builder
-	if isSet(w.Instructions) {
+	if wire.IsSet(w.Instructions) {
 		if w.Instructions[0] != '"' {
 			return nil, invalid("instructions: must be a string, got %s", wire.JSONKind(w.Instructions[0]))
 		}
 		var s string
 		if err := json.Unmarshal(w.Instructions, &s); err != nil {
-			return nil, invalid("instructions: %s", describe(err))
+			return nil, invalid("instructions: %s", wire.Describe(err))
 		}
 		system.WriteString(s)
 	}
@@ -349,7 +304,7 @@ func decodeInput(req *llm.Request, system *strings.Builder, body []byte, input *
 			if it.Name == "" {
 				return invalid("input: at index %d: name: required", i)
 			}
-			args, err := parseArguments(it.Arguments)
+			args, err := wire.ObjectArguments(it.Arguments)
 			if err != nil {
 				return invalid("input: at index %d: arguments: %s", i, err)
 			}
@@ -450,22 +405,6 @@ func contentBlocks(c *wireContent, images bool) ([]llm.Block, error) {
 	return blocks, nil
 }
 
-// parseArguments checks that a function call's arguments string holds a
-// JSON object and returns it; empty arguments are {}.
-func parseArguments(s string) (json.RawMessage, error) {
-	if strings.TrimLeft(s, " \t\r\n") == "" {
-		return json.RawMessage("{}"), nil
-	}
-	args := json.RawMessage(s)
-	if !json.Valid(args) {
-		return nil, errors.New("not valid JSON")
-	}
-	if bytes.TrimLeft(args, " \t\r\n")[0] != '{' {
-		return nil, errors.New("must be a JSON object")
-	}
-	return args, nil
-}
-
 // defaultSchema is the input schema of a tool that declares no parameters.
 const defaultSchema = `{"type":"object"}`
 
@@ -485,7 +424,7 @@ func decodeTool(i int, namespace string, t *wireTool, req *llm.Request, allow Al
 			return false, invalid("%s: name: required", where)
 		}
 		schema := json.RawMessage(defaultSchema)
-		if isSet(t.Parameters) {
+		if wire.IsSet(t.Parameters) {
 			if t.Parameters[0] != '{' {
 				return false, invalid("%s: parameters: must be a JSON object", where)
 			}
@@ -517,7 +456,7 @@ func decodeTool(i int, namespace string, t *wireTool, req *llm.Request, allow Al
 }
 
 func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
-	if !isSet(raw) {
+	if !wire.IsSet(raw) {
 		return nil, nil
 	}
 	switch raw[0] {
@@ -542,7 +481,7 @@ func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
 			Mode string `json:"mode"`
 		}
 		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, errors.New(describe(err))
+			return nil, errors.New(wire.Describe(err))
 		}
 		switch {
 		case o.Type == "function":

@@ -128,7 +128,7 @@ func functionCall(callID, name, args string) (*llm.ToolCall, error) {
 	if name == "" {
 		return nil, errors.New("function_call: name: required")
 	}
-	a, err := parseArguments(args)
+	a, err := wire.ObjectArguments(args)
 	if err != nil {
 		return nil, fmt.Errorf("function_call: arguments: %s", err)
 	}
