@@ -28,10 +28,7 @@
 package openai
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
-	"strings"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/llm"
@@ -42,20 +39,9 @@ const dialect = brightline.DialectOpenAI
 // idPrefix starts every chat completion id.
 const idPrefix = "chatcmpl-"
 
-// completionID returns the chat completion id for a canonical response id:
-// the id itself if it already is one, otherwise the id with the prefix, or a
-// random id if there is none.
-func completionID(id string) string {
-	if strings.HasPrefix(id, idPrefix) {
-		return id
-	}
-	if id == "" {
-		var b [12]byte
-		rand.Read(b[:])
-		return idPrefix + hex.EncodeToString(b[:])
-	}
-	return idPrefix + id
-}
+// completionID returns the chat completion id for a canonical response id
+// (see [PrefixedID]).
+func completionID(id string) string { return PrefixedID(idPrefix, id) }
 
 // finishReason returns the OpenAI finish_reason for a stop reason.
 func finishReason(r llm.StopReason) string {

@@ -270,17 +270,11 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 			req.Tools[i] = t
 		}
 	}
-	tc, err := decodeToolChoice(w.ToolChoice)
+	tc, err := DecodeToolChoice(w.ToolChoice, decodeToolChoiceObject)
 	if err != nil {
 		return nil, invalid("tool_choice: %s", err)
 	}
-	if w.ParallelToolCalls != nil && !*w.ParallelToolCalls {
-		if tc == nil {
-			tc = &llm.ToolChoice{Mode: llm.ToolChoiceAuto}
-		}
-		tc.DisableParallel = true
-	}
-	req.ToolChoice = tc
+	req.ToolChoice = WithParallelToolCalls(tc, w.ParallelToolCalls)
 	return req, nil
 }
 
@@ -490,9 +484,6 @@ func decodeToolCall(tc *wireToolCall) (*llm.ToolCall, error) {
 	return &llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args}, nil
 }
 
-// defaultSchema is the input schema of a tool that declares no parameters.
-const defaultSchema = `{"type":"object"}`
-
 func decodeTool(t *wireTool) (llm.Tool, error) {
 	if t.Type != "" && t.Type != "function" {
 		return llm.Tool{}, fmt.Errorf("unsupported type %q", t.Type)
@@ -501,7 +492,7 @@ func decodeTool(t *wireTool) (llm.Tool, error) {
 	if f.Name == "" {
 		return llm.Tool{}, errors.New("function.name: required")
 	}
-	schema := json.RawMessage(defaultSchema)
+	schema := json.RawMessage(DefaultSchema)
 	if wire.IsSet(f.Parameters) {
 		if f.Parameters[0] != '{' {
 			return llm.Tool{}, errors.New("function.parameters: must be a JSON object")
@@ -511,44 +502,24 @@ func decodeTool(t *wireTool) (llm.Tool, error) {
 	return llm.Tool{Name: f.Name, Description: f.Description, InputSchema: schema}, nil
 }
 
-func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
-	if !wire.IsSet(raw) {
-		return nil, nil
+// decodeToolChoiceObject decodes a tool_choice object: a function to call.
+func decodeToolChoiceObject(raw json.RawMessage) (*llm.ToolChoice, error) {
+	var o struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
 	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, errors.New("must be a string or an object")
-		}
-		switch s {
-		case "auto":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
-		case "none":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
-		case "required":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAny}, nil
-		}
-		return nil, fmt.Errorf("unknown value %q", s)
-	case '{':
-		var o struct {
-			Type     string `json:"type"`
-			Function struct {
-				Name string `json:"name"`
-			} `json:"function"`
-		}
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, errors.New(wire.Describe(err))
-		}
-		if o.Type != "function" {
-			return nil, fmt.Errorf("unsupported type %q", o.Type)
-		}
-		if o.Function.Name == "" {
-			return nil, errors.New("function.name: required")
-		}
-		return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Function.Name}, nil
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, errors.New(wire.Describe(err))
 	}
-	return nil, fmt.Errorf("must be a string or an object, got %s", wire.JSONKind(raw[0]))
+	if o.Type != "function" {
+		return nil, fmt.Errorf("unsupported type %q", o.Type)
+	}
+	if o.Function.Name == "" {
+		return nil, errors.New("function.name: required")
+	}
+	return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Function.Name}, nil
 }
 
 // EncodeRequest encodes req as a chat completion request body for an
@@ -598,37 +569,15 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 				b = wire.AppendString(b, t.Description)
 			}
 			b = append(b, `,"parameters":`...)
-			switch {
-			case len(t.InputSchema) == 0:
-				b = append(b, defaultSchema...)
-			case json.Valid(t.InputSchema):
-				b = append(b, t.InputSchema...)
-			default:
-				return nil, fmt.Errorf("couldn't encode tool %q: input schema is not valid JSON", t.Name)
+			if b, err = AppendSchema(b, t); err != nil {
+				return nil, err
 			}
 			b = append(b, "}}"...)
 		}
 		b = append(b, ']')
 	}
-	if tc := req.ToolChoice; tc != nil {
-		switch tc.Mode {
-		case llm.ToolChoiceAuto:
-			b = append(b, `,"tool_choice":"auto"`...)
-		case llm.ToolChoiceNone:
-			b = append(b, `,"tool_choice":"none"`...)
-		case llm.ToolChoiceAny:
-			b = append(b, `,"tool_choice":"required"`...)
-		case llm.ToolChoiceTool:
-			b = append(b, `,"tool_choice":{"type":"function","function":{"name":`...)
-			b = wire.AppendString(b, tc.Name)
-			b = append(b, "}}"...)
-		case "":
-		default:
-			return nil, fmt.Errorf("couldn't encode tool choice: unknown mode %q", tc.Mode)
-		}
-		if tc.DisableParallel {
-			b = append(b, `,"parallel_tool_calls":false`...)
-		}
+	if b, err = AppendToolChoice(b, req.ToolChoice, `{"type":"function","function":{"name":`, "}}"); err != nil {
+		return nil, err
 	}
 	if req.MaxTokens > 0 {
 		b = append(b, `,"max_completion_tokens":`...)
@@ -817,15 +766,7 @@ func appendContent(b []byte, blocks []llm.Block, nullIfEmpty bool) ([]byte, erro
 				return nil, errors.New("image block without an image")
 			}
 			b = append(b, `{"type":"image_url","image_url":{"url":`...)
-			if blk.Image.URL != "" {
-				b = wire.AppendString(b, blk.Image.URL)
-			} else {
-				b = append(b, `"data:`...)
-				b = wire.AppendEscaped(b, blk.Image.MediaType)
-				b = append(b, ";base64,"...)
-				b = wire.AppendEscaped(b, blk.Image.Data)
-				b = append(b, '"')
-			}
+			b = AppendImageURL(b, blk.Image)
 			b = append(b, "}}"...)
 		}
 	}

@@ -1,10 +1,10 @@
 package responses
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/brightline/brightline/internal/dialect/openai"
 	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
@@ -45,37 +45,15 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 				b = appendField(b, "description", t.Description)
 			}
 			b = append(b, `,"parameters":`...)
-			switch {
-			case len(t.InputSchema) == 0:
-				b = append(b, defaultSchema...)
-			case json.Valid(t.InputSchema):
-				b = append(b, t.InputSchema...)
-			default:
-				return nil, fmt.Errorf("couldn't encode tool %q: input schema is not valid JSON", t.Name)
+			if b, err = openai.AppendSchema(b, t); err != nil {
+				return nil, err
 			}
 			b = append(b, `,"strict":false}`...)
 		}
 		b = append(b, ']')
 	}
-	if tc := req.ToolChoice; tc != nil {
-		switch tc.Mode {
-		case llm.ToolChoiceAuto:
-			b = append(b, `,"tool_choice":"auto"`...)
-		case llm.ToolChoiceNone:
-			b = append(b, `,"tool_choice":"none"`...)
-		case llm.ToolChoiceAny:
-			b = append(b, `,"tool_choice":"required"`...)
-		case llm.ToolChoiceTool:
-			b = append(b, `,"tool_choice":{"type":"function","name":`...)
-			b = wire.AppendString(b, tc.Name)
-			b = append(b, '}')
-		case "":
-		default:
-			return nil, fmt.Errorf("couldn't encode tool choice: unknown mode %q", tc.Mode)
-		}
-		if tc.DisableParallel {
-			b = append(b, `,"parallel_tool_calls":false`...)
-		}
+	if b, err = openai.AppendToolChoice(b, req.ToolChoice, `{"type":"function","name":`, "}"); err != nil {
+		return nil, err
 	}
 	if req.MaxTokens > 0 {
 		b = append(b, `,"max_output_tokens":`...)
@@ -228,15 +206,7 @@ func appendPart(b []byte, blk *llm.Block, textType string) ([]byte, error) {
 			return nil, errors.New("image block without an image")
 		}
 		b = append(b, `{"type":"input_image","detail":"auto","image_url":`...)
-		if blk.Image.URL != "" {
-			b = wire.AppendString(b, blk.Image.URL)
-		} else {
-			b = append(b, `"data:`...)
-			b = wire.AppendEscaped(b, blk.Image.MediaType)
-			b = append(b, ";base64,"...)
-			b = wire.AppendEscaped(b, blk.Image.Data)
-			b = append(b, '"')
-		}
+		b = openai.AppendImageURL(b, blk.Image)
 		return append(b, '}'), nil
 	}
 	return nil, fmt.Errorf("unsupported %s block in content", blk.Type)

@@ -213,17 +213,11 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 			req.ExtraText = wire.Strings(req.ExtraText, rawTools[i])
 		}
 	}
-	tc, err := decodeToolChoice(w.ToolChoice)
+	tc, err := openai.DecodeToolChoice(w.ToolChoice, decodeToolChoiceObject)
 	if err != nil {
 		return nil, invalid("tool_choice: %s", err)
 	}
-	if w.ParallelToolCalls != nil && !*w.ParallelToolCalls {
-		if tc == nil {
-			tc = &llm.ToolChoice{Mode: llm.ToolChoiceAuto}
-		}
-		tc.DisableParallel = true
-	}
-	req.ToolChoice = tc
+	req.ToolChoice = openai.WithParallelToolCalls(tc, w.ParallelToolCalls)
 	return req, nil
 }
 
@@ -405,9 +399,6 @@ func contentBlocks(c *wireContent, images bool) ([]llm.Block, error) {
 	return blocks, nil
 }
 
-// defaultSchema is the input schema of a tool that declares no parameters.
-const defaultSchema = `{"type":"object"}`
-
 // decodeTool adds tools[i] (or, in a namespace, the tool of that name)
 // to req.Tools: a function tool, or each function tool of a namespace,
 // under its own name (the namespace is not kept: a call names the tool).
@@ -423,7 +414,7 @@ func decodeTool(i int, namespace string, t *wireTool, req *llm.Request, allow Al
 		if t.Name == "" {
 			return false, invalid("%s: name: required", where)
 		}
-		schema := json.RawMessage(defaultSchema)
+		schema := json.RawMessage(openai.DefaultSchema)
 		if wire.IsSet(t.Parameters) {
 			if t.Parameters[0] != '{' {
 				return false, invalid("%s: parameters: must be a JSON object", where)
@@ -455,52 +446,33 @@ func decodeTool(i int, namespace string, t *wireTool, req *llm.Request, allow Al
 	return true, nil
 }
 
-func decodeToolChoice(raw json.RawMessage) (*llm.ToolChoice, error) {
-	if !wire.IsSet(raw) {
-		return nil, nil
+// decodeToolChoiceObject decodes a tool_choice object: a function, the
+// allowed tools, or a hosted tool.
+func decodeToolChoiceObject(raw json.RawMessage) (*llm.ToolChoice, error) {
+	var o struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+		Mode string `json:"mode"`
 	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, errors.New("must be a string or an object")
-		}
-		switch s {
-		case "auto":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
-		case "none":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceNone}, nil
-		case "required":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAny}, nil
-		}
-		return nil, fmt.Errorf("unknown value %q", s)
-	case '{':
-		var o struct {
-			Type string `json:"type"`
-			Name string `json:"name"`
-			Mode string `json:"mode"`
-		}
-		if err := json.Unmarshal(raw, &o); err != nil {
-			return nil, errors.New(wire.Describe(err))
-		}
-		switch {
-		case o.Type == "function":
-			if o.Name == "" {
-				return nil, errors.New("name: required")
-			}
-			return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Name}, nil
-		case o.Type == "allowed_tools" && o.Mode == "required":
-			// The list only narrows what the model may call; every
-			// call is decided whichever it is.
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAny}, nil
-		case o.Type == "allowed_tools":
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
-		case hostedToolKind(o.Type) != "" || o.Type == "mcp":
-			// A hosted tool, which tools must enable (and the policy
-			// allow) for the provider to accept this.
-			return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
-		}
-		return nil, fmt.Errorf("unsupported type %q", o.Type)
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, errors.New(wire.Describe(err))
 	}
-	return nil, fmt.Errorf("must be a string or an object, got %s", wire.JSONKind(raw[0]))
+	switch {
+	case o.Type == "function":
+		if o.Name == "" {
+			return nil, errors.New("name: required")
+		}
+		return &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: o.Name}, nil
+	case o.Type == "allowed_tools" && o.Mode == "required":
+		// The list only narrows what the model may call; every
+		// call is decided whichever it is.
+		return &llm.ToolChoice{Mode: llm.ToolChoiceAny}, nil
+	case o.Type == "allowed_tools":
+		return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
+	case hostedToolKind(o.Type) != "" || o.Type == "mcp":
+		// A hosted tool, which tools must enable (and the policy
+		// allow) for the provider to accept this.
+		return &llm.ToolChoice{Mode: llm.ToolChoiceAuto}, nil
+	}
+	return nil, fmt.Errorf("unsupported type %q", o.Type)
 }

@@ -44,12 +44,11 @@
 package responses
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"strings"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/openai"
 	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
@@ -59,20 +58,9 @@ const dialect = brightline.DialectResponses
 // idPrefix starts every response id.
 const idPrefix = "resp_"
 
-// responseID returns the response id for a canonical response id: the id
-// itself if it already is one, otherwise the id with the prefix, or a
-// random id if there is none.
-func responseID(id string) string {
-	if strings.HasPrefix(id, idPrefix) {
-		return id
-	}
-	if id == "" {
-		var b [12]byte
-		rand.Read(b[:])
-		return idPrefix + hex.EncodeToString(b[:])
-	}
-	return idPrefix + id
-}
+// responseID returns the response id for a canonical response id (see
+// openai.PrefixedID).
+func responseID(id string) string { return openai.PrefixedID(idPrefix, id) }
 
 // itemID returns the id of output item n of the response with id rid:
 // prefix ("msg", "fc", "rs") and the response id's suffix.
