@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
@@ -60,13 +59,7 @@ func (c *wireContentOf[B]) UnmarshalJSON(data []byte) error {
 		return nil
 	case '"':
 		c.set, c.isString = true, true
-		if data[0] == '"' && bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
-			// Nothing to unescape or replace, and encoding/json has
-			// checked the syntax: skip a second json.Unmarshal.
-			c.text = string(data[1 : len(data)-1])
-			return nil
-		}
-		c.err = json.Unmarshal(data, &c.text)
+		c.text, c.err = wire.Unquote(data)
 	case '[':
 		c.set = true
 		c.err = json.Unmarshal(data, &c.blocks)

@@ -128,3 +128,34 @@ func AppendToolChoice(b []byte, tc *llm.ToolChoice, toolOpen, toolClose string) 
 	}
 	return b, nil
 }
+
+// RequestSizeHint estimates the encoded size of req, to allocate once: the
+// text, arguments, images and schemas it holds, plus block bytes for each
+// block, result bytes for each block of a tool result and tool bytes for
+// each tool. With escapes, text counts 1/16 more for escaping.
+func RequestSizeHint(req *llm.Request, block, result, tool int, escapes bool) int {
+	n := 256 + len(req.System)
+	for i := range req.Messages {
+		for _, blk := range req.Messages[i].Content {
+			n += block + len(blk.Text)
+			if escapes {
+				n += len(blk.Text) / 16
+			}
+			if blk.ToolCall != nil {
+				n += len(blk.ToolCall.Arguments) * 5 / 4
+			}
+			if blk.Image != nil {
+				n += len(blk.Image.Data) + len(blk.Image.URL)
+			}
+			if blk.ToolResult != nil {
+				for _, c := range blk.ToolResult.Content {
+					n += result + len(c.Text)
+				}
+			}
+		}
+	}
+	for i := range req.Tools {
+		n += tool + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
+	}
+	return n
+}

@@ -1,12 +1,10 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/dialect/wire"
@@ -77,13 +75,9 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 		return nil
 	case '"':
 		c.Set = true
-		if bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
-			// Nothing to unescape or replace (the decoder has checked
-			// the JSON), so skip a second json.Unmarshal.
-			c.Text = string(data[1 : len(data)-1])
-			return nil
-		}
-		return json.Unmarshal(data, &c.Text)
+		var err error
+		c.Text, err = wire.Unquote(data)
+		return err
 	case '[':
 		c.Set = true
 		c.Parts = []wirePart{}
@@ -608,29 +602,7 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 }
 
 // requestSizeHint estimates the encoded size of req, to allocate once.
-func requestSizeHint(req *llm.Request) int {
-	n := 256 + len(req.System)
-	for i := range req.Messages {
-		for _, blk := range req.Messages[i].Content {
-			n += 64 + len(blk.Text)
-			if blk.ToolCall != nil {
-				n += len(blk.ToolCall.Arguments) * 5 / 4
-			}
-			if blk.Image != nil {
-				n += len(blk.Image.Data) + len(blk.Image.URL)
-			}
-			if blk.ToolResult != nil {
-				for _, c := range blk.ToolResult.Content {
-					n += 32 + len(c.Text)
-				}
-			}
-		}
-	}
-	for i := range req.Tools {
-		n += 64 + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
-	}
-	return n
-}
+func requestSizeHint(req *llm.Request) int { return RequestSizeHint(req, 64, 32, 64, false) }
 
 // comma appends the separator before an array element unless it is the
 // first.

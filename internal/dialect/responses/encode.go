@@ -75,29 +75,7 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 }
 
 // requestSizeHint estimates the encoded size of req, to allocate once.
-func requestSizeHint(req *llm.Request) int {
-	n := 256 + len(req.System)
-	for i := range req.Messages {
-		for _, blk := range req.Messages[i].Content {
-			n += 80 + len(blk.Text) + len(blk.Text)/16
-			if blk.ToolCall != nil {
-				n += len(blk.ToolCall.Arguments) * 5 / 4
-			}
-			if blk.Image != nil {
-				n += len(blk.Image.Data) + len(blk.Image.URL)
-			}
-			if blk.ToolResult != nil {
-				for _, c := range blk.ToolResult.Content {
-					n += 48 + len(c.Text)
-				}
-			}
-		}
-	}
-	for i := range req.Tools {
-		n += 80 + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
-	}
-	return n
-}
+func requestSizeHint(req *llm.Request) int { return openai.RequestSizeHint(req, 80, 48, 80, true) }
 
 // appendMessage appends the input items of one canonical message. Runs of
 // text and image blocks become one message item; tool calls and results

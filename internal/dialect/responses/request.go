@@ -1,12 +1,10 @@
 package responses
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/dialect/openai"
@@ -72,11 +70,9 @@ func (c *wireContent) UnmarshalJSON(data []byte) error {
 		return nil
 	case '"':
 		c.Set = true
-		if bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
-			c.Text = string(data[1 : len(data)-1])
-			return nil
-		}
-		return json.Unmarshal(data, &c.Text)
+		var err error
+		c.Text, err = wire.Unquote(data)
+		return err
 	case '[':
 		c.Set = true
 		c.Parts = []wirePart{}

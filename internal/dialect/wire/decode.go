@@ -91,3 +91,15 @@ func ObjectArguments(s string) (json.RawMessage, error) {
 	}
 	return args, nil
 }
+
+// Unquote decodes data, a JSON string value, typically one encoding/json
+// has already checked (in an UnmarshalJSON method): a string with nothing
+// to unescape or replace is sliced instead of decoded a second time.
+func Unquote(data []byte) (string, error) {
+	if len(data) >= 2 && data[0] == '"' && bytes.IndexByte(data, '\\') < 0 && utf8.Valid(data) {
+		return string(data[1 : len(data)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(data, &s)
+	return s, err
+}
