@@ -29,7 +29,7 @@ type dataStore interface {
 	store.Policies
 	store.SubjectStates
 	store.AuditIndex
-	store.Approvals
+	approval.Store
 	store.Exposure
 	store.ShadowResults
 	store.Deployment

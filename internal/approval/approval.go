@@ -19,8 +19,8 @@
 //	   │ └──denial──► denied
 //	   └───time─────► expired
 //
-// The store makes each change atomic ([store.Approvals.UpdateApproval],
-// [store.Approvals.ConsumeApproval]), deciding with its own clock, so that
+// The store makes each change atomic ([Store.UpdateApproval],
+// [Store.ConsumeApproval]), deciding with its own clock, so that
 // of two racing changes exactly one wins: two approvers voting at once are
 // both counted, once each, and an approval at the instant of expiry either
 // approves or expires, never both.
@@ -64,30 +64,6 @@ import (
 
 	"github.com/brightline/brightline"
 	"github.com/brightline/brightline/internal/store"
-)
-
-// Approval is a held tool call and where it stands. It is the store's
-// record; see [store.Approval].
-type Approval = store.Approval
-
-// Vote is one approver's decision.
-type Vote = store.ApprovalVote
-
-// Requirement says who must approve: Count distinct persons (see
-// [brightline.Principal.Who]) holding Role ("two-person rule": Count 2).
-// Two keys of one person count once.
-type Requirement = store.ApprovalRequirement
-
-// Status is where an approval stands.
-type Status = store.ApprovalStatus
-
-// The approval states.
-const (
-	StatusPending  = store.ApprovalPending
-	StatusApproved = store.ApprovalApproved
-	StatusDenied   = store.ApprovalDenied
-	StatusExpired  = store.ApprovalExpired
-	StatusConsumed = store.ApprovalConsumed
 )
 
 // DefaultTTL is how long an approval waits for its decision when
@@ -231,7 +207,7 @@ const (
 // Config configures a [Service].
 type Config struct {
 	// Store keeps the approvals. Required.
-	Store store.Approvals
+	Store Store
 	// Signer signs approval tokens. Required; see [LoadOrCreateKey].
 	Signer ed25519.PrivateKey
 	// Now is the service's clock, used to tell when a token may be issued
@@ -264,7 +240,7 @@ type Keys interface {
 
 // Service runs the approval state machine. It is safe for concurrent use.
 type Service struct {
-	store   store.Approvals
+	store   Store
 	keys    Keys
 	signer  ed25519.PrivateKey
 	pub     ed25519.PublicKey
@@ -385,7 +361,7 @@ func (s *Service) Create(ctx context.Context, r Request) (Approval, error) {
 		Tool: r.Tool, Class: r.Class, Arguments: r.Arguments, ArgsDigest: digest, PolicyVersion: r.PolicyVersion,
 		Rule: r.Rule, Require: r.Require, Excerpt: excerpt,
 	}, ttl, maxPending)
-	if errors.Is(err, store.ErrLimit) {
+	if errors.Is(err, ErrLimit) {
 		return Approval{}, &brightline.Error{Code: brightline.CodeRateLimited, RetryAfter: time.Minute,
 			Message: fmt.Sprintf("%s already has %d tool calls waiting for approval, the most the policy allows; "+
 				"wait for a decision on them before asking for more", r.Principal.Who(), maxPending),

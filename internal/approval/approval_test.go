@@ -1,4 +1,4 @@
-package approval
+package approval_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/sqlite"
 )
@@ -53,11 +54,11 @@ func (c *clock) Advance(d time.Duration) {
 // recorder is the audit log: it keeps events and fails when fail says so.
 type recorder struct {
 	mu     sync.Mutex
-	events []Event
-	fail   func(Event) error
+	events []approval.Event
+	fail   func(approval.Event) error
 }
 
-func (r *recorder) Record(_ context.Context, e Event) error {
+func (r *recorder) Record(_ context.Context, e approval.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
@@ -99,7 +100,7 @@ func (r *recorder) count(id, typ string) int {
 }
 
 type fixture struct {
-	svc   *Service
+	svc   *approval.Service
 	clock *clock
 	rec   *recorder
 	db    *sqlite.DB
@@ -121,7 +122,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	svc, err := New(Config{Store: db, Keys: db, Signer: key, Now: c.Now, Record: rec.Record, BaseURL: "http://gw.test/", PollInterval: 20 * time.Millisecond})
+	svc, err := approval.New(approval.Config{Store: db, Keys: db, Signer: key, Now: c.Now, Record: rec.Record, BaseURL: "http://gw.test/", PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +139,11 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // testUpstream is the upstream test approvals are bound to.
-var testUpstream = MCPUpstream("sim", "http://sim.test/mcp")
+var testUpstream = approval.MCPUpstream("sim", "http://sim.test/mcp")
 
 // agentCall is the agent presenting tool and args at testUpstream.
-func agentCall(tool string, args json.RawMessage) Call {
-	return Call{Presenter: agent, Upstream: testUpstream, Tool: tool, Arguments: args}
+func agentCall(tool string, args json.RawMessage) approval.Call {
+	return approval.Call{Presenter: agent, Upstream: testUpstream, Tool: tool, Arguments: args}
 }
 
 var (
@@ -162,17 +163,17 @@ var (
 
 const fireArgs = `{"target": "track-7", "salvo": 2}`
 
-func (f *fixture) create(t testing.TB, count int, ttl time.Duration) Approval {
+func (f *fixture) create(t testing.TB, count int, ttl time.Duration) approval.Approval {
 	t.Helper()
 	return f.createBy(t, agent, count, ttl)
 }
 
-func (f *fixture) createBy(t testing.TB, p brightline.Principal, count int, ttl time.Duration) Approval {
+func (f *fixture) createBy(t testing.TB, p brightline.Principal, count int, ttl time.Duration) approval.Approval {
 	t.Helper()
-	a, err := f.svc.Create(context.Background(), Request{
+	a, err := f.svc.Create(context.Background(), approval.Request{
 		RequestID: "req_1", Principal: p, Upstream: testUpstream, Tool: "fire_interceptor", Class: "force",
 		Arguments: json.RawMessage(fireArgs), PolicyVersion: 3, Rule: "human-control-of-force",
-		Require: Requirement{Role: "weapons-release-authority", Count: count}, TTL: ttl,
+		Require: approval.Requirement{Role: "weapons-release-authority", Count: count}, TTL: ttl,
 		Excerpt: "user: intercept track 7",
 	})
 	if err != nil {
@@ -186,13 +187,13 @@ func TestDigest(t *testing.T) {
 	// against the bytes RFC 8785 prescribes.
 	sum := sha256.Sum256([]byte(`{"arguments":{"a":1,"b":[true,null,"x"]},"name":"fire"}`))
 	known := hex.EncodeToString(sum[:])
-	got, err := Digest("fire", json.RawMessage(`{ "b": [true, null, "x"], "a": 1.0 }`))
+	got, err := approval.Digest("fire", json.RawMessage(`{ "b": [true, null, "x"], "a": 1.0 }`))
 	if err != nil || got != known {
 		t.Fatalf("Digest: got %s, %v; want %s", got, err, known)
 	}
 	same := []string{`{"a":1,"b":[true,null,"x"]}`, `{"b":[true,null,"x"],"a":1e0}`, "\n{\"a\" : 10e-1, \"b\":[true,null,\"\\u0078\"]}\t"}
 	for _, args := range same {
-		if got, err := Digest("fire", json.RawMessage(args)); err != nil || got != known {
+		if got, err := approval.Digest("fire", json.RawMessage(args)); err != nil || got != known {
 			t.Errorf("Digest(%s): got %s, %v; want %s", args, got, err, known)
 		}
 	}
@@ -204,13 +205,13 @@ func TestDigest(t *testing.T) {
 		{"Fire", `{"a":1,"b":[true,null,"x"]}`},
 	}
 	for _, d := range differ {
-		if got, err := Digest(d.name, json.RawMessage(d.args)); err != nil || got == known {
+		if got, err := approval.Digest(d.name, json.RawMessage(d.args)); err != nil || got == known {
 			t.Errorf("Digest(%q, %s): got %s, %v; want a different digest", d.name, d.args, got, err)
 		}
 	}
 	bad := []string{``, `[]`, `null`, `"x"`, `{`, `{"a":1}{}`, `{"a":1,"a":2}`}
 	for _, args := range bad {
-		if got, err := Digest("fire", json.RawMessage(args)); err == nil {
+		if got, err := approval.Digest("fire", json.RawMessage(args)); err == nil {
 			t.Errorf("Digest(%q): got %s, want an error", args, got)
 		}
 	}
@@ -220,7 +221,7 @@ func TestLifecycleTwoPerson(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	a := f.create(t, 2, time.Minute)
-	if a.Status != StatusPending || !a.ExpiresAt.Equal(start.Add(time.Minute)) || !strings.HasPrefix(a.ID, "apr_") {
+	if a.Status != approval.StatusPending || !a.ExpiresAt.Equal(start.Add(time.Minute)) || !strings.HasPrefix(a.ID, "apr_") {
 		t.Fatalf("got %+v, want a pending apr_ approval expiring at %v", a, start.Add(time.Minute))
 	}
 	if want := "http://gw.test/brightline/v1/approvals/" + a.ID; f.svc.StatusURL(a.ID) != want {
@@ -235,27 +236,27 @@ func TestLifecycleTwoPerson(t *testing.T) {
 		{"nobody", brightline.Principal{}},
 	}
 	for _, r := range refused {
-		if _, err := f.svc.Approve(ctx, a.ID, r.by); !errors.Is(err, ErrForbidden) {
+		if _, err := f.svc.Approve(ctx, a.ID, r.by); !errors.Is(err, approval.ErrForbidden) {
 			t.Errorf("Approve by %s: got %v, want ErrForbidden", r.name, err)
 		}
 	}
-	if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, ErrNotApproved) {
+	if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, approval.ErrNotApproved) {
 		t.Errorf("Token while pending: got %v, want ErrNotApproved", err)
 	}
 	got, err := f.svc.Approve(ctx, a.ID, officer1)
-	if err != nil || got.Status != StatusPending || len(got.Votes) != 1 {
+	if err != nil || got.Status != approval.StatusPending || len(got.Votes) != 1 {
 		t.Fatalf("first approval: got %q with %d votes, %v; want pending with 1 vote", got.Status, len(got.Votes), err)
 	}
 	got, err = f.svc.Approve(ctx, a.ID, officer1)
-	if err != nil || got.Status != StatusPending || len(got.Votes) != 1 {
+	if err != nil || got.Status != approval.StatusPending || len(got.Votes) != 1 {
 		t.Fatalf("same approver again: got %q with %d votes, %v; want pending with 1 vote", got.Status, len(got.Votes), err)
 	}
 	f.clock.Advance(time.Second)
 	got, err = f.svc.Approve(ctx, a.ID, officer2)
-	if err != nil || got.Status != StatusApproved || got.DecidedAt == nil || !got.DecidedAt.Equal(start.Add(time.Second)) {
+	if err != nil || got.Status != approval.StatusApproved || got.DecidedAt == nil || !got.DecidedAt.Equal(start.Add(time.Second)) {
 		t.Fatalf("second approval: got %q decided %v, %v; want approved at %v", got.Status, got.DecidedAt, err, start.Add(time.Second))
 	}
-	if _, err := f.svc.Approve(ctx, a.ID, officer1); !errors.Is(err, ErrNotPending) {
+	if _, err := f.svc.Approve(ctx, a.ID, officer1); !errors.Is(err, approval.ErrNotPending) {
 		t.Errorf("approving an approved call: got %v, want ErrNotPending", err)
 	}
 
@@ -263,11 +264,11 @@ func TestLifecycleTwoPerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := VerifyToken(f.svc.PublicKey(), tok)
+	c, err := approval.VerifyToken(f.svc.PublicKey(), tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDigest, _ := Digest("fire_interceptor", json.RawMessage(fireArgs))
+	wantDigest, _ := approval.Digest("fire_interceptor", json.RawMessage(fireArgs))
 	if c.ApprovalID != a.ID || c.ArgsDigest != wantDigest || !c.ExpiresAt.Equal(a.ExpiresAt) ||
 		!slices.Equal(c.Approvers, []string{officer1.ID, officer2.ID}) || c.Requester != agent.ID || c.Tool != "fire_interceptor" {
 		t.Errorf("claims: got %+v, want id %s, digest %s, expiry %v, approvers [off1 off2]", c, a.ID, wantDigest, a.ExpiresAt)
@@ -279,19 +280,19 @@ func TestLifecycleTwoPerson(t *testing.T) {
 		{"fire_torpedo", fireArgs},
 	}
 	for _, tc := range tampered {
-		if _, err := f.svc.Consume(ctx, tok, agentCall(tc.tool, json.RawMessage(tc.args))); !errors.Is(err, ErrDigestMismatch) {
+		if _, err := f.svc.Consume(ctx, tok, agentCall(tc.tool, json.RawMessage(tc.args))); !errors.Is(err, approval.ErrDigestMismatch) {
 			t.Errorf("Consume(%s %s): got %v, want ErrDigestMismatch", tc.tool, tc.args, err)
 		}
 	}
 	// Same call, different spelling: accepted.
 	done, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(`{"salvo":2.0,"target":"track-7"}`)))
-	if err != nil || done.Status != StatusConsumed || done.ConsumedAt == nil {
+	if err != nil || done.Status != approval.StatusConsumed || done.ConsumedAt == nil {
 		t.Fatalf("Consume: got %q, %v; want consumed", done.Status, err)
 	}
-	if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, ErrConsumed) {
+	if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, approval.ErrConsumed) {
 		t.Errorf("replay: got %v, want ErrConsumed", err)
 	}
-	if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, ErrConsumed) {
+	if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, approval.ErrConsumed) {
 		t.Errorf("Token after use: got %v, want ErrConsumed", err)
 	}
 	want := []string{"created", "vote:key_off1", "approved:key_off2", "consumed:key_agent"}
@@ -313,10 +314,10 @@ func TestDeny(t *testing.T) {
 		reason string
 		want   error
 	}{
-		{"no reason", officer2, "", ErrReasonRequired},
-		{"blank reason", officer2, "  \n", ErrReasonRequired},
-		{"requester", agent, "changed my mind", ErrForbidden},
-		{"no role", clerk, "no", ErrForbidden},
+		{"no reason", officer2, "", approval.ErrReasonRequired},
+		{"blank reason", officer2, "  \n", approval.ErrReasonRequired},
+		{"requester", agent, "changed my mind", approval.ErrForbidden},
+		{"no role", clerk, "no", approval.ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -326,13 +327,13 @@ func TestDeny(t *testing.T) {
 		})
 	}
 	got, err := f.svc.Deny(ctx, a.ID, officer2, "wrong track")
-	if err != nil || got.Status != StatusDenied || got.Votes[1].Reason != "wrong track" || got.Votes[1].Approve {
+	if err != nil || got.Status != approval.StatusDenied || got.Votes[1].Reason != "wrong track" || got.Votes[1].Approve {
 		t.Fatalf("Deny: got %+v, %v; want denied with the reason", got, err)
 	}
-	if _, err := f.svc.Approve(ctx, a.ID, officer2); !errors.Is(err, ErrNotPending) {
+	if _, err := f.svc.Approve(ctx, a.ID, officer2); !errors.Is(err, approval.ErrNotPending) {
 		t.Errorf("approving a denied call: got %v, want ErrNotPending", err)
 	}
-	if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, ErrNotApproved) {
+	if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, approval.ErrNotApproved) {
 		t.Errorf("Token of a denied call: got %v, want ErrNotApproved", err)
 	}
 	want := []string{"created", "vote:key_off1", "denied:key_off2"}
@@ -344,10 +345,10 @@ func TestDeny(t *testing.T) {
 func TestSelfApprovalEvenWithRole(t *testing.T) {
 	f := newFixture(t)
 	a := f.createBy(t, selfish, 1, time.Minute)
-	if _, err := f.svc.Approve(context.Background(), a.ID, selfish); !errors.Is(err, ErrForbidden) {
+	if _, err := f.svc.Approve(context.Background(), a.ID, selfish); !errors.Is(err, approval.ErrForbidden) {
 		t.Errorf("got %v, want ErrForbidden", err)
 	}
-	if _, err := f.svc.Deny(context.Background(), a.ID, selfish, "no"); !errors.Is(err, ErrForbidden) {
+	if _, err := f.svc.Deny(context.Background(), a.ID, selfish, "no"); !errors.Is(err, approval.ErrForbidden) {
 		t.Errorf("deny: got %v, want ErrForbidden", err)
 	}
 }
@@ -358,14 +359,14 @@ func TestExpiry(t *testing.T) {
 		f := newFixture(t)
 		a := f.create(t, 1, time.Minute)
 		f.clock.Advance(time.Minute - time.Microsecond)
-		if got, _ := f.svc.Get(ctx, a.ID); got.Status != StatusPending {
+		if got, _ := f.svc.Get(ctx, a.ID); got.Status != approval.StatusPending {
 			t.Fatalf("1µs before expiry: got %q, want pending", got.Status)
 		}
 		f.clock.Advance(time.Microsecond)
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
-				if got, err := f.svc.Get(ctx, a.ID); err != nil || got.Status != StatusExpired {
+				if got, err := f.svc.Get(ctx, a.ID); err != nil || got.Status != approval.StatusExpired {
 					t.Errorf("Get at expiry: got %q, %v; want expired", got.Status, err)
 				}
 			})
@@ -378,7 +379,7 @@ func TestExpiry(t *testing.T) {
 		if want := []string{"created", "expired"}; !slices.Equal(f.rec.types(a.ID), want) {
 			t.Errorf("events: got %v, want %v", f.rec.types(a.ID), want)
 		}
-		if _, err := f.svc.Approve(ctx, a.ID, officer1); !errors.Is(err, ErrNotPending) {
+		if _, err := f.svc.Approve(ctx, a.ID, officer1); !errors.Is(err, approval.ErrNotPending) {
 			t.Errorf("Approve after expiry: got %v, want ErrNotPending", err)
 		}
 	})
@@ -387,7 +388,7 @@ func TestExpiry(t *testing.T) {
 		a := f.create(t, 1, time.Minute)
 		f.clock.Set(a.ExpiresAt)
 		got, err := f.svc.Approve(ctx, a.ID, officer1)
-		if !errors.Is(err, ErrExpired) || got.Status != StatusExpired {
+		if !errors.Is(err, approval.ErrExpired) || got.Status != approval.StatusExpired {
 			t.Errorf("got %q, %v; want expired and ErrExpired", got.Status, err)
 		}
 		if want := []string{"created", "expired"}; !slices.Equal(f.rec.types(a.ID), want) {
@@ -399,7 +400,7 @@ func TestExpiry(t *testing.T) {
 		short := f.create(t, 1, time.Minute)
 		long := f.create(t, 1, time.Hour)
 		f.clock.Advance(2 * time.Minute)
-		pending, err := f.svc.List(ctx, StatusPending)
+		pending, err := f.svc.List(ctx, approval.StatusPending)
 		if err != nil || len(pending) != 1 || pending[0].ID != long.ID {
 			t.Fatalf("List pending: got %d, %v; want only %s", len(pending), err, long.ID)
 		}
@@ -421,10 +422,10 @@ func TestExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.clock.Set(a.ExpiresAt)
-		if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, ErrExpired) {
+		if _, err := f.svc.Token(ctx, a.ID); !errors.Is(err, approval.ErrExpired) {
 			t.Errorf("Token at expiry: got %v, want ErrExpired", err)
 		}
-		if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, ErrExpired) {
+		if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, approval.ErrExpired) {
 			t.Errorf("Consume at expiry: got %v, want ErrExpired", err)
 		}
 	})
@@ -438,14 +439,14 @@ func TestRaceTwoApprovers(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, by := range []brightline.Principal{officer1, officer2, officer1, officer2} {
 			wg.Go(func() {
-				if _, err := f.svc.Approve(ctx, a.ID, by); err != nil && !errors.Is(err, ErrNotPending) {
+				if _, err := f.svc.Approve(ctx, a.ID, by); err != nil && !errors.Is(err, approval.ErrNotPending) {
 					t.Errorf("round %d: Approve by %s: %v", i, by.ID, err)
 				}
 			})
 		}
 		wg.Wait()
 		got, err := f.svc.Get(ctx, a.ID)
-		if err != nil || got.Status != StatusApproved || len(got.Votes) != 2 || got.Votes[0].By.ID == got.Votes[1].By.ID {
+		if err != nil || got.Status != approval.StatusApproved || len(got.Votes) != 2 || got.Votes[0].By.ID == got.Votes[1].By.ID {
 			t.Fatalf("round %d: got %q with votes %+v, %v; want approved by two distinct officers", i, got.Status, got.Votes, err)
 		}
 		if f.rec.count(a.ID, "vote") != 1 || f.rec.count(a.ID, "approved") != 1 {
@@ -457,7 +458,7 @@ func TestRaceTwoApprovers(t *testing.T) {
 func TestRaceApproveAtExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	outcomes := map[Status]int{}
+	outcomes := map[approval.Status]int{}
 	for i := range 20 {
 		a := f.create(t, 1, time.Minute)
 		// Time moves 1µs per reading, starting a few readings before
@@ -484,12 +485,12 @@ func TestRaceApproveAtExpiry(t *testing.T) {
 		outcomes[got.Status]++
 		nApproved, nExpired := f.rec.count(a.ID, "approved"), f.rec.count(a.ID, "expired")
 		switch got.Status {
-		case StatusApproved:
+		case approval.StatusApproved:
 			if approveErr != nil || nApproved != 1 || nExpired != 0 || !got.DecidedAt.Before(got.ExpiresAt) {
 				t.Errorf("round %d: approved, but Approve said %v and events are %v", i, approveErr, f.rec.types(a.ID))
 			}
-		case StatusExpired:
-			if !errors.Is(approveErr, ErrExpired) && !errors.Is(approveErr, ErrNotPending) || nApproved != 0 || nExpired != 1 || len(got.Votes) != 0 {
+		case approval.StatusExpired:
+			if !errors.Is(approveErr, approval.ErrExpired) && !errors.Is(approveErr, approval.ErrNotPending) || nApproved != 0 || nExpired != 1 || len(got.Votes) != 0 {
 				t.Errorf("round %d: expired, but Approve said %v, votes %v and events are %v", i, approveErr, got.Votes, f.rec.types(a.ID))
 			}
 		default:
@@ -518,7 +519,7 @@ func TestConcurrentConsume(t *testing.T) {
 			_, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs)))
 			k := "ok"
 			switch {
-			case errors.Is(err, ErrConsumed):
+			case errors.Is(err, approval.ErrConsumed):
 				k = "consumed"
 			case err != nil:
 				k = err.Error()
@@ -545,22 +546,22 @@ func TestRecordFailureRefusesChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	failOn := ""
-	f.rec.fail = func(e Event) error {
+	f.rec.fail = func(e approval.Event) error {
 		if e.Type == failOn {
 			return fmt.Errorf("log is down")
 		}
 		return nil
 	}
 
-	failOn = EventApproved
-	if _, err := f.svc.Approve(ctx, a.ID, officer2); !errors.Is(err, ErrNotRecorded) {
+	failOn = approval.EventApproved
+	if _, err := f.svc.Approve(ctx, a.ID, officer2); !errors.Is(err, approval.ErrNotRecorded) {
 		t.Fatalf("Approve with the log down: got %v, want ErrNotRecorded", err)
 	}
-	if got, _ := f.svc.Get(ctx, a.ID); got.Status != StatusPending || len(got.Votes) != 1 {
+	if got, _ := f.svc.Get(ctx, a.ID); got.Status != approval.StatusPending || len(got.Votes) != 1 {
 		t.Fatalf("after refused approval: got %q with %d votes, want pending with 1", got.Status, len(got.Votes))
 	}
 	failOn = ""
-	if got, err := f.svc.Approve(ctx, a.ID, officer2); err != nil || got.Status != StatusApproved {
+	if got, err := f.svc.Approve(ctx, a.ID, officer2); err != nil || got.Status != approval.StatusApproved {
 		t.Fatalf("Approve with the log back: got %q, %v", got.Status, err)
 	}
 
@@ -568,11 +569,11 @@ func TestRecordFailureRefusesChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failOn = EventConsumed
-	if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, ErrNotRecorded) {
+	failOn = approval.EventConsumed
+	if _, err := f.svc.Consume(ctx, tok, agentCall("fire_interceptor", json.RawMessage(fireArgs))); !errors.Is(err, approval.ErrNotRecorded) {
 		t.Fatalf("Consume with the log down: got %v, want ErrNotRecorded", err)
 	}
-	if got, _ := f.svc.Get(ctx, a.ID); got.Status != StatusApproved || got.ConsumedAt != nil {
+	if got, _ := f.svc.Get(ctx, a.ID); got.Status != approval.StatusApproved || got.ConsumedAt != nil {
 		t.Fatalf("after refused consumption: got %q consumed %v, want approved and unused", got.Status, got.ConsumedAt)
 	}
 	failOn = ""
@@ -580,14 +581,14 @@ func TestRecordFailureRefusesChange(t *testing.T) {
 		t.Fatalf("Consume with the log back: %v", err)
 	}
 
-	failOn = EventCreated
-	_, err = f.svc.Create(ctx, Request{Principal: agent, Upstream: testUpstream, Tool: "fire_interceptor", Arguments: json.RawMessage(`{}`),
-		Require: Requirement{Role: "weapons-release-authority", Count: 1}})
-	if !errors.Is(err, ErrNotRecorded) {
+	failOn = approval.EventCreated
+	_, err = f.svc.Create(ctx, approval.Request{Principal: agent, Upstream: testUpstream, Tool: "fire_interceptor", Arguments: json.RawMessage(`{}`),
+		Require: approval.Requirement{Role: "weapons-release-authority", Count: 1}})
+	if !errors.Is(err, approval.ErrNotRecorded) {
 		t.Fatalf("Create with the log down: got %v, want ErrNotRecorded", err)
 	}
 	all, _ := f.db.ListApprovals(ctx, "")
-	if last := all[len(all)-1]; last.ID == a.ID || last.Status != StatusExpired {
+	if last := all[len(all)-1]; last.ID == a.ID || last.Status != approval.StatusExpired {
 		t.Errorf("the unrecorded approval: got %q, want it retired as expired", last.Status)
 	}
 	if want := []string{"created", "vote:key_off1", "approved:key_off2", "consumed:key_agent"}; !slices.Equal(f.rec.types(a.ID), want) {
@@ -599,7 +600,7 @@ func TestWait(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	a := f.create(t, 1, time.Hour)
-	done := make(chan Approval)
+	done := make(chan approval.Approval)
 	go func() {
 		got, err := f.svc.Wait(ctx, a.ID)
 		if err != nil {
@@ -610,14 +611,14 @@ func TestWait(t *testing.T) {
 	if _, err := f.svc.Approve(ctx, a.ID, officer1); err != nil {
 		t.Fatal(err)
 	}
-	if got := <-done; got.Status != StatusApproved {
+	if got := <-done; got.Status != approval.StatusApproved {
 		t.Errorf("Wait: got %q, want approved", got.Status)
 	}
 
 	b := f.create(t, 1, time.Hour)
 	cctx, cancel := context.WithCancel(ctx)
 	go cancel() // before or during the wait: either way Wait gives up
-	if got, err := f.svc.Wait(cctx, b.ID); !errors.Is(err, context.Canceled) || (got.ID != "" && got.Status != StatusPending) {
+	if got, err := f.svc.Wait(cctx, b.ID); !errors.Is(err, context.Canceled) || (got.ID != "" && got.Status != approval.StatusPending) {
 		t.Errorf("Wait with a cancelled context: got %q, %v; want context.Canceled (and pending, if it read the approval)", got.Status, err)
 	}
 	// Expiry wakes a waiter, through the poll.
@@ -629,7 +630,7 @@ func TestWait(t *testing.T) {
 		done <- got
 	}()
 	f.clock.Advance(2 * time.Hour)
-	if got := <-done; got.Status != StatusExpired {
+	if got := <-done; got.Status != approval.StatusExpired {
 		t.Errorf("Wait past expiry: got %q, want expired", got.Status)
 	}
 	if _, err := f.svc.Wait(ctx, "apr_none"); !errors.Is(err, brightline.ErrNotFound) {
@@ -640,19 +641,19 @@ func TestWait(t *testing.T) {
 func TestVerifyTokenRejects(t *testing.T) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	otherPub, _, _ := ed25519.GenerateKey(nil)
-	valid := TokenClaims{Version: 2, ApprovalID: "apr_1", Upstream: testUpstream, ArgsDigest: "d", RequesterPerson: "ada", Approvers: []string{"a"}}
-	tok, err := signToken(key, valid)
+	valid := approval.TokenClaims{Version: 2, ApprovalID: "apr_1", Upstream: testUpstream, ArgsDigest: "d", RequesterPerson: "ada", Approvers: []string{"a"}}
+	tok, err := approval.SignToken(key, valid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	if _, err := VerifyToken(pub, tok); err != nil {
+	if _, err := approval.VerifyToken(pub, tok); err != nil {
 		t.Fatalf("valid token: %v", err)
 	}
 	p, s, _ := strings.Cut(tok, ".")
 	forgedClaims := valid
 	forgedClaims.ApprovalID = "apr_2"
-	forged, _ := signToken(key, forgedClaims)
+	forged, _ := approval.SignToken(key, forgedClaims)
 	fp, _, _ := strings.Cut(forged, ".")
 	flip := func(s string, i int) string {
 		b := []byte(s)
@@ -663,16 +664,16 @@ func TestVerifyTokenRejects(t *testing.T) {
 		}
 		return string(b)
 	}
-	variant := func(f func(c *TokenClaims)) string {
+	variant := func(f func(c *approval.TokenClaims)) string {
 		c := valid
 		f(&c)
-		t, err := signToken(key, c)
+		t, err := approval.SignToken(key, c)
 		if err != nil {
 			t = err.Error()
 		}
 		return t
 	}
-	noID := variant(func(c *TokenClaims) { c.ApprovalID = "" })
+	noID := variant(func(c *approval.TokenClaims) { c.ApprovalID = "" })
 	tests := []struct {
 		name, tok string
 		pub       ed25519.PublicKey
@@ -686,13 +687,13 @@ func TestVerifyTokenRejects(t *testing.T) {
 		{"short signature", p + "." + s[:20], pub},
 		{"not base64", p + "!." + s, pub},
 		{"no id", noID, pub},
-		{"version 1, bound to no upstream", variant(func(c *TokenClaims) { c.Version = 1 }), pub},
-		{"no upstream", variant(func(c *TokenClaims) { c.Upstream = "" }), pub},
-		{"no requester person", variant(func(c *TokenClaims) { c.RequesterPerson = "" }), pub},
+		{"version 1, bound to no upstream", variant(func(c *approval.TokenClaims) { c.Version = 1 }), pub},
+		{"no upstream", variant(func(c *approval.TokenClaims) { c.Upstream = "" }), pub},
+		{"no requester person", variant(func(c *approval.TokenClaims) { c.RequesterPerson = "" }), pub},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if c, err := VerifyToken(tt.pub, tt.tok); !errors.Is(err, ErrInvalidToken) {
+			if c, err := approval.VerifyToken(tt.pub, tt.tok); !errors.Is(err, approval.ErrInvalidToken) {
 				t.Errorf("got %+v, %v; want ErrInvalidToken", c, err)
 			}
 		})
@@ -701,7 +702,7 @@ func TestVerifyTokenRejects(t *testing.T) {
 
 func TestLoadOrCreateKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "approval.key")
-	k1, created, err := LoadOrCreateKey(path)
+	k1, created, err := approval.LoadOrCreateKey(path)
 	if err != nil || !created || len(k1) != ed25519.PrivateKeySize {
 		t.Fatalf("first call: got %d-byte key, created %v, %v; want a new key", len(k1), created, err)
 	}
@@ -709,19 +710,19 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode: got %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
-	k2, created, err := LoadOrCreateKey(path)
+	k2, created, err := approval.LoadOrCreateKey(path)
 	if err != nil || created || !k1.Equal(k2) {
 		t.Errorf("second call: got created %v, same key %v, %v; want the same key loaded", created, k1.Equal(k2), err)
 	}
-	if fp := Fingerprint(k1.Public().(ed25519.PublicKey)); !strings.HasPrefix(fp, "sha256:") || len(fp) != 7+64 {
+	if fp := approval.Fingerprint(k1.Public().(ed25519.PublicKey)); !strings.HasPrefix(fp, "sha256:") || len(fp) != 7+64 {
 		t.Errorf("Fingerprint: got %q", fp)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.key")
 	os.WriteFile(bad, []byte("not a key"), 0o600)
-	if _, _, err := LoadOrCreateKey(bad); err == nil {
+	if _, _, err := approval.LoadOrCreateKey(bad); err == nil {
 		t.Error("garbage key file: got no error")
 	}
-	if _, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "missing", "x.key")); err == nil {
+	if _, _, err := approval.LoadOrCreateKey(filepath.Join(t.TempDir(), "missing", "x.key")); err == nil {
 		t.Error("missing directory: got no error")
 	}
 }
@@ -729,18 +730,18 @@ func TestLoadOrCreateKey(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	f := newFixture(t)
 	_, key, _ := ed25519.GenerateKey(nil)
-	rec := func(context.Context, Event) error { return nil }
+	rec := func(context.Context, approval.Event) error { return nil }
 	tests := []struct {
 		name string
-		cfg  Config
+		cfg  approval.Config
 	}{
-		{"no store", Config{Keys: f.db, Signer: key, Record: rec}},
-		{"no key", Config{Store: f.db, Keys: f.db, Record: rec}},
-		{"no recorder", Config{Store: f.db, Keys: f.db, Signer: key}},
-		{"no key store", Config{Store: f.db, Signer: key, Record: rec}},
+		{"no store", approval.Config{Keys: f.db, Signer: key, Record: rec}},
+		{"no key", approval.Config{Store: f.db, Keys: f.db, Record: rec}},
+		{"no recorder", approval.Config{Store: f.db, Keys: f.db, Signer: key}},
+		{"no key store", approval.Config{Store: f.db, Signer: key, Record: rec}},
 	}
 	for _, tt := range tests {
-		if _, err := New(tt.cfg); err == nil {
+		if _, err := approval.New(tt.cfg); err == nil {
 			t.Errorf("%s: got no error", tt.name)
 		}
 	}
@@ -767,18 +768,18 @@ func TestConsumeCall(t *testing.T) {
 		{"other principal", officer2, testUpstream, "fire_interceptor", fireArgs},
 		{"other arguments", agent, testUpstream, "fire_interceptor", `{"salvo":3,"target":"track-7"}`},
 		{"other tool", agent, testUpstream, "fire_torpedo", fireArgs},
-		{"other upstream", agent, MCPUpstream("live", "http://live.test/mcp"), "fire_interceptor", fireArgs},
-		{"same name, other server", agent, MCPUpstream("sim", "http://elsewhere.test/mcp"), "fire_interceptor", fireArgs},
-		{"the gateway", agent, GatewayUpstream("openai/gpt-5"), "fire_interceptor", fireArgs},
+		{"other upstream", agent, approval.MCPUpstream("live", "http://live.test/mcp"), "fire_interceptor", fireArgs},
+		{"same name, other server", agent, approval.MCPUpstream("sim", "http://elsewhere.test/mcp"), "fire_interceptor", fireArgs},
+		{"the gateway", agent, approval.GatewayUpstream("openai/gpt-5"), "fire_interceptor", fireArgs},
 	}
 	for _, tt := range tests {
-		c := Call{Presenter: tt.principal, Upstream: tt.upstream, Tool: tt.tool, Arguments: json.RawMessage(tt.args)}
+		c := approval.Call{Presenter: tt.principal, Upstream: tt.upstream, Tool: tt.tool, Arguments: json.RawMessage(tt.args)}
 		if _, err := f.svc.ConsumeCall(ctx, c); !errors.Is(err, brightline.ErrNotFound) {
 			t.Errorf("%s: got %v, want ErrNotFound", tt.name, err)
 		}
 	}
 	got, err := f.svc.ConsumeCall(ctx, agentCall("fire_interceptor", respelled))
-	if err != nil || got.ID != a.ID || got.Status != StatusConsumed {
+	if err != nil || got.ID != a.ID || got.Status != approval.StatusConsumed {
 		t.Fatalf("approved call: got %q %q, %v; want %s consumed", got.ID, got.Status, err, a.ID)
 	}
 	if _, err := f.svc.ConsumeCall(ctx, agentCall("fire_interceptor", respelled)); !errors.Is(err, brightline.ErrNotFound) {
@@ -814,7 +815,7 @@ func TestRunSweeper(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("RunSweeper after cancel: got %v, want nil", err)
 		}
-		if got, _ := f.db.GetApproval(context.Background(), a.ID); got.Status != StatusExpired {
+		if got, _ := f.db.GetApproval(context.Background(), a.ID); got.Status != approval.StatusExpired {
 			t.Errorf("got %q, want expired", got.Status)
 		}
 		if n := f.rec.count(a.ID, "expired"); n != 1 {

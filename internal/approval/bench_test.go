@@ -1,4 +1,4 @@
-package approval
+package approval_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/brightline/brightline/internal/approval"
 )
 
 // benchArgs is a tool call of typical size.
@@ -14,7 +16,7 @@ var benchArgs = json.RawMessage(`{"target":{"track":"T-0007","bearing":271.5,"ra
 func BenchmarkDigest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Digest("fire_interceptor", benchArgs); err != nil {
+		if _, err := approval.Digest("fire_interceptor", benchArgs); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -23,22 +25,22 @@ func BenchmarkDigest(b *testing.B) {
 func BenchmarkTokenSignVerify(b *testing.B) {
 	_, key, _ := ed25519.GenerateKey(nil)
 	pub := key.Public().(ed25519.PublicKey)
-	c := TokenClaims{Version: 1, ApprovalID: "apr_01M84TDBMGSDS4SZ1CYFD7XBWX", Tool: "fire_interceptor",
+	c := approval.TokenClaims{Version: 1, ApprovalID: "apr_01M84TDBMGSDS4SZ1CYFD7XBWX", Tool: "fire_interceptor",
 		ArgsDigest: "dae8f2708d7c9d338ede1c28610838b7c35419ac1cd360dddd88c63a7fc618db", Requester: "key_agent",
 		Approvers: []string{"key_off1", "key_off2"}, ExpiresAt: time.Now()}
 	b.Run("sign", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := signToken(key, c); err != nil {
+			if _, err := approval.SignToken(key, c); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	tok, _ := signToken(key, c)
+	tok, _ := approval.SignToken(key, c)
 	b.Run("verify", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := VerifyToken(pub, tok); err != nil {
+			if _, err := approval.VerifyToken(pub, tok); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -55,8 +57,8 @@ func BenchmarkConsume(b *testing.B) {
 		if len(toks) == 0 {
 			b.StopTimer()
 			for range cap(toks) {
-				a, err := f.svc.Create(ctx, Request{Principal: agent, Tool: "fire_interceptor", Arguments: benchArgs,
-					Require: Requirement{Role: "weapons-release-authority", Count: 1}, TTL: time.Hour})
+				a, err := f.svc.Create(ctx, approval.Request{Principal: agent, Tool: "fire_interceptor", Arguments: benchArgs,
+					Require: approval.Requirement{Role: "weapons-release-authority", Count: 1}, TTL: time.Hour})
 				if err != nil {
 					b.Fatal(err)
 				}

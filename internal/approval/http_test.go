@@ -1,4 +1,4 @@
-package approval
+package approval_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 )
 
 // keys maps test API keys to principals.
@@ -112,7 +113,7 @@ func TestHTTPAPI(t *testing.T) {
 
 	listIDs := func(key, query string) []string {
 		r := call(t, srv, "GET", base+query, key, "")
-		var l ListView
+		var l approval.ListView
 		if err := json.Unmarshal(r.body, &l); err != nil || r.status != 200 {
 			t.Fatalf("list: got %d %s", r.status, r.body)
 		}
@@ -131,9 +132,9 @@ func TestHTTPAPI(t *testing.T) {
 
 	// decided_by in the body is ignored: the vote is the caller's.
 	r := call(t, srv, "POST", base+"/"+a.ID+"/approve", "k-off1", `{"decided_by":"key_off2","by":"key_off2"}`)
-	var v View
+	var v approval.View
 	json.Unmarshal(r.body, &v)
-	if r.status != 200 || v.Status != StatusPending || len(v.Votes) != 1 || v.Votes[0].By.ID != officer1.ID {
+	if r.status != 200 || v.Status != approval.StatusPending || len(v.Votes) != 1 || v.Votes[0].By.ID != officer1.ID {
 		t.Fatalf("first approval: got %d %s, want pending with officer one's vote", r.status, r.body)
 	}
 	r = call(t, srv, "GET", base+"/"+a.ID, "k-agent", "")
@@ -141,7 +142,7 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("pending, as requester: got %s, want no token", r.body)
 	}
 	r = call(t, srv, "POST", base+"/"+a.ID+"/approve", "k-off2", "")
-	if json.Unmarshal(r.body, &v); r.status != 200 || v.Status != StatusApproved {
+	if json.Unmarshal(r.body, &v); r.status != 200 || v.Status != approval.StatusApproved {
 		t.Fatalf("second approval: got %d %s, want approved", r.status, r.body)
 	}
 	if got := listIDs("k-off1", ""); fmt.Sprint(got) != fmt.Sprint([]string{other.ID}) {
@@ -158,19 +159,19 @@ func TestHTTPAPI(t *testing.T) {
 	}
 
 	r = call(t, srv, "GET", base+"/"+a.ID, "k-off1", "")
-	var seen View
+	var seen approval.View
 	if json.Unmarshal(r.body, &seen); r.status != 200 || seen.Call == nil || seen.Token != "" {
 		t.Errorf("GET approved, as approver: got %d %s, want the call without a token", r.status, r.body)
 	}
 	r = call(t, srv, "GET", base+"/"+a.ID, "k-agent", "")
-	var got View
+	var got approval.View
 	if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
 		t.Fatalf("GET approved: %d %s", r.status, r.body)
 	}
 	if got.Token == "" || got.Call == nil || got.Call.Name != "fire_interceptor" {
 		t.Fatalf("GET approved: got call %+v token %q, want the approved call and a token", got.Call, got.Token)
 	}
-	if d, _ := Digest(got.Call.Name, got.Call.Arguments); d != a.ArgsDigest {
+	if d, _ := approval.Digest(got.Call.Name, got.Call.Arguments); d != a.ArgsDigest {
 		t.Errorf("GET approved: the call's digest is %s, want the approved %s", d, a.ArgsDigest)
 	}
 	if got.StatusURL != f.svc.StatusURL(a.ID) || got.Requester.ID != agent.ID || got.Require.Count != 2 {
@@ -185,8 +186,8 @@ func TestHTTPAPI(t *testing.T) {
 	}
 
 	// Deny with a reason; the log down gives 503 and changes nothing.
-	f.rec.fail = func(e Event) error {
-		if e.Type == EventDenied {
+	f.rec.fail = func(e approval.Event) error {
+		if e.Type == approval.EventDenied {
 			return errors.New("log down")
 		}
 		return nil
@@ -197,7 +198,7 @@ func TestHTTPAPI(t *testing.T) {
 	}
 	f.rec.fail = nil
 	r = call(t, srv, "POST", base+"/"+other.ID+"/deny", "k-off1", `{"reason":"not hostile"}`)
-	if json.Unmarshal(r.body, &v); r.status != 200 || v.Status != StatusDenied || v.Votes[0].Reason != "not hostile" {
+	if json.Unmarshal(r.body, &v); r.status != 200 || v.Status != approval.StatusDenied || v.Votes[0].Reason != "not hostile" {
 		t.Errorf("deny: got %d %s", r.status, r.body)
 	}
 }

@@ -1,4 +1,4 @@
-package approval
+package approval_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 )
 
 // The two-person rule counts persons: two keys of one person approve once.
@@ -22,12 +23,12 @@ func TestTwoPersonRuleCountsPersons(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Approve by %s: %v", p.ID, err)
 		}
-		if got.Status != StatusPending {
+		if got.Status != approval.StatusPending {
 			t.Fatalf("after %s (person %q): got %s, want pending", p.ID, p.Who(), got.Status)
 		}
 	}
 	got, err := f.svc.Approve(ctx, a.ID, officer2)
-	if err != nil || got.Status != StatusApproved {
+	if err != nil || got.Status != approval.StatusApproved {
 		t.Fatalf("second person: got %s, %v; want approved", got.Status, err)
 	}
 }
@@ -40,13 +41,13 @@ func TestRequesterPersonCannotApprove(t *testing.T) {
 	if !agentLaptop.HasRole(a.Require.Role) {
 		t.Fatal("test setup: the second key lacks the role")
 	}
-	if _, err := f.svc.Approve(ctx, a.ID, agentLaptop); !errors.Is(err, ErrForbidden) {
+	if _, err := f.svc.Approve(ctx, a.ID, agentLaptop); !errors.Is(err, approval.ErrForbidden) {
 		t.Errorf("approval by the requester's other key: got %v, want ErrForbidden", err)
 	}
-	if _, err := f.svc.Deny(ctx, a.ID, agentLaptop, "no"); !errors.Is(err, ErrForbidden) {
+	if _, err := f.svc.Deny(ctx, a.ID, agentLaptop, "no"); !errors.Is(err, approval.ErrForbidden) {
 		t.Errorf("denial by the requester's other key: got %v, want ErrForbidden", err)
 	}
-	if got, _ := f.svc.Get(ctx, a.ID); got.Status != StatusPending || len(got.Votes) != 0 {
+	if got, _ := f.svc.Get(ctx, a.ID); got.Status != approval.StatusPending || len(got.Votes) != 0 {
 		t.Errorf("got %s with %d votes, want pending with none", got.Status, len(got.Votes))
 	}
 }
@@ -57,11 +58,11 @@ func TestRequesterPersonCannotApprove(t *testing.T) {
 func TestTokenBoundToPresenter(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	approved := func(delegates ...string) (Approval, string) {
+	approved := func(delegates ...string) (approval.Approval, string) {
 		t.Helper()
-		a, err := f.svc.Create(ctx, Request{RequestID: "req", Principal: agent, Upstream: testUpstream, Delegates: delegates,
+		a, err := f.svc.Create(ctx, approval.Request{RequestID: "req", Principal: agent, Upstream: testUpstream, Delegates: delegates,
 			Tool: "fire_interceptor", Class: "force", Arguments: json.RawMessage(fireArgs), Rule: "human-control-of-force",
-			Require: Requirement{Role: "weapons-release-authority", Count: 1}, TTL: time.Hour})
+			Require: approval.Requirement{Role: "weapons-release-authority", Count: 1}, TTL: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,13 +75,13 @@ func TestTokenBoundToPresenter(t *testing.T) {
 		}
 		return a, tok
 	}
-	at := func(p brightline.Principal) Call {
-		return Call{Presenter: p, Upstream: testUpstream, Tool: "fire_interceptor", Arguments: json.RawMessage(fireArgs)}
+	at := func(p brightline.Principal) approval.Call {
+		return approval.Call{Presenter: p, Upstream: testUpstream, Tool: "fire_interceptor", Arguments: json.RawMessage(fireArgs)}
 	}
 
 	a, tok := approved()
 	for _, p := range []brightline.Principal{grace, officer1, {}} {
-		if _, err := f.svc.Consume(ctx, tok, at(p)); !errors.Is(err, ErrNotPresenter) {
+		if _, err := f.svc.Consume(ctx, tok, at(p)); !errors.Is(err, approval.ErrNotPresenter) {
 			t.Errorf("presented by %q: got %v, want ErrNotPresenter", p.ID, err)
 		}
 	}
@@ -88,7 +89,7 @@ func TestTokenBoundToPresenter(t *testing.T) {
 	if _, err := f.svc.Consume(ctx, tok, at(agentLaptop)); err != nil {
 		t.Fatalf("presented by the requester's other key: %v", err)
 	}
-	if got := f.lastEvent(a.ID); got.Type != EventConsumed || got.By != agentLaptop.ID || got.Upstream != testUpstream {
+	if got := f.lastEvent(a.ID); got.Type != approval.EventConsumed || got.By != agentLaptop.ID || got.Upstream != testUpstream {
 		t.Errorf("consumed event: got %s by %q at %q, want consumed by %s at %s", got.Type, got.By, got.Upstream, agentLaptop.ID, testUpstream)
 	}
 
@@ -107,20 +108,20 @@ func TestTokenBoundToPresenter(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []brightline.Principal{agent, agentLaptop, grace} {
-		if _, err := f.svc.Consume(ctx, rtok, at(p)); !errors.Is(err, ErrRequesterRevoked) {
+		if _, err := f.svc.Consume(ctx, rtok, at(p)); !errors.Is(err, approval.ErrRequesterRevoked) {
 			t.Errorf("revoked requester, presented by %s: got %v, want ErrRequesterRevoked", p.ID, err)
 		}
 	}
 	// And the token binds the upstream.
 	_, utok := approved()
 	c := at(agentLaptop)
-	c.Upstream = MCPUpstream("live", "http://live.test/mcp")
-	if _, err := f.svc.Consume(ctx, utok, c); !errors.Is(err, ErrWrongUpstream) {
+	c.Upstream = approval.MCPUpstream("live", "http://live.test/mcp")
+	if _, err := f.svc.Consume(ctx, utok, c); !errors.Is(err, approval.ErrWrongUpstream) {
 		t.Errorf("other upstream: got %v, want ErrWrongUpstream", err)
 	}
 }
 
-func (f *fixture) lastEvent(id string) Event {
+func (f *fixture) lastEvent(id string) approval.Event {
 	f.rec.mu.Lock()
 	defer f.rec.mu.Unlock()
 	for i := len(f.rec.events) - 1; i >= 0; i-- {
@@ -128,7 +129,7 @@ func (f *fixture) lastEvent(id string) Event {
 			return f.rec.events[i]
 		}
 	}
-	return Event{}
+	return approval.Event{}
 }
 
 // One person may have at most MaxPending approvals pending, across keys;
@@ -137,9 +138,9 @@ func TestPendingCapPerPerson(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	create := func(p brightline.Principal, n, max int) error {
-		_, err := f.svc.Create(ctx, Request{Principal: p, Upstream: testUpstream, Tool: "fire_interceptor",
+		_, err := f.svc.Create(ctx, approval.Request{Principal: p, Upstream: testUpstream, Tool: "fire_interceptor",
 			Arguments: json.RawMessage(fmt.Sprintf(`{"track":%d}`, n)), Rule: "r",
-			Require: Requirement{Role: "weapons-release-authority", Count: 1}, MaxPending: max})
+			Require: approval.Requirement{Role: "weapons-release-authority", Count: 1}, MaxPending: max})
 		return err
 	}
 	for i := range 2 {
@@ -148,22 +149,22 @@ func TestPendingCapPerPerson(t *testing.T) {
 		}
 	}
 	err := create(agentLaptop, 3, 2)
-	if !errors.Is(err, ErrTooManyPending) || brightline.ErrorCodeOf(err) != brightline.CodeRateLimited {
+	if !errors.Is(err, approval.ErrTooManyPending) || brightline.ErrorCodeOf(err) != brightline.CodeRateLimited {
 		t.Fatalf("third for one person: got %v, want ErrTooManyPending with code rate_limited", err)
 	}
-	if st, _ := brightline.ErrorResponse(ClientError(err)); st != http.StatusTooManyRequests {
+	if st, _ := brightline.ErrorResponse(approval.ClientError(err)); st != http.StatusTooManyRequests {
 		t.Errorf("status: got %d, want 429", st)
 	}
 	if err := create(officer1, 4, 2); err != nil {
 		t.Errorf("another person: %v", err)
 	}
 	// Zero is the default cap, 20, not no cap.
-	for i := range DefaultMaxPending {
+	for i := range approval.DefaultMaxPending {
 		if err := create(grace, 100+i, 0); err != nil {
 			t.Fatalf("grace's %dth: %v", i+1, err)
 		}
 	}
-	if err := create(grace, 200, 0); !errors.Is(err, ErrTooManyPending) {
+	if err := create(grace, 200, 0); !errors.Is(err, approval.ErrTooManyPending) {
 		t.Errorf("past the default cap: got %v, want ErrTooManyPending", err)
 	}
 }
@@ -199,7 +200,7 @@ func TestViewShowsUpstreamAndExcerptAuthor(t *testing.T) {
 			t.Errorf("%s: got token %v, want %v", tt.p.ID, v.Token != "", tt.wantToken)
 		}
 	}
-	if _, err := f.svc.ViewFor(ctx, grace, a.ID); !errors.Is(err, ErrForbidden) {
+	if _, err := f.svc.ViewFor(ctx, grace, a.ID); !errors.Is(err, approval.ErrForbidden) {
 		t.Errorf("another person: got %v, want ErrForbidden", err)
 	}
 }

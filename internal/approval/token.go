@@ -22,7 +22,6 @@ import (
 	"github.com/gowebpki/jcs"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/store"
 )
 
 // Digest returns the hex SHA-256 of the RFC 8785 canonical JSON of
@@ -213,7 +212,7 @@ func (s *Service) Consume(ctx context.Context, token string, c Call) (Approval, 
 	mu.Lock()
 	defer mu.Unlock()
 	a, err := s.store.ConsumeApproval(ctx, id, digest, c.Upstream)
-	if errors.Is(err, store.ErrPrecondition) {
+	if errors.Is(err, ErrPrecondition) {
 		why := ErrNotApproved
 		switch {
 		case a.Status == StatusConsumed:

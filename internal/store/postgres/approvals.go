@@ -10,10 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/store"
 )
 
-var _ store.Approvals = (*DB)(nil)
+var _ approval.Store = (*DB)(nil)
 
 const approvalColumns = `id, request_id, principal, upstream, delegates, tool, class, arguments, args_digest,
 	policy_version, rule, require_role, require_count, excerpt, status, votes, created_at, expires_at, decided_at,
@@ -34,28 +35,28 @@ type voteRow struct {
 	Reason  string               `json:"reason,omitempty"`
 }
 
-// CreateApproval implements [store.Approvals]. With maxPending > 0 the
+// CreateApproval implements [approval.Store]. With maxPending > 0 the
 // count of the requester's pending approvals and the insert are one
 // transaction holding an advisory lock on the requester.
-func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Duration, maxPending int) (store.Approval, error) {
+func (db *DB) CreateApproval(ctx context.Context, a approval.Approval, ttl time.Duration, maxPending int) (approval.Approval, error) {
 	if err := a.Validate(); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval: %w", err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval: %w", err)
 	}
 	if ttl <= 0 {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: ttl %v is not positive", a.ID, ttl)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: ttl %v is not positive", a.ID, ttl)
 	}
 	principal, err := json.Marshal(a.Principal)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
 	delegates, err := encodeStrings(a.Delegates)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: delegates: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: delegates: %w", a.ID, err)
 	}
 	requester := a.Principal.Who()
 	now := db.now().Truncate(time.Microsecond)
 	expires := now.Add(ttl).Truncate(time.Microsecond)
-	var stored store.Approval
+	var stored approval.Approval
 	err = db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		if maxPending > 0 {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, approvalLockKey, requester); err != nil {
@@ -67,7 +68,7 @@ func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Dur
 				return fmt.Errorf("couldn't count pending approvals: %w", err)
 			}
 			if n >= maxPending {
-				return fmt.Errorf("%q has %d pending approvals, the most allowed: %w", requester, n, store.ErrLimit)
+				return fmt.Errorf("%q has %d pending approvals, the most allowed: %w", requester, n, approval.ErrLimit)
 			}
 		}
 		var err error
@@ -85,13 +86,13 @@ func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Dur
 		return err
 	})
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
 	return stored, nil
 }
 
-// GetApproval implements [store.Approvals].
-func (db *DB) GetApproval(ctx context.Context, id string) (store.Approval, error) {
+// GetApproval implements [approval.Store].
+func (db *DB) GetApproval(ctx context.Context, id string) (approval.Approval, error) {
 	return getApproval(ctx, db.pool, id, "")
 }
 
@@ -101,7 +102,7 @@ type querier interface {
 }
 
 // getApproval reads approval id, adding suffix (" FOR UPDATE") to the query.
-func getApproval(ctx context.Context, q querier, id, suffix string) (store.Approval, error) {
+func getApproval(ctx context.Context, q querier, id, suffix string) (approval.Approval, error) {
 	a, err := scanApproval(q.QueryRow(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`+suffix, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, fmt.Errorf("couldn't find approval %q: %w", id, brightline.ErrNotFound)
@@ -112,15 +113,15 @@ func getApproval(ctx context.Context, q querier, id, suffix string) (store.Appro
 	return a, nil
 }
 
-// ListApprovals implements [store.Approvals].
-func (db *DB) ListApprovals(ctx context.Context, status store.ApprovalStatus) ([]store.Approval, error) {
+// ListApprovals implements [approval.Store].
+func (db *DB) ListApprovals(ctx context.Context, status approval.Status) ([]approval.Approval, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+approvalColumns+` FROM approvals
 		WHERE $1 = '' OR status = $1 ORDER BY seq`, string(status))
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list approvals: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Approval{}
+	out := []approval.Approval{}
 	for rows.Next() {
 		a, err := scanApproval(rows)
 		if err != nil {
@@ -134,47 +135,47 @@ func (db *DB) ListApprovals(ctx context.Context, status store.ApprovalStatus) ([
 	return out, nil
 }
 
-// UpdateApproval implements [store.Approvals]. The row is read FOR UPDATE,
+// UpdateApproval implements [approval.Store]. The row is read FOR UPDATE,
 // so a vote cast on another replica at the same time waits for this one
 // and then sees it.
-func (db *DB) UpdateApproval(ctx context.Context, id string, fn func(a *store.Approval, now time.Time) error) (store.Approval, error) {
+func (db *DB) UpdateApproval(ctx context.Context, id string, fn func(a *approval.Approval, now time.Time) error) (approval.Approval, error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	a, err := getApproval(ctx, tx, id, " FOR UPDATE")
 	if err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	now := db.now().Truncate(time.Microsecond).UTC()
 	if err := fn(&a, now); err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	if !a.Status.Valid() {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: status %q is not valid", id, a.Status)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: status %q is not valid", id, a.Status)
 	}
 	votes, err := encodeVotes(a.Votes)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	stored, err := scanApproval(tx.QueryRow(ctx, `UPDATE approvals SET status = $1, votes = $2, decided_at = $3, consumed_at = $4
 		WHERE id = $5 RETURNING `+approvalColumns,
 		string(a.Status), votes, nullMicros(a.DecidedAt), nullMicros(a.ConsumedAt), id))
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	return stored, nil
 }
 
-// ConsumeApproval implements [store.Approvals]. The status, expiry, digest
+// ConsumeApproval implements [approval.Store]. The status, expiry, digest
 // and upstream checks and the write are one conditional UPDATE: of two
 // replicas racing, the second waits on the row lock, re-checks the row
 // the first committed, finds it consumed and changes nothing.
-func (db *DB) ConsumeApproval(ctx context.Context, id, digest, upstream string) (store.Approval, error) {
+func (db *DB) ConsumeApproval(ctx context.Context, id, digest, upstream string) (approval.Approval, error) {
 	now := micros(db.now())
 	a, err := scanApproval(db.pool.QueryRow(ctx, `UPDATE approvals SET status = 'consumed', consumed_at = $1
 		WHERE id = $2 AND status = 'approved' AND expires_at > $1 AND args_digest = $3 AND upstream = $4
@@ -183,18 +184,18 @@ func (db *DB) ConsumeApproval(ctx context.Context, id, digest, upstream string) 
 		return a, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return store.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
 	}
 	a, err = getApproval(ctx, db.pool, id, "")
 	if err != nil {
 		return a, err
 	}
 	return a, fmt.Errorf("couldn't consume approval %q (status %s, expires %v): %w",
-		id, a.Status, a.ExpiresAt.Format(time.RFC3339Nano), store.ErrPrecondition)
+		id, a.Status, a.ExpiresAt.Format(time.RFC3339Nano), approval.ErrPrecondition)
 }
 
-// FindApproved implements [store.Approvals].
-func (db *DB) FindApproved(ctx context.Context, principalID, digest, upstream string) (store.Approval, error) {
+// FindApproved implements [approval.Store].
+func (db *DB) FindApproved(ctx context.Context, principalID, digest, upstream string) (approval.Approval, error) {
 	a, err := scanApproval(db.pool.QueryRow(ctx, `SELECT `+approvalColumns+` FROM approvals
 		WHERE principal_id = $1 AND args_digest = $2 AND upstream = $3 AND status = 'approved' AND expires_at > $4
 		ORDER BY seq DESC LIMIT 1`, principalID, digest, upstream, micros(db.now())))
@@ -207,9 +208,9 @@ func (db *DB) FindApproved(ctx context.Context, principalID, digest, upstream st
 	return a, nil
 }
 
-func scanApproval(s pgx.Row) (store.Approval, error) {
+func scanApproval(s pgx.Row) (approval.Approval, error) {
 	var (
-		a                      store.Approval
+		a                      approval.Approval
 		principal, args, votes string
 		status, delegates      string
 		created, expires       int64
@@ -218,24 +219,24 @@ func scanApproval(s pgx.Row) (store.Approval, error) {
 	if err := s.Scan(&a.ID, &a.RequestID, &principal, &a.Upstream, &delegates, &a.Tool, &a.Class, &args, &a.ArgsDigest,
 		&a.PolicyVersion, &a.Rule, &a.Require.Role, &a.Require.Count, &a.Excerpt, &status, &votes, &created, &expires,
 		&decided, &consumed); err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	if err := json.Unmarshal([]byte(principal), &a.Principal); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't decode principal of approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't decode principal of approval %q: %w", a.ID, err)
 	}
 	var err error
 	if a.Delegates, err = decodeStrings(delegates); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't decode delegates of approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't decode delegates of approval %q: %w", a.ID, err)
 	}
 	var rows []voteRow
 	if err := json.Unmarshal([]byte(votes), &rows); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't decode votes of approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't decode votes of approval %q: %w", a.ID, err)
 	}
 	for _, r := range rows {
-		a.Votes = append(a.Votes, store.ApprovalVote{By: r.By, At: fromMicros(r.At), Approve: r.Approve, Reason: r.Reason})
+		a.Votes = append(a.Votes, approval.Vote{By: r.By, At: fromMicros(r.At), Approve: r.Approve, Reason: r.Reason})
 	}
 	a.Arguments = json.RawMessage(args)
-	a.Status = store.ApprovalStatus(status)
+	a.Status = approval.Status(status)
 	a.CreatedAt = fromMicros(created)
 	a.ExpiresAt = fromMicros(expires)
 	a.DecidedAt = nullTime(decided)
@@ -243,7 +244,7 @@ func scanApproval(s pgx.Row) (store.Approval, error) {
 	return a, nil
 }
 
-func encodeVotes(votes []store.ApprovalVote) (string, error) {
+func encodeVotes(votes []approval.Vote) (string, error) {
 	rows := make([]voteRow, 0, len(votes))
 	for _, v := range votes {
 		rows = append(rows, voteRow{By: v.By, At: micros(v.At), Approve: v.Approve, Reason: v.Reason})

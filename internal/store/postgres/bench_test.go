@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/pgtest"
@@ -215,8 +216,8 @@ func BenchmarkConsumeApproval(b *testing.B) {
 		if _, err := db.CreateApproval(ctx, a, time.Hour, 0); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := db.UpdateApproval(ctx, id, func(a *store.Approval, now time.Time) error {
-			a.Status, a.DecidedAt = store.ApprovalApproved, &now
+		if _, err := db.UpdateApproval(ctx, id, func(a *approval.Approval, now time.Time) error {
+			a.Status, a.DecidedAt = approval.StatusApproved, &now
 			return nil
 		}); err != nil {
 			b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/pgtest"
 	"github.com/brightline/brightline/internal/store/storetest"
@@ -42,15 +43,15 @@ func openReplicas(t *testing.T, n int, now func() time.Time) *replicas {
 // next returns the DB for the next write.
 func (r *replicas) next() *DB { return r.dbs[r.n.Add(1)%uint64(len(r.dbs))] }
 
-func (r *replicas) CreateApproval(ctx context.Context, a store.Approval, ttl time.Duration, maxPending int) (store.Approval, error) {
+func (r *replicas) CreateApproval(ctx context.Context, a approval.Approval, ttl time.Duration, maxPending int) (approval.Approval, error) {
 	return r.next().CreateApproval(ctx, a, ttl, maxPending)
 }
 
-func (r *replicas) UpdateApproval(ctx context.Context, id string, fn func(a *store.Approval, now time.Time) error) (store.Approval, error) {
+func (r *replicas) UpdateApproval(ctx context.Context, id string, fn func(a *approval.Approval, now time.Time) error) (approval.Approval, error) {
 	return r.next().UpdateApproval(ctx, id, fn)
 }
 
-func (r *replicas) ConsumeApproval(ctx context.Context, id, digest, upstream string) (store.Approval, error) {
+func (r *replicas) ConsumeApproval(ctx context.Context, id, digest, upstream string) (approval.Approval, error) {
 	return r.next().ConsumeApproval(ctx, id, digest, upstream)
 }
 
@@ -74,7 +75,7 @@ func (r *replicas) RevokeKey(ctx context.Context, id string) error {
 // replicas (approvals, policies, keys) through two DBs on one database.
 func TestReplicasConformance(t *testing.T) {
 	t.Run("Approvals", func(t *testing.T) {
-		storetest.TestApprovals(t, func(t *testing.T, now func() time.Time) store.Approvals { return openReplicas(t, 2, now) })
+		storetest.TestApprovals(t, func(t *testing.T, now func() time.Time) approval.Store { return openReplicas(t, 2, now) })
 	})
 	t.Run("Policies", func(t *testing.T) {
 		storetest.TestPolicies(t, func(t *testing.T, now func() time.Time) store.Policies { return openReplicas(t, 2, now) })
@@ -110,8 +111,8 @@ func TestConsumeOnceAcrossReplicas(t *testing.T) {
 		if _, err := r.dbs[i%3].CreateApproval(ctx, a, time.Hour, 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.dbs[(i+1)%3].UpdateApproval(ctx, a.ID, func(a *store.Approval, now time.Time) error {
-			a.Status, a.DecidedAt = store.ApprovalApproved, &now
+		if _, err := r.dbs[(i+1)%3].UpdateApproval(ctx, a.ID, func(a *approval.Approval, now time.Time) error {
+			a.Status, a.DecidedAt = approval.StatusApproved, &now
 			return nil
 		}); err != nil {
 			t.Fatal(err)
@@ -125,7 +126,7 @@ func TestConsumeOnceAcrossReplicas(t *testing.T) {
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case errors.Is(err, store.ErrPrecondition):
+			case errors.Is(err, approval.ErrPrecondition):
 				refused.Add(1)
 			default:
 				t.Errorf("ConsumeApproval(%s): %v", id, err)
@@ -135,7 +136,7 @@ func TestConsumeOnceAcrossReplicas(t *testing.T) {
 			t.Errorf("%s: got %d consumed and %d refused, want 1 and %d", id, ok.Load(), refused.Load(), callers-1)
 		}
 		a, err := r.dbs[2].GetApproval(ctx, id)
-		if err != nil || a.Status != store.ApprovalConsumed || a.ConsumedAt == nil {
+		if err != nil || a.Status != approval.StatusConsumed || a.ConsumedAt == nil {
 			t.Errorf("%s after the race: got %+v, %v, want consumed", id, a, err)
 		}
 	}
@@ -153,8 +154,8 @@ func TestVotesAcrossReplicas(t *testing.T) {
 	}
 	const voters = 15
 	race(voters, func(i int) {
-		_, err := r.dbs[i%3].UpdateApproval(ctx, a.ID, func(a *store.Approval, now time.Time) error {
-			a.Votes = append(a.Votes, store.ApprovalVote{By: a.Principal, At: now, Approve: true, Reason: fmt.Sprint(i)})
+		_, err := r.dbs[i%3].UpdateApproval(ctx, a.ID, func(a *approval.Approval, now time.Time) error {
+			a.Votes = append(a.Votes, approval.Vote{By: a.Principal, At: now, Approve: true, Reason: fmt.Sprint(i)})
 			return nil
 		})
 		if err != nil {

@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/store"
 )
 
 // testUpstream is the upstream test approvals are bound to.
 const testUpstream = "mcp:sim http://sim.test/mcp"
 
-func approvalFor(id string) store.Approval {
-	return store.Approval{
+func approvalFor(id string) approval.Approval {
+	return approval.Approval{
 		ID:         id,
 		RequestID:  "req_" + id,
 		Principal:  brightline.Principal{ID: "key_agent", Name: "agent", Person: "ada", Org: "acme", Roles: []string{"user"}},
@@ -25,7 +26,7 @@ func approvalFor(id string) store.Approval {
 		Arguments:  json.RawMessage(`{"target":"track-7",  "salvo":2}`),
 		ArgsDigest: "digest-" + id,
 		Rule:       "human-control-of-force",
-		Require:    store.ApprovalRequirement{Role: "weapons-release-authority", Count: 1},
+		Require:    approval.Requirement{Role: "weapons-release-authority", Count: 1},
 	}
 }
 
@@ -155,7 +156,7 @@ func TestContextCancellation(t *testing.T) {
 		"CreateApproval":     func() error { _, err := db.CreateApproval(ctx, approvalFor("apr_1"), time.Hour, 3); return err },
 		"ConsumeApproval":    func() error { _, err := db.ConsumeApproval(ctx, "apr_1", "d", testUpstream); return err },
 		"UpdateApproval": func() error {
-			_, err := db.UpdateApproval(ctx, "apr_1", func(*store.Approval, time.Time) error { return nil })
+			_, err := db.UpdateApproval(ctx, "apr_1", func(*approval.Approval, time.Time) error { return nil })
 			return err
 		},
 		"RecordAuditEntries": func() error {
@@ -184,8 +185,8 @@ func TestLockWaitHonoursDeadline(t *testing.T) {
 	if _, err := r.dbs[0].CreateApproval(ctx, a, time.Hour, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.dbs[0].UpdateApproval(ctx, a.ID, func(a *store.Approval, now time.Time) error {
-		a.Status, a.DecidedAt = store.ApprovalApproved, &now
+	if _, err := r.dbs[0].UpdateApproval(ctx, a.ID, func(a *approval.Approval, now time.Time) error {
+		a.Status, a.DecidedAt = approval.StatusApproved, &now
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -215,14 +216,14 @@ func TestLockWaitHonoursDeadline(t *testing.T) {
 	// released (see the package doc), so this retry may find the approval
 	// already consumed; what must hold is that, of everything, exactly
 	// one consumption is recorded and no later call consumes it again.
-	if _, err := r.dbs[1].ConsumeApproval(ctx, a.ID, a.ArgsDigest, testUpstream); err != nil && !errors.Is(err, store.ErrPrecondition) {
+	if _, err := r.dbs[1].ConsumeApproval(ctx, a.ID, a.ArgsDigest, testUpstream); err != nil && !errors.Is(err, approval.ErrPrecondition) {
 		t.Fatalf("ConsumeApproval after the lock was released: %v", err)
 	}
 	got, err := r.dbs[0].GetApproval(ctx, a.ID)
-	if err != nil || got.Status != store.ApprovalConsumed || got.ConsumedAt == nil {
+	if err != nil || got.Status != approval.StatusConsumed || got.ConsumedAt == nil {
 		t.Fatalf("after the lock was released: got %+v, %v, want consumed", got, err)
 	}
-	if _, err := r.dbs[0].ConsumeApproval(ctx, a.ID, a.ArgsDigest, testUpstream); !errors.Is(err, store.ErrPrecondition) {
+	if _, err := r.dbs[0].ConsumeApproval(ctx, a.ID, a.ArgsDigest, testUpstream); !errors.Is(err, approval.ErrPrecondition) {
 		t.Errorf("a third ConsumeApproval: got %v, want ErrPrecondition", err)
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/store"
 )
 
-var _ store.Approvals = (*DB)(nil)
+var _ approval.Store = (*DB)(nil)
 
 const approvalColumns = `id, request_id, principal, upstream, delegates, tool, class, arguments, args_digest,
 	policy_version, rule, require_role, require_count, excerpt, status, votes, created_at, expires_at, decided_at,
@@ -26,28 +27,28 @@ type voteRow struct {
 	Reason  string               `json:"reason,omitempty"`
 }
 
-// CreateApproval implements [store.Approvals]. The count of the
+// CreateApproval implements [approval.Store]. The count of the
 // requester's pending approvals and the insert are one IMMEDIATE
 // transaction on the one writer connection.
-func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Duration, maxPending int) (store.Approval, error) {
+func (db *DB) CreateApproval(ctx context.Context, a approval.Approval, ttl time.Duration, maxPending int) (approval.Approval, error) {
 	if err := a.Validate(); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval: %w", err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval: %w", err)
 	}
 	if ttl <= 0 {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: ttl %v is not positive", a.ID, ttl)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: ttl %v is not positive", a.ID, ttl)
 	}
 	principal, err := json.Marshal(a.Principal)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
 	delegates, err := encodeRoles(a.Delegates)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: delegates: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: delegates: %w", a.ID, err)
 	}
 	requester := a.Principal.Who()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
 	defer tx.Rollback()
 	now := db.now().Truncate(time.Microsecond)
@@ -56,11 +57,11 @@ func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Dur
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM approvals
 			WHERE requester = ? AND status = 'pending' AND expires_at > ?`, requester, micros(now)).Scan(&n); err != nil {
-			return store.Approval{}, fmt.Errorf("couldn't create approval %q: couldn't count pending approvals: %w", a.ID, err)
+			return approval.Approval{}, fmt.Errorf("couldn't create approval %q: couldn't count pending approvals: %w", a.ID, err)
 		}
 		if n >= maxPending {
-			return store.Approval{}, fmt.Errorf("couldn't create approval %q: %q has %d pending approvals, the most allowed: %w",
-				a.ID, requester, n, store.ErrLimit)
+			return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %q has %d pending approvals, the most allowed: %w",
+				a.ID, requester, n, approval.ErrLimit)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO approvals (id, request_id, principal_id, principal, requester, upstream,
@@ -71,23 +72,23 @@ func (db *DB) CreateApproval(ctx context.Context, a store.Approval, ttl time.Dur
 		string(a.Arguments), a.ArgsDigest, a.PolicyVersion, a.Rule, a.Require.Role, a.Require.Count, a.Excerpt,
 		micros(now), micros(expires))
 	if isUniqueViolation(err) {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, store.ErrExists)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, store.ErrExists)
 	}
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
 	stored, err := getApproval(ctx, tx, a.ID)
 	if err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't create approval %q: %w", a.ID, err)
 	}
 	return stored, nil
 }
 
-// GetApproval implements [store.Approvals].
-func (db *DB) GetApproval(ctx context.Context, id string) (store.Approval, error) {
+// GetApproval implements [approval.Store].
+func (db *DB) GetApproval(ctx context.Context, id string) (approval.Approval, error) {
 	return getApproval(ctx, db.read, id)
 }
 
@@ -96,7 +97,7 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func getApproval(ctx context.Context, q queryer, id string) (store.Approval, error) {
+func getApproval(ctx context.Context, q queryer, id string) (approval.Approval, error) {
 	a, err := scanApproval(q.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("couldn't find approval %q: %w", id, brightline.ErrNotFound)
@@ -107,15 +108,15 @@ func getApproval(ctx context.Context, q queryer, id string) (store.Approval, err
 	return a, nil
 }
 
-// ListApprovals implements [store.Approvals].
-func (db *DB) ListApprovals(ctx context.Context, status store.ApprovalStatus) ([]store.Approval, error) {
+// ListApprovals implements [approval.Store].
+func (db *DB) ListApprovals(ctx context.Context, status approval.Status) ([]approval.Approval, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+approvalColumns+` FROM approvals
 		WHERE ? = '' OR status = ? ORDER BY seq`, string(status), string(status))
 	if err != nil {
 		return nil, fmt.Errorf("couldn't list approvals: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Approval{}
+	out := []approval.Approval{}
 	for rows.Next() {
 		a, err := scanApproval(rows)
 		if err != nil {
@@ -129,55 +130,55 @@ func (db *DB) ListApprovals(ctx context.Context, status store.ApprovalStatus) ([
 	return out, nil
 }
 
-// UpdateApproval implements [store.Approvals].
-func (db *DB) UpdateApproval(ctx context.Context, id string, fn func(a *store.Approval, now time.Time) error) (store.Approval, error) {
+// UpdateApproval implements [approval.Store].
+func (db *DB) UpdateApproval(ctx context.Context, id string, fn func(a *approval.Approval, now time.Time) error) (approval.Approval, error) {
 	tx, err := db.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE: read, fn and write are atomic
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	defer tx.Rollback()
 	a, err := getApproval(ctx, tx, id)
 	if err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	now := db.now().Truncate(time.Microsecond).UTC()
 	if err := fn(&a, now); err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	if !a.Status.Valid() {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: status %q is not valid", id, a.Status)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: status %q is not valid", id, a.Status)
 	}
 	votes, err := encodeVotes(a.Votes)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE approvals SET status = ?, votes = ?, decided_at = ?, consumed_at = ?
 		WHERE id = ?`, string(a.Status), votes, nullMicros(a.DecidedAt), nullMicros(a.ConsumedAt), id); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	stored, err := getApproval(ctx, tx, id)
 	if err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't update approval %q: %w", id, err)
 	}
 	return stored, nil
 }
 
-// ConsumeApproval implements [store.Approvals]. The status, expiry and
+// ConsumeApproval implements [approval.Store]. The status, expiry and
 // digest checks and the write are one UPDATE statement.
-func (db *DB) ConsumeApproval(ctx context.Context, id, digest, upstream string) (store.Approval, error) {
+func (db *DB) ConsumeApproval(ctx context.Context, id, digest, upstream string) (approval.Approval, error) {
 	now := micros(db.now())
 	res, err := db.write.ExecContext(ctx, `UPDATE approvals SET status = 'consumed', consumed_at = ?
 		WHERE id = ? AND status = 'approved' AND expires_at > ? AND args_digest = ? AND upstream = ?`,
 		now, id, now, digest, upstream)
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
+		return approval.Approval{}, fmt.Errorf("couldn't consume approval %q: %w", id, err)
 	}
 	// Read through the writer so the answer reflects this write.
 	a, err := getApproval(ctx, db.write, id)
@@ -186,13 +187,13 @@ func (db *DB) ConsumeApproval(ctx context.Context, id, digest, upstream string) 
 	}
 	if n == 0 {
 		return a, fmt.Errorf("couldn't consume approval %q (status %s, expires %v): %w",
-			id, a.Status, a.ExpiresAt.Format(time.RFC3339Nano), store.ErrPrecondition)
+			id, a.Status, a.ExpiresAt.Format(time.RFC3339Nano), approval.ErrPrecondition)
 	}
 	return a, nil
 }
 
-// FindApproved implements [store.Approvals].
-func (db *DB) FindApproved(ctx context.Context, principalID, digest, upstream string) (store.Approval, error) {
+// FindApproved implements [approval.Store].
+func (db *DB) FindApproved(ctx context.Context, principalID, digest, upstream string) (approval.Approval, error) {
 	a, err := scanApproval(db.read.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals
 		WHERE principal_id = ? AND args_digest = ? AND upstream = ? AND status = 'approved' AND expires_at > ?
 		ORDER BY seq DESC LIMIT 1`, principalID, digest, upstream, micros(db.now())))
@@ -208,9 +209,9 @@ func (db *DB) FindApproved(ctx context.Context, principalID, digest, upstream st
 // scanner is what *sql.Row and *sql.Rows share.
 type scanner interface{ Scan(dest ...any) error }
 
-func scanApproval(s scanner) (store.Approval, error) {
+func scanApproval(s scanner) (approval.Approval, error) {
 	var (
-		a                      store.Approval
+		a                      approval.Approval
 		principal, args, votes string
 		status, delegates      string
 		created, expires       int64
@@ -219,24 +220,24 @@ func scanApproval(s scanner) (store.Approval, error) {
 	if err := s.Scan(&a.ID, &a.RequestID, &principal, &a.Upstream, &delegates, &a.Tool, &a.Class, &args, &a.ArgsDigest, &a.PolicyVersion,
 		&a.Rule, &a.Require.Role, &a.Require.Count, &a.Excerpt, &status, &votes, &created, &expires,
 		&decided, &consumed); err != nil {
-		return store.Approval{}, err
+		return approval.Approval{}, err
 	}
 	if err := json.Unmarshal([]byte(principal), &a.Principal); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't decode principal of approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't decode principal of approval %q: %w", a.ID, err)
 	}
 	var err error
 	if a.Delegates, err = decodeRoles(delegates); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't decode delegates of approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't decode delegates of approval %q: %w", a.ID, err)
 	}
 	var rows []voteRow
 	if err := json.Unmarshal([]byte(votes), &rows); err != nil {
-		return store.Approval{}, fmt.Errorf("couldn't decode votes of approval %q: %w", a.ID, err)
+		return approval.Approval{}, fmt.Errorf("couldn't decode votes of approval %q: %w", a.ID, err)
 	}
 	for _, r := range rows {
-		a.Votes = append(a.Votes, store.ApprovalVote{By: r.By, At: fromMicros(r.At), Approve: r.Approve, Reason: r.Reason})
+		a.Votes = append(a.Votes, approval.Vote{By: r.By, At: fromMicros(r.At), Approve: r.Approve, Reason: r.Reason})
 	}
 	a.Arguments = json.RawMessage(args)
-	a.Status = store.ApprovalStatus(status)
+	a.Status = approval.Status(status)
 	a.CreatedAt = fromMicros(created)
 	a.ExpiresAt = fromMicros(expires)
 	a.DecidedAt = nullTime(decided)
@@ -244,7 +245,7 @@ func scanApproval(s scanner) (store.Approval, error) {
 	return a, nil
 }
 
-func encodeVotes(votes []store.ApprovalVote) (string, error) {
+func encodeVotes(votes []approval.Vote) (string, error) {
 	rows := make([]voteRow, 0, len(votes))
 	for _, v := range votes {
 		rows = append(rows, voteRow{By: v.By, At: micros(v.At), Approve: v.Approve, Reason: v.Reason})

@@ -12,16 +12,17 @@ import (
 	"time"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/store"
 )
 
-// TestApprovals checks an implementation of store.Approvals against the
+// TestApprovals checks an implementation of approval.Store against the
 // contract documented on the interface. open must return a new, empty store
 // for each call.
-func TestApprovals(t *testing.T, open OpenFunc[store.Approvals]) {
+func TestApprovals(t *testing.T, open OpenFunc[approval.Store]) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s store.Approvals, c *clock)
+		fn   func(t *testing.T, s approval.Store, c *clock)
 	}{
 		{"CreateThenGet", testApprovalCreateGet},
 		{"CreateInvalid", testApprovalInvalid},
@@ -46,8 +47,8 @@ func TestApprovals(t *testing.T, open OpenFunc[store.Approvals]) {
 // sampleUpstream is the upstream sample approvals are bound to.
 const sampleUpstream = "mcp:sim http://sim.test/mcp"
 
-func sampleApproval(id string) store.Approval {
-	return store.Approval{
+func sampleApproval(id string) approval.Approval {
+	return approval.Approval{
 		ID:            id,
 		RequestID:     "req_" + id,
 		Principal:     brightline.Principal{ID: "key_agent", Name: "agent", Person: "ada", Org: "acme", Purpose: "defence", Roles: []string{"user"}},
@@ -59,17 +60,17 @@ func sampleApproval(id string) store.Approval {
 		ArgsDigest:    "digest-" + id,
 		PolicyVersion: 4,
 		Rule:          "human-control-of-force",
-		Require:       store.ApprovalRequirement{Role: "weapons-release-authority", Count: 2},
+		Require:       approval.Requirement{Role: "weapons-release-authority", Count: 2},
 		Excerpt:       "user: intercept track 7",
 		// Set by the store, whatever the caller says:
-		Status:    store.ApprovalApproved,
-		Votes:     []store.ApprovalVote{{By: brightline.Principal{ID: "x"}, Approve: true}},
+		Status:    approval.StatusApproved,
+		Votes:     []approval.Vote{{By: brightline.Principal{ID: "x"}, Approve: true}},
 		CreatedAt: time.Unix(1, 0),
 		ExpiresAt: time.Unix(2, 0),
 	}
 }
 
-func mustCreateApproval(t *testing.T, s store.Approvals, a store.Approval, ttl time.Duration) store.Approval {
+func mustCreateApproval(t *testing.T, s approval.Store, a approval.Approval, ttl time.Duration) approval.Approval {
 	t.Helper()
 	got, err := s.CreateApproval(context.Background(), a, ttl, 0)
 	if err != nil {
@@ -79,10 +80,10 @@ func mustCreateApproval(t *testing.T, s store.Approvals, a store.Approval, ttl t
 }
 
 // approve marks id approved through UpdateApproval.
-func approve(t *testing.T, s store.Approvals, id string) store.Approval {
+func approve(t *testing.T, s approval.Store, id string) approval.Approval {
 	t.Helper()
-	a, err := s.UpdateApproval(context.Background(), id, func(a *store.Approval, now time.Time) error {
-		a.Status = store.ApprovalApproved
+	a, err := s.UpdateApproval(context.Background(), id, func(a *approval.Approval, now time.Time) error {
+		a.Status = approval.StatusApproved
 		a.DecidedAt = &now
 		return nil
 	})
@@ -92,7 +93,7 @@ func approve(t *testing.T, s store.Approvals, id string) store.Approval {
 	return a
 }
 
-func testApprovalCreateGet(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalCreateGet(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	in := sampleApproval("apr_1")
 	created := mustCreateApproval(t, s, in, 90*time.Second+1500*time.Nanosecond)
@@ -100,14 +101,14 @@ func testApprovalCreateGet(t *testing.T, s store.Approvals, c *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []store.Approval{created, got} {
+	for _, g := range []approval.Approval{created, got} {
 		if !g.CreatedAt.Equal(c.Now()) || g.CreatedAt.Location() != time.UTC {
 			t.Errorf("CreatedAt: got %v, want the store's time %v in UTC", g.CreatedAt, c.Now())
 		}
 		if want := c.Now().Add(90*time.Second + time.Microsecond); !g.ExpiresAt.Equal(want) {
 			t.Errorf("ExpiresAt: got %v, want %v (created + ttl, in microseconds)", g.ExpiresAt, want)
 		}
-		if g.Status != store.ApprovalPending || len(g.Votes) != 0 || g.DecidedAt != nil || g.ConsumedAt != nil {
+		if g.Status != approval.StatusPending || len(g.Votes) != 0 || g.DecidedAt != nil || g.ConsumedAt != nil {
 			t.Errorf("got status %q, votes %v, decided %v, consumed %v; want a fresh pending approval", g.Status, g.Votes, g.DecidedAt, g.ConsumedAt)
 		}
 		want := in
@@ -127,30 +128,30 @@ func testApprovalCreateGet(t *testing.T, s store.Approvals, c *clock) {
 	}
 	// Get never expires anything.
 	c.Advance(time.Hour)
-	if g, _ := s.GetApproval(ctx, "apr_1"); g.Status != store.ApprovalPending {
+	if g, _ := s.GetApproval(ctx, "apr_1"); g.Status != approval.StatusPending {
 		t.Errorf("after expiry: got status %q, want pending until someone changes it", g.Status)
 	}
 }
 
-func testApprovalInvalid(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalInvalid(t *testing.T, s approval.Store, c *clock) {
 	tests := []struct {
 		name string
-		edit func(a *store.Approval)
+		edit func(a *approval.Approval)
 		ttl  time.Duration
 	}{
-		{"empty id", func(a *store.Approval) { a.ID = "" }, time.Minute},
-		{"no principal", func(a *store.Approval) { a.Principal.ID = "" }, time.Minute},
-		{"no tool", func(a *store.Approval) { a.Tool = "" }, time.Minute},
-		{"no digest", func(a *store.Approval) { a.ArgsDigest = "" }, time.Minute},
-		{"no role", func(a *store.Approval) { a.Require.Role = "" }, time.Minute},
-		{"zero count", func(a *store.Approval) { a.Require.Count = 0 }, time.Minute},
-		{"array arguments", func(a *store.Approval) { a.Arguments = json.RawMessage(`[1]`) }, time.Minute},
-		{"null arguments", func(a *store.Approval) { a.Arguments = json.RawMessage(`null`) }, time.Minute},
-		{"bad json", func(a *store.Approval) { a.Arguments = json.RawMessage(`{`) }, time.Minute},
-		{"nul in excerpt", func(a *store.Approval) { a.Excerpt = "a\x00b" }, time.Minute},
-		{"invalid utf-8", func(a *store.Approval) { a.Tool = "\xff" }, time.Minute},
-		{"zero ttl", func(a *store.Approval) {}, 0},
-		{"negative ttl", func(a *store.Approval) {}, -time.Second},
+		{"empty id", func(a *approval.Approval) { a.ID = "" }, time.Minute},
+		{"no principal", func(a *approval.Approval) { a.Principal.ID = "" }, time.Minute},
+		{"no tool", func(a *approval.Approval) { a.Tool = "" }, time.Minute},
+		{"no digest", func(a *approval.Approval) { a.ArgsDigest = "" }, time.Minute},
+		{"no role", func(a *approval.Approval) { a.Require.Role = "" }, time.Minute},
+		{"zero count", func(a *approval.Approval) { a.Require.Count = 0 }, time.Minute},
+		{"array arguments", func(a *approval.Approval) { a.Arguments = json.RawMessage(`[1]`) }, time.Minute},
+		{"null arguments", func(a *approval.Approval) { a.Arguments = json.RawMessage(`null`) }, time.Minute},
+		{"bad json", func(a *approval.Approval) { a.Arguments = json.RawMessage(`{`) }, time.Minute},
+		{"nul in excerpt", func(a *approval.Approval) { a.Excerpt = "a\x00b" }, time.Minute},
+		{"invalid utf-8", func(a *approval.Approval) { a.Tool = "\xff" }, time.Minute},
+		{"zero ttl", func(a *approval.Approval) {}, 0},
+		{"negative ttl", func(a *approval.Approval) {}, -time.Second},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +168,7 @@ func testApprovalInvalid(t *testing.T, s store.Approvals, c *clock) {
 	}
 }
 
-func testApprovalList(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalList(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	if got, err := s.ListApprovals(ctx, ""); err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("empty store: got %#v, %v; want an empty, non-nil slice", got, err)
@@ -181,13 +182,13 @@ func testApprovalList(t *testing.T, s store.Approvals, c *clock) {
 	approve(t, s, "apr_a")
 	approve(t, s, "apr_d")
 	tests := []struct {
-		status store.ApprovalStatus
+		status approval.Status
 		want   []string
 	}{
 		{"", ids},
-		{store.ApprovalPending, []string{"apr_c", "apr_b"}},
-		{store.ApprovalApproved, []string{"apr_a", "apr_d"}},
-		{store.ApprovalDenied, nil},
+		{approval.StatusPending, []string{"apr_c", "apr_b"}},
+		{approval.StatusApproved, []string{"apr_a", "apr_d"}},
+		{approval.StatusDenied, nil},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.status), func(t *testing.T) {
@@ -206,17 +207,17 @@ func testApprovalList(t *testing.T, s store.Approvals, c *clock) {
 	}
 }
 
-func testApprovalUpdate(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalUpdate(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	in := mustCreateApproval(t, s, sampleApproval("apr_1"), time.Hour)
 	later := c.Advance(time.Minute)
 	voter := brightline.Principal{ID: "key_officer", Name: "officer", Roles: []string{"weapons-release-authority"}}
-	got, err := s.UpdateApproval(ctx, "apr_1", func(a *store.Approval, now time.Time) error {
+	got, err := s.UpdateApproval(ctx, "apr_1", func(a *approval.Approval, now time.Time) error {
 		if !now.Equal(later) {
 			t.Errorf("fn got now %v, want the store's time %v", now, later)
 		}
-		a.Votes = append(a.Votes, store.ApprovalVote{By: voter, At: now, Approve: false, Reason: "wrong track"})
-		a.Status = store.ApprovalDenied
+		a.Votes = append(a.Votes, approval.Vote{By: voter, At: now, Approve: false, Reason: "wrong track"})
+		a.Status = approval.StatusDenied
 		a.DecidedAt = &now
 		// Ignored: only status, votes and the two times are written.
 		a.Tool = "something_else"
@@ -231,11 +232,11 @@ func testApprovalUpdate(t *testing.T, s store.Approvals, c *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []store.Approval{got, reread} {
-		if g.Status != store.ApprovalDenied || g.DecidedAt == nil || !g.DecidedAt.Equal(later) {
+	for _, g := range []approval.Approval{got, reread} {
+		if g.Status != approval.StatusDenied || g.DecidedAt == nil || !g.DecidedAt.Equal(later) {
 			t.Errorf("got status %q decided %v, want denied at %v", g.Status, g.DecidedAt, later)
 		}
-		wantVote := []store.ApprovalVote{{By: voter, At: later.UTC(), Approve: false, Reason: "wrong track"}}
+		wantVote := []approval.Vote{{By: voter, At: later.UTC(), Approve: false, Reason: "wrong track"}}
 		if len(g.Votes) != 1 || !g.Votes[0].At.Equal(later) || g.Votes[0].By.ID != voter.ID || g.Votes[0].Reason != "wrong track" || g.Votes[0].Approve {
 			t.Errorf("votes: got %+v, want %+v", g.Votes, wantVote)
 		}
@@ -245,37 +246,37 @@ func testApprovalUpdate(t *testing.T, s store.Approvals, c *clock) {
 	}
 
 	sentinel := errors.New("refused")
-	_, err = s.UpdateApproval(ctx, "apr_1", func(a *store.Approval, now time.Time) error {
-		a.Status = store.ApprovalApproved
+	_, err = s.UpdateApproval(ctx, "apr_1", func(a *approval.Approval, now time.Time) error {
+		a.Status = approval.StatusApproved
 		return sentinel
 	})
 	if err != sentinel {
 		t.Errorf("fn error: got %v, want fn's error unwrapped", err)
 	}
-	if g, _ := s.GetApproval(ctx, "apr_1"); g.Status != store.ApprovalDenied {
+	if g, _ := s.GetApproval(ctx, "apr_1"); g.Status != approval.StatusDenied {
 		t.Errorf("after a refused update: got status %q, want denied (nothing written)", g.Status)
 	}
-	if _, err := s.UpdateApproval(ctx, "apr_1", func(a *store.Approval, now time.Time) error {
+	if _, err := s.UpdateApproval(ctx, "apr_1", func(a *approval.Approval, now time.Time) error {
 		a.Status = "maybe"
 		return nil
 	}); err == nil {
 		t.Error("status \"maybe\": got no error, want one")
 	}
 	called := false
-	if _, err := s.UpdateApproval(ctx, "apr_none", func(*store.Approval, time.Time) error { called = true; return nil }); !errors.Is(err, brightline.ErrNotFound) || called {
+	if _, err := s.UpdateApproval(ctx, "apr_none", func(*approval.Approval, time.Time) error { called = true; return nil }); !errors.Is(err, brightline.ErrNotFound) || called {
 		t.Errorf("unknown id: got %v (fn called: %v), want ErrNotFound without calling fn", err, called)
 	}
 }
 
-func testApprovalUpdateConcurrent(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalUpdateConcurrent(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	mustCreateApproval(t, s, sampleApproval("apr_1"), time.Hour)
 	const n = 8
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, err := s.UpdateApproval(ctx, "apr_1", func(a *store.Approval, now time.Time) error {
-				a.Votes = append(a.Votes, store.ApprovalVote{By: brightline.Principal{ID: fmt.Sprint("key_", i)}, At: now, Approve: true})
+			_, err := s.UpdateApproval(ctx, "apr_1", func(a *approval.Approval, now time.Time) error {
+				a.Votes = append(a.Votes, approval.Vote{By: brightline.Principal{ID: fmt.Sprint("key_", i)}, At: now, Approve: true})
 				return nil
 			})
 			if err != nil {
@@ -297,14 +298,14 @@ func testApprovalUpdateConcurrent(t *testing.T, s store.Approvals, c *clock) {
 	}
 }
 
-func testApprovalConsume(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalConsume(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	mustCreateApproval(t, s, sampleApproval("apr_1"), time.Hour)
-	if _, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream); !errors.Is(err, store.ErrPrecondition) {
+	if _, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream); !errors.Is(err, approval.ErrPrecondition) {
 		t.Errorf("consuming a pending approval: got %v, want ErrPrecondition", err)
 	}
 	approve(t, s, "apr_1")
-	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-other", sampleUpstream); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
+	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-other", sampleUpstream); !errors.Is(err, approval.ErrPrecondition) || a.Status != approval.StatusApproved {
 		t.Errorf("wrong digest: got %q, %v; want ErrPrecondition with the approval still approved", a.Status, err)
 	}
 	at := c.Advance(time.Minute)
@@ -312,10 +313,10 @@ func testApprovalConsume(t *testing.T, s store.Approvals, c *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Status != store.ApprovalConsumed || a.ConsumedAt == nil || !a.ConsumedAt.Equal(at) {
+	if a.Status != approval.StatusConsumed || a.ConsumedAt == nil || !a.ConsumedAt.Equal(at) {
 		t.Errorf("got status %q consumed %v, want consumed at %v", a.Status, a.ConsumedAt, at)
 	}
-	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalConsumed {
+	if a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", sampleUpstream); !errors.Is(err, approval.ErrPrecondition) || a.Status != approval.StatusConsumed {
 		t.Errorf("replay: got %q, %v; want ErrPrecondition and status consumed", a.Status, err)
 	}
 	if _, err := s.ConsumeApproval(ctx, "apr_none", "d", sampleUpstream); !errors.Is(err, brightline.ErrNotFound) {
@@ -327,12 +328,12 @@ func testApprovalConsume(t *testing.T, s store.Approvals, c *clock) {
 	approve(t, s, "apr_2")
 	c.Advance(b.ExpiresAt.Sub(c.Now()) - time.Microsecond)
 	c.Advance(time.Microsecond) // now == ExpiresAt
-	if a, err := s.ConsumeApproval(ctx, "apr_2", "digest-apr_2", sampleUpstream); !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
+	if a, err := s.ConsumeApproval(ctx, "apr_2", "digest-apr_2", sampleUpstream); !errors.Is(err, approval.ErrPrecondition) || a.Status != approval.StatusApproved {
 		t.Errorf("at expiry: got %q, %v; want ErrPrecondition", a.Status, err)
 	}
 }
 
-func testApprovalConsumeConcurrent(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalConsumeConcurrent(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	mustCreateApproval(t, s, sampleApproval("apr_1"), time.Hour)
 	approve(t, s, "apr_1")
@@ -344,7 +345,7 @@ func testApprovalConsumeConcurrent(t *testing.T, s store.Approvals, c *clock) {
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case errors.Is(err, store.ErrPrecondition):
+			case errors.Is(err, approval.ErrPrecondition):
 				refused.Add(1)
 			default:
 				t.Errorf("ConsumeApproval: %v", err)
@@ -357,7 +358,7 @@ func testApprovalConsumeConcurrent(t *testing.T, s store.Approvals, c *clock) {
 	}
 }
 
-func testApprovalFind(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalFind(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	a := sampleApproval("apr_1")
 	a.ArgsDigest = "same"
@@ -366,7 +367,7 @@ func testApprovalFind(t *testing.T, s store.Approvals, c *clock) {
 	other := sampleApproval("apr_3")
 	other.ArgsDigest = "same"
 	other.Principal.ID = "key_other"
-	for _, x := range []store.Approval{a, b, other} {
+	for _, x := range []approval.Approval{a, b, other} {
 		mustCreateApproval(t, s, x, time.Hour)
 	}
 	if _, err := s.FindApproved(ctx, "key_agent", "same", sampleUpstream); !errors.Is(err, brightline.ErrNotFound) {
@@ -409,7 +410,7 @@ func testApprovalFind(t *testing.T, s store.Approvals, c *clock) {
 
 // testApprovalUpstream checks that an approval runs only at the upstream
 // it is bound to.
-func testApprovalUpstream(t *testing.T, s store.Approvals, _ *clock) {
+func testApprovalUpstream(t *testing.T, s approval.Store, _ *clock) {
 	ctx := context.Background()
 	mustCreateApproval(t, s, sampleApproval("apr_1"), time.Hour)
 	approve(t, s, "apr_1")
@@ -417,7 +418,7 @@ func testApprovalUpstream(t *testing.T, s store.Approvals, _ *clock) {
 		t.Errorf("FindApproved at another upstream: got %q, %v; want ErrNotFound", got.ID, err)
 	}
 	a, err := s.ConsumeApproval(ctx, "apr_1", "digest-apr_1", "mcp:live http://live.test/mcp")
-	if !errors.Is(err, store.ErrPrecondition) || a.Status != store.ApprovalApproved {
+	if !errors.Is(err, approval.ErrPrecondition) || a.Status != approval.StatusApproved {
 		t.Errorf("ConsumeApproval at another upstream: got %s, %v; want approved, ErrPrecondition", a.Status, err)
 	}
 	if a.Upstream != sampleUpstream || !reflect.DeepEqual(a.Delegates, []string{"grace"}) {
@@ -435,7 +436,7 @@ func testApprovalUpstream(t *testing.T, s store.Approvals, _ *clock) {
 
 // testApprovalPendingLimit checks the per-person cap on pending approvals:
 // it counts persons, not keys, and only pending, unexpired approvals.
-func testApprovalPendingLimit(t *testing.T, s store.Approvals, c *clock) {
+func testApprovalPendingLimit(t *testing.T, s approval.Store, c *clock) {
 	ctx := context.Background()
 	create := func(id, keyID, person string) error {
 		a := sampleApproval(id)
@@ -449,7 +450,7 @@ func testApprovalPendingLimit(t *testing.T, s store.Approvals, c *clock) {
 	if err := create("apr_2", "key_a2", "ada"); err != nil { // another key, same person
 		t.Fatal(err)
 	}
-	if err := create("apr_3", "key_a3", "ada"); !errors.Is(err, store.ErrLimit) {
+	if err := create("apr_3", "key_a3", "ada"); !errors.Is(err, approval.ErrLimit) {
 		t.Fatalf("third pending approval of one person under two keys: got %v, want ErrLimit", err)
 	}
 	if _, err := s.GetApproval(ctx, "apr_3"); !errors.Is(err, brightline.ErrNotFound) {
@@ -472,7 +473,7 @@ func testApprovalPendingLimit(t *testing.T, s store.Approvals, c *clock) {
 	}
 }
 
-func testApprovalPendingLimitConcurrent(t *testing.T, s store.Approvals, _ *clock) {
+func testApprovalPendingLimitConcurrent(t *testing.T, s approval.Store, _ *clock) {
 	var wg sync.WaitGroup
 	var ok, limited atomic.Int64
 	for i := range 12 {
@@ -482,7 +483,7 @@ func testApprovalPendingLimitConcurrent(t *testing.T, s store.Approvals, _ *cloc
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case errors.Is(err, store.ErrLimit):
+			case errors.Is(err, approval.ErrLimit):
 				limited.Add(1)
 			default:
 				t.Errorf("CreateApproval: %v", err)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline/internal/approval"
 	"github.com/brightline/brightline/internal/store"
 )
 
@@ -30,7 +31,7 @@ type Store interface {
 	store.Policies
 	store.SubjectStates
 	store.AuditIndex
-	store.Approvals
+	approval.Store
 	store.Exposure
 	store.ShadowResults
 }
@@ -56,7 +57,7 @@ func Run(t *testing.T, open OpenFunc[Store]) {
 		TestAuditIndex(t, func(t *testing.T, now func() time.Time) store.AuditIndex { return open(t, now) })
 	})
 	t.Run("Approvals", func(t *testing.T) {
-		TestApprovals(t, func(t *testing.T, now func() time.Time) store.Approvals { return open(t, now) })
+		TestApprovals(t, func(t *testing.T, now func() time.Time) approval.Store { return open(t, now) })
 	})
 	t.Run("Exposure", func(t *testing.T) {
 		TestExposure(t, func(t *testing.T, now func() time.Time) store.Exposure { return open(t, now) })

@@ -1,4 +1,4 @@
-package store
+package approval
 
 import (
 	"context"
@@ -22,47 +22,48 @@ var ErrPrecondition = errors.New("record is not in the required state")
 // Nothing was written.
 var ErrLimit = errors.New("over the limit")
 
-// ApprovalStatus is where an approval stands. Pending is the only state
+// Status is where an approval stands. Pending is the only state
 // that votes can change; approved becomes consumed once; denied, expired
 // and consumed are final.
-type ApprovalStatus string
+type Status string
 
 // The approval states.
 const (
-	ApprovalPending  ApprovalStatus = "pending"
-	ApprovalApproved ApprovalStatus = "approved"
-	ApprovalDenied   ApprovalStatus = "denied"
-	ApprovalExpired  ApprovalStatus = "expired"
-	ApprovalConsumed ApprovalStatus = "consumed"
+	StatusPending  Status = "pending"
+	StatusApproved Status = "approved"
+	StatusDenied   Status = "denied"
+	StatusExpired  Status = "expired"
+	StatusConsumed Status = "consumed"
 )
 
 // Valid reports whether s is one of the approval states.
-func (s ApprovalStatus) Valid() bool {
+func (s Status) Valid() bool {
 	switch s {
-	case ApprovalPending, ApprovalApproved, ApprovalDenied, ApprovalExpired, ApprovalConsumed:
+	case StatusPending, StatusApproved, StatusDenied, StatusExpired, StatusConsumed:
 		return true
 	}
 	return false
 }
 
-// ApprovalRequirement says who must approve: Count distinct principals
-// holding Role.
-type ApprovalRequirement struct {
+// Requirement says who must approve: Count distinct persons (see
+// [brightline.Principal.Who]) holding Role ("two-person rule": Count 2).
+// Two keys of one person count once.
+type Requirement struct {
 	Role  string
 	Count int
 }
 
-// ApprovalVote is one approver's decision on a pending approval.
-type ApprovalVote struct {
+// Vote is one approver's decision on a pending approval.
+type Vote struct {
 	By      brightline.Principal // authenticated approver
 	At      time.Time            // the store's time when the vote was recorded
 	Approve bool                 // false: a denial
 	Reason  string               // required for a denial
 }
 
-// Approval is a tool call held until humans approve it. See package
-// internal/approval for the state machine; the store only keeps records
-// and makes each change atomic.
+// Approval is a tool call held until humans approve it, and where it
+// stands. The [Service] runs the state machine; the [Store] only keeps
+// records and makes each change atomic.
 type Approval struct {
 	ID        string
 	RequestID string
@@ -70,7 +71,7 @@ type Approval struct {
 	// Upstream names where the call may run, and nowhere else: for the
 	// MCP proxy "mcp:" and the upstream's name and server identity (its
 	// URL or command); for the gateway "gateway:" and the provider route
-	// that produced the call. See package internal/approval.
+	// that produced the call. See [MCPUpstream] and [GatewayUpstream].
 	Upstream string
 	// Delegates are the persons (see [brightline.Principal.Who]), besides
 	// the requester's, who may run the approved call. Shown to approvers.
@@ -81,10 +82,10 @@ type Approval struct {
 	ArgsDigest    string          // hex SHA-256 of the canonical call
 	PolicyVersion int64
 	Rule          string // the policy rule that required approval
-	Require       ApprovalRequirement
-	Status        ApprovalStatus
-	Votes         []ApprovalVote // in the order they were cast
-	Excerpt       string         // conversation excerpt shown to approvers
+	Require       Requirement
+	Status        Status
+	Votes         []Vote // in the order they were cast
+	Excerpt       string // conversation excerpt shown to approvers
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	DecidedAt     *time.Time // when it became approved, denied or expired
@@ -92,7 +93,7 @@ type Approval struct {
 }
 
 // Validate reports what is wrong with creating a, or nil. Implementations
-// of [Approvals.CreateApproval] call it so that they all reject the same
+// of [Store.CreateApproval] call it so that they all reject the same
 // inputs.
 func (a Approval) Validate() error {
 	switch {
@@ -125,12 +126,14 @@ func (a Approval) Validate() error {
 	return nil
 }
 
-// Approvals stores tool calls held for approval.
+// Store keeps tool calls held for approval; the SQLite and PostgreSQL
+// stores implement it, and store/storetest checks them.
 //
-// Errors follow the rules of [Keys]: storage failures are never
-// brightline.ErrNotFound, ErrExists or ErrPrecondition. Times are the
-// store's own, in microseconds, UTC.
-type Approvals interface {
+// Every method may return an error wrapping the context's error when ctx
+// is done, and other errors for storage failures; those are never
+// brightline.ErrNotFound, store.ErrExists, ErrPrecondition or ErrLimit.
+// Times are the store's own, in microseconds, UTC.
+type Store interface {
 	// CreateApproval stores a as pending. The store sets CreatedAt from its
 	// clock, ExpiresAt to CreatedAt+ttl, Status to pending and clears
 	// Votes, DecidedAt and ConsumedAt, and returns the record as stored.
@@ -138,7 +141,7 @@ type Approvals interface {
 	// already has maxPending approvals pending and unexpired at the store's
 	// time, it stores nothing and returns an error wrapping ErrLimit; the
 	// count and the insert are atomic, so concurrent creations cannot pass
-	// the limit together. It returns an error wrapping ErrExists if the id
+	// the limit together. It returns an error wrapping store.ErrExists if the id
 	// was used before, and a validation error (see [Approval.Validate]) or
 	// one for ttl <= 0 that wraps none of these.
 	CreateApproval(ctx context.Context, a Approval, ttl time.Duration, maxPending int) (Approval, error)
@@ -151,7 +154,7 @@ type Approvals interface {
 	// ListApprovals returns the approvals with the given status, every
 	// approval if status is empty, in the order they were created. An
 	// empty result is an empty slice. Safe to retry.
-	ListApprovals(ctx context.Context, status ApprovalStatus) ([]Approval, error)
+	ListApprovals(ctx context.Context, status Status) ([]Approval, error)
 
 	// UpdateApproval reads approval id, calls fn with it and the store's
 	// current time, and stores what fn left in Status, Votes, DecidedAt and
