@@ -342,7 +342,8 @@ type ProviderConfig struct {
 	// a vendor that checks this gateway's receipts: every request must
 	// carry a valid Brightline-Receipt from this gateway's audit log,
 	// bound to the exact bytes received, or it is refused with 403. It
-	// runs the vendor's side of issue 17 without a real vendor.
+	// runs the vendor's side of receipts upstream (auditverify/provider)
+	// without a real vendor.
 	VerifyReceipts bool `yaml:"verify_receipts"`
 	// Region is the cloud region: for bedrock the AWS region requests are
 	// sent to and signed for (us-east-1, us-gov-west-1, ...; default

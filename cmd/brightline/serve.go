@@ -28,7 +28,6 @@ import (
 	"github.com/brightline/brightline/internal/policy"
 	"github.com/brightline/brightline/internal/provider"
 	"github.com/brightline/brightline/internal/shadow"
-	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/web"
 )
 
@@ -398,7 +397,7 @@ func (s *server) shutdown() error {
 // marks keys on the request path, and Run writes the marks to the store.
 type keyUsage struct {
 	gateway.UsageBatcher
-	db  store.Keys
+	db  gateway.KeyToucher
 	log *slog.Logger
 }
 
