@@ -24,21 +24,14 @@ import (
 //
 // The count is a local estimate, not the provider's tokenizer; nothing is
 // sent upstream. See estimateTokens.
+//
+// A count is under the same budgets as the request it precedes (see
+// serveAdmitted): a flood of counts from one key must not take the memory
+// or the inspection budget others need. (The body read timeout applies to
+// every endpoint; see ServeHTTP.)
 
-func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) {
-	x := g.newExchange(w, r, anthropicCodec)
-	x.logAs = "count_tokens"
-	defer g.finish(x)
-	// A count is under the same budgets as the request it precedes: a
-	// flood of counts from one key must not take the memory or the
-	// inspection budget others need. (The body read timeout applies to
-	// every endpoint; see ServeHTTP.)
-	held, body, err := g.admit(w, r, x)
-	defer held.release()
-	if err != nil {
-		g.fail(w, r, x, err)
-		return
-	}
+// countTokens answers an admitted count_tokens request.
+func (g *Gateway) countTokens(w http.ResponseWriter, r *http.Request, x *exchange, _ *lease, body []byte) {
 	n, err := g.decideCount(w, r, x, body)
 	if err != nil {
 		g.fail(w, r, x, err)

@@ -142,7 +142,7 @@ func New(cfg Config, auth Authenticator, router Router) *Gateway {
 	g.mux = http.NewServeMux()
 	g.mux.HandleFunc("POST /v1/chat/completions", g.serveModelAPI(openaiCodec))
 	g.mux.HandleFunc("POST /v1/messages", g.serveModelAPI(anthropicCodec))
-	g.mux.HandleFunc("POST /v1/messages/count_tokens", g.serveCountTokens)
+	g.mux.HandleFunc("POST /v1/messages/count_tokens", g.serveAdmitted(anthropicCodec, "count_tokens", g.countTokens))
 	g.mux.HandleFunc("POST /v1/responses", g.serveModelAPI(responsesCodec))
 	g.mux.HandleFunc("GET /v1/models", g.serveModels)
 	g.mux.HandleFunc("GET /healthz", g.serveHealth)
@@ -379,9 +379,14 @@ func (g *Gateway) auditRequest(x *exchange, d brightline.Decision, in *policy.In
 	return nil
 }
 
-func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
+// serveAdmitted returns the handler of an endpoint of dialect c: it starts
+// the exchange and admits the request, then serve handles the body. The
+// exchange ends, logged as logAs ("" for "request") and counted, when
+// serve returns; the lease is released then too.
+func (g *Gateway) serveAdmitted(c *codec, logAs string, serve func(http.ResponseWriter, *http.Request, *exchange, *lease, []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		x := g.newExchange(w, r, c)
+		x.logAs = logAs
 		defer g.finish(x)
 		held, body, err := g.admit(w, r, x)
 		defer held.release()
@@ -389,35 +394,46 @@ func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
 			g.fail(w, r, x, err)
 			return
 		}
-		req, err := g.decideRequest(w, r, x, body)
-		if err != nil {
-			g.fail(w, r, x, err)
-			return
-		}
-		held.doneInspecting()
-		x.req = req
-		hdr := make(http.Header)
-		for _, k := range forwardedHeaders {
-			if v := r.Header.Values(k); len(v) > 0 {
-				hdr[http.CanonicalHeaderKey(k)] = v
-			}
-		}
-
-		// Upstream work stops when the client goes away or when draining
-		// runs out of time.
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
-		stop := context.AfterFunc(g.hardStop, cancel)
-		defer stop()
-		// Every attempt upstream first gets its own receipt.
-		ctx = g.withForwarder(ctx, x, x.sg.Decision)
-
-		if req.Stream {
-			g.stream(ctx, w, r, x, req, hdr)
-			return
-		}
-		g.complete(ctx, w, r, x, req, hdr)
+		serve(w, r, x, held, body)
 	}
+}
+
+// serveModelAPI serves a model API request of dialect c.
+func (g *Gateway) serveModelAPI(c *codec) http.HandlerFunc {
+	return g.serveAdmitted(c, "", g.forward)
+}
+
+// forward decides an admitted request, forwards it, and relays the
+// answer the policy lets through.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange, held *lease, body []byte) {
+	req, err := g.decideRequest(w, r, x, body)
+	if err != nil {
+		g.fail(w, r, x, err)
+		return
+	}
+	held.doneInspecting()
+	x.req = req
+	hdr := make(http.Header)
+	for _, k := range forwardedHeaders {
+		if v := r.Header.Values(k); len(v) > 0 {
+			hdr[http.CanonicalHeaderKey(k)] = v
+		}
+	}
+
+	// Upstream work stops when the client goes away or when draining
+	// runs out of time.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(g.hardStop, cancel)
+	defer stop()
+	// Every attempt upstream first gets its own receipt.
+	ctx = g.withForwarder(ctx, x, x.sg.Decision)
+
+	if req.Stream {
+		g.stream(ctx, w, r, x, req, hdr)
+		return
+	}
+	g.complete(ctx, w, r, x, req, hdr)
 }
 
 // decideRequest decodes body under the policy in force and decides it at
