@@ -89,6 +89,15 @@ type Candidate struct {
 // model is the model name the candidate is asked for on route.
 func (c Candidate) model(route string) string { return cmp.Or(c.Model, route) }
 
+// ResultRecorder is where a [Mirror] writes its results;
+// [store.ShadowResults] implements it.
+type ResultRecorder interface {
+	// RecordShadowResults stores rs in one write, all or none, or returns
+	// an error saying which result is invalid. Retrying after an
+	// ambiguous failure may record rs twice, which a summary tolerates.
+	RecordShadowResults(ctx context.Context, rs []store.ShadowResult) error
+}
+
 // Config configures a [Mirror]. Only Store and Candidates are required.
 type Config struct {
 	// Candidates maps a route (the model name the client asked for) to
@@ -96,7 +105,7 @@ type Config struct {
 	// never mirrored.
 	Candidates map[string]Candidate
 	// Store keeps the results. Required.
-	Store store.ShadowResults
+	Store ResultRecorder
 	// Concurrency is the number of candidate calls in flight at once. 0
 	// means 2.
 	Concurrency int
@@ -122,7 +131,7 @@ type Config struct {
 // concurrent use. Close it to stop its workers.
 type Mirror struct {
 	routes  map[string]*route // read-only after New
-	store   store.ShadowResults
+	store   ResultRecorder
 	timeout time.Duration
 	drain   time.Duration
 	now     func() time.Time
