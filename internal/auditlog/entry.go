@@ -2,13 +2,18 @@ package auditlog
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/gowebpki/jcs"
 )
@@ -114,6 +119,24 @@ func (e Entry) Marshal() ([]byte, error) {
 			return nil, fmt.Errorf("couldn't encode %s entry: commitment %q is not a hex SHA-256", e.Kind, e.Commitment)
 		}
 	}
+	b, ok := e.appendCanonical(make([]byte, 0, 512))
+	if !ok {
+		var err error
+		if b, err = e.marshalJCS(); err != nil {
+			return nil, err
+		}
+	}
+	if len(b) > MaxEntrySize {
+		return nil, fmt.Errorf("couldn't encode %s entry: %d bytes is more than %d", e.Kind, len(b), MaxEntrySize)
+	}
+	return b, nil
+}
+
+// marshalJCS is Marshal the long way, through encoding/json and an RFC
+// 8785 canonicaliser. appendCanonical writes the same bytes directly; this
+// remains for what it does not handle, and as the reference its tests
+// compare it with.
+func (e Entry) marshalJCS() ([]byte, error) {
 	w := wireEntry{
 		V: entryVersion, Kind: e.Kind, Time: e.Time.UTC().Truncate(time.Microsecond).Format(timeLayout),
 		RequestID: e.RequestID, PrincipalID: e.PrincipalID, Dialect: e.Dialect, Provider: e.Provider,
@@ -129,10 +152,188 @@ func (e Entry) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("couldn't canonicalise %s entry: %w", e.Kind, err)
 	}
-	if len(b) > MaxEntrySize {
-		return nil, fmt.Errorf("couldn't encode %s entry: %d bytes is more than %d", e.Kind, len(b), MaxEntrySize)
-	}
 	return b, nil
+}
+
+// appendCanonical appends e's canonical encoding to b, writing RFC 8785
+// JSON directly: wireEntry's members with their names in sorted order,
+// empty ones left out as its omitempty tags say, map keys sorted by UTF-16
+// code units, strings escaped as RFC 8785 says. It is an entry per append
+// on the gateway's hot path, where json.Marshal and jcs.Transform cost
+// about a fifth of an append's CPU. ok is false, and b must be ignored, for
+// what it does not handle the same way as marshalJCS: a string that is
+// not valid UTF-8 (json.Marshal replaces the bad bytes, which can make two
+// map keys equal) and an integer beyond ±2^53 (which RFC 8785 writes as
+// the nearest float64).
+func (e Entry) appendCanonical(b []byte) (_ []byte, ok bool) {
+	ok = true
+	str := func(s string) {
+		if !utf8.ValidString(s) {
+			ok = false
+		}
+		b = appendJCSString(b, s)
+	}
+	num := func(n int64) {
+		if n > 1<<53 || n < -(1<<53) {
+			ok = false
+		}
+		b = strconv.AppendInt(b, n, 10)
+	}
+	sep := byte('{')
+	name := func(n string) {
+		b = append(b, sep, '"')
+		b = append(b, n...)
+		b = append(b, '"', ':')
+		sep = ','
+	}
+	field := func(n, v string) {
+		if v != "" {
+			name(n)
+			str(v)
+		}
+	}
+	// The members in RFC 8785 order: sorted names (all ASCII).
+	field("action", e.Action)
+	if len(e.ApprovalIDs) > 0 {
+		name("approval_ids")
+		for i, id := range e.ApprovalIDs {
+			b = append(b, "[,"[min(i, 1)])
+			str(id)
+		}
+		b = append(b, ']')
+	}
+	field("commitment", e.Commitment)
+	if len(e.Detail) > 0 {
+		name("detail")
+		for i, k := range sortedKeys(e.Detail) {
+			b = append(b, "{,"[min(i, 1)])
+			str(k)
+			b = append(b, ':')
+			str(e.Detail[k])
+		}
+		b = append(b, '}')
+	}
+	if len(e.Detections) > 0 {
+		name("detections")
+		for i, k := range sortedKeys(e.Detections) {
+			b = append(b, "{,"[min(i, 1)])
+			str(k)
+			b = append(b, ':')
+			num(int64(e.Detections[k]))
+		}
+		b = append(b, '}')
+	}
+	field("dialect", e.Dialect)
+	name("kind")
+	str(e.Kind)
+	if len(e.Matches) > 0 {
+		name("matches")
+		for i, m := range e.Matches {
+			b = append(b, "[,"[min(i, 1)])
+			b = append(b, `{"action":`...)
+			str(m.Action)
+			b = append(b, `,"rule":`...)
+			str(m.Rule)
+			if m.Safeguard != "" {
+				b = append(b, `,"safeguard":`...)
+				str(m.Safeguard)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	field("model", e.Model)
+	field("policy_hash", e.PolicyHash)
+	if e.PolicyVersion != 0 {
+		name("policy_version")
+		num(e.PolicyVersion)
+	}
+	field("principal_id", e.PrincipalID)
+	field("provider", e.Provider)
+	field("request_id", e.RequestID)
+	field("stage", e.Stage)
+	if e.Subjects != 0 {
+		name("subjects")
+		num(int64(e.Subjects))
+	}
+	name("time")
+	b = append(b, '"')
+	b = e.Time.UTC().Truncate(time.Microsecond).AppendFormat(b, timeLayout)
+	b = append(b, '"')
+	field("trust_hash", e.TrustHash)
+	name("v")
+	num(entryVersion)
+	return append(b, '}'), ok
+}
+
+// sortedKeys returns m's keys in RFC 8785 order: by UTF-16 code units.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareUTF16)
+	return keys
+}
+
+// compareUTF16 compares a and b (valid UTF-8) by their UTF-16 code units.
+// That is their byte order except where a code point at or above U+E000
+// and below U+10000 meets one above U+FFFF: UTF-16 puts the surrogates
+// (D800-DFFF) of the second first.
+func compareUTF16(a, b string) int {
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			return cmp.Compare(utf16Unit(ra), utf16Unit(rb))
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// utf16Unit is the first UTF-16 code unit of r.
+func utf16Unit(r rune) rune {
+	if r >= 0x10000 {
+		r1, _ := utf16.EncodeRune(r)
+		return r1
+	}
+	return r
+}
+
+// appendJCSString appends s as an RFC 8785 string: quoted, with '"', '\\'
+// and the control characters escaped (\b \t \n \f \r in short form, the
+// others as \u00xx) and every other byte as it is.
+func appendJCSString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // ParseEntry decodes an entry that [Entry.Marshal] encoded. It rejects an
