@@ -29,6 +29,7 @@ import (
 type memStore struct {
 	mu      sync.Mutex
 	results []store.ShadowResult // guarded by mu
+	changed chan struct{}        // guarded by mu: closed when results grow
 	// Fail, if set, makes RecordShadowResult return its error.
 	Fail func() error
 }
@@ -53,7 +54,21 @@ func (s *memStore) RecordShadowResults(_ context.Context, rs []store.ShadowResul
 		r.At = time.Now()
 		s.results = append(s.results, r)
 	}
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return nil
+}
+
+// changes returns a channel closed when results are next recorded.
+func (s *memStore) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }
 
 func (s *memStore) ShadowResults(_ context.Context, route string, since time.Time, limit int) ([]store.ShadowResult, error) {
@@ -85,31 +100,24 @@ func (s *memStore) len() int {
 	return len(s.results)
 }
 
-// waitResults polls s until it holds n results, failing t after a generous
+// waitResults waits until s holds n results, failing t after a generous
 // deadline.
 func waitResults(t *testing.T, s *memStore, n int) []store.ShadowResult {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for s.len() < n {
-		if time.Now().After(deadline) {
+	deadline := time.After(20 * time.Second)
+	for {
+		changed := s.changes() // before looking, so no change is missed
+		if s.len() >= n {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
 			t.Fatalf("got %d shadow results, want %d", s.len(), n)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	got, _ := s.ShadowResults(context.Background(), "", time.Time{}, 0)
 	return got
-}
-
-// waitFor polls cond until it holds, failing t after a generous deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func newHTTP(t *testing.T, name, kind string, fake *fakeupstream.Server) provider.Provider {
@@ -499,7 +507,12 @@ func TestStoreFailureIsCounted(t *testing.T) {
 	m := newMirror(t, Config{Candidates: map[string]Candidate{"r": {Provider: b, Sample: 1}}, Store: st})
 	m.Offer("r", toolRequest("x"), textResponse("y"), nil, 0)
 	r := m.routes["r"]
-	waitFor(t, "the store error to be counted", func() bool { return value(r.failed) == 1 })
+	if err := m.Close(); err != nil { // waits for the comparison to be stored
+		t.Fatal(err)
+	}
+	if got := value(r.failed); got != 1 {
+		t.Errorf("failed: got %v, want 1", got)
+	}
 	if got := value(r.recorded); got != 0 {
 		t.Errorf("recorded: got %v, want 0", got)
 	}
