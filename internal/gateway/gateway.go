@@ -3,8 +3,10 @@
 // authenticate, route to a provider (with retries and failover), and encode
 // the answer back in the client's dialect, streamed or not.
 //
-// The gateway is the one place where errors become HTTP statuses and
-// dialect error bodies; see [Gateway.writeError].
+// Errors get their HTTP status from [brightline.ErrorResponse], the one
+// mapper. [Gateway.writeError] writes them as dialect error bodies; a
+// stream that fails after its first byte ends with an error event in its
+// dialect instead.
 package gateway
 
 import (
