@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -583,29 +582,36 @@ func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
 // the policy reloads and the server keeps serving.
 func TestServeSIGHUP(t *testing.T) {
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	policyPath := filepath.Join(dir, "policy.yaml")
 	write(t, policyPath, policyText("one"))
 	configPath := filepath.Join(dir, "gw.yaml")
-	write(t, configPath, fmt.Sprintf(`listen: %s
+	// Port 0: the gateway picks a free port and names it in its log.
+	write(t, configPath, fmt.Sprintf(`listen: 127.0.0.1:0
 data_dir: %s
 providers: [{name: s, type: simulated}]
 routes: [{model: s, targets: [{provider: s}]}]
 policy: {file: %s, unsigned: true, poll_interval: 1h}
-`, addr, filepath.Join(dir, "data"), policyPath))
+`, filepath.Join(dir, "data"), policyPath))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	var stderr syncBuffer
+	listening := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-config", configPath, "-allow-unsigned-policy"},
-			&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }})
+			&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logWatch{to: &stderr, listening: listening},
+				getenv: func(string) string { return "" }})
 	}()
+	var addr string
+	select {
+	case addr = <-listening:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve returned %v before listening; log:\n%s", err, stderr.String())
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatalf("serve not listening within 20s; log:\n%s", stderr.String())
+	}
 	health := func() string {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
@@ -615,6 +621,8 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
+	// waitFor polls /healthz until ok: nothing tells the test when a
+	// reload in the gateway is done but what the gateway serves.
 	waitFor := func(what string, ok func(string) bool) {
 		t.Helper()
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -626,7 +634,11 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 		t.Fatalf("%s: not seen within 20s; log:\n%s", what, stderr.String())
 	}
 	oldHash, newHash := policy.HashSource([]byte(policyText("one"))), policy.HashSource([]byte(policyText("two")))
-	waitFor("start", func(h string) bool { return strings.Contains(h, oldHash) })
+	// The policy is in force before the gateway listens.
+	if h := health(); !strings.Contains(h, oldHash) {
+		cancel()
+		t.Fatalf("/healthz at start: got %s, want the policy %s", h, oldHash)
+	}
 
 	write(t, policyPath, policyText("two"))
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
