@@ -197,12 +197,7 @@ func ClaimedSigners(signedNote []byte) []string {
 	if err != nil {
 		return nil
 	}
-	var names []string
-	for _, s := range n.UnverifiedSigs {
-		names = append(names, s.Name)
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
+	return signerNames(n.UnverifiedSigs)
 }
 
 // TrustedSigners returns the names of the parties among keys whose
@@ -226,8 +221,14 @@ func TrustedSigners(signedNote []byte, keys []string) []string {
 	if err != nil {
 		return nil
 	}
+	return signerNames(n.Sigs)
+}
+
+// signerNames returns the names on sigs, sorted and without repeats; nil
+// if there are none.
+func signerNames(sigs []note.Signature) []string {
 	var names []string
-	for _, s := range n.Sigs {
+	for _, s := range sigs {
 		names = append(names, s.Name)
 	}
 	slices.Sort(names)

@@ -225,12 +225,5 @@ func openSigned(signedNote []byte, vs []note.Verifier) (*note.Note, []string, er
 			return nil, nil, fmt.Errorf("%w: not a signed note: %v", ErrMalformed, err)
 		}
 	}
-	var signers []string
-	for _, s := range n.Sigs {
-		if !slices.Contains(signers, s.Name) {
-			signers = append(signers, s.Name)
-		}
-	}
-	slices.Sort(signers)
-	return n, signers, nil
+	return n, signerNames(n.Sigs), nil
 }
