@@ -16,6 +16,7 @@ import (
 	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
+	"github.com/brightline/brightline/internal/transition"
 )
 
 // openShadow starts shadow mode for the routes under shadow.routes, or
@@ -143,7 +144,7 @@ func transitionPlan(ctx context.Context, args []string, open openExposureStore, 
 		return errFailed
 	}
 	defer db.Close()
-	plan, err := exposure.Plan(ctx, db, routes, shadow.Stats{Store: db}, *from, *to, start)
+	plan, err := transition.Rehearse(ctx, db, routes, shadow.Stats{Store: db}, *from, *to, start)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "brightline transition plan: %v\n", err)
 		return errFailed
@@ -161,7 +162,7 @@ func transitionPlan(ctx context.Context, args []string, open openExposureStore, 
 }
 
 // writePlan writes p for people.
-func writePlan(w io.Writer, p exposure.TransitionPlan) error {
+func writePlan(w io.Writer, p transition.Plan) error {
 	ew := &errWriter{w: w}
 	ew.printf("Transition plan: %s -> %s, traffic since %s\n", p.From, p.To, p.Since.UTC().Format("2006-01-02 15:04 UTC"))
 	ready := 0
@@ -244,7 +245,7 @@ func writePlan(w io.Writer, p exposure.TransitionPlan) error {
 	return ew.err
 }
 
-func principalLabel(p exposure.PrincipalUse) string {
+func principalLabel(p transition.PrincipalUse) string {
 	if p.Name == "" {
 		return p.ID
 	}

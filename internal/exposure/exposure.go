@@ -1,5 +1,6 @@
 // Package exposure answers, for the traffic side, how deeply an AI vendor is
-// embedded in an organisation's operations, and rehearses moving off it.
+// embedded in an organisation's operations. Rehearsing a move off it is
+// internal/transition's.
 //
 // The gateway sees every call, so it records for each one a [Use]: who
 // called, which route (the model name asked for), which provider and model
@@ -17,15 +18,7 @@
 // [vendor.Of] names the vendor behind a provider and model. The same report
 // is served as JSON by [Handler] (GET /brightline/v1/exposure), printed by
 // brightline exposure (cmd/brightline) and shown on the console.
-//
-// # Transition plans
-//
-// [Plan] rehearses moving every route served by one vendor to another: the
-// routes and principals affected, the features in use that the target vendor
-// lacks or treats differently ([Capabilities]), the shadow-mode results so
-// far, and a go/no-go for each route with its reasons. The thresholds are
-// constants ([MinShadowSamples] and the rest). brightline transition plan
-// (cmd/brightline) prints it.
+
 package exposure
 
 import (

@@ -37,7 +37,7 @@ type Reader interface {
 
 // Filter selects what [Report] shows. The zero value shows everything.
 type Filter struct {
-	Vendor    string    // only traffic served by this vendor (see VendorOf)
+	Vendor    string    // only traffic served by this vendor (see vendor.Of)
 	Since     time.Time // only hours that reach Since or later
 	Principal string    // only this principal's traffic (its ID)
 }
@@ -80,13 +80,13 @@ func Report(ctx context.Context, st Reader, routes []RouteInfo, f Filter) ([]Row
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read exposure usage: %w", err)
 	}
-	idx := newRouteIndex(routes)
+	idx := NewRoutes(routes)
 	type rowKey struct{ principal, provider, model string }
 	byKey := make(map[rowKey]*Row)
 	var rows []*Row
 	for i := range usage {
 		u := &usage[i]
-		vendor := idx.vendor(u.Provider, u.ProviderType, u.Model)
+		vendor := idx.Vendor(u.Provider, u.ProviderType, u.Model)
 		if f.Vendor != "" && vendor != f.Vendor {
 			continue
 		}
@@ -127,7 +127,7 @@ func Report(ctx context.Context, st Reader, routes []RouteInfo, f Filter) ([]Row
 		slices.Sort(r.Routes)
 		r.Alternative = len(r.Routes) > 0
 		for _, name := range r.Routes {
-			rt := idx.match(name)
+			rt := idx.Match(name)
 			if rt == nil {
 				r.Unrouted = append(r.Unrouted, name)
 				r.Alternative = false
@@ -152,14 +152,16 @@ func Report(ctx context.Context, st Reader, routes []RouteInfo, f Filter) ([]Row
 	return out, nil
 }
 
-// routeIndex answers questions about the configured routes.
-type routeIndex struct {
+// Routes answers questions about the configured routes: which route serves
+// a model, and which vendor a provider is.
+type Routes struct {
 	routes    []RouteInfo
 	providers map[string]TargetInfo // by provider name: type and base URL
 }
 
-func newRouteIndex(routes []RouteInfo) *routeIndex {
-	idx := &routeIndex{routes: routes, providers: make(map[string]TargetInfo)}
+// NewRoutes indexes the configured routes.
+func NewRoutes(routes []RouteInfo) *Routes {
+	idx := &Routes{routes: routes, providers: make(map[string]TargetInfo)}
 	for _, rt := range routes {
 		for _, t := range rt.Targets {
 			if _, ok := idx.providers[t.Provider]; !ok {
@@ -170,10 +172,10 @@ func newRouteIndex(routes []RouteInfo) *routeIndex {
 	return idx
 }
 
-// vendor names the vendor of provider serving model. The provider's base
+// Vendor names the vendor of provider serving model. The provider's base
 // URL comes from the configuration; a provider no longer configured is
 // named by its recorded type and the model.
-func (idx *routeIndex) vendor(provider, providerType, model string) string {
+func (idx *Routes) Vendor(provider, providerType, model string) string {
 	t, ok := idx.providers[provider]
 	if !ok {
 		return vendor.Of(providerType, "", model)
@@ -184,10 +186,10 @@ func (idx *routeIndex) vendor(provider, providerType, model string) string {
 	return vendor.Of(providerType, t.BaseURL, model)
 }
 
-// match returns the route serving the requested model, as the router
+// Match returns the route serving the requested model, as the router
 // chooses it: an exact name first, then the first glob that matches; or
 // nil.
-func (idx *routeIndex) match(model string) *RouteInfo {
+func (idx *Routes) Match(model string) *RouteInfo {
 	for i := range idx.routes {
 		if idx.routes[i].Model == model {
 			return &idx.routes[i]
@@ -201,27 +203,27 @@ func (idx *routeIndex) match(model string) *RouteInfo {
 	return nil
 }
 
-// targetModel is the model target t is asked for when a client asks for
+// ModelFor is the model target t is asked for when a client asks for
 // requested.
-func targetModel(t TargetInfo, requested string) string {
+func (t TargetInfo) ModelFor(requested string) string {
 	if t.Model != "" {
 		return t.Model
 	}
 	return requested
 }
 
-// targetVendor names the vendor of t serving requested.
-func targetVendor(t TargetInfo, requested string) string {
-	return vendor.Of(t.ProviderType, t.BaseURL, targetModel(t, requested))
+// VendorFor names the vendor of t serving requested.
+func (t TargetInfo) VendorFor(requested string) string {
+	return vendor.Of(t.ProviderType, t.BaseURL, t.ModelFor(requested))
 }
 
 // alternatives lists rt's targets for requested whose vendor is not
 // current, as "provider/model (vendor)".
-func (idx *routeIndex) alternatives(rt *RouteInfo, requested, current string) []string {
+func (idx *Routes) alternatives(rt *RouteInfo, requested, current string) []string {
 	var out []string
 	for _, t := range rt.Targets {
-		if v := targetVendor(t, requested); v != current && v != vendor.Simulated {
-			out = append(out, fmt.Sprintf("%s/%s (%s)", t.Provider, targetModel(t, requested), v))
+		if v := t.VendorFor(requested); v != current && v != vendor.Simulated {
+			out = append(out, fmt.Sprintf("%s/%s (%s)", t.Provider, t.ModelFor(requested), v))
 		}
 	}
 	return out

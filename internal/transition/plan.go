@@ -1,4 +1,14 @@
-package exposure
+// Package transition rehearses moving the traffic one AI vendor serves to
+// another, from the exposure inventory (internal/exposure), the configured
+// routes and the shadow-mode results.
+//
+// [Rehearse] makes a [Plan]: the routes and principals affected, the
+// features in use that the target vendor lacks or treats differently
+// ([Capabilities]), the shadow-mode results so far, and a go/no-go for
+// each route with its reasons. The thresholds are constants
+// ([MinShadowSamples] and the rest). brightline transition plan
+// (cmd/brightline) prints it.
+package transition
 
 import (
 	"cmp"
@@ -9,11 +19,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 )
 
-// Thresholds a route's shadow results must meet for [Plan] to call it a go.
+// Thresholds a route's shadow results must meet for [Rehearse] to call it a go.
 const (
 	// MinShadowSamples is the fewest shadow comparisons that count as
 	// evidence. Fewer cannot show a 99% success rate with any confidence.
@@ -30,12 +41,12 @@ const (
 	// MinRefusalAgreement is the least fraction of compared samples in
 	// which the candidate refuses exactly when the current provider does.
 	MinRefusalAgreement = 0.95
-	// LowSimilarity is the mean answer similarity below which Plan adds a
+	// LowSimilarity is the mean answer similarity below which Rehearse adds a
 	// note. Word-set similarity varies a lot between good answers, so it
 	// never blocks a move on its own.
 	LowSimilarity = 0.3
 	// SlowerFactor is how many times the current provider's median latency
-	// the candidate's may reach before Plan adds a note.
+	// the candidate's may reach before Rehearse adds a note.
 	SlowerFactor = 2.0
 )
 
@@ -97,8 +108,8 @@ type RoutePlan struct {
 	Notes   []string `json:"notes"`
 }
 
-// TransitionPlan rehearses moving every route served by From to To.
-type TransitionPlan struct {
+// Plan rehearses moving every route served by From to To.
+type Plan struct {
 	From  string    `json:"from"`
 	To    string    `json:"to"`
 	Since time.Time `json:"since"`
@@ -113,33 +124,33 @@ type TransitionPlan struct {
 	Go bool `json:"go"`
 }
 
-// Plan rehearses moving the traffic that vendor from served since since to
+// Rehearse plans moving the traffic that vendor from served since since to
 // vendor to (vendors as [vendor.Of] names them). It reads usage from st,
 // the configuration from routes and shadow results from shadows, which may
 // be nil. A route is a no-go when it has no target at to, when its traffic
 // uses a feature to lacks or that [Capabilities] does not know, or when
 // its shadow results miss a threshold (see [MinShadowSamples] and the
 // rest); each reason is listed.
-func Plan(ctx context.Context, st Reader, routes []RouteInfo, shadows ShadowSummaries, from, to string, since time.Time) (TransitionPlan, error) {
+func Rehearse(ctx context.Context, st exposure.Reader, routes []exposure.RouteInfo, shadows ShadowSummaries, from, to string, since time.Time) (Plan, error) {
 	if from == "" || to == "" {
-		return TransitionPlan{}, errors.New("couldn't plan a transition: both the vendor to move from and the one to move to are needed")
+		return Plan{}, errors.New("couldn't plan a transition: both the vendor to move from and the one to move to are needed")
 	}
 	if from == to {
-		return TransitionPlan{}, fmt.Errorf("couldn't plan a transition from %s to itself", from)
+		return Plan{}, fmt.Errorf("couldn't plan a transition from %s to itself", from)
 	}
 	usage, err := st.ExposureTotals(ctx, store.ExposureFilter{Since: since})
 	if err != nil {
-		return TransitionPlan{}, fmt.Errorf("couldn't plan a transition: %w", err)
+		return Plan{}, fmt.Errorf("couldn't plan a transition: %w", err)
 	}
-	idx := newRouteIndex(routes)
-	plan := TransitionPlan{From: from, To: to, Since: since, Routes: []RoutePlan{}, Principals: []PrincipalUse{}}
+	idx := exposure.NewRoutes(routes)
+	plan := Plan{From: from, To: to, Since: since, Routes: []RoutePlan{}, Principals: []PrincipalUse{}}
 
 	byRoute := make(map[string]*RoutePlan)
 	var order []*RoutePlan
 	principals := make(map[string]*PrincipalUse)
 	routePrincipals := make(map[[2]string]*PrincipalUse)
 	for _, u := range usage {
-		if idx.vendor(u.Provider, u.ProviderType, u.Model) != from {
+		if idx.Vendor(u.Provider, u.ProviderType, u.Model) != from {
 			continue
 		}
 		rp := byRoute[u.Route]
@@ -179,12 +190,12 @@ func Plan(ctx context.Context, st Reader, routes []RouteInfo, shadows ShadowSumm
 	// window: moving them disrupts no one today, but they still need a plan.
 	covered := make(map[string]bool)
 	for _, rp := range order {
-		if rt := idx.match(rp.Route); rt != nil {
+		if rt := idx.Match(rp.Route); rt != nil {
 			covered[rt.Model] = true
 		}
 	}
 	for _, rt := range routes {
-		if covered[rt.Model] || len(rt.Targets) == 0 || targetVendor(rt.Targets[0], rt.Model) != from {
+		if covered[rt.Model] || len(rt.Targets) == 0 || rt.Targets[0].VendorFor(rt.Model) != from {
 			continue
 		}
 		covered[rt.Model] = true
@@ -196,7 +207,7 @@ func Plan(ctx context.Context, st Reader, routes []RouteInfo, shadows ShadowSumm
 	plan.Go = true
 	for _, rp := range order {
 		if err := planRoute(ctx, idx, shadows, rp, from, to, since); err != nil {
-			return TransitionPlan{}, err
+			return Plan{}, err
 		}
 		plan.Go = plan.Go && rp.Go
 		plan.Routes = append(plan.Routes, *rp)
@@ -229,7 +240,7 @@ func sortPrincipals(ps []PrincipalUse) {
 }
 
 // planRoute fills in rp's targets, gaps, shadow results and go/no-go.
-func planRoute(ctx context.Context, idx *routeIndex, shadows ShadowSummaries, rp *RoutePlan, from, to string, since time.Time) error {
+func planRoute(ctx context.Context, idx *exposure.Routes, shadows ShadowSummaries, rp *RoutePlan, from, to string, since time.Time) error {
 	sortPrincipals(rp.Principals)
 	if rp.Principals == nil {
 		rp.Principals = []PrincipalUse{}
@@ -247,11 +258,11 @@ func planRoute(ctx context.Context, idx *routeIndex, shadows ShadowSummaries, rp
 	// it: the same vendor through a cloud (Bedrock, Vertex) may lack
 	// features its own API has.
 	var hosts []string
-	if rt := idx.match(rp.Route); rt != nil {
+	if rt := idx.Match(rp.Route); rt != nil {
 		rp.ConfiguredAs = rt.Model
 		for _, t := range rt.Targets {
-			if targetVendor(t, rp.Route) == to {
-				rp.Targets = append(rp.Targets, t.Provider+"/"+targetModel(t, rp.Route))
+			if t.VendorFor(rp.Route) == to {
+				rp.Targets = append(rp.Targets, t.Provider+"/"+t.ModelFor(rp.Route))
 				hosts = append(hosts, t.ProviderType)
 			}
 		}
@@ -263,7 +274,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadows ShadowSummaries, rp
 	}
 
 	// Features.
-	for _, f := range AllFeatures {
+	for _, f := range exposure.AllFeatures {
 		n := rp.Features[f]
 		if n == 0 {
 			continue
@@ -285,7 +296,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadows ShadowSummaries, rp
 	}
 	// Features recorded that this version does not know.
 	for f, n := range rp.Features {
-		if n > 0 && !slices.Contains(AllFeatures, f) {
+		if n > 0 && !slices.Contains(exposure.AllFeatures, f) {
 			rp.Gaps = append(rp.Gaps, Gap{Feature: f, Requests: n, Support: Unknown})
 			rp.Reasons = append(rp.Reasons, fmt.Sprintf("%d requests use %s, which this version of Brightline cannot assess", n, f))
 		}
@@ -302,7 +313,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadows ShadowSummaries, rp
 		var others []string
 		for _, s := range sums {
 			p, m, _ := strings.Cut(s.Candidate, "/")
-			if idx.vendor(p, "", m) == to {
+			if idx.Vendor(p, "", m) == to {
 				rp.Shadow = append(rp.Shadow, s)
 			} else {
 				others = append(others, s.Candidate)
@@ -316,7 +327,7 @@ func planRoute(ctx context.Context, idx *routeIndex, shadows ShadowSummaries, rp
 			}
 			rp.Reasons = append(rp.Reasons, msg)
 		} else {
-			rp.Reasons, rp.Notes = judgeShadow(rp.Shadow[0], rp.Features[FeatureTools] > 0, rp.Reasons, rp.Notes)
+			rp.Reasons, rp.Notes = judgeShadow(rp.Shadow[0], rp.Features[exposure.FeatureTools] > 0, rp.Reasons, rp.Notes)
 		}
 	}
 	rp.Go = len(rp.Reasons) == 0

@@ -1,4 +1,4 @@
-package exposure
+package transition
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/shadow"
 	"github.com/brightline/brightline/internal/store"
 )
@@ -62,8 +63,8 @@ func TestPlan(t *testing.T) {
 			s.LatencyP50Candidate = 3 * s.LatencyP50Primary
 			s.MeanSimilarity = 0.1
 		}), true, nil, []string{"slower", "dissimilar"}},
-		{"missing feature", map[string]int64{FeatureThinking: 4}, shadowWith(nil), false, []string{"4 requests use thinking, which openai lacks"}, nil},
-		{"differing feature is a note", map[string]int64{FeaturePromptCaching: 2}, shadowWith(nil), true, nil, []string{"2 requests use prompt_caching"}},
+		{"missing feature", map[string]int64{exposure.FeatureThinking: 4}, shadowWith(nil), false, []string{"4 requests use thinking, which openai lacks"}, nil},
+		{"differing feature is a note", map[string]int64{exposure.FeaturePromptCaching: 2}, shadowWith(nil), true, nil, []string{"2 requests use prompt_caching"}},
 		{"unknown feature", map[string]int64{"telepathy": 1}, shadowWith(nil), false, []string{"telepathy, which this version"}, nil},
 	}
 	for _, tt := range tests {
@@ -75,7 +76,7 @@ func TestPlan(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			plan, err := Plan(ctx, db, testRoutes, tt.shadow, "anthropic", "openai", since)
+			plan, err := Rehearse(ctx, db, testRoutes, tt.shadow, "anthropic", "openai", since)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +117,7 @@ func TestPlanRoutesAndPrincipals(t *testing.T) {
 	db := openDB(t)
 	seed(t, db)
 	shadow := &fakeShadow{byRoute: map[string][]shadow.Summary{"claude-sonnet": {goodShadow("openai/gpt-5")}}}
-	plan, err := Plan(ctx, db, testRoutes, shadow, "anthropic", "openai", t0.Add(-72*time.Hour))
+	plan, err := Rehearse(ctx, db, testRoutes, shadow, "anthropic", "openai", t0.Add(-72*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,14 +165,14 @@ func TestPlanErrors(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
 	seed(t, db)
-	if _, err := Plan(ctx, db, testRoutes, nil, "anthropic", "anthropic", time.Time{}); err == nil {
+	if _, err := Rehearse(ctx, db, testRoutes, nil, "anthropic", "anthropic", time.Time{}); err == nil {
 		t.Error("plan to the same vendor: got no error")
 	}
-	if _, err := Plan(ctx, db, testRoutes, nil, "", "openai", time.Time{}); err == nil {
+	if _, err := Rehearse(ctx, db, testRoutes, nil, "", "openai", time.Time{}); err == nil {
 		t.Error("plan without from: got no error")
 	}
 	boom := errors.New("boom")
-	if _, err := Plan(ctx, db, testRoutes, &fakeShadow{err: boom}, "anthropic", "openai", time.Time{}); !errors.Is(err, boom) {
+	if _, err := Rehearse(ctx, db, testRoutes, &fakeShadow{err: boom}, "anthropic", "openai", time.Time{}); !errors.Is(err, boom) {
 		t.Errorf("failing shadow store: got %v, want it wrapped", err)
 	}
 }
@@ -179,7 +180,7 @@ func TestPlanErrors(t *testing.T) {
 func TestPlanNothingToMove(t *testing.T) {
 	db := openDB(t)
 	seed(t, db)
-	plan, err := Plan(context.Background(), db, testRoutes, nil, "xai", "openai", time.Time{})
+	plan, err := Rehearse(context.Background(), db, testRoutes, nil, "xai", "openai", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-package exposure
+package transition
 
 import (
 	"testing"
 
+	"github.com/brightline/brightline/internal/exposure"
 	"github.com/brightline/brightline/internal/vendor"
 )
 
@@ -17,9 +18,9 @@ func TestCapabilityVia(t *testing.T) {
 		{vendor.Anthropic, "bedrock", FeatureBetas, Differs},
 		{vendor.Anthropic, "bedrock", FeatureServerTools, Missing},
 		{vendor.Anthropic, "vertex", FeatureServerTools, Differs},
-		{vendor.Anthropic, "bedrock", FeatureThinking, Supported}, // the model's own, as on Anthropic's API
-		{vendor.Amazon, "bedrock", FeatureImages, Differs},
-		{vendor.Amazon, "bedrock", FeatureThinking, Missing},
+		{vendor.Anthropic, "bedrock", exposure.FeatureThinking, Supported}, // the model's own, as on Anthropic's API
+		{vendor.Amazon, "bedrock", exposure.FeatureImages, Differs},
+		{vendor.Amazon, "bedrock", exposure.FeatureThinking, Missing},
 	}
 	for _, tt := range tests {
 		if got := CapabilityVia(tt.vendor, tt.host, tt.feature); got.Support != tt.want {
@@ -37,7 +38,7 @@ func TestCapabilityAtHosts(t *testing.T) {
 	if c := capabilityAt(vendor.Anthropic, []string{"anthropic", "bedrock"}, FeatureCountTokens); c.Support != Missing {
 		t.Errorf("a route with a Bedrock target, count_tokens: got %s, want missing", c.Support)
 	}
-	if c := capabilityAt(vendor.Anthropic, []string{"bedrock"}, FeaturePromptCaching); c.Support != Differs {
+	if c := capabilityAt(vendor.Anthropic, []string{"bedrock"}, exposure.FeaturePromptCaching); c.Support != Differs {
 		t.Errorf("Bedrock, prompt caching: got %s, want differs", c.Support)
 	}
 }
