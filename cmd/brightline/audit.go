@@ -198,6 +198,23 @@ func (c *auditCommand) localVKey() (string, error) {
 	return vkey, nil
 }
 
+// newTrustAudit starts an audit against the trust set given by -trust and
+// -threshold, or returns nil without -trust.
+func newTrustAudit(trustArg string, threshold int) (*auditlog.TrustAudit, error) {
+	if trustArg == "" {
+		return nil, nil
+	}
+	t, err := auditlog.ParseTrust(trustArg, threshold, os.ReadFile)
+	if err != nil {
+		return nil, auditUsageError{err}
+	}
+	audit, err := auditlog.NewTrustAudit(t)
+	if err != nil {
+		return nil, auditUsageError{err}
+	}
+	return audit, nil
+}
+
 // auditStateKey is where the state file remembers a log's checkpoint: its
 // origin and the name+hash of the key the auditor trusts, so that two logs
 // that share an origin (or a log whose key the auditor changed) are never
@@ -222,15 +239,9 @@ func (c *auditCommand) verify(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return auditUsageError{err}
 	}
-	var audit *auditlog.TrustAudit
-	if *trustArg != "" {
-		t, err := auditlog.ParseTrust(*trustArg, *threshold, os.ReadFile)
-		if err != nil {
-			return auditUsageError{err}
-		}
-		if audit, err = auditlog.NewTrustAudit(t); err != nil {
-			return auditUsageError{err}
-		}
+	audit, err := newTrustAudit(*trustArg, *threshold)
+	if err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return auditUsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
@@ -529,15 +540,9 @@ func (c *auditCommand) stats(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return auditUsageError{err}
 	}
-	var audit *auditlog.TrustAudit
-	if *trustArg != "" {
-		t, err := auditlog.ParseTrust(*trustArg, *threshold, os.ReadFile)
-		if err != nil {
-			return auditUsageError{err}
-		}
-		if audit, err = auditlog.NewTrustAudit(t); err != nil {
-			return auditUsageError{err}
-		}
+	audit, err := newTrustAudit(*trustArg, *threshold)
+	if err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return auditUsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
