@@ -497,13 +497,18 @@ routes: [{model: s, targets: [{provider: s}]}]
 policy: {file: %s, unsigned: true, poll_interval: 1h}
 `, filepath.Join(dir, "data"), policyPath))
 
+	oldHash, newHash := policy.HashSource([]byte(policyText("one"))), policy.HashSource([]byte(policyText("two")))
 	ctx, cancel := context.WithCancel(t.Context())
 	var stderr syncBuffer
+	// The log says when the gateway listens, and when the new policy is
+	// in force (the source logs an activation after swapping it in).
 	listening := make(chan string, 1)
+	reloaded := &logLine{to: &stderr, seen: make(chan struct{}),
+		want: `"msg":"policy activation","result":"activated","version":0,"hash":"` + newHash + `"`}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-config", configPath, "-allow-unsigned-policy"},
-			&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logWatch{to: &stderr, listening: listening},
+			&env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logWatch{to: reloaded, listening: listening},
 				getenv: func(string) string { return "" }})
 	}()
 	var addr string
@@ -525,19 +530,6 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	// waitFor polls /healthz until ok: nothing tells the test when a
-	// reload in the gateway is done but what the gateway serves.
-	waitFor := func(what string, ok func(string) bool) {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if ok(health()) {
-				return
-			}
-		}
-		cancel()
-		t.Fatalf("%s: not seen within 20s; log:\n%s", what, stderr.String())
-	}
-	oldHash, newHash := policy.HashSource([]byte(policyText("one"))), policy.HashSource([]byte(policyText("two")))
 	// The policy is in force before the gateway listens.
 	if h := health(); !strings.Contains(h, oldHash) {
 		cancel()
@@ -548,7 +540,15 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("reload", func(h string) bool { return strings.Contains(h, newHash) })
+	select {
+	case <-reloaded.seen:
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatalf("the new policy not activated within 20s of SIGHUP; log:\n%s", stderr.String())
+	}
+	if h := health(); !strings.Contains(h, newHash) {
+		t.Errorf("/healthz after the reload: got %s, want the policy %s", h, newHash)
+	}
 
 	cancel()
 	if err := <-done; err != nil {
@@ -556,6 +556,37 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 	}
 	if log := stderr.String(); !strings.Contains(log, `"msg":"SIGHUP: reloading the policy"`) {
 		t.Errorf("log lacks the SIGHUP reload:\n%s", log)
+	}
+}
+
+// logLine passes a log on to a writer and closes seen once a line
+// containing want has been written. Its only caller is the logger's
+// handler, which writes one line at a time.
+type logLine struct {
+	to   io.Writer
+	want string
+	seen chan struct{}
+	line []byte // the start of the current line, until want is seen
+	done bool
+}
+
+func (w *logLine) Write(b []byte) (int, error) {
+	w.to.Write(b)
+	if w.done {
+		return len(b), nil
+	}
+	w.line = append(w.line, b...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		if bytes.Contains(w.line[:i], []byte(w.want)) {
+			close(w.seen)
+			w.done, w.line = true, nil
+			return len(b), nil
+		}
+		w.line = w.line[i+1:]
 	}
 }
 
