@@ -19,7 +19,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/brightline/brightline"
-	"github.com/brightline/brightline/internal/dialect/anthropic"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -196,29 +195,16 @@ func (b *Bedrock) Complete(ctx context.Context, call *Call) (*llm.Response, erro
 		if err != nil {
 			return nil, err
 		}
-		data, _, err := b.x.complete(ctx, b.build(req.Model, "invoke", body, false), b.statusError)
-		if err != nil {
-			return nil, err
-		}
-		out, err := anthropic.DecodeResponse(data)
-		if err != nil {
-			return nil, &badResponseError{provider: b.name, err: err}
-		}
-		return out, nil
+		return b.x.complete(ctx, b.build(req.Model, "invoke", body, false), b.statusError, decodeAnthropic)
 	}
 	body, err := encodeConverse(b.name, req)
 	if err != nil {
 		return nil, err
 	}
-	data, hdr, err := b.x.complete(ctx, b.build(req.Model, "converse", body, false), b.statusError)
-	if err != nil {
-		return nil, err
-	}
-	out, err := decodeConverse(data, req.Model, hdr.Get("X-Amzn-Requestid"))
-	if err != nil {
-		return nil, &badResponseError{provider: b.name, err: err}
-	}
-	return out, nil
+	return b.x.complete(ctx, b.build(req.Model, "converse", body, false), b.statusError,
+		func(data []byte, hdr http.Header) (*llm.Response, error) {
+			return decodeConverse(data, req.Model, hdr.Get("X-Amzn-Requestid"))
+		})
 }
 
 // Stream sends a streamed request: InvokeModelWithResponseStream for
@@ -282,14 +268,11 @@ func (b *Bedrock) build(model, op string, body []byte, stream bool) newRequest {
 		// (anthropic.claude-…-v2%3A0), and the path is part of the
 		// signature: send exactly what the SDKs send.
 		u.RawPath = strings.ReplaceAll(u.EscapedPath(), ":", "%3A")
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+		req, err := newPost(ctx, u.String(), body, b.header, 4)
 		if err != nil {
 			return nil, err
 		}
-		hdr := make(http.Header, len(b.header)+4)
-		for k, v := range b.header {
-			hdr[k] = v
-		}
+		hdr := req.Header
 		if stream {
 			hdr.Set("Accept", "application/vnd.amazon.eventstream")
 		} else {
@@ -300,7 +283,6 @@ func (b *Bedrock) build(model, op string, body []byte, stream bool) newRequest {
 		if err := receipt(ctx, b.name, model, body, hdr); err != nil {
 			return nil, err
 		}
-		req.Header = hdr
 		creds, err := b.creds.Retrieve(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't get AWS credentials for provider %s: %w", b.name, err)

@@ -16,13 +16,13 @@ import (
 )
 
 // This file holds what the Bedrock and Vertex providers share: the
-// exchange with its timeouts (the same as [HTTP]'s), and the Anthropic
+// exchange with its timeouts (which [HTTP] uses too), and the Anthropic
 // Messages body as both clouds take it, with the model in the URL and an
 // "anthropic_version" in the body.
 
-// exchange sends requests for a cloud provider, bounding them the way
-// [HTTP] does: Timeout for the headers (and a whole non-streamed answer),
-// StreamIdleTimeout for each wait inside a stream.
+// exchange sends requests for a provider ([HTTP], Bedrock, Vertex),
+// bounding them: Timeout for the headers (and a whole non-streamed
+// answer), StreamIdleTimeout for each wait inside a stream.
 type exchange struct {
 	name    string
 	timeout time.Duration
@@ -48,46 +48,74 @@ func newExchange(name string, timeout, idle time.Duration, client *http.Client) 
 // called once per attempt, with the attempt's context.
 type newRequest func(ctx context.Context) (*http.Request, error)
 
-// complete sends a non-streamed request and returns the body and headers of
-// a 2xx answer. A non-2xx answer is decoded by statusErr.
-func (x *exchange) complete(ctx context.Context, build newRequest, statusErr func(*http.Response) error) ([]byte, http.Header, error) {
+// newPost returns a POST of body to url whose headers are a copy of
+// header, with room for extra more.
+func newPost(ctx context.Context, url string, body []byte, header http.Header, extra int) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = make(http.Header, len(header)+extra)
+	for k, v := range header {
+		req.Header[k] = v // values are never modified in place, so sharing is safe
+	}
+	return req, nil
+}
+
+// complete sends a non-streamed request and decodes the body (with the
+// headers) of a 2xx answer; a body decode cannot read is a bad response. A
+// non-2xx answer is decoded by statusErr.
+func (x *exchange) complete(ctx context.Context, build newRequest, statusErr func(*http.Response) error,
+	decode func([]byte, http.Header) (*llm.Response, error)) (*llm.Response, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, x.timeout, &TimeoutError{Provider: x.name, Waiting: "response", After: x.timeout})
 	defer cancel()
 	req, err := build(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	resp, err := x.client.Do(req)
 	if err != nil {
-		return nil, nil, x.sendError(ctx, err)
+		return nil, x.sendError(ctx, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, nil, statusErr(resp)
+		return nil, statusErr(resp)
 	}
 	data, err := readCapped(resp.Body, resp.ContentLength, x.maxBody)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
-			return nil, nil, &badResponseError{provider: x.name, err: err}
+			return nil, &badResponseError{provider: x.name, err: err}
 		}
-		return nil, nil, x.sendError(ctx, err)
+		return nil, x.sendError(ctx, err)
 	}
-	return data, resp.Header, nil
+	out, err := decode(data, resp.Header)
+	if err != nil {
+		return nil, &badResponseError{provider: x.name, err: err}
+	}
+	return out, nil
+}
+
+// decodeAnthropic decodes a Messages response, for complete.
+func decodeAnthropic(data []byte, _ http.Header) (*llm.Response, error) {
+	return anthropic.DecodeResponse(data)
 }
 
 // stream sends a streamed request and returns once 2xx headers have
 // arrived; events are read from the body by the reader newReader makes.
+// Timeout bounds building the request as well as the wait for headers, as
+// in complete.
 func (x *exchange) stream(ctx context.Context, build newRequest, statusErr func(*http.Response) error,
 	newReader func(io.Reader, http.Header) eventReader) (llm.Stream, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	req, err := build(ctx)
-	if err != nil {
-		cancel(nil)
-		return nil, err
-	}
 	headers := time.AfterFunc(x.timeout, func() {
 		cancel(&TimeoutError{Provider: x.name, Waiting: "response headers", After: x.timeout})
 	})
+	req, err := build(ctx)
+	if err != nil {
+		headers.Stop()
+		cancel(nil)
+		return nil, err
+	}
 	resp, err := x.client.Do(req)
 	headers.Stop()
 	if err != nil {
@@ -102,6 +130,7 @@ func (x *exchange) stream(ctx context.Context, build newRequest, statusErr func(
 		return nil, err
 	}
 	if te := timeoutCause(ctx); te != nil {
+		// The headers arrived just as the timer fired.
 		resp.Body.Close()
 		cancel(nil)
 		return nil, te

@@ -68,10 +68,7 @@ type HTTP struct {
 	// responses.go).
 	responses string
 	header    http.Header // static headers; never modified after NewHTTP
-	timeout   time.Duration
-	idle      time.Duration
-	maxBody   int64 // maxResponseBody; tests lower it
-	client    *http.Client
+	x         exchange    // timeouts, body limit and client
 }
 
 var _ Provider = (*HTTP)(nil)
@@ -94,13 +91,10 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		return nil, errors.New("couldn't configure provider: name is empty")
 	}
 	h := &HTTP{
-		name:    cfg.Name,
-		kind:    cfg.Kind,
-		header:  make(http.Header),
-		timeout: cfg.Timeout,
-		idle:    cfg.StreamIdleTimeout,
-		maxBody: maxResponseBody,
-		client:  cfg.Client,
+		name:   cfg.Name,
+		kind:   cfg.Kind,
+		header: make(http.Header),
+		x:      newExchange(cfg.Name, cfg.Timeout, cfg.StreamIdleTimeout, cfg.Client),
 	}
 	base, path := cfg.BaseURL, ""
 	switch cfg.Kind {
@@ -150,15 +144,6 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	for k, v := range cfg.Headers {
 		h.header.Set(k, v)
 	}
-	if h.timeout <= 0 {
-		h.timeout = 10 * time.Minute
-	}
-	if h.idle <= 0 {
-		h.idle = 5 * time.Minute
-	}
-	if h.client == nil {
-		h.client = sharedClient()
-	}
 	return h, nil
 }
 
@@ -198,28 +183,8 @@ func (h *HTTP) Complete(ctx context.Context, call *Call) (*llm.Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, h.timeout, &TimeoutError{Provider: h.name, Waiting: "response", After: h.timeout})
-	defer cancel()
-	resp, err := h.send(ctx, endpoint, call, body, false)
-	if err != nil {
-		return nil, h.sendError(ctx, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, h.statusError(c, resp)
-	}
-	data, err := readCapped(resp.Body, resp.ContentLength, h.maxBody)
-	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return nil, &badResponseError{provider: h.name, err: err}
-		}
-		return nil, h.sendError(ctx, err)
-	}
-	out, err := c.decodeResponse(data)
-	if err != nil {
-		return nil, &badResponseError{provider: h.name, err: err}
-	}
-	return out, nil
+	return h.x.complete(ctx, h.request(endpoint, call, body, false), h.statusError(c),
+		func(data []byte, _ http.Header) (*llm.Response, error) { return c.decodeResponse(data) })
 }
 
 // Stream sends a streamed request and returns once the provider has
@@ -234,36 +199,8 @@ func (h *HTTP) Stream(ctx context.Context, call *Call) (llm.Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	headers := time.AfterFunc(h.timeout, func() {
-		cancel(&TimeoutError{Provider: h.name, Waiting: "response headers", After: h.timeout})
-	})
-	resp, err := h.send(ctx, endpoint, call, body, true)
-	headers.Stop()
-	if err != nil {
-		err = h.sendError(ctx, err)
-		cancel(nil)
-		return nil, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		err := h.statusError(c, resp)
-		resp.Body.Close()
-		cancel(nil)
-		return nil, err
-	}
-	if te := timeoutCause(ctx); te != nil {
-		// The headers arrived just as the timer fired.
-		resp.Body.Close()
-		cancel(nil)
-		return nil, te
-	}
-	s := &httpStream{ctx: ctx, cancel: cancel, body: resp.Body}
-	s.idle = &idleReader{r: resp.Body, d: h.idle, timer: time.AfterFunc(time.Hour, func() {
-		cancel(&TimeoutError{Provider: h.name, Waiting: "stream data", After: h.idle})
-	})}
-	s.idle.timer.Stop()
-	s.reader = c.newStreamReader(s.idle)
-	return s, nil
+	return h.x.stream(ctx, h.request(endpoint, call, body, true), h.statusError(c),
+		func(r io.Reader, _ http.Header) eventReader { return c.newStreamReader(r) })
 }
 
 // body returns the request body for req: the client's own bytes with the
@@ -304,45 +241,35 @@ func (h *HTTP) body(c codec, req *llm.Request, stream bool) ([]byte, error) {
 // bytes are sent, since it describes their format.
 var forwarded = []string{"Anthropic-Beta", "Anthropic-Version"}
 
-func (h *HTTP) send(ctx context.Context, endpoint string, call *Call, body []byte, stream bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hdr := make(http.Header, len(h.header)+3)
-	for k, v := range h.header {
-		hdr[k] = v // values are never modified in place, so sharing is safe
-	}
-	if stream {
-		hdr["Accept"] = []string{"text/event-stream"}
-	}
-	r := call.Request
-	if h.kind == KindAnthropic && r.Dialect == brightline.DialectAnthropic && call.Header != nil {
-		for _, k := range forwarded {
-			if k == "Anthropic-Version" && r.Raw == nil {
-				continue
-			}
-			if v := call.Header.Values(k); len(v) > 0 {
-				hdr[k] = v
+// request returns the builder of the request that sends body to
+// endpoint: the static headers, the client's Anthropic headers where they
+// are forwarded, and the receipt. Its errors are as [Provider] documents.
+func (h *HTTP) request(endpoint string, call *Call, body []byte, stream bool) newRequest {
+	return func(ctx context.Context) (*http.Request, error) {
+		req, err := newPost(ctx, endpoint, body, h.header, 3)
+		if err != nil {
+			return nil, h.x.sendError(ctx, err)
+		}
+		hdr := req.Header
+		if stream {
+			hdr["Accept"] = []string{"text/event-stream"}
+		}
+		r := call.Request
+		if h.kind == KindAnthropic && r.Dialect == brightline.DialectAnthropic && call.Header != nil {
+			for _, k := range forwarded {
+				if k == "Anthropic-Version" && r.Raw == nil {
+					continue
+				}
+				if v := call.Header.Values(k); len(v) > 0 {
+					hdr[k] = v
+				}
 			}
 		}
+		if err := receipt(ctx, h.name, r.Model, body, hdr); err != nil {
+			return nil, err // a *ForwardError
+		}
+		return req, nil
 	}
-	if err := receipt(ctx, h.name, r.Model, body, hdr); err != nil {
-		return nil, err
-	}
-	req.Header = hdr
-	return h.client.Do(req)
-}
-
-// sendError turns a failed exchange into the error Provider documents.
-func (h *HTTP) sendError(ctx context.Context, err error) error {
-	if fe, ok := errors.AsType[*ForwardError](err); ok {
-		return fe
-	}
-	if te := timeoutCause(ctx); te != nil {
-		return te
-	}
-	return fmt.Errorf("couldn't get an answer from provider %s: %w", h.name, err)
 }
 
 // timeoutCause returns the *TimeoutError that ended ctx, if one did.
@@ -351,18 +278,12 @@ func timeoutCause(ctx context.Context) *TimeoutError {
 	return te
 }
 
-// statusError decodes a non-2xx answer.
-func (h *HTTP) statusError(c codec, resp *http.Response) error {
-	data, _ := readCapped(resp.Body, resp.ContentLength, maxErrorBody)
-	we := c.decodeError(resp.StatusCode, data)
-	if we == nil {
-		we = &llm.WireError{}
+// statusError returns the decoder of a non-2xx answer in c's dialect.
+func (h *HTTP) statusError(c codec) func(*http.Response) error {
+	return func(resp *http.Response) error {
+		data, _ := readCapped(resp.Body, resp.ContentLength, maxErrorBody)
+		return errorWith(resp, c.decodeError(resp.StatusCode, data))
 	}
-	we.Status = resp.StatusCode
-	if we.RetryAfter <= 0 {
-		we.RetryAfter = parseRetryAfter(resp.Header, time.Now())
-	}
-	return we
 }
 
 // parseRetryAfter reads retry-after-ms (OpenAI) or Retry-After, in seconds

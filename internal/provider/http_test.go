@@ -525,10 +525,10 @@ func TestHTTPStreamCancel(t *testing.T) {
 func TestHTTPCompleteTooLarge(t *testing.T) {
 	up := newUpstream(t, reply{Body: fixture(t, "anthropic_message.json")})
 	h := newHTTP(t, HTTPConfig{Name: "p", Kind: KindAnthropic, APIKey: "k", BaseURL: up.URL})
-	if h.maxBody != 32<<20 {
-		t.Errorf("got a body limit of %d, want 32 MiB", h.maxBody)
+	if h.x.maxBody != 32<<20 {
+		t.Errorf("got a body limit of %d, want 32 MiB", h.x.maxBody)
 	}
-	h.maxBody = 100 // smaller than the fixture
+	h.x.maxBody = 100 // smaller than the fixture
 	_, err := h.Complete(context.Background(), &Call{Request: userRequest("m", "hi")})
 	if !errors.Is(err, errTooLarge) {
 		t.Fatalf("got %v, want errTooLarge", err)

@@ -158,15 +158,7 @@ func (v *Vertex) Complete(ctx context.Context, call *Call) (*llm.Response, error
 	if err != nil {
 		return nil, err
 	}
-	data, _, err := v.x.complete(ctx, v.build(call, "rawPredict", body, false), v.statusError)
-	if err != nil {
-		return nil, err
-	}
-	out, err := anthropic.DecodeResponse(data)
-	if err != nil {
-		return nil, &badResponseError{provider: v.name, err: err}
-	}
-	return out, nil
+	return v.x.complete(ctx, v.build(call, "rawPredict", body, false), v.statusError, decodeAnthropic)
 }
 
 // Stream sends a streamed request to :streamRawPredict; the answer is an
@@ -194,14 +186,11 @@ func (v *Vertex) build(call *Call, method string, body []byte, stream bool) newR
 		if err != nil {
 			return nil, fmt.Errorf("couldn't get a Google access token for provider %s: %w", v.name, err)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.base+url.PathEscape(call.Request.Model)+":"+method, bytes.NewReader(body))
+		req, err := newPost(ctx, v.base+url.PathEscape(call.Request.Model)+":"+method, body, v.header, 3)
 		if err != nil {
 			return nil, err
 		}
-		hdr := make(http.Header, len(v.header)+3)
-		for k, val := range v.header {
-			hdr[k] = val
-		}
+		hdr := req.Header
 		if stream {
 			hdr.Set("Accept", "text/event-stream")
 		}
@@ -214,7 +203,6 @@ func (v *Vertex) build(call *Call, method string, body []byte, stream bool) newR
 		if err := receipt(ctx, v.name, call.Request.Model, body, hdr); err != nil {
 			return nil, err
 		}
-		req.Header = hdr
 		return req, nil
 	}
 }
