@@ -48,9 +48,6 @@ type TrustPlan struct {
 	pinOnActivation bool
 }
 
-// Trust returns the trust set that verifies bundles.
-func (p *TrustPlan) Trust() Trust { return p.trust }
-
 // PinnedTrust converts a store trust root back to a [Trust].
 func PinnedTrust(r store.TrustRoot) Trust {
 	return Trust{Keys: slices.Clone(r.Keys), Threshold: r.Threshold}
