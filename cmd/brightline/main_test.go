@@ -53,7 +53,9 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// waitfor URL: poll until GET URL answers 200, for up to 20s.
+// waitfor URL: poll until GET URL answers 200, for up to 20s. A script's
+// background `exec brightline serve &` gives the script nothing else to
+// wait on: its stderr is only readable once it has exited.
 func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: waitfor URL")
