@@ -17,6 +17,19 @@ import (
 // DefaultSyncInterval is the zero value of [Sync.Interval].
 const DefaultSyncInterval = 250 * time.Millisecond
 
+// Merger is the shared store a [Sync] merges through;
+// [store.SubjectMerger] (PostgreSQL) implements it and documents the
+// contract. Both methods may be retried: merges are unions.
+type Merger interface {
+	// MergeSubjectStates merges each state into the stored state of the
+	// same principal and kind, with merge, in one transaction, and
+	// returns the stored states with their new Version.
+	MergeSubjectStates(ctx context.Context, states []store.SubjectState, merge func(stored, state store.SubjectState) ([]byte, error)) ([]store.SubjectState, error)
+	// SubjectStatesSince returns the states written since a watermark
+	// and the watermark for the next call.
+	SubjectStatesSince(ctx context.Context, since int64) (states []store.SubjectState, next int64, err error)
+}
+
 // Sync shares a [Counter] and a [Profiles] with the other gateway replicas
 // through a [store.SubjectMerger], so that every replica decides on what
 // the whole fleet has seen of a principal: a collector that spreads its
@@ -91,7 +104,7 @@ type Sync struct {
 	// Profiles is the replica's profile breadth. Nil shares none.
 	Profiles *Profiles
 	// Store holds the fleet's merged state. Required.
-	Store store.SubjectMerger
+	Store Merger
 	// Interval is how often [Sync.Run] runs a round. Zero means
 	// DefaultSyncInterval.
 	Interval time.Duration
