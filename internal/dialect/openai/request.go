@@ -290,10 +290,7 @@ func decodeMessages(req *llm.Request, msgs []wireMessage) error {
 				return invalid("messages: at index %d: %s", i, err)
 			}
 			for _, b := range blocks {
-				if system.Len() > 0 {
-					system.WriteString("\n\n")
-				}
-				system.WriteString(b.Text)
+				wire.AppendParagraph(&system, b.Text)
 			}
 		case "user":
 			if !m.Content.Set {
@@ -347,10 +344,7 @@ func decodeMessages(req *llm.Request, msgs []wireMessage) error {
 // refusal parts, if refusals is set). Empty text yields no block.
 func textBlocks(c *wireContent, refusals bool) ([]llm.Block, error) {
 	if c.Parts == nil {
-		if c.Text == "" {
-			return nil, nil
-		}
-		return []llm.Block{{Type: llm.BlockText, Text: c.Text}}, nil
+		return wire.TextBlocks(c.Text), nil
 	}
 	var blocks []llm.Block
 	for j := range c.Parts {

@@ -261,10 +261,7 @@ func decodeInput(req *llm.Request, system *strings.Builder, body []byte, input *
 					return invalid("input: at index %d: %s", i, err)
 				}
 				for _, b := range blocks {
-					if system.Len() > 0 {
-						system.WriteString("\n\n")
-					}
-					system.WriteString(b.Text)
+					wire.AppendParagraph(system, b.Text)
 				}
 			case "user":
 				blocks, err := contentBlocks(&it.Content, true)
@@ -314,16 +311,10 @@ func decodeInput(req *llm.Request, system *strings.Builder, body []byte, input *
 		case "reasoning":
 			var text strings.Builder
 			for _, p := range it.Summary {
-				if text.Len() > 0 {
-					text.WriteString("\n\n")
-				}
-				text.WriteString(p.Text)
+				wire.AppendParagraph(&text, p.Text)
 			}
 			for _, p := range it.Content.Parts {
-				if text.Len() > 0 {
-					text.WriteString("\n\n")
-				}
-				text.WriteString(p.Text)
+				wire.AppendParagraph(&text, p.Text)
 			}
 			add(llm.RoleAssistant, false, llm.Block{Type: llm.BlockThinking, Text: text.String(), Signature: it.EncryptedContent})
 		case "item_reference":
@@ -357,10 +348,7 @@ func decodeInput(req *llm.Request, system *strings.Builder, body []byte, input *
 // (with an image_url) are images if images is set.
 func contentBlocks(c *wireContent, images bool) ([]llm.Block, error) {
 	if c.Parts == nil {
-		if c.Text == "" {
-			return nil, nil
-		}
-		return []llm.Block{{Type: llm.BlockText, Text: c.Text}}, nil
+		return wire.TextBlocks(c.Text), nil
 	}
 	blocks := make([]llm.Block, 0, len(c.Parts))
 	for j := range c.Parts {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/brightline/brightline/internal/llm"
 )
 
 // DecodeError is a decoding failure whose message is already fit for the
@@ -102,4 +104,23 @@ func Unquote(data []byte) (string, error) {
 	var s string
 	err := json.Unmarshal(data, &s)
 	return s, err
+}
+
+// AppendParagraph appends text to sb, after a blank line if sb already
+// holds text: how system prompts (into llm.Request.System) and reasoning
+// summaries are joined.
+func AppendParagraph(sb *strings.Builder, text string) {
+	if sb.Len() > 0 {
+		sb.WriteString("\n\n")
+	}
+	sb.WriteString(text)
+}
+
+// TextBlocks returns the content of a message given as a plain string:
+// one text block, or none if s is empty.
+func TextBlocks(s string) []llm.Block {
+	if s == "" {
+		return nil
+	}
+	return []llm.Block{{Type: llm.BlockText, Text: s}}
 }
