@@ -559,35 +559,22 @@ policy: {file: %s, unsigned: true, poll_interval: 1h}
 	}
 }
 
-// logLine passes a log on to a writer and closes seen once a line
-// containing want has been written. Its only caller is the logger's
-// handler, which writes one line at a time.
+// logLine passes a log on to a writer and closes seen once a record
+// containing want has been written. Its only caller is a slog handler,
+// which writes each record whole in one call, one call at a time.
 type logLine struct {
 	to   io.Writer
 	want string
 	seen chan struct{}
-	line []byte // the start of the current line, until want is seen
 	done bool
 }
 
 func (w *logLine) Write(b []byte) (int, error) {
-	w.to.Write(b)
-	if w.done {
-		return len(b), nil
+	if !w.done && bytes.Contains(b, []byte(w.want)) {
+		w.done = true
+		close(w.seen)
 	}
-	w.line = append(w.line, b...)
-	for {
-		i := bytes.IndexByte(w.line, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		if bytes.Contains(w.line[:i], []byte(w.want)) {
-			close(w.seen)
-			w.done, w.line = true, nil
-			return len(b), nil
-		}
-		w.line = w.line[i+1:]
-	}
+	return w.to.Write(b)
 }
 
 // TestPolicySourceFleet checks two gateways sharing one store: a newer

@@ -113,10 +113,3 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
