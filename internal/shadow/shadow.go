@@ -1,7 +1,8 @@
 // Package shadow rehearses a move to another provider: it mirrors a sample
 // of live requests to a candidate provider or model, in the background,
 // compares the candidate's answer with the one the client got, and stores
-// the comparison (see [store.ShadowResult]). The client never waits for,
+// the comparison (see [store.ShadowResult]); [Stats] sums the stored
+// comparisons up per route and candidate. The client never waits for,
 // sees or is affected by the candidate.
 //
 // # Using it from the gateway

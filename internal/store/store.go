@@ -1,7 +1,13 @@
 // Package store declares the storage interfaces the gateway consumes and the
-// small types they exchange. Implementations live in subpackages named after
-// their technology (sqlite/, later postgres/), and every implementation must
-// pass the conformance suite in storetest/.
+// records they keep. Implementations live in subpackages named after their
+// technology (sqlite/, postgres/), and every implementation must pass the
+// conformance suite in storetest/.
+//
+// Domain types live with their domain: an approval and the interface that
+// keeps it are package approval's (approval.Store), shadow statistics are
+// package shadow's, key hashing is the root package's. Consumers declare
+// the narrower interfaces they call (gateway.KeyStore, shadow.ResultRecorder,
+// exposure.Reader, subjects.Merger, ...), which these stores implement.
 //
 // # API keys and principals
 //
