@@ -1,8 +1,6 @@
 package openai
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -11,8 +9,6 @@ import (
 	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
-
-var errEnded = errors.New("couldn't write stream: it has already ended")
 
 // StreamWriter writes a streamed chat completion to a client as server-sent
 // events. Each frame goes out in one Write call.
@@ -60,7 +56,7 @@ func NewStreamWriter(w io.Writer, req *llm.Request) *StreamWriter {
 // Events with no OpenAI form are dropped.
 func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 	if s.ended {
-		return errEnded
+		return wire.ErrStreamEnded
 	}
 	if ev.Dialect == dialect && (ev.Raw != nil || ev.Continued) {
 		return s.passthrough(ev)
@@ -262,18 +258,13 @@ func (s *StreamWriter) flush(b []byte) error {
 	return s.write(b)
 }
 
-func (s *StreamWriter) write(frame []byte) error {
-	if _, err := s.w.Write(frame); err != nil {
-		return fmt.Errorf("couldn't write stream: %w", err)
-	}
-	return nil
-}
+func (s *StreamWriter) write(frame []byte) error { return wire.WriteFrame(s.w, frame) }
 
 // WriteError writes e as the stream's final event: a data frame holding the
 // same error object as [ErrorBody]. Nothing may be written after it.
 func (s *StreamWriter) WriteError(e *brightline.Error) error {
 	if s.ended {
-		return errEnded
+		return wire.ErrStreamEnded
 	}
 	s.ended = true
 	b := append(s.buf[:0], "data: "...)

@@ -1,8 +1,6 @@
 package responses
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -10,8 +8,6 @@ import (
 	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
-
-var errEnded = errors.New("couldn't write stream: it has already ended")
 
 // StreamWriter writes a streamed response to a client as typed server-sent
 // events ("event: TYPE" and "data: {...}"), each frame in one Write call.
@@ -70,7 +66,7 @@ func NewStreamWriter(w io.Writer, req *llm.Request) *StreamWriter {
 // dropped when encoding.
 func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 	if s.ended {
-		return errEnded
+		return wire.ErrStreamEnded
 	}
 	if !s.encoding && ev.Dialect == dialect && (ev.Raw != nil || ev.Continued) {
 		if ev.Raw != nil {
@@ -416,19 +412,14 @@ func (s *StreamWriter) send(b []byte) error {
 	return s.write(b)
 }
 
-func (s *StreamWriter) write(frame []byte) error {
-	if _, err := s.w.Write(frame); err != nil {
-		return fmt.Errorf("couldn't write stream: %w", err)
-	}
-	return nil
-}
+func (s *StreamWriter) write(frame []byte) error { return wire.WriteFrame(s.w, frame) }
 
 // WriteError writes e as the stream's end: an error event, then
 // response.failed with the same code and message. Nothing may be written
 // after it.
 func (s *StreamWriter) WriteError(e *brightline.Error) error {
 	if s.ended {
-		return errEnded
+		return wire.ErrStreamEnded
 	}
 	s.ended = true
 	if s.id == "" {

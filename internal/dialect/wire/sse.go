@@ -1,6 +1,11 @@
 package wire
 
-import "bytes"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
 
 // SplitField splits line, a line of a server-sent event stream without its
 // line ending, into a field name and value: the value is what follows the
@@ -17,4 +22,16 @@ func SplitField(line []byte) (name, value []byte) {
 		value = value[1:]
 	}
 	return name, value
+}
+
+// ErrStreamEnded is returned by a stream writer asked to write after the
+// stream's end (its final event or an error) went out.
+var ErrStreamEnded = errors.New("couldn't write stream: it has already ended")
+
+// WriteFrame writes one encoded frame of a stream to w, in one Write call.
+func WriteFrame(w io.Writer, frame []byte) error {
+	if _, err := w.Write(frame); err != nil {
+		return fmt.Errorf("couldn't write stream: %w", err)
+	}
+	return nil
 }

@@ -4,5 +4,8 @@
 // provider would not read the same way; [AppendString] and [AppendEscaped]
 // write JSON strings for hand-built output; [SplitField] splits a line of a
 // server-sent event stream; [EventQueue] holds the events a stream reader
-// decoded from one frame until its Next returns them.
+// decoded from one frame until its Next returns them, and [WriteFrame]
+// writes a frame a stream writer encoded. The request-decoding helpers
+// ([CheckObjectBody], [Describe], [DecodeList], …) give the client the
+// same messages whichever format it speaks.
 package wire
