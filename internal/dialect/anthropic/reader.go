@@ -13,9 +13,6 @@ import (
 	"github.com/brightline/brightline/internal/llm"
 )
 
-// maxFrameSize bounds one SSE frame from a provider.
-const maxFrameSize = 16 << 20
-
 // wireEvent is the union of the data objects of Messages stream events.
 type wireEvent struct {
 	Type         string           `json:"type"`
@@ -147,8 +144,8 @@ func (s *StreamReader) readFrame() error {
 			s.frame = append(s.frame, line...)
 			return nil
 		}
-		if len(s.frame)+len(line) > maxFrameSize {
-			return fmt.Errorf("couldn't read Anthropic stream: event exceeds %d bytes", maxFrameSize)
+		if len(s.frame)+len(line) > wire.MaxFrame {
+			return fmt.Errorf("couldn't read Anthropic stream: event exceeds %d bytes", wire.MaxFrame)
 		}
 		s.frame = append(s.frame, line...)
 		if content[0] == ':' {
@@ -188,8 +185,8 @@ func (s *StreamReader) readLine() ([]byte, error) {
 		if err != bufio.ErrBufferFull {
 			return nil, err
 		}
-		if len(s.frame)+len(s.line) > maxFrameSize {
-			return nil, fmt.Errorf("couldn't read Anthropic stream: event exceeds %d bytes", maxFrameSize)
+		if len(s.frame)+len(s.line) > wire.MaxFrame {
+			return nil, fmt.Errorf("couldn't read Anthropic stream: event exceeds %d bytes", wire.MaxFrame)
 		}
 	}
 }

@@ -11,10 +11,6 @@ import (
 	"github.com/brightline/brightline/internal/llm"
 )
 
-// maxFrame bounds one SSE frame, so that a provider cannot make the gateway
-// buffer without limit.
-const maxFrame = 16 << 20
-
 type blockKind uint8
 
 const (
@@ -90,8 +86,8 @@ func (s *StreamReader) readFrame() (raw []byte, hasData bool, err error) {
 	lineStart := 0
 	for {
 		chunk, err := s.br.ReadSlice('\n')
-		if len(s.buf)+len(chunk) > maxFrame {
-			return nil, false, fmt.Errorf("couldn't read stream: event larger than %d bytes", maxFrame)
+		if len(s.buf)+len(chunk) > wire.MaxFrame {
+			return nil, false, fmt.Errorf("couldn't read stream: event larger than %d bytes", wire.MaxFrame)
 		}
 		s.buf = append(s.buf, chunk...)
 		switch {

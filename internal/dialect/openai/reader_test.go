@@ -11,6 +11,7 @@ import (
 	"testing/iotest"
 
 	"github.com/brightline/brightline"
+	"github.com/brightline/brightline/internal/dialect/wire"
 	"github.com/brightline/brightline/internal/llm"
 )
 
@@ -499,7 +500,7 @@ func TestStreamReaderLargeFrame(t *testing.T) {
 }
 
 func TestStreamReaderFrameTooLarge(t *testing.T) {
-	input := "data: " + strings.Repeat("x", maxFrame) + "\n\n"
+	input := "data: " + strings.Repeat("x", wire.MaxFrame) + "\n\n"
 	_, err := readAll(t, strings.NewReader(input))
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("got error %v, want a frame size error", err)

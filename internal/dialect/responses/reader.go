@@ -11,10 +11,6 @@ import (
 	"github.com/brightline/brightline/internal/llm"
 )
 
-// maxFrame bounds one SSE frame, so that a provider cannot make the gateway
-// buffer without limit.
-const maxFrame = 16 << 20
-
 type blockKind uint8
 
 const (
@@ -114,8 +110,8 @@ func (s *StreamReader) readFrame() (hasData bool, err error) {
 			s.buf = append(s.buf, line...)
 			return hasData, nil
 		}
-		if len(s.buf)+len(line) > maxFrame {
-			return false, fmt.Errorf("couldn't read stream: event larger than %d bytes", maxFrame)
+		if len(s.buf)+len(line) > wire.MaxFrame {
+			return false, fmt.Errorf("couldn't read stream: event larger than %d bytes", wire.MaxFrame)
 		}
 		s.buf = append(s.buf, line...)
 		if content[0] == ':' {
@@ -149,8 +145,8 @@ func (s *StreamReader) readLine() ([]byte, error) {
 	s.line = append(s.line[:0], line...)
 	for {
 		line, err = s.br.ReadSlice('\n')
-		if len(s.line)+len(line) > maxFrame {
-			return nil, fmt.Errorf("couldn't read stream: event larger than %d bytes", maxFrame)
+		if len(s.line)+len(line) > wire.MaxFrame {
+			return nil, fmt.Errorf("couldn't read stream: event larger than %d bytes", wire.MaxFrame)
 		}
 		s.line = append(s.line, line...)
 		switch {

@@ -35,3 +35,7 @@ func WriteFrame(w io.Writer, frame []byte) error {
 	}
 	return nil
 }
+
+// MaxFrame bounds one SSE frame a stream reader reads from a provider, so
+// that a provider cannot make the gateway buffer without limit.
+const MaxFrame = 16 << 20
