@@ -312,167 +312,218 @@ func classifyFloored(t Tool, one rune) Result {
 // own (see "Simulations" in the package doc).
 func classify(t Tool, one rune, nameOnly bool) Result {
 	fields, schemaErr := toolFields(t, one)
-	readLed := false
-	if name := fields[0].toks; len(name) > 0 {
-		if e := lexicon[name[0]]; e != nil && e.read && name[0] == e.base && e.verb == 0 {
-			readLed = true
-		}
+	// nouns holds the best evidence per weapon noun. It is not a field of
+	// forceEvidence so that it stays on the stack: escape analysis does not
+	// tell fields apart, and the reasons score formats leave it.
+	nouns := map[string]evidence{}
+	var ev forceEvidence
+	ev.scan(fields, nouns)
+	score, why := ev.score(nouns)
+	if ev.simLead && ev.simEv.text == "" && (ev.simDeny || nameOnly) {
+		ev.simEv = evidence{fields[0].toks[0], placeName, 0}
 	}
+	simOnly := ev.simEv.text != "" && (ev.simLead || ev.simDeny)
+	if score >= ForceThreshold {
+		return ev.forceUnlessSimulated(fields, schemaErr, score, why, simOnly)
+	}
+	return ev.effectOrSuspect(fields, schemaErr, score, simOnly)
+}
 
-	var (
-		phrase, prox, verb evidence
-		proxNoun           evidence
-		nouns              = map[string]evidence{} // best evidence per weapon noun
-		simLead            bool                    // the name starts with a simulation word
-		simDeny            bool                    // the description denies commanding hardware
-		simEv, liveEv      evidence
-	)
+// forceEvidence is what one pass over a tool's fields found for and
+// against force, apart from weapon nouns. scan fills it; score weighs it.
+type forceEvidence struct {
+	readLed bool // the name leads with a read word: force words in it are read about
+	simLead bool // the name starts with a simulation word
+	simDeny bool // the description denies commanding hardware
+
+	phrase   evidence // the strongest force phrase
+	verb     evidence // the strongest force verb or act of force
+	prox     evidence // the strongest force verb acting on a nearby noun
+	proxNoun evidence // the noun prox acts on
+	simEv    evidence // the first simulation word outside the name
+	liveEv   evidence // the first live marker not negated
+}
+
+// scan collects the force, simulation and live evidence of fields, whose
+// first field is the tool's name, and the best evidence per weapon noun in
+// nouns.
+func (ev *forceEvidence) scan(fields []field, nouns map[string]evidence) {
 	if name := fields[0].toks; len(name) > 0 {
-		if e := lexicon[name[0]]; (e != nil && e.sim) || matchPhrase(name, 0, simPhrases) != "" {
-			simLead = true
-		}
+		e := lexicon[name[0]]
+		ev.readLed = e != nil && e.read && name[0] == e.base && e.verb == 0
+		ev.simLead = (e != nil && e.sim) || matchPhrase(name, 0, simPhrases) != ""
 	}
-	for _, f := range fields {
+	for fi := range fields {
+		f := &fields[fi]
 		fw := fieldWeight[f.kind]
-		for i, tok := range f.toks {
-			if p := matchPhrase(f.toks, i, forcePhrases); p != "" {
-				w := 1.2 * fw
-				if readLed {
-					w *= 0.5 // "get_rules_of_engagement" reads doctrine
-				}
-				if w > phrase.w {
-					phrase = evidence{p, f.where, w}
-				}
-			}
-			if f.kind != fieldName && simEv.text == "" && matchPhrase(f.toks, i, simPhrases) != "" {
-				simEv = evidence{tok, f.where, 0}
-			}
-			e := lexicon[tok]
-			if e == nil {
-				continue
-			}
-			if e.sim && f.kind != fieldName && simEv.text == "" {
-				simEv = evidence{tok, f.where, 0}
-			}
-			if e.live && !(tok == "real" && i+1 < len(f.toks) && f.toks[i+1] == "time") {
-				if negated(f.toks, i) {
-					if f.kind == fieldDesc {
-						simDeny = true
-					}
-				} else if liveEv.text == "" {
-					liveEv = evidence{tok, f.where, 0}
-				}
-			}
-			if e.noun > 0 && !civilianTarget(f.toks, i) {
-				w := e.noun * fw
-				if prev, ok := nouns[e.base]; !ok || w > prev.w {
-					nouns[e.base] = evidence{tok, f.where, w}
-				}
-			}
-			if e.act > 0 && !readLed {
-				if w := e.act * fw; w > verb.w {
-					verb = evidence{e.base, f.where, w}
-				}
-			}
-			if e.verb > 0 {
-				vw := e.verb * fw
-				if e.past && f.kind == fieldDesc {
-					vw /= 2
-				}
-				if vw > verb.w {
-					verb = evidence{e.base, f.where, vw}
-				}
-				// A force verb acting on a weapon or hostile noun nearby:
-				// three words either side in a name ("missile_launch"),
-				// four words after the verb in prose ("strike on the
-				// selected target", but not "rocket launch schedule").
-				lo, hi := i+1, i+4
-				if f.kind == fieldName {
-					lo, hi = max(0, i-3), i+3
-				}
-				for j := lo; j < len(f.toks) && j <= hi; j++ {
-					n := lexicon[f.toks[j]]
-					if j == i || n == nil || !n.obj || civilianTarget(f.toks, j) {
-						continue
-					}
-					if w := vw + n.noun*fw + 0.3; w > prox.w {
-						prox = evidence{tok, f.where, w}
-						proxNoun = evidence{f.toks[j], f.where, n.noun * fw}
-					}
-				}
-			}
+		for i := range f.toks {
+			ev.token(f, i, fw, nouns)
 		}
 	}
+}
 
+// token records the evidence of f.toks[i], weighted by fw, the weight of
+// f's kind.
+func (ev *forceEvidence) token(f *field, i int, fw float64, nouns map[string]evidence) {
+	tok := f.toks[i]
+	if p := matchPhrase(f.toks, i, forcePhrases); p != "" {
+		w := 1.2 * fw
+		if ev.readLed {
+			w *= 0.5 // "get_rules_of_engagement" reads doctrine
+		}
+		if w > ev.phrase.w {
+			ev.phrase = evidence{p, f.where, w}
+		}
+	}
+	if f.kind != fieldName && ev.simEv.text == "" && matchPhrase(f.toks, i, simPhrases) != "" {
+		ev.simEv = evidence{tok, f.where, 0}
+	}
+	e := lexicon[tok]
+	if e == nil {
+		return
+	}
+	if e.sim && f.kind != fieldName && ev.simEv.text == "" {
+		ev.simEv = evidence{tok, f.where, 0}
+	}
+	if e.live && !(tok == "real" && i+1 < len(f.toks) && f.toks[i+1] == "time") {
+		if negated(f.toks, i) {
+			if f.kind == fieldDesc {
+				ev.simDeny = true
+			}
+		} else if ev.liveEv.text == "" {
+			ev.liveEv = evidence{tok, f.where, 0}
+		}
+	}
+	if e.noun > 0 && !civilianTarget(f.toks, i) {
+		w := e.noun * fw
+		if prev, ok := nouns[e.base]; !ok || w > prev.w {
+			nouns[e.base] = evidence{tok, f.where, w}
+		}
+	}
+	if e.act > 0 && !ev.readLed {
+		if w := e.act * fw; w > ev.verb.w {
+			ev.verb = evidence{e.base, f.where, w}
+		}
+	}
+	if e.verb > 0 {
+		ev.forceVerb(f, i, e, fw)
+	}
+}
+
+// forceVerb records f.toks[i], a force verb with lexicon entry e, and the
+// verb acting on a weapon or hostile noun nearby: three words either side
+// in a name ("missile_launch"), four words after the verb in prose
+// ("strike on the selected target", but not "rocket launch schedule").
+func (ev *forceEvidence) forceVerb(f *field, i int, e *entry, fw float64) {
+	vw := e.verb * fw
+	if e.past && f.kind == fieldDesc {
+		vw /= 2
+	}
+	if vw > ev.verb.w {
+		ev.verb = evidence{e.base, f.where, vw}
+	}
+	lo, hi := i+1, i+4
+	if f.kind == fieldName {
+		lo, hi = max(0, i-3), i+3
+	}
+	for j := lo; j < len(f.toks) && j <= hi; j++ {
+		n := lexicon[f.toks[j]]
+		if j == i || n == nil || !n.obj || civilianTarget(f.toks, j) {
+			continue
+		}
+		if w := vw + n.noun*fw + 0.3; w > ev.prox.w {
+			ev.prox = evidence{f.toks[i], f.where, w}
+			ev.proxNoun = evidence{f.toks[j], f.where, n.noun * fw}
+		}
+	}
+}
+
+// score returns the force score, rounded to hundredths, and the evidence
+// that decided it in words: the strongest of a force phrase, a force verb
+// acting on a noun, and a force verb with weapon context (nouns) anywhere
+// in the tool.
+func (ev *forceEvidence) score(nouns map[string]evidence) (float64, string) {
+	context, contextEv := weaponContext(nouns, ev.verb.text)
+	cooc := 0.0
+	switch {
+	case ev.verb.w >= ForceThreshold: // "detonate" needs no context
+		cooc = ev.verb.w
+	case ev.verb.w > 0 && context > 0:
+		cooc = ev.verb.w + context
+	}
+
+	score := math.Max(ev.phrase.w, math.Max(ev.prox.w, cooc))
+	var why string
+	switch score {
+	case 0:
+	case ev.phrase.w:
+		why = "force phrase " + ev.phrase.String()
+	case ev.prox.w:
+		why = fmt.Sprintf("force verb %s acting on %s", ev.prox, ev.proxNoun)
+	case ev.verb.w:
+		why = "force verb " + ev.verb.String()
+	default:
+		why = fmt.Sprintf("force verb %s with weapon context %s", ev.verb, joinEvidence(contextEv, 3))
+	}
+	return math.Round(score*100) / 100, why
+}
+
+// weaponContext returns the weight of the weapon nouns other than verb,
+// capped at 0.7, and their evidence, in order of their base form.
+func weaponContext(nouns map[string]evidence, verb string) (float64, []evidence) {
 	var context float64
 	var contextEv []evidence
 	for _, base := range sortedKeys(nouns) {
-		if base == verb.text {
+		if base == verb {
 			continue // "bomb" in "bomb_notify" is not its own context
 		}
 		context += nouns[base].w
 		contextEv = append(contextEv, nouns[base])
 	}
-	context = math.Min(context, 0.7)
-	cooc := 0.0
+	return math.Min(context, 0.7), contextEv
+}
+
+// forceUnlessSimulated classifies a tool whose force score reached
+// ForceThreshold: force, unless simOnly says it is a simulation and no
+// live marker overrides that, when its change and read words decide.
+func (ev *forceEvidence) forceUnlessSimulated(fields []field, schemaErr error, score float64, why string, simOnly bool) Result {
 	switch {
-	case verb.w >= ForceThreshold: // "detonate" needs no context
-		cooc = verb.w
-	case verb.w > 0 && context > 0:
-		cooc = verb.w + context
-	}
-
-	score := math.Max(phrase.w, math.Max(prox.w, cooc))
-	var why string
-	switch score {
-	case 0:
-	case phrase.w:
-		why = "force phrase " + phrase.String()
-	case prox.w:
-		why = fmt.Sprintf("force verb %s acting on %s", prox, proxNoun)
-	case verb.w:
-		why = "force verb " + verb.String()
-	default:
-		why = fmt.Sprintf("force verb %s with weapon context %s", verb, joinEvidence(contextEv, 3))
-	}
-	score = math.Round(score*100) / 100
-
-	if simLead && simEv.text == "" && (simDeny || nameOnly) {
-		simEv = evidence{fields[0].toks[0], placeName, 0}
-	}
-	simOnly := simEv.text != "" && (simLead || simDeny)
-	if score >= ForceThreshold {
-		switch {
-		case !simOnly:
-			r := Result{Class: Force, Score: score, Reason: why}
-			if simEv.text != "" || simLead {
-				r.Reason += "; a simulation word is not enough without a simulation name prefix and a simulation description, or a denial of hardware"
-			}
-			return r
-		case liveEv.text != "":
-			return Result{Class: Force, Score: score, Reason: fmt.Sprintf("%s; simulation word %s overridden by live marker %s", why, simEv, liveEv)}
+	case !simOnly:
+		r := Result{Class: Force, Score: score, Reason: why}
+		if ev.simEv.text != "" || ev.simLead {
+			r.Reason += "; a simulation word is not enough without a simulation name prefix and a simulation description, or a denial of hardware"
 		}
-		r, _ := effectClass(fields, schemaErr)
-		r.Score = score
-		r.Reason = fmt.Sprintf("%s; not force: simulation %s with no live marker (%s)", r.Reason, simEv, why)
 		return r
+	case ev.liveEv.text != "":
+		return Result{Class: Force, Score: score, Reason: fmt.Sprintf("%s; simulation word %s overridden by live marker %s", why, ev.simEv, ev.liveEv)}
 	}
+	r, _ := effectClass(fields, schemaErr)
+	r.Score = score
+	r.Reason = fmt.Sprintf("%s; not force: simulation %s with no live marker (%s)", r.Reason, ev.simEv, why)
+	return r
+}
+
+// effectOrSuspect classifies a tool whose force score is under
+// ForceThreshold by its change and read words, unless a harm signal makes
+// it a force suspect (which a simulation with no live marker sets aside).
+func (ev *forceEvidence) effectOrSuspect(fields []field, schemaErr error, score float64, simOnly bool) Result {
 	r, _ := effectClass(fields, schemaErr)
 	r.Score = score
 	if readGoverns(fields[0].toks) {
 		return r // reads about force: "attack_surface_report", "get_strike_history"
 	}
-	if ev, ok := suspectEvidence(fields); ok {
-		switch {
-		case simOnly && liveEv.text == "":
-			r.Reason = fmt.Sprintf("%s; not force-suspect: simulation %s with no live marker (harm signal %s)", r.Reason, simEv, ev)
-		case simOnly:
-			return Result{Class: Force, Suspect: true, Score: score, Reason: fmt.Sprintf("force-suspect: harm signal %s; simulation word %s overridden by live marker %s", ev, simEv, liveEv)}
-		default:
-			return Result{Class: Force, Suspect: true, Score: score, Reason: "force-suspect: harm signal " + ev.String()}
-		}
+	harm, ok := suspectEvidence(fields)
+	if !ok {
+		return r
 	}
-	return r
+	switch {
+	case simOnly && ev.liveEv.text == "":
+		r.Reason = fmt.Sprintf("%s; not force-suspect: simulation %s with no live marker (harm signal %s)", r.Reason, ev.simEv, harm)
+		return r
+	case simOnly:
+		return Result{Class: Force, Suspect: true, Score: score, Reason: fmt.Sprintf("force-suspect: harm signal %s; simulation word %s overridden by live marker %s", harm, ev.simEv, ev.liveEv)}
+	}
+	return Result{Class: Force, Suspect: true, Score: score, Reason: "force-suspect: harm signal " + harm.String()}
 }
 
 // effectClass decides between consequential and informational, and
