@@ -632,10 +632,7 @@ var honorifics = set("mr", "mrs", "ms", "miss", "mx", "dr", "prof")
 // The caller has checked maybePerson(sc, text, i, fh).
 func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 	r := scanRun(sc, text, i, 6)
-	if r.n == 0 || r.toks[0].initial {
-		return Finding{}, false
-	}
-	if r.toks[0].particle && r.n == 1 {
+	if r.n == 0 || r.toks[0].initial || r.toks[0].particle && r.n == 1 {
 		return Finding{}, false
 	}
 	var idx [8]int
@@ -655,8 +652,53 @@ func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 	}
 	title, hon := titleBefore(text, i)
 	label := !title && labelBefore(text, i)
-	// Lower-case words are names only if every one is a known, uncommon
-	// name: "maria garcia", not "will park".
+	core = trimCore(&r, core)
+	if len(core) == 0 {
+		return Finding{}, false
+	}
+	end = r.toks[r.n-1].end
+	rule, base, ok := nameShape(&r, core, title || label)
+	if !ok {
+		return Finding{}, false
+	}
+	t1 := r.toks[core[0]]
+	base = placeScore(base, text, i, r.style, t1)
+	ctx := 0
+	if len(core) > 1 && personVerbAfter(text, end) {
+		base += 0.2
+		ctx |= ctxVerb
+	}
+	start := i
+	switch {
+	case title:
+		base = max(base, 0.5) + 0.3
+		ctx |= ctxTitle
+		if hon {
+			start = titleStart(text, i)
+		}
+	case label:
+		base = max(base, 0.4) + 0.3
+		if len(core) == 1 && (!t1.known || (end+1 < len(text) && text[end] == ' ' && isAlnum(text[end+1]))) {
+			// One word of several, or an unknown word: not enough.
+			base = 0
+		}
+		ctx |= ctxLabel
+	case fh == hintName || fh == hintGiven || fh == hintSurname:
+		base = max(base, 0.4) + 0.3
+		ctx |= ctxLabel
+	}
+	base = math.Round(base*100) / 100 // 0.7-0.2 is 0.5, not 0.49999...
+	if base < 0.3 || shipBefore(text, i) || placeAfterName(text, end) {
+		return Finding{}, false
+	}
+	return Finding{Type: TypePerson, Start: start, End: end, Score: min(base, 0.99), Evidence: personEvidence[rule][ctx]}, true
+}
+
+// trimCore cuts r and its core words (core, indices into r.toks) to the
+// words that may be a name, and returns the core left, empty if none is.
+// Lower-case words are names only if every one is a known, uncommon name:
+// "maria garcia", not "will park". A name has at most four core words.
+func trimCore(r *nameRun, core []int) []int {
 	if r.style == styleLower {
 		k := 0
 		for k < len(core) && r.toks[core[k]].known && !r.toks[core[k]].common() {
@@ -664,7 +706,7 @@ func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 		}
 		if k < len(core) {
 			if k == 0 {
-				return Finding{}, false
+				return nil
 			}
 			core = core[:k]
 			r.n = core[k-1] + 1
@@ -674,17 +716,19 @@ func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 		core = core[:4]
 		r.n = core[3] + 1
 	}
+	return core
+}
+
+// nameShape returns the rule that the core words of r match and its base
+// score, from what the gazetteer knows of the first and last of them. A
+// single word is a name only after a title or label (titled); ok is false
+// otherwise.
+func nameShape(r *nameRun, core []int, titled bool) (rule int, base float64, ok bool) {
 	t1, tl := r.toks[core[0]], r.toks[core[len(core)-1]]
-	end = r.toks[r.n-1].end
-	var (
-		base float64
-		rule int
-		ctx  int
-	)
 	switch {
 	case len(core) == 1:
-		if !title && !label {
-			return Finding{}, false
+		if !titled {
+			return 0, 0, false
 		}
 		rule, base = ruleSingle, 0.1
 		if t1.common() || !t1.known {
@@ -723,7 +767,14 @@ func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 			base = 0.1
 		}
 	}
-	switch r.style {
+	return rule, base, true
+}
+
+// placeScore returns base lowered for a name written in capitals or lower
+// case, and for one that opens a sentence (where any word is capitalised),
+// the more if its first word t1 is also a common word.
+func placeScore(base float64, text string, i int, style nameStyle, t1 nameTok) float64 {
+	switch style {
 	case styleCaps:
 		base -= 0.2
 	case styleLower:
@@ -738,34 +789,7 @@ func person(sc *scan, text string, i int, fh fieldHint) (Finding, bool) {
 			base -= 0.1
 		}
 	}
-	if len(core) > 1 && personVerbAfter(text, end) {
-		base += 0.2
-		ctx |= ctxVerb
-	}
-	start := i
-	switch {
-	case title:
-		base = max(base, 0.5) + 0.3
-		ctx |= ctxTitle
-		if hon {
-			start = titleStart(text, i)
-		}
-	case label:
-		base = max(base, 0.4) + 0.3
-		if len(core) == 1 && (!t1.known || (end+1 < len(text) && text[end] == ' ' && isAlnum(text[end+1]))) {
-			// One word of several, or an unknown word: not enough.
-			base = 0
-		}
-		ctx |= ctxLabel
-	case fh == hintName || fh == hintGiven || fh == hintSurname:
-		base = max(base, 0.4) + 0.3
-		ctx |= ctxLabel
-	}
-	base = math.Round(base*100) / 100 // 0.7-0.2 is 0.5, not 0.49999...
-	if base < 0.3 || shipBefore(text, i) || placeAfterName(text, end) {
-		return Finding{}, false
-	}
-	return Finding{Type: TypePerson, Start: start, End: end, Score: min(base, 0.99), Evidence: personEvidence[rule][ctx]}, true
+	return base
 }
 
 // maybePerson is the cheap first test of person: whether a name may
