@@ -186,42 +186,41 @@ func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 		return nil, of
 	}
 	units := unitsOf(text, fs)
-	type group struct {
-		idx    []int
-		types  typeCounts
-		person bool
-		unit   int
-		pos    int // index in groups
-	}
-	var groups []*group
-	var cur *group
-	newGroup := func(u int) *group {
-		g := &group{unit: u, pos: len(groups)}
-		groups = append(groups, g)
-		return g
-	}
+	groups := groupFindings(text, fs, units)
+	subs := subjectsOf(text, fs, units, groups, us, of)
+	return subs, of
+}
+
+// findingGroup is the findings that may become one subject.
+type findingGroup struct {
+	idx    []int // indices in fs
+	types  typeCounts
+	person bool // idx holds a PERSON
+	unit   int
+	pos    int // index in groups
+}
+
+// groupFindings groups fs, in order. A group starts with each unit, and
+// within a unit with a second PERSON, or with a finding of a type the
+// group already holds unless it is named and the type repeatable. A unit
+// without a name just after a named group may attach to it instead (see
+// attaches).
+func groupFindings(text string, fs []Finding, units *unitSet) []*findingGroup {
+	var groups []*findingGroup
+	var cur *findingGroup
 	lastNamed := -1 // index in groups of the latest group with a PERSON
 	for i, f := range fs {
 		u := units.of[i]
-		newUnit := cur == nil || cur.unit != u
-		if newUnit {
-			// A unit without a name just after a named subject attaches to
-			// it: look ahead for a PERSON in this unit first.
-			attach := false
-			if lastNamed >= 0 && f.Type != TypePerson && units.info[u].kind == unitSentence {
-				prev := groups[lastNamed]
-				gap := f.Start - fs[prev.idx[len(prev.idx)-1]].End
-				between := text[fs[prev.idx[len(prev.idx)-1]].End:f.Start]
-				if gap <= maxAttachGap && !strings.Contains(between, "\n\n") && hasWord(between, attachWords) && !unitHasPerson(fs, units, i) {
-					cur, attach = prev, true
-				}
+		switch {
+		case cur == nil || cur.unit != u:
+			if lastNamed >= 0 && attaches(text, fs, units, i, groups[lastNamed]) {
+				cur = groups[lastNamed]
+			} else {
+				cur = newGroup(&groups, u)
 			}
-			if !attach {
-				cur = newGroup(u)
-			}
-		} else if f.Type == TypePerson && cur.person ||
-			f.Type != TypePerson && cur.types.get(f.Type) > 0 && (!cur.person || !repeatable(f.Type)) {
-			cur = newGroup(u)
+		case f.Type == TypePerson && cur.person ||
+			f.Type != TypePerson && cur.types.get(f.Type) > 0 && (!cur.person || !repeatable(f.Type)):
+			cur = newGroup(&groups, u)
 		}
 		cur.idx = append(cur.idx, i)
 		cur.types.add(f.Type)
@@ -230,7 +229,33 @@ func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 			lastNamed = cur.pos
 		}
 	}
+	return groups
+}
 
+// newGroup appends a group for unit u to *groups and returns it.
+func newGroup(groups *[]*findingGroup, u int) *findingGroup {
+	g := &findingGroup{unit: u, pos: len(*groups)}
+	*groups = append(*groups, g)
+	return g
+}
+
+// attaches reports whether fs[i], the first finding of its unit, starts a
+// unit without a name that attaches to prev, the latest named group: a
+// sentence close after it, in the same paragraph, with a pronoun or field
+// label between them (attachWords), and no PERSON of its own (a look-ahead).
+func attaches(text string, fs []Finding, units *unitSet, i int, prev *findingGroup) bool {
+	f := fs[i]
+	if f.Type == TypePerson || units.info[units.of[i]].kind != unitSentence {
+		return false
+	}
+	prevEnd := fs[prev.idx[len(prev.idx)-1]].End
+	between := text[prevEnd:f.Start]
+	return f.Start-prevEnd <= maxAttachGap && !strings.Contains(between, "\n\n") && hasWord(between, attachWords) && !unitHasPerson(fs, units, i)
+}
+
+// subjectsOf makes a subject of each group of findings that has a key,
+// and records in of the subject of each finding.
+func subjectsOf(text string, fs []Finding, units *unitSet, groups []*findingGroup, us []int, of []int) []Subject {
 	// Several groups may share a unit (a long table row): test its text
 	// once.
 	unitFacts := unitTests{zips: make([]int8, len(units.info)), relations: make([]int8, len(units.info))}
@@ -260,7 +285,7 @@ func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 		}
 		subs = append(subs, s)
 	}
-	return subs, of
+	return subs
 }
 
 // unitHasPerson reports whether a PERSON finding at or after finding i
