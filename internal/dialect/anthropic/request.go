@@ -107,34 +107,15 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 }
 
 func decodeRequestFor(body []byte, allow Allow, client, count bool) (*llm.Request, error) {
-	if !utf8.Valid(body) {
-		return nil, invalid("request body is not valid UTF-8: invalid byte at offset %d", invalidUTF8(body))
-	}
 	var w wireRequest
-	if err := json.Unmarshal(body, &w); err != nil {
-		var typ *json.UnmarshalTypeError
-		if errors.As(err, &typ) && typ.Field == "" {
-			return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: "request body must be a JSON object", Err: err}
-		}
-		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: describeJSONError(err), Err: err}
-	}
-	if err := wire.CheckKeys(body, requestKeys); err != nil {
-		return nil, &brightline.Error{Code: brightline.CodeInvalidRequest, Message: err.Error(), Err: err}
+	if err := unmarshalRequest(body, &w); err != nil {
+		return nil, err
 	}
 	if count && w.MaxTokens == nil {
 		w.MaxTokens = new(int)
 	}
-	switch {
-	case w.Model == "":
-		return nil, invalid("model: field is required")
-	case w.MaxTokens == nil:
-		return nil, invalid("max_tokens: field is required")
-	case *w.MaxTokens < 1 && !count:
-		return nil, invalid("max_tokens: must be at least 1, got %d", *w.MaxTokens)
-	case w.Messages == nil:
-		return nil, invalid("messages: field is required")
-	case len(w.Messages) == 0:
-		return nil, invalid("messages: must not be empty")
+	if err := checkRequired(&w, count); err != nil {
+		return nil, err
 	}
 	req := &llm.Request{
 		Model:       w.Model,
@@ -161,19 +142,76 @@ func decodeRequestFor(body []byte, allow Allow, client, count bool) (*llm.Reques
 		}
 		req.System = system
 	}
-	req.Messages = make([]llm.Message, 0, len(w.Messages))
+	if err := decodeMessages(req, w.Messages, body, allow, client); err != nil {
+		return nil, err
+	}
+	if err := decodeTools(req, w.Tools, allow, client); err != nil {
+		return nil, err
+	}
+	if w.ToolChoice != nil {
+		choice, err := decodeToolChoice(w.ToolChoice)
+		if err != nil {
+			return nil, err
+		}
+		req.ToolChoice = choice
+	}
+	return req, nil
+}
+
+// unmarshalRequest decodes body into w after checking that it is valid
+// UTF-8, and checks its keys against requestKeys.
+func unmarshalRequest(body []byte, w *wireRequest) error {
+	if !utf8.Valid(body) {
+		return invalid("request body is not valid UTF-8: invalid byte at offset %d", invalidUTF8(body))
+	}
+	if err := json.Unmarshal(body, w); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && typ.Field == "" {
+			return &brightline.Error{Code: brightline.CodeInvalidRequest, Message: "request body must be a JSON object", Err: err}
+		}
+		return &brightline.Error{Code: brightline.CodeInvalidRequest, Message: describeJSONError(err), Err: err}
+	}
+	if err := wire.CheckKeys(body, requestKeys); err != nil {
+		return &brightline.Error{Code: brightline.CodeInvalidRequest, Message: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// checkRequired refuses a request without model, max_tokens (at least 1
+// unless count) or messages.
+func checkRequired(w *wireRequest, count bool) error {
+	switch {
+	case w.Model == "":
+		return invalid("model: field is required")
+	case w.MaxTokens == nil:
+		return invalid("max_tokens: field is required")
+	case *w.MaxTokens < 1 && !count:
+		return invalid("max_tokens: must be at least 1, got %d", *w.MaxTokens)
+	case w.Messages == nil:
+		return invalid("messages: field is required")
+	case len(w.Messages) == 0:
+		return invalid("messages: must not be empty")
+	}
+	return nil
+}
+
+// decodeMessages sets req.Messages from the wire messages, and appends the
+// text of system messages to req.System in order. body is the whole request,
+// read again for the raw bytes of server tool blocks.
+func decodeMessages(req *llm.Request, messages []wireMessage, body []byte, allow Allow, client bool) error {
+	req.Messages = make([]llm.Message, 0, len(messages))
 	var rawMessages []json.RawMessage
-	for i := range w.Messages {
-		m := &w.Messages[i]
+	for i := range messages {
+		m := &messages[i]
 		switch m.Role {
 		case "user", "assistant", "system":
 		case "":
-			return nil, invalid("messages: at index %d: role: field is required", i)
+			return invalid("messages: at index %d: role: field is required", i)
 		default:
-			return nil, invalid("messages: at index %d: unknown role %q, want user, assistant or system", i, m.Role)
+			return invalid("messages: at index %d: unknown role %q, want user, assistant or system", i, m.Role)
 		}
 		if !m.Content.set {
-			return nil, invalid("messages: at index %d: content: field is required", i)
+			return invalid("messages: at index %d: content: field is required", i)
 		}
 		if m.Role == "system" {
 			// A system message in the conversation is instructions, like
@@ -181,7 +219,7 @@ func decodeRequestFor(body []byte, allow Allow, client, count bool) (*llm.Reques
 			// System, in order. The original bytes keep its place.
 			system, err := decodeSystem(&m.Content)
 			if err != nil {
-				return nil, invalid("messages: at index %d: content: %v", i, err)
+				return invalid("messages: at index %d: content: %v", i, err)
 			}
 			if req.System != "" && system != "" {
 				req.System += "\n\n"
@@ -208,59 +246,69 @@ func decodeRequestFor(body []byte, allow Allow, client, count bool) (*llm.Reques
 		content, err := decodeContent(&m.Content, false, sb)
 		if err != nil {
 			if be, ok := errors.AsType[*brightline.Error](err); ok {
-				return nil, invalid("messages: at index %d: content: %s", i, be.Message)
+				return invalid("messages: at index %d: content: %s", i, be.Message)
 			}
-			return nil, invalid("messages: at index %d: content: %v", i, err)
+			return invalid("messages: at index %d: content: %v", i, err)
 		}
 		req.Messages = append(req.Messages, llm.Message{Role: llm.Role(m.Role), Content: content})
 	}
 	if len(req.Messages) == 0 {
-		return nil, invalid("messages: must hold a user or assistant message, not only system messages")
+		return invalid("messages: must hold a user or assistant message, not only system messages")
 	}
-	if len(w.Tools) > 0 {
-		req.Tools = make([]llm.Tool, 0, len(w.Tools))
-		for i := range w.Tools {
-			t, keep, err := decodeTool(i, &w.Tools[i], req, allow, client)
-			if err != nil {
-				return nil, err
-			}
-			if keep {
-				req.Tools = append(req.Tools, t)
-			}
+	return nil
+}
+
+// decodeTools sets req.Tools from the wire tools, leaving out those
+// decodeTool does not keep; req.Tools stays nil if none is kept.
+func decodeTools(req *llm.Request, tools []wireTool, allow Allow, client bool) error {
+	if len(tools) == 0 {
+		return nil
+	}
+	req.Tools = make([]llm.Tool, 0, len(tools))
+	for i := range tools {
+		t, keep, err := decodeTool(i, &tools[i], req, allow, client)
+		if err != nil {
+			return err
 		}
-		if len(req.Tools) == 0 {
-			req.Tools = nil
+		if keep {
+			req.Tools = append(req.Tools, t)
 		}
 	}
-	if tc := w.ToolChoice; tc != nil {
-		choice := &llm.ToolChoice{Name: tc.Name, DisableParallel: tc.DisableParallelToolUse}
-		switch tc.Type {
-		case "auto":
-			choice.Mode = llm.ToolChoiceAuto
-		case "any":
-			choice.Mode = llm.ToolChoiceAny
-		case "none":
-			choice.Mode = llm.ToolChoiceNone
-		case "tool":
-			choice.Mode = llm.ToolChoiceTool
-			if tc.Name == "" {
-				return nil, invalid(`tool_choice: name is required when type is "tool"`)
-			}
-		case "":
-			return nil, invalid("tool_choice: type: field is required")
-		default:
-			return nil, invalid("tool_choice: unknown type %q, want auto, any, tool or none", tc.Type)
-		}
-		if choice.Mode != llm.ToolChoiceTool {
-			choice.Name = ""
-		}
-		if choice.Mode == llm.ToolChoiceNone {
-			// The wire format has no disable_parallel_tool_use for "none".
-			choice.DisableParallel = false
-		}
-		req.ToolChoice = choice
+	if len(req.Tools) == 0 {
+		req.Tools = nil
 	}
-	return req, nil
+	return nil
+}
+
+// decodeToolChoice converts tool_choice. Name is kept only for mode
+// "tool", and DisableParallel never for "none".
+func decodeToolChoice(tc *wireToolChoice) (*llm.ToolChoice, error) {
+	choice := &llm.ToolChoice{Name: tc.Name, DisableParallel: tc.DisableParallelToolUse}
+	switch tc.Type {
+	case "auto":
+		choice.Mode = llm.ToolChoiceAuto
+	case "any":
+		choice.Mode = llm.ToolChoiceAny
+	case "none":
+		choice.Mode = llm.ToolChoiceNone
+	case "tool":
+		choice.Mode = llm.ToolChoiceTool
+		if tc.Name == "" {
+			return nil, invalid(`tool_choice: name is required when type is "tool"`)
+		}
+	case "":
+		return nil, invalid("tool_choice: type: field is required")
+	default:
+		return nil, invalid("tool_choice: unknown type %q, want auto, any, tool or none", tc.Type)
+	}
+	if choice.Mode != llm.ToolChoiceTool {
+		choice.Name = ""
+	}
+	if choice.Mode == llm.ToolChoiceNone {
+		// The wire format has no disable_parallel_tool_use for "none".
+		choice.DisableParallel = false
+	}
+	return choice, nil
 }
 
 // invalidUTF8 returns the offset of the first byte of b that is not part of
@@ -315,86 +363,26 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 	case maxTokens < 0:
 		return nil, fmt.Errorf("couldn't encode request: max_tokens is negative (%d)", maxTokens)
 	}
-	size := 256 + len(req.Model) + len(req.System)
-	for i := range req.Messages {
-		size += 32 + contentSize(req.Messages[i].Content)
-	}
-	for i := range req.Tools {
-		size += 64 + len(req.Tools[i].Name) + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
-	}
-	b := make([]byte, 0, size)
+	b := make([]byte, 0, requestSize(req))
 	b = append(b, '{')
 	b = appendStringField(b, "model", req.Model)
 	b = appendIntField(b, "max_tokens", maxTokens)
 	if req.System != "" {
 		b = appendStringField(b, "system", req.System)
 	}
-	b = append(appendKey(b, "messages"), '[')
-	for i := range req.Messages {
-		m := &req.Messages[i]
-		if m.Role != llm.RoleUser && m.Role != llm.RoleAssistant {
-			return nil, fmt.Errorf("couldn't encode request: messages: at index %d: unknown role %q", i, m.Role)
-		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		b = appendStringField(b, "role", string(m.Role))
-		var err error
-		if b, err = appendBlocks(appendKey(b, "content"), m.Content, false); err != nil {
-			return nil, fmt.Errorf("couldn't encode request: messages: at index %d: content: %w", i, err)
-		}
-		b = append(b, '}')
+	b, err := appendMessages(b, req.Messages)
+	if err != nil {
+		return nil, err
 	}
-	b = append(b, ']')
 	if len(req.Tools) > 0 {
-		b = append(appendKey(b, "tools"), '[')
-		for i := range req.Tools {
-			t := &req.Tools[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if t.Type != "" {
-				// A tool Anthropic defines: its definition as the client
-				// gave it.
-				def := bytes.TrimSpace(t.Definition)
-				if len(def) == 0 || def[0] != '{' || !json.Valid(def) {
-					return nil, fmt.Errorf("couldn't encode request: tools: at index %d: tool %q of type %q has no definition", i, t.Name, t.Type)
-				}
-				b = append(b, def...)
-				continue
-			}
-			b = append(b, '{')
-			b = appendStringField(b, "name", t.Name)
-			if t.Description != "" {
-				b = appendStringField(b, "description", t.Description)
-			}
-			var err error
-			if b, err = appendObject(appendKey(b, "input_schema"), t.InputSchema, `{"type":"object"}`); err != nil {
-				return nil, fmt.Errorf("couldn't encode request: tools: at index %d: input_schema %w", i, err)
-			}
-			b = append(b, '}')
+		if b, err = appendTools(b, req.Tools); err != nil {
+			return nil, err
 		}
-		b = append(b, ']')
 	}
-	if tc := req.ToolChoice; tc != nil {
-		b = append(appendKey(b, "tool_choice"), '{')
-		switch tc.Mode {
-		case llm.ToolChoiceAuto, llm.ToolChoiceAny, llm.ToolChoiceNone:
-			b = appendStringField(b, "type", string(tc.Mode))
-		case llm.ToolChoiceTool:
-			if tc.Name == "" {
-				return nil, errors.New(`couldn't encode request: tool_choice: mode "tool" without a name`)
-			}
-			b = appendStringField(b, "type", "tool")
-			b = appendStringField(b, "name", tc.Name)
-		default:
-			return nil, fmt.Errorf("couldn't encode request: tool_choice: unknown mode %q", tc.Mode)
+	if req.ToolChoice != nil {
+		if b, err = appendToolChoice(b, req.ToolChoice); err != nil {
+			return nil, err
 		}
-		if tc.DisableParallel && tc.Mode != llm.ToolChoiceNone {
-			b = append(appendKey(b, "disable_parallel_tool_use"), "true"...)
-		}
-		b = append(b, '}')
 	}
 	if len(req.Stop) > 0 {
 		b = append(appendKey(b, "stop_sequences"), '[')
@@ -406,7 +394,6 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	var err error
 	if req.Temperature != nil {
 		if b, err = appendFloat(appendKey(b, "temperature"), *req.Temperature); err != nil {
 			return nil, fmt.Errorf("couldn't encode request: temperature: %w", err)
@@ -424,6 +411,96 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 	}
 	if req.Stream {
 		b = append(appendKey(b, "stream"), "true"...)
+	}
+	return append(b, '}'), nil
+}
+
+// requestSize estimates the size of req encoded, so that EncodeRequest
+// allocates once.
+func requestSize(req *llm.Request) int {
+	size := 256 + len(req.Model) + len(req.System)
+	for i := range req.Messages {
+		size += 32 + contentSize(req.Messages[i].Content)
+	}
+	for i := range req.Tools {
+		size += 64 + len(req.Tools[i].Name) + len(req.Tools[i].Description) + len(req.Tools[i].InputSchema)
+	}
+	return size
+}
+
+// appendMessages appends the "messages" field. Only user and assistant
+// messages can be encoded: the system prompt is a field of its own.
+func appendMessages(b []byte, messages []llm.Message) ([]byte, error) {
+	b = append(appendKey(b, "messages"), '[')
+	for i := range messages {
+		m := &messages[i]
+		if m.Role != llm.RoleUser && m.Role != llm.RoleAssistant {
+			return nil, fmt.Errorf("couldn't encode request: messages: at index %d: unknown role %q", i, m.Role)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = appendStringField(b, "role", string(m.Role))
+		var err error
+		if b, err = appendBlocks(appendKey(b, "content"), m.Content, false); err != nil {
+			return nil, fmt.Errorf("couldn't encode request: messages: at index %d: content: %w", i, err)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// appendTools appends the "tools" field. A tool Anthropic defines (Type
+// set) is written as the client gave it, from its Definition.
+func appendTools(b []byte, tools []llm.Tool) ([]byte, error) {
+	b = append(appendKey(b, "tools"), '[')
+	for i := range tools {
+		t := &tools[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if t.Type != "" {
+			// A tool Anthropic defines: its definition as the client
+			// gave it.
+			def := bytes.TrimSpace(t.Definition)
+			if len(def) == 0 || def[0] != '{' || !json.Valid(def) {
+				return nil, fmt.Errorf("couldn't encode request: tools: at index %d: tool %q of type %q has no definition", i, t.Name, t.Type)
+			}
+			b = append(b, def...)
+			continue
+		}
+		b = append(b, '{')
+		b = appendStringField(b, "name", t.Name)
+		if t.Description != "" {
+			b = appendStringField(b, "description", t.Description)
+		}
+		var err error
+		if b, err = appendObject(appendKey(b, "input_schema"), t.InputSchema, `{"type":"object"}`); err != nil {
+			return nil, fmt.Errorf("couldn't encode request: tools: at index %d: input_schema %w", i, err)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// appendToolChoice appends the "tool_choice" field.
+func appendToolChoice(b []byte, tc *llm.ToolChoice) ([]byte, error) {
+	b = append(appendKey(b, "tool_choice"), '{')
+	switch tc.Mode {
+	case llm.ToolChoiceAuto, llm.ToolChoiceAny, llm.ToolChoiceNone:
+		b = appendStringField(b, "type", string(tc.Mode))
+	case llm.ToolChoiceTool:
+		if tc.Name == "" {
+			return nil, errors.New(`couldn't encode request: tool_choice: mode "tool" without a name`)
+		}
+		b = appendStringField(b, "type", "tool")
+		b = appendStringField(b, "name", tc.Name)
+	default:
+		return nil, fmt.Errorf("couldn't encode request: tool_choice: unknown mode %q", tc.Mode)
+	}
+	if tc.DisableParallel && tc.Mode != llm.ToolChoiceNone {
+		b = append(appendKey(b, "disable_parallel_tool_use"), "true"...)
 	}
 	return append(b, '}'), nil
 }
