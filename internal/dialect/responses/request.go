@@ -149,14 +149,8 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 	if w.Model == "" {
 		return nil, invalid("model: required")
 	}
-	if w.PreviousResponseID != nil && *w.PreviousResponseID != "" {
-		return nil, invalid("previous_response_id: %s", noState)
-	}
-	if wire.IsSet(w.Conversation) {
-		return nil, invalid("conversation: %s", noState)
-	}
-	if w.Background != nil && *w.Background {
-		return nil, invalid("background: the gateway decides every answer before it is released and keeps no responses to poll; send the request without background")
+	if err := checkStateless(&w); err != nil {
+		return nil, err
 	}
 	req := &llm.Request{
 		Model:       w.Model,
@@ -177,25 +171,66 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 		req.MaxTokens = *w.MaxOutputTokens
 	}
 	var system strings.Builder
-	if wire.IsSet(w.Instructions) {
-		if w.Instructions[0] != '"' {
-			return nil, invalid("instructions: must be a string, got %s", wire.JSONKind(w.Instructions[0]))
-		}
-		var s string
-		if err := json.Unmarshal(w.Instructions, &s); err != nil {
-			return nil, invalid("instructions: %s", wire.Describe(err))
-		}
-		system.WriteString(s)
+	if err := decodeInstructions(&system, w.Instructions); err != nil {
+		return nil, err
 	}
 	if err := decodeInput(req, &system, body, &w.Input, allow, client); err != nil {
 		return nil, err
 	}
 	req.System = system.String()
+	if err := decodeTools(req, w.Tools, body, allow, client); err != nil {
+		return nil, err
+	}
+	tc, err := openai.DecodeToolChoice(w.ToolChoice, decodeToolChoiceObject)
+	if err != nil {
+		return nil, invalid("tool_choice: %s", err)
+	}
+	req.ToolChoice = openai.WithParallelToolCalls(tc, w.ParallelToolCalls)
+	return req, nil
+}
+
+// checkStateless refuses a request that refers to state kept at the
+// provider (a stored response or conversation) or asks for a background
+// response.
+func checkStateless(w *wireRequest) error {
+	if w.PreviousResponseID != nil && *w.PreviousResponseID != "" {
+		return invalid("previous_response_id: %s", noState)
+	}
+	if wire.IsSet(w.Conversation) {
+		return invalid("conversation: %s", noState)
+	}
+	if w.Background != nil && *w.Background {
+		return invalid("background: the gateway decides every answer before it is released and keeps no responses to poll; send the request without background")
+	}
+	return nil
+}
+
+// decodeInstructions writes instructions, if set, to system: the first
+// paragraph of the system prompt.
+func decodeInstructions(system *strings.Builder, instructions json.RawMessage) error {
+	if !wire.IsSet(instructions) {
+		return nil
+	}
+	if instructions[0] != '"' {
+		return invalid("instructions: must be a string, got %s", wire.JSONKind(instructions[0]))
+	}
+	var s string
+	if err := json.Unmarshal(instructions, &s); err != nil {
+		return invalid("instructions: %s", wire.Describe(err))
+	}
+	system.WriteString(s)
+	return nil
+}
+
+// decodeTools adds the tools to req.Tools (see decodeTool). A hosted tool
+// stays in Raw only: it is named in req.ExtraFields and its text goes to
+// req.ExtraText.
+func decodeTools(req *llm.Request, tools []wireTool, body []byte, allow Allow, client bool) error {
 	var rawTools []json.RawMessage // only for hosted tools, if any
-	for i := range w.Tools {
-		hosted, err := decodeTool(i, "", &w.Tools[i], req, allow, client)
+	for i := range tools {
+		hosted, err := decodeTool(i, "", &tools[i], req, allow, client)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if hosted {
 			if rawTools == nil {
@@ -209,12 +244,7 @@ func decodeRequest(body []byte, allow Allow, client bool) (*llm.Request, error) 
 			req.ExtraText = wire.Strings(req.ExtraText, rawTools[i])
 		}
 	}
-	tc, err := openai.DecodeToolChoice(w.ToolChoice, decodeToolChoiceObject)
-	if err != nil {
-		return nil, invalid("tool_choice: %s", err)
-	}
-	req.ToolChoice = openai.WithParallelToolCalls(tc, w.ParallelToolCalls)
-	return req, nil
+	return nil
 }
 
 // decodeInput decodes input, a string or a list of items, into
@@ -230,116 +260,168 @@ func decodeInput(req *llm.Request, system *strings.Builder, body []byte, input *
 		return nil
 	}
 	items := input.Items
-	var raws []json.RawMessage // only for hosted tool items, if any
+	d := inputDecoder{req: req, body: body, allow: allow, client: client}
 	req.Messages = make([]llm.Message, 0, len(items))
-	// add appends blocks to the last message if it has role r, else to a
-	// new one: an assistant turn's items (reasoning, text, calls) make
-	// one message, and so do consecutive call outputs. A user message
-	// item always starts a message of its own, as in Chat Completions.
-	add := func(r llm.Role, results bool, blocks ...llm.Block) {
-		if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == r && (r == llm.RoleAssistant || results) {
-			last := &req.Messages[n-1]
-			lastResults := len(last.Content) > 0 && last.Content[0].Type == llm.BlockToolResult
-			if r == llm.RoleAssistant || lastResults == results {
-				last.Content = append(last.Content, blocks...)
-				return
-			}
-		}
-		req.Messages = append(req.Messages, llm.Message{Role: r, Content: blocks})
-	}
 	for i := range items {
 		it := &items[i]
+		var err error
 		switch it.Type {
 		case "message", "":
-			if !it.Content.Set {
-				return invalid("input: at index %d: content: required", i)
-			}
-			switch it.Role {
-			case "system", "developer":
-				blocks, err := contentBlocks(&it.Content, false)
-				if err != nil {
-					return invalid("input: at index %d: %s", i, err)
-				}
-				for _, b := range blocks {
-					wire.AppendParagraph(system, b.Text)
-				}
-			case "user":
-				blocks, err := contentBlocks(&it.Content, true)
-				if err != nil {
-					return invalid("input: at index %d: %s", i, err)
-				}
-				if len(blocks) > 0 {
-					add(llm.RoleUser, false, blocks...)
-				}
-			case "assistant":
-				blocks, err := contentBlocks(&it.Content, false)
-				if err != nil {
-					return invalid("input: at index %d: %s", i, err)
-				}
-				if len(blocks) > 0 {
-					add(llm.RoleAssistant, false, blocks...)
-				}
-			case "":
-				return invalid("input: at index %d: role: required", i)
-			default:
-				return invalid("input: at index %d: unknown role %q", i, it.Role)
-			}
+			err = d.message(i, it, system)
 		case "function_call":
-			if it.CallID == "" {
-				return invalid("input: at index %d: call_id: required", i)
-			}
-			if it.Name == "" {
-				return invalid("input: at index %d: name: required", i)
-			}
-			args, err := wire.ObjectArguments(it.Arguments)
-			if err != nil {
-				return invalid("input: at index %d: arguments: %s", i, err)
-			}
-			add(llm.RoleAssistant, false, llm.Block{Type: llm.BlockToolUse, ToolCall: &llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: args}})
+			err = d.functionCall(i, it)
 		case "function_call_output":
-			if it.CallID == "" {
-				return invalid("input: at index %d: call_id: required", i)
-			}
-			if !it.Output.Set {
-				return invalid("input: at index %d: output: required", i)
-			}
-			blocks, err := contentBlocks(&it.Output, true)
-			if err != nil {
-				return invalid("input: at index %d: output: %s", i, strings.TrimPrefix(err.Error(), "content: "))
-			}
-			add(llm.RoleUser, true, llm.Block{Type: llm.BlockToolResult, ToolResult: &llm.ToolResult{CallID: it.CallID, Content: blocks}})
+			err = d.functionCallOutput(i, it)
 		case "reasoning":
-			var text strings.Builder
-			for _, p := range it.Summary {
-				wire.AppendParagraph(&text, p.Text)
-			}
-			for _, p := range it.Content.Parts {
-				wire.AppendParagraph(&text, p.Text)
-			}
-			add(llm.RoleAssistant, false, llm.Block{Type: llm.BlockThinking, Text: text.String(), Signature: it.EncryptedContent})
+			d.reasoning(it)
 		case "item_reference":
-			return invalid("input: at index %d: item_reference: %s", i, noState)
+			err = invalid("input: at index %d: item_reference: %s", i, noState)
 		default:
-			kind := hostedItemKind(it.Type)
-			if kind == "" || !client {
-				return invalid("input: at index %d: unsupported item type %q", i, it.Type)
-			}
-			if allow == nil || !allow.AllowsServerTool(kind) {
-				return serverToolRefused(fmt.Sprintf("input: at index %d (type %q)", i, it.Type), kind)
-			}
-			// An earlier answer's hosted tool call: it stays in Raw
-			// for the provider, and its text is inspected.
-			if raws == nil {
-				var in struct {
-					Input []json.RawMessage `json:"input"`
-				}
-				json.Unmarshal(body, &in)
-				raws = in.Input
-			}
-			req.ExtraFields = append(req.ExtraFields, fmt.Sprintf("input[%d]", i))
-			req.ExtraText = wire.Strings(req.ExtraText, raws[i])
+			err = d.hostedItem(i, it)
+		}
+		if err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// inputDecoder holds what decoding the items of input needs beyond the
+// item itself.
+type inputDecoder struct {
+	req    *llm.Request
+	body   []byte // the whole request
+	allow  Allow
+	client bool
+	raws   []json.RawMessage // the raw items, read only for a hosted tool item
+}
+
+// add appends blocks to the last message if it has role r, else to a new
+// one: an assistant turn's items (reasoning, text, calls) make one
+// message, and so do consecutive call outputs. A user message item always
+// starts a message of its own, as in Chat Completions.
+func (d *inputDecoder) add(r llm.Role, results bool, blocks ...llm.Block) {
+	req := d.req
+	if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == r && (r == llm.RoleAssistant || results) {
+		last := &req.Messages[n-1]
+		lastResults := len(last.Content) > 0 && last.Content[0].Type == llm.BlockToolResult
+		if r == llm.RoleAssistant || lastResults == results {
+			last.Content = append(last.Content, blocks...)
+			return
+		}
+	}
+	req.Messages = append(req.Messages, llm.Message{Role: r, Content: blocks})
+}
+
+// message decodes input[i], a message item. The text of a system or
+// developer message goes to system. (system is not a field of
+// inputDecoder: the compiler would then move the caller's Builder to the
+// heap.)
+func (d *inputDecoder) message(i int, it *wireItem, system *strings.Builder) error {
+	if !it.Content.Set {
+		return invalid("input: at index %d: content: required", i)
+	}
+	switch it.Role {
+	case "system", "developer":
+		blocks, err := contentBlocks(&it.Content, false)
+		if err != nil {
+			return invalid("input: at index %d: %s", i, err)
+		}
+		for _, b := range blocks {
+			wire.AppendParagraph(system, b.Text)
+		}
+	case "user":
+		blocks, err := contentBlocks(&it.Content, true)
+		if err != nil {
+			return invalid("input: at index %d: %s", i, err)
+		}
+		if len(blocks) > 0 {
+			d.add(llm.RoleUser, false, blocks...)
+		}
+	case "assistant":
+		blocks, err := contentBlocks(&it.Content, false)
+		if err != nil {
+			return invalid("input: at index %d: %s", i, err)
+		}
+		if len(blocks) > 0 {
+			d.add(llm.RoleAssistant, false, blocks...)
+		}
+	case "":
+		return invalid("input: at index %d: role: required", i)
+	default:
+		return invalid("input: at index %d: unknown role %q", i, it.Role)
+	}
+	return nil
+}
+
+// functionCall decodes input[i], a function_call item, into a tool_use
+// block of the assistant's turn.
+func (d *inputDecoder) functionCall(i int, it *wireItem) error {
+	if it.CallID == "" {
+		return invalid("input: at index %d: call_id: required", i)
+	}
+	if it.Name == "" {
+		return invalid("input: at index %d: name: required", i)
+	}
+	args, err := wire.ObjectArguments(it.Arguments)
+	if err != nil {
+		return invalid("input: at index %d: arguments: %s", i, err)
+	}
+	d.add(llm.RoleAssistant, false, llm.Block{Type: llm.BlockToolUse, ToolCall: &llm.ToolCall{ID: it.CallID, Name: it.Name, Arguments: args}})
+	return nil
+}
+
+// functionCallOutput decodes input[i], a function_call_output item, into
+// a tool_result block of a user message.
+func (d *inputDecoder) functionCallOutput(i int, it *wireItem) error {
+	if it.CallID == "" {
+		return invalid("input: at index %d: call_id: required", i)
+	}
+	if !it.Output.Set {
+		return invalid("input: at index %d: output: required", i)
+	}
+	blocks, err := contentBlocks(&it.Output, true)
+	if err != nil {
+		return invalid("input: at index %d: output: %s", i, strings.TrimPrefix(err.Error(), "content: "))
+	}
+	d.add(llm.RoleUser, true, llm.Block{Type: llm.BlockToolResult, ToolResult: &llm.ToolResult{CallID: it.CallID, Content: blocks}})
+	return nil
+}
+
+// reasoning decodes a reasoning item into a thinking block of the
+// assistant's turn: its summary and content text, one paragraph each.
+func (d *inputDecoder) reasoning(it *wireItem) {
+	var text strings.Builder
+	for _, p := range it.Summary {
+		wire.AppendParagraph(&text, p.Text)
+	}
+	for _, p := range it.Content.Parts {
+		wire.AppendParagraph(&text, p.Text)
+	}
+	d.add(llm.RoleAssistant, false, llm.Block{Type: llm.BlockThinking, Text: text.String(), Signature: it.EncryptedContent})
+}
+
+// hostedItem takes input[i], an item of any other type. Only an earlier
+// answer's hosted tool item, from a client whose policy allows its kind,
+// is accepted: it stays in Raw for the provider, and its text is
+// inspected.
+func (d *inputDecoder) hostedItem(i int, it *wireItem) error {
+	kind := hostedItemKind(it.Type)
+	if kind == "" || !d.client {
+		return invalid("input: at index %d: unsupported item type %q", i, it.Type)
+	}
+	if d.allow == nil || !d.allow.AllowsServerTool(kind) {
+		return serverToolRefused(fmt.Sprintf("input: at index %d (type %q)", i, it.Type), kind)
+	}
+	if d.raws == nil {
+		var in struct {
+			Input []json.RawMessage `json:"input"`
+		}
+		json.Unmarshal(d.body, &in)
+		d.raws = in.Input
+	}
+	d.req.ExtraFields = append(d.req.ExtraFields, fmt.Sprintf("input[%d]", i))
+	d.req.ExtraText = wire.Strings(d.req.ExtraText, d.raws[i])
 	return nil
 }
 
