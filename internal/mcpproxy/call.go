@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -28,15 +29,36 @@ func (u *upstream) callHandler(name string) mcp.ToolHandler {
 }
 
 func (u *upstream) call(ctx context.Context, name string, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	c, v, res, err := u.decide(ctx, name, req)
+	if res != nil || err != nil {
+		return res, err
+	}
+	switch c.d.Action {
+	case brightline.ActionAllow, brightline.ActionAnnotate:
+		return u.forward(ctx, c, "")
+	case brightline.ActionRequireApproval:
+		return u.requireApproval(ctx, c, v)
+	default:
+		// A deny (or anything unknown) is a refusal, never an approval.
+		return u.deny(ctx, c), nil
+	}
+}
+
+// decide authenticates the caller of tool name and asks the policy about
+// the call. It returns the decided call and the policy's verdict, or the
+// answer to a call that cannot be decided: a JSON-RPC error if the caller
+// is not authenticated or the tool is unknown, a tool error if the
+// arguments are not a JSON object or the policy could not be evaluated.
+func (u *upstream) decide(ctx context.Context, name string, req *mcp.CallToolRequest) (toolCall, Verdict, *mcp.CallToolResult, error) {
 	p := u.p
 	who, err := p.principal(ctx, req)
 	if err != nil {
 		u.log.Info("mcp proxy: tools/call refused: not authenticated", "tool", name, "err", err)
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "not authenticated"}
+		return toolCall{}, Verdict{}, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "not authenticated"}
 	}
 	info, ok := u.tool(name)
 	if !ok {
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
+		return toolCall{}, Verdict{}, nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("unknown tool %q", name)}
 	}
 	args := json.RawMessage(bytes.TrimSpace(req.Params.Arguments))
 	if len(args) == 0 || string(args) == "null" {
@@ -45,7 +67,7 @@ func (u *upstream) call(ctx context.Context, name string, req *mcp.CallToolReque
 	log := u.log.With("tool", name, "principal", who.ID)
 	digest, err := approval.Digest(name, args)
 	if err != nil {
-		return toolError(fmt.Sprintf("Brightline refused the call to %s: its arguments are not a JSON object.", name), nil), nil
+		return toolCall{}, Verdict{}, toolError(fmt.Sprintf("Brightline refused the call to %s: its arguments are not a JSON object.", name), nil), nil
 	}
 	var hdr http.Header
 	if req.Extra != nil {
@@ -55,116 +77,162 @@ func (u *upstream) call(ctx context.Context, name string, req *mcp.CallToolReque
 		Class: info.class, Declared: info.declared, Arguments: args, Header: hdr})
 	if err != nil {
 		log.Error("mcp proxy: couldn't decide tools/call; refusing it", "err", err)
-		return toolError(fmt.Sprintf("Brightline refused the call to %s: the policy could not be evaluated, so nothing was run.", name), nil), nil
+		return toolCall{}, Verdict{}, toolError(fmt.Sprintf("Brightline refused the call to %s: the policy could not be evaluated, so nothing was run.", name), nil), nil
 	}
-	d := v.Decision
 	class := info.class
 	if v.Class != "" {
 		class = v.Class
 	}
-	log = log.With("class", class)
-	c := toolCall{who: who, name: name, class: class, args: args, digest: digest, meta: req.Params.Meta, d: d}
-	switch d.Action {
-	case brightline.ActionAllow, brightline.ActionAnnotate:
-		return u.forward(ctx, c, "")
-	case brightline.ActionRequireApproval:
-	default:
-		// A deny (or anything unknown) is a refusal, never an approval.
-		if err := p.cfg.Audit(ctx, u.entry(c, "")); err != nil {
-			log.Error("mcp proxy: couldn't record a denial", "err", err)
-		}
-		log.Info("mcp proxy: tools/call denied by policy", "rule", d.Rule, "action", d.Action)
-		return denied(c), nil
-	}
+	return toolCall{who: who, name: name, class: class, args: args, digest: digest, meta: req.Params.Meta, d: v.Decision,
+		log: log.With("class", class)}, v, nil, nil
+}
 
+// deny records the policy's refusal of c in the audit log and answers it.
+// A failed record does not change the answer: the call is not run either
+// way.
+func (u *upstream) deny(ctx context.Context, c toolCall) *mcp.CallToolResult {
+	if err := u.p.cfg.Audit(ctx, u.entry(c, "")); err != nil {
+		c.log.Error("mcp proxy: couldn't record a denial", "err", err)
+	}
+	c.log.Info("mcp proxy: tools/call denied by policy", "rule", c.d.Rule, "action", c.d.Action)
+	return denied(c)
+}
+
+// requireApproval answers a call the policy holds for approval (v). It
+// runs c if the caller presents an approval token of it in _meta, or holds
+// an approved, unconsumed approval of exactly it. Otherwise c is held
+// under the pending approval of an earlier attempt, or a new one, and
+// waits up to the wait limit for a decision.
+func (u *upstream) requireApproval(ctx context.Context, c toolCall, v Verdict) (*mcp.CallToolResult, error) {
 	// An approval token in the call's _meta.
-	if tok, ok := req.Params.Meta[MetaApprovalToken].(string); ok {
-		a, err := p.cfg.Approvals.Consume(ctx, tok, approval.Call{Presenter: who, Upstream: u.id, Tool: name, Arguments: args})
-		if err != nil {
-			log.Info("mcp proxy: approval token refused", "err", err)
-			return refused(a, p.cfg.Approvals, "The approval token was refused: "+tokenProblem(err)+"."), nil
-		}
-		log.Info("mcp proxy: forwarding approved call", "approval", a.ID, "via", "token")
-		return u.forward(ctx, c, a.ID)
+	if tok, ok := c.meta[MetaApprovalToken].(string); ok {
+		return u.runToken(ctx, c, tok)
 	}
 
-	key := pendingKey{u.id, who.ID, digest}
+	key := pendingKey{u.id, c.who.ID, c.digest}
 
 	// An approved, unconsumed approval of exactly this call.
-	if res, ok, err := u.runApproved(ctx, log, key, c); ok || err != nil {
+	if res, ok, err := u.runApproved(ctx, key, c); ok || err != nil {
 		return res, err
 	}
 
 	// A pending approval of this call, from an earlier attempt.
-	var a approval.Approval
-	if id := p.pendingID(key); id != "" {
-		a, err = p.cfg.Approvals.Get(ctx, id)
-		switch {
-		case err != nil:
-			log.Error("mcp proxy: couldn't read approval", "approval", id, "err", err)
-			p.forgetPending(key, id)
-			return nil, errInternal
-		case a.Status == approval.StatusDenied || a.Status == approval.StatusExpired:
-			p.forgetPending(key, id)
-			return refused(a, p.cfg.Approvals, ""), nil
-		case a.Status != approval.StatusPending:
-			// Approved and consumed by a racing call, or approved but
-			// past its expiry: ask again.
-			p.forgetPending(key, id)
-			a = approval.Approval{}
-		}
+	a, res, err := u.earlierApproval(ctx, key, c)
+	if res != nil || err != nil {
+		return res, err
 	}
 	if a.ID == "" {
-		ttl := v.TTL
-		if ttl == 0 {
-			ttl = p.cfg.ApprovalTTL
-		}
-		a, err = p.cfg.Approvals.Create(ctx, approval.Request{
-			RequestID:     "mcp_" + randomHex(12),
-			Principal:     who,
-			Upstream:      u.id,
-			Tool:          name,
-			Class:         class,
-			Arguments:     args,
-			PolicyVersion: d.PolicyVersion,
-			Rule:          d.Rule,
-			Require:       v.Require,
-			TTL:           ttl,
-			MaxPending:    v.MaxPending,
-			Excerpt:       fmt.Sprintf("MCP tools/call through upstream %q: %s %s", u.cfg.Name, name, args),
-		})
-		if errors.Is(err, approval.ErrTooManyPending) {
-			log.Info("mcp proxy: call refused: too many pending approvals", "person", who.Who(), "err", err)
-			return nil, rateLimited(err)
-		}
-		if err != nil {
-			log.Error("mcp proxy: couldn't hold call", "err", err)
-			return nil, errInternal
-		}
-		p.rememberPending(key, a.ID)
-		log.Info("mcp proxy: call held for approval", "approval", a.ID, "rule", d.Rule, "role", v.Require.Role, "count", v.Require.Count)
-	}
-
-	if p.cfg.WaitLimit > 0 {
-		wctx, cancel := context.WithTimeout(ctx, p.cfg.WaitLimit)
-		got, err := p.cfg.Approvals.Wait(wctx, a.ID)
-		cancel()
-		switch {
-		case err == nil && got.Status == approval.StatusApproved:
-			if res, ok, err := u.runApproved(ctx, log, key, c); ok || err != nil {
-				return res, err
-			}
-			a = got
-		case err == nil && (got.Status == approval.StatusDenied || got.Status == approval.StatusExpired):
-			p.forgetPending(key, a.ID)
-			return refused(got, p.cfg.Approvals, ""), nil
-		case err == nil:
-			a = got
-		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-			// Still pending after the wait limit.
-		default:
+		if a, err = u.hold(ctx, key, c, v); err != nil {
 			return nil, err
 		}
+	}
+	return u.await(ctx, key, c, a)
+}
+
+// runToken runs c if tok, from the call's _meta, is an approval token of
+// exactly c presented by its requester (or a delegate), and refuses c
+// otherwise.
+func (u *upstream) runToken(ctx context.Context, c toolCall, tok string) (*mcp.CallToolResult, error) {
+	ap := u.p.cfg.Approvals
+	a, err := ap.Consume(ctx, tok, approval.Call{Presenter: c.who, Upstream: u.id, Tool: c.name, Arguments: c.args})
+	if err != nil {
+		c.log.Info("mcp proxy: approval token refused", "err", err)
+		return refused(a, ap, "The approval token was refused: "+tokenProblem(err)+"."), nil
+	}
+	c.log.Info("mcp proxy: forwarding approved call", "approval", a.ID, "via", "token")
+	return u.forward(ctx, c, a.ID)
+}
+
+// earlierApproval returns the approval still pending that an earlier
+// attempt of c created, or the zero Approval if there is none (or it was
+// approved since, and consumed by a racing call or expired: c asks
+// again). If that approval was denied or expired it returns the refusal.
+func (u *upstream) earlierApproval(ctx context.Context, key pendingKey, c toolCall) (approval.Approval, *mcp.CallToolResult, error) {
+	p := u.p
+	id := p.pendingID(key)
+	if id == "" {
+		return approval.Approval{}, nil, nil
+	}
+	a, err := p.cfg.Approvals.Get(ctx, id)
+	switch {
+	case err != nil:
+		c.log.Error("mcp proxy: couldn't read approval", "approval", id, "err", err)
+		p.forgetPending(key, id)
+		return approval.Approval{}, nil, errInternal
+	case a.Status == approval.StatusDenied || a.Status == approval.StatusExpired:
+		p.forgetPending(key, id)
+		return approval.Approval{}, refused(a, p.cfg.Approvals, ""), nil
+	case a.Status != approval.StatusPending:
+		// Approved and consumed by a racing call, or approved but
+		// past its expiry: ask again.
+		p.forgetPending(key, id)
+		return approval.Approval{}, nil, nil
+	}
+	return a, nil, nil
+}
+
+// hold creates the approval c waits for, with the approvers, time to live
+// and pending cap of v, and remembers it under key so that a repeat of c
+// waits for the same approval.
+func (u *upstream) hold(ctx context.Context, key pendingKey, c toolCall, v Verdict) (approval.Approval, error) {
+	p := u.p
+	ttl := v.TTL
+	if ttl == 0 {
+		ttl = p.cfg.ApprovalTTL
+	}
+	a, err := p.cfg.Approvals.Create(ctx, approval.Request{
+		RequestID:     "mcp_" + randomHex(12),
+		Principal:     c.who,
+		Upstream:      u.id,
+		Tool:          c.name,
+		Class:         c.class,
+		Arguments:     c.args,
+		PolicyVersion: c.d.PolicyVersion,
+		Rule:          c.d.Rule,
+		Require:       v.Require,
+		TTL:           ttl,
+		MaxPending:    v.MaxPending,
+		Excerpt:       fmt.Sprintf("MCP tools/call through upstream %q: %s %s", u.cfg.Name, c.name, c.args),
+	})
+	if errors.Is(err, approval.ErrTooManyPending) {
+		c.log.Info("mcp proxy: call refused: too many pending approvals", "person", c.who.Who(), "err", err)
+		return approval.Approval{}, rateLimited(err)
+	}
+	if err != nil {
+		c.log.Error("mcp proxy: couldn't hold call", "err", err)
+		return approval.Approval{}, errInternal
+	}
+	p.rememberPending(key, a.ID)
+	c.log.Info("mcp proxy: call held for approval", "approval", a.ID, "rule", c.d.Rule, "role", v.Require.Role, "count", v.Require.Count)
+	return a, nil
+}
+
+// await waits up to the wait limit for a decision on a, the approval that
+// holds c. It runs c if a is approved in time, refuses it if a is denied
+// or expires, and otherwise answers that c is held.
+func (u *upstream) await(ctx context.Context, key pendingKey, c toolCall, a approval.Approval) (*mcp.CallToolResult, error) {
+	p := u.p
+	if p.cfg.WaitLimit <= 0 {
+		return held(a, p.cfg.Approvals), nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, p.cfg.WaitLimit)
+	got, err := p.cfg.Approvals.Wait(wctx, a.ID)
+	cancel()
+	switch {
+	case err == nil && got.Status == approval.StatusApproved:
+		if res, ok, err := u.runApproved(ctx, key, c); ok || err != nil {
+			return res, err
+		}
+		a = got
+	case err == nil && (got.Status == approval.StatusDenied || got.Status == approval.StatusExpired):
+		p.forgetPending(key, a.ID)
+		return refused(got, p.cfg.Approvals, ""), nil
+	case err == nil:
+		a = got
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		// Still pending after the wait limit.
+	default:
+		return nil, err
 	}
 	return held(a, p.cfg.Approvals), nil
 }
@@ -178,6 +246,7 @@ type toolCall struct {
 	digest string
 	meta   mcp.Meta
 	d      brightline.Decision
+	log    *slog.Logger // the upstream's, with the tool, principal and class
 }
 
 // CodeRateLimited is the JSON-RPC error code of a tools/call refused
@@ -250,17 +319,14 @@ func (u *upstream) entry(c toolCall, approvalID string) auditlog.Entry {
 // runApproved runs the call if its caller holds an approved, unconsumed
 // approval of exactly it at this upstream. ok reports whether it found
 // one and ran it.
-func (u *upstream) runApproved(ctx context.Context, log interface {
-	Info(string, ...any)
-	Error(string, ...any)
-}, key pendingKey, c toolCall) (_ *mcp.CallToolResult, ok bool, _ error) {
+func (u *upstream) runApproved(ctx context.Context, key pendingKey, c toolCall) (_ *mcp.CallToolResult, ok bool, _ error) {
 	ap := u.p.cfg.Approvals
 	a, err := ap.FindApproved(ctx, key.principal, key.digest, u.id)
 	if errors.Is(err, brightline.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
-		log.Error("mcp proxy: couldn't look for an approval", "err", err)
+		c.log.Error("mcp proxy: couldn't look for an approval", "err", err)
 		return nil, false, errInternal
 	}
 	tok, err := ap.Token(ctx, a.ID)
@@ -270,11 +336,11 @@ func (u *upstream) runApproved(ctx context.Context, log interface {
 	if err != nil {
 		// Consumed by a racing identical call, or expired since the
 		// lookup: this call is held again.
-		log.Info("mcp proxy: approval could not be used", "approval", a.ID, "err", err)
+		c.log.Info("mcp proxy: approval could not be used", "approval", a.ID, "err", err)
 		return nil, false, nil
 	}
 	u.p.forgetPending(key, a.ID)
-	log.Info("mcp proxy: forwarding approved call", "approval", a.ID, "via", "arguments")
+	c.log.Info("mcp proxy: forwarding approved call", "approval", a.ID, "via", "arguments")
 	res, err := u.forward(ctx, c, a.ID)
 	return res, true, err
 }
