@@ -91,14 +91,9 @@ func appendMessage(b []byte, m *llm.Message) ([]byte, error) {
 		return nil, fmt.Errorf("unknown role %q", m.Role)
 	}
 	open := false // a message item is open
-	closeItem := func() {
-		if open {
-			b = append(b, "]}"...)
-			open = false
-		}
-	}
 	for i := range m.Content {
 		blk := &m.Content[i]
+		var err error
 		switch blk.Type {
 		case llm.BlockText, llm.BlockImage:
 			if blk.Type == llm.BlockImage && m.Role != llm.RoleUser {
@@ -111,59 +106,78 @@ func appendMessage(b []byte, m *llm.Message) ([]byte, error) {
 				b = append(b, `","content":[`...)
 				open = true
 			}
-			var err error
-			if b, err = appendPart(b, blk, textType); err != nil {
-				return nil, err
-			}
+			b, err = appendPart(b, blk, textType)
 		case llm.BlockToolUse:
 			if blk.ToolCall == nil {
 				return nil, errors.New("tool_use block without a call")
 			}
-			closeItem()
-			b = comma(b)
-			b = append(b, `{"type":"function_call","call_id":`...)
-			b = wire.AppendString(b, blk.ToolCall.ID)
-			b = appendField(b, "name", blk.ToolCall.Name)
-			args := string(blk.ToolCall.Arguments)
-			if args == "" {
-				args = "{}"
-			}
-			b = appendField(b, "arguments", args)
-			b = append(b, '}')
+			b, open = closeMessageItem(b, open), false
+			b = appendFunctionCall(b, blk.ToolCall)
 		case llm.BlockToolResult:
 			if blk.ToolResult == nil {
 				return nil, errors.New("tool_result block without a result")
 			}
-			closeItem()
-			b = comma(b)
-			b = append(b, `{"type":"function_call_output","call_id":`...)
-			b = wire.AppendString(b, blk.ToolResult.CallID)
-			b = append(b, `,"output":`...)
-			c := blk.ToolResult.Content
-			if len(c) == 1 && c[0].Type == llm.BlockText || len(c) == 0 {
-				text := ""
-				if len(c) == 1 {
-					text = c[0].Text
-				}
-				b = wire.AppendString(b, text)
-			} else {
-				b = append(b, '[')
-				for j := range c {
-					var err error
-					if b, err = appendPart(b, &c[j], "input_text"); err != nil {
-						return nil, err
-					}
-				}
-				b = append(b, ']')
-			}
-			b = append(b, '}')
+			b, open = closeMessageItem(b, open), false
+			b, err = appendFunctionCallOutput(b, blk.ToolResult)
 		case llm.BlockThinking: // needs the item id it came with; dropped
 		default:
 			return nil, fmt.Errorf("unsupported %s block in a %s message", blk.Type, m.Role)
 		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	closeItem()
-	return b, nil
+	return closeMessageItem(b, open), nil
+}
+
+// closeMessageItem ends the message item appendMessage opened, if open.
+func closeMessageItem(b []byte, open bool) []byte {
+	if open {
+		b = append(b, "]}"...)
+	}
+	return b
+}
+
+// appendFunctionCall appends a function_call input item.
+func appendFunctionCall(b []byte, c *llm.ToolCall) []byte {
+	b = comma(b)
+	b = append(b, `{"type":"function_call","call_id":`...)
+	b = wire.AppendString(b, c.ID)
+	b = appendField(b, "name", c.Name)
+	args := string(c.Arguments)
+	if args == "" {
+		args = "{}"
+	}
+	b = appendField(b, "arguments", args)
+	return append(b, '}')
+}
+
+// appendFunctionCallOutput appends a function_call_output input item. Its
+// output is a string if the result is one text block or empty, else an
+// array of parts.
+func appendFunctionCallOutput(b []byte, r *llm.ToolResult) ([]byte, error) {
+	b = comma(b)
+	b = append(b, `{"type":"function_call_output","call_id":`...)
+	b = wire.AppendString(b, r.CallID)
+	b = append(b, `,"output":`...)
+	c := r.Content
+	if len(c) == 1 && c[0].Type == llm.BlockText || len(c) == 0 {
+		text := ""
+		if len(c) == 1 {
+			text = c[0].Text
+		}
+		b = wire.AppendString(b, text)
+	} else {
+		b = append(b, '[')
+		for j := range c {
+			var err error
+			if b, err = appendPart(b, &c[j], "input_text"); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
 }
 
 // appendPart appends a text or image content part.

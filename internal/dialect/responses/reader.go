@@ -207,15 +207,8 @@ func (s *StreamReader) translate(hasData bool) error {
 			return nil
 		}
 	case "response.content_part.added":
-		if e.Part != nil && (e.Part.Type == "output_text" || e.Part.Type == "refusal") {
-			s.closeBlock()
-			s.refusal = s.refusal || e.Part.Type == "refusal"
-			s.open, s.output = textBlock, e.OutputIndex
-			s.emit(llm.StreamEvent{Type: llm.EventBlockStart, Index: s.index, ID: s.item, Block: &llm.Block{Type: llm.BlockText}})
-			return nil
-		}
 		if e.Part != nil {
-			return fmt.Errorf("couldn't decode stream event: unsupported content part type %q", e.Part.Type)
+			return s.partAdded(&e)
 		}
 	case "response.content_part.done":
 		if s.open == textBlock {
@@ -227,41 +220,70 @@ func (s *StreamReader) translate(hasData bool) error {
 	case "response.output_item.done":
 		return s.itemDone(&e)
 	case "response.completed", "response.incomplete":
-		if e.Response == nil {
-			return fmt.Errorf("couldn't decode stream event: %s without a response", e.Type)
-		}
-		s.closeBlock()
-		r := e.Response
-		reason := ""
-		if r.IncompleteDetails != nil {
-			reason = r.IncompleteDetails.Reason
-		}
-		status := r.Status
-		if status == "" {
-			status = e.Type[len("response."):]
-		}
-		stop := stopReason(status, reason, s.calls)
-		if s.refusal && stop == llm.StopEndTurn {
-			stop = llm.StopRefusal
-		}
-		ev := llm.StreamEvent{Type: llm.EventStop, StopReason: stop}
-		if r.Usage != nil {
-			u := r.Usage.canonical()
-			ev.Usage = &u
-		}
-		s.emit(ev)
-		s.emit(llm.StreamEvent{Type: llm.EventEnd})
-		return nil
+		return s.completed(&e)
 	case "response.failed":
-		we := &llm.WireError{Type: "server_error", Message: "the response failed"}
-		if e.Response != nil && e.Response.Error != nil {
-			we.Type, we.Message = e.Response.Error.Code, e.Response.Error.Message
-		}
-		return we
+		return failedError(e.Response)
 	case "error":
 		return &llm.WireError{Type: e.Code, Message: e.Message}
 	}
-	// Anything else inside an open block belongs to it.
+	s.other(&e)
+	return nil
+}
+
+// partAdded opens a text block for an output_text or refusal part.
+func (s *StreamReader) partAdded(e *wireEvent) error {
+	if e.Part.Type != "output_text" && e.Part.Type != "refusal" {
+		return fmt.Errorf("couldn't decode stream event: unsupported content part type %q", e.Part.Type)
+	}
+	s.closeBlock()
+	s.refusal = s.refusal || e.Part.Type == "refusal"
+	s.open, s.output = textBlock, e.OutputIndex
+	s.emit(llm.StreamEvent{Type: llm.EventBlockStart, Index: s.index, ID: s.item, Block: &llm.Block{Type: llm.BlockText}})
+	return nil
+}
+
+// completed closes the open block and emits the stop, with its reason and
+// usage, and the end.
+func (s *StreamReader) completed(e *wireEvent) error {
+	if e.Response == nil {
+		return fmt.Errorf("couldn't decode stream event: %s without a response", e.Type)
+	}
+	s.closeBlock()
+	r := e.Response
+	reason := ""
+	if r.IncompleteDetails != nil {
+		reason = r.IncompleteDetails.Reason
+	}
+	status := r.Status
+	if status == "" {
+		status = e.Type[len("response."):]
+	}
+	stop := stopReason(status, reason, s.calls)
+	if s.refusal && stop == llm.StopEndTurn {
+		stop = llm.StopRefusal
+	}
+	ev := llm.StreamEvent{Type: llm.EventStop, StopReason: stop}
+	if r.Usage != nil {
+		u := r.Usage.canonical()
+		ev.Usage = &u
+	}
+	s.emit(ev)
+	s.emit(llm.StreamEvent{Type: llm.EventEnd})
+	return nil
+}
+
+// failedError returns the error a response.failed event carries.
+func failedError(r *wireResponse) *llm.WireError {
+	we := &llm.WireError{Type: "server_error", Message: "the response failed"}
+	if r != nil && r.Error != nil {
+		we.Type, we.Message = r.Error.Code, r.Error.Message
+	}
+	return we
+}
+
+// other emits an event translate has no other use for: inside an open
+// block it belongs to that block, as an empty delta.
+func (s *StreamReader) other(e *wireEvent) {
 	switch {
 	case s.open == noBlock || e.OutputIndex != s.output:
 		s.emit(llm.StreamEvent{Type: llm.EventOther})
@@ -270,7 +292,6 @@ func (s *StreamReader) translate(hasData bool) error {
 	default:
 		s.emit(llm.StreamEvent{Type: llm.EventToolDelta, Index: s.index})
 	}
-	return nil
 }
 
 func (s *StreamReader) itemAdded(e *wireEvent) error {

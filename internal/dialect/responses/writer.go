@@ -103,25 +103,12 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		if s.open != textBlock || ev.Index != s.index || ev.Text == "" {
 			return nil
 		}
-		it := &s.items[len(s.items)-1]
-		it.text = append(it.text, ev.Text...)
-		b := s.event("response.output_text.delta")
-		b = s.itemRef(b, it)
-		b = append(b, `,"content_index":0,"delta":`...)
-		b = wire.AppendString(b, ev.Text)
-		b = append(b, `,"logprobs":[]`...)
-		return s.send(b)
+		return s.textDelta(ev.Text)
 	case llm.EventToolDelta:
 		if s.open != toolBlock || ev.Index != s.index || ev.PartialJSON == "" {
 			return nil
 		}
-		it := &s.items[len(s.items)-1]
-		it.text = append(it.text, ev.PartialJSON...)
-		b := s.event("response.function_call_arguments.delta")
-		b = s.itemRef(b, it)
-		b = append(b, `,"delta":`...)
-		b = wire.AppendString(b, ev.PartialJSON)
-		return s.send(b)
+		return s.toolDelta(ev.PartialJSON)
 	case llm.EventBlockStop:
 		if ev.Index != s.index {
 			return nil
@@ -139,26 +126,55 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		}
 		return nil
 	case llm.EventEnd:
-		if err := s.ensureStarted(); err != nil {
-			return err
-		}
-		if s.open != noBlock {
-			if err := s.blockStop(); err != nil {
-				return err
-			}
-		}
-		st, reason := status(s.stop)
-		typ := "response.completed"
-		if st == "incomplete" {
-			typ = "response.incomplete"
-		}
-		b := s.event(typ)
-		b = append(b, `,"response":`...)
-		b = s.appendResponse(b, st, reason, true)
-		s.ended = true
-		return s.send(b)
+		return s.end()
 	}
 	return nil
+}
+
+// textDelta writes text, a delta of the open message item's text.
+func (s *StreamWriter) textDelta(text string) error {
+	it := &s.items[len(s.items)-1]
+	it.text = append(it.text, text...)
+	b := s.event("response.output_text.delta")
+	b = s.itemRef(b, it)
+	b = append(b, `,"content_index":0,"delta":`...)
+	b = wire.AppendString(b, text)
+	b = append(b, `,"logprobs":[]`...)
+	return s.send(b)
+}
+
+// toolDelta writes partial, a delta of the open function call's arguments.
+func (s *StreamWriter) toolDelta(partial string) error {
+	it := &s.items[len(s.items)-1]
+	it.text = append(it.text, partial...)
+	b := s.event("response.function_call_arguments.delta")
+	b = s.itemRef(b, it)
+	b = append(b, `,"delta":`...)
+	b = wire.AppendString(b, partial)
+	return s.send(b)
+}
+
+// end closes the open block and writes response.completed (or
+// response.incomplete), which lists the items sent and the usage.
+func (s *StreamWriter) end() error {
+	if err := s.ensureStarted(); err != nil {
+		return err
+	}
+	if s.open != noBlock {
+		if err := s.blockStop(); err != nil {
+			return err
+		}
+	}
+	st, reason := status(s.stop)
+	typ := "response.completed"
+	if st == "incomplete" {
+		typ = "response.incomplete"
+	}
+	b := s.event(typ)
+	b = append(b, `,"response":`...)
+	b = s.appendResponse(b, st, reason, true)
+	s.ended = true
+	return s.send(b)
 }
 
 // observe keeps the writer's account of a forwarded event.
