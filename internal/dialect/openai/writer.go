@@ -77,19 +77,7 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		if s.open != toolBlock {
 			return nil
 		}
-		b := s.chunk()
-		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
-		b = appendInt(b, s.tool)
-		var id, name string
-		if ev.Block.ToolCall != nil {
-			id, name = ev.Block.ToolCall.ID, ev.Block.ToolCall.Name
-		}
-		b = append(b, `,"id":`...)
-		b = wire.AppendString(b, id)
-		b = append(b, `,"type":"function","function":{"name":`...)
-		b = wire.AppendString(b, name)
-		b = append(b, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...)
-		return s.send(b)
+		return s.writeToolStart(ev.Block.ToolCall)
 	case llm.EventTextDelta:
 		if ev.Text == "" || s.open == thinkingBlock && ev.Index == s.index {
 			return nil
@@ -97,22 +85,12 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		if err := s.ensureStarted(); err != nil {
 			return err
 		}
-		b := s.chunk()
-		b = append(b, `{"index":0,"delta":{"content":`...)
-		b = wire.AppendString(b, ev.Text)
-		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
-		return s.send(b)
+		return s.writeTextDelta(ev.Text)
 	case llm.EventToolDelta:
 		if ev.PartialJSON == "" || s.tools == 0 || s.open != toolBlock {
 			return nil // nothing to attach it to
 		}
-		b := s.chunk()
-		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
-		b = appendInt(b, s.tool)
-		b = append(b, `,"function":{"arguments":`...)
-		b = wire.AppendString(b, ev.PartialJSON)
-		b = append(b, `}}]},"logprobs":null,"finish_reason":null}`...)
-		return s.send(b)
+		return s.writeToolDelta(ev.PartialJSON)
 	case llm.EventBlockStop, llm.EventUsage:
 		s.observe(ev)
 		return nil
@@ -121,11 +99,7 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 			return err
 		}
 		s.observe(ev)
-		b := s.chunk()
-		b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
-		b = append(b, finishReason(ev.StopReason)...)
-		b = append(b, `"}`...)
-		return s.send(b)
+		return s.writeFinish(ev.StopReason)
 	case llm.EventEnd:
 		if err := s.ensureStarted(); err != nil {
 			return err
@@ -137,6 +111,53 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		return s.flush(append(s.buf[:0], "data: [DONE]\n\n"...))
 	}
 	return nil // EventOther and unknown types have no OpenAI form
+}
+
+// writeToolStart writes the chunk that opens the tool call c (which may be
+// nil) at OpenAI index s.tool.
+func (s *StreamWriter) writeToolStart(c *llm.ToolCall) error {
+	b := s.chunk()
+	b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
+	b = appendInt(b, s.tool)
+	var id, name string
+	if c != nil {
+		id, name = c.ID, c.Name
+	}
+	b = append(b, `,"id":`...)
+	b = wire.AppendString(b, id)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = wire.AppendString(b, name)
+	b = append(b, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...)
+	return s.send(b)
+}
+
+// writeTextDelta writes a content delta chunk.
+func (s *StreamWriter) writeTextDelta(text string) error {
+	b := s.chunk()
+	b = append(b, `{"index":0,"delta":{"content":`...)
+	b = wire.AppendString(b, text)
+	b = append(b, `},"logprobs":null,"finish_reason":null}`...)
+	return s.send(b)
+}
+
+// writeToolDelta writes a delta of the open tool call's arguments.
+func (s *StreamWriter) writeToolDelta(partial string) error {
+	b := s.chunk()
+	b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
+	b = appendInt(b, s.tool)
+	b = append(b, `,"function":{"arguments":`...)
+	b = wire.AppendString(b, partial)
+	b = append(b, `}}]},"logprobs":null,"finish_reason":null}`...)
+	return s.send(b)
+}
+
+// writeFinish writes the chunk that gives the finish_reason.
+func (s *StreamWriter) writeFinish(reason llm.StopReason) error {
+	b := s.chunk()
+	b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
+	b = append(b, finishReason(reason)...)
+	b = append(b, `"}`...)
+	return s.send(b)
 }
 
 // passthrough handles an event decoded from an OpenAI stream.
