@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,8 +78,72 @@ func serveLogger(cfg *Config, e *env) *slog.Logger {
 		log.Info("soft memory limit set from limits.body_bytes_in_flight; GOMEMLIMIT overrides it", "bytes", limit)
 	}
 	// Tessera logs through klog; send that to the same JSON log.
-	klog.SetSlogLogger(log.With("component", "tessera"))
+	logTesseraTo(log.With("component", "tessera"))
 	return log
+}
+
+// tesseraLog is where klog, Tessera's logger, writes. klog's logger is a
+// process global that klog reads without a lock, so it is set only once per
+// process, to a forwardHandler; each serve run then points that at its own
+// log (the latest run's wins, as a second klog.SetSlogLogger would, but
+// without racing the first run's Tessera goroutines).
+var tesseraLog struct {
+	once sync.Once
+	to   atomic.Pointer[slog.Handler]
+}
+
+// logTesseraTo sends Tessera's klog lines to log from now on.
+func logTesseraTo(log *slog.Logger) {
+	h := log.Handler()
+	tesseraLog.to.Store(&h)
+	tesseraLog.once.Do(func() { klog.SetSlogLogger(slog.New(forwardHandler{})) })
+}
+
+// forwardHandler passes each record to the handler tesseraLog.to holds at
+// the time, with the attributes and groups added by WithAttrs and
+// WithGroup, in order.
+type forwardHandler struct{ with []handlerStep }
+
+// handlerStep is one WithGroup (group set) or WithAttrs call.
+type handlerStep struct {
+	group string
+	attrs []slog.Attr
+}
+
+func (f forwardHandler) handler() slog.Handler {
+	h := *tesseraLog.to.Load()
+	for _, s := range f.with {
+		if s.group != "" {
+			h = h.WithGroup(s.group)
+		} else {
+			h = h.WithAttrs(s.attrs)
+		}
+	}
+	return h
+}
+
+// Enabled asks the current handler without the added attributes and
+// groups, which don't change which levels it logs.
+func (f forwardHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return (*tesseraLog.to.Load()).Enabled(ctx, l)
+}
+
+func (f forwardHandler) Handle(ctx context.Context, r slog.Record) error {
+	return f.handler().Handle(ctx, r)
+}
+
+func (f forwardHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return f
+	}
+	return forwardHandler{append(slices.Clip(f.with), handlerStep{attrs: slices.Clone(attrs)})}
+}
+
+func (f forwardHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return f
+	}
+	return forwardHandler{append(slices.Clip(f.with), handlerStep{group: name})}
 }
 
 // server is what `brightline serve` runs: the gateway, the services it
