@@ -127,16 +127,7 @@ func writeExposureTable(w io.Writer, rows []exposure.Row, f exposure.Filter) err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PRINCIPAL\tVENDOR\tPROVIDER/MODEL\tROUTES\tREQUESTS\tTOKENS IN/OUT\tFIRST SEEN\tLAST USED\tALTERNATIVE")
-	principals := map[string]bool{}
-	movable := map[string]bool{}
-	var requests int64
-	first := rows[0].FirstSeen
 	for _, r := range rows {
-		principals[r.PrincipalID] = true
-		requests += r.Requests
-		if r.FirstSeen.Before(first) {
-			first = r.FirstSeen
-		}
 		alt := "none"
 		switch {
 		case r.Alternative:
@@ -145,11 +136,6 @@ func writeExposureTable(w io.Writer, rows []exposure.Row, f exposure.Filter) err
 			alt = "route gone: " + strings.Join(r.Unrouted, ", ")
 		case len(r.Alternatives) > 0:
 			alt = "some routes: " + strings.Join(r.Alternatives, ", ")
-		}
-		if !r.Alternative {
-			movable[r.PrincipalID] = false
-		} else if _, seen := movable[r.PrincipalID]; !seen {
-			movable[r.PrincipalID] = true
 		}
 		name := r.PrincipalID
 		if r.PrincipalName != "" {
@@ -162,18 +148,13 @@ func writeExposureTable(w io.Writer, rows []exposure.Row, f exposure.Filter) err
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	ready := 0
-	for _, ok := range movable {
-		if ok {
-			ready++
-		}
-	}
 	subject := "Traffic"
 	if f.Vendor != "" {
 		subject = "Vendor " + f.Vendor
 	}
+	sum := exposure.Summarize(rows)
 	_, err := fmt.Fprintf(w, "\n%s: %d principals, %d requests%s, first seen %s; %d of %d principals have an alternative route for all of it.\n",
-		subject, len(principals), requests, window, first.UTC().Format("2006-01-02"), ready, len(principals))
+		subject, sum.Principals, sum.Requests, window, sum.FirstSeen.UTC().Format("2006-01-02"), sum.Movable, sum.Principals)
 	return err
 }
 

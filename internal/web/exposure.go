@@ -87,8 +87,6 @@ func (e *exposurePage) serve(w http.ResponseWriter, r *http.Request, s session) 
 		e.c.render(w, r, status, "exposure.html", v)
 		return
 	}
-	principals, movable := map[string]bool{}, map[string]bool{}
-	var requests int64
 	for _, row := range rows {
 		var fs []string
 		for _, name := range exposure.AllFeatures {
@@ -97,24 +95,14 @@ func (e *exposurePage) serve(w http.ResponseWriter, r *http.Request, s session) 
 			}
 		}
 		v.Rows = append(v.Rows, exposureRow{Row: row, Features: strings.Join(fs, ", ")})
-		principals[row.PrincipalID] = true
-		requests += row.Requests
-		if ok, seen := movable[row.PrincipalID]; !seen || ok {
-			movable[row.PrincipalID] = row.Alternative
-		}
-	}
-	ready := 0
-	for _, ok := range movable {
-		if ok {
-			ready++
-		}
 	}
 	what := "All traffic"
 	if f.Vendor != "" {
 		what = "Traffic served by " + f.Vendor
 	}
+	sum := exposure.Summarize(rows)
 	v.Summary = fmt.Sprintf("%s: %d principals, %d requests; %d of %d principals have an alternative route for all of it.",
-		what, len(principals), requests, ready, len(principals))
+		what, sum.Principals, sum.Requests, sum.Movable, sum.Principals)
 	e.c.render(w, r, http.StatusOK, "exposure.html", v)
 }
 
