@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -567,87 +568,115 @@ func (c *auditCommand) stats(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	type key struct{ safeguard, rule, action string }
-	counts := map[key]int{}
-	decisions := 0
-	// byPolicy counts decisions per policy hash; signedBy says how each
-	// policy was activated, as the log records it.
-	type policyKey struct{ hash, status string }
-	byPolicy := map[policyKey]int{}
-	signedBy := map[string]string{}
+	t := newDecisionTally(since, until, audit)
 	// Entries are counted only once the whole tree they are in has been
 	// recomputed and matches the signed checkpoint: a failure discards the
 	// counts.
-	err = auditverify.VerifyTree(ctx, src, cp, true, func(i uint64, b []byte) error {
-		e, err := auditlog.ParseEntry(b)
-		if err != nil {
-			return err
-		}
-		if audit != nil {
-			audit.Add(i, e)
-		}
-		if e.Kind == auditlog.KindPolicyActivation {
-			if e.TrustHash != "" && e.Detail["note"] != "" {
-				signedBy[e.PolicyHash] = "signed (trust " + shortHash(e.TrustHash) + ")"
-			} else if _, ok := signedBy[e.PolicyHash]; !ok {
-				signedBy[e.PolicyHash] = "UNSIGNED"
-			}
-		}
-		if e.Kind != auditlog.KindDecision || e.Time.Before(since) || (!until.IsZero() && !e.Time.Before(until)) {
-			return nil
-		}
-		decisions++
-		status := signedBy[e.PolicyHash]
-		if audit != nil {
-			status = audit.Status(e.PolicyHash)
-			if status == "signed" {
-				status = "signed by the -trust set"
-			} else {
-				status += " (not signed by the -trust set)"
-			}
-		}
-		byPolicy[policyKey{dash(e.PolicyHash), dash(status)}]++
-		if len(e.Matches) == 0 {
-			counts[key{"-", "-", e.Action}]++
-		}
-		for _, m := range e.Matches {
-			counts[key{dash(m.Safeguard), dash(m.Rule), dash(m.Action)}]++
-		}
-		return nil
-	})
+	if err := auditverify.VerifyTree(ctx, src, cp, true, t.add); err != nil {
+		return err
+	}
+	t.writeRules(c.stdout)
+	fmt.Fprintln(c.stdout)
+	t.writePolicies(c.stdout)
+	fmt.Fprintf(c.stdout, "%d decisions in %d verified entries (checkpoint size %d, root %s)\n", t.decisions, cp.Size, cp.Size, hex.EncodeToString(cp.Hash[:]))
+	return nil
+}
+
+// decisionTally counts the decisions of `brightline audit stats` made in
+// [since, until) (a zero until is open), by safeguard, rule and action, and
+// by policy and how that policy was signed.
+type decisionTally struct {
+	since, until time.Time
+	audit        *auditlog.TrustAudit // the -trust set's judge, or nil
+
+	decisions int
+	byRule    map[ruleKey]int
+	byPolicy  map[policyKey]int
+	// signedBy says how each policy was activated, as the log records it.
+	signedBy map[string]string
+}
+
+type ruleKey struct{ safeguard, rule, action string }
+
+type policyKey struct{ hash, status string }
+
+func newDecisionTally(since, until time.Time, audit *auditlog.TrustAudit) *decisionTally {
+	return &decisionTally{since: since, until: until, audit: audit,
+		byRule: map[ruleKey]int{}, byPolicy: map[policyKey]int{}, signedBy: map[string]string{}}
+}
+
+// add counts entry i, b, of the log; it is VerifyTree's callback.
+func (t *decisionTally) add(i uint64, b []byte) error {
+	e, err := auditlog.ParseEntry(b)
 	if err != nil {
 		return err
 	}
-	keys := make([]key, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
+	if t.audit != nil {
+		t.audit.Add(i, e)
 	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if d := counts[b] - counts[a]; d != 0 {
+	if e.Kind == auditlog.KindPolicyActivation {
+		if e.TrustHash != "" && e.Detail["note"] != "" {
+			t.signedBy[e.PolicyHash] = "signed (trust " + shortHash(e.TrustHash) + ")"
+		} else if _, ok := t.signedBy[e.PolicyHash]; !ok {
+			t.signedBy[e.PolicyHash] = "UNSIGNED"
+		}
+	}
+	if e.Kind != auditlog.KindDecision || e.Time.Before(t.since) || (!t.until.IsZero() && !e.Time.Before(t.until)) {
+		return nil
+	}
+	t.decisions++
+	t.byPolicy[policyKey{dash(e.PolicyHash), dash(t.policyStatus(e.PolicyHash))}]++
+	if len(e.Matches) == 0 {
+		t.byRule[ruleKey{"-", "-", e.Action}]++
+	}
+	for _, m := range e.Matches {
+		t.byRule[ruleKey{dash(m.Safeguard), dash(m.Rule), dash(m.Action)}]++
+	}
+	return nil
+}
+
+// policyStatus says how the policy with hash was signed: as the log
+// records its activation, or, given a -trust set, whether that set signed
+// it.
+func (t *decisionTally) policyStatus(hash string) string {
+	if t.audit == nil {
+		return t.signedBy[hash]
+	}
+	status := t.audit.Status(hash)
+	if status == "signed" {
+		return "signed by the -trust set"
+	}
+	return status + " (not signed by the -trust set)"
+}
+
+// writeRules writes the decisions per safeguard, rule and action, most
+// first.
+func (t *decisionTally) writeRules(w io.Writer) {
+	keys := slices.Collect(maps.Keys(t.byRule))
+	slices.SortFunc(keys, func(a, b ruleKey) int {
+		if d := t.byRule[b] - t.byRule[a]; d != 0 {
 			return d
 		}
 		return strings.Compare(a.safeguard+"\x00"+a.rule+"\x00"+a.action, b.safeguard+"\x00"+b.rule+"\x00"+b.action)
 	})
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SAFEGUARD\tRULE\tACTION\tDECISIONS")
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", k.safeguard, k.rule, k.action, counts[k])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", k.safeguard, k.rule, k.action, t.byRule[k])
 	}
 	tw.Flush()
-	pkeys := make([]policyKey, 0, len(byPolicy))
-	for k := range byPolicy {
-		pkeys = append(pkeys, k)
-	}
-	slices.SortFunc(pkeys, func(a, b policyKey) int { return strings.Compare(a.hash+a.status, b.hash+b.status) })
-	fmt.Fprintln(c.stdout)
-	tw = tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+}
+
+// writePolicies writes the decisions per policy and how it was signed.
+func (t *decisionTally) writePolicies(w io.Writer) {
+	keys := slices.Collect(maps.Keys(t.byPolicy))
+	slices.SortFunc(keys, func(a, b policyKey) int { return strings.Compare(a.hash+a.status, b.hash+b.status) })
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "POLICY\tTRUST\tDECISIONS")
-	for _, k := range pkeys {
-		fmt.Fprintf(tw, "%s\t%s\t%d\n", k.hash, k.status, byPolicy[k])
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", k.hash, k.status, t.byPolicy[k])
 	}
 	tw.Flush()
-	fmt.Fprintf(c.stdout, "%d decisions in %d verified entries (checkpoint size %d, root %s)\n", decisions, cp.Size, cp.Size, hex.EncodeToString(cp.Hash[:]))
-	return nil
 }
 
 // shortHash abbreviates a "sha256:<hex>" hash for tables.
