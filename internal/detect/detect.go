@@ -240,61 +240,12 @@ func match(sc *scan, text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 		}
 	}
 	if isHex(c) {
-		// Cheap tests of the byte after the run of hex digits: a MAC
-		// address has a separator after two, a UUID a '-' after eight,
-		// and an IPv6 address a ':' (or a '.') after at most four.
-		h := i + 1
-		for h < len(text) && isHex(text[h]) {
-			h++
-		}
-		sep := byte(0)
-		if h < len(text) {
-			sep = text[h]
-		}
-		if h-i == 2 && (sep == ':' || sep == '-') || h-i == 8 && sep == '-' {
-			if f, ok := hexID(text, i); ok {
-				return f, true
-			}
-		}
-		if sep == ':' || sep == '.' {
-			if f, ok := ipv6(text, i); ok {
-				return f, true
-			}
+		if f, ok := matchHex(text, i); ok {
+			return f, true
 		}
 	}
 	if isDigit(c) {
-		// SSNs, cards and IMEIs share one scan of digit groups.
-		var g digitGroups
-		gok := scanGroups(&g, text, i, "- ")
-		if gok {
-			if f, ok := ssn(text, i, &g); ok {
-				return f, true
-			}
-		}
-		// IPv4 addresses and coordinates have a '.' after their first
-		// digits.
-		if d := digitsRun(text, i); d < len(text) && text[d] == '.' {
-			if f, ok := ipv4(text, i); ok {
-				return f, true
-			}
-			if f, ok := geo(text, i); ok {
-				return f, true
-			}
-		}
-		if gok {
-			// An IMEI with a plausible TAC before a card: no 15-digit
-			// card shares the IMEI reporting bodies' prefixes.
-			if f, ok := imei(text, i, &g); ok && f.Score >= Threshold {
-				return f, true
-			}
-			if f, ok := card(text, i, &g); ok {
-				return f, true
-			}
-		}
-		if f, ok := phone(sc, text, i); ok {
-			return f, true
-		}
-		if f, ok := address(text, i); ok {
+		if f, ok := matchDigits(sc, text, i); ok {
 			return f, true
 		}
 	}
@@ -308,6 +259,70 @@ func match(sc *scan, text string, i, nextAt int, fh fieldHint) (Finding, bool) {
 		return plate(text, i)
 	}
 	return Finding{}, false
+}
+
+// matchHex tries the recognizers of identifiers that start with a hex
+// digit at text[i]: MAC addresses, UUIDs and IPv6 addresses.
+func matchHex(text string, i int) (Finding, bool) {
+	// Cheap tests of the byte after the run of hex digits: a MAC address
+	// has a separator after two, a UUID a '-' after eight, and an IPv6
+	// address a ':' (or a '.') after at most four.
+	h := i + 1
+	for h < len(text) && isHex(text[h]) {
+		h++
+	}
+	sep := byte(0)
+	if h < len(text) {
+		sep = text[h]
+	}
+	if h-i == 2 && (sep == ':' || sep == '-') || h-i == 8 && sep == '-' {
+		if f, ok := hexID(text, i); ok {
+			return f, true
+		}
+	}
+	if sep == ':' || sep == '.' {
+		if f, ok := ipv6(text, i); ok {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
+// matchDigits tries, in order, the recognizers of identifiers that start
+// with a digit at text[i]: SSNs, IPv4 addresses, coordinates, IMEIs,
+// cards, phone numbers and street addresses.
+func matchDigits(sc *scan, text string, i int) (Finding, bool) {
+	// SSNs, cards and IMEIs share one scan of digit groups.
+	var g digitGroups
+	gok := scanGroups(&g, text, i, "- ")
+	if gok {
+		if f, ok := ssn(text, i, &g); ok {
+			return f, true
+		}
+	}
+	// IPv4 addresses and coordinates have a '.' after their first digits.
+	if d := digitsRun(text, i); d < len(text) && text[d] == '.' {
+		if f, ok := ipv4(text, i); ok {
+			return f, true
+		}
+		if f, ok := geo(text, i); ok {
+			return f, true
+		}
+	}
+	if gok {
+		// An IMEI with a plausible TAC before a card: no 15-digit card
+		// shares the IMEI reporting bodies' prefixes.
+		if f, ok := imei(text, i, &g); ok && f.Score >= Threshold {
+			return f, true
+		}
+		if f, ok := card(text, i, &g); ok {
+			return f, true
+		}
+	}
+	if f, ok := phone(sc, text, i); ok {
+		return f, true
+	}
+	return address(text, i)
 }
 
 // plateAhead reports whether text[i:] starts with a plate-shaped token, so
