@@ -338,76 +338,18 @@ func imeiBody(d []byte) bool {
 // phone finds a candidate in the shapes people write phone numbers in, then
 // parses and validates it with libphonenumber (default region US).
 func phone(sc *scan, text string, i int) (Finding, bool) {
-	n := len(text)
 	j := i
 	plus := text[j] == '+'
 	if plus {
 		j++
 	}
-	var lens [8]int
-	ng, nd, paren := 0, 0, -1
-	end := j
-	for {
-		if j < n && text[j] == '(' {
-			k := digitsRun(text, j+1)
-			if paren >= 0 || k >= n || text[k] != ')' || ng == len(lens) {
-				return Finding{}, false
-			}
-			paren = ng
-			lens[ng] = k - (j + 1)
-			ng++
-			nd += k - (j + 1)
-			j = k + 1
-			end = j
-			if j < n && isDigit(text[j]) {
-				continue
-			}
-		} else {
-			k := digitsRun(text, j)
-			if k == j || ng == len(lens) {
-				return Finding{}, false
-			}
-			lens[ng] = k - j
-			ng++
-			nd += k - j
-			j = k
-			end = j
-		}
-		if nd > 15 {
-			return Finding{}, false
-		}
-		if j+1 < n && (text[j] == ' ' || text[j] == '-' || text[j] == '.' || text[j] == '_' || text[j] == '/') && (isDigit(text[j+1]) || text[j+1] == '(') {
-			j++
-			continue
-		}
-		break
-	}
-	if !boundaryAt(text, end) {
+	var g phoneGroups
+	end, ok := g.scan(text, j)
+	if !ok || !boundaryAt(text, end) {
 		return Finding{}, false
 	}
-	var base float64
-	us := func(want ...int) bool {
-		if ng != len(want) {
-			return false
-		}
-		for k, l := range want {
-			if lens[k] != l {
-				return false
-			}
-		}
-		return true
-	}
-	switch {
-	case plus:
-		if nd < 8 || (paren >= 0 && paren != 1) {
-			return Finding{}, false
-		}
-		base = 0.7
-	case us(3, 3, 4) && paren <= 0, us(1, 3, 3, 4) && text[i] == '1' && (paren < 0 || paren == 1):
-		base = 0.7
-	case (us(10) || us(11) && text[i] == '1') && paren < 0:
-		base = 0.3
-	default:
+	base, ok := g.base(plus, text[i] == '1')
+	if !ok {
 		return Finding{}, false
 	}
 	// Score before validating: libphonenumber is the costliest step in Find,
@@ -417,6 +359,95 @@ func phone(sc *scan, text string, i int) (Finding, bool) {
 		return Finding{}, false
 	}
 	return Finding{Type: TypePhone, Start: i, End: end, Score: s, Evidence: ev}, true
+}
+
+// phoneGroups is the digit groups of a phone number candidate.
+type phoneGroups struct {
+	lens  [8]int // the digits in each group
+	n     int    // the number of groups
+	nd    int    // the digits in all groups
+	paren int    // the group written in parentheses, or -1
+}
+
+// scan reads the digit groups from text[j], separated by one space, '-',
+// '.', '_' or '/', with at most one group in parentheses, and returns the
+// end of the last group. ok is false for more than eight groups or
+// fifteen digits, or a parenthesis that does not hold one group of digits.
+func (g *phoneGroups) scan(text string, j int) (end int, ok bool) {
+	n := len(text)
+	g.paren = -1
+	end = j
+	for {
+		if j < n && text[j] == '(' {
+			k := digitsRun(text, j+1)
+			if g.paren >= 0 || k >= n || text[k] != ')' || g.n == len(g.lens) {
+				return 0, false
+			}
+			g.paren = g.n
+			g.add(k - (j + 1))
+			j = k + 1
+			end = j
+			if j < n && isDigit(text[j]) {
+				continue
+			}
+		} else {
+			k := digitsRun(text, j)
+			if k == j || g.n == len(g.lens) {
+				return 0, false
+			}
+			g.add(k - j)
+			j = k
+			end = j
+		}
+		if g.nd > 15 {
+			return 0, false
+		}
+		if j+1 < n && (text[j] == ' ' || text[j] == '-' || text[j] == '.' || text[j] == '_' || text[j] == '/') && (isDigit(text[j+1]) || text[j+1] == '(') {
+			j++
+			continue
+		}
+		return end, true
+	}
+}
+
+// add appends a group of d digits; the caller has checked there is room.
+func (g *phoneGroups) add(d int) {
+	g.lens[g.n] = d
+	g.n++
+	g.nd += d
+}
+
+// base returns the score of a phone number shaped as g before its context
+// counts: 0.7 for an international number (plus) of eight digits or more,
+// or a US number in groups (3-3-4, or 1-3-3-4 when one says it starts with
+// 1), 0.3 for ten or eleven digits run together. ok is false for any
+// other shape.
+func (g *phoneGroups) base(plus, one bool) (base float64, ok bool) {
+	switch {
+	case plus:
+		if g.nd < 8 || (g.paren >= 0 && g.paren != 1) {
+			return 0, false
+		}
+		return 0.7, true
+	case g.are(3, 3, 4) && g.paren <= 0, g.are(1, 3, 3, 4) && one && (g.paren < 0 || g.paren == 1):
+		return 0.7, true
+	case (g.are(10) || g.are(11) && one) && g.paren < 0:
+		return 0.3, true
+	}
+	return 0, false
+}
+
+// are reports whether g's groups have the lengths want.
+func (g *phoneGroups) are(want ...int) bool {
+	if g.n != len(want) {
+		return false
+	}
+	for k, l := range want {
+		if g.lens[k] != l {
+			return false
+		}
+	}
+	return true
 }
 
 // validPhone parses s with default region US and validates it; see
