@@ -176,7 +176,11 @@ func Link(text string, fs []Finding) ([]Subject, []int) {
 }
 
 // link is Link with the offsets of the US-person signals that are not
-// findings (ZIP and US state fields) already known.
+// findings (ZIP and US state fields) already known. It groups the
+// findings, in order, then makes a subject of each group (subjectsOf). A
+// group starts with each unit, or where its findings stop being one
+// person's (see findingGroup.ends); a unit without a name just after a
+// named group may attach to it instead (see attaches).
 func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 	of := make([]int, len(fs))
 	for i := range of {
@@ -186,7 +190,27 @@ func link(text string, fs []Finding, us []int) ([]Subject, []int) {
 		return nil, of
 	}
 	units := unitsOf(text, fs)
-	groups := groupFindings(text, fs, units)
+	// groups is built here, not in a function returning it, so that its
+	// first backing store may live on the stack.
+	var groups []*findingGroup
+	var cur *findingGroup
+	lastNamed := -1 // index in groups of the latest group with a PERSON
+	for i, f := range fs {
+		u := units.of[i]
+		newUnit := cur == nil || cur.unit != u
+		if newUnit && lastNamed >= 0 && attaches(text, fs, units, i, groups[lastNamed]) {
+			cur = groups[lastNamed]
+		} else if newUnit || cur.ends(f.Type) {
+			cur = &findingGroup{unit: u, pos: len(groups)}
+			groups = append(groups, cur)
+		}
+		cur.idx = append(cur.idx, i)
+		cur.types.add(f.Type)
+		if f.Type == TypePerson {
+			cur.person = true
+			lastNamed = cur.pos
+		}
+	}
 	subs := subjectsOf(text, fs, units, groups, us, of)
 	return subs, of
 }
@@ -200,43 +224,14 @@ type findingGroup struct {
 	pos    int // index in groups
 }
 
-// groupFindings groups fs, in order. A group starts with each unit, and
-// within a unit with a second PERSON, or with a finding of a type the
-// group already holds unless it is named and the type repeatable. A unit
-// without a name just after a named group may attach to it instead (see
-// attaches).
-func groupFindings(text string, fs []Finding, units *unitSet) []*findingGroup {
-	var groups []*findingGroup
-	var cur *findingGroup
-	lastNamed := -1 // index in groups of the latest group with a PERSON
-	for i, f := range fs {
-		u := units.of[i]
-		switch {
-		case cur == nil || cur.unit != u:
-			if lastNamed >= 0 && attaches(text, fs, units, i, groups[lastNamed]) {
-				cur = groups[lastNamed]
-			} else {
-				cur = newGroup(&groups, u)
-			}
-		case f.Type == TypePerson && cur.person ||
-			f.Type != TypePerson && cur.types.get(f.Type) > 0 && (!cur.person || !repeatable(f.Type)):
-			cur = newGroup(&groups, u)
-		}
-		cur.idx = append(cur.idx, i)
-		cur.types.add(f.Type)
-		if f.Type == TypePerson {
-			cur.person = true
-			lastNamed = cur.pos
-		}
+// ends reports whether a finding of type typ in g's unit starts a group of
+// its own: a second PERSON, or a type g already holds, unless g is named
+// and the type repeatable.
+func (g *findingGroup) ends(typ string) bool {
+	if typ == TypePerson {
+		return g.person
 	}
-	return groups
-}
-
-// newGroup appends a group for unit u to *groups and returns it.
-func newGroup(groups *[]*findingGroup, u int) *findingGroup {
-	g := &findingGroup{unit: u, pos: len(*groups)}
-	*groups = append(*groups, g)
-	return g
+	return g.types.get(typ) > 0 && (!g.person || !repeatable(typ))
 }
 
 // attaches reports whether fs[i], the first finding of its unit, starts a
