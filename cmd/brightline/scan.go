@@ -59,15 +59,76 @@ func runScan(ctx context.Context, args []string, e *env) error {
 // dataDir holds the default attestation key, scan.key. It writes the
 // report to stdout (or -o FILE) and messages to stderr.
 func scanTree(ctx context.Context, args []string, dataDir string, e *env) error {
+	o, err := parseScanArgs(args, e)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	profile, err := scan.LoadProfile(o.vendor)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
+		var uv *scan.UnknownVendorError
+		if errors.As(err, &uv) {
+			return errUsage
+		}
+		return errScanFailed
+	}
+
+	start := time.Now()
+	res, err := scan.Scan(ctx, o.path, profile, scan.Options{IncludeVendored: o.vendored})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
+		return errScanFailed
+	}
+
+	var attestation []byte
+	if len(res.Findings) == 0 {
+		attestation, err = scanAttest(res, profile, start, o.keyFile, dataDir, e.stderr)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
+			return errScanFailed
+		}
+		if o.attFile != "" {
+			if err := os.WriteFile(o.attFile, attestation, 0o644); err != nil {
+				fmt.Fprintf(e.stderr, "brightline scan: couldn't write attestation: %v\n", err)
+				return errScanFailed
+			}
+		}
+	}
+
+	if err := writeScanReport(o, res, profile, start, attestation, e); err != nil {
+		fmt.Fprintf(e.stderr, "brightline scan: couldn't write report: %v\n", err)
+		return errScanFailed
+	}
+	if o.failOn && len(scan.Exposure(res.Findings)) > 0 {
+		return errScanExposure
+	}
+	return nil
+}
+
+// scanOptions are the arguments of "brightline scan".
+type scanOptions struct {
+	path, vendor, format      string
+	failOn, vendored          bool
+	keyFile, outFile, attFile string
+}
+
+// parseScanArgs parses the arguments of "brightline scan", flags before or
+// after the one PATH. It returns flag.ErrHelp for -h, and errUsage, with
+// the problem written to stderr, for arguments it can't use.
+func parseScanArgs(args []string, e *env) (scanOptions, error) {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	vendor := fs.String("vendor", "", "vendor profile: "+strings.Join(scan.Vendors(), ", "))
-	format := fs.String("format", "table", "output format: table, json, sarif or cyclonedx")
-	failOn := fs.Bool("fail-on-exposure", false, "exit 1 when exposure is found (possible routes do not count)")
-	vendored := fs.Bool("include-vendored", false, "also scan vendored trees, build outputs and generated files")
-	keyFile := fs.String("key", "", "note signer key `FILE` for the attestation (default DATADIR/scan.key)")
-	outFile := fs.String("o", "", "write the report to `FILE` instead of standard output")
-	attFile := fs.String("attestation", "", "also write the attestation note to `FILE`")
+	var o scanOptions
+	fs.StringVar(&o.vendor, "vendor", "", "vendor profile: "+strings.Join(scan.Vendors(), ", "))
+	fs.StringVar(&o.format, "format", "table", "output format: table, json, sarif or cyclonedx")
+	fs.BoolVar(&o.failOn, "fail-on-exposure", false, "exit 1 when exposure is found (possible routes do not count)")
+	fs.BoolVar(&o.vendored, "include-vendored", false, "also scan vendored trees, build outputs and generated files")
+	fs.StringVar(&o.keyFile, "key", "", "note signer key `FILE` for the attestation (default DATADIR/scan.key)")
+	fs.StringVar(&o.outFile, "o", "", "write the report to `FILE` instead of standard output")
+	fs.StringVar(&o.attFile, "attestation", "", "also write the attestation note to `FILE`")
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, scanUsage)
 		fs.PrintDefaults()
@@ -79,9 +140,9 @@ func scanTree(ctx context.Context, args []string, dataDir string, e *env) error 
 	for {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil
+				return o, err
 			}
-			return errUsage
+			return o, errUsage
 		}
 		if fs.NArg() == 0 {
 			break
@@ -92,52 +153,30 @@ func scanTree(ctx context.Context, args []string, dataDir string, e *env) error 
 	if len(paths) != 1 {
 		fmt.Fprintf(e.stderr, "brightline scan: want exactly one PATH, got %d\n", len(paths))
 		fs.Usage()
-		return errUsage
+		return o, errUsage
 	}
-	if *vendor == "" {
+	o.path = paths[0]
+	if o.vendor == "" {
 		fmt.Fprintf(e.stderr, "brightline scan: --vendor is required: one of %s\n", strings.Join(scan.Vendors(), ", "))
-		return errUsage
+		return o, errUsage
 	}
-	switch *format {
+	switch o.format {
 	case "table", "json", "sarif", "cyclonedx":
 	default:
-		fmt.Fprintf(e.stderr, "brightline scan: unknown format %q: want table, json, sarif or cyclonedx\n", *format)
-		return errUsage
+		fmt.Fprintf(e.stderr, "brightline scan: unknown format %q: want table, json, sarif or cyclonedx\n", o.format)
+		return o, errUsage
 	}
-	profile, err := scan.LoadProfile(*vendor)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
-		var uv *scan.UnknownVendorError
-		if errors.As(err, &uv) {
-			return errUsage
-		}
-		return errScanFailed
-	}
+	return o, nil
+}
 
-	start := time.Now()
-	res, err := scan.Scan(ctx, paths[0], profile, scan.Options{IncludeVendored: *vendored})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
-		return errScanFailed
-	}
-
-	var attestation []byte
-	if len(res.Findings) == 0 {
-		attestation, err = scanAttest(res, profile, start, *keyFile, dataDir, e.stderr)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "brightline scan: %v\n", err)
-			return errScanFailed
-		}
-		if *attFile != "" {
-			if err := os.WriteFile(*attFile, attestation, 0o644); err != nil {
-				fmt.Fprintf(e.stderr, "brightline scan: couldn't write attestation: %v\n", err)
-				return errScanFailed
-			}
-		}
-	}
-
+// writeScanReport writes the report on res in o.format to o.outFile, or
+// stdout if that is empty. The attestation of a clean scan goes into the
+// table and JSON reports; with the formats that have no place for it, it
+// goes to stderr unless o.attFile holds it.
+func writeScanReport(o scanOptions, res *scan.Result, profile *scan.Profile, start time.Time, attestation []byte, e *env) error {
 	var out bytes.Buffer
-	switch *format {
+	var err error
+	switch o.format {
 	case "table":
 		err = scan.WriteTable(&out, res, profile, attestation)
 	case "json":
@@ -147,25 +186,18 @@ func scanTree(ctx context.Context, args []string, dataDir string, e *env) error 
 	case "cyclonedx":
 		err = scan.WriteCycloneDX(&out, res, profile, start)
 	}
-	if err == nil && attestation != nil && (*format == "sarif" || *format == "cyclonedx") && *attFile == "" {
+	if err != nil {
+		return err
+	}
+	if attestation != nil && (o.format == "sarif" || o.format == "cyclonedx") && o.attFile == "" {
 		// These formats have no place for it; don't lose it.
 		fmt.Fprintf(e.stderr, "no exposure found; attestation:\n%s", attestation)
 	}
-	if err == nil {
-		if *outFile != "" {
-			err = os.WriteFile(*outFile, out.Bytes(), 0o644)
-		} else {
-			_, err = e.stdout.Write(out.Bytes())
-		}
+	if o.outFile != "" {
+		return os.WriteFile(o.outFile, out.Bytes(), 0o644)
 	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "brightline scan: couldn't write report: %v\n", err)
-		return errScanFailed
-	}
-	if *failOn && len(scan.Exposure(res.Findings)) > 0 {
-		return errScanExposure
-	}
-	return nil
+	_, err = e.stdout.Write(out.Bytes())
+	return err
 }
 
 // scanAttest signs a "no exposure found" attestation for res, with the
