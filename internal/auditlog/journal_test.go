@@ -347,9 +347,50 @@ func TestBehindMMD(t *testing.T) {
 	if st.Degraded != "" || st.Lag != 0 || st.Size != 2 || st.LastError == "" {
 		t.Errorf("status after catching up: got %+v, want ok, no lag, the last error kept as history", st)
 	}
+	// The batch that caught up waited 1.001s for the integrator, then
+	// had its index rows written and was sequenced; failed attempts are
+	// not counted.
+	phases := histograms(t, reg, "brightline_audit_integrate_seconds", "phase")
+	if q := phases["queued"]; q.count != 1 || q.sum != 1.001 {
+		t.Errorf("queued phase: got %d batches, %gs in all; want 1 batch that waited 1.001s", q.count, q.sum)
+	}
+	for _, p := range []string{"index", "tessera"} {
+		if phases[p].count != 1 {
+			t.Errorf("%s phase: got %d batches, want 1", p, phases[p].count)
+		}
+	}
 	if r, err := tl.Append(ctx, decision(3), nil); err != nil || r.Index != 2 {
 		t.Errorf("append after catching up: got %d, %v; want index 2", r.Index, err)
 	}
+}
+
+type histogram struct {
+	count uint64
+	sum   float64
+}
+
+// histograms reads the histogram name in reg by the value of its label.
+func histograms(t *testing.T, reg *prometheus.Registry, name, label string) map[string]histogram {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]histogram{}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label {
+					h := m.GetHistogram()
+					out[lp.GetValue()] = histogram{h.GetSampleCount(), h.GetSampleSum()}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // gauges reads reg's gauges by name.

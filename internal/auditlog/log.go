@@ -870,7 +870,9 @@ func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*jo
 			return 0, err
 		}
 	}
+	l.m.integrate.WithLabelValues("queued").Observe(max(l.cfg.Now().Sub(batch[0].time), 0).Seconds())
 	if l.cfg.Index != nil {
+		start := time.Now()
 		recs := make([]store.AuditRecord, len(batch))
 		for i, r := range batch {
 			recs[i] = r.index
@@ -883,6 +885,7 @@ func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*jo
 		if err := l.index(ctx, recs); err != nil {
 			return 0, err
 		}
+		l.m.integrate.WithLabelValues("index").Observe(time.Since(start).Seconds())
 	}
 	if h := l.testHooks.Load(); h != nil && h.add != nil {
 		add = h.add(add)
@@ -933,6 +936,7 @@ func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*jo
 	}()
 	select {
 	case r := <-done:
+		l.m.integrate.WithLabelValues("tessera").Observe(time.Since(start).Seconds())
 		return r.n, r.err
 	case <-ctx.Done():
 		return 0, fmt.Errorf("%w: %w", errUnresolved, ctx.Err())

@@ -14,6 +14,7 @@ type metrics struct {
 	appends   *prometheus.CounterVec
 	latency   prometheus.Histogram
 	published prometheus.Gauge
+	integrate *prometheus.HistogramVec
 	size      prometheus.GaugeFunc
 	cols      []prometheus.Collector
 }
@@ -30,6 +31,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time for Append to return: the entry durable in the journal (or, when sequenced, in the log and indexed).",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
 		}),
+		// What the integration lag is made of, batch by batch: how long
+		// the batch's oldest record waited for the integrator (queued),
+		// then writing the batch's index rows (index), then Tessera
+		// sequencing it (tessera: its batch age and its fsyncs).
+		integrate: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "brightline_audit_integrate_seconds",
+			Help:    "Integration of one batch of journal entries, by phase: queued (age of its oldest entry when the batch starts), index (writing its index rows), tessera (sequencing it into the tree).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"phase"}),
 		published: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "brightline_audit_published_size",
 			Help: "Tree size of the latest checkpoint that meets the witness quorum.",
@@ -62,7 +72,7 @@ func (m *metrics) setStatus(l *Log) {
 		Name: "brightline_audit_integration_lag_seconds",
 		Help: "Age of the oldest journal entry not yet integrated; past the MMD, appends are refused.",
 	}, func() float64 { _, _, age := l.lag(); return age.Seconds() })
-	m.cols = []prometheus.Collector{m.appends, m.latency, m.published, m.size, journal, lag, lagAge}
+	m.cols = []prometheus.Collector{m.appends, m.latency, m.integrate, m.published, m.size, journal, lag, lagAge}
 	if m.reg == nil {
 		return
 	}
