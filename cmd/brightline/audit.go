@@ -264,27 +264,8 @@ func (c *auditCommand) verify(ctx context.Context, args []string) error {
 
 	var state auditverify.State
 	if !*noState {
-		if *statePath == "" {
-			if *statePath, err = auditverify.DefaultStatePath(); err != nil {
-				return err
-			}
-		}
-		if state, err = auditverify.LoadState(*statePath); err != nil {
+		if *statePath, state, err = c.checkRemembered(ctx, *statePath, lf.key, src, pol, cp); err != nil {
 			return err
-		}
-		if old, ok := state[auditStateKey(cp.Origin, lf.key)]; ok {
-			oldPol := pol
-			oldPol.Quorum = 0 // the quorum was checked when it was saved
-			oc, err := oldPol.Verify([]byte(old))
-			if err != nil {
-				return fmt.Errorf("remembered checkpoint in %s: %w", *statePath, err)
-			}
-			if err := auditverify.CheckConsistency(ctx, src, oc, cp); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "consistency: extends the checkpoint of size %d seen before\n", oc.Size)
-		} else {
-			fmt.Fprintf(c.stdout, "consistency: first checkpoint seen for %s; remembering it\n", cp.Origin)
 		}
 	}
 
@@ -292,6 +273,66 @@ func (c *auditCommand) verify(ctx context.Context, args []string) error {
 	if audit != nil && !entries {
 		return auditUsageError{errors.New("-trust reads entries: give -auditor-key for a log URL")}
 	}
+	if err := c.verifyTree(ctx, src, cp, entries, audit); err != nil {
+		return err
+	}
+	if !*noState {
+		state[auditStateKey(cp.Origin, lf.key)] = string(cp.Note)
+		if err := auditverify.SaveState(*statePath, state); err != nil {
+			return err
+		}
+	}
+	if audit != nil {
+		if err := c.reportTrust(audit); err != nil {
+			return err
+		}
+	}
+	if *receiptsFile != "" {
+		if err := c.verifyReceipts(ctx, *receiptsFile, src, pol, cp, time.Now()); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(c.stdout, "OK")
+	return nil
+}
+
+// checkRemembered checks that cp extends the checkpoint of its log that
+// the state file at path (default: auditverify.DefaultStatePath) remembers
+// for key, if any. It returns the path and the state read from it, for the
+// caller to remember cp in once cp is verified.
+func (c *auditCommand) checkRemembered(ctx context.Context, path, key string, src auditverify.Source, pol auditverify.Policy, cp auditverify.Checkpoint) (string, auditverify.State, error) {
+	var err error
+	if path == "" {
+		if path, err = auditverify.DefaultStatePath(); err != nil {
+			return "", nil, err
+		}
+	}
+	state, err := auditverify.LoadState(path)
+	if err != nil {
+		return "", nil, err
+	}
+	old, ok := state[auditStateKey(cp.Origin, key)]
+	if !ok {
+		fmt.Fprintf(c.stdout, "consistency: first checkpoint seen for %s; remembering it\n", cp.Origin)
+		return path, state, nil
+	}
+	oldPol := pol
+	oldPol.Quorum = 0 // the quorum was checked when it was saved
+	oc, err := oldPol.Verify([]byte(old))
+	if err != nil {
+		return "", nil, fmt.Errorf("remembered checkpoint in %s: %w", path, err)
+	}
+	if err := auditverify.CheckConsistency(ctx, src, oc, cp); err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintf(c.stdout, "consistency: extends the checkpoint of size %d seen before\n", oc.Size)
+	return path, state, nil
+}
+
+// verifyTree recomputes the tree of cp from src, from its entries if
+// entries is true (handing each to audit, if not nil), else from its hash
+// tiles.
+func (c *auditCommand) verifyTree(ctx context.Context, src auditverify.Source, cp auditverify.Checkpoint, entries bool, audit *auditlog.TrustAudit) error {
 	if err := auditverify.VerifyTree(ctx, src, cp, entries, func(i uint64, b []byte) error {
 		e, err := auditlog.ParseEntry(b)
 		if err != nil {
@@ -309,32 +350,25 @@ func (c *auditCommand) verify(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintf(c.stdout, "tree: recomputed from the hash tiles; every tile and the root match (give -auditor-key to check the entries too)\n")
 	}
-	if !*noState {
-		state[auditStateKey(cp.Origin, lf.key)] = string(cp.Note)
-		if err := auditverify.SaveState(*statePath, state); err != nil {
-			return err
-		}
-	}
-	if audit != nil {
-		if len(audit.Findings) > 0 {
-			for _, f := range audit.Findings {
-				fmt.Fprintf(c.stdout, "TRUST: %s\n", f)
-			}
-			if audit.BadDecisions > 10 {
-				fmt.Fprintf(c.stdout, "TRUST: … and %d more decisions under untrusted policies\n", audit.BadDecisions-10)
-			}
-			return fmt.Errorf("the log breaks the trust set: %d activations or trust changes it did not sign, and %d decisions or forwarded requests made under a policy it did not sign",
-				len(audit.Findings)-min(audit.BadDecisions, 10), audit.BadDecisions)
-		}
-		fmt.Fprintf(c.stdout, "trust: every policy activation is signed by a threshold of the trust set, and every decision was made under one (trust set now %s)\n", audit.Trust().Hash())
-	}
-	if *receiptsFile != "" {
-		if err := c.verifyReceipts(ctx, *receiptsFile, src, pol, cp, time.Now()); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(c.stdout, "OK")
 	return nil
+}
+
+// reportTrust writes what audit found, the first ten decisions under an
+// untrusted policy at most, and returns an error if the log breaks the
+// trust set.
+func (c *auditCommand) reportTrust(audit *auditlog.TrustAudit) error {
+	if len(audit.Findings) == 0 {
+		fmt.Fprintf(c.stdout, "trust: every policy activation is signed by a threshold of the trust set, and every decision was made under one (trust set now %s)\n", audit.Trust().Hash())
+		return nil
+	}
+	for _, f := range audit.Findings {
+		fmt.Fprintf(c.stdout, "TRUST: %s\n", f)
+	}
+	if audit.BadDecisions > 10 {
+		fmt.Fprintf(c.stdout, "TRUST: … and %d more decisions under untrusted policies\n", audit.BadDecisions-10)
+	}
+	return fmt.Errorf("the log breaks the trust set: %d activations or trust changes it did not sign, and %d decisions or forwarded requests made under a policy it did not sign",
+		len(audit.Findings)-min(audit.BadDecisions, 10), audit.BadDecisions)
 }
 
 // verifyReceipts checks every receipt in path against the verified
