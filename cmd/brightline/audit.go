@@ -742,70 +742,19 @@ func (c *auditCommand) open(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := bodyOpener{c: c, src: src, cp: cp, rid: rid}
 	opened, gone := 0, 0
-	var key *auditlog.BodyKey // loaded at the first sealed row
 	for _, r := range recs {
-		if r.Salt == nil && r.LogIndex >= cp.Size {
-			continue
-		}
-		if r.LogIndex >= cp.Size {
-			return fmt.Errorf("entry %d of request %q is not covered by the latest checkpoint (size %d) yet; try again in a few seconds", r.LogIndex, rid, cp.Size)
-		}
-		p, err := auditverify.ProveInclusion(ctx, src, cp, r.LogIndex)
+		got, err := o.open(ctx, r)
 		if err != nil {
 			return err
 		}
-		e, err := auditlog.ParseEntry(p.Entry)
-		if err != nil {
-			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
-		}
-		if e.Kind == auditlog.KindForward {
-			// A forward entry commits to the bytes sent upstream; the
-			// provider holds them and the salt (its Brightline-Receipt
-			// header), the gateway keeps no opening.
-			continue
-		}
-		if r.Salt == nil {
-			if e.Commitment != "" && e.RequestID == rid {
-				// Deleted after audit.body_retention.
-				fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s)\ncommitment: %s\nbody:       deleted after the retention period (audit.body_retention)\n",
-					rid, r.LogIndex, e.Kind, e.Stage, e.Commitment)
-				gone++
-			}
-			continue
-		}
-		if key == nil && auditlog.Sealed(r.Salt) {
-			if key, err = auditlog.LoadBodyKey(filepath.Join(c.dataDir, auditlog.BodyKeyFile)); err != nil {
-				if errors.Is(err, auditlog.ErrNoBodyKey) {
-					return fmt.Errorf("request %q's body is encrypted with the body key, which is missing (%v): it can't be opened without it", rid, err)
-				}
-				return err
-			}
-		}
-		salt, body, err := auditlog.OpenRecord(key, filepath.Join(c.dataDir, auditlog.OpeningsDirName), r.Salt, r.Body)
-		if errors.Is(err, auditlog.ErrOpeningGone) && e.Commitment != "" && e.RequestID == rid {
-			// A large body's side file, deleted after
-			// audit.body_retention before its index row was.
-			fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s)\ncommitment: %s\nbody:       deleted after the retention period (audit.body_retention)\n",
-				rid, r.LogIndex, e.Kind, e.Stage, e.Commitment)
+		switch got {
+		case bodyOpened:
+			opened++
+		case bodyGone:
 			gone++
-			continue
 		}
-		if err != nil {
-			return fmt.Errorf("entry %d: %w", r.LogIndex, err)
-		}
-		r.Salt, r.Body = salt, body
-		got := auditlog.CommitmentHash(r.Salt, r.Body)
-		fmt.Fprintf(c.stdout, "request:    %s\nlog index:  %d (%s %s, included in checkpoint size %d)\nsalt:       %s\ncommitment: %s\nbody:\n%s\n",
-			rid, r.LogIndex, e.Kind, e.Stage, cp.Size, hex.EncodeToString(r.Salt), e.Commitment, r.Body)
-		if e.RequestID != rid {
-			return fmt.Errorf("entry %d belongs to request %q, not %q", r.LogIndex, e.RequestID, rid)
-		}
-		if got != e.Commitment {
-			return fmt.Errorf("entry %d: SHA-256(salt ‖ body) is %s, but the logged commitment is %q", r.LogIndex, got, e.Commitment)
-		}
-		fmt.Fprintf(c.stdout, "check:      SHA-256(salt ‖ body) matches the logged commitment\n")
-		opened++
 	}
 	if opened == 0 && gone > 0 {
 		return fmt.Errorf("request %q's body is gone: it was deleted after the retention period (audit.body_retention); its commitment stays in the log", rid)
@@ -814,4 +763,108 @@ func (c *auditCommand) open(ctx context.Context, args []string) error {
 		return fmt.Errorf("request %q has no content commitment to open", rid)
 	}
 	return nil
+}
+
+// bodyOpener opens the bodies of request rid's entries in the local
+// index, each checked against its commitment in the log: `audit open`.
+type bodyOpener struct {
+	c   *auditCommand
+	src auditverify.Source
+	cp  auditverify.Checkpoint
+	rid string
+	key *auditlog.BodyKey // loaded at the first sealed row
+}
+
+// bodyOutcome is what bodyOpener.open did with one index row.
+type bodyOutcome int
+
+const (
+	bodySkipped bodyOutcome = iota // nothing to open
+	bodyOpened                     // printed and matched its commitment
+	bodyGone                       // deleted after audit.body_retention
+)
+
+// open opens index row r: it proves r's entry is in the checkpoint,
+// opens the body the row keeps (unsealing it with the body key if it is
+// sealed), prints it, and checks it against the entry's commitment.
+func (o *bodyOpener) open(ctx context.Context, r store.AuditRecord) (bodyOutcome, error) {
+	if r.Salt == nil && r.LogIndex >= o.cp.Size {
+		return bodySkipped, nil
+	}
+	e, err := o.entry(ctx, r.LogIndex)
+	if err != nil {
+		return bodySkipped, err
+	}
+	if e.Kind == auditlog.KindForward {
+		// A forward entry commits to the bytes sent upstream; the
+		// provider holds them and the salt (its Brightline-Receipt
+		// header), the gateway keeps no opening.
+		return bodySkipped, nil
+	}
+	if r.Salt == nil {
+		if e.Commitment != "" && e.RequestID == o.rid {
+			// Deleted after audit.body_retention.
+			o.writeGone(r.LogIndex, e)
+			return bodyGone, nil
+		}
+		return bodySkipped, nil
+	}
+	if o.key == nil && auditlog.Sealed(r.Salt) {
+		if o.key, err = auditlog.LoadBodyKey(filepath.Join(o.c.dataDir, auditlog.BodyKeyFile)); err != nil {
+			if errors.Is(err, auditlog.ErrNoBodyKey) {
+				return bodySkipped, fmt.Errorf("request %q's body is encrypted with the body key, which is missing (%v): it can't be opened without it", o.rid, err)
+			}
+			return bodySkipped, err
+		}
+	}
+	salt, body, err := auditlog.OpenRecord(o.key, filepath.Join(o.c.dataDir, auditlog.OpeningsDirName), r.Salt, r.Body)
+	if errors.Is(err, auditlog.ErrOpeningGone) && e.Commitment != "" && e.RequestID == o.rid {
+		// A large body's side file, deleted after
+		// audit.body_retention before its index row was.
+		o.writeGone(r.LogIndex, e)
+		return bodyGone, nil
+	}
+	if err != nil {
+		return bodySkipped, fmt.Errorf("entry %d: %w", r.LogIndex, err)
+	}
+	return bodyOpened, o.check(r.LogIndex, e, salt, body)
+}
+
+// entry returns the entry at index i of the log, proved to be in the
+// checkpoint.
+func (o *bodyOpener) entry(ctx context.Context, i uint64) (auditlog.Entry, error) {
+	if i >= o.cp.Size {
+		return auditlog.Entry{}, fmt.Errorf("entry %d of request %q is not covered by the latest checkpoint (size %d) yet; try again in a few seconds", i, o.rid, o.cp.Size)
+	}
+	p, err := auditverify.ProveInclusion(ctx, o.src, o.cp, i)
+	if err != nil {
+		return auditlog.Entry{}, err
+	}
+	e, err := auditlog.ParseEntry(p.Entry)
+	if err != nil {
+		return auditlog.Entry{}, fmt.Errorf("entry %d: %w", i, err)
+	}
+	return e, nil
+}
+
+// check prints the opened body of entry i, e, and checks that it belongs
+// to the request and matches e's commitment.
+func (o *bodyOpener) check(i uint64, e auditlog.Entry, salt, body []byte) error {
+	got := auditlog.CommitmentHash(salt, body)
+	fmt.Fprintf(o.c.stdout, "request:    %s\nlog index:  %d (%s %s, included in checkpoint size %d)\nsalt:       %s\ncommitment: %s\nbody:\n%s\n",
+		o.rid, i, e.Kind, e.Stage, o.cp.Size, hex.EncodeToString(salt), e.Commitment, body)
+	if e.RequestID != o.rid {
+		return fmt.Errorf("entry %d belongs to request %q, not %q", i, e.RequestID, o.rid)
+	}
+	if got != e.Commitment {
+		return fmt.Errorf("entry %d: SHA-256(salt ‖ body) is %s, but the logged commitment is %q", i, got, e.Commitment)
+	}
+	fmt.Fprintf(o.c.stdout, "check:      SHA-256(salt ‖ body) matches the logged commitment\n")
+	return nil
+}
+
+// writeGone says that the body entry i, e, committed to was deleted.
+func (o *bodyOpener) writeGone(i uint64, e auditlog.Entry) {
+	fmt.Fprintf(o.c.stdout, "request:    %s\nlog index:  %d (%s %s)\ncommitment: %s\nbody:       deleted after the retention period (audit.body_retention)\n",
+		o.rid, i, e.Kind, e.Stage, e.Commitment)
 }
