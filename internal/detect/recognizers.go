@@ -2,6 +2,7 @@ package detect
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,16 +50,9 @@ func (g *digitGroups) sameSeps() bool {
 	return true
 }
 
+// is reports whether g's groups have the lengths lens.
 func (g *digitGroups) is(lens ...int) bool {
-	if g.ng != len(lens) {
-		return false
-	}
-	for k, l := range lens {
-		if g.lens[k] != l {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(g.lens[:g.ng], lens)
 }
 
 // scanGroups reads digit groups from i, separated by one byte from seps. It
@@ -439,15 +433,7 @@ func (g *phoneGroups) base(plus, one bool) (base float64, ok bool) {
 
 // are reports whether g's groups have the lengths want.
 func (g *phoneGroups) are(want ...int) bool {
-	if g.n != len(want) {
-		return false
-	}
-	for k, l := range want {
-		if g.lens[k] != l {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(g.lens[:g.n], want)
 }
 
 // validPhone parses s with default region US and validates it; see
