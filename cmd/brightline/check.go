@@ -61,21 +61,13 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintln(e.stderr, checkUsage)
 		return errUsage
 	}
-	now := time.Now()
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
-		if err != nil {
-			return fmt.Errorf("-time %q is not an RFC 3339 time like 2026-11-23T12:00:00Z", *at)
-		}
-		now = t
+	now, err := checkTime(*at)
+	if err != nil {
+		return err
 	}
-	hdr := make(http.Header)
-	for _, h := range headers {
-		k, v, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return fmt.Errorf("-header %q is not 'Name: value'", h)
-		}
-		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	hdr, err := headerFlags(headers)
+	if err != nil {
+		return err
 	}
 	body, err := readInput(fs.Arg(0), e)
 	if err != nil {
@@ -112,18 +104,54 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	}
 	res := checkResult{Decision: x.Decision, Input: x.Input}
 	if forwarded(x.Decision) {
-		for _, tc := range toolCalls {
-			name, args, _ := strings.Cut(tc, "=")
-			o, err := x.ToolCall(name, json.RawMessage(args), "")
-			if err != nil {
-				return fmt.Errorf("-tool-call %s: the gateway would withhold the call: %w", name, err)
-			}
-			res.ToolCalls = append(res.ToolCalls, checkToolCall{Name: name, Effect: o.Effect, Decision: o.Decision, Input: o.Input})
+		if res.ToolCalls, err = decideToolCalls(x, toolCalls); err != nil {
+			return err
 		}
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
+}
+
+// checkTime is the time of -time at, or now if at is empty.
+func checkTime(at string) (time.Time, error) {
+	if at == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("-time %q is not an RFC 3339 time like 2026-11-23T12:00:00Z", at)
+	}
+	return t, nil
+}
+
+// headerFlags parses the -header flags, each "Name: value".
+func headerFlags(headers []string) (http.Header, error) {
+	hdr := make(http.Header)
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("-header %q is not 'Name: value'", h)
+		}
+		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return hdr, nil
+}
+
+// decideToolCalls decides the -tool-call calls, each "NAME" or
+// "NAME={JSON arguments}", as tool calls in the answer to the request x
+// decided.
+func decideToolCalls(x *safeguard.Exchange, toolCalls []string) ([]checkToolCall, error) {
+	var out []checkToolCall
+	for _, tc := range toolCalls {
+		name, args, _ := strings.Cut(tc, "=")
+		o, err := x.ToolCall(name, json.RawMessage(args), "")
+		if err != nil {
+			return nil, fmt.Errorf("-tool-call %s: the gateway would withhold the call: %w", name, err)
+		}
+		out = append(out, checkToolCall{Name: name, Effect: o.Effect, Decision: o.Decision, Input: o.Input})
+	}
+	return out, nil
 }
 
 // forwarded reports whether the gateway forwards a request so decided,
