@@ -81,34 +81,13 @@ func runApprovals(ctx context.Context, args []string, e *env) error {
 
 	switch cmd {
 	case "list":
-		var out approval.ListView
-		if err = c.do(ctx, http.MethodGet, "/brightline/v1/approvals?status="+url.QueryEscape(status), nil, &out); err == nil {
-			printApprovals(e.stdout, out.Approvals, time.Now())
-		}
+		err = c.list(ctx, status, e.stdout)
 	case "show":
-		var raw json.RawMessage
-		if err = c.do(ctx, http.MethodGet, "/brightline/v1/approvals/"+url.PathEscape(pos[0]), nil, &raw); err == nil {
-			var buf bytes.Buffer
-			json.Indent(&buf, raw, "", "  ")
-			buf.WriteByte('\n')
-			e.stdout.Write(buf.Bytes())
-		}
+		err = c.show(ctx, pos[0], e.stdout)
 	case "approve":
-		var v approval.View
-		if err = c.do(ctx, http.MethodPost, "/brightline/v1/approvals/"+url.PathEscape(pos[0])+"/approve", nil, &v); err == nil {
-			n := approvingVotes(v)
-			if v.Status == approval.StatusApproved {
-				fmt.Fprintf(e.stdout, "approved %s: %s (%d of %d approvals)\n", v.ID, v.Tool, n, v.Require.Count)
-			} else {
-				fmt.Fprintf(e.stdout, "vote recorded on %s: %s (%d of %d approvals); still %s\n", v.ID, v.Tool, n, v.Require.Count, v.Status)
-			}
-		}
+		err = c.approve(ctx, pos[0], e.stdout)
 	case "deny":
-		var v approval.View
-		body, _ := json.Marshal(map[string]string{"reason": reason})
-		if err = c.do(ctx, http.MethodPost, "/brightline/v1/approvals/"+url.PathEscape(pos[0])+"/deny", body, &v); err == nil {
-			fmt.Fprintf(e.stdout, "denied %s: %s\n", v.ID, v.Tool)
-		}
+		err = c.deny(ctx, pos[0], reason, e.stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "brightline approvals %s: %v\n", cmd, err)
@@ -138,6 +117,55 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 type approvalsClient struct {
 	base, key string
 	http      *http.Client
+}
+
+// list writes the approvals with status as a table.
+func (c *approvalsClient) list(ctx context.Context, status string, w io.Writer) error {
+	var out approval.ListView
+	if err := c.do(ctx, http.MethodGet, "/brightline/v1/approvals?status="+url.QueryEscape(status), nil, &out); err != nil {
+		return err
+	}
+	printApprovals(w, out.Approvals, time.Now())
+	return nil
+}
+
+// show writes approval id as the API returns it, indented.
+func (c *approvalsClient) show(ctx context.Context, id string, w io.Writer) error {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, "/brightline/v1/approvals/"+url.PathEscape(id), nil, &raw); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	json.Indent(&buf, raw, "", "  ")
+	buf.WriteByte('\n')
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// approve votes to approve id and says whether that approved it.
+func (c *approvalsClient) approve(ctx context.Context, id string, w io.Writer) error {
+	var v approval.View
+	if err := c.do(ctx, http.MethodPost, "/brightline/v1/approvals/"+url.PathEscape(id)+"/approve", nil, &v); err != nil {
+		return err
+	}
+	n := approvingVotes(v)
+	if v.Status == approval.StatusApproved {
+		fmt.Fprintf(w, "approved %s: %s (%d of %d approvals)\n", v.ID, v.Tool, n, v.Require.Count)
+	} else {
+		fmt.Fprintf(w, "vote recorded on %s: %s (%d of %d approvals); still %s\n", v.ID, v.Tool, n, v.Require.Count, v.Status)
+	}
+	return nil
+}
+
+// deny denies id for reason.
+func (c *approvalsClient) deny(ctx context.Context, id, reason string, w io.Writer) error {
+	var v approval.View
+	body, _ := json.Marshal(map[string]string{"reason": reason})
+	if err := c.do(ctx, http.MethodPost, "/brightline/v1/approvals/"+url.PathEscape(id)+"/deny", body, &v); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "denied %s: %s\n", v.ID, v.Tool)
+	return nil
 }
 
 // do sends a request and decodes a 2xx JSON answer into out; any other
