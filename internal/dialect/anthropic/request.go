@@ -385,14 +385,7 @@ func EncodeRequest(req *llm.Request) ([]byte, error) {
 		}
 	}
 	if len(req.Stop) > 0 {
-		b = append(appendKey(b, "stop_sequences"), '[')
-		for i, s := range req.Stop {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = wire.AppendString(b, s)
-		}
-		b = append(b, ']')
+		b = appendStop(b, req.Stop)
 	}
 	if req.Temperature != nil {
 		if b, err = appendFloat(appendKey(b, "temperature"), *req.Temperature); err != nil {
@@ -482,6 +475,18 @@ func appendTools(b []byte, tools []llm.Tool) ([]byte, error) {
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil
+}
+
+// appendStop appends the "stop_sequences" field.
+func appendStop(b []byte, stop []string) []byte {
+	b = append(appendKey(b, "stop_sequences"), '[')
+	for i, s := range stop {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = wire.AppendString(b, s)
+	}
+	return append(b, ']')
 }
 
 // appendToolChoice appends the "tool_choice" field.

@@ -84,16 +84,7 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 	s.encoding = true
 	switch ev.Type {
 	case llm.EventStart:
-		if ev.Usage != nil {
-			s.usage.Add(*ev.Usage) // Anthropic's input tokens
-		}
-		if s.model == "" {
-			s.model = ev.Model
-		}
-		if s.id == "" {
-			s.id = responseID(ev.ID)
-		}
-		return s.ensureStarted()
+		return s.start(ev.ID, ev.Model, ev.Usage)
 	case llm.EventBlockStart:
 		if err := s.ensureStarted(); err != nil {
 			return err
@@ -129,6 +120,23 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		return s.end()
 	}
 	return nil
+}
+
+// start writes response.created and response.in_progress, for a
+// response named id (made one of ours) and model unless the writer has
+// them already. usage, if not nil, is the input tokens an Anthropic start
+// carries.
+func (s *StreamWriter) start(id, model string, usage *llm.Usage) error {
+	if usage != nil {
+		s.usage.Add(*usage)
+	}
+	if s.model == "" {
+		s.model = model
+	}
+	if s.id == "" {
+		s.id = responseID(id)
+	}
+	return s.ensureStarted()
 }
 
 // textDelta writes text, a delta of the open message item's text.
