@@ -180,61 +180,7 @@ func writePlan(w io.Writer, p transition.Plan) error {
 		ew.printf("Overall: NO-GO (%d of %d routes ready)\n", ready, len(p.Routes))
 	}
 	for _, r := range p.Routes {
-		verdict := "NO-GO"
-		if r.Go {
-			verdict = "GO"
-		}
-		ew.printf("\nRoute %s", r.Route)
-		if r.ConfiguredAs != "" && r.ConfiguredAs != r.Route {
-			ew.printf(" (configured as %s)", r.ConfiguredAs)
-		}
-		ew.printf(": %s\n", verdict)
-		ew.printf("  traffic:    %d requests, tokens %s in / %s out, %d principals\n", r.Requests, compactCount(r.InputTokens), compactCount(r.OutputTokens), len(r.Principals))
-		for _, pu := range r.Principals {
-			ew.printf("              %s: %d requests, last %s\n", principalLabel(pu), pu.Requests, pu.LastUsed.UTC().Format("2006-01-02 15:04"))
-		}
-		if len(r.Served) > 0 {
-			ew.printf("  served by:  %s\n", strings.Join(r.Served, ", "))
-		}
-		targets := "none"
-		if len(r.Targets) > 0 {
-			targets = strings.Join(r.Targets, ", ")
-		}
-		ew.printf("  targets at %s: %s\n", p.To, targets)
-		if len(r.Features) > 0 {
-			var fs []string
-			for _, f := range slices.Sorted(maps.Keys(r.Features)) {
-				fs = append(fs, fmt.Sprintf("%s %d", f, r.Features[f]))
-			}
-			ew.printf("  features:   %s\n", strings.Join(fs, ", "))
-		}
-		for _, g := range r.Gaps {
-			ew.printf("  gap:        %s (%s, %d requests)", g.Feature, g.Support, g.Requests)
-			if g.Note != "" {
-				ew.printf(": %s", g.Note)
-			}
-			ew.printf("\n")
-		}
-		if len(r.Shadow) == 0 {
-			ew.printf("  shadow:     no results from a candidate at %s\n", p.To)
-		}
-		for _, s := range r.Shadow {
-			ew.printf("  shadow:     %s: %d samples, answered %s (primary %s), tool calls agree %s of %d, refusals agree %s, similarity %.2f, median %v vs %v\n",
-				s.Candidate, s.Samples, pct(s.CandidateSuccessRate), pct(s.PrimarySuccessRate), pct(s.ToolAgreement), s.ToolSamples,
-				pct(s.RefusalAgreement), s.MeanSimilarity, s.LatencyP50Candidate.Round(time.Millisecond), s.LatencyP50Primary.Round(time.Millisecond))
-		}
-		if len(r.Reasons) > 0 {
-			ew.printf("  no-go because:\n")
-			for _, s := range r.Reasons {
-				ew.printf("    - %s\n", s)
-			}
-		}
-		if len(r.Notes) > 0 {
-			ew.printf("  notes:\n")
-			for _, s := range r.Notes {
-				ew.printf("    - %s\n", s)
-			}
-		}
+		writeRoutePlan(ew, p.To, r)
 	}
 	if len(p.Principals) > 0 {
 		ew.printf("\nPrincipals affected (%d):\n", len(p.Principals))
@@ -243,6 +189,65 @@ func writePlan(w io.Writer, p transition.Plan) error {
 		}
 	}
 	return ew.err
+}
+
+// writeRoutePlan writes the plan r for one route to vendor to.
+func writeRoutePlan(ew *errWriter, to string, r transition.RoutePlan) {
+	verdict := "NO-GO"
+	if r.Go {
+		verdict = "GO"
+	}
+	ew.printf("\nRoute %s", r.Route)
+	if r.ConfiguredAs != "" && r.ConfiguredAs != r.Route {
+		ew.printf(" (configured as %s)", r.ConfiguredAs)
+	}
+	ew.printf(": %s\n", verdict)
+	ew.printf("  traffic:    %d requests, tokens %s in / %s out, %d principals\n", r.Requests, compactCount(r.InputTokens), compactCount(r.OutputTokens), len(r.Principals))
+	for _, pu := range r.Principals {
+		ew.printf("              %s: %d requests, last %s\n", principalLabel(pu), pu.Requests, pu.LastUsed.UTC().Format("2006-01-02 15:04"))
+	}
+	if len(r.Served) > 0 {
+		ew.printf("  served by:  %s\n", strings.Join(r.Served, ", "))
+	}
+	targets := "none"
+	if len(r.Targets) > 0 {
+		targets = strings.Join(r.Targets, ", ")
+	}
+	ew.printf("  targets at %s: %s\n", to, targets)
+	if len(r.Features) > 0 {
+		var fs []string
+		for _, f := range slices.Sorted(maps.Keys(r.Features)) {
+			fs = append(fs, fmt.Sprintf("%s %d", f, r.Features[f]))
+		}
+		ew.printf("  features:   %s\n", strings.Join(fs, ", "))
+	}
+	for _, g := range r.Gaps {
+		ew.printf("  gap:        %s (%s, %d requests)", g.Feature, g.Support, g.Requests)
+		if g.Note != "" {
+			ew.printf(": %s", g.Note)
+		}
+		ew.printf("\n")
+	}
+	if len(r.Shadow) == 0 {
+		ew.printf("  shadow:     no results from a candidate at %s\n", to)
+	}
+	for _, s := range r.Shadow {
+		ew.printf("  shadow:     %s: %d samples, answered %s (primary %s), tool calls agree %s of %d, refusals agree %s, similarity %.2f, median %v vs %v\n",
+			s.Candidate, s.Samples, pct(s.CandidateSuccessRate), pct(s.PrimarySuccessRate), pct(s.ToolAgreement), s.ToolSamples,
+			pct(s.RefusalAgreement), s.MeanSimilarity, s.LatencyP50Candidate.Round(time.Millisecond), s.LatencyP50Primary.Round(time.Millisecond))
+	}
+	if len(r.Reasons) > 0 {
+		ew.printf("  no-go because:\n")
+		for _, s := range r.Reasons {
+			ew.printf("    - %s\n", s)
+		}
+	}
+	if len(r.Notes) > 0 {
+		ew.printf("  notes:\n")
+		for _, s := range r.Notes {
+			ew.printf("    - %s\n", s)
+		}
+	}
 }
 
 func principalLabel(p transition.PrincipalUse) string {
