@@ -297,6 +297,7 @@ func (s *server) newGateway(router *provider.Router, tools *policy.ToolEffects, 
 	// The traffic inventory: which provider and model each key's requests
 	// used, aggregated in memory and written every minute.
 	s.usage = exposure.NewRecorder(s.db, nil)
+	s.usage.Log = s.log
 	ptypes := providerTypes(cfg)
 	finished := func(f gateway.Finished) {
 		s.usage.Record(exposure.Use{
@@ -339,11 +340,11 @@ func (s *server) mount(ctx context.Context, tools *policy.ToolEffects) error {
 	gw, db := s.gw, s.db
 	gw.Handle("/brightline/v1/approvals", s.approvals.Handler(gw.Principal))
 	gw.Handle("/brightline/v1/approvals/", s.approvals.Handler(gw.Principal))
-	gw.Handle("/ui/", web.Handler(s.approvals, gw.Principal))
+	gw.Handle("/ui/", web.Handler(s.approvals, gw.Principal, s.log))
 	gw.Handle("/log/", s.auditLog.Handler(isAuditor(gw)))
 	routes := routeInfo(s.cfg)
 	gw.Handle("/brightline/v1/exposure", exposure.Handler(db, routes, gw.Principal, s.log))
-	exposurePage := web.ExposureHandler(db, routes, gw.Principal)
+	exposurePage := web.ExposureHandler(db, routes, gw.Principal, s.log)
 	gw.Handle("/ui/exposure", exposurePage)
 	gw.Handle("/ui/exposure.css", exposurePage)
 	mcp, err := openMCP(ctx, s.cfg, tools, s.surv.Surveillance, s.policy, s.approvals, gw, s.auditLog, s.log)

@@ -26,6 +26,9 @@ type Sink interface {
 // Recorder aggregates [Use]s in memory and writes them to a [Sink] in
 // batches. It is safe for concurrent use.
 type Recorder struct {
+	// Log receives the errors of Run's periodic flushes; nil discards them.
+	Log *slog.Logger
+
 	sink Sink
 	now  func() time.Time
 
@@ -196,7 +199,9 @@ func (r *Recorder) Run(ctx context.Context, interval time.Duration) error {
 			return r.Flush(fctx)
 		case <-t.C:
 			if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
-				slog.ErrorContext(ctx, "exposure: flushing usage", "err", err)
+				if r.Log != nil {
+					r.Log.ErrorContext(ctx, "exposure: flushing usage", "err", err)
+				}
 			}
 		}
 	}

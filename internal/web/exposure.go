@@ -21,8 +21,8 @@ import (
 // admins and auditors see it. Sign-in is the console's: mount this next
 // to [Handler], on the same mux, with the same auth; the more specific
 // patterns win over Handler's /ui/.
-func ExposureHandler(st exposure.Reader, routes []exposure.RouteInfo, auth func(*http.Request) (brightline.Principal, error)) http.Handler {
-	c := &console{auth: auth}
+func ExposureHandler(st exposure.Reader, routes []exposure.RouteInfo, auth func(*http.Request) (brightline.Principal, error), log *slog.Logger) http.Handler {
+	c := newConsole(nil, auth, log)
 	e := &exposurePage{c: c, st: st, routes: routes}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ui/exposure", c.session(e.serve))
@@ -81,7 +81,7 @@ func (e *exposurePage) serve(w http.ResponseWriter, r *http.Request, s session) 
 		status, ce := brightline.ErrorResponse(approval.ClientError(err))
 		msg := ce.Message
 		if status >= 500 {
-			slog.ErrorContext(r.Context(), "console: exposure", "err", err)
+			e.c.log.ErrorContext(r.Context(), "console: exposure", "err", err)
 		}
 		v.Error = msg
 		e.c.render(w, r, status, "exposure.html", v)

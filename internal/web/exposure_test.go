@@ -52,8 +52,8 @@ func newExposureServer(t *testing.T) *httptest.Server {
 		{Model: "gpt-5", Targets: []exposure.TargetInfo{{Provider: "openai", ProviderType: "openai"}}},
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/ui/", Handler(nil, exposureAuth)) // sign-in only: the approvals page is not visited
-	ex := ExposureHandler(db, routes, exposureAuth)
+	mux.Handle("/ui/", Handler(nil, exposureAuth, nil)) // sign-in only: the approvals page is not visited
+	ex := ExposureHandler(db, routes, exposureAuth, nil)
 	mux.Handle("GET /ui/exposure", ex)
 	mux.Handle("GET /ui/exposure.css", ex)
 	srv := httptest.NewServer(mux)

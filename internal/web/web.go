@@ -53,9 +53,10 @@ const csrfLabel = "brightline console csrf v1"
 
 // Handler serves the operator console. auth authenticates a request by its
 // Authorization header, as for the API; the console sets that header from
-// its session cookie. Mount it at /ui/.
-func Handler(svc *approval.Service, auth func(*http.Request) (brightline.Principal, error)) http.Handler {
-	c := &console{svc: svc, auth: auth}
+// its session cookie. Server errors are logged to log (nil: discarded).
+// Mount it at /ui/.
+func Handler(svc *approval.Service, auth func(*http.Request) (brightline.Principal, error), log *slog.Logger) http.Handler {
+	c := newConsole(svc, auth, log)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/approvals", http.StatusSeeOther)
@@ -73,6 +74,14 @@ func Handler(svc *approval.Service, auth func(*http.Request) (brightline.Princip
 type console struct {
 	svc  *approval.Service
 	auth func(*http.Request) (brightline.Principal, error)
+	log  *slog.Logger
+}
+
+func newConsole(svc *approval.Service, auth func(*http.Request) (brightline.Principal, error), log *slog.Logger) *console {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &console{svc: svc, auth: auth, log: log}
 }
 
 // session is a signed-in request.
@@ -188,7 +197,7 @@ func (c *console) serveLogin(w http.ResponseWriter, r *http.Request) {
 		status, ce := brightline.ErrorResponse(approval.ClientError(err))
 		msg := ce.Message
 		if status >= 500 {
-			slog.ErrorContext(r.Context(), "console login", "err", err)
+			c.log.ErrorContext(r.Context(), "console login", "err", err)
 		}
 		c.render(w, r, status, "login.html", loginPage{Error: msg, Next: next})
 		return
@@ -369,7 +378,7 @@ func (c *console) renderError(w http.ResponseWriter, r *http.Request, err error,
 		msg = m
 	}
 	if status >= 500 {
-		slog.ErrorContext(r.Context(), "console", "method", r.Method, "path", r.URL.Path, "err", err)
+		c.log.ErrorContext(r.Context(), "console", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	pg := approvalsPage{Error: msg, Items: []item{}}
 	if ck, cerr := r.Cookie(cookieName); cerr == nil {
@@ -389,7 +398,7 @@ func (c *console) renderError(w http.ResponseWriter, r *http.Request, err error,
 func (c *console) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
-		slog.ErrorContext(r.Context(), "console: rendering", "page", name, "err", err)
+		c.log.ErrorContext(r.Context(), "console: rendering", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -76,7 +76,7 @@ func newService(t *testing.T) (*approval.Service, *httptest.Server, *events) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/ui/", Handler(svc, testAuth))
+	mux.Handle("/ui/", Handler(svc, testAuth, nil))
 	api := svc.Handler(testAuth)
 	mux.Handle("/brightline/v1/approvals", api)
 	mux.Handle("/brightline/v1/approvals/", api)
