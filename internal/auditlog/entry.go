@@ -303,7 +303,9 @@ func utf16Unit(r rune) rune {
 
 // appendJCSString appends s as an RFC 8785 string: quoted, with '"', '\\'
 // and the control characters escaped (\b \t \n \f \r in short form, the
-// others as \u00xx) and every other byte as it is.
+// others as \u00xx) and every other byte as it is. It is not
+// wire.AppendEscaped: RFC 8785 fixes the short forms of \b and \f and
+// leaves U+2028 and U+2029 raw, which a wire format may not.
 func appendJCSString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')

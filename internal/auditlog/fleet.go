@@ -128,14 +128,8 @@ func (w *sharedWriter) run(stop <-chan struct{}, failed func(error), ok func()) 
 		var first journalReq
 		select {
 		case <-stop:
-			for {
-				select {
-				case r := <-w.reqs:
-					r.done <- ErrClosed
-				default:
-					return
-				}
-			}
+			refuseQueued(w.reqs)
+			return
 		case first = <-w.reqs:
 		}
 		group = append(group[:0], first)
@@ -215,10 +209,7 @@ func (l *Log) sharedJournaled(recs []*journalRecord) {
 	}
 	l.journalNext = max(l.journalNext, recs[len(recs)-1].seq+1)
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.wakeIntegrator()
 }
 
 // sharedIntegrated records that the tree (leader) or the checkpoint

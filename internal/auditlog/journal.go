@@ -335,6 +335,18 @@ func (j *journal) check(op string) error {
 	return nil
 }
 
+// refuseQueued answers every request still queued on reqs with ErrClosed.
+func refuseQueued(reqs <-chan journalReq) {
+	for {
+		select {
+		case r := <-reqs:
+			r.done <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
 // run writes groups until stop is closed, then fails what is left.
 func (j *journal) run(stop <-chan struct{}, failed func(error), ok func()) {
 	defer j.f.Close()
@@ -344,14 +356,8 @@ func (j *journal) run(stop <-chan struct{}, failed func(error), ok func()) {
 		var first journalReq
 		select {
 		case <-stop:
-			for {
-				select {
-				case r := <-j.reqs:
-					r.done <- ErrClosed
-				default:
-					return
-				}
-			}
+			refuseQueued(j.reqs)
+			return
 		case <-probe:
 			// Nothing to write, but the journal failed last time: find out
 			// whether it works again, so that /healthz can say so.

@@ -718,6 +718,12 @@ func (l *Log) journaled(recs []*journalRecord) {
 	l.pending = append(l.pending, recs...)
 	l.journalNext = recs[len(recs)-1].seq + 1
 	l.mu.Unlock()
+	l.wakeIntegrator()
+}
+
+// wakeIntegrator tells the integrator that records are pending, without
+// waiting: one wake-up queued is enough.
+func (l *Log) wakeIntegrator() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
