@@ -79,18 +79,30 @@ func (s *StreamWriter) WriteEvent(ev llm.StreamEvent) error {
 		}
 		return s.writeToolStart(ev.Block.ToolCall)
 	case llm.EventTextDelta:
+		// The deltas, most of a stream, are encoded here rather than in
+		// a method of their own: the call cost measurably.
 		if ev.Text == "" || s.open == thinkingBlock && ev.Index == s.index {
 			return nil
 		}
 		if err := s.ensureStarted(); err != nil {
 			return err
 		}
-		return s.writeTextDelta(ev.Text)
+		b := s.chunk()
+		b = append(b, `{"index":0,"delta":{"content":`...)
+		b = wire.AppendString(b, ev.Text)
+		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
+		return s.send(b)
 	case llm.EventToolDelta:
 		if ev.PartialJSON == "" || s.tools == 0 || s.open != toolBlock {
 			return nil // nothing to attach it to
 		}
-		return s.writeToolDelta(ev.PartialJSON)
+		b := s.chunk()
+		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
+		b = appendInt(b, s.tool)
+		b = append(b, `,"function":{"arguments":`...)
+		b = wire.AppendString(b, ev.PartialJSON)
+		b = append(b, `}}]},"logprobs":null,"finish_reason":null}`...)
+		return s.send(b)
 	case llm.EventBlockStop, llm.EventUsage:
 		s.observe(ev)
 		return nil
@@ -128,26 +140,6 @@ func (s *StreamWriter) writeToolStart(c *llm.ToolCall) error {
 	b = append(b, `,"type":"function","function":{"name":`...)
 	b = wire.AppendString(b, name)
 	b = append(b, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...)
-	return s.send(b)
-}
-
-// writeTextDelta writes a content delta chunk.
-func (s *StreamWriter) writeTextDelta(text string) error {
-	b := s.chunk()
-	b = append(b, `{"index":0,"delta":{"content":`...)
-	b = wire.AppendString(b, text)
-	b = append(b, `},"logprobs":null,"finish_reason":null}`...)
-	return s.send(b)
-}
-
-// writeToolDelta writes a delta of the open tool call's arguments.
-func (s *StreamWriter) writeToolDelta(partial string) error {
-	b := s.chunk()
-	b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
-	b = appendInt(b, s.tool)
-	b = append(b, `,"function":{"arguments":`...)
-	b = wire.AppendString(b, partial)
-	b = append(b, `}}]},"logprobs":null,"finish_reason":null}`...)
 	return s.send(b)
 }
 
