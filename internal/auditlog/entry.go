@@ -166,104 +166,146 @@ func (e Entry) marshalJCS() ([]byte, error) {
 // map keys equal) and an integer beyond ±2^53 (which RFC 8785 writes as
 // the nearest float64).
 func (e Entry) appendCanonical(b []byte) (_ []byte, ok bool) {
-	ok = true
-	str := func(s string) {
-		if !utf8.ValidString(s) {
-			ok = false
-		}
-		b = appendJCSString(b, s)
-	}
-	num := func(n int64) {
-		if n > 1<<53 || n < -(1<<53) {
-			ok = false
-		}
-		b = strconv.AppendInt(b, n, 10)
-	}
-	sep := byte('{')
-	name := func(n string) {
-		b = append(b, sep, '"')
-		b = append(b, n...)
-		b = append(b, '"', ':')
-		sep = ','
-	}
-	field := func(n, v string) {
-		if v != "" {
-			name(n)
-			str(v)
-		}
-	}
+	w := jcsWriter{b: b, ok: true, sep: '{'}
 	// The members in RFC 8785 order: sorted names (all ASCII).
-	field("action", e.Action)
-	if len(e.ApprovalIDs) > 0 {
-		name("approval_ids")
-		for i, id := range e.ApprovalIDs {
-			b = append(b, "[,"[min(i, 1)])
-			str(id)
+	w.field("action", e.Action)
+	w.strings("approval_ids", e.ApprovalIDs)
+	w.field("commitment", e.Commitment)
+	w.stringMap("detail", e.Detail)
+	w.intMap("detections", e.Detections)
+	w.field("dialect", e.Dialect)
+	w.name("kind")
+	w.str(e.Kind)
+	w.matches(e.Matches)
+	w.field("model", e.Model)
+	w.field("policy_hash", e.PolicyHash)
+	w.number("policy_version", e.PolicyVersion)
+	w.field("principal_id", e.PrincipalID)
+	w.field("provider", e.Provider)
+	w.field("request_id", e.RequestID)
+	w.field("stage", e.Stage)
+	w.number("subjects", int64(e.Subjects))
+	w.name("time")
+	w.b = append(w.b, '"')
+	w.b = e.Time.UTC().Truncate(time.Microsecond).AppendFormat(w.b, timeLayout)
+	w.b = append(w.b, '"')
+	w.field("trust_hash", e.TrustHash)
+	w.name("v")
+	w.num(entryVersion)
+	return append(w.b, '}'), w.ok
+}
+
+// jcsWriter appends one JSON object's members in RFC 8785 form. ok turns
+// false at the first value appendCanonical hands back to marshalJCS.
+type jcsWriter struct {
+	b   []byte
+	ok  bool
+	sep byte // what comes before the next member: '{' for the first, then ','
+}
+
+func (w *jcsWriter) str(s string) {
+	if !utf8.ValidString(s) {
+		w.ok = false
+	}
+	w.b = appendJCSString(w.b, s)
+}
+
+func (w *jcsWriter) num(n int64) {
+	if n > 1<<53 || n < -(1<<53) {
+		w.ok = false
+	}
+	w.b = strconv.AppendInt(w.b, n, 10)
+}
+
+// name starts a member called n (ASCII, needing no escapes).
+func (w *jcsWriter) name(n string) {
+	w.b = append(w.b, w.sep, '"')
+	w.b = append(w.b, n...)
+	w.b = append(w.b, '"', ':')
+	w.sep = ','
+}
+
+// field is a string member, left out when empty (omitempty).
+func (w *jcsWriter) field(n, v string) {
+	if v != "" {
+		w.name(n)
+		w.str(v)
+	}
+}
+
+// number is an integer member, left out when zero (omitempty).
+func (w *jcsWriter) number(n string, v int64) {
+	if v != 0 {
+		w.name(n)
+		w.num(v)
+	}
+}
+
+// strings is an array-of-strings member, left out when empty.
+func (w *jcsWriter) strings(n string, vs []string) {
+	if len(vs) == 0 {
+		return
+	}
+	w.name(n)
+	for i, v := range vs {
+		w.b = append(w.b, "[,"[min(i, 1)])
+		w.str(v)
+	}
+	w.b = append(w.b, ']')
+}
+
+// stringMap is an object-of-strings member with sorted keys, left out when
+// empty.
+func (w *jcsWriter) stringMap(n string, m map[string]string) {
+	if len(m) == 0 {
+		return
+	}
+	w.name(n)
+	for i, k := range sortedKeys(m) {
+		w.b = append(w.b, "{,"[min(i, 1)])
+		w.str(k)
+		w.b = append(w.b, ':')
+		w.str(m[k])
+	}
+	w.b = append(w.b, '}')
+}
+
+// intMap is an object-of-integers member with sorted keys, left out when
+// empty.
+func (w *jcsWriter) intMap(n string, m map[string]int) {
+	if len(m) == 0 {
+		return
+	}
+	w.name(n)
+	for i, k := range sortedKeys(m) {
+		w.b = append(w.b, "{,"[min(i, 1)])
+		w.str(k)
+		w.b = append(w.b, ':')
+		w.num(int64(m[k]))
+	}
+	w.b = append(w.b, '}')
+}
+
+// matches is the matches member: each match's members in sorted order,
+// safeguard left out when empty.
+func (w *jcsWriter) matches(ms []Match) {
+	if len(ms) == 0 {
+		return
+	}
+	w.name("matches")
+	for i, m := range ms {
+		w.b = append(w.b, "[,"[min(i, 1)])
+		w.b = append(w.b, `{"action":`...)
+		w.str(m.Action)
+		w.b = append(w.b, `,"rule":`...)
+		w.str(m.Rule)
+		if m.Safeguard != "" {
+			w.b = append(w.b, `,"safeguard":`...)
+			w.str(m.Safeguard)
 		}
-		b = append(b, ']')
+		w.b = append(w.b, '}')
 	}
-	field("commitment", e.Commitment)
-	if len(e.Detail) > 0 {
-		name("detail")
-		for i, k := range sortedKeys(e.Detail) {
-			b = append(b, "{,"[min(i, 1)])
-			str(k)
-			b = append(b, ':')
-			str(e.Detail[k])
-		}
-		b = append(b, '}')
-	}
-	if len(e.Detections) > 0 {
-		name("detections")
-		for i, k := range sortedKeys(e.Detections) {
-			b = append(b, "{,"[min(i, 1)])
-			str(k)
-			b = append(b, ':')
-			num(int64(e.Detections[k]))
-		}
-		b = append(b, '}')
-	}
-	field("dialect", e.Dialect)
-	name("kind")
-	str(e.Kind)
-	if len(e.Matches) > 0 {
-		name("matches")
-		for i, m := range e.Matches {
-			b = append(b, "[,"[min(i, 1)])
-			b = append(b, `{"action":`...)
-			str(m.Action)
-			b = append(b, `,"rule":`...)
-			str(m.Rule)
-			if m.Safeguard != "" {
-				b = append(b, `,"safeguard":`...)
-				str(m.Safeguard)
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	field("model", e.Model)
-	field("policy_hash", e.PolicyHash)
-	if e.PolicyVersion != 0 {
-		name("policy_version")
-		num(e.PolicyVersion)
-	}
-	field("principal_id", e.PrincipalID)
-	field("provider", e.Provider)
-	field("request_id", e.RequestID)
-	field("stage", e.Stage)
-	if e.Subjects != 0 {
-		name("subjects")
-		num(int64(e.Subjects))
-	}
-	name("time")
-	b = append(b, '"')
-	b = e.Time.UTC().Truncate(time.Microsecond).AppendFormat(b, timeLayout)
-	b = append(b, '"')
-	field("trust_hash", e.TrustHash)
-	name("v")
-	num(entryVersion)
-	return append(b, '}'), ok
+	w.b = append(w.b, ']')
 }
 
 // sortedKeys returns m's keys in RFC 8785 order: by UTF-16 code units.

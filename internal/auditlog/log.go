@@ -498,16 +498,55 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 		e.Time = l.cfg.Now()
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	rec, err := l.newRecord(&e, c)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if err := l.behind(); err != nil {
+		return Receipt{}, appendError(&e, err)
+	}
+	if err := l.acquire(ctx); err != nil {
+		return Receipt{}, appendError(&e, err)
+	}
+	defer func() { <-l.slots }()
+
+	// A large body goes to a side file, written and fsynced here, by the
+	// request, before its record joins the journal: the journal's groups
+	// and the index's batches stay small (see openings.go). Failing to
+	// write it fails the append; a side file no journaled record refers to
+	// is removed.
+	var sideFile string
+	if c != nil && needsSideFile(c.Body) {
+		if sideFile, err = l.writeSideFile(rec, c); err != nil {
+			return Receipt{}, appendError(&e, err)
+		}
+	}
+	r, referred, err := l.journalRetrying(ctx, rec, &e)
+	if sideFile != "" && !referred {
+		os.Remove(sideFile)
+	}
+	return r, err
+}
+
+func appendError(e *Entry, err error) error {
+	return fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
+}
+
+// newRecord is e's journal record: its canonical encoding and leaf hash,
+// and its index row, which holds c's salt and body (sealed when there is
+// a body key) after checking that c opens e's commitment. e.Commitment is
+// set from c when empty.
+func (l *Log) newRecord(e *Entry, c *Commitment) (*journalRecord, error) {
 	rec := &journalRecord{index: store.AuditRecord{RequestID: e.RequestID, Kind: e.Kind, Stage: e.Stage}}
 	if c != nil {
 		if CommitmentHash(c.Salt, c.Body) != c.Hash || len(c.Salt) == 0 {
-			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: commitment does not open with its salt and body", e.Kind, e.RequestID)
+			return nil, fmt.Errorf("couldn't append %s entry for request %q: commitment does not open with its salt and body", e.Kind, e.RequestID)
 		}
 		if e.Commitment == "" {
 			e.Commitment = c.Hash
 		}
 		if e.Commitment != c.Hash {
-			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: entry commitment %s differs from the commitment given", e.Kind, e.RequestID, e.Commitment)
+			return nil, fmt.Errorf("couldn't append %s entry for request %q: entry commitment %s differs from the commitment given", e.Kind, e.RequestID, e.Commitment)
 		}
 		rec.index.Salt, rec.index.Body = c.Salt, c.Body
 		if rec.index.Body == nil {
@@ -519,39 +558,30 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 	}
 	data, err := e.Marshal()
 	if err != nil {
-		return Receipt{}, err
+		return nil, err
 	}
 	rec.entry, rec.leaf = data, tlog.RecordHash(data)
-	if err := l.behind(); err != nil {
-		return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
-	}
-	if err := l.acquire(ctx); err != nil {
-		return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
-	}
-	defer func() { <-l.slots }()
+	return rec, nil
+}
 
-	// A large body goes to a side file, written and fsynced here, by the
-	// request, before its record joins the journal: the journal's groups
-	// and the index's batches stay small (see openings.go). Failing to
-	// write it fails the append.
-	var sideFile string
-	referred := false // a record that refers to sideFile may be journaled
-	defer func() {
-		if sideFile != "" && !referred {
-			os.Remove(sideFile)
-		}
-	}()
-	if c != nil && needsSideFile(c.Body) {
-		ref, path, err := writeOpening(l.openingsDir(), l.cfg.BodyKey, l.cfg.Now(), c.Hash, c.Body)
-		if err != nil {
-			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
-		}
-		rec.index.Body, sideFile = ref, path
-		if k := l.cfg.BodyKey; k != nil {
-			rec.index.Salt, rec.index.Body = k.seal("salt", c.Salt), k.seal("body", ref)
-		}
+// writeSideFile writes c's body to its side file and points rec's index
+// row at it, returning the file's path.
+func (l *Log) writeSideFile(rec *journalRecord, c *Commitment) (string, error) {
+	ref, path, err := writeOpening(l.openingsDir(), l.cfg.BodyKey, l.cfg.Now(), c.Hash, c.Body)
+	if err != nil {
+		return "", err
 	}
+	rec.index.Body = ref
+	if k := l.cfg.BodyKey; k != nil {
+		rec.index.Salt, rec.index.Body = k.seal("salt", c.Salt), k.seal("body", ref)
+	}
+	return path, nil
+}
 
+// journalRetrying journals rec, retrying with backoff while it never
+// reached the journal and the log has a queue. referred is whether any
+// attempt may have journaled it.
+func (l *Log) journalRetrying(ctx context.Context, rec *journalRecord, e *Entry) (_ Receipt, referred bool, _ error) {
 	for attempt := 0; ; attempt++ {
 		r, journaled, err := l.journal(ctx, rec)
 		referred = referred || journaled || err == nil
@@ -559,19 +589,19 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 		// appended again would be logged twice.
 		if err == nil || journaled || l.cfg.QueueSize == 0 || ctx.Err() != nil {
 			if err != nil {
-				return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w", e.Kind, e.RequestID, err)
+				return Receipt{}, referred, appendError(e, err)
 			}
-			return r, nil
+			return r, referred, nil
 		}
 		l.log.WarnContext(ctx, "audit append failed; retrying", "request_id", e.RequestID, "attempt", attempt+1, "err", err)
 		t := time.NewTimer(min(time.Duration(attempt+1)*50*time.Millisecond, time.Second))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ctx.Err(), err)
+			return Receipt{}, referred, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ctx.Err(), err)
 		case <-l.closing:
 			t.Stop()
-			return Receipt{}, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ErrClosed, err)
+			return Receipt{}, referred, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ErrClosed, err)
 		case <-t.C:
 		}
 	}
