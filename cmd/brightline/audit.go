@@ -466,26 +466,38 @@ func (c *auditCommand) verifyProof(path string, pol auditverify.Policy) error {
 	return nil
 }
 
-// local opens the local index and log, with the local key.
-func (c *auditCommand) local(ctx context.Context) (auditIndex, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
+// local reads request rid's entries from the local index, with the local
+// log, its checkpoint and the local key to prove them against.
+func (c *auditCommand) local(ctx context.Context, rid string) ([]store.AuditRecord, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
+	fail := func(err error) ([]store.AuditRecord, auditverify.Source, auditverify.Checkpoint, auditverify.Policy, error) {
+		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+	}
 	vkey, err := c.localVKey()
 	if err != nil {
-		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+		return fail(err)
 	}
 	pol, err := auditverify.NewPolicy(vkey, nil, 0)
 	if err != nil {
-		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+		return fail(err)
 	}
 	src := auditverify.NewSource(filepath.Join(c.dataDir, auditlog.DirName), nil, nil)
 	cp, err := auditverify.FetchCheckpoint(ctx, src, pol)
 	if err != nil {
-		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+		return fail(err)
 	}
 	db, err := c.openIndex(ctx)
 	if err != nil {
-		return nil, nil, auditverify.Checkpoint{}, auditverify.Policy{}, err
+		return fail(err)
 	}
-	return db, src, cp, pol, nil
+	defer db.Close()
+	recs, err := db.AuditEntries(ctx, rid)
+	if errors.Is(err, brightline.ErrNotFound) {
+		return fail(fmt.Errorf("request %q has no entries in the local index", rid))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return recs, src, cp, pol, nil
 }
 
 func (c *auditCommand) prove(ctx context.Context, args []string) error {
@@ -498,15 +510,7 @@ func (c *auditCommand) prove(ctx context.Context, args []string) error {
 		return auditUsageError{errors.New("want one REQUEST_ID")}
 	}
 	rid := fs.Arg(0)
-	db, src, cp, pol, err := c.local(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	recs, err := db.AuditEntries(ctx, rid)
-	if errors.Is(err, brightline.ErrNotFound) {
-		return fmt.Errorf("request %q has no entries in the local index", rid)
-	}
+	recs, src, cp, pol, err := c.local(ctx, rid)
 	if err != nil {
 		return err
 	}
@@ -730,15 +734,7 @@ func (c *auditCommand) open(ctx context.Context, args []string) error {
 		return auditUsageError{errors.New("want one REQUEST_ID")}
 	}
 	rid := fs.Arg(0)
-	db, src, cp, _, err := c.local(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	recs, err := db.AuditEntries(ctx, rid)
-	if errors.Is(err, brightline.ErrNotFound) {
-		return fmt.Errorf("request %q has no entries in the local index", rid)
-	}
+	recs, src, cp, _, err := c.local(ctx, rid)
 	if err != nil {
 		return err
 	}
