@@ -1,0 +1,62 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brightline/brightline/internal/store"
+)
+
+// BenchmarkRecordAuditEntries measures the audit log's index write as the
+// log runs it: batches of 1,024 rows, durable (synchronous=FULL, so one
+// fsync per batch), under a context with a deadline (the driver watches
+// such a context on every statement it runs). Half the rows open a
+// commitment (a 16-32 byte salt and a ~300 byte JSON body), half carry
+// none; every row has a ~350 byte receipt.
+func BenchmarkRecordAuditEntries(b *testing.B) {
+	const batch = 1024
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	db, err := Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	receipt := "v1." + strings.Repeat("Ab3x", 86) + "=="
+	recs := make([]store.AuditRecord, batch)
+	for i := range recs {
+		id := make([]byte, 12)
+		for j := range id {
+			id[j] = byte(rng.Uint32())
+		}
+		r := store.AuditRecord{RequestID: "req_" + hex.EncodeToString(id), Kind: "decision", Stage: "request", Receipt: receipt}
+		if i%2 == 0 {
+			r.Salt = make([]byte, 16+rng.IntN(17))
+			for j := range r.Salt {
+				r.Salt[j] = byte(rng.Uint32())
+			}
+			r.Body = fmt.Appendf(nil, `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise ticket %d for the on-call engineer, in three bullet points, and say whether it needs a page."}],"temperature":0.2,"max_tokens":512,"user":"%s"}`,
+				rng.IntN(1e6), r.RequestID)
+		}
+		recs[i] = r
+	}
+
+	var next uint64
+	for b.Loop() {
+		for i := range recs {
+			recs[i].LogIndex = next
+			next++
+		}
+		if err := db.RecordAuditEntries(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(next)/b.Elapsed().Seconds(), "rows/s")
+}
