@@ -5,4 +5,4 @@ package sqlite
 import "time"
 
 // processCPU is not implemented here.
-func processCPU() (time.Duration, bool) { return 0, false }
+func processCPU() (user, sys time.Duration, ok bool) { return 0, 0, false }

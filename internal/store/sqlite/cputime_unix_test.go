@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// processCPU returns the CPU time (user and system) the process has used.
-func processCPU() (time.Duration, bool) {
+// processCPU returns the user and system CPU time the process has used.
+func processCPU() (user, sys time.Duration, ok bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), true
 }
