@@ -37,6 +37,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -71,6 +72,7 @@ func run() error {
 		soakKeys    = flag.Int("soak-keys", 10, "soak: normal keys")
 		abusers     = flag.Int("abusers", 20, "soak: the abusive key's concurrent requests")
 		abuseBytes  = flag.Int("abuse-bytes", 30<<20, "soak: the abusive key's body size")
+		profile     = flag.String("cpuprofile", "", "write a CPU profile of the gateway during the passthrough throughput run to this file")
 		databaseURL = flag.String("database-url", "", "run the gateway on this PostgreSQL database (store.driver postgres) instead of SQLite")
 	)
 	flag.Parse()
@@ -110,6 +112,14 @@ func run() error {
 	if *databaseURL != "" {
 		extra += fmt.Sprintf("store: {driver: postgres, url: %q}\n", *databaseURL)
 	}
+	// The profiles, for -cpuprofile and for looking on while it runs.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	debugAddr := ln.Addr().String()
+	ln.Close()
+	extra += fmt.Sprintf("debug: {listen: %q}\n", debugAddr)
 	e, err := startEnv(envConfig{bin: *bin, upstream: upstreamProcess(*latency, os.Stderr), extra: extra, stderr: logs})
 	defer e.close()
 	defer func() {
@@ -215,8 +225,15 @@ func run() error {
 			if err != nil {
 				return err
 			}
+			profiled := func() error { return nil }
+			if *profile != "" && tg.name == "passthrough" && !stream {
+				profiled = cpuProfile(client, debugAddr, *maxDuration, *profile)
+			}
 			r, err := closedLoop(ctx, client, tg.url, body, tg.hdr, *concurrency, *maxDuration)
 			if err != nil {
+				return err
+			}
+			if err := profiled(); err != nil {
 				return err
 			}
 			after, err := e.appends(client)
@@ -235,6 +252,37 @@ func run() error {
 		}
 	}
 	return nil
+}
+
+// cpuProfile starts fetching a CPU profile of the gateway from its
+// debug listener at addr for about d, and returns a function that waits
+// for it and writes it to file.
+func cpuProfile(c *http.Client, addr string, d time.Duration, file string) func() error {
+	secs := max(int(d.Seconds())-1, 1)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("cpu profile: %s", resp.Status)
+			return
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
 }
 
 // sampleLag samples the audit log's integration lag every 100 ms until

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,6 +56,15 @@ type Config struct {
 		// Level is debug, info, warn or error. Default info.
 		Level string `yaml:"level"`
 	} `yaml:"log"`
+
+	Debug struct {
+		// Listen serves Go's runtime profiles (/debug/pprof/) on this
+		// address, apart from the gateway's listener, for diagnosing
+		// CPU and memory use. It must be a loopback address: profiles
+		// show the program's internals, and the endpoint has no
+		// authentication. Default: off.
+		Listen string `yaml:"listen"`
+	} `yaml:"debug"`
 
 	Auth struct {
 		// CacheTTL is how long a verified API key is remembered in memory,
@@ -609,6 +619,9 @@ func (c *Config) validate() error {
 	errs = append(errs, c.validateShadow()...)
 	errs = append(errs, c.validateMCP()...)
 	errs = append(errs, c.validateSurveillance()...)
+	if err := checkDebugListen(c.Debug.Listen); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -624,6 +637,22 @@ func (c *Config) validate() error {
 	errs = append(errs, c.validateRoutes(names)...)
 	errs = append(errs, c.validatePolicy()...)
 	return errors.Join(errs...)
+}
+
+// checkDebugListen refuses a debug listener that is not on loopback: the
+// profiles have no authentication.
+func checkDebugListen(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("debug.listen: %v", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("debug.listen: %q is not a loopback address; the profiles have no authentication, so serve them on 127.0.0.1 or [::1] only", addr)
+	}
+	return nil
 }
 
 // validateStore checks the store section.

@@ -87,6 +87,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"body bytes below max request", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nlimits: {max_request_bytes: 2000, body_bytes_in_flight: 1000}\n", []string{`limits.body_bytes_in_flight: 1000, want at least max_request_bytes (2000)`}},
 		{"negative body read timeout", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\nlimits: {body_read_timeout: -1s}\n", []string{`limits.body_read_timeout: -1s must not be negative`}},
 		{"negative body retention", "providers: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\naudit: {body_retention: -1h}\n", []string{`audit.body_retention: -1h0m0s must not be negative`}},
+		{"debug off loopback", "debug: {listen: '0.0.0.0:6060'}\nproviders: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{`debug.listen: "0.0.0.0:6060" is not a loopback address`}},
+		{"debug without port", "debug: {listen: '127.0.0.1'}\nproviders: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{`debug.listen: address 127.0.0.1: missing port`}},
 		{"bad level", "log: {level: loud}\nproviders: [{name: a, type: simulated}]\nroutes: [{model: m, targets: [{provider: a}]}]\n", []string{`log.level: "loud"`}},
 	}
 	for _, tt := range tests {

@@ -36,6 +36,12 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("BRIGHTLINE_LISTEN", ln.Addr().String())
 			ln.Close()
+			dln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			env.Setenv("BRIGHTLINE_DEBUG_LISTEN", dln.Addr().String())
+			dln.Close()
 			examples, err := filepath.Abs("../../examples")
 			if err != nil {
 				return err

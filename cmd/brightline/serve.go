@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -166,6 +167,8 @@ type server struct {
 	gw          *gateway.Gateway
 	ln          net.Listener
 	srv         *http.Server
+	debug       *http.Server // debug.listen's profiles, or nil
+	debugLn     net.Listener
 
 	closers []func() // run in reverse order by close
 }
@@ -380,6 +383,28 @@ func (s *server) listen() error {
 		models = append(models, r.Model)
 	}
 	s.log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
+	return s.listenDebug()
+}
+
+// listenDebug opens debug.listen, if set, serving net/http/pprof's
+// handlers; config validation has checked that it is on loopback.
+func (s *server) listenDebug() error {
+	if s.cfg.Debug.Listen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Debug.Listen)
+	if err != nil {
+		return fmt.Errorf("debug.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s.debugLn = ln
+	s.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.log.Info("serving profiles", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return nil
 }
 
@@ -400,6 +425,18 @@ func (s *server) run(ctx context.Context) error {
 		<-gctx.Done()
 		return s.shutdown()
 	})
+	if s.debug != nil {
+		g.Go(func() error {
+			if err := s.debug.Serve(s.debugLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			return s.debug.Close()
+		})
+	}
 	g.Go(func() error { s.used.Run(gctx, 30*time.Second); return nil })
 	g.Go(func() error {
 		if err := s.usage.Run(gctx, time.Minute); err != nil {
