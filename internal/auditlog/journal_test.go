@@ -99,6 +99,19 @@ func TestJournalRecordRoundTrip(t *testing.T) {
 // TestJournalRecovery: a torn tail is cut and its sequence numbers reused;
 // a bad record followed by good ones is an error, never skipped; records
 // the tree already holds are not handed back.
+// recordsEnd is where the intact records at the start of segment b end:
+// the zeros the journal fills ahead of them follow.
+func recordsEnd(b []byte) int {
+	off := 0
+	for {
+		_, n, err := decodeRecord(b[off:])
+		if err != nil {
+			return off
+		}
+		off += n
+	}
+}
+
 func TestJournalRecovery(t *testing.T) {
 	write := func(t *testing.T, n int) (string, string) {
 		dir := t.TempDir()
@@ -121,9 +134,16 @@ func TestJournalRecovery(t *testing.T) {
 			func(b []byte) []byte { return append(b, 0, 0, 0) },                          // a partial header
 			func(b []byte) []byte { return append(b, make([]byte, 4096)...) },            // zeros
 			func(b []byte) []byte { c := bytes.Clone(b); c[len(c)-1] ^= 0x40; return c }, // a corrupt last record
+			func(b []byte) []byte { // a partial last record in zero-filled space
+				return append(bytes.Clone(b[:len(b)-3]), make([]byte, journalFill)...)
+			},
 		} {
 			dir, seg := write(t, 10)
-			b, _ := os.ReadFile(seg)
+			filled, _ := os.ReadFile(seg)
+			if len(filled)%journalFill != 0 || !allZero(filled[recordsEnd(filled):]) {
+				t.Fatalf("segment of %d bytes with records to %d: want them followed by zeros to a multiple of %d", len(filled), recordsEnd(filled), journalFill)
+			}
+			b := filled[:recordsEnd(filled)]
 			os.WriteFile(seg, torn(b), 0o644)
 			j, err := openTestJournal(t, dir, 4, 64<<20)
 			if err != nil {
@@ -143,6 +163,28 @@ func TestJournalRecovery(t *testing.T) {
 			if _, err := openTestJournal(t, dir, 4, 64<<20); err != nil {
 				t.Errorf("second reopen: %v", err)
 			}
+		}
+	})
+
+	t.Run("filled segment before the last", func(t *testing.T) {
+		// The tree is ahead of the journal's last segment, whose zero
+		// fill stays: the journal starts a new segment after it, and
+		// the old one's zeros are its end, not damage.
+		dir, _ := write(t, 10)
+		j, err := openTestJournal(t, dir, 12, 64<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := j.append(t, 12).seq; got != 12 {
+			t.Fatalf("append: got sequence number %d, want 12", got)
+		}
+		j.stop()
+		j, err = openTestJournal(t, dir, 12, 64<<20)
+		if err != nil {
+			t.Fatalf("reopen with a zero-filled segment before the last: %v", err)
+		}
+		if len(j.pending) != 1 || j.next != 13 {
+			t.Errorf("recovered %d records, next %d; want 1, next 13", len(j.pending), j.next)
 		}
 	})
 

@@ -435,6 +435,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	j.durable = l.journaled
+	j.flushed = func(d time.Duration) { l.m.flush.Observe(d.Seconds()) }
 	l.j, l.reqs, l.pending, l.journalNext = j, j.reqs, backlog, j.next
 	l.leading.Store(true)
 	if b, err := os.ReadFile(filepath.Join(cfg.Dir, publishedFile)); err == nil {

@@ -15,6 +15,7 @@ type metrics struct {
 	latency   prometheus.Histogram
 	published prometheus.Gauge
 	integrate *prometheus.HistogramVec
+	flush     prometheus.Histogram
 	size      prometheus.GaugeFunc
 	cols      []prometheus.Collector
 }
@@ -40,6 +41,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Integration of one batch of journal entries, by phase: queued (age of its oldest entry when the batch starts), index (writing its index rows), tessera (sequencing it into the tree).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"phase"}),
+		flush: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "brightline_audit_journal_flush_seconds",
+			Help:    "Time to write one group of records to the audit journal and fsync it; every append in the group waits for it.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
+		}),
 		published: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "brightline_audit_published_size",
 			Help: "Tree size of the latest checkpoint that meets the witness quorum.",
@@ -72,7 +78,7 @@ func (m *metrics) setStatus(l *Log) {
 		Name: "brightline_audit_integration_lag_seconds",
 		Help: "Age of the oldest journal entry not yet integrated; past the MMD, appends are refused.",
 	}, func() float64 { _, _, age := l.lag(); return age.Seconds() })
-	m.cols = []prometheus.Collector{m.appends, m.latency, m.integrate, m.published, m.size, journal, lag, lagAge}
+	m.cols = []prometheus.Collector{m.appends, m.latency, m.integrate, m.flush, m.published, m.size, journal, lag, lagAge}
 	if m.reg == nil {
 		return
 	}
