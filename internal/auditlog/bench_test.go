@@ -107,7 +107,7 @@ func BenchmarkJournal(b *testing.B) {
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					req := journalReq{rec: &journalRecord{entry: entry, index: store.AuditRecord{RequestID: e.RequestID, Kind: e.Kind}}, done: make(chan error, 1)}
+					req := journalReq{recs: []*journalRecord{{entry: entry, index: store.AuditRecord{RequestID: e.RequestID, Kind: e.Kind}}}, done: make(chan error, 1)}
 					j.reqs <- req
 					if err := <-req.done; err != nil {
 						b.Error(err)

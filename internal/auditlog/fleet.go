@@ -157,10 +157,7 @@ func (w *sharedWriter) run(stop <-chan struct{}, failed func(error), ok func()) 
 // write commits group: sequence numbers from the journal, one transaction.
 func (w *sharedWriter) write(group []journalReq) error {
 	now := w.now().UTC().Truncate(time.Microsecond)
-	recs := make([]*journalRecord, len(group))
-	for i, r := range group {
-		recs[i] = r.rec
-	}
+	recs := groupRecords(group)
 	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
 	defer cancel()
 	_, err := w.j.Append(ctx, len(recs), func(first uint64) ([][]byte, error) {

@@ -168,9 +168,9 @@ func decodeRecord(b []byte) (*journalRecord, int, error) {
 	return r, journalHeader + int(n), nil
 }
 
-// journalReq asks the journal writer to make rec durable.
+// journalReq asks the journal writer to make recs durable, in one group.
 type journalReq struct {
-	rec  *journalRecord
+	recs []*journalRecord
 	done chan error
 }
 
@@ -369,6 +369,19 @@ func (j *journal) check(op string) error {
 	return nil
 }
 
+// groupRecords is the records of group's requests, in order.
+func groupRecords(group []journalReq) []*journalRecord {
+	n := 0
+	for _, r := range group {
+		n += len(r.recs)
+	}
+	recs := make([]*journalRecord, 0, n)
+	for _, r := range group {
+		recs = append(recs, r.recs...)
+	}
+	return recs
+}
+
 // refuseQueued answers every request still queued on reqs with ErrClosed.
 func refuseQueued(reqs <-chan journalReq) {
 	for {
@@ -453,11 +466,10 @@ func (j *journal) write() error {
 	}
 	now := j.now().UTC().Truncate(time.Microsecond)
 	j.buf = j.buf[:0]
-	recs := make([]*journalRecord, len(j.group))
-	for i, r := range j.group {
-		r.rec.seq, r.rec.time, r.rec.index.LogIndex = j.next+uint64(i), now, j.next+uint64(i)
-		j.buf = r.rec.encode(j.buf)
-		recs[i] = r.rec
+	recs := groupRecords(j.group)
+	for i, r := range recs {
+		r.seq, r.time, r.index.LogIndex = j.next+uint64(i), now, j.next+uint64(i)
+		j.buf = r.encode(j.buf)
 	}
 	j.dirty = true
 	if err := j.check("write"); err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func (j *testJournal) append(t *testing.T, i int) *journalRecord {
 	if i%2 == 0 {
 		rec.index.Salt, rec.index.Body = []byte("salt"), []byte(fmt.Sprintf(`{"n":%d}`, i))
 	}
-	req := journalReq{rec: rec, done: make(chan error, 1)}
+	req := journalReq{recs: []*journalRecord{rec}, done: make(chan error, 1)}
 	j.reqs <- req
 	if err := <-req.done; err != nil {
 		t.Fatalf("journal append %d: %v", i, err)
@@ -567,6 +568,61 @@ func TestSequencedRelease(t *testing.T) {
 		}
 		if st := tl.Status(); st.Size <= r.Index {
 			t.Fatalf("sequenced append %d returned with the tree at %d", r.Index, st.Size)
+		}
+	}
+}
+
+// TestAppendAll: entries appended together are journaled in one group, at
+// consecutive indexes in order, each with its own receipt and index row;
+// on a full disk none of them is.
+func TestAppendAll(t *testing.T) {
+	ctx := context.Background()
+	tl := openTestLog(t, nil)
+	if _, err := tl.Append(ctx, decision(0), nil); err != nil {
+		t.Fatal(err)
+	}
+	full := func(op string) error {
+		if op == "sync" {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	tl.j.fault.Store(&full)
+	if rs, err := tl.AppendAll(ctx, []Item{{Entry: decision(1)}, {Entry: decision(2)}}); !errors.Is(err, syscall.ENOSPC) || rs != nil {
+		t.Fatalf("AppendAll on a full disk: got %v, %v; want ENOSPC and no receipts", rs, err)
+	}
+	tl.j.fault.Store(nil)
+
+	var flushes atomic.Int64
+	tl.j.flushed = func(time.Duration) { flushes.Add(1) }
+	c, err := Commit([]byte(`{"model":"m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := tl.AppendAll(ctx, []Item{{Entry: decision(3), Commitment: &c}, {Entry: decision(4)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].Index != 1 || rs[1].Index != 2 {
+		t.Fatalf("receipts: got %+v, want indexes 1 and 2 (after entry 0; the failed group's numbers reused)", rs)
+	}
+	if n := flushes.Load(); n != 1 {
+		t.Errorf("flushes for two entries appended together: got %d, want 1", n)
+	}
+	pol, _ := auditverify.NewPolicy(tl.vkey, nil, 0)
+	src := auditverify.NewSource(filepath.Join(tl.dir, "log"), nil, nil)
+	cp := waitCheckpoint(t, src, pol, 3)
+	for i, r := range rs {
+		got, err := auditverify.ParseReceipt(r.Encode(), pol.Log)
+		if err != nil {
+			t.Fatalf("receipt %d: %v", i, err)
+		}
+		if err := got.VerifyInclusion(ctx, src, cp); err != nil {
+			t.Errorf("receipt %d: %v", i, err)
+		}
+		recs, err := tl.index.AuditEntries(ctx, decision(3+i).RequestID)
+		if err != nil || len(recs) != 1 || recs[0].Receipt != r.Encode() || (i == 0) != (recs[0].Salt != nil) {
+			t.Errorf("index row of entry %d: got %+v, %v; want its receipt, and the opening with the first only", i, recs, err)
 		}
 	}
 }

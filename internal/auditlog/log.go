@@ -474,13 +474,36 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 // Append never blocks past ctx; it returns ErrPushback at once when the
 // log is full.
 func (l *Log) Append(ctx context.Context, e Entry, c *Commitment) (Receipt, error) {
+	rs, err := l.AppendAll(ctx, []Item{{Entry: e, Commitment: c}})
+	if err != nil {
+		return Receipt{}, err
+	}
+	return rs[0], nil
+}
+
+// Item is one entry for AppendAll, with the commitment it opens (or nil),
+// as Append takes them.
+type Item struct {
+	Entry      Entry
+	Commitment *Commitment
+}
+
+// AppendAll appends items as Append appends one, in one journal group:
+// they are durable together, in order, at consecutive indexes, for one
+// flush, or none is. It returns their receipts in order. A request's
+// decision and the entry of its first upstream attempt go together so
+// that forwarding waits for one flush, not two.
+func (l *Log) AppendAll(ctx context.Context, items []Item) ([]Receipt, error) {
 	start := time.Now()
-	r, err := l.append(ctx, e, c)
-	l.m.observe(time.Since(start), err)
+	rs, err := l.append(ctx, items)
+	d := time.Since(start)
+	for range items {
+		l.m.observe(d, err)
+	}
 	if err != nil {
 		l.noteErr(err)
 	}
-	return r, err
+	return rs, err
 }
 
 func (l *Log) noteErr(err error) {
@@ -489,25 +512,36 @@ func (l *Log) noteErr(err error) {
 	l.mu.Unlock()
 }
 
-func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, error) {
+func (l *Log) append(ctx context.Context, items []Item) ([]Receipt, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
 	select {
 	case <-l.closing:
-		return Receipt{}, ErrClosed
+		return nil, ErrClosed
 	default:
 	}
-	if e.Time.IsZero() {
-		e.Time = l.cfg.Now()
+	es := make([]Entry, len(items))
+	recs := make([]*journalRecord, len(items))
+	for i, it := range items {
+		e := &es[i]
+		*e = it.Entry
+		if e.Time.IsZero() {
+			e.Time = l.cfg.Now()
+		}
+		e.Time = e.Time.UTC().Truncate(time.Microsecond)
+		rec, err := l.newRecord(e, it.Commitment)
+		if err != nil {
+			return nil, err
+		}
+		recs[i] = rec
 	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
-	rec, err := l.newRecord(&e, c)
-	if err != nil {
-		return Receipt{}, err
-	}
+	e := &es[0] // errors name the first entry
 	if err := l.behind(); err != nil {
-		return Receipt{}, appendError(&e, err)
+		return nil, appendError(e, err)
 	}
 	if err := l.acquire(ctx); err != nil {
-		return Receipt{}, appendError(&e, err)
+		return nil, appendError(e, err)
 	}
 	defer func() { <-l.slots }()
 
@@ -516,17 +550,27 @@ func (l *Log) append(ctx context.Context, e Entry, c *Commitment) (Receipt, erro
 	// and the index's batches stay small (see openings.go). Failing to
 	// write it fails the append; a side file no journaled record refers to
 	// is removed.
-	var sideFile string
-	if c != nil && needsSideFile(c.Body) {
-		if sideFile, err = l.writeSideFile(rec, c); err != nil {
-			return Receipt{}, appendError(&e, err)
+	var sideFiles []string
+	removeSideFiles := func() {
+		for _, f := range sideFiles {
+			os.Remove(f)
 		}
 	}
-	r, referred, err := l.journalRetrying(ctx, rec, &e)
-	if sideFile != "" && !referred {
-		os.Remove(sideFile)
+	for i, it := range items {
+		if c := it.Commitment; c != nil && needsSideFile(c.Body) {
+			f, err := l.writeSideFile(recs[i], c)
+			if err != nil {
+				removeSideFiles()
+				return nil, appendError(&es[i], err)
+			}
+			sideFiles = append(sideFiles, f)
+		}
 	}
-	return r, err
+	rs, referred, err := l.journalRetrying(ctx, recs, e)
+	if !referred {
+		removeSideFiles()
+	}
+	return rs, err
 }
 
 func appendError(e *Entry, err error) error {
@@ -579,18 +623,18 @@ func (l *Log) writeSideFile(rec *journalRecord, c *Commitment) (string, error) {
 	return path, nil
 }
 
-// journalRetrying journals rec, retrying with backoff while it never
-// reached the journal and the log has a queue. referred is whether any
-// attempt may have journaled it.
-func (l *Log) journalRetrying(ctx context.Context, rec *journalRecord, e *Entry) (_ Receipt, referred bool, _ error) {
+// journalRetrying journals recs (one group), retrying with backoff while
+// they never reached the journal and the log has a queue. referred is
+// whether any attempt may have journaled them. e names them in errors.
+func (l *Log) journalRetrying(ctx context.Context, recs []*journalRecord, e *Entry) (_ []Receipt, referred bool, _ error) {
 	for attempt := 0; ; attempt++ {
-		r, journaled, err := l.journal(ctx, rec)
+		r, journaled, err := l.journal(ctx, recs)
 		referred = referred || journaled || err == nil
 		// Retry only what never reached the journal: a journaled record
 		// appended again would be logged twice.
 		if err == nil || journaled || l.cfg.QueueSize == 0 || ctx.Err() != nil {
 			if err != nil {
-				return Receipt{}, referred, appendError(e, err)
+				return nil, referred, appendError(e, err)
 			}
 			return r, referred, nil
 		}
@@ -599,10 +643,10 @@ func (l *Log) journalRetrying(ctx context.Context, rec *journalRecord, e *Entry)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Receipt{}, referred, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ctx.Err(), err)
+			return nil, referred, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ctx.Err(), err)
 		case <-l.closing:
 			t.Stop()
-			return Receipt{}, referred, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ErrClosed, err)
+			return nil, referred, fmt.Errorf("couldn't append %s entry for request %q: %w (last failure: %v)", e.Kind, e.RequestID, ErrClosed, err)
 		case <-t.C:
 		}
 	}
@@ -659,46 +703,51 @@ func (l *Log) acquire(ctx context.Context) error {
 	}
 }
 
-// journal hands rec to the journal writer, waits until it is durable,
-// signs its receipt and, when sequenced, waits for the tree. journaled
-// reports whether rec may be in the journal (then it must not be retried).
-// It respects ctx; a record whose append gave up may still be journaled
-// and logged.
-func (l *Log) journal(ctx context.Context, rec *journalRecord) (_ Receipt, journaled bool, _ error) {
-	req := journalReq{rec: rec, done: make(chan error, 1)}
+// journal hands recs to the journal writer as one group, waits until
+// they are durable, signs their receipts and, when sequenced, waits for
+// the tree. journaled reports whether recs may be in the journal (then
+// they must not be retried). It respects ctx; records whose append gave up
+// may still be journaled and logged.
+func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, journaled bool, _ error) {
+	req := journalReq{recs: recs, done: make(chan error, 1)}
 	select {
 	case l.reqs <- req:
 	case <-ctx.Done():
-		return Receipt{}, false, ctx.Err()
+		return nil, false, ctx.Err()
 	case <-l.closing:
-		return Receipt{}, false, ErrClosed
+		return nil, false, ErrClosed
 	}
 	select {
 	case err := <-req.done:
 		if err != nil {
 			// A shared journal's commit may have failed after it took
 			// the group: retrying could log it twice.
-			return Receipt{}, l.cfg.Journal != nil, err
+			return nil, l.cfg.Journal != nil, err
 		}
 	case <-ctx.Done():
-		return Receipt{}, true, ctx.Err()
+		return nil, true, ctx.Err()
 	case <-l.dead:
-		return Receipt{}, true, fmt.Errorf("the log closed before the entry was journaled: %w", ErrClosed)
+		return nil, true, fmt.Errorf("the log closed before the entry was journaled: %w", ErrClosed)
 	}
-	r, err := l.sign(rec)
-	if err != nil {
-		return Receipt{}, true, err
+	rs := make([]Receipt, len(recs))
+	for i, rec := range recs {
+		r, err := l.sign(rec)
+		if err != nil {
+			return nil, true, err
+		}
+		rs[i] = r
 	}
 	if l.cfg.Release == ReleaseSequenced {
 		// Without a queue, fail on the first failure to integrate; the
-		// record stays in the journal and is integrated on a retry, but
-		// this answer is refused. Never journal it again: that would log
-		// it twice.
-		if err := l.waitIntegrated(ctx, rec.seq, l.cfg.QueueSize == 0); err != nil {
-			return Receipt{}, true, fmt.Errorf("entry %d is journaled but not yet in the log: %w", rec.seq, err)
+		// records stay in the journal and are integrated on a retry, but
+		// this answer is refused. Never journal them again: that would
+		// log them twice.
+		last := recs[len(recs)-1].seq
+		if err := l.waitIntegrated(ctx, last, l.cfg.QueueSize == 0); err != nil {
+			return nil, true, fmt.Errorf("entry %d is journaled but not yet in the log: %w", last, err)
 		}
 	}
-	return r, true, nil
+	return rs, true, nil
 }
 
 // sign makes rec's receipt and keeps its encoding on rec for the index.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -99,28 +100,76 @@ func setDetail(m map[string]string, k, v string) map[string]string {
 }
 
 // pendingAudit is an append under way in parallel with the upstream call.
+// A deferred one (the request's decision, with an Auditor that can append
+// several entries together) starts when the first upstream attempt takes
+// it to go with its forward entry, so that forwarding waits for one
+// journal flush, not two; or, if no attempt does, when its result is
+// first waited for. Either way it is appended before anything is released
+// to the client.
 type pendingAudit struct {
 	done    chan struct{}
 	err     error
 	receipt auditlog.Receipt
+
+	// Set on a deferred append only.
+	taken atomic.Bool
+	g     *Gateway
+	ctx   context.Context
+	e     auditlog.Entry
+	c     *auditlog.Commitment
+}
+
+// groupAuditor is an Auditor that appends several entries in one journal
+// group (*auditlog.Log).
+type groupAuditor interface {
+	AppendAll(ctx context.Context, items []auditlog.Item) ([]auditlog.Receipt, error)
 }
 
 // auditAsync starts appending e and returns at once; wait for the result
 // before releasing anything to the client.
 func (g *Gateway) auditAsync(x *exchange, e auditlog.Entry, c *auditlog.Commitment) *pendingAudit {
-	p := &pendingAudit{done: make(chan struct{})}
+	p := &pendingAudit{done: make(chan struct{}), g: g, ctx: x.ctx, e: e, c: c}
+	p.start()
+	return p
+}
+
+// auditDeferred is auditAsync for the request's decision: with a
+// groupAuditor, the append waits for the first upstream attempt to take it
+// (take) or for the first wait.
+func (g *Gateway) auditDeferred(x *exchange, e auditlog.Entry, c *auditlog.Commitment) *pendingAudit {
+	if _, ok := g.cfg.Audit.(groupAuditor); !ok {
+		return g.auditAsync(x, e, c)
+	}
+	return &pendingAudit{done: make(chan struct{}), g: g, ctx: x.ctx, e: e, c: c}
+}
+
+// start appends p's entry alone, unless it has been started or taken.
+func (p *pendingAudit) start() {
+	if p == nil || !p.taken.CompareAndSwap(false, true) {
+		return
+	}
 	// The append outlives a client that goes away: the decision was made.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.ctx), auditTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), auditTimeout)
 	go func() {
 		defer cancel()
-		defer close(p.done)
-		r, err := g.cfg.Audit.Append(ctx, e, c)
-		if err != nil {
-			p.err = errAuditFailed(err)
-		}
-		p.receipt = r
+		r, err := p.g.cfg.Audit.Append(ctx, p.e, p.c)
+		p.resolve(r, err)
 	}()
-	return p
+}
+
+// take claims p's append for a caller that appends it together with its
+// own entry and then calls resolve; false if p was started or taken.
+func (p *pendingAudit) take() bool {
+	return p != nil && p.taken.CompareAndSwap(false, true)
+}
+
+// resolve ends p's append with its result.
+func (p *pendingAudit) resolve(r auditlog.Receipt, err error) {
+	if err != nil {
+		p.err = errAuditFailed(err)
+	}
+	p.receipt = r
+	close(p.done)
 }
 
 // wait returns the append's result.
@@ -128,6 +177,7 @@ func (p *pendingAudit) wait() error {
 	if p == nil {
 		return nil
 	}
+	p.start()
 	<-p.done
 	return p.err
 }

@@ -44,6 +44,23 @@ func (g *Gateway) withForwarder(ctx context.Context, x *exchange, d brightline.D
 	return provider.WithForwarder(ctx, &forwarder{g: g, x: x, d: d})
 }
 
+// append appends the forward entry e; the first attempt's goes in one
+// journal group with the request's decision, if that has not started.
+func (f *forwarder) append(ctx context.Context, e auditlog.Entry) (auditlog.Receipt, error) {
+	p := f.x.pending
+	ga, ok := f.g.cfg.Audit.(groupAuditor)
+	if !ok || f.shadow || !p.take() {
+		return f.g.cfg.Audit.Append(ctx, e, nil)
+	}
+	rs, err := ga.AppendAll(ctx, []auditlog.Item{{Entry: p.e, Commitment: p.c}, {Entry: e}})
+	if err != nil {
+		p.resolve(auditlog.Receipt{}, err)
+		return auditlog.Receipt{}, err
+	}
+	p.resolve(rs[0], nil)
+	return rs[1], nil
+}
+
 // Forward appends the forward entry of one attempt and returns its
 // upstream receipt, encoded. An Auditor that returns unsigned receipts
 // (tests, dry runs) yields "": the request goes without the header.
@@ -80,7 +97,7 @@ func (f *forwarder) Forward(ctx context.Context, fw provider.Forward) (string, e
 	// Like the decision's, the append outlives a client that goes away.
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()
-	r, err := f.g.cfg.Audit.Append(actx, e, nil)
+	r, err := f.append(actx, e)
 	if err != nil {
 		return "", errAuditFailed(err)
 	}

@@ -377,7 +377,7 @@ func (g *Gateway) auditRequest(x *exchange, d brightline.Decision, in *policy.In
 	}
 	e := x.entry(d, in)
 	e.Commitment = cm.Hash
-	x.pending = g.auditAsync(x, e, &cm)
+	x.pending = g.auditDeferred(x, e, &cm)
 	return nil
 }
 
@@ -683,6 +683,9 @@ type Finished struct {
 }
 
 func (g *Gateway) finish(x *exchange) {
+	// Every path waits for the decision before it answers; should one
+	// not, the decision is still logged.
+	x.pending.start()
 	dur := time.Since(x.start)
 	if g.cfg.Finished != nil && x.served.Target != "" && x.req != nil {
 		g.cfg.Finished(Finished{Principal: x.principal, Route: x.model, Served: x.served, Usage: x.usage,

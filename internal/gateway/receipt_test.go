@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/brightline/brightline/auditverify"
@@ -367,5 +369,112 @@ func TestShadowCarriesItsOwnReceipt(t *testing.T) {
 		sh.Forward.RequestID != primary.Forward.RequestID || sh.Forward.Provider != "candidate" {
 		t.Errorf("shadow %+v (entry %d), primary %+v (entry %d): want distinct entries of the same request, the shadow's marked",
 			sh.Forward, sh.Receipt.Index, primary.Forward, primary.Receipt.Index)
+	}
+}
+
+// TestDecisionGoesWithTheFirstForward: the request's decision and its
+// first upstream attempt's forward entry are journaled together, at
+// consecutive indexes (one flush before forwarding, not two); the client
+// gets the decision's receipt, the upstream the forward entry's. Later
+// attempts' entries are appended alone (a denial's decision too:
+// TestAuditReceiptHeader).
+func TestDecisionGoesWithTheFirstForward(t *testing.T) {
+	dir := t.TempDir()
+	signer, vkey, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, "log.key"), "gateway.test/receipts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	l, err := auditlog.Open(context.Background(), auditlog.Config{Dir: filepath.Join(dir, "log"), Signer: signer, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	flushes := func() uint64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "brightline_audit_journal_flush_seconds" {
+				return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+			}
+		}
+		return 0
+	}
+	h := newHarness(t, gateway.Config{Audit: l})
+	lv, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ model, stream string }{{"via-openai", "false"}, {"via-openai", "true"}, {"failover", "false"}} {
+		flushed := flushes()
+		h.anthropic.Fail = nil
+		if c.model == "failover" {
+			h.anthropic.Fail = func(int) *fakeupstream.Failure { return &fakeupstream.Failure{Status: 503} }
+		}
+		before := len(h.openai.Requests()) + len(h.anthropic.Requests())
+		status, rh, body := h.post(t, "/v1/chat/completions", `{"model":"`+c.model+`","stream":`+c.stream+`,"messages":[{"role":"user","content":"hi"}]}`, bearer(testKey))
+		if status != 200 {
+			t.Fatalf("%s: got %d %s", c.model, status, body)
+		}
+		dec, err := auditverify.ParseReceipt(rh.Get(auditverify.ReceiptHeader), lv)
+		if err != nil {
+			t.Fatalf("%s: the decision's receipt: %v", c.model, err)
+		}
+		sent := append(h.anthropic.Requests(), h.openai.Requests()...)
+		if len(sent)-before < 1 {
+			t.Fatalf("%s: nothing forwarded", c.model)
+		}
+		var fwd []uint64
+		for _, r := range sent {
+			u, err := auditverify.ParseUpstreamReceipt(r.Header.Get(auditverify.UpstreamHeader), lv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Forward.RequestID == rh.Get("x-request-id") {
+				fwd = append(fwd, u.Receipt.Index)
+			}
+		}
+		slices.Sort(fwd)
+		if len(fwd) == 0 || fwd[0] != dec.Index+1 {
+			t.Errorf("%s: decision at %d, forward entries at %v; want the first right after the decision", c.model, dec.Index, fwd)
+		}
+		if c.model == "failover" && len(fwd) < 2 {
+			t.Errorf("%s: forward entries at %v, want one per attempt", c.model, fwd)
+		}
+		// The decision and the first forward entry share a flush; every
+		// later attempt's entry has its own.
+		if got, want := flushes()-flushed, uint64(len(fwd)); got != want {
+			t.Errorf("%s: %d journal flushes for the decision and %d forward entries, want %d", c.model, got, len(fwd), want)
+		}
+	}
+}
+
+// groupFailing is an Auditor that appends entries together and fails
+// every such append.
+type groupFailing struct{ fakeAuditor }
+
+func (a *groupFailing) AppendAll(context.Context, []auditlog.Item) ([]auditlog.Receipt, error) {
+	return nil, errors.New("no space left on device")
+}
+
+// TestJointAuditFailsClosed: when the decision and the forward entry
+// cannot be appended together, nothing is forwarded and the client gets
+// the audit log's 503, streamed or not.
+func TestJointAuditFailsClosed(t *testing.T) {
+	h := newHarness(t, gateway.Config{Audit: &groupFailing{}})
+	for _, body := range []string{
+		`{"model":"via-openai","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"via-openai","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"simulated","messages":[{"role":"user","content":"hi"}]}`,
+	} {
+		status, rh, out := h.post(t, "/v1/chat/completions", body, bearer(testKey))
+		if _, msg := errorShape(t, "/v1/chat/completions", out); status != 503 || rh.Get("Retry-After") == "" || !strings.Contains(msg, "audit log") {
+			t.Errorf("%s: got %d %q, want 503 naming the audit log", body, status, out)
+		}
+	}
+	if n := h.openai.Count() + h.anthropic.Count(); n != 0 {
+		t.Errorf("the upstreams got %d requests, want none", n)
 	}
 }
