@@ -172,6 +172,10 @@ func decodeRecord(b []byte) (*journalRecord, int, error) {
 type journalReq struct {
 	recs []*journalRecord
 	done chan error
+	// numbered, if not nil, is closed by the file journal's writer once
+	// recs have their sequence numbers and times, before they are
+	// written: their receipts can be signed while the group is flushed.
+	numbered chan struct{}
 }
 
 // journal is the open journal. Its writer goroutine owns the active
@@ -470,6 +474,11 @@ func (j *journal) write() error {
 	for i, r := range recs {
 		r.seq, r.time, r.index.LogIndex = j.next+uint64(i), now, j.next+uint64(i)
 		j.buf = r.encode(j.buf)
+	}
+	for _, r := range j.group {
+		if r.numbered != nil {
+			close(r.numbered)
+		}
 	}
 	j.dirty = true
 	if err := j.check("write"); err != nil {

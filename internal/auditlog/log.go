@@ -709,7 +709,7 @@ func (l *Log) acquire(ctx context.Context) error {
 // they must not be retried). It respects ctx; records whose append gave up
 // may still be journaled and logged.
 func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, journaled bool, _ error) {
-	req := journalReq{recs: recs, done: make(chan error, 1)}
+	req := journalReq{recs: recs, done: make(chan error, 1), numbered: make(chan struct{})}
 	select {
 	case l.reqs <- req:
 	case <-ctx.Done():
@@ -717,25 +717,35 @@ func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, 
 	case <-l.closing:
 		return nil, false, ErrClosed
 	}
-	select {
-	case err := <-req.done:
-		if err != nil {
-			// A shared journal's commit may have failed after it took
-			// the group: retrying could log it twice.
-			return nil, l.cfg.Journal != nil, err
+	// The file journal numbers a group before it writes and flushes it:
+	// the receipts are signed meanwhile, and returned only once the
+	// group is durable.
+	numbered := req.numbered
+	var rs []Receipt
+	var serr error
+	for durable := false; !durable; {
+		select {
+		case <-numbered:
+			numbered = nil
+			rs, serr = l.signAll(recs)
+		case err := <-req.done:
+			if err != nil {
+				// A shared journal's commit may have failed after it
+				// took the group: retrying could log it twice.
+				return nil, l.cfg.Journal != nil, err
+			}
+			durable = true
+		case <-ctx.Done():
+			return nil, true, ctx.Err()
+		case <-l.dead:
+			return nil, true, fmt.Errorf("the log closed before the entry was journaled: %w", ErrClosed)
 		}
-	case <-ctx.Done():
-		return nil, true, ctx.Err()
-	case <-l.dead:
-		return nil, true, fmt.Errorf("the log closed before the entry was journaled: %w", ErrClosed)
 	}
-	rs := make([]Receipt, len(recs))
-	for i, rec := range recs {
-		r, err := l.sign(rec)
-		if err != nil {
-			return nil, true, err
-		}
-		rs[i] = r
+	if rs == nil && serr == nil {
+		rs, serr = l.signAll(recs)
+	}
+	if serr != nil {
+		return nil, true, serr
 	}
 	if l.cfg.Release == ReleaseSequenced {
 		// Without a queue, fail on the first failure to integrate; the
@@ -748,6 +758,19 @@ func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, 
 		}
 	}
 	return rs, true, nil
+}
+
+// signAll signs the receipts of recs, in order.
+func (l *Log) signAll(recs []*journalRecord) ([]Receipt, error) {
+	rs := make([]Receipt, len(recs))
+	for i, rec := range recs {
+		r, err := l.sign(rec)
+		if err != nil {
+			return nil, err
+		}
+		rs[i] = r
+	}
+	return rs, nil
 }
 
 // sign makes rec's receipt and keeps its encoding on rec for the index.
