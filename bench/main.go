@@ -112,14 +112,16 @@ func run() error {
 	if *databaseURL != "" {
 		extra += fmt.Sprintf("store: {driver: postgres, url: %q}\n", *databaseURL)
 	}
-	// The profiles, for -cpuprofile and for looking on while it runs.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+	debugAddr := ""
+	if *profile != "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		debugAddr = ln.Addr().String()
+		ln.Close()
+		extra += fmt.Sprintf("debug: {listen: %q}\n", debugAddr)
 	}
-	debugAddr := ln.Addr().String()
-	ln.Close()
-	extra += fmt.Sprintf("debug: {listen: %q}\n", debugAddr)
 	e, err := startEnv(envConfig{bin: *bin, upstream: upstreamProcess(*latency, os.Stderr), extra: extra, stderr: logs})
 	defer e.close()
 	defer func() {
