@@ -162,4 +162,10 @@ func TestMemoryLimit(t *testing.T) {
 	if _, ok := memoryLimit(cfg, envMap(map[string]string{"GOMEMLIMIT": "1GiB"})); ok {
 		t.Error("memoryLimit with GOMEMLIMIT set: got a limit, want none (the environment wins)")
 	}
+	if got, ok := gcPercent(envMap(nil)); !ok || got != serveGCPercent {
+		t.Errorf("gcPercent with the defaults = %d, %v; want %d", got, ok, serveGCPercent)
+	}
+	if _, ok := gcPercent(envMap(map[string]string{"GOGC": "100"})); ok {
+		t.Error("gcPercent with GOGC set: got a pace, want none (the environment wins)")
+	}
 }

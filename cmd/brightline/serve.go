@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 
 // serveLogger returns the JSON logger serve writes to stderr at
 // log.level, sends Tessera's klog lines to it, and sets the soft memory
-// limit (see memoryLimit).
+// limit (see memoryLimit) and the collector's pace (see gcPercent).
 func serveLogger(cfg *Config, e *env) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.Log.Level)) // validated by loadConfig
@@ -77,6 +77,9 @@ func serveLogger(cfg *Config, e *env) *slog.Logger {
 	if limit, ok := memoryLimit(cfg, e.getenv); ok {
 		debug.SetMemoryLimit(limit)
 		log.Info("soft memory limit set from limits.body_bytes_in_flight; GOMEMLIMIT overrides it", "bytes", limit)
+	}
+	if pct, ok := gcPercent(e.getenv); ok {
+		debug.SetGCPercent(pct)
 	}
 	// Tessera logs through klog; send that to the same JSON log.
 	logTesseraTo(log.With("component", "tessera"))
@@ -639,6 +642,24 @@ func memoryLimit(cfg *Config, getenv func(string) string) (int64, bool) {
 		return 0, false
 	}
 	return cfg.Limits.BodyBytesInFlight + memoryHeadroom, true
+}
+
+// serveGCPercent is the garbage collector's pace serve sets: a collection
+// when the heap has grown by four times what was live after the last one,
+// instead of Go's default of once. The gateway's live heap is small (tens
+// of MiB) and it allocates per request, so the default collects several
+// times a second under load; the soft memory limit still makes it collect
+// sooner near the budget. At the throughput bench this took the gateway
+// from 3,000–3,600 to 3,600–3,900 requests/s.
+const serveGCPercent = 400
+
+// gcPercent is the pace serve sets (debug.SetGCPercent) unless GOGC is
+// set: the environment wins.
+func gcPercent(getenv func(string) string) (int, bool) {
+	if getenv("GOGC") != "" {
+		return 0, false
+	}
+	return serveGCPercent, true
 }
 
 // behindWait bounds how long a policy or trust entry waits for the audit
