@@ -236,6 +236,17 @@ func TestJournalSegments(t *testing.T) {
 	if n < 5 {
 		t.Fatalf("100 records in 1 KiB segments: got %d segments, want several", n)
 	}
+	// The zero fill stops at the segment's size.
+	segs, _ := filepath.Glob(filepath.Join(dir, "*"+journalExt))
+	for _, p := range segs {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > 2048 {
+			t.Errorf("segment %s: %d bytes, want at most a group past 1 KiB", p, fi.Size())
+		}
+	}
 	j.prune(50)
 	if got := j.segmentCount(); got >= n || got < 2 {
 		t.Errorf("after pruning below 50: got %d segments, want fewer than %d and some left", got, n)
