@@ -719,7 +719,11 @@ func openShared(ctx context.Context, cfg Config, opts *tessera.AppendOptions) (*
 		}
 	}
 	for range sharedWriters {
-		l.bg.Go(func() { w.run(l.jstop, l.journalFailed, l.journalWorks) })
+		l.writers.Add(1)
+		l.bg.Go(func() {
+			defer l.writers.Done()
+			w.run(l.jstop, l.journalFailed, l.journalWorks)
+		})
 	}
 	l.bg.Go(func() { l.integrateShared(bgCtx) })
 	l.bg.Go(func() { l.pollShared(bgCtx) })

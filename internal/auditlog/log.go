@@ -247,6 +247,7 @@ type Log struct {
 	reqs      chan journalReq // to the journal writer (file or shared)
 	leading   atomic.Bool     // this replica integrates
 	jstop     chan struct{}   // closed to stop the journal writer
+	writers   sync.WaitGroup  // the journal writer goroutines
 	wake      chan struct{}   // tells the integrator there is work (buffered 1)
 	closeOnce sync.Once
 	closing   chan struct{} // closed when Close starts: no new appends
@@ -443,7 +444,11 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 			l.published, l.publishedSz = b, n
 		}
 	}
-	l.bg.Go(func() { j.run(l.jstop, l.journalFailed, l.journalWorks) })
+	l.writers.Add(1)
+	l.bg.Go(func() {
+		defer l.writers.Done()
+		j.run(l.jstop, l.journalFailed, l.journalWorks)
+	})
 	l.bg.Go(func() { l.integrate(bgCtx) })
 	l.bg.Go(func() { l.trackPublished(bgCtx) })
 	l.m.setStatus(l)
@@ -1225,6 +1230,11 @@ func (l *Log) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
 		close(l.closing)
+		// Stop the journal writer first: it finishes the group it is
+		// writing and refuses what is still queued, so every append it
+		// acknowledged is below journalNext when that is read here.
+		close(l.jstop)
+		l.writers.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		l.mu.Lock()
@@ -1243,7 +1253,6 @@ func (l *Log) Close() error {
 				l.log.Warn("closing the audit log with journal entries not yet integrated; they will be at the next start", "err", e)
 			}
 		}
-		close(l.jstop)
 		if e := l.stopTes(ctx); e != nil {
 			err = fmt.Errorf("couldn't close audit log cleanly: %w", e)
 		}
