@@ -386,7 +386,11 @@ func (s *server) listen() error {
 		models = append(models, r.Model)
 	}
 	s.log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
-	return s.listenDebug()
+	if err := s.listenDebug(); err != nil {
+		ln.Close()
+		return err
+	}
+	return nil
 }
 
 // listenDebug opens debug.listen, if set, serving net/http/pprof's
