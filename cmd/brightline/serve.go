@@ -385,11 +385,11 @@ func (s *server) listen() error {
 	for _, r := range cfg.Routes {
 		models = append(models, r.Model)
 	}
-	s.log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
 	if err := s.listenDebug(); err != nil {
 		ln.Close()
 		return err
 	}
+	s.log.Info("brightline listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "models", models, "version", version())
 	return nil
 }
 
