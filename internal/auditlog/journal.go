@@ -39,15 +39,15 @@ import (
 // in order, and the integrator appends record n to Tessera only when the
 // tree holds exactly n entries. Appends are group-committed: every record
 // that arrives while a group is written joins the next group, and a group
-// costs one write and one fsync.
+// costs one write and one flush (fdatasync).
 //
 // A segment is extended ahead of its records with zeros, journalFill at a
 // time up to its size, written and flushed with the group that needs
 // them: a group's flush then overwrites blocks the file already has,
 // which on ext4 and XFS needs no metadata commit and took about half the
-// time of an appending one beside Tessera's fsyncs. Zeros are never a record (a record's length is never 0),
-// so the records of a segment end at its first zero header when only
-// zeros follow.
+// time of an appending one beside Tessera's fsyncs. Zeros are never a
+// record (a record's length is never 0), so the records of a segment end
+// at its first zero header when only zeros follow.
 //
 // On open, a torn tail (a partial or corrupt last record of the last
 // segment) is truncated; a bad record followed by a good one, or a bad
@@ -189,7 +189,7 @@ type journal struct {
 	// before any of its appenders is told.
 	durable func([]*journalRecord)
 	// flushed, if set, is called by the writer with how long each
-	// group's write and fsync took.
+	// group's write and flush took.
 	flushed func(time.Duration)
 	// fault, if set, is called before each write ("write"), fsync
 	// ("sync") and probe ("probe"); an error it returns is the operation's
@@ -309,20 +309,7 @@ func openJournal(dir string, integrated uint64, segmentBytes int64, now func() t
 }
 
 // allZero reports whether b holds only zero bytes.
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
+func allZero(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
 
 func truncateSync(path string, size int64) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
@@ -452,7 +439,7 @@ func (j *journal) run(stop <-chan struct{}, failed func(error), ok func()) {
 	}
 }
 
-// write makes j.group durable: sequence numbers, one write, one fsync.
+// write makes j.group durable: sequence numbers, one write, one flush.
 // On error nothing of the group counts, and its sequence numbers are
 // reused by the next group.
 func (j *journal) write() error {

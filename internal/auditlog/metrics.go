@@ -43,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"phase"}),
 		flush: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "brightline_audit_journal_flush_seconds",
-			Help:    "Time to write one group of records to the audit journal and fsync it; every append in the group waits for it.",
+			Help:    "Time to write one group of records to the audit journal and flush it (fdatasync); every append in the group waits for it.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
 		}),
 		published: prometheus.NewGauge(prometheus.GaugeOpts{

@@ -99,7 +99,7 @@ func setDetail(m map[string]string, k, v string) map[string]string {
 	return m
 }
 
-// pendingAudit is an append under way in parallel with the upstream call.
+// pendingAudit is a decision's append whose result the answer waits for.
 // A deferred one (the request's decision, with an Auditor that can append
 // several entries together) starts when the first upstream attempt takes
 // it to go with its forward entry, so that forwarding waits for one
