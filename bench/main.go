@@ -73,6 +73,7 @@ func run() error {
 		abusers     = flag.Int("abusers", 20, "soak: the abusive key's concurrent requests")
 		abuseBytes  = flag.Int("abuse-bytes", 30<<20, "soak: the abusive key's body size")
 		profile     = flag.String("cpuprofile", "", "write a CPU profile of the gateway during the passthrough throughput run to this file")
+		traceFile   = flag.String("trace", "", "write a runtime trace of the gateway during the passthrough latency run to this file (go tool trace)")
 		databaseURL = flag.String("database-url", "", "run the gateway on this PostgreSQL database (store.driver postgres) instead of SQLite")
 	)
 	flag.Parse()
@@ -113,7 +114,7 @@ func run() error {
 		extra += fmt.Sprintf("store: {driver: postgres, url: %q}\n", *databaseURL)
 	}
 	debugAddr := ""
-	if *profile != "" {
+	if *profile != "" || *traceFile != "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -183,10 +184,17 @@ func run() error {
 			if _, err := openLoop(ctx, client, tg.url, body, tg.hdr, *rate, time.Second); err != nil {
 				return err
 			}
+			traced := func() error { return nil }
+			if *traceFile != "" && tg.name == "passthrough" && !stream {
+				traced = fetchProfile(client, debugAddr, "trace", *duration, *traceFile)
+			}
 			lags := sampleLag(ctx, e, client)
 			r, err := openLoop(ctx, client, tg.url, body, tg.hdr, *rate, *duration)
 			lag := lags()
 			if err != nil {
+				return err
+			}
+			if err := traced(); err != nil {
 				return err
 			}
 			name := tg.label
@@ -229,7 +237,7 @@ func run() error {
 			}
 			profiled := func() error { return nil }
 			if *profile != "" && tg.name == "passthrough" && !stream {
-				profiled = cpuProfile(client, debugAddr, *maxDuration, *profile)
+				profiled = fetchProfile(client, debugAddr, "profile", *maxDuration, *profile)
 			}
 			r, err := closedLoop(ctx, client, tg.url, body, tg.hdr, *concurrency, *maxDuration)
 			if err != nil {
@@ -256,21 +264,22 @@ func run() error {
 	return nil
 }
 
-// cpuProfile starts fetching a CPU profile of the gateway from its
-// debug listener at addr for about d, and returns a function that waits
-// for it and writes it to file.
-func cpuProfile(c *http.Client, addr string, d time.Duration, file string) func() error {
+// fetchProfile starts fetching a profile of the gateway (kind is
+// "profile", CPU, or "trace", a runtime trace) from its debug listener at
+// addr for about d, and returns a function that waits for it and writes
+// it to file.
+func fetchProfile(c *http.Client, addr, kind string, d time.Duration, file string) func() error {
 	secs := max(int(d.Seconds())-1, 1)
 	done := make(chan error, 1)
 	go func() {
-		resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+		resp, err := c.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, secs))
 		if err != nil {
 			done <- err
 			return
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			done <- fmt.Errorf("cpu profile: %s", resp.Status)
+			done <- fmt.Errorf("%s: %s", kind, resp.Status)
 			return
 		}
 		f, err := os.Create(file)

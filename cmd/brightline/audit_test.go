@@ -17,6 +17,7 @@ import (
 	"github.com/brightline/brightline/internal/auditlog"
 	"github.com/brightline/brightline/internal/store/sqlite"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // auditDataDir builds a data directory as the gateway leaves it: a log with 15
@@ -64,22 +65,41 @@ func auditDataDir(t *testing.T) (string, string) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// sign signs r as a version 1 receipt when r.Count is 0, else as the
+	// only entry of a version 2 group.
 	sign := func(r auditlog.Receipt) string {
-		n, err := note.Sign(&note.Note{Text: r.Text()}, s)
+		if r.Count == 0 {
+			n, err := note.Sign(&note.Note{Text: r.Text()}, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Note = n
+			return r.Encode()
+		}
+		g, err := auditverify.NewReceiptGroup(r.Origin, r.Index, []tlog.Hash{r.LeafHash}, r.Time, r.MMD)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Note = n
-		return r.Encode()
+		n, err := note.Sign(&note.Note{Text: g.Text()}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gr, err := g.Receipt(r.Index, r.LeafHash, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gr.Encode()
 	}
 	var lines []string
 	for _, r := range receipts {
 		lines = append(lines, r.Encode())
 	}
 	all := strings.Join(lines, "\n") + "\n"
+	// absent is a version 1 receipt (receipts before journal groups were
+	// signed whole), soon and wrong are version 2.
 	absent := auditlog.Receipt{Origin: auditTestOrigin, Index: 100, LeafHash: receipts[0].LeafHash, Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), MMD: time.Second}
 	soon := absent
-	soon.Time = time.Now().Add(time.Hour)
+	soon.Time, soon.Count = time.Now().Add(time.Hour), 1
 	wrong := receipts[4]
 	wrong.Index = 3
 	for name, text := range map[string]string{

@@ -173,6 +173,7 @@ func (w *sharedWriter) write(group []journalReq) error {
 		return fmt.Errorf("couldn't commit to the audit journal: %w", err)
 	}
 	w.durable(recs)
+	handOver(group, recs)
 	return nil
 }
 

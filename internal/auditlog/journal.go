@@ -172,10 +172,12 @@ func decodeRecord(b []byte) (*journalRecord, int, error) {
 type journalReq struct {
 	recs []*journalRecord
 	done chan error
-	// numbered, if not nil, is closed by the file journal's writer once
-	// recs have their sequence numbers and times, before they are
-	// written: their receipts can be signed while the group is flushed.
-	numbered chan struct{}
+	// numbered (buffered, may be nil) receives recs' receipt group from
+	// the writer once they have their sequence numbers and times: the
+	// file journal sends it before it writes the group, so that the
+	// receipts are signed while the group is flushed; the shared journal
+	// after its commit.
+	numbered chan *receiptGroup
 }
 
 // journal is the open journal. Its writer goroutine owns the active
@@ -373,6 +375,17 @@ func groupRecords(group []journalReq) []*journalRecord {
 	return recs
 }
 
+// handOver gives each of group's requests their receipt group, recs
+// (numbered), to sign.
+func handOver(group []journalReq, recs []*journalRecord) {
+	g := &receiptGroup{recs: recs}
+	for _, r := range group {
+		if r.numbered != nil {
+			r.numbered <- g // buffered, one send per request
+		}
+	}
+}
+
 // refuseQueued answers every request still queued on reqs with ErrClosed.
 func refuseQueued(reqs <-chan journalReq) {
 	for {
@@ -462,11 +475,7 @@ func (j *journal) write() error {
 		r.seq, r.time, r.index.LogIndex = j.next+uint64(i), now, j.next+uint64(i)
 		j.buf = r.encode(j.buf)
 	}
-	for _, r := range j.group {
-		if r.numbered != nil {
-			close(r.numbered)
-		}
-	}
+	handOver(j.group, recs)
 	j.dirty = true
 	if err := j.check("write"); err != nil {
 		return fmt.Errorf("couldn't write the audit journal: %w", err)

@@ -329,13 +329,17 @@ func TestReceipts(t *testing.T) {
 	}
 	// A receipt moved to another index does not verify: the signature
 	// covers the index, and the tree holds another entry there.
-	n, _ := tl.sign(&journalRecord{seq: 4, leaf: rs[3].LeafHash, time: rs[3].Time})
-	if err := n.VerifyInclusion(ctx, src, cp); err == nil {
+	moved := &journalRecord{seq: 4, leaf: rs[3].LeafHash, time: rs[3].Time}
+	ns, err := tl.receipts(&receiptGroup{recs: []*journalRecord{moved}}, []*journalRecord{moved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns[0].VerifyInclusion(ctx, src, cp); err == nil {
 		t.Error("receipt for entry 3's hash at index 4: got nil, want an inclusion error")
 	}
 	forged := strings.Replace(string(rs[3].Note), "\n3\n", "\n4\n", 1)
 	if _, err := auditverify.ParseReceipt(forged, pol.Log); err == nil {
-		t.Error("receipt with its index edited: got nil, want a signature error")
+		t.Error("receipt with its index edited: got nil, want a signature or proof error")
 	}
 	other, _ := auditverify.NewPolicy(newVKey(t), nil, 0)
 	if _, err := auditverify.ParseReceipt(rs[0].Encode(), other.Log); err == nil {

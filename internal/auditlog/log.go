@@ -714,7 +714,7 @@ func (l *Log) acquire(ctx context.Context) error {
 // they must not be retried). It respects ctx; records whose append gave up
 // may still be journaled and logged.
 func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, journaled bool, _ error) {
-	req := journalReq{recs: recs, done: make(chan error, 1), numbered: make(chan struct{})}
+	req := journalReq{recs: recs, done: make(chan error, 1), numbered: make(chan *receiptGroup, 1)}
 	select {
 	case l.reqs <- req:
 	case <-ctx.Done():
@@ -730,9 +730,9 @@ func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, 
 	var serr error
 	for durable := false; !durable; {
 		select {
-		case <-numbered:
+		case g := <-numbered:
 			numbered = nil
-			rs, serr = l.signAll(recs)
+			rs, serr = l.receipts(g, recs)
 		case err := <-req.done:
 			if err != nil {
 				// A shared journal's commit may have failed after it
@@ -747,7 +747,14 @@ func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, 
 		}
 	}
 	if rs == nil && serr == nil {
-		rs, serr = l.signAll(recs)
+		// The shared journal hands its group over with the commit; a
+		// journal that doesn't has recs signed as a group of their own.
+		g := &receiptGroup{recs: recs}
+		select {
+		case g = <-req.numbered:
+		default:
+		}
+		rs, serr = l.receipts(g, recs)
 	}
 	if serr != nil {
 		return nil, true, serr
@@ -765,30 +772,57 @@ func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, 
 	return rs, true, nil
 }
 
-// signAll signs the receipts of recs, in order.
-func (l *Log) signAll(recs []*journalRecord) ([]Receipt, error) {
+// receiptGroup is one journal group's receipts: the log signs the group
+// once (an auditverify version 2 receipt), when the first of its
+// appenders asks, and each entry's receipt carries its proof within the
+// group.
+type receiptGroup struct {
+	recs   []*journalRecord // numbered, consecutive, one time
+	once   sync.Once
+	group  *auditverify.ReceiptGroup
+	signed []byte
+	err    error
+}
+
+// receipts returns the receipts of recs, which are some of g's records,
+// signing g first if no one has, and keeps each one's encoding on its
+// record for the index.
+func (l *Log) receipts(g *receiptGroup, recs []*journalRecord) ([]Receipt, error) {
+	g.once.Do(func() { g.group, g.signed, g.err = l.signGroup(g.recs) })
+	if g.err != nil {
+		return nil, g.err
+	}
 	rs := make([]Receipt, len(recs))
 	for i, rec := range recs {
-		r, err := l.sign(rec)
+		r, err := g.group.Receipt(rec.seq, rec.leaf, g.signed)
 		if err != nil {
 			return nil, err
 		}
+		enc := r.Encode()
+		rec.receipt.Store(&enc)
 		rs[i] = r
 	}
 	return rs, nil
 }
 
-// sign makes rec's receipt and keeps its encoding on rec for the index.
-func (l *Log) sign(rec *journalRecord) (Receipt, error) {
-	r := Receipt{Origin: l.cfg.Origin, Index: rec.seq, LeafHash: rec.leaf, Time: rec.time, MMD: l.cfg.MMD}
-	n, err := note.Sign(&note.Note{Text: r.Text()}, l.cfg.Signer)
-	if err != nil {
-		return Receipt{}, fmt.Errorf("couldn't sign the receipt of entry %d: %w", rec.seq, err)
+// signGroup signs the receipt group of recs.
+func (l *Log) signGroup(recs []*journalRecord) (*auditverify.ReceiptGroup, []byte, error) {
+	leaves := make([]tlog.Hash, len(recs))
+	for i, rec := range recs {
+		if i > 0 && (rec.seq != recs[0].seq+uint64(i) || !rec.time.Equal(recs[0].time)) {
+			return nil, nil, fmt.Errorf("couldn't sign the receipts of entries %d to %d: not one journal group", recs[0].seq, recs[len(recs)-1].seq)
+		}
+		leaves[i] = rec.leaf
 	}
-	r.Note = n
-	enc := r.Encode()
-	rec.receipt.Store(&enc)
-	return r, nil
+	g, err := auditverify.NewReceiptGroup(l.cfg.Origin, recs[0].seq, leaves, recs[0].time, l.cfg.MMD)
+	if err != nil {
+		return nil, nil, err
+	}
+	signed, err := note.Sign(&note.Note{Text: g.Text()}, l.cfg.Signer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("couldn't sign the receipts of entries %d to %d: %w", recs[0].seq, recs[len(recs)-1].seq, err)
+	}
+	return g, signed, nil
 }
 
 // waitIntegrated waits until the tree holds entry seq. With failFast it
@@ -992,8 +1026,8 @@ func (l *Log) integrateBatch(ctx context.Context, add tessera.AddFn, batch []*jo
 			recs[i] = r.index
 			if s := r.receipt.Load(); s != nil {
 				recs[i].Receipt = *s
-			} else if rc, err := l.sign(r); err == nil {
-				recs[i].Receipt = rc.Encode()
+			} else if rc, err := l.receipts(&receiptGroup{recs: batch[i : i+1]}, batch[i:i+1]); err == nil {
+				recs[i].Receipt = rc[0].Encode()
 			}
 		}
 		if err := l.index(ctx, recs); err != nil {
