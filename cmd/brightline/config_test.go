@@ -168,4 +168,10 @@ func TestMemoryLimit(t *testing.T) {
 	if _, ok := gcPercent(envMap(map[string]string{"GOGC": "100"})); ok {
 		t.Error("gcPercent with GOGC set: got a pace, want none (the environment wins)")
 	}
+	if got, ok := maxProcs(envMap(nil), 2); !ok || got != 3 {
+		t.Errorf("maxProcs with the defaults on 2 CPUs = %d, %v; want 3", got, ok)
+	}
+	if _, ok := maxProcs(envMap(map[string]string{"GOMAXPROCS": "2"}), 2); ok {
+		t.Error("maxProcs with GOMAXPROCS set: got a count, want none (the environment wins)")
+	}
 }
