@@ -261,9 +261,23 @@ func (e *env) auditLag(c *http.Client) (time.Duration, error) {
 	return time.Duration(h.Audit.LagSeconds * float64(time.Second)), nil
 }
 
-// appends returns the audit log's successful appends so far (decisions
-// made durable in the journal), from /metrics.
+// appends reads the gateway's count of audit entries made durable from
+// its /metrics.
 func (e *env) appends(c *http.Client) (int64, error) {
+	f, err := e.metric(c, `brightline_audit_appends_total{result="ok"}`)
+	return int64(f), err
+}
+
+// cpu reads the gateway's CPU time so far (user and system), from its
+// /metrics.
+func (e *env) cpu(c *http.Client) (time.Duration, error) {
+	f, err := e.metric(c, "process_cpu_seconds_total")
+	return time.Duration(f * float64(time.Second)), err
+}
+
+// metric reads one series of the gateway's /metrics: 0 if it has none
+// yet.
+func (e *env) metric(c *http.Client, series string) (float64, error) {
 	resp, err := c.Get("http://" + e.gwAddr + "/metrics")
 	if err != nil {
 		return 0, err
@@ -273,17 +287,16 @@ func (e *env) appends(c *http.Client) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	const series = `brightline_audit_appends_total{result="ok"} `
-	i := bytes.Index(b, []byte(series))
+	i := bytes.Index(b, []byte("\n"+series+" "))
 	if i < 0 {
 		return 0, nil // none yet
 	}
-	line, _, _ := bytes.Cut(b[i+len(series):], []byte("\n"))
+	line, _, _ := bytes.Cut(b[i+len(series)+2:], []byte("\n"))
 	f, err := strconv.ParseFloat(string(line), 64)
 	if err != nil {
 		return 0, fmt.Errorf("couldn't parse %s: %w", series, err)
 	}
-	return int64(f), nil
+	return f, nil
 }
 
 // lineCap passes the first max lines written to it on to w and counts

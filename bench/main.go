@@ -223,8 +223,8 @@ func run() error {
 		return nil
 	}
 	fmt.Printf("\nMaximum throughput, %d closed-loop workers for %v:\n\n", *concurrency, *maxDuration)
-	fmt.Println("| run | requests/s | errors | p50 | p99 | audit entries/s |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| run | requests/s | errors | p50 | p99 | audit entries/s | gateway CPU per request |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, stream := range streamModes {
 		for _, tg := range targets {
 			body := tg.body
@@ -232,6 +232,10 @@ func run() error {
 				body = strings.Replace(body, `{"model"`, `{"stream":true,"model"`, 1)
 			}
 			before, err := e.appends(client)
+			if err != nil {
+				return err
+			}
+			cpuBefore, err := e.cpu(client)
 			if err != nil {
 				return err
 			}
@@ -250,15 +254,22 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			journaled := ""
+			cpuAfter, err := e.cpu(client)
+			if err != nil {
+				return err
+			}
+			journaled, perReq := "", ""
 			if tg.name != "direct" {
 				journaled = fmt.Sprintf("%.0f", float64(after-before)/maxDuration.Seconds())
+				if len(r.lat) > 0 {
+					perReq = fmt.Sprintf("%.0f µs", float64((cpuAfter-cpuBefore).Microseconds())/float64(len(r.lat)))
+				}
 			}
 			name := tg.label
 			if stream {
 				name += ", streamed"
 			}
-			fmt.Printf("| %s | %.0f | %d | %s | %s | %s |\n", name, float64(len(r.lat))/maxDuration.Seconds(), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), journaled)
+			fmt.Printf("| %s | %.0f | %d | %s | %s | %s | %s |\n", name, float64(len(r.lat))/maxDuration.Seconds(), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), journaled, perReq)
 		}
 	}
 	return nil

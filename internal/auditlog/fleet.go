@@ -414,7 +414,7 @@ func (l *Log) leadTerm(ctx, lead context.Context) error {
 			// until it is.
 			wctx, cancel := context.WithTimeout(tctx, 60*time.Second)
 			var n int
-			n, err = l.integrateBatch(wctx, add, batch)
+			n, err = l.integrateBatch(wctx, add, batch, nil)
 			cancel()
 			after := l.checkSize(tctx, reader, batch, n, &err)
 			l.advanceShared(after, batch, err)

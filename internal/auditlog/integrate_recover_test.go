@@ -3,11 +3,14 @@ package auditlog
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/brightline/brightline/auditverify"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/tlog"
@@ -150,5 +153,70 @@ func TestIntegrateFailsClosedOnHole(t *testing.T) {
 	}
 	if st := tl.Status(); !strings.Contains(st.Degraded, "integration stopped") || st.Size > 3 {
 		t.Errorf("status after a hole: got size %d, degraded %q; want at most the 3 entries before it, integration stopped", st.Size, st.Degraded)
+	}
+}
+
+// TestIndexAhead: while Tessera sequences a batch, the integrator writes
+// the index rows of the records after it, so the next batch is handed
+// over without writing them again; each row holds the receipt its
+// appender returned, and every entry is integrated at its index.
+func TestIndexAhead(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tl := openTestLog(t, func(c *Config) { c.BatchMaxSize, c.Registerer = 8, reg })
+	ctx := context.Background()
+	// Hold the first batch's hand-over until 10 more entries are
+	// journaled, so that they are pending while Tessera has it.
+	reached, release := make(chan struct{}), make(chan struct{})
+	var batches atomic.Int32
+	tl.testHooks.Store(&integrateHooks{add: func(add tessera.AddFn) tessera.AddFn {
+		if batches.Add(1) == 1 {
+			close(reached)
+			<-release
+		}
+		return add
+	}})
+	var rs []Receipt
+	r, err := tl.Append(ctx, decision(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs = append(rs, r)
+	<-reached // the first batch is entry 0 alone
+	for i := 1; i <= 10; i++ {
+		r, err := tl.Append(ctx, decision(i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	close(release)
+	pol, _ := auditverify.NewPolicy(tl.vkey, nil, 0)
+	src := auditverify.NewSource(filepath.Join(tl.dir, "log"), nil, nil)
+	cp := waitCheckpoint(t, src, pol, 11)
+	for i, r := range rs {
+		if err := r.VerifyInclusion(ctx, src, cp); err != nil {
+			t.Errorf("entry %d: %v", i, err)
+		}
+		rows, err := tl.index.AuditEntries(ctx, decision(i).RequestID)
+		if err != nil || len(rows) != 1 || rows[0].LogIndex != uint64(i) || rows[0].Receipt != r.Encode() {
+			t.Errorf("index row of entry %d: got %+v, %v; want one row with its receipt", i, rows, err)
+		}
+	}
+	counts := map[string]uint64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "brightline_audit_integrate_seconds" {
+			for _, m := range mf.GetMetric() {
+				counts[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	// Batch 1 (entry 0) writes its row; entries 1-8, then 9-10, are
+	// written ahead while Tessera has the batch before theirs.
+	if counts["index"] != 1 || counts["index_ahead"] != 2 {
+		t.Errorf("index writes: got %d inline and %d ahead, want 1 and 2", counts["index"], counts["index_ahead"])
 	}
 }

@@ -35,10 +35,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		// What the integration lag is made of, batch by batch: how long
 		// the batch's oldest record waited for the integrator (queued),
 		// then writing the batch's index rows (index), then Tessera
-		// sequencing it (tessera: its batch age and its fsyncs).
+		// sequencing it (tessera: its batch age and its fsyncs), and
+		// meanwhile writing the rows of the records after it
+		// (index_ahead).
 		integrate: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "brightline_audit_integrate_seconds",
-			Help:    "Integration of one batch of journal entries, by phase: queued (age of its oldest entry when the batch starts), index (writing its index rows), tessera (sequencing it into the tree).",
+			Help:    "Integration of one batch of journal entries, by phase: queued (age of its oldest entry when the batch starts), index (writing its index rows), tessera (sequencing it into the tree), index_ahead (writing the next records' index rows while Tessera sequences it).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"phase"}),
 		flush: prometheus.NewHistogram(prometheus.HistogramOpts{
