@@ -378,7 +378,7 @@ func groupRecords(group []journalReq) []*journalRecord {
 // handOver gives each of group's requests their receipt group, recs
 // (numbered), to sign.
 func handOver(group []journalReq, recs []*journalRecord) {
-	g := &receiptGroup{recs: recs}
+	g := newReceiptGroup(recs)
 	for _, r := range group {
 		if r.numbered != nil {
 			r.numbered <- g // buffered, one send per request

@@ -330,7 +330,7 @@ func TestReceipts(t *testing.T) {
 	// A receipt moved to another index does not verify: the signature
 	// covers the index, and the tree holds another entry there.
 	moved := &journalRecord{seq: 4, leaf: rs[3].LeafHash, time: rs[3].Time}
-	ns, err := tl.receipts(&receiptGroup{recs: []*journalRecord{moved}}, []*journalRecord{moved})
+	ns, err := tl.receipts(newReceiptGroup([]*journalRecord{moved}), []*journalRecord{moved})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -753,7 +753,7 @@ func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, 
 	if rs == nil && serr == nil {
 		// The shared journal hands its group over with the commit; a
 		// journal that doesn't has recs signed as a group of their own.
-		g := &receiptGroup{recs: recs}
+		g := newReceiptGroup(recs)
 		select {
 		case g = <-req.numbered:
 		default:
@@ -779,20 +779,34 @@ func (l *Log) journal(ctx context.Context, recs []*journalRecord) (_ []Receipt, 
 // receiptGroup is one journal group's receipts: the log signs the group
 // once (an auditverify version 2 receipt), when the first of its
 // appenders asks, and each entry's receipt carries its proof within the
-// group.
+// group. It holds a copy of what it signs, made when the group is
+// numbered: a record of a failed group can be numbered again, by its own
+// appender's retry, while another appender of the group still signs.
 type receiptGroup struct {
-	recs   []*journalRecord // numbered, consecutive, one time
+	first  uint64
+	time   time.Time
+	leaves []tlog.Hash
 	once   sync.Once
 	group  *auditverify.ReceiptGroup
 	signed []byte
 	err    error
 }
 
+// newReceiptGroup returns the receipt group of recs, which are numbered
+// and consecutive, with one time (one journal group, or part of one).
+func newReceiptGroup(recs []*journalRecord) *receiptGroup {
+	g := &receiptGroup{first: recs[0].seq, time: recs[0].time, leaves: make([]tlog.Hash, len(recs))}
+	for i, r := range recs {
+		g.leaves[i] = r.leaf
+	}
+	return g
+}
+
 // receipts returns the receipts of recs, which are some of g's records,
 // signing g first if no one has, and keeps each one's encoding on its
 // record for the index.
 func (l *Log) receipts(g *receiptGroup, recs []*journalRecord) ([]Receipt, error) {
-	g.once.Do(func() { g.group, g.signed, g.err = l.signGroup(g.recs) })
+	g.once.Do(func() { g.group, g.signed, g.err = l.signGroup(g) })
 	if g.err != nil {
 		return nil, g.err
 	}
@@ -809,24 +823,18 @@ func (l *Log) receipts(g *receiptGroup, recs []*journalRecord) ([]Receipt, error
 	return rs, nil
 }
 
-// signGroup signs the receipt group of recs.
-func (l *Log) signGroup(recs []*journalRecord) (*auditverify.ReceiptGroup, []byte, error) {
-	leaves := make([]tlog.Hash, len(recs))
-	for i, rec := range recs {
-		if i > 0 && (rec.seq != recs[0].seq+uint64(i) || !rec.time.Equal(recs[0].time)) {
-			return nil, nil, fmt.Errorf("couldn't sign the receipts of entries %d to %d: not one journal group", recs[0].seq, recs[len(recs)-1].seq)
-		}
-		leaves[i] = rec.leaf
-	}
-	g, err := auditverify.NewReceiptGroup(l.cfg.Origin, recs[0].seq, leaves, recs[0].time, l.cfg.MMD)
+// signGroup signs g.
+func (l *Log) signGroup(g *receiptGroup) (*auditverify.ReceiptGroup, []byte, error) {
+	last := g.first + uint64(len(g.leaves)) - 1
+	rg, err := auditverify.NewReceiptGroup(l.cfg.Origin, g.first, g.leaves, g.time, l.cfg.MMD)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("couldn't sign the receipts of entries %d to %d: %w", g.first, last, err)
 	}
-	signed, err := note.Sign(&note.Note{Text: g.Text()}, l.cfg.Signer)
+	signed, err := note.Sign(&note.Note{Text: rg.Text()}, l.cfg.Signer)
 	if err != nil {
-		return nil, nil, fmt.Errorf("couldn't sign the receipts of entries %d to %d: %w", recs[0].seq, recs[len(recs)-1].seq, err)
+		return nil, nil, fmt.Errorf("couldn't sign the receipts of entries %d to %d: %w", g.first, last, err)
 	}
-	return g, signed, nil
+	return rg, signed, nil
 }
 
 // waitIntegrated waits until the tree holds entry seq. With failFast it
@@ -1151,7 +1159,7 @@ func (l *Log) indexRecords(ctx context.Context, recs []*journalRecord) error {
 		rows[i] = r.index
 		if s := r.receipt.Load(); s != nil {
 			rows[i].Receipt = *s
-		} else if rc, err := l.receipts(&receiptGroup{recs: recs[i : i+1]}, recs[i:i+1]); err == nil {
+		} else if rc, err := l.receipts(newReceiptGroup(recs[i:i+1]), recs[i:i+1]); err == nil {
 			rows[i].Receipt = rc[0].Encode()
 		}
 	}
