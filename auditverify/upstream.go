@@ -58,7 +58,8 @@ var (
 //	v1.<receipt note>.<entry>.<salt>
 //
 // each part after the version in unpadded base64url (RFC 4648 §5). It is
-// about 900 bytes.
+// about 1 KB: a version 2 receipt grows by a hash for every doubling of
+// its journal group.
 type UpstreamReceipt struct {
 	Receipt Receipt
 	Entry   []byte // the forward entry, as the log holds it
