@@ -287,6 +287,7 @@ func (e *env) metric(c *http.Client, series string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	b = append([]byte("\n"), b...)
 	i := bytes.Index(b, []byte("\n"+series+" "))
 	if i < 0 {
 		return 0, nil // none yet

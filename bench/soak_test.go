@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -99,5 +103,38 @@ func TestLineCap(t *testing.T) {
 	}
 	if got, want := c.summary(), "(2 more lines of the gateway's log not shown)"; got != want {
 		t.Errorf("summary: got %q, want %q", got, want)
+	}
+}
+
+// TestMetric: bench reads one series of the gateway's /metrics by its
+// exact name and labels, as 0 before the gateway has it.
+func TestMetric(t *testing.T) {
+	var body atomic.Pointer[string]
+	body.Store(new("# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n" +
+		"process_cpu_seconds_total 12.5\n" +
+		"brightline_audit_appends_total{result=\"error\"} 3\n" +
+		"brightline_audit_appends_total{result=\"ok\"} 4.2e+06\n"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, *body.Load())
+	}))
+	defer srv.Close()
+	e := &env{gwAddr: strings.TrimPrefix(srv.URL, "http://")}
+	c := srv.Client()
+	if got, err := e.cpu(c); err != nil || got != 12500*time.Millisecond {
+		t.Errorf("cpu: got %v, %v; want 12.5s", got, err)
+	}
+	if got, err := e.appends(c); err != nil || got != 4_200_000 {
+		t.Errorf("appends: got %d, %v; want 4200000 (the ok series, not the error one)", got, err)
+	}
+	if got, err := e.metric(c, "process_open_fds"); err != nil || got != 0 {
+		t.Errorf("absent series: got %v, %v; want 0", got, err)
+	}
+	body.Store(new("process_cpu_seconds_total x\n"))
+	if _, err := e.cpu(c); err == nil {
+		t.Error("unparsable value: got nil, want an error")
 	}
 }
