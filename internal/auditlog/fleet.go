@@ -172,8 +172,10 @@ func (w *sharedWriter) write(group []journalReq) error {
 	if err != nil {
 		return fmt.Errorf("couldn't commit to the audit journal: %w", err)
 	}
-	w.durable(recs)
+	// Hand the group over before the integrator can see it, so that the
+	// index rows get the receipts the appenders return.
 	handOver(group, recs)
+	w.durable(recs)
 	return nil
 }
 
