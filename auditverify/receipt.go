@@ -201,7 +201,10 @@ func (g *ReceiptGroup) Receipt(index uint64, leaf tlog.Hash, signed []byte) (Rec
 	}
 	r := Receipt{Origin: g.Origin, Index: index, LeafHash: leaf, Time: g.Time, MMD: g.MMD,
 		First: g.First, Count: g.Count, Root: g.Root, Path: path}
-	r.Note = appendProof(append(bytes.Clone(signed), '\n'), r)
+	// The note, a blank line, then the index (at most 20 digits) and one
+	// base64 hash a line: sized once.
+	b := make([]byte, 0, len(signed)+1+21+(base64.StdEncoding.EncodedLen(tlog.HashSize)+1)*(1+len(path)))
+	r.Note = appendProof(append(append(b, signed...), '\n'), r)
 	return r, nil
 }
 

@@ -27,7 +27,7 @@ import (
 const origin = "verify.test/log"
 
 // newLogKey creates a log key in dir.
-func newLogKey(t *testing.T, dir string) (note.Signer, string) {
+func newLogKey(t testing.TB, dir string) (note.Signer, string) {
 	t.Helper()
 	s, vkey, _, err := auditlog.LoadOrCreateKey(filepath.Join(dir, "log.key"), origin)
 	if err != nil {
