@@ -419,6 +419,14 @@ func (s *server) listenDebug() error {
 	return nil
 }
 
+// serveHTTP serves srv on ln until srv is shut down or closed.
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
 // run serves until ctx is done, with the background loops beside the
 // server, then drains (see shutdown) and saves what the loops would have
 // saved next.
@@ -426,23 +434,13 @@ func (s *server) run(ctx context.Context) error {
 	log := s.log
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { s.watchPolicy(gctx, s.hup); return nil })
-	g.Go(func() error {
-		if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
+	g.Go(func() error { return serveHTTP(s.srv, s.ln) })
 	g.Go(func() error {
 		<-gctx.Done()
 		return s.shutdown()
 	})
 	if s.debug != nil {
-		g.Go(func() error {
-			if err := s.debug.Serve(s.debugLn); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
+		g.Go(func() error { return serveHTTP(s.debug, s.debugLn) })
 		g.Go(func() error {
 			<-gctx.Done()
 			return s.debug.Close()

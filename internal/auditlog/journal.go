@@ -430,7 +430,6 @@ func (j *journal) run(stop <-chan struct{}, failed func(error), ok func()) {
 				break drain
 			}
 		}
-
 		// The log's status changes before any appender hears the result.
 		err := j.write()
 		if err != nil {
