@@ -320,8 +320,9 @@ func (x *exchange) record(d brightline.Decision) { x.decisions = append(x.decisi
 // newExchange starts the exchange of request r to an endpoint of dialect
 // c, naming it in the response headers. Call g.finish when it ends.
 func (g *Gateway) newExchange(w http.ResponseWriter, r *http.Request, c *codec) *exchange {
+	now := time.Now()
 	x := &exchange{
-		arrival: arrival{id: newRequestID(), start: time.Now(), codec: c, ctx: r.Context()},
+		arrival: arrival{id: newRequestID(now), start: now, codec: c, ctx: r.Context()},
 		outcome: outcome{status: http.StatusOK},
 	}
 	w.Header().Set("x-request-id", x.id)
@@ -766,9 +767,21 @@ func (g *Gateway) servePolicyStatus(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(g.cfg.Policy.Status())
 }
 
-func newRequestID() string {
-	var b [12]byte
-	rand.Read(b[:])
+// newRequestID returns a fresh request ID: "req_", then the time t in
+// Unix milliseconds (6 bytes) and 10 random bytes, in hex. IDs made
+// later sort after earlier ones, so the audit index's request_id B-tree
+// (and PostgreSQL's) grows at its right edge. With wholly random IDs,
+// each batch of index rows rewrote leaf pages all over that B-tree:
+// BenchmarkRecordAuditEntries took 26 µs of CPU per row at 100,000 rows
+// against 10 µs with ordered IDs, and the gap grows with the table.
+func newRequestID(t time.Time) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	rand.Read(b[6:])
 	return "req_" + hex.EncodeToString(b[:])
 }
 

@@ -2,9 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +24,25 @@ import (
 // wall time includes the fsync, which depends on the disk and on whatever
 // else uses it, and the system time is mostly the WAL's writes. Run with a
 // fixed -benchtime (e.g. 40x) to compare: each batch makes the database,
-// and so the request_id index a batch dirties, bigger.
+// and so the request_id index a batch dirties, bigger: with random IDs
+// (ids=random) the cost per row keeps growing with the table.
 func BenchmarkRecordAuditEntries(b *testing.B) {
+	// The gateway's request IDs begin with the time (gateway.newRequestID),
+	// so a batch's rows land at the right edge of the request_id index.
+	// Random IDs, as before, dirty leaf pages all over it.
+	b.Run("ids=ordered", func(b *testing.B) {
+		benchmarkRecordAuditEntries(b, func(rng *rand.Rand, n uint64) string {
+			return fmt.Sprintf("req_%012x%020x", n, rng.Uint64())
+		})
+	})
+	b.Run("ids=random", func(b *testing.B) {
+		benchmarkRecordAuditEntries(b, func(rng *rand.Rand, n uint64) string {
+			return fmt.Sprintf("req_%016x%016x", rng.Uint64(), rng.Uint64())
+		})
+	})
+}
+
+func benchmarkRecordAuditEntries(b *testing.B, requestID func(rng *rand.Rand, n uint64) string) {
 	const batch = 1024
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
@@ -39,18 +56,14 @@ func BenchmarkRecordAuditEntries(b *testing.B) {
 	receipt := "v1." + strings.Repeat("Ab3x", 86) + "=="
 	recs := make([]store.AuditRecord, batch)
 	for i := range recs {
-		id := make([]byte, 12)
-		for j := range id {
-			id[j] = byte(rng.Uint32())
-		}
-		r := store.AuditRecord{RequestID: "req_" + hex.EncodeToString(id), Kind: "decision", Stage: "request", Receipt: receipt}
+		r := store.AuditRecord{Kind: "decision", Stage: "request", Receipt: receipt}
 		if i%2 == 0 {
 			r.Salt = make([]byte, 16+rng.IntN(17))
 			for j := range r.Salt {
 				r.Salt[j] = byte(rng.Uint32())
 			}
 			r.Body = fmt.Appendf(nil, `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Summarise ticket %d for the on-call engineer, in three bullet points, and say whether it needs a page."}],"temperature":0.2,"max_tokens":512,"user":"%s"}`,
-				rng.IntN(1e6), r.RequestID)
+				rng.IntN(1e6), "key_"+strconv.Itoa(i%7))
 		}
 		recs[i] = r
 	}
@@ -60,6 +73,7 @@ func BenchmarkRecordAuditEntries(b *testing.B) {
 	for b.Loop() {
 		for i := range recs {
 			recs[i].LogIndex = next
+			recs[i].RequestID = requestID(rng, next)
 			next++
 		}
 		if err := db.RecordAuditEntries(ctx, recs); err != nil {
