@@ -1,6 +1,6 @@
 -- Version 2 receipts (auditverify.ReceiptGroup) begin with the signed note
--- of their journal group, the same for every entry of the group, about
--- 230 bytes; the rest is the entry's own index, leaf hash and audit path.
+-- of their journal group, the same for every entry of the group, 230 to
+-- 300 bytes; the rest is the entry's own index, leaf hash and audit path.
 -- A batch of index rows stores each note once, in receipt_note of the
 -- first row that has it; the batch's other rows of that group point at
 -- that row (receipt_ref, its log_index). receipt_proof holds each row's
