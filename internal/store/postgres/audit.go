@@ -27,10 +27,12 @@ func (db *DB) RecordAuditEntries(ctx context.Context, recs []store.AuditRecord) 
 	}
 	now := micros(db.now())
 	var b pgx.Batch
+	notes := make(store.ReceiptBatch)
 	for _, r := range recs {
-		b.Queue(`INSERT INTO audit_index (log_index, request_id, kind, stage, salt, body, receipt, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body), r.Receipt, now)
+		receipt, note, holder, rest := notes.Columns(r)
+		b.Queue(`INSERT INTO audit_index (log_index, request_id, kind, stage, salt, body, receipt, receipt_note, receipt_ref, receipt_proof, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body), receipt, nilBlob(note), holder, nilBlob(rest), now)
 	}
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		br := tx.SendBatch(ctx, &b)
@@ -61,8 +63,10 @@ func nilBlob(b []byte) any {
 
 // AuditEntries implements [store.AuditIndex].
 func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.AuditRecord, error) {
-	rows, err := db.pool.Query(ctx, `SELECT log_index, request_id, kind, stage, salt, body, receipt, created_at
-		FROM audit_index WHERE request_id = $1 ORDER BY log_index`, requestID)
+	rows, err := db.pool.Query(ctx, `SELECT a.log_index, a.request_id, a.kind, a.stage, a.salt, a.body, a.receipt,
+			COALESCE(a.receipt_note, n.receipt_note), a.receipt_ref, a.receipt_proof, a.created_at
+		FROM audit_index a LEFT JOIN audit_index n ON n.log_index = a.receipt_ref
+		WHERE a.request_id = $1 ORDER BY a.log_index`, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
 	}
@@ -71,8 +75,16 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 	for rows.Next() {
 		var r store.AuditRecord
 		var idx, at int64
-		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &r.Receipt, &at); err != nil {
+		var note, proof []byte
+		var ref *int64
+		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &r.Receipt, &note, &ref, &proof, &at); err != nil {
 			return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
+		}
+		if proof != nil {
+			if note == nil {
+				return nil, fmt.Errorf("couldn't read audit entries of request %q: the receipt of log index %d refers to a row that holds no receipt note", requestID, idx)
+			}
+			r.Receipt = store.JoinReceipt(note, proof)
 		}
 		if r.Salt != nil && r.Body == nil {
 			r.Body = []byte{} // an empty BYTEA, not NULL: the CHECK keeps them both or neither

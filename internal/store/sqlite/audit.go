@@ -1,12 +1,9 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/brightline/brightline"
@@ -47,22 +44,14 @@ func (db *DB) RecordAuditEntries(ctx context.Context, recs []store.AuditRecord) 
 	// rows without ctx's cancellation and check ctx between them. The
 	// transaction itself still watches ctx (database/sql rolls it back).
 	rowCtx := context.WithoutCancel(ctx)
-	notes := make(map[string]int64) // a group's signed note → the row that holds it
+	notes := make(store.ReceiptBatch)
 	for _, r := range recs {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("couldn't record audit entry for log index %d: %w", r.LogIndex, err)
 		}
-		receipt, note, ref, proof := r.Receipt, any(nil), any(nil), any(nil)
-		if n, p, ok := splitReceipt(r.Receipt); ok {
-			receipt, proof = "", p
-			if at, seen := notes[string(n)]; seen {
-				ref = at
-			} else {
-				notes[string(n)], note = int64(r.LogIndex), n
-			}
-		}
+		receipt, note, holder, rest := notes.Columns(r)
 		if _, err := stmt.ExecContext(rowCtx, int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body),
-			receipt, note, ref, proof, now); err != nil {
+			receipt, nilBlob(note), holder, nilBlob(rest), now); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("couldn't record audit entry for log index %d: %w", r.LogIndex, store.ErrExists)
 			}
@@ -73,45 +62,6 @@ func (db *DB) RecordAuditEntries(ctx context.Context, recs []store.AuditRecord) 
 		return fmt.Errorf("couldn't record %d audit entries: %w", len(recs), err)
 	}
 	return nil
-}
-
-// receiptV2 begins every version 2 receipt (auditverify.ReceiptGroup).
-const receiptV2 = "brightline.dev/audit-receipt/v2\n"
-
-// splitReceipt splits receipt, a receipt in its header form (standard
-// base64), into the signed note of its journal group and the rest, so that
-// note then rest are the receipt's bytes. ok is false unless receipt is a
-// version 2 receipt that encodes back to exactly the same string; it is
-// then stored whole.
-//
-// A version 2 receipt is its group's signed note (the note's text, a blank
-// line, its signature lines), then a blank line and the entry's proof
-// lines. The text and the signature lines have no blank lines, so the
-// note ends at the second.
-func splitReceipt(receipt string) (note, rest []byte, ok bool) {
-	if len(receipt) < base64.StdEncoding.EncodedLen(len(receiptV2)) || strings.ContainsAny(receipt, "\r\n") {
-		return nil, nil, false
-	}
-	b, err := base64.StdEncoding.Strict().DecodeString(receipt)
-	if err != nil || !bytes.HasPrefix(b, []byte(receiptV2)) {
-		return nil, nil, false
-	}
-	text := bytes.Index(b, []byte("\n\n"))
-	if text < 0 {
-		return nil, nil, false
-	}
-	sigs := bytes.Index(b[text+2:], []byte("\n\n"))
-	if sigs < 0 {
-		return nil, nil, false
-	}
-	end := text + 2 + sigs + 1
-	return b[:end], b[end:], true
-}
-
-// joinReceipt is the header form of the receipt split into note and rest.
-func joinReceipt(note, rest []byte) string {
-	b := make([]byte, 0, len(note)+len(rest))
-	return base64.StdEncoding.EncodeToString(append(append(b, note...), rest...))
 }
 
 // nilBlob keeps nil as SQL NULL and an empty slice as an empty BLOB. It
@@ -148,7 +98,7 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 			if note == nil {
 				return nil, fmt.Errorf("couldn't read audit entries of request %q: the receipt of log index %d refers to index %d, which holds no receipt note", requestID, idx, ref.Int64)
 			}
-			r.Receipt = joinReceipt(note, proof)
+			r.Receipt = store.JoinReceipt(note, proof)
 		}
 		if r.Salt != nil && r.Body == nil {
 			r.Body = []byte{} // the driver may read an empty BLOB as nil

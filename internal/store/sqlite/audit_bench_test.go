@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/brightline/brightline/internal/store"
+	"github.com/brightline/brightline/internal/store/storetest"
 )
 
 // BenchmarkRecordAuditEntries measures the audit log's index write as the
@@ -54,10 +55,10 @@ func benchmarkRecordAuditEntries(b *testing.B, requestID func(rng *rand.Rand, n 
 	defer db.Close()
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	signer := testSigner(b)
+	signer := storetest.Signer(b)
 	var receipts []string
 	for first := 0; first < batch; first += 16 {
-		receipts = append(receipts, groupReceipts(b, signer, uint64(first), 16)...)
+		receipts = append(receipts, storetest.GroupReceipts(b, signer, uint64(first), 16)...)
 	}
 	recs := make([]store.AuditRecord, batch)
 	for i := range recs {

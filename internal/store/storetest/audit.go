@@ -27,6 +27,33 @@ func TestAuditIndex(t *testing.T, open OpenFunc[store.AuditIndex]) {
 		}
 	})
 
+	// Every entry of a journal group carries the group's signed note; a
+	// store may keep it once (store.SplitReceipt), but each row must get
+	// back its own receipt, byte for byte.
+	t.Run("receipts", func(t *testing.T) {
+		s := open(t, newClock().Now)
+		batches, want := ReceiptBatches(t)
+		for _, b := range batches {
+			if err := s.RecordAuditEntries(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < len(want); i += 2 {
+			got, err := s.AuditEntries(ctx, fmt.Sprintf("req_%d", i/2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != min(2, len(want)-i) {
+				t.Fatalf("request req_%d: %d rows, want %d", i/2, len(got), min(2, len(want)-i))
+			}
+			for _, r := range got {
+				if r.Receipt != want[r.LogIndex] {
+					t.Errorf("log index %d: receipt read back differs from the one recorded:\n got %.60q…\nwant %.60q…", r.LogIndex, r.Receipt, want[r.LogIndex])
+				}
+			}
+		}
+	})
+
 	t.Run("roundtrip", func(t *testing.T) {
 		c := newClock()
 		s := open(t, c.Now)
