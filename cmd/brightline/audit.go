@@ -525,8 +525,8 @@ func (c *auditCommand) prove(ctx context.Context, args []string) error {
 			return err
 		}
 		rp.Proofs = append(rp.Proofs, p)
-		if r.Receipt != "" {
-			rp.Receipts = append(rp.Receipts, r.Receipt)
+		if r.Receipt != nil {
+			rp.Receipts = append(rp.Receipts, auditverify.Receipt{Note: r.Receipt}.Encode())
 		}
 	}
 	if _, err := rp.Proofs[0].Verify(pol); err != nil {

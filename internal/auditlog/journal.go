@@ -75,7 +75,7 @@ type journalRecord struct {
 	index store.AuditRecord
 	// receipt is the signed receipt, set by Append once it has signed it
 	// so that the integrator need not sign again; nil until then.
-	receipt atomic.Pointer[string]
+	receipt atomic.Pointer[[]byte]
 }
 
 func (r *journalRecord) encode(buf []byte) []byte {

@@ -816,8 +816,7 @@ func (l *Log) receipts(g *receiptGroup, recs []*journalRecord) ([]Receipt, error
 		if err != nil {
 			return nil, err
 		}
-		enc := r.Encode()
-		rec.receipt.Store(&enc)
+		rec.receipt.Store(&r.Note)
 		rs[i] = r
 	}
 	return rs, nil
@@ -1160,7 +1159,7 @@ func (l *Log) indexRecords(ctx context.Context, recs []*journalRecord) error {
 		if s := r.receipt.Load(); s != nil {
 			rows[i].Receipt = *s
 		} else if rc, err := l.receipts(newReceiptGroup(recs[i:i+1]), recs[i:i+1]); err == nil {
-			rows[i].Receipt = rc[0].Encode()
+			rows[i].Receipt = rc[0].Note
 		}
 	}
 	if err := l.index(ctx, rows); err != nil {

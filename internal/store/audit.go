@@ -21,9 +21,10 @@ type AuditRecord struct {
 	// hex(SHA-256(Salt ‖ Body)). Both are nil when the entry has none.
 	Salt []byte
 	Body []byte
-	// Receipt is the log's signed receipt for the entry, in its header
-	// form (auditverify.Receipt.Encode); "" when there is none.
-	Receipt string
+	// Receipt is the log's signed receipt for the entry: its bytes
+	// (auditverify.Receipt.Note, whose header form is their standard
+	// base64); nil when there is none.
+	Receipt []byte
 	// CreatedAt is when the store recorded the row.
 	CreatedAt time.Time
 }
@@ -41,7 +42,7 @@ func (r AuditRecord) Validate() error {
 	if r.Salt != nil && len(r.Salt) == 0 {
 		return fmt.Errorf("audit record for log index %d: salt is empty", r.LogIndex)
 	}
-	for _, f := range []string{r.RequestID, r.Kind, r.Stage, r.Receipt} {
+	for _, f := range []string{r.RequestID, r.Kind, r.Stage} {
 		if !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
 			return fmt.Errorf("audit record for log index %d has a field that is not valid UTF-8 text: %q", r.LogIndex, f)
 		}

@@ -3,17 +3,16 @@ package store
 import (
 	"bytes"
 	"encoding/base64"
-	"strings"
+	"fmt"
 )
 
 // receiptV2 begins every version 2 receipt (auditverify.ReceiptGroup).
 const receiptV2 = "brightline.dev/audit-receipt/v2\n"
 
-// SplitReceipt splits receipt, a receipt in its header form (standard
-// base64), into the signed note of its journal group and the rest, so that
-// note then rest are the receipt's bytes. ok is false unless receipt is a
-// version 2 receipt that encodes back to exactly the same string: a store
-// then keeps it whole. The stores keep each note once per batch of rows
+// SplitReceipt splits receipt, a receipt's bytes, into the signed note of
+// its journal group and the rest, so that note then rest are receipt. ok
+// is false unless receipt is a version 2 receipt: a store then keeps it
+// whole. The stores keep each note once per batch of rows
 // ([AuditIndex.RecordAuditEntries]): every entry of a journal group
 // carries it.
 //
@@ -21,30 +20,43 @@ const receiptV2 = "brightline.dev/audit-receipt/v2\n"
 // line, its signature lines), then a blank line and the entry's proof
 // lines. The text and the signature lines have no blank lines, so the
 // note ends at the second.
-func SplitReceipt(receipt string) (note, rest []byte, ok bool) {
-	if len(receipt) < base64.StdEncoding.EncodedLen(len(receiptV2)) || strings.ContainsAny(receipt, "\r\n") {
+func SplitReceipt(receipt []byte) (note, rest []byte, ok bool) {
+	if !bytes.HasPrefix(receipt, []byte(receiptV2)) {
 		return nil, nil, false
 	}
-	b, err := base64.StdEncoding.Strict().DecodeString(receipt)
-	if err != nil || !bytes.HasPrefix(b, []byte(receiptV2)) {
-		return nil, nil, false
-	}
-	text := bytes.Index(b, []byte("\n\n"))
+	text := bytes.Index(receipt, []byte("\n\n"))
 	if text < 0 {
 		return nil, nil, false
 	}
-	sigs := bytes.Index(b[text+2:], []byte("\n\n"))
+	sigs := bytes.Index(receipt[text+2:], []byte("\n\n"))
 	if sigs < 0 {
 		return nil, nil, false
 	}
 	end := text + 2 + sigs + 1
-	return b[:end], b[end:], true
+	return receipt[:end], receipt[end:], true
 }
 
-// JoinReceipt is the header form of the receipt split into note and rest.
-func JoinReceipt(note, rest []byte) string {
+// JoinReceipt is the receipt split into note and rest.
+func JoinReceipt(note, rest []byte) []byte {
 	b := make([]byte, 0, len(note)+len(rest))
-	return base64.StdEncoding.EncodeToString(append(append(b, note...), rest...))
+	return append(append(b, note...), rest...)
+}
+
+// WholeReceipt is how a store keeps a receipt it does not split: its
+// header form, standard base64 ("" for none), as the stores kept every
+// receipt before they split them.
+func WholeReceipt(receipt []byte) string { return base64.StdEncoding.EncodeToString(receipt) }
+
+// ParseWholeReceipt reads a receipt kept by [WholeReceipt].
+func ParseWholeReceipt(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("receipt kept whole is not base64: %w", err)
+	}
+	return b, nil
 }
 
 // ReceiptBatch keeps, within one batch of index rows, which row holds each
@@ -53,13 +65,14 @@ func JoinReceipt(note, rest []byte) string {
 // index. Make one per batch.
 type ReceiptBatch map[string]int64
 
-// Columns returns what a store keeps for r's receipt: receipt whole, or ""
-// when it is split; the note, if this row holds it; the row that holds it,
-// if another; and the rest. note, holder and rest are nil when unset.
-func (b ReceiptBatch) Columns(r AuditRecord) (receipt string, note []byte, holder *int64, rest []byte) {
+// Columns returns what a store keeps for r's receipt: receipt whole (see
+// [WholeReceipt]), or "" when it is split; the note, if this row holds it;
+// the row that holds it, if another; and the rest. note, holder and rest
+// are nil when unset.
+func (b ReceiptBatch) Columns(r AuditRecord) (whole string, note []byte, holder *int64, rest []byte) {
 	n, rest, ok := SplitReceipt(r.Receipt)
 	if !ok {
-		return r.Receipt, nil, nil, nil
+		return WholeReceipt(r.Receipt), nil, nil, nil
 	}
 	if at, seen := b[string(n)]; seen {
 		return "", nil, &at, rest

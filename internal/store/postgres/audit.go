@@ -29,10 +29,10 @@ func (db *DB) RecordAuditEntries(ctx context.Context, recs []store.AuditRecord) 
 	var b pgx.Batch
 	notes := make(store.ReceiptBatch)
 	for _, r := range recs {
-		receipt, note, holder, rest := notes.Columns(r)
+		whole, note, holder, rest := notes.Columns(r)
 		b.Queue(`INSERT INTO audit_index (log_index, request_id, kind, stage, salt, body, receipt, receipt_note, receipt_ref, receipt_proof, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body), receipt, nilBlob(note), holder, nilBlob(rest), now)
+			int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body), whole, nilBlob(note), holder, nilBlob(rest), now)
 	}
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		br := tx.SendBatch(ctx, &b)
@@ -76,8 +76,9 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 		var r store.AuditRecord
 		var idx, at int64
 		var note, proof []byte
+		var whole string
 		var ref *int64
-		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &r.Receipt, &note, &ref, &proof, &at); err != nil {
+		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &whole, &note, &ref, &proof, &at); err != nil {
 			return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
 		}
 		if proof != nil {
@@ -85,6 +86,8 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 				return nil, fmt.Errorf("couldn't read audit entries of request %q: the receipt of log index %d refers to a row that holds no receipt note", requestID, idx)
 			}
 			r.Receipt = store.JoinReceipt(note, proof)
+		} else if r.Receipt, err = store.ParseWholeReceipt(whole); err != nil {
+			return nil, fmt.Errorf("couldn't read audit entries of request %q: log index %d: %w", requestID, idx, err)
 		}
 		if r.Salt != nil && r.Body == nil {
 			r.Body = []byte{} // an empty BYTEA, not NULL: the CHECK keeps them both or neither

@@ -49,9 +49,9 @@ func (db *DB) RecordAuditEntries(ctx context.Context, recs []store.AuditRecord) 
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("couldn't record audit entry for log index %d: %w", r.LogIndex, err)
 		}
-		receipt, note, holder, rest := notes.Columns(r)
+		whole, note, holder, rest := notes.Columns(r)
 		if _, err := stmt.ExecContext(rowCtx, int64(r.LogIndex), r.RequestID, r.Kind, r.Stage, nilBlob(r.Salt), nilBlob(r.Body),
-			receipt, nilBlob(note), holder, nilBlob(rest), now); err != nil {
+			whole, nilBlob(note), holder, nilBlob(rest), now); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("couldn't record audit entry for log index %d: %w", r.LogIndex, store.ErrExists)
 			}
@@ -90,8 +90,9 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 		var r store.AuditRecord
 		var idx, at int64
 		var note, proof []byte
+		var whole string
 		var ref sql.NullInt64
-		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &r.Receipt, &note, &ref, &proof, &at); err != nil {
+		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &whole, &note, &ref, &proof, &at); err != nil {
 			return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
 		}
 		if proof != nil {
@@ -99,6 +100,8 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 				return nil, fmt.Errorf("couldn't read audit entries of request %q: the receipt of log index %d refers to index %d, which holds no receipt note", requestID, idx, ref.Int64)
 			}
 			r.Receipt = store.JoinReceipt(note, proof)
+		} else if r.Receipt, err = store.ParseWholeReceipt(whole); err != nil {
+			return nil, fmt.Errorf("couldn't read audit entries of request %q: log index %d: %w", requestID, idx, err)
 		}
 		if r.Salt != nil && r.Body == nil {
 			r.Body = []byte{} // the driver may read an empty BLOB as nil

@@ -56,7 +56,7 @@ func benchmarkRecordAuditEntries(b *testing.B, requestID func(rng *rand.Rand, n 
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	signer := storetest.Signer(b)
-	var receipts []string
+	var receipts [][]byte
 	for first := 0; first < batch; first += 16 {
 		receipts = append(receipts, storetest.GroupReceipts(b, signer, uint64(first), 16)...)
 	}

@@ -47,7 +47,7 @@ func TestAuditIndex(t *testing.T, open OpenFunc[store.AuditIndex]) {
 				t.Fatalf("request req_%d: %d rows, want %d", i/2, len(got), min(2, len(want)-i))
 			}
 			for _, r := range got {
-				if r.Receipt != want[r.LogIndex] {
+				if !bytes.Equal(r.Receipt, want[r.LogIndex]) {
 					t.Errorf("log index %d: receipt read back differs from the one recorded:\n got %.60q…\nwant %.60q…", r.LogIndex, r.Receipt, want[r.LogIndex])
 				}
 			}

@@ -14,9 +14,9 @@ import (
 	"github.com/brightline/brightline/internal/store"
 )
 
-// GroupReceipts returns the header forms of version 2 receipts for
-// entries first to first+n-1, signed as one journal group.
-func GroupReceipts(t testing.TB, signer note.Signer, first uint64, n int) []string {
+// GroupReceipts returns version 2 receipts (their bytes) for entries first
+// to first+n-1, signed as one journal group.
+func GroupReceipts(t testing.TB, signer note.Signer, first uint64, n int) [][]byte {
 	t.Helper()
 	leaves := make([]tlog.Hash, n)
 	for i := range leaves {
@@ -30,13 +30,13 @@ func GroupReceipts(t testing.TB, signer note.Signer, first uint64, n int) []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]string, n)
+	out := make([][]byte, n)
 	for i, leaf := range leaves {
 		r, err := g.Receipt(first+uint64(i), leaf, signed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[i] = r.Encode()
+		out[i] = r.Note
 	}
 	return out
 }
@@ -59,11 +59,11 @@ func Signer(t testing.TB) note.Signer {
 // whose receipts are those of three journal groups (entries 0 to 2, 5 to
 // 10 split over the two batches, and 11) beside an empty receipt and one
 // of another form; and the receipts by log index.
-func ReceiptBatches(t testing.TB) (batches [2][]store.AuditRecord, want []string) {
+func ReceiptBatches(t testing.TB) (batches [2][]store.AuditRecord, want [][]byte) {
 	t.Helper()
 	signer := Signer(t)
 	want = append(want, GroupReceipts(t, signer, 0, 3)...)
-	want = append(want, "", "a receipt of another form")
+	want = append(want, nil, []byte("a receipt of another form"))
 	want = append(want, GroupReceipts(t, signer, 5, 6)...)
 	want = append(want, GroupReceipts(t, signer, 11, 1)...)
 	recs := make([]store.AuditRecord, len(want))
