@@ -221,6 +221,26 @@ func appendProof(b []byte, r Receipt) []byte {
 	return b
 }
 
+// SplitGroupReceipt splits the bytes of a version 2 receipt ([Receipt.Note])
+// into the signed note of its journal group, the same for every entry of
+// the group, and the rest: a blank line and the entry's proof lines, so
+// that the receipt is signed then rest. ok is false if b is not laid out
+// as a version 2 receipt; nothing is verified. A version 2 receipt is the
+// note's text, a blank line, its signature lines, a blank line and the
+// proof; the text and the signatures have no blank lines.
+func SplitGroupReceipt(b []byte) (signed, rest []byte, ok bool) {
+	if !bytes.HasPrefix(b, []byte(groupReceiptTag+"\n")) {
+		return nil, nil, false
+	}
+	text, after, ok := bytes.Cut(b, []byte("\n\n"))
+	sigs, _, ok2 := bytes.Cut(after, []byte("\n\n"))
+	if !ok || !ok2 {
+		return nil, nil, false
+	}
+	n := len(text) + 2 + len(sigs) + 1
+	return b[:n], b[n:], true
+}
+
 // ParseReceipt checks a receipt's signature with the log's verifier key
 // and reads it, in either version. s is the header form ([Receipt.Encode])
 // or the receipt's bytes themselves. It fails if the log's signature is
@@ -242,13 +262,12 @@ func ParseReceipt(s string, log note.Verifier) (Receipt, error) {
 	}
 	signed, proof := msg, []byte(nil)
 	if bytes.HasPrefix(msg, []byte(groupReceiptTag+"\n")) {
-		// The text, a blank line, the signatures, a blank line, the proof.
-		text, rest, ok := bytes.Cut(msg, []byte("\n\n"))
-		sigs, p, ok2 := bytes.Cut(rest, []byte("\n\n"))
-		if !ok || !ok2 {
+		var rest []byte
+		var ok bool
+		if signed, rest, ok = SplitGroupReceipt(msg); !ok {
 			return Receipt{}, errors.New("couldn't parse receipt: a " + groupReceiptTag + " receipt needs its proof after its signatures")
 		}
-		signed, proof = msg[:len(text)+2+len(sigs)+1], p
+		proof = rest[1:]
 	}
 	n, err := note.Open(signed, note.VerifierList(log))
 	if err != nil {

@@ -1,39 +1,20 @@
 package store
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/brightline/brightline/auditverify"
 )
 
-// receiptV2 begins every version 2 receipt (auditverify.ReceiptGroup).
-const receiptV2 = "brightline.dev/audit-receipt/v2\n"
-
 // SplitReceipt splits receipt, a receipt's bytes, into the signed note of
-// its journal group and the rest, so that note then rest are receipt. ok
-// is false unless receipt is a version 2 receipt: a store then keeps it
-// whole. The stores keep each note once per batch of rows
-// ([AuditIndex.RecordAuditEntries]): every entry of a journal group
-// carries it.
-//
-// A version 2 receipt is its group's signed note (the note's text, a blank
-// line, its signature lines), then a blank line and the entry's proof
-// lines. The text and the signature lines have no blank lines, so the
-// note ends at the second.
+// its journal group and the rest, so that note then rest are receipt
+// ([auditverify.SplitGroupReceipt]). ok is false unless receipt is a
+// version 2 receipt: a store then keeps it whole. The stores keep each
+// note once per batch of rows ([AuditIndex.RecordAuditEntries]): every
+// entry of a journal group carries it.
 func SplitReceipt(receipt []byte) (note, rest []byte, ok bool) {
-	if !bytes.HasPrefix(receipt, []byte(receiptV2)) {
-		return nil, nil, false
-	}
-	text := bytes.Index(receipt, []byte("\n\n"))
-	if text < 0 {
-		return nil, nil, false
-	}
-	sigs := bytes.Index(receipt[text+2:], []byte("\n\n"))
-	if sigs < 0 {
-		return nil, nil, false
-	}
-	end := text + 2 + sigs + 1
-	return receipt[:end], receipt[end:], true
+	return auditverify.SplitGroupReceipt(receipt)
 }
 
 // JoinReceipt is the receipt split into note and rest.

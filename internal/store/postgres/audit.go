@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -77,13 +78,13 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 		var idx, at int64
 		var note, proof []byte
 		var whole string
-		var ref *int64
+		var ref sql.NullInt64
 		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &whole, &note, &ref, &proof, &at); err != nil {
 			return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
 		}
 		if proof != nil {
 			if note == nil {
-				return nil, fmt.Errorf("couldn't read audit entries of request %q: the receipt of log index %d refers to a row that holds no receipt note", requestID, idx)
+				return nil, fmt.Errorf("couldn't read audit entries of request %q: the receipt of log index %d refers to index %d, which holds no receipt note", requestID, idx, ref.Int64)
 			}
 			r.Receipt = store.JoinReceipt(note, proof)
 		} else if r.Receipt, err = store.ParseWholeReceipt(whole); err != nil {
