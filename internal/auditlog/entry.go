@@ -348,8 +348,7 @@ func utf16Unit(r rune) rune {
 // others as \u00xx) and every other byte as it is. It is not
 // wire.AppendEscaped: RFC 8785 fixes the short forms of \b and \f and
 // leaves U+2028 and U+2029 raw, which a wire format may not.
-func appendJCSString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
+func appendJCSString[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -358,26 +357,33 @@ func appendJCSString(b []byte, s string) []byte {
 			continue
 		}
 		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
+		b = appendJCSEscape(b, c)
 		start = i + 1
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendJCSEscape appends the RFC 8785 escape of c, which is '"', '\\' or
+// a control character.
+func appendJCSEscape(b []byte, c byte) []byte {
+	const hex = "0123456789abcdef"
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	default:
+		return append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+	}
 }
 
 // ParseEntry decodes an entry that [Entry.Marshal] encoded. It rejects an
@@ -437,17 +443,24 @@ const CanonicalMax = 1 << 20
 // else the bytes as they are), a fresh 32-byte random salt is drawn, and
 // the commitment is hex(SHA-256(salt ‖ canonical body)).
 func Commit(body []byte) (Commitment, error) {
-	canon := body
-	if len(body) <= CanonicalMax && json.Valid(body) {
-		if b, err := jcs.Transform(body); err == nil {
-			canon = b
+	canon, ok := []byte(nil), false
+	if len(body) <= CanonicalMax {
+		// canonicalJSON writes the body's canonical form directly; what it
+		// leaves, jcs.Transform decides, as before it.
+		canon, ok = canonicalJSON(body)
+		if !ok && json.Valid(body) {
+			if b, err := jcs.Transform(body); err == nil {
+				canon, ok = b, true
+			}
 		}
+	}
+	if !ok {
+		canon = bytes.Clone(body)
 	}
 	salt := make([]byte, SaltSize)
 	if _, err := rand.Read(salt); err != nil {
 		return Commitment{}, fmt.Errorf("couldn't draw a commitment salt: %w", err)
 	}
-	canon = bytes.Clone(canon)
 	return Commitment{Salt: salt, Body: canon, Hash: CommitmentHash(salt, canon)}, nil
 }
 
