@@ -106,14 +106,12 @@ const entryTime = "2006-01-02T15:04:05.000000Z"
 // Encode returns the header form of u.
 func (u UpstreamReceipt) Encode() string {
 	enc := base64.RawURLEncoding
-	var b strings.Builder
-	b.Grow(3 + enc.EncodedLen(len(u.Receipt.Note)) + enc.EncodedLen(len(u.Entry)) + enc.EncodedLen(len(u.Salt)) + 3)
-	b.WriteString(upstreamVersion)
+	b := make([]byte, 0, len(upstreamVersion)+3+enc.EncodedLen(len(u.Receipt.Note))+enc.EncodedLen(len(u.Entry))+enc.EncodedLen(len(u.Salt)))
+	b = append(b, upstreamVersion...)
 	for _, p := range [][]byte{u.Receipt.Note, u.Entry, u.Salt} {
-		b.WriteByte('.')
-		b.WriteString(enc.EncodeToString(p))
+		b = enc.AppendEncode(append(b, '.'), p)
 	}
-	return b.String()
+	return string(b)
 }
 
 // ParseUpstreamReceipt reads the header form of an upstream receipt and
