@@ -24,6 +24,12 @@
 // throughput runs, the audit entries made durable per second (from
 // /metrics).
 //
+// With -peer it measures another gateway too, in front of the same fake
+// upstream and in the same minutes (see peer.go), so that its figures
+// stand beside Brightline's from one run:
+//
+//	go run ./bench -peer '/path/to/gomodel-run.sh {upstream} {port}' -peer-name GoModel
+//
 // With -soak it runs issue 13's soak instead (see soak.go):
 //
 //	go run ./bench -soak -duration 10m   # 500 requests/s, 30 MiB bodies ×20
@@ -75,6 +81,10 @@ func run() error {
 		profile     = flag.String("cpuprofile", "", "write a CPU profile of the gateway during the passthrough throughput run to this file")
 		traceFile   = flag.String("trace", "", "write a runtime trace of the gateway during the passthrough latency run to this file (go tool trace)")
 		databaseURL = flag.String("database-url", "", "run the gateway on this PostgreSQL database (store.driver postgres) instead of SQLite")
+		peerCmd     = flag.String("peer", "", "also measure another gateway: this command (run with sh -c) serves it, {upstream} replaced by the fake upstream's base URL and {port} by its port")
+		peerName    = flag.String("peer-name", "peer", "the -peer gateway's name in the tables")
+		peerModel   = flag.String("peer-model", "upstream-model", "the model clients ask the -peer gateway for")
+		peerKey     = flag.String("peer-key", "", "the -peer gateway's API key, sent as a bearer token")
 	)
 	flag.Parse()
 	if *upstream != "" {
@@ -134,6 +144,13 @@ func run() error {
 		return err
 	}
 	upAddr, gwAddr, key := e.upAddr, e.gwAddr, e.keys["bench"]
+	var pe *peer
+	if *peerCmd != "" {
+		if pe, err = startPeer(*peerName, *peerCmd, upAddr, *peerModel, *peerKey, logs); err != nil {
+			return err
+		}
+		defer pe.close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -144,18 +161,28 @@ func run() error {
 		oaBody   = `"messages":[{"role":"system","content":"` + system + `"},{"role":"user","content":"` + question + `"}]}`
 		antBody  = `"max_tokens":256,"system":"` + system + `","messages":[{"role":"user","content":"` + question + `"}]}`
 	)
-	targets := []struct {
-		name  string
+	type target struct {
+		name  string // direct, peer, passthrough or translate
 		url   string
 		body  string
 		hdr   http.Header
 		label string
-	}{
+	}
+	targets := []target{
 		{"direct", "http://" + upAddr + "/v1/chat/completions", `{"model":"upstream-model",` + oaBody, nil, "upstream directly"},
 		{"passthrough", "http://" + gwAddr + "/v1/chat/completions", `{"model":"bench-model",` + oaBody,
 			http.Header{"Authorization": {"Bearer " + key}}, "gateway, OpenAI client → OpenAI upstream"},
 		{"translate", "http://" + gwAddr + "/v1/messages", `{"model":"bench-model",` + antBody,
 			http.Header{"X-Api-Key": {key}, "Anthropic-Version": {"2023-06-01"}}, "gateway, Anthropic client → OpenAI upstream"},
+	}
+	if pe != nil {
+		// Right after the upstream alone, before Brightline's runs.
+		hdr := http.Header{}
+		if *peerKey != "" {
+			hdr.Set("Authorization", "Bearer "+*peerKey)
+		}
+		tg := target{"peer", "http://" + pe.addr + "/v1/chat/completions", `{"model":"` + *peerModel + `",` + oaBody, hdr, pe.name + ", OpenAI client → OpenAI upstream"}
+		targets = slices.Insert(targets, 1, tg)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 
@@ -209,7 +236,7 @@ func run() error {
 				added99 = fmtDur(r.p(99) - base.p(99))
 			}
 			lagCol := ""
-			if tg.name != "direct" {
+			if tg.name == "passthrough" || tg.name == "translate" {
 				lagCol = fmtDur(pct(lag, 99)) + " / " + fmtDur(pct(lag, 100))
 			}
 			fmt.Printf("| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", name, len(r.lat), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), fmtDur(r.p(100)), added50, added99, lagCol)
@@ -231,11 +258,15 @@ func run() error {
 			if stream {
 				body = strings.Replace(body, `{"model"`, `{"stream":true,"model"`, 1)
 			}
+			cpu := func() (time.Duration, error) { return e.cpu(client) }
+			if tg.name == "peer" {
+				cpu = pe.cpu
+			}
 			before, err := e.appends(client)
 			if err != nil {
 				return err
 			}
-			cpuBefore, err := e.cpu(client)
+			cpuBefore, err := cpu()
 			if err != nil {
 				return err
 			}
@@ -254,13 +285,15 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			cpuAfter, err := e.cpu(client)
+			cpuAfter, err := cpu()
 			if err != nil {
 				return err
 			}
 			journaled, perReq := "", ""
-			if tg.name != "direct" {
+			if tg.name == "passthrough" || tg.name == "translate" {
 				journaled = fmt.Sprintf("%.0f", float64(after-before)/maxDuration.Seconds())
+			}
+			if tg.name != "direct" {
 				if len(r.lat) > 0 {
 					perReq = fmt.Sprintf("%.0f µs", float64((cpuAfter-cpuBefore).Microseconds())/float64(len(r.lat)))
 				}
