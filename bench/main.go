@@ -146,7 +146,7 @@ func run() error {
 	upAddr, gwAddr, key := e.upAddr, e.gwAddr, e.keys["bench"]
 	var pe *peer
 	if *peerCmd != "" {
-		if pe, err = startPeer(*peerName, *peerCmd, upAddr, *peerModel, *peerKey, logs); err != nil {
+		if pe, err = startPeer(*peerName, *peerCmd, upAddr, *peerModel, *peerKey, e.dir, logs); err != nil {
 			return err
 		}
 		defer pe.close()

@@ -29,8 +29,9 @@ type peer struct {
 // 127.0.0.1, and waits until the peer answers a chat completion for
 // model, sent with key as a bearer token unless key is "". The command
 // should run the peer in the foreground (exec it from a script): the
-// peer's CPU time is that of the process tree the command starts.
-func startPeer(name, command, upAddr, model, key string, stderr io.Writer) (*peer, error) {
+// peer's CPU time is that of the process tree the command starts. It runs
+// with TMPDIR set to tmp, if not "", for the files it makes.
+func startPeer(name, command, upAddr, model, key, tmp string, stderr io.Writer) (*peer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -41,6 +42,9 @@ func startPeer(name, command, upAddr, model, key string, stderr io.Writer) (*pee
 	command = strings.NewReplacer("{upstream}", "http://"+upAddr+"/v1", "{port}", port).Replace(command)
 	p := &peer{name: name, addr: addr, cmd: exec.Command("sh", "-c", command), exited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = stderr, stderr
+	if tmp != "" {
+		p.cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // close stops the whole tree
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("couldn't start the peer %s: %w", name, err)

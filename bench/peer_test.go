@@ -28,9 +28,9 @@ func TestPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Not exec'd: the shell stays, with the server as its child, so the
-	// CPU time must come from the process tree.
-	command := bin + " -upstream 127.0.0.1:{port}; true"
-	p, err := startPeer("stand-in", command, "127.0.0.1:1", "upstream-model", "", t.Output())
+	// CPU time must come from the process tree. It runs with TMPDIR set.
+	command := `[ "$TMPDIR" = "` + dir + `" ] || exit 9; ` + bin + " -upstream 127.0.0.1:{port}; true"
+	p, err := startPeer("stand-in", command, "127.0.0.1:1", "upstream-model", "", dir, t.Output())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestPeer(t *testing.T) {
 // TestPeerFailsToStart checks that a peer that exits, or never answers a
 // chat completion, is an error, not a hang.
 func TestPeerFailsToStart(t *testing.T) {
-	if _, err := startPeer("gone", "exit 3", "127.0.0.1:1", "m", "", t.Output()); err == nil || !strings.Contains(err.Error(), "exited at start") {
+	if _, err := startPeer("gone", "exit 3", "127.0.0.1:1", "m", "", "", t.Output()); err == nil || !strings.Contains(err.Error(), "exited at start") {
 		t.Errorf("a peer that exits: %v", err)
 	}
 }
