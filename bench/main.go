@@ -28,7 +28,7 @@
 // upstream and in the same minutes (see peer.go), so that its figures
 // stand beside Brightline's from one run:
 //
-//	go run ./bench -peer '/path/to/gomodel-run.sh {upstream} {port}' -peer-name GoModel
+//	go run ./bench -peer 'bench/peers/gomodel.sh {upstream} {port}' -peer-name GoModel
 //
 // With -soak it runs issue 13's soak instead (see soak.go):
 //
