@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -352,4 +354,69 @@ func (c *lineCap) summary() string {
 		return ""
 	}
 	return fmt.Sprintf("(%d more lines of the gateway's log not shown)", c.dropped)
+}
+
+// histogram reads the cumulative buckets of one histogram of the
+// gateway's /metrics (upper bound → count of observations at most it,
+// +Inf included).
+func (e *env) histogram(c *http.Client, name string) (map[float64]float64, error) {
+	resp, err := c.Get("http://" + e.gwAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	buckets := map[float64]float64{}
+	prefix := name + `_bucket{le="`
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		le, count, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			return nil, fmt.Errorf("couldn't parse %q", line)
+		}
+		bound, err1 := strconv.ParseFloat(le, 64) // ParseFloat reads "+Inf"
+		n, err2 := strconv.ParseFloat(count, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("couldn't parse %q: %w", line, err)
+		}
+		buckets[bound] = n
+	}
+	return buckets, nil
+}
+
+// histogramQuantile estimates the q-quantile (0 to 1) of the
+// observations counted in after but not in before, two readings of one
+// histogram, as Prometheus's histogram_quantile does: linearly within the
+// bucket it falls in, the first bucket starting at 0. It is 0 with no
+// observations, and the highest finite bound if the quantile is past it.
+func histogramQuantile(before, after map[float64]float64, q float64) float64 {
+	bounds := make([]float64, 0, len(after))
+	for b := range after {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	count := func(b float64) float64 { return after[b] - before[b] }
+	if len(bounds) == 0 || count(bounds[len(bounds)-1]) <= 0 {
+		return 0
+	}
+	rank := q * count(bounds[len(bounds)-1])
+	lower, below := 0.0, 0.0
+	for _, b := range bounds {
+		n := count(b)
+		if n >= rank {
+			if math.IsInf(b, 1) {
+				return lower
+			}
+			// below < rank <= n: the bucket holds the rank.
+			return lower + (b-lower)*(rank-below)/(n-below)
+		}
+		lower, below = b, n
+	}
+	return lower
 }
