@@ -390,7 +390,7 @@ func (e *env) histogram(c *http.Client, name string) (map[float64]float64, error
 	return buckets, nil
 }
 
-// histogramQuantile estimates the q-quantile (0 to 1) of the
+// histogramQuantile estimates the q-quantile (0 < q ≤ 1) of the
 // observations counted in after but not in before, two readings of one
 // histogram, as Prometheus's histogram_quantile does: linearly within the
 // bucket it falls in, the first bucket starting at 0. It is 0 with no

@@ -249,7 +249,9 @@ func run() error {
 			lagCol, flushCol := "", ""
 			if tg.name == "passthrough" || tg.name == "translate" {
 				lagCol = fmtDur(pct(lag, 99)) + " / " + fmtDur(pct(lag, 100))
-				flushCol = fmtDur(time.Duration(histogramQuantile(flushes, flushesAfter, 0.5) * float64(time.Second)))
+				if f := histogramQuantile(flushes, flushesAfter, 0.5); f > 0 { // none from a build without the metric
+					flushCol = fmtDur(time.Duration(f * float64(time.Second)))
+				}
 			}
 			fmt.Printf("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", name, len(r.lat), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), fmtDur(r.p(100)), added50, added99, lagCol, flushCol)
 			if r.errors > 0 {
