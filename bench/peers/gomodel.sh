@@ -14,7 +14,9 @@
 # retries, the circuit breaker, fallback, model overrides, the admin API
 # and UI, and the fetch of its model list from the internet. Audit
 # logging, metrics, guardrails and response caches are off by default.
-# It serves one model, upstream-model, and asks clients for no key.
+# It serves one model, upstream-model, and asks clients for no key; it
+# listens on every interface (GoModel has no setting for the host), so
+# run it only where an open port for the length of a benchmark is fine.
 set -eu
 [ $# -eq 2 ] || { echo "usage: $0 UPSTREAM_BASE_URL PORT" >&2; exit 2; }
 upstream=$1 port=$2
