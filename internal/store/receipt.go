@@ -17,6 +17,20 @@ func SplitReceipt(receipt []byte) (note, rest []byte, ok bool) {
 	return auditverify.SplitGroupReceipt(receipt)
 }
 
+// ReceiptFromColumns is the receipt a store kept with [ReceiptBatch.Columns]:
+// note and rest joined if rest is set (note read from the row that holds
+// it, holder), else whole read back. It is an error for rest to be set
+// without a note: the holder row has none.
+func ReceiptFromColumns(whole string, note []byte, holder int64, rest []byte) ([]byte, error) {
+	if rest == nil {
+		return ParseWholeReceipt(whole)
+	}
+	if note == nil {
+		return nil, fmt.Errorf("the receipt refers to log index %d, which holds no receipt note", holder)
+	}
+	return JoinReceipt(note, rest), nil
+}
+
 // JoinReceipt is the receipt split into note and rest.
 func JoinReceipt(note, rest []byte) []byte {
 	b := make([]byte, 0, len(note)+len(rest))

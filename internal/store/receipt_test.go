@@ -48,3 +48,30 @@ func TestWholeReceipt(t *testing.T) {
 		t.Error("ParseWholeReceipt of a string that is not base64: no error")
 	}
 }
+
+// What ReceiptBatch.Columns keeps, ReceiptFromColumns reads back, a note
+// held by another row included; a row referring to one without a note is
+// an error.
+func TestReceiptFromColumns(t *testing.T) {
+	rcs := append(storetest.GroupReceipts(t, storetest.Signer(t), 0, 3), nil, []byte("a receipt of another form"))
+	batch := make(store.ReceiptBatch)
+	notes := map[int64][]byte{}
+	for i, rc := range rcs {
+		whole, note, holder, rest := batch.Columns(store.AuditRecord{LogIndex: uint64(i), Receipt: rc})
+		ref := int64(-1)
+		if note != nil {
+			notes[int64(i)] = note
+		}
+		if holder != nil {
+			ref, note = *holder, notes[*holder]
+		}
+		got, err := store.ReceiptFromColumns(whole, note, ref, rest)
+		if err != nil || !bytes.Equal(got, rc) || (rc == nil) != (got == nil) {
+			t.Errorf("receipt %d reads back as %.40q, %v", i, got, err)
+		}
+	}
+	_, _, _, rest := make(store.ReceiptBatch).Columns(store.AuditRecord{Receipt: rcs[0]})
+	if _, err := store.ReceiptFromColumns("", nil, 7, rest); err == nil {
+		t.Error("a proof whose note row holds none: no error")
+	}
+}

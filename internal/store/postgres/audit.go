@@ -82,12 +82,7 @@ func (db *DB) AuditEntries(ctx context.Context, requestID string) ([]store.Audit
 		if err := rows.Scan(&idx, &r.RequestID, &r.Kind, &r.Stage, &r.Salt, &r.Body, &whole, &note, &ref, &proof, &at); err != nil {
 			return nil, fmt.Errorf("couldn't read audit entries of request %q: %w", requestID, err)
 		}
-		if proof != nil {
-			if note == nil {
-				return nil, fmt.Errorf("couldn't read audit entries of request %q: the receipt of log index %d refers to index %d, which holds no receipt note", requestID, idx, ref.Int64)
-			}
-			r.Receipt = store.JoinReceipt(note, proof)
-		} else if r.Receipt, err = store.ParseWholeReceipt(whole); err != nil {
+		if r.Receipt, err = store.ReceiptFromColumns(whole, note, ref.Int64, proof); err != nil {
 			return nil, fmt.Errorf("couldn't read audit entries of request %q: log index %d: %w", requestID, idx, err)
 		}
 		if r.Salt != nil && r.Body == nil {
