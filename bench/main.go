@@ -43,6 +43,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,6 +84,7 @@ func run() error {
 		abuseBytes  = flag.Int("abuse-bytes", 30<<20, "soak: the abusive key's body size")
 		profile     = flag.String("cpuprofile", "", "write a CPU profile of the gateway during the passthrough throughput run to this file")
 		traceFile   = flag.String("trace", "", "write a runtime trace of the gateway during the passthrough latency run to this file (go tool trace)")
+		latProfile  = flag.String("latency-cpuprofile", "", "write a CPU profile of the gateway during the passthrough latency run to this file")
 		databaseURL = flag.String("database-url", "", "run the gateway on this PostgreSQL database (store.driver postgres) instead of SQLite")
 		peerCmd     = flag.String("peer", "", "also measure another gateway: this command (run with sh -c) serves it, {upstream} replaced by the fake upstream's base URL and {port} by its port")
 		peerName    = flag.String("peer-name", "peer", "the -peer gateway's name in the tables")
@@ -127,7 +129,7 @@ func run() error {
 		extra += fmt.Sprintf("store: {driver: postgres, url: %q}\n", *databaseURL)
 	}
 	debugAddr := ""
-	if *profile != "" || *traceFile != "" {
+	if *profile != "" || *traceFile != "" || *latProfile != "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -190,8 +192,8 @@ func run() error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}
 
 	fmt.Printf("# Brightline overhead benchmark\n\n%d requests/s for %v per run; upstream (answering after %v), gateway and load generator on this machine (%d CPUs).\n\n", *rate, *duration, *latency, numCPU())
-	fmt.Println("| run | requests | errors | p50 | p99 | max | added p50 | added p99 | merge lag p99 / max | journal flush p50 |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| run | requests | errors | p50 | p99 | max | added p50 | added p99 | merge lag p99 / max | journal flush p50 | gateway CPU per request |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	var streamModes []bool
 	for _, m := range strings.Split(*modes, ",") {
 		switch m {
@@ -218,6 +220,18 @@ func run() error {
 			if *traceFile != "" && tg.name == "passthrough" && !stream {
 				traced = fetchProfile(client, debugAddr, "trace", *duration, *traceFile)
 			}
+			profiled := func() error { return nil }
+			if *latProfile != "" && tg.name == "passthrough" && !stream {
+				profiled = fetchProfile(client, debugAddr, "profile", *duration, *latProfile)
+			}
+			cpu := func() (time.Duration, error) { return e.cpu(client) }
+			if tg.name == "peer" {
+				cpu = pe.cpu
+			}
+			cpuBefore, err := cpu()
+			if err != nil {
+				return err
+			}
 			flushes, err := e.histogram(client, flushHistogram)
 			if err != nil {
 				return err
@@ -232,7 +246,11 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			if err := traced(); err != nil {
+			cpuAfter, err := cpu()
+			if err != nil {
+				return err
+			}
+			if err := errors.Join(traced(), profiled()); err != nil {
 				return err
 			}
 			name := tg.label
@@ -253,7 +271,11 @@ func run() error {
 					flushCol = fmtDur(time.Duration(f * float64(time.Second)))
 				}
 			}
-			fmt.Printf("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", name, len(r.lat), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), fmtDur(r.p(100)), added50, added99, lagCol, flushCol)
+			perReq := ""
+			if tg.name != "direct" && len(r.lat) > 0 {
+				perReq = fmt.Sprintf("%.0f µs", float64((cpuAfter-cpuBefore).Microseconds())/float64(len(r.lat)))
+			}
+			fmt.Printf("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, len(r.lat), r.errors, fmtDur(r.p(50)), fmtDur(r.p(99)), fmtDur(r.p(100)), added50, added99, lagCol, flushCol, perReq)
 			if r.errors > 0 {
 				fmt.Fprintf(os.Stderr, "  first error: %v\n", r.firstErr)
 			}
