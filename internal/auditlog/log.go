@@ -58,7 +58,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -910,7 +909,6 @@ func (l *Log) journalWorks() {
 // an index that differs stops integration for good (broken): appending
 // past it could log a record twice.
 func (l *Log) integrate(ctx context.Context) {
-	l.integrateThread()
 	backoff := time.Duration(0)
 	// With journal release, batches are spaced by a tenth of the MMD (at
 	// most 100ms) unless a full batch waits: each Tessera batch costs
@@ -965,33 +963,6 @@ func (l *Log) integrate(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-	}
-}
-
-// integratorNice is the nice value of the integrator's thread.
-const integratorNice = 10
-
-// integrateThread puts the integrator on an OS thread of its own, at a
-// lower scheduling priority (integratorNice) than the threads that serve
-// requests. Its work comes in bursts of several milliseconds (a batch's
-// index rows, then its hashes) every spacing; on a small machine a burst
-// took a whole core from the requests, and in the bench's 1,000 req/s
-// runs most of the requests that waited more than 3 ms for their
-// journal flush or their upstream answer did so during an integration.
-// At the lower priority the kernel runs the burst on what the requests
-// leave: it still runs at once on an idle core, and under contention it
-// keeps a share of the CPU (CFS weight 110 against 1,024 a thread). With
-// both cores saturated (the bench's throughput runs, 8,000 entries/s) the
-// integration lag stayed under 0.4 s (0.3 s at the process's priority),
-// and the MMD check refuses requests should it ever fall behind. Tessera's
-// own goroutines keep the process's priority. The thread is never
-// unlocked, so it ends with the goroutine (the main thread, which Go
-// never ends, it parks for good) and its priority never passes to other
-// work.
-func (l *Log) integrateThread() {
-	runtime.LockOSThread()
-	if err := lowerThreadPriority(integratorNice); err != nil {
-		l.log.Debug("couldn't lower the audit log integrator's thread priority; it runs at the process's", "err", err)
 	}
 }
 
