@@ -104,9 +104,14 @@ func (f *forwarder) Forward(ctx context.Context, fw provider.Forward) (string, e
 	if r.Note == nil {
 		return "", nil
 	}
-	u, err := auditverify.NewUpstreamReceipt(r, entry, salt, fw.Body)
-	if err != nil {
-		return "", errAuditFailed(err)
+	// The receipt must promise these exact bytes. That they are a
+	// forward entry committing to fw.Body under salt holds by
+	// construction, above: parsing them back and hashing the body again
+	// (auditverify.NewUpstreamReceipt's checks) cost 3-4% of the
+	// gateway's CPU at full load. TestUpstreamReceipts and its neighbours
+	// have every kind of provider check the receipts as a real one would.
+	if !r.Matches(entry) {
+		return "", errAuditFailed(fmt.Errorf("the log's receipt for the forward entry of request %s is for another entry", f.x.id))
 	}
-	return u.Encode(), nil
+	return auditverify.UpstreamReceipt{Receipt: r, Entry: entry, Salt: salt}.Encode(), nil
 }
