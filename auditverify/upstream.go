@@ -243,8 +243,9 @@ func VerifyUpstream(header string, body []byte, log note.Verifier, now time.Time
 // NewUpstreamReceipt assembles the upstream receipt of a forward entry
 // from the log's receipt for it. It checks that the receipt promises
 // entry and that the entry is a forward entry committing to body under
-// salt, so that a gateway never sends a receipt a provider would refuse
-// for a reason of its own making.
+// salt, so that its caller never sends a receipt a provider would refuse
+// for a reason of its own making. (Brightline's gateway builds the entry
+// itself and checks only that the receipt promises its bytes.)
 func NewUpstreamReceipt(r Receipt, entry, salt, body []byte) (UpstreamReceipt, error) {
 	if r.Note == nil {
 		return UpstreamReceipt{}, errors.New("couldn't make the upstream receipt: the log's receipt is not signed")

@@ -7,16 +7,6 @@ import (
 	"github.com/brightline/brightline/auditverify"
 )
 
-// SplitReceipt splits receipt, a receipt's bytes, into the signed note of
-// its journal group and the rest, so that note then rest are receipt
-// ([auditverify.SplitGroupReceipt]). ok is false unless receipt is a
-// version 2 receipt: a store then keeps it whole. The stores keep each
-// note once per batch of rows ([AuditIndex.RecordAuditEntries]): every
-// entry of a journal group carries it.
-func SplitReceipt(receipt []byte) (note, rest []byte, ok bool) {
-	return auditverify.SplitGroupReceipt(receipt)
-}
-
 // ReceiptFromColumns is the receipt a store kept with [ReceiptBatch.Columns]:
 // note and rest joined if rest is set (note read from the row that holds
 // it, holder), else whole read back. It is an error for rest to be set
@@ -63,9 +53,13 @@ type ReceiptBatch map[string]int64
 // Columns returns what a store keeps for r's receipt: receipt whole (see
 // [WholeReceipt]), or "" when it is split; the note, if this row holds it;
 // the row that holds it, if another; and the rest. note, holder and rest
-// are nil when unset.
+// are nil when unset. A version 2 receipt is split into its journal
+// group's signed note and the rest ([auditverify.SplitGroupReceipt]): the
+// stores keep each note once per batch of rows
+// ([AuditIndex.RecordAuditEntries]), as every entry of a group carries
+// it. Any other receipt is kept whole.
 func (b ReceiptBatch) Columns(r AuditRecord) (whole string, note []byte, holder *int64, rest []byte) {
-	n, rest, ok := SplitReceipt(r.Receipt)
+	n, rest, ok := auditverify.SplitGroupReceipt(r.Receipt)
 	if !ok {
 		return WholeReceipt(r.Receipt), nil, nil, nil
 	}

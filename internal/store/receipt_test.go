@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/brightline/brightline/auditverify"
 	"github.com/brightline/brightline/internal/store"
 	"github.com/brightline/brightline/internal/store/storetest"
 )
 
+// The stores split version 2 receipts with auditverify.SplitGroupReceipt
+// (ReceiptBatch.Columns) and join them back with JoinReceipt.
 func TestSplitReceipt(t *testing.T) {
 	signer := storetest.Signer(t)
 	for n := 1; n <= 13; n++ {
 		for _, rc := range storetest.GroupReceipts(t, signer, 40, n) {
-			note, rest, ok := store.SplitReceipt(rc)
+			note, rest, ok := auditverify.SplitGroupReceipt(rc)
 			if !ok {
 				t.Fatalf("group of %d: a version 2 receipt was not split", n)
 			}
@@ -30,7 +33,7 @@ func TestSplitReceipt(t *testing.T) {
 		"no signature block":  "brightline.dev/audit-receipt/v2\norigin\n7\n1\n",
 		"only the note's end": "brightline.dev/audit-receipt/v2\norigin\n\n— origin sig\n",
 	} {
-		if _, _, ok := store.SplitReceipt([]byte(rc)); ok {
+		if _, _, ok := auditverify.SplitGroupReceipt([]byte(rc)); ok {
 			t.Errorf("%s: split, want kept whole", name)
 		}
 	}

@@ -28,7 +28,7 @@ func TestAuditIndex(t *testing.T, open OpenFunc[store.AuditIndex]) {
 	})
 
 	// Every entry of a journal group carries the group's signed note; a
-	// store may keep it once (store.SplitReceipt), but each row must get
+	// store may keep it once (store.ReceiptBatch), but each row must get
 	// back its own receipt, byte for byte.
 	t.Run("receipts", func(t *testing.T) {
 		s := open(t, newClock().Now)
